@@ -1,0 +1,63 @@
+"""The ``dispo`` command. Subcommand groups are plugins registered under the
+``dispo.commands`` entry-point group, so the core never imports ``training`` or ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+
+from dispo import __version__
+from dispo.errors import DispoError
+
+logger = logging.getLogger("dispo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dispo",
+        description="Contact-disposition classification for contact centers: reason, outcome, sentiment, upsell.",
+    )
+    parser.add_argument("--version", action="version", version=f"dispo {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("DISPO_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging verbosity (env DISPO_LOG_LEVEL)",
+    )
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for entry_point in sorted(entry_points(group="dispo.commands"), key=lambda ep: ep.name):
+        register = entry_point.load()
+        register(subcommands)
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    try:
+        result = args.handler(args)
+    except DispoError as exc:
+        logger.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        logger.error("interrupted")
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

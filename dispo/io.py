@@ -1,0 +1,538 @@
+"""Reading and writing contacts as JSONL, CSV and Parquet.
+
+Readers never drop a record silently. A bad record either stops the read with a
+:class:`~dispo.errors.RecordError` naming file, line, field, what was expected and what was
+found, or, when a rejects file is given, is written there with the reason and counted.
+``accepted + rejected == records`` always holds for a finished read.
+
+CSV is one row per contact with the transcript as ``Speaker: text`` lines (optionally
+prefixed by an ``[hh:mm:ss]`` offset), the common export of contact-center platforms.
+A turn whose text spans several lines is written with its continuation lines indented
+by two spaces, so the transcript stays unambiguous.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dispo.contact import DEFAULT_LIMITS, Contact, ContactLimits, parse_contact
+from dispo.errors import DispoError, FieldProblem, RecordError
+from dispo.taxonomy import Taxonomy
+
+logger = logging.getLogger(__name__)
+
+Format = Literal["jsonl", "csv", "parquet"]
+FORMAT_BY_SUFFIX: dict[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+# CSV layout: contact fields, then the transcript, then flattened label blocks, then metadata as JSON.
+CSV_CONTACT_COLUMNS = (
+    "contact_id",
+    "customer_id",
+    "channel",
+    "provider",
+    "agent_id",
+    "queue",
+    "started_at",
+    "ended_at",
+    "language",
+)
+LABEL_COLUMNS = ("reason", "outcome", "sentiment", "upsell")
+AGENT_LABEL_COLUMNS = tuple(f"agent_{name}" for name in LABEL_COLUMNS)
+CSV_COLUMNS = (*CSV_CONTACT_COLUMNS, "transcript", *LABEL_COLUMNS, *AGENT_LABEL_COLUMNS, "metadata")
+
+SPEAKER_ALIASES: dict[str, str] = {
+    "customer": "customer",
+    "caller": "customer",
+    "client": "customer",
+    "user": "customer",
+    "cust": "customer",
+    "consumer": "customer",
+    "member": "customer",
+    "agent": "agent",
+    "rep": "agent",
+    "representative": "agent",
+    "advisor": "agent",
+    "associate": "agent",
+    "csr": "agent",
+    "operator": "agent",
+    "system": "system",
+    "ivr": "system",
+    "bot": "system",
+    "auto": "system",
+}
+_TURN_LINE = re.compile(
+    r"^(?:\[(?P<ts>\d{1,3}:\d{2}(?::\d{2})?(?:\.\d+)?)\]\s*)?"  # optional [hh:mm:ss.fff] offset
+    r"(?P<speaker>[A-Za-z][A-Za-z _-]{0,30}?)\s*:\s?(?P<text>.*)$"
+)
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+PARQUET_BATCH_ROWS = 2_048
+
+
+class InputFormatError(DispoError):
+    """A file cannot be read at all (unknown format, missing file, wrong columns)."""
+
+
+def detect_format(path: str | Path) -> Format:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gz":
+        raise InputFormatError(f"{path}: compressed files are not supported yet; decompress first")
+    try:
+        return FORMAT_BY_SUFFIX[suffix]
+    except KeyError:
+        raise InputFormatError(
+            f"{path}: cannot tell the format from the suffix {suffix!r}; expected one of "
+            f"{', '.join(sorted(FORMAT_BY_SUFFIX))}"
+        ) from None
+
+
+def expand_inputs(spec: str | Path) -> list[Path]:
+    """A file, a folder (every supported file inside, recursively) or a glob, in sorted order."""
+    path = Path(spec)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMAT_BY_SUFFIX)
+    else:
+        files = sorted(Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file())
+    if not files:
+        raise InputFormatError(f"no input files found at {spec}")
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ReadStats:
+    records: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    rejects_path: Path | None = None
+    errors_by_field: dict[str, int] = field(default_factory=dict)
+
+
+class RejectsWriter:
+    """Append-only JSONL side file of rejected records with their reasons."""
+
+    def __init__(self, path: str | Path, scrub: Callable[[Any], Any] | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.scrub = scrub
+        self._fh: IO[str] | None = None
+
+    def write(self, error: RecordError, raw: Any) -> None:
+        if self._fh is None:
+            self._fh = self.path.open("a", encoding="utf-8")
+        entry = {
+            "source": error.source,
+            "line": error.line,
+            "errors": [p.to_dict() for p in error.problems],
+            "message": str(error),
+            "record": raw if self.scrub is None else self.scrub(raw),
+        }
+        self._fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class ContactReader:
+    """Iterate over the valid contacts of one or more files, accounting for every record.
+
+    With ``rejects`` unset, the first invalid record raises :class:`RecordError`.
+    With ``rejects`` set, invalid records go to that JSONL file and reading goes on.
+    """
+
+    def __init__(
+        self,
+        inputs: str | Path | Iterable[str | Path],
+        *,
+        taxonomy: Taxonomy | None = None,
+        limits: ContactLimits = DEFAULT_LIMITS,
+        rejects: str | Path | None = None,
+        scrub: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """``scrub`` is applied to a rejected record before it is written (e.g. PII redaction)."""
+        if isinstance(inputs, str | Path):
+            self.paths = expand_inputs(inputs)
+        else:
+            self.paths = [Path(p) for p in inputs]
+        for path in self.paths:
+            if not path.is_file():
+                raise InputFormatError(f"input file not found: {path}")
+            detect_format(path)
+        self.taxonomy = taxonomy
+        self.limits = limits
+        self.stats = ReadStats(rejects_path=Path(rejects) if rejects else None)
+        self._rejects = RejectsWriter(rejects, scrub) if rejects else None
+
+    def __iter__(self) -> Iterator[Contact]:
+        try:
+            for path in self.paths:
+                yield from self._read_file(path)
+        finally:
+            if self._rejects is not None:
+                self._rejects.close()
+
+    def _read_file(self, path: Path) -> Iterator[Contact]:
+        fmt = detect_format(path)
+        raw_records = {"jsonl": _raw_jsonl, "csv": _raw_csv, "parquet": _raw_parquet}[fmt](path)
+        for line, original, record, pre_error in raw_records:
+            self.stats.records += 1
+            try:
+                if pre_error is not None:
+                    raise pre_error
+                contact = parse_contact(record, taxonomy=self.taxonomy, limits=self.limits, source=str(path), line=line)
+            except RecordError as error:
+                self._reject(error, original)
+                continue
+            self.stats.accepted += 1
+            yield contact
+
+    def _reject(self, error: RecordError, raw: Any) -> None:
+        self.stats.rejected += 1
+        for problem in error.problems:
+            self.stats.errors_by_field[problem.field] = self.stats.errors_by_field.get(problem.field, 0) + 1
+        if self._rejects is None:
+            raise error
+        logger.debug("rejected %s", error)
+        self._rejects.write(error, raw)
+
+
+def read_contacts(
+    inputs: str | Path | Iterable[str | Path],
+    *,
+    taxonomy: Taxonomy | None = None,
+    limits: ContactLimits = DEFAULT_LIMITS,
+) -> list[Contact]:
+    """Read every contact, raising on the first invalid record."""
+    return list(ContactReader(inputs, taxonomy=taxonomy, limits=limits))
+
+
+# (line or row number, the record as found in the file, the canonical raw dict, an early error)
+RawRecord = tuple[int, Any, Any, RecordError | None]
+
+
+def _raw_jsonl(path: Path) -> Iterator[RawRecord]:
+    with path.open("r", encoding="utf-8") as fh:
+        for number, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                parsed = json.loads(text)
+                yield number, parsed, parsed, None
+            except json.JSONDecodeError as exc:
+                problem = FieldProblem(
+                    "<line>", "one JSON object per line", f"invalid JSON ({exc.msg} at column {exc.colno})"
+                )
+                yield number, text.rstrip("\n"), None, RecordError(str(path), number, [problem])
+
+
+def _raw_csv(path: Path) -> Iterator[RawRecord]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        missing = [c for c in ("contact_id", "transcript") if c not in header]
+        if missing:
+            raise InputFormatError(
+                f"{path}:1: CSV header must have columns {', '.join(missing)}; found {', '.join(header)}"
+            )
+        start = reader.line_num + 1
+        for row in reader:
+            line = start
+            start = reader.line_num + 1
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                problem = FieldProblem("<row>", f"{len(header)} columns", f"{len(row)} columns")
+                yield line, row, None, RecordError(str(path), line, [problem])
+                continue
+            flat = dict(zip(header, row, strict=True))
+            record, error = _from_flat_row(flat, str(path), line)
+            yield line, flat, record, error
+
+
+def _raw_parquet(path: Path) -> Iterator[RawRecord]:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFormatError(f"{path}: not a readable Parquet file: {exc}") from None
+    columns = set(parquet.schema_arrow.names)
+    nested = "turns" in columns
+    if not nested and not {"contact_id", "transcript"} <= columns:
+        raise InputFormatError(
+            f"{path}: Parquet needs a 'turns' column (dispo layout) or 'contact_id' and 'transcript' "
+            f"(flat export layout); found {', '.join(sorted(columns))}"
+        )
+    row_number = 0
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+        for row in batch.to_pylist():
+            row_number += 1
+            if nested:
+                yield row_number, row, _from_nested_row(row), None
+            else:
+                flat = {k: "" if v is None else v for k, v in row.items()}
+                record, error = _from_flat_row(flat, str(path), row_number)
+                yield row_number, row, record, error
+
+
+def _from_nested_row(row: dict[str, Any]) -> dict[str, Any]:
+    record = dict(row)
+    metadata = record.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            record["metadata"] = json.loads(metadata) if metadata else {}
+        except json.JSONDecodeError:
+            record["metadata"] = {"_unparsed": metadata}
+    elif metadata is None:
+        record["metadata"] = {}
+    record["turns"] = [{k: v for k, v in t.items() if not (k == "offset_s" and v is None)} for t in row["turns"] or []]
+    return record
+
+
+def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[str, Any], RecordError | None]:
+    """A CSV row (or flat Parquet row) to the canonical raw dict, collecting every problem."""
+    problems: list[FieldProblem] = []
+    record: dict[str, Any] = {}
+    for column in CSV_CONTACT_COLUMNS:
+        value = row.get(column, "")
+        value = value.strip() if isinstance(value, str) else value
+        if value not in ("", None):
+            record[column] = value
+    record["turns"] = _parse_transcript(str(row.get("transcript", "")), problems)
+    for block, columns in (("labels", LABEL_COLUMNS), ("agent_labels", AGENT_LABEL_COLUMNS)):
+        values: dict[str, Any] = {}
+        for name, column in zip(LABEL_COLUMNS, columns, strict=True):
+            value = row.get(column, "")
+            value = value.strip() if isinstance(value, str) else value
+            if value in ("", None):
+                continue
+            if name == "upsell" and not isinstance(value, bool):
+                lowered = str(value).lower()
+                if lowered in _TRUE:
+                    value = True
+                elif lowered in _FALSE:
+                    value = False
+                else:
+                    problems.append(FieldProblem(column, "true or false (or empty)", value))
+                    continue
+            values[name] = value
+        if values:
+            record[block] = values
+    metadata: dict[str, Any] = {}
+    raw_metadata = row.get("metadata", "")
+    if isinstance(raw_metadata, str) and raw_metadata.strip():
+        try:
+            parsed = json.loads(raw_metadata)
+        except json.JSONDecodeError as exc:
+            problems.append(FieldProblem("metadata", "a JSON object", f"invalid JSON ({exc.msg})"))
+            parsed = {}
+        if not isinstance(parsed, dict):
+            problems.append(FieldProblem("metadata", "a JSON object", type(parsed).__name__))
+            parsed = {}
+        metadata.update(parsed)
+    # Columns dispo does not know are kept in metadata: nothing of the input is lost.
+    known = {*CSV_COLUMNS}
+    for column, value in row.items():
+        if column not in known and value not in ("", None):
+            metadata[column] = value
+    if metadata:
+        record["metadata"] = metadata
+    return record, (RecordError(source, line, problems) if problems else None)
+
+
+def _parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
+    turns: list[dict[str, Any]] = []
+    for number, line in enumerate(transcript.splitlines(), start=1):
+        if not line.strip() and not line.startswith("  "):
+            continue
+        if line[:1] in (" ", "\t"):
+            if not turns:
+                problems.append(
+                    FieldProblem(f"transcript line {number}", "'Speaker: text' before a continuation line", line)
+                )
+                continue
+            continuation = line[2:] if line.startswith("  ") else line[1:]
+            turns[-1]["text"] += "\n" + continuation
+            continue
+        match = _TURN_LINE.match(line)
+        if match is None:
+            problems.append(FieldProblem(f"transcript line {number}", "'Speaker: text'", line))
+            continue
+        speaker = SPEAKER_ALIASES.get(match["speaker"].strip().lower())
+        if speaker is None:
+            problems.append(
+                FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", match["speaker"])
+            )
+            continue
+        turn: dict[str, Any] = {"speaker": speaker, "text": match["text"]}
+        if match["ts"]:
+            turn["offset_s"] = _parse_offset(match["ts"])
+        turns.append(turn)
+    return turns
+
+
+def _parse_offset(stamp: str) -> float:
+    parts = [float(p) for p in stamp.split(":")]
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return round(seconds, 3)
+
+
+def _format_offset(offset_s: float) -> str:
+    hours, rest = divmod(offset_s, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{int(hours):02d}:{int(minutes):02d}:{seconds:06.3f}"
+
+
+def format_transcript(contact: Contact) -> str:
+    lines = []
+    for turn in contact.turns:
+        prefix = f"[{_format_offset(turn.offset_s)}] " if turn.offset_s is not None else ""
+        text = turn.text.replace("\n", "\n  ")
+        lines.append(f"{prefix}{turn.speaker.capitalize()}: {text}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+_LABELS_TYPE = pa.struct(
+    [("reason", pa.string()), ("outcome", pa.string()), ("sentiment", pa.string()), ("upsell", pa.bool_())]
+)
+PARQUET_SCHEMA = pa.schema(
+    [
+        *[(name, pa.string()) for name in CSV_CONTACT_COLUMNS],
+        (
+            "turns",
+            pa.list_(pa.struct([("speaker", pa.string()), ("text", pa.string()), ("offset_s", pa.float64())])),
+        ),
+        ("labels", _LABELS_TYPE),
+        ("agent_labels", _LABELS_TYPE),
+        ("metadata", pa.string()),
+    ]
+)
+
+
+class ContactWriter:
+    """Stream contacts to a file; written to a temporary name and renamed on close, so a
+    crash never leaves a truncated file that looks complete."""
+
+    def __init__(self, path: str | Path, fmt: Format | None = None) -> None:
+        self.path = Path(path)
+        self.format: Format = fmt or detect_format(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.count = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._fh: IO[str] | None = None
+        self._csv: Any = None
+        self._parquet: pq.ParquetWriter | None = None
+        if self.format == "jsonl":
+            self._fh = self._tmp.open("w", encoding="utf-8")
+        elif self.format == "csv":
+            self._fh = self._tmp.open("w", encoding="utf-8", newline="")
+            self._csv = csv.writer(self._fh)
+            self._csv.writerow(CSV_COLUMNS)
+
+    def write(self, contact: Contact) -> None:
+        data = contact.to_json_dict()
+        if self.format == "jsonl":
+            assert self._fh is not None
+            self._fh.write(json.dumps(data, ensure_ascii=False) + "\n")
+        elif self.format == "csv":
+            self._csv.writerow(_flat_row(contact, data))
+        else:
+            data["metadata"] = json.dumps(data["metadata"], ensure_ascii=False) if data["metadata"] else None
+            self._buffer.append(data)
+            if len(self._buffer) >= PARQUET_BATCH_ROWS:
+                self._flush_parquet()
+        self.count += 1
+
+    def write_all(self, contacts: Iterable[Contact]) -> int:
+        for contact in contacts:
+            self.write(contact)
+        return self.count
+
+    def _flush_parquet(self) -> None:
+        if not self._buffer:
+            return
+        table = pa.Table.from_pylist(self._buffer, schema=PARQUET_SCHEMA)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self._tmp, PARQUET_SCHEMA, compression="zstd")
+        self._parquet.write_table(table)
+        self._buffer = []
+
+    def close(self) -> None:
+        if self.format == "parquet":
+            self._flush_parquet()
+            if self._parquet is None:  # no rows: still write a valid, empty file
+                pq.write_table(PARQUET_SCHEMA.empty_table(), self._tmp)
+            else:
+                self._parquet.close()
+        elif self._fh is not None:
+            self._fh.close()
+        self._tmp.replace(self.path)
+
+    def abort(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        if self._parquet is not None:
+            self._parquet.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ContactWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_contacts(contacts: Iterable[Contact], path: str | Path, fmt: Format | None = None) -> int:
+    """Write contacts to ``path`` (format from the suffix unless given); returns how many."""
+    with ContactWriter(path, fmt) as writer:
+        return writer.write_all(contacts)
+
+
+def _flat_row(contact: Contact, data: dict[str, Any]) -> list[Any]:
+    row: list[Any] = ["" if data[c] is None else data[c] for c in CSV_CONTACT_COLUMNS]
+    row.append(format_transcript(contact))
+    for block in ("labels", "agent_labels"):
+        labels = data.get(block) or {}
+        for name in LABEL_COLUMNS:
+            value = labels.get(name)
+            row.append("" if value is None else (str(value).lower() if isinstance(value, bool) else value))
+    row.append(json.dumps(data["metadata"], ensure_ascii=False) if data["metadata"] else "")
+    return row

@@ -1,0 +1,61 @@
+"""Shared fixtures: small hand-made contacts covering the corners of the contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dispo.contact import Contact
+from dispo.taxonomy import Taxonomy, load_taxonomy
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def taxonomy() -> Taxonomy:
+    return load_taxonomy()
+
+
+def make_contact(i: int = 0, **overrides: object) -> Contact:
+    raw: dict[str, object] = {
+        "contact_id": f"c-{i:04d}",
+        "customer_id": f"cust-{i % 3}",
+        "channel": ["voice", "chat", "email"][i % 3],
+        "provider": "acme-bpo",
+        "agent_id": f"a-{i % 2}",
+        "queue": "orders",
+        "started_at": "2026-03-01T09:00:00+01:00",
+        "ended_at": "2026-03-01T09:07:30+01:00",
+        "language": "en",
+        "turns": [
+            {"speaker": "agent", "text": "Thanks for calling, how can I help?", "offset_s": 0.0},
+            {"speaker": "customer", "text": f"Where is my order {1000 + i}?\nIt was due Monday.", "offset_s": 3.25},
+            {"speaker": "system", "text": "Customer: placed on hold", "offset_s": 20.5},
+            {"speaker": "agent", "text": "  It ships tomorrow: sorry for the wait.", "offset_s": 61.0},
+        ],
+        "labels": {"reason": "track_order", "outcome": "resolved", "sentiment": "neutral", "upsell": False},
+        "agent_labels": {"reason": "delivery_period", "outcome": "resolved"},
+        "metadata": {"crm": {"case": i, "tags": ["a", "b"]}, "note": "ünïcode ✓"},
+    }
+    raw.update(overrides)
+    return Contact.model_validate(raw)
+
+
+@pytest.fixture
+def contacts() -> list[Contact]:
+    sparse = make_contact(
+        3,
+        customer_id=None,
+        channel=None,
+        provider=None,
+        agent_id=None,
+        queue=None,
+        started_at=None,
+        ended_at=None,
+        labels={"sentiment": "negative"},
+        agent_labels=None,
+        metadata={},
+        turns=[{"speaker": "customer", "text": "card declined again!!"}],
+    )
+    return [make_contact(0), make_contact(1), make_contact(2), sparse]

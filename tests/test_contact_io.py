@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dispo.contact import Contact, ContactLimits, parse_contact
+from dispo.errors import ConfigError, RecordError
+from dispo.io import ContactReader, ContactWriter, InputFormatError, expand_inputs, read_contacts, write_contacts
+from dispo.taxonomy import Taxonomy
+from tests.conftest import make_contact
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_round_trip_is_exact_in_every_format(contacts: list[Contact], tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"contacts{suffix}"
+    assert write_contacts(contacts, path) == len(contacts)
+    again = read_contacts(path)
+    assert [c.to_json_dict() for c in again] == [c.to_json_dict() for c in contacts]
+
+
+def test_cross_format_conversion_chain(contacts: list[Contact], tmp_path: Path) -> None:
+    write_contacts(contacts, tmp_path / "a.csv")
+    write_contacts(read_contacts(tmp_path / "a.csv"), tmp_path / "b.parquet")
+    write_contacts(read_contacts(tmp_path / "b.parquet"), tmp_path / "c.jsonl")
+    assert read_contacts(tmp_path / "c.jsonl") == contacts
+
+
+def test_csv_transcript_is_the_platform_export_format(contacts: list[Contact], tmp_path: Path) -> None:
+    write_contacts(contacts[:1], tmp_path / "a.csv")
+    row = next(csv.DictReader((tmp_path / "a.csv").open()))
+    lines = row["transcript"].splitlines()
+    assert lines[0] == "[00:00:00.000] Agent: Thanks for calling, how can I help?"
+    assert lines[1] == "[00:00:03.250] Customer: Where is my order 1000?"
+    assert lines[2] == "  It was due Monday."  # continuation lines are indented
+    assert row["reason"] == "track_order" and row["upsell"] == "false" and row["agent_reason"] == "delivery_period"
+
+
+def test_csv_from_a_foreign_platform_keeps_unknown_columns_and_accepts_aliases(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "contact_id,transcript,wrapup_note,upsell\n"
+        'x1,"Caller: my parcel never came\nRep: I will refund it\nIVR: survey offered",refund ok,yes\n',
+        encoding="utf-8",
+    )
+    (contact,) = read_contacts(path)
+    assert [t.speaker for t in contact.turns] == ["customer", "agent", "system"]
+    assert contact.metadata == {"wrapup_note": "refund ok"}
+    assert contact.labels is not None and contact.labels.upsell is True
+
+
+def _bad_jsonl(tmp_path: Path, records: list[object]) -> Path:
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+    return path
+
+
+GOOD = make_contact(0).to_json_dict()
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "expected"),
+    [
+        ("{not json", "<line>", "one JSON object per line"),
+        ([1, 2], "<record>", "a JSON object"),
+        ({**GOOD, "turns": []}, "turns", "at least one turn"),
+        ({**GOOD, "turns": [{"speaker": "customer", "text": "  "}]}, "turns", "non-blank"),
+        ({**GOOD, "turns": [{"speaker": "bot", "text": "hi"}]}, "turns[0].speaker", "customer, agent or system"),
+        ({**GOOD, "labels": {"reason": "buy_boat"}}, "labels.reason", "a reason of taxonomy"),
+        ({**GOOD, "agent_labels": {"outcome": "done"}}, "agent_labels.outcome", "one of resolved"),
+        ({**GOOD, "labels": {"sentiment": "angry"}}, "labels.sentiment", "one of negative, neutral, positive"),
+        ({**GOOD, "ended_at": "2026-03-01T07:00:00+00:00"}, "ended_at", "at or after started_at"),
+        ({**GOOD, "started_at": "2026-03-01T09:00:00"}, "started_at", "time zone"),
+        ({**GOOD, "channel": "fax"}, "channel", "one of voice"),
+        ({**GOOD, "contact_id": ""}, "contact_id", "non-empty"),
+        ({**GOOD, "surprise": 1}, "surprise", "no such field"),
+        ({**GOOD, "turns": [{"speaker": "customer", "text": "x"}] * 3001}, "turns", "at most 2000 turns"),
+        ({**GOOD, "turns": [{"speaker": "customer", "text": "x" * 20_001}]}, "turns[0].text", "at most 20000"),
+    ],
+)
+def test_bad_records_name_file_line_field_expected_and_found(
+    tmp_path: Path, taxonomy: Taxonomy, record: object, field: str, expected: str
+) -> None:
+    path = _bad_jsonl(tmp_path, [GOOD, record])
+    with pytest.raises(RecordError) as info:
+        read_contacts(path, taxonomy=taxonomy)
+    error = info.value
+    assert error.source == str(path) and error.line == 2
+    assert any(p.field == field and expected in p.expected for p in error.problems), error.problems
+    assert f"{path}:2: field '{field}'" in str(error)
+
+
+def test_rejects_file_keeps_every_bad_record_with_its_reason(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    records = [GOOD, "{oops", {**GOOD, "contact_id": "c2", "labels": {"reason": "nope"}}, {**GOOD, "contact_id": "c3"}]
+    path = _bad_jsonl(tmp_path, records)
+    reader = ContactReader(path, taxonomy=taxonomy, rejects=tmp_path / "rejects.jsonl")
+    accepted = [c.contact_id for c in reader]
+    assert accepted == ["c-0000", "c3"]
+    stats = reader.stats
+    assert (stats.records, stats.accepted, stats.rejected) == (4, 2, 2)
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in rejects] == [2, 3]
+    assert rejects[0]["record"] == "{oops"
+    assert rejects[1]["record"]["labels"] == {"reason": "nope"}
+    assert rejects[1]["errors"][0]["field"] == "labels.reason"
+
+
+def test_rejects_are_scrubbed_before_they_are_written(tmp_path: Path) -> None:
+    path = _bad_jsonl(tmp_path, [{**GOOD, "channel": "fax", "metadata": {"email": "jo@example.com"}}])
+    reader = ContactReader(path, rejects=tmp_path / "r.jsonl", scrub=lambda raw: "<scrubbed>")
+    assert list(reader) == []
+    assert json.loads((tmp_path / "r.jsonl").read_text())["record"] == "<scrubbed>"
+
+
+@pytest.mark.parametrize(
+    ("transcript", "field", "found"),
+    [
+        ("Customer: hi\nRobot: beep", "transcript line 2", "Robot"),
+        ("Customer: hi\njust some words", "transcript line 2", "just some words"),
+        ("  dangling continuation", "transcript line 1", "  dangling continuation"),
+    ],
+)
+def test_csv_transcript_errors(tmp_path: Path, transcript: str, field: str, found: str) -> None:
+    path = tmp_path / "in.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["contact_id", "transcript"])
+        writer.writerow(["ok", "Customer: fine"])
+        writer.writerow(["bad", transcript])
+    with pytest.raises(RecordError) as info:
+        read_contacts(path)
+    assert info.value.line == 3
+    assert [(p.field, p.found) for p in info.value.problems] == [(field, found)]
+
+
+def test_csv_row_with_wrong_column_count_and_bad_upsell(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("contact_id,transcript,upsell\na,Customer: hi,maybe\nb,Customer: hi\n")
+    reader = ContactReader(path, rejects=tmp_path / "r.jsonl")
+    assert list(reader) == []
+    rejects = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["errors"][0]["field"]) for r in rejects] == [(2, "upsell"), (3, "<row>")]
+    assert rejects[0]["errors"][0]["found"] == "maybe"
+    assert rejects[1]["record"] == ["b", "Customer: hi"]
+
+
+def test_csv_missing_required_columns(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("id,text\n1,hello\n")
+    with pytest.raises(InputFormatError, match="contact_id, transcript"):
+        read_contacts(path)
+
+
+def test_flat_parquet_export_is_read_like_csv(tmp_path: Path) -> None:
+    path = tmp_path / "flat.parquet"
+    table = pa.table(
+        {"contact_id": ["p1"], "transcript": ["Customer: refund please\nAgent: done"], "reason": ["get_refund"]}
+    )
+    pq.write_table(table, path)
+    (contact,) = read_contacts(path)
+    assert contact.labels is not None and contact.labels.reason == "get_refund"
+    assert len(contact.turns) == 2
+
+
+def test_parquet_bad_row_is_reported_by_row_number(tmp_path: Path) -> None:
+    write_contacts([make_contact(0), make_contact(1, channel=None)], tmp_path / "a.parquet")
+    table = pq.read_table(tmp_path / "a.parquet").to_pylist()
+    table[1]["channel"] = "fax"
+    from dispo.io import PARQUET_SCHEMA
+
+    pq.write_table(pa.Table.from_pylist(table, schema=PARQUET_SCHEMA), tmp_path / "b.parquet")
+    with pytest.raises(RecordError, match=r"b\.parquet:2: field 'channel'"):
+        read_contacts(tmp_path / "b.parquet")
+
+
+def test_unknown_format_missing_file_and_empty_inputs(tmp_path: Path) -> None:
+    with pytest.raises(InputFormatError, match="cannot tell the format"):
+        write_contacts([], tmp_path / "x.xml")
+    with pytest.raises(InputFormatError, match="no input files"):
+        expand_inputs(tmp_path / "missing.jsonl")
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        write_contacts([], tmp_path / f"empty{suffix}")
+        assert read_contacts(tmp_path / f"empty{suffix}") == []
+
+
+def test_inputs_can_be_a_folder_or_a_glob(contacts: list[Contact], tmp_path: Path) -> None:
+    write_contacts(contacts[:2], tmp_path / "in" / "a.jsonl")
+    write_contacts(contacts[2:], tmp_path / "in" / "sub" / "b.parquet")
+    (tmp_path / "in" / "notes.txt").write_text("ignored: not a contact file")
+    assert len(read_contacts(tmp_path / "in")) == len(contacts)
+    assert len(read_contacts(str(tmp_path / "in" / "*.jsonl"))) == 2
+
+
+def test_writer_leaves_no_partial_file_on_failure(contacts: list[Contact], tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError), ContactWriter(path) as writer:
+        writer.write(contacts[0])
+        raise RuntimeError("crash mid-write")
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_limits_are_configurable() -> None:
+    raw = {**GOOD, "turns": [{"speaker": "customer", "text": "x"}] * 5}
+    with pytest.raises(RecordError, match="at most 4 turns"):
+        parse_contact(raw, limits=ContactLimits(max_turns=4))
+    with pytest.raises(ConfigError, match="must be positive"):
+        ContactLimits(max_turns=0)

@@ -1,0 +1,1 @@
+"""Training-side tooling for dispo: corpus building, data conversion and model training."""
