@@ -1,0 +1,358 @@
+"""Composing one contact's moves: openings, verification, holds, troubleshooting, second topics,
+sentiment arcs, upsell moments and outcome endings.
+
+The reason is not always stated first (small talk, verification first, or a vague opening clarified
+later). **Primary-reason rule:** the gold reason is the first substantive need the customer raises,
+the one the contact was opened for; a second topic raised later ("oh, and while I have you...") never
+changes the gold reason, even when it takes more turns. The gold sentiment is the customer's sentiment
+at the end of the contact; the gold upsell is true when the customer accepts an agent's offer or asks
+to buy more or upgrade on their own, false when an offer is declined or none is made.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from training.corpus import phrases as ph
+from training.corpus.channels import Move
+from training.corpus.pii import Person, gen_amount, gen_date, gen_order_number, gen_tracking, mark
+
+OpeningSource = Callable[[str, random.Random], str]
+_SLOT_RE = re.compile(r"\{(\w+)\}")
+
+DETAIL_LINES = (
+    "I ordered it on {date}.",
+    "The order number is {order}.",
+    "I paid {amount} for it.",
+    "You can reach me on {phone} if needed.",
+    "My address is {address}.",
+    "It was about {amount} in total.",
+    "This started around {date}.",
+    "My account email is {email}.",
+    "Order {order}, placed on {date}.",
+    "I've been a customer for years.",
+    "The card I paid with was {card}.",
+    "Please send the money to {iban}.",
+    "I really need this sorted before {date}.",
+)
+SOCIAL_DM = (
+    "Sorry to hear that! Please DM us your order number and we'll take a look.",
+    "Hi, can you send us a private message with your account email?",
+    "We're on it. What's the order number?",
+)
+ESCALATION_DISTRACTORS = (
+    "If this doesn't work I can always escalate it to the specialist team.",
+    "Worst case I'd transfer you to billing, but let's try this first.",
+    "We do have a supervisor callback option, but I don't think we'll need it.",
+    "Some of these cases have to go to the escalations team, let me check if yours does.",
+)
+
+
+@dataclass(frozen=True)
+class DialoguePlan:
+    reason: str
+    category: str
+    outcome: str
+    sentiment_start: str
+    sentiment_end: str
+    upsell_mode: str  # none | accept | decline | inquiry | customer
+    channel: str
+    n_blocks: int
+    second_reason: str | None
+    second_category: str | None
+    is_repeat: bool
+
+
+class SlotFiller:
+    """Fills ``{slot}`` templates with values, wrapping PII and decoys in markers."""
+
+    def __init__(self, rng: random.Random, person: Person, company: str, agent: str) -> None:
+        self.rng = rng
+        self.person = person
+        self.company = company
+        self.agent = agent
+        self.order = gen_order_number(rng)
+        self.product = rng.choice(ph.PRODUCTS)
+        self.plan = rng.choice(ph.PLANS)
+
+    def value(self, slot: str) -> str:
+        rng, person = self.rng, self.person
+        if slot == "product":
+            return self.product if rng.random() < 0.8 else rng.choice(ph.PRODUCTS)
+        if slot == "plan":
+            return self.plan
+        if slot == "company":
+            return self.company
+        if slot == "agent":
+            return self.agent
+        if slot == "order":
+            return mark("order_number", self.order if rng.random() < 0.75 else gen_order_number(rng))
+        if slot == "amount":
+            return mark("amount", gen_amount(rng))
+        if slot == "date":
+            return mark("date", gen_date(rng))
+        if slot == "tracking":
+            return mark("tracking", gen_tracking(rng))
+        if slot == "name":
+            return mark("name", person.full_name if rng.random() < 0.7 else person.first)
+        if slot == "email":
+            return mark("email", person.email)
+        if slot == "phone":
+            return mark("phone", person.phone)
+        if slot == "address":
+            return mark("address", person.address)
+        if slot == "card":
+            return mark("card", person.card)
+        if slot == "iban":
+            return mark("iban", person.iban)
+        if slot == "ssn":
+            return mark("ssn", person.ssn)
+        if slot == "last4":
+            return mark("last4", person.last4)
+        return "{" + slot + "}"
+
+    def fill(self, template: str) -> str:
+        return _SLOT_RE.sub(lambda m: self.value(m.group(1)), template)
+
+
+def bank_openings(reason: str, rng: random.Random) -> str:
+    return rng.choice(ph.OPENINGS[reason])
+
+
+def _mid_sentiment(plan: DialoguePlan, progress: float, rng: random.Random) -> str:
+    return plan.sentiment_start if rng.random() > progress else plan.sentiment_end
+
+
+def wrap_register(text: str, sentiment: str, channel: str, rng: random.Random) -> str:
+    """Politeness, anger, colloquial or indirect framing around an opening."""
+    text = text.strip()
+    r = rng.random()
+    if sentiment == "negative" and r < 0.6:
+        pre = rng.choice(ph.ANGRY_PREFIX) + " " if rng.random() < 0.7 else ""
+        suf = ", " + rng.choice(ph.ANGRY_SUFFIX) if rng.random() < 0.5 else ""
+        return f"{pre}{text.rstrip('.?!')}{suf}."
+    if sentiment == "positive" and r < 0.6:
+        pre = rng.choice(ph.POLITE_PREFIX) + " " if rng.random() < 0.7 else ""
+        suf = ", " + rng.choice(ph.POLITE_SUFFIX) if rng.random() < 0.4 else ""
+        return f"{pre}{text.rstrip('.?!')}{suf}."
+    if r < 0.15 and text[:1].islower():
+        return rng.choice(ph.INDIRECT_FRAMES).replace("{x}", text)
+    if channel in ("chat", "sms", "social", "mobile_app") and r < 0.35:
+        return f"{rng.choice(ph.COLLOQUIAL_PREFIX)} {text}"
+    return text[:1].upper() + text[1:] if rng.random() < 0.7 else text
+
+
+class Composer:
+    """Composes the moves of one contact from a :class:`DialoguePlan`."""
+
+    def __init__(self, plan: DialoguePlan, filler: SlotFiller, rng: random.Random, opening: OpeningSource) -> None:
+        self.plan = plan
+        self.f = filler
+        self.rng = rng
+        self.opening = opening
+        self.moves: list[Move] = []
+
+    # -- helpers -------------------------------------------------------------------------------
+    def say(self, speaker: str, template: str, kind: str = "talk") -> None:
+        text = self.f.fill(template)
+        if text.strip():
+            self.moves.append(Move(speaker, text, kind))
+
+    def pick(self, options: tuple[str, ...]) -> str:
+        return self.rng.choice(options)
+
+    def opening_text(self, reason: str, sentiment: str) -> str:
+        return wrap_register(self.opening(reason, self.rng), sentiment, self.plan.channel, self.rng)
+
+    # -- building blocks -----------------------------------------------------------------------
+    def customer_opening(self) -> None:
+        plan, rng = self.plan, self.rng
+        if (plan.is_repeat and rng.random() < 0.6) or (not plan.is_repeat and rng.random() < 0.05):
+            self.say("customer", self.pick(ph.PREVIOUS_CONTACT))
+        if rng.random() < 0.3:
+            vague = ph.VAGUE_OPENINGS.get(plan.category, ph.GENERIC_VAGUE)
+            self.say("customer", wrap_register(self.pick(vague), plan.sentiment_start, plan.channel, rng))
+            self.say("agent", self.pick(ph.CLARIFY_AGENT))
+            lead = self.pick(ph.CLARIFY_LEADS)
+            self.say("customer", (lead + " " if lead else "") + self.opening(plan.reason, rng))
+        else:
+            self.say("customer", self.opening_text(plan.reason, plan.sentiment_start))
+
+    def verification(self, n_items: int) -> None:
+        items = ["name", "email", "order", "phone", "last4", "address", "dob"]
+        weights = [5, 4, 4, 2, 2, 1.5, 1]
+        chosen: list[str] = []
+        while len(chosen) < n_items:
+            item = self.rng.choices(items, weights=weights)[0]
+            if item not in chosen:
+                chosen.append(item)
+        for item in chosen:
+            self.say("agent", self.pick(ph.VERIFY_ASK[item]))
+            self.say("customer", self.pick(ph.VERIFY_ANSWER[item]))
+            if self.rng.random() < 0.6:
+                self.say("agent", self.pick(ph.VERIFY_ACK))
+        if self.rng.random() < 0.12:
+            self.say("customer", self.pick(ph.OVERSHARE))
+            self.say("agent", self.pick(ph.OVERSHARE_AGENT))
+
+    def body_block(self, progress: float, category: str) -> None:
+        rng = self.rng
+        r = rng.random()
+        sentiment = _mid_sentiment(self.plan, progress, rng)
+        if r < 0.22:
+            self.say("agent", self.pick(ph.HOLDS), kind="hold")
+            if rng.random() < 0.6:
+                self.say("customer", self.pick(ph.CUSTOMER_WAIT))
+            self.say("agent", self.pick(ph.HOLD_RETURN))
+        elif r < 0.55:
+            self.say("agent", self.pick(ph.AGENT_BODY.get(category, ph.GENERIC_AGENT_BODY)))
+            self.say("customer", self.pick(ph.CUSTOMER_MID[sentiment]))
+        elif r < 0.7:
+            ask, answer = rng.choice(ph.TROUBLESHOOT)
+            self.say("agent", ask)
+            self.say("customer", answer)
+        elif r < 0.78:
+            self.say("customer", self.pick(ph.CUSTOMER_MID[sentiment]) + " " + self.opening(self.plan.reason, rng))
+            self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
+        elif r < 0.9:
+            self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
+            if rng.random() < 0.7:
+                self.say("customer", self.pick(ph.CUSTOMER_MID[sentiment]))
+        elif r < 0.95:
+            self.say("customer", self.pick(ph.SMALL_TALK_CUSTOMER))
+            self.say("agent", self.pick(ph.SMALL_TALK_AGENT))
+        else:
+            self.say("customer", self.pick(DETAIL_LINES))
+            self.say("agent", self.pick(ph.VERIFY_ACK))
+
+    def second_topic(self) -> None:
+        plan = self.plan
+        if plan.second_reason is None:
+            return
+        self.say("customer", self.pick(ph.SECOND_TOPIC_LEADS) + " " + self.opening(plan.second_reason, self.rng))
+        self.say("agent", self.pick(ph.SECOND_TOPIC_AGENT))
+        for _ in range(self.rng.randint(0, 2)):
+            self.body_block(0.8, plan.second_category or plan.category)
+
+    def upsell(self) -> None:
+        mode = self.plan.upsell_mode
+        if mode in ("accept", "decline"):
+            self.say("agent", self.pick(ph.UPSELL_OFFER))
+            if mode == "accept":
+                self.say("customer", self.pick(ph.UPSELL_ACCEPT))
+                self.say("agent", self.pick(ph.UPSELL_CONFIRM))
+            else:
+                self.say("customer", self.pick(ph.UPSELL_DECLINE))
+        elif mode == "inquiry":
+            question, answer, reply = self.rng.choice(ph.UPSELL_INQUIRY)
+            self.say("customer", question)
+            self.say("agent", answer)
+            self.say("customer", reply)
+        elif mode == "customer":
+            self.say("customer", self.pick(ph.UPSELL_CUSTOMER_INITIATED))
+            self.say("agent", self.pick(ph.UPSELL_CONFIRM))
+
+    def ending(self, live: bool) -> None:
+        plan, rng = self.plan, self.rng
+        outcome = plan.outcome
+        if rng.random() < 0.12:
+            self.say("agent", self.pick(ESCALATION_DISTRACTORS))
+        if rng.random() < 0.3 and outcome in ph.OUTCOME_DISTRACTORS:
+            self.say("agent", self.pick(ph.OUTCOME_DISTRACTORS[outcome]))
+        r = rng.random()
+        if r < 0.27:  # evidence only in shared, ambiguous phrasing
+            group = self.pick(ph.IMPLICIT_GROUPS.get(outcome, ("close",)))
+            ask, answer = rng.choice(ph.SHARED_IMPLICIT[group])
+            self.say("agent", ask)
+            self.say("customer", answer)
+        elif r < 0.38 and outcome in ph.OUTCOME_IMPLICIT:
+            ask, answer = rng.choice(ph.OUTCOME_IMPLICIT[outcome])
+            self.say("agent", ask)
+            self.say("customer", answer)
+        else:
+            self.say("agent", self.pick(ph.OUTCOME_AGENT[outcome]))
+            if rng.random() < 0.5 and (plan.sentiment_end != "positive" or outcome == "resolved"):
+                self.say("customer", self.pick(ph.OUTCOME_CUSTOMER[outcome]))
+            if r > 0.9 and live:  # outcome mid-way: more talk follows the decisive statement
+                self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
+                self.say("customer", self.pick(ph.CUSTOMER_MID[plan.sentiment_end]))
+        if rng.random() < 0.85:
+            self.say("customer", self.pick(ph.CUSTOMER_END[plan.sentiment_end]))
+        if live and rng.random() < 0.7 and outcome != "transferred":
+            self.say("agent", self.pick(ph.CLOSING_AGENT))
+
+    # -- whole contacts ------------------------------------------------------------------------
+    def compose(self) -> list[Move]:
+        channel = self.plan.channel
+        if channel in ("voice", "chat", "mobile_app"):
+            self._live()
+        elif channel == "email":
+            self._email()
+        else:
+            self._short()
+        return self.moves
+
+    def _live(self) -> None:
+        plan, rng = self.plan, self.rng
+        voice = plan.channel == "voice"
+        if plan.channel == "chat" and rng.random() < 0.4:
+            self.say("system", self.pick(ph.CHAT_SYSTEM))
+        if plan.channel == "mobile_app" and rng.random() < 0.6:
+            self.say("system", self.pick(ph.MOBILE_SYSTEM))
+        if voice or rng.random() < 0.8:
+            self.say("agent", self.pick(ph.GREETINGS_AGENT))
+            if voice and rng.random() < 0.5:
+                self.say("customer", self.pick(ph.GREETINGS_CUSTOMER_REPLY))
+        if rng.random() < (0.15 if voice else 0.05):
+            self.say("customer", self.pick(ph.SMALL_TALK_CUSTOMER))
+            self.say("agent", self.pick(ph.SMALL_TALK_AGENT))
+        n_verify = rng.choice((1, 2, 2, 3, 3, 4)) if voice else rng.choice((0, 1, 1, 2))
+        verify_first = rng.random() < (0.3 if voice else 0.15)
+        if verify_first:
+            self.verification(n_verify)
+        self.customer_opening()
+        if not verify_first:
+            self.verification(n_verify)
+        upsell_at = rng.randint(plan.n_blocks // 2, plan.n_blocks) if rng.random() < 0.35 else -1
+        for i in range(plan.n_blocks):
+            if i == upsell_at:
+                self.upsell()
+            self.body_block((i + 1) / (plan.n_blocks + 1), plan.category)
+        self.second_topic()
+        if upsell_at < 0 or upsell_at >= plan.n_blocks:
+            self.upsell()
+        self.ending(live=True)
+        if plan.channel == "mobile_app" and rng.random() < 0.3:
+            self.say("system", self.pick(ph.MOBILE_SYSTEM))
+
+    def _email(self) -> None:
+        plan, rng = self.plan, self.rng
+        self.customer_opening()
+        for _ in range(rng.randint(1, 4)):
+            self.say("customer", self.pick(DETAIL_LINES))
+        if rng.random() < 0.3 and plan.sentiment_start != "neutral":
+            self.say("customer", self.pick(ph.CUSTOMER_MID[plan.sentiment_start]))
+        self.say("agent", self.pick(ph.AGENT_BODY.get(plan.category, ph.GENERIC_AGENT_BODY)))
+        for _ in range(plan.n_blocks):
+            self.say("agent", self.pick(ph.AGENT_BODY.get(plan.category, ph.GENERIC_AGENT_BODY)))
+            if rng.random() < 0.5:
+                self.say("customer", self.pick(DETAIL_LINES))
+        self.second_topic()
+        self.upsell()
+        self.ending(live=False)
+
+    def _short(self) -> None:
+        plan, rng = self.plan, self.rng
+        self.customer_opening()
+        if plan.channel == "social" and rng.random() < 0.5:
+            self.say("agent", self.pick(SOCIAL_DM))
+            self.say("customer", self.pick(ph.VERIFY_ANSWER[rng.choice(("order", "email"))]))
+        for _ in range(plan.n_blocks):
+            self.body_block(0.5, plan.category)
+        if rng.random() < 0.5:
+            self.second_topic()
+        self.upsell()
+        self.ending(live=False)
