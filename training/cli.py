@@ -132,3 +132,123 @@ def _log_accounting(stats: Any, output: Path | None) -> None:
     )
     if stats.errors_by_field:
         logger.info("rejections by field: %s", json.dumps(stats.errors_by_field))
+
+
+def register_train(subcommands: Any) -> None:
+    train = subcommands.add_parser("train", help="fine-tune a model and write a new version to the registry")
+    train.add_argument("--config", type=Path, default=None, help="YAML/JSON with sections data, model, training")
+    train.add_argument("--data", nargs="+", default=None, help="training file(s); several sources may be mixed")
+    train.add_argument("--eval", default=None, help="held-out test file, evaluated at the end")
+    train.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")
+    train.add_argument("--base-model", default=None, help="encoder: local path or hub name (default all-MiniLM-L6-v2)")
+    train.add_argument("--name", required=True, help="model name in the registry")
+    train.add_argument("--models-dir", type=Path, default=None, help="registry folder (env DISPO_MODELS_DIR)")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--learning-rate", type=float, default=None)
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes")
+    train.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    train.add_argument("--max-train-contacts", type=int, default=None)
+    train.add_argument("--max-turn-tokens", type=int, default=None, help="tokens per segment")
+    train.add_argument("--max-turns", type=int, default=None, help="segments read per contact")
+    train.add_argument("--token-budget", type=int, default=None, help="tokens read per contact")
+    train.add_argument("--freeze-layers", type=int, default=None, help="freeze this many bottom encoder layers")
+    train.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn baseline")
+    train.add_argument("--no-redact", action="store_true", help="train on the text as given (already redacted)")
+    train.set_defaults(handler=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.config import RunConfig
+    from training.pipeline import train_model
+
+    overrides: dict[str, dict[str, Any]] = {
+        "data": {
+            "train": args.data,
+            "eval": args.eval,
+            "taxonomy": args.taxonomy,
+            "max_train_contacts": args.max_train_contacts,
+        },
+        "model": {
+            "base_model": args.base_model,
+            "max_turn_tokens": args.max_turn_tokens,
+            "max_turns": args.max_turns,
+            "token_budget": args.token_budget,
+            "freeze_encoder_layers": args.freeze_layers,
+        },
+        "training": {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "seed": args.seed,
+            "max_minutes": args.max_minutes,
+            "threads": args.threads,
+            "baseline": False if args.no_baseline else None,
+        },
+    }
+    if args.config is not None:
+        run = RunConfig.from_file(args.config, **overrides)
+    else:
+        if not args.data:
+            raise ConfigError("dispo train needs --data (or --config with a data section)")
+        run = RunConfig.from_sections({}, source="command line", **overrides)
+    bundle = train_model(run, args.name, root=args.models_dir, redact=not args.no_redact)
+    logger.info("model %s:%s written to %s", bundle.name, bundle.version, bundle.path)
+    return 0
+
+
+def register_models(subcommands: Any) -> None:
+    models = subcommands.add_parser("models", help="list, show and promote trained model versions")
+    models.add_argument("--models-dir", type=Path, default=None, help="registry folder (env DISPO_MODELS_DIR)")
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    actions.add_parser("list", help="every model with its versions").set_defaults(handler=_models_list)
+    show = actions.add_parser("show", help="a version's manifest and headline metrics")
+    show.add_argument("ref", help="NAME[:VERSION]")
+    show.set_defaults(handler=_models_show)
+    promote = actions.add_parser("promote", help="make a version the one serving loads")
+    promote.add_argument("name")
+    promote.add_argument("version")
+    promote.set_defaults(handler=_models_promote)
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from dispo.bundle import list_models
+
+    models = list_models(args.models_dir)
+    if not models:
+        logger.info("no models yet (train one with `dispo train`)")
+    for name, info in models.items():
+        logger.info("%s: %s (promoted: %s)", name, ", ".join(info["versions"]), info["promoted"] or "-")
+    return 0
+
+
+def _models_show(args: argparse.Namespace) -> int:
+    from dispo.bundle import read_json, resolve
+
+    path = resolve(args.ref, args.models_dir)
+    manifest = read_json(path, "bundle.json")
+    metrics = read_json(path, "metrics.json")
+    logger.info("%s\n%s", path, json.dumps(manifest, indent=2))
+    for split in ("validation", "test"):
+        block = metrics.get(split, {})
+        block = block.get("calibrated", block)
+        for task, values in block.items():
+            if values.get("n"):
+                logger.info(
+                    "%s %s: n=%d accuracy=%.4f macro_f1=%.4f",
+                    split,
+                    task,
+                    values["n"],
+                    values["accuracy"],
+                    values.get("macro_f1", 0.0),
+                )
+    return 0
+
+
+def _models_promote(args: argparse.Namespace) -> int:
+    from dispo.bundle import promote
+
+    path = promote(args.name, args.version, args.models_dir)
+    logger.info("promoted %s:%s (%s)", args.name, args.version, path)
+    return 0

@@ -1,0 +1,129 @@
+"""Benchmark: train dispo on a converted data set and evaluate on its test split.
+
+Writes one JSON record per run to a results file (appending), with the test metrics of the
+transformer and the baseline, the training time and the machine. Examples:
+
+    # BANKING77, full training set (target: accuracy >= 0.937 in <= 15 min on 2 CPU cores)
+    dispo data convert banking77 ../shared/data/banking77 -o data/converted/banking77
+    python bench/train_eval.py --data data/converted/banking77 --name banking77 --epochs 5
+
+    # few-shot: 10 examples per intent (target: accuracy >= 0.85)
+    python bench/train_eval.py --data data/converted/banking77 --name banking77-10shot --shots 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dispo.io import read_contacts, write_contacts
+from training.config import RunConfig
+from training.pipeline import train_model
+
+logger = logging.getLogger("bench.train_eval")
+
+
+def few_shot(train_file: Path, shots: int, seed: int, out: Path) -> Path:
+    """Keep ``shots`` contacts per reason (seeded)."""
+    by_reason: dict[str, list[Any]] = {}
+    for contact in read_contacts(train_file):
+        reason = contact.labels.reason if contact.labels else None
+        if reason is not None:
+            by_reason.setdefault(reason, []).append(contact)
+    rng = random.Random(seed)
+    kept = []
+    for reason in sorted(by_reason):
+        members = by_reason[reason][:]
+        rng.shuffle(members)
+        kept.extend(members[:shots])
+    write_contacts(kept, out)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="folder with train.jsonl, test.jsonl, taxonomy.yaml")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--results", type=Path, default=Path("bench/results/train_eval.jsonl"))
+    parser.add_argument("--base-model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--shots", type=int, default=None, help="keep this many training contacts per reason")
+    parser.add_argument("--config", type=Path, default=None, help="run config YAML (data section is filled in)")
+    parser.add_argument("--set", nargs="*", default=[], help="overrides: section.key=value (JSON values)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models-dir", type=Path, default=None, help="default: a temporary folder")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    work = Path(tempfile.mkdtemp(prefix="dispo-bench-"))
+    train_file = args.data / "train.jsonl"
+    if args.shots:
+        train_file = few_shot(train_file, args.shots, seed=13, out=work / "train-few-shot.jsonl")
+    sections: dict[str, Any] = {"data": {}, "model": {}, "training": {}}
+    if args.config:
+        import yaml
+
+        sections.update(yaml.safe_load(args.config.read_text()))
+    for item in args.set:
+        key, _, value = item.partition("=")
+        section, _, field = key.partition(".")
+        sections.setdefault(section, {})[field] = json.loads(value)
+    sections["data"].update(
+        {
+            "train": [str(train_file)],
+            "eval": str(args.data / "test.jsonl"),
+            "taxonomy": str(args.data / "taxonomy.yaml"),
+        }
+    )
+    sections["model"].setdefault("base_model", args.base_model)
+    sections["training"]["device"] = args.device
+    run = RunConfig.from_sections(sections, source="bench")
+    started = time.perf_counter()
+    bundle = train_model(run, args.name, root=args.models_dir or work / "models")
+    seconds = time.perf_counter() - started
+    metrics = bundle.metrics
+
+    def headline(block: dict[str, Any]) -> dict[str, Any]:
+        return {t: {k: v for k, v in m.items() if k != "per_class"} for t, m in block.items() if m.get("n")}
+
+    record = {
+        "name": args.name,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "data": str(args.data),
+        "shots": args.shots,
+        "device": args.device if args.device != "cpu" else f"cpu x{torch.get_num_threads()} ({platform.processor()})",
+        "cpu_count": os.cpu_count(),
+        "config": run.to_dict(),
+        "total_minutes": round(seconds / 60, 2),
+        "training_minutes": round(metrics["training"]["seconds"] / 60, 2),
+        "tokens_per_second": metrics["training"]["tokens_per_second"],
+        "epochs_run": len(metrics["training"]["history"]),
+        "test": headline(metrics.get("test", {})),
+        "baseline_test": headline(metrics.get("baseline_test", {})),
+        "validation": headline(metrics["validation"]["calibrated"]),
+        "bundle": str(bundle.path),
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with args.results.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    reason = record["test"].get("reason", {})
+    logger.info(
+        "%s: test reason accuracy %.4f (baseline %.4f), training %.1f min",
+        args.name,
+        reason.get("accuracy", float("nan")),
+        record["baseline_test"].get("reason", {}).get("accuracy", float("nan")),
+        record["training_minutes"],
+    )
+
+
+if __name__ == "__main__":
+    main()

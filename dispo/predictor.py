@@ -1,0 +1,197 @@
+"""Load a bundle and predict for contacts: what serving, batch labelling and evaluation all use."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoTokenizer
+
+from dispo.bundle import BundleError, read_json, resolve
+from dispo.contact import Contact, Turn
+from dispo.features import Featurizer, PreparedContact
+from dispo.model import DispoModel, ModelConfig
+from dispo.taxonomy import Taxonomy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskPrediction:
+    label: str | None
+    probability: float
+    probabilities: dict[str, float]
+
+
+@dataclass
+class Prediction:
+    """Calibrated predictions for one contact, plus the turns that carried each signal."""
+
+    contact_id: str
+    reasons: list[tuple[str, float]]  # top-k, most probable first
+    outcome: TaskPrediction | None
+    sentiment: TaskPrediction | None
+    upsell_probability: float | None
+    disposition_code: str | None
+    evidence: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # task -> [(turn, weight)]
+    model_version: str = ""
+
+    @property
+    def reason(self) -> str | None:
+        return self.reasons[0][0] if self.reasons else None
+
+    def to_dict(self) -> dict[str, Any]:
+        def task(p: TaskPrediction | None) -> dict[str, Any] | None:
+            if p is None:
+                return None
+            return {"label": p.label, "probability": p.probability, "probabilities": p.probabilities}
+
+        return {
+            "contact_id": self.contact_id,
+            "reasons": [{"label": r, "probability": p} for r, p in self.reasons],
+            "outcome": task(self.outcome),
+            "sentiment": task(self.sentiment),
+            "upsell_probability": self.upsell_probability,
+            "disposition_code": self.disposition_code,
+            "evidence": {t: [{"turn": i, "weight": w} for i, w in ev] for t, ev in self.evidence.items()},
+            "model_version": self.model_version,
+        }
+
+
+class Predictor:
+    """A loaded bundle. ``predict`` batches contacts sorted by length to cut padding."""
+
+    def __init__(
+        self,
+        model: DispoModel,
+        tokenizer: Any,
+        taxonomy: Taxonomy,
+        labels: dict[str, list[str]],
+        temperatures: dict[str, float] | None = None,
+        version: str = "",
+        path: Path | None = None,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.taxonomy = taxonomy
+        self.labels = labels
+        self.temperatures = temperatures or {}
+        self.version = version
+        self.path = path
+        self.featurizer = Featurizer(tokenizer, model.config)
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+    @classmethod
+    def load(cls, ref: str | Path, root: Path | None = None) -> Predictor:
+        path = resolve(ref, root)
+        manifest = read_json(path, "bundle.json")
+        config = ModelConfig.from_dict(read_json(path, "model_config.json"))
+        encoder_config = AutoConfig.from_pretrained(path / "encoder")
+        model = DispoModel.from_encoder_config(config, encoder_config)
+        state = load_file(path / "model.safetensors")
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise BundleError(f"{path}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+        tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
+        taxonomy = Taxonomy.from_yaml(path / "taxonomy.yaml")
+        labels = read_json(path, "labels.json")
+        calibration = read_json(path, "calibration.json") if (path / "calibration.json").is_file() else {}
+        version = f"{manifest['name']}:{manifest['version']}"
+        logger.info("loaded model %s from %s", version, path)
+        return cls(model, tokenizer, taxonomy, labels, calibration.get("temperatures"), version, path)
+
+    # -- prediction -------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def logits(self, contacts: Sequence[Contact | Sequence[Turn]], batch_size: int = 32) -> Iterator[dict[str, Any]]:
+        """Raw (uncalibrated) logits and pooling weights per contact, in input order."""
+        prepared = [self.featurizer.prepare(c) for c in contacts]
+        order = sorted(range(len(prepared)), key=lambda i: sum(s.est_tokens for s in prepared[i].segments))
+        results: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = self.featurizer.batch([prepared[i] for i in chunk])
+            output = self.model(batch)
+            for row, index in enumerate(chunk):
+                n = int(batch.turn_mask[row].sum())
+                results[index] = {
+                    "logits": {t: v[row].numpy() for t, v in output.logits.items()},
+                    "attention": {t: v[row, :n].numpy() for t, v in output.attention.items()},
+                    "prepared": prepared[index],
+                }
+        for index in range(len(prepared)):
+            yield results.pop(index)
+
+    def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        probs: dict[str, np.ndarray] = {}
+        for task, values in logits.items():
+            scaled = values / self.temperatures.get(task, 1.0)
+            if task == "upsell":
+                probs[task] = 1.0 / (1.0 + np.exp(-scaled))
+            else:
+                shifted = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+                probs[task] = shifted / shifted.sum(axis=-1, keepdims=True)
+        return probs
+
+    def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:
+        started = time.perf_counter()
+        out = [
+            self._prediction(contact, raw, top_k)
+            for contact, raw in zip(contacts, self.logits(contacts, batch_size), strict=True)
+        ]
+        logger.debug("predicted %d contacts in %.3f s", len(contacts), time.perf_counter() - started)
+        return out
+
+    def _prediction(self, contact: Contact, raw: dict[str, Any], top_k: int) -> Prediction:
+        probs = self.probabilities(raw["logits"])
+        reasons: list[tuple[str, float]] = []
+        if "reason" in probs:
+            top = np.argsort(-probs["reason"])[:top_k]
+            reasons = [(self.labels["reason"][i], float(probs["reason"][i])) for i in top]
+        outcome = self._task("outcome", probs)
+        sentiment = self._task("sentiment", probs)
+        upsell = float(probs["upsell"]) if "upsell" in probs else None
+        code = None
+        if reasons and outcome is not None and outcome.label is not None:
+            code = self.taxonomy.render_code(reasons[0][0], outcome.label)
+        return Prediction(
+            contact_id=contact.contact_id,
+            reasons=reasons,
+            outcome=outcome,
+            sentiment=sentiment,
+            upsell_probability=upsell,
+            disposition_code=code,
+            evidence=evidence(raw["prepared"], raw["attention"]),
+            model_version=self.version,
+        )
+
+    def _task(self, task: str, probs: dict[str, np.ndarray]) -> TaskPrediction | None:
+        if task not in probs:
+            return None
+        p = probs[task]
+        best = int(np.argmax(p))
+        names = self.labels[task]
+        return TaskPrediction(names[best], float(p[best]), {n: float(v) for n, v in zip(names, p, strict=True)})
+
+
+def evidence(
+    prepared: PreparedContact, attention: dict[str, np.ndarray], top: int = 3
+) -> dict[str, list[tuple[int, float]]]:
+    """Per task, the original turns with the most pooling weight (segments of a turn summed)."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    for task, weights in attention.items():
+        by_turn: dict[int, float] = {}
+        for segment, weight in zip(prepared.segments, weights, strict=False):
+            by_turn[segment.turn] = by_turn.get(segment.turn, 0.0) + float(weight)
+        ranked = sorted(by_turn.items(), key=lambda kv: -kv[1])[:top]
+        out[task] = [(turn, round(weight, 4)) for turn, weight in ranked]
+    return out

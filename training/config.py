@@ -1,0 +1,117 @@
+"""Typed configuration of a training run: data, model (see :class:`dispo.model.ModelConfig`), training.
+
+Every field is checked in ``__post_init__``. A run is configured from the CLI or from one
+YAML/JSON file with the sections ``data``, ``model`` and ``training``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dispo.errors import ConfigError
+from dispo.model import TASKS, ModelConfig
+
+
+@dataclass
+class DataConfig:
+    train: list[str]
+    eval: str | None = None
+    taxonomy: str | None = None
+    validation_fraction: float = 0.1
+    max_train_contacts: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.train, str):
+            self.train = [self.train]
+        if not self.train:
+            raise ConfigError("DataConfig.train needs at least one file")
+        if not 0.0 < self.validation_fraction < 0.5:
+            raise ConfigError(f"DataConfig.validation_fraction must be in (0, 0.5), got {self.validation_fraction}")
+        if self.max_train_contacts is not None and self.max_train_contacts <= 0:
+            raise ConfigError(f"DataConfig.max_train_contacts must be positive, got {self.max_train_contacts}")
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int = 4
+    batch_size: int = 16
+    learning_rate: float = 8e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_grad_norm: float = 1.0
+    patience: int = 2
+    seed: int = 42
+    threads: int | None = None
+    max_minutes: float | None = None
+    checkpoint_every_steps: int = 200
+    task_weights: dict[str, float] = field(default_factory=dict)
+    baseline: bool = True
+    eval_batch_size: int = 64
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
+            raise ConfigError(f"TrainingConfig.device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        for name in ("epochs", "batch_size", "checkpoint_every_steps", "eval_batch_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"TrainingConfig.{name} must be positive, got {getattr(self, name)}")
+        for name in ("learning_rate", "head_learning_rate"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"TrainingConfig.{name} must be in (0, 1), got {getattr(self, name)}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError(f"TrainingConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.patience < 0 or self.weight_decay < 0 or self.max_grad_norm <= 0:
+            raise ConfigError("TrainingConfig: patience and weight_decay must be >= 0, max_grad_norm > 0")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ConfigError(f"TrainingConfig.max_minutes must be positive, got {self.max_minutes}")
+        unknown = set(self.task_weights) - set(TASKS)
+        if unknown:
+            raise ConfigError(f"TrainingConfig.task_weights has unknown tasks {sorted(unknown)}; expected {TASKS}")
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig
+    model: ModelConfig
+    training: TrainingConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": asdict(self.data), "model": self.model.to_dict(), "training": asdict(self.training)}
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: dict[str, Any]) -> RunConfig:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected sections data, model, training")
+        unknown = set(raw) - {"data", "model", "training"}
+        if unknown:
+            raise ConfigError(f"{path}: unknown sections {sorted(unknown)}; expected data, model, training")
+        return cls.from_sections(raw, source=str(path), **overrides)
+
+    @classmethod
+    def from_sections(cls, raw: dict[str, Any], source: str = "<config>", **overrides: dict[str, Any]) -> RunConfig:
+        sections: dict[str, Any] = {}
+        for name, kind in (("data", DataConfig), ("model", ModelConfig), ("training", TrainingConfig)):
+            values = dict(raw.get(name) or {})
+            values.update({k: v for k, v in overrides.get(name, {}).items() if v is not None})
+            known = {f.name for f in fields(kind)}
+            unknown = set(values) - known
+            if unknown:
+                raise ConfigError(f"{source}: section {name!r} has unknown keys {sorted(unknown)}")
+            try:
+                sections[name] = kind(**values)
+            except TypeError as exc:
+                raise ConfigError(f"{source}: section {name!r}: {exc}") from None
+        return cls(**sections)

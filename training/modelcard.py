@@ -1,0 +1,100 @@
+"""The model card (README.md) written into every bundle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from training.config import RunConfig
+
+INTENDED_USE = (
+    "Suggest a disposition (contact reason and outcome), the customer's end-of-contact sentiment and an "
+    "upsell signal for customer-service contacts like those it was trained on, to agents (as a suggestion "
+    "they confirm), to operations (batch labelling) and to QA (ranking agent codes that are probably wrong)."
+)
+LIMITS = [
+    "Trained on the data named below; on other domains, languages or taxonomies its accuracy is unknown "
+    "until measured (`dispo evaluate`).",
+    "Probabilities are calibrated by temperature scaling on the validation split; calibration can drift "
+    "on data unlike the training data.",
+    "Long contacts are read through a token budget: the customer's first segments and the last segments "
+    "are always read, middle segments only while the budget lasts.",
+    "Upsell and sentiment labels in the public data are noisy proxies; treat those heads as signals, not facts.",
+    "Not for decisions about individual employees without human review.",
+]
+
+
+def _row(task: str, model: dict[str, Any] | None, baseline: dict[str, Any] | None) -> str:
+    def cell(values: dict[str, Any] | None, key: str) -> str:
+        if not values or values.get("n", 0) == 0 or key not in values:
+            return "-"
+        return f"{values[key]:.4f}"
+
+    key = "f1" if task == "upsell" else "macro_f1"
+    n = (model or {}).get("n", 0)
+    return (
+        f"| {task} | {n} | {cell(model, 'accuracy')} | {cell(model, key)} | {cell(model, 'top3_accuracy')} "
+        f"| {cell(model, 'ece')} | {cell(baseline, 'accuracy')} | {cell(baseline, key)} |"
+    )
+
+
+def metrics_table(model: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    lines = [
+        "| task | n | accuracy | macro-F1 (F1 for upsell) | top-3 | ECE | baseline accuracy | baseline F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for task, values in model.items():
+        if values.get("n", 0):
+            lines.append(_row(task, values, (baseline or {}).get(task)))
+    return "\n".join(lines)
+
+
+def render_model_card(
+    manifest: dict[str, Any], run: RunConfig, metrics: dict[str, Any], data_info: dict[str, Any]
+) -> str:
+    training = metrics.get("training", {})
+    sections = [
+        f"# {manifest['name']} {manifest['version']}",
+        "",
+        f"dispo {manifest['dispo_version']} model, created {manifest['created_at']}, base encoder "
+        f"`{manifest['base_model']}`, taxonomy `{manifest['taxonomy']['name']}` "
+        f"(fingerprint {manifest['taxonomy']['fingerprint']}).",
+        "",
+        "## Intended use",
+        INTENDED_USE,
+        "",
+        "## Data",
+        f"- training files: {', '.join(data_info['train_files'])}",
+        f"- {data_info['n_contacts']} contacts: {data_info['n_train']} train, {data_info['n_validation']} validation",
+        f"- sha256 of the training contacts: `{data_info['sha256']}`",
+        f"- PII redacted before training: {data_info['redacted']}",
+        "- labelled contacts per task: "
+        + ", ".join(f"{t} {sum(c.values())}" for t, c in data_info["label_counts"].items()),
+        "",
+        "## Metrics",
+        "Validation split (calibrated probabilities), transformer vs the TF-IDF + logistic regression baseline:",
+        "",
+        metrics_table(metrics["validation"]["calibrated"], metrics.get("baseline_validation")),
+    ]
+    if "test" in metrics:
+        sections += [
+            "",
+            f"Held-out test set `{data_info['eval_file']}`:",
+            "",
+            metrics_table(metrics["test"], metrics.get("baseline_test")),
+        ]
+    sections += [
+        "",
+        "## Training",
+        f"- {training.get('seconds', 0) / 60:.1f} minutes on {training.get('threads')} CPU threads, "
+        f"{training.get('tokens_per_second', 0):.0f} tokens/s",
+        f"- epochs run: {len(training.get('history', []))}; stopped early: {training.get('stopped_early')}",
+        f"- model: max {run.model.max_turn_tokens} tokens per segment, {run.model.max_turns} segments, "
+        f"{run.model.token_budget} tokens per contact; {run.model.freeze_encoder_layers} encoder layers frozen",
+        f"- optimiser: AdamW lr {run.training.learning_rate} (heads {run.training.head_learning_rate}), "
+        f"batch {run.training.batch_size}, seed {run.training.seed}",
+        "",
+        "## Limits",
+        *[f"- {limit}" for limit in LIMITS],
+        "",
+    ]
+    return "\n".join(sections)

@@ -1,0 +1,206 @@
+"""``dispo train`` end to end: read and redact data, fine-tune, fit the baseline, calibrate,
+evaluate, and write a new model version to the registry."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+import dispo
+from dispo.baseline import BaselineModel, contact_text
+from dispo.bundle import BundleWriter, models_dir
+from dispo.contact import Contact
+from dispo.io import ContactReader
+from dispo.model import TASKS, ModelConfig
+from dispo.redact import Redactor
+from dispo.taxonomy import Taxonomy, load_taxonomy
+from training.config import RunConfig
+from training.evaluation import binary_metrics, multiclass_metrics
+from training.modelcard import render_model_card
+from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainedBundle:
+    name: str
+    version: str
+    path: Path
+    metrics: dict[str, Any]
+
+
+def read_training_contacts(paths: list[str], taxonomy: Taxonomy, redactor: Redactor | None) -> list[Contact]:
+    """Read (strictly: a bad record stops training) and redact before anything is trained on."""
+    contacts: list[Contact] = []
+    for path in paths:
+        for contact in ContactReader(path, taxonomy=taxonomy):
+            contacts.append(redactor.redact_contact(contact) if redactor else contact)
+    return contacts
+
+
+def baseline_labels(contacts: list[Contact]) -> dict[str, list[Any]]:
+    labels: dict[str, list[Any]] = {task: [] for task in TASKS}
+    for contact in contacts:
+        for task in TASKS:
+            labels[task].append(getattr(contact.labels, task) if contact.labels else None)
+    return labels
+
+
+def baseline_metrics(baseline: BaselineModel, contacts: list[Contact], taxonomy: Taxonomy) -> dict[str, Any]:
+    """Score the baseline with the same metric functions as the transformer."""
+    texts = [contact_text(c) for c in contacts]
+    label_space = {"reason": taxonomy.reason_names, "outcome": taxonomy.outcome_names, "sentiment": taxonomy.sentiments}
+    out: dict[str, Any] = {}
+    truth = baseline_labels(contacts)
+    for task in baseline.tasks_:
+        known = [i for i, v in enumerate(truth[task]) if v is not None]
+        if not known:
+            continue
+        probs = baseline.predict_proba(task, [texts[i] for i in known])
+        classes = baseline.classes_[task]
+        if task == "upsell":
+            positive = classes.index(True)
+            targets = np.array([int(truth[task][i]) for i in known])
+            out[task] = binary_metrics(probs[:, positive], targets)
+            continue
+        names = list(label_space[task])
+        full = np.zeros((len(known), len(names)))
+        for column, label in enumerate(classes):
+            full[:, names.index(label)] = probs[:, column]
+        targets = np.array([names.index(truth[task][i]) for i in known])
+        out[task] = multiclass_metrics(full, targets, names)
+    return out
+
+
+def train_model(run: RunConfig, name: str, root: Path | None = None, redact: bool = True) -> TrainedBundle:
+    started = time.perf_counter()
+    taxonomy = load_taxonomy(run.data.taxonomy)
+    if not run.model.label_sizes:  # heads sized from the taxonomy unless the config fixed them
+        sized = ModelConfig.for_taxonomy(taxonomy)
+        run.model = replace(run.model, label_sizes=sized.label_sizes)
+    redactor = Redactor() if redact else None
+    contacts = read_training_contacts(run.data.train, taxonomy, redactor)
+    if run.data.max_train_contacts:
+        contacts = contacts[: run.data.max_train_contacts]
+    train, validation = split_validation(contacts, run.data.validation_fraction, run.training.seed)
+    logger.info("data: %d contacts -> %d train, %d validation", len(contacts), len(train), len(validation))
+    checkpoint_dir = models_dir(root) / name / ".checkpoints" / data_fingerprint(contacts)[:16]
+    trainer = Trainer(run, taxonomy, checkpoint_dir)
+    result = trainer.train(train, validation)
+
+    baseline: BaselineModel | None = None
+    metrics: dict[str, Any] = {"validation": result.validation}
+    if run.training.baseline:
+        baseline_started = time.perf_counter()
+        baseline = BaselineModel().fit([contact_text(c) for c in train], baseline_labels(train))
+        metrics["baseline_validation"] = baseline_metrics(baseline, validation, taxonomy)
+        metrics["baseline_seconds"] = round(time.perf_counter() - baseline_started, 1)
+
+    if run.data.eval:
+        eval_contacts = read_training_contacts([run.data.eval], taxonomy, redactor)
+        metrics["test"] = evaluate_in_memory(trainer, result, eval_contacts)
+        if baseline is not None:
+            metrics["baseline_test"] = baseline_metrics(baseline, eval_contacts, taxonomy)
+    metrics["training"] = {
+        "seconds": round(result.seconds, 1),
+        "tokens_seen": result.tokens_seen,
+        "tokens_per_second": round(result.tokens_seen / max(result.seconds, 1e-9), 1),
+        "stopped_early": result.stopped_early,
+        "resumed_from_step": result.resumed_from_step,
+        "history": result.history,
+        "threads": torch.get_num_threads(),
+    }
+    data_info = {
+        "train_files": run.data.train,
+        "eval_file": run.data.eval,
+        "n_contacts": len(contacts),
+        "n_train": len(train),
+        "n_validation": len(validation),
+        "sha256": data_fingerprint(contacts),
+        "label_counts": _label_counts(contacts),
+        "redacted": redact,
+    }
+    version, path = write_bundle(name, run, taxonomy, trainer, result, baseline, metrics, data_info, root)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
+    return TrainedBundle(name, version, path, metrics)
+
+
+def evaluate_in_memory(trainer: Trainer, result: TrainResult, contacts: list[Contact]) -> dict[str, Any]:
+    encoded = trainer.encode(contacts, "test")
+    logits = trainer.predict_logits(encoded)
+    return trainer.metrics(logits, trainer.label_encoder.encode(contacts), result.temperatures)
+
+
+def write_bundle(
+    name: str,
+    run: RunConfig,
+    taxonomy: Taxonomy,
+    trainer: Trainer,
+    result: TrainResult,
+    baseline: BaselineModel | None,
+    metrics: dict[str, Any],
+    data_info: dict[str, Any],
+    root: Path | None,
+) -> tuple[str, Path]:
+    writer = BundleWriter(name, root)
+    try:
+        folder = writer.path
+        state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+        save_file(state, str(folder / "model.safetensors"))
+        result.model.encoder.config.save_pretrained(folder / "encoder")
+        result.tokenizer.save_pretrained(folder / "tokenizer")
+        taxonomy.to_yaml(folder / "taxonomy.yaml")
+        writer.write_json("model_config.json", run.model.to_dict())
+        writer.write_json("run_config.json", run.to_dict())
+        writer.write_json("labels.json", {t: list(v) for t, v in trainer.label_encoder.labels.items()})
+        writer.write_json("calibration.json", {"method": "temperature", "temperatures": result.temperatures})
+        writer.write_json("metrics.json", metrics)
+        writer.write_json("data.json", data_info)
+        if baseline is not None:
+            joblib.dump(baseline, folder / "baseline.joblib", compress=3)
+        manifest: dict[str, Any] = {
+            "name": name,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "dispo_version": dispo.__version__,
+            "taxonomy": {"name": taxonomy.name, "fingerprint": taxonomy.fingerprint()},
+            "base_model": run.model.base_model,
+            "data_sha256": data_info["sha256"],
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        }
+
+        def stamp(version: str, target: Path) -> None:
+            manifest["version"] = version
+            (target / "README.md").write_text(render_model_card(manifest, run, metrics, data_info), encoding="utf-8")
+            manifest["files"] = sorted(p.name for p in target.iterdir() if p.name != "bundle.json")
+            (target / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+        return writer.commit(stamp)
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _label_counts(contacts: list[Contact]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {task: {} for task in TASKS}
+    for contact in contacts:
+        if contact.labels is None:
+            continue
+        for task in TASKS:
+            value = getattr(contact.labels, task)
+            if value is not None:
+                counts[task][str(value)] = counts[task].get(str(value), 0) + 1
+    return counts

@@ -1,0 +1,390 @@
+"""The training loop: masked multi-task fine-tuning with validation, early stopping,
+resumable checkpoints and temperature calibration.
+
+Cost is what matters on CPU, so the loop does each expensive thing once: contacts are
+segmented and tokenized once before the first epoch, batches are built from contacts of
+similar length (little padding), and the encoder's attention dropout is off (see model.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+from dispo.contact import Contact
+from dispo.features import Featurizer, LabelEncoder, PreparedContact, assemble_batch
+from dispo.model import SPEAKER_IDS, DispoModel, TurnBatch, multitask_loss, resolve_base_model
+from dispo.taxonomy import Taxonomy
+from training.calibration import fit_temperature
+from training.config import RunConfig
+from training.evaluation import binary_metrics, multiclass_metrics, selection_score, sigmoid, softmax
+
+logger = logging.getLogger(__name__)
+
+BUCKET_FACTOR = 50  # batches sorted by length within windows of this many batches
+
+
+@dataclass
+class EncodedContact:
+    token_ids: list[list[int]]
+    speakers: list[int]
+    n_tokens: int
+
+
+@dataclass
+class TrainResult:
+    model: DispoModel
+    tokenizer: Any
+    temperatures: dict[str, float]
+    validation: dict[str, Any]
+    history: list[dict[str, Any]]
+    seconds: float
+    tokens_seen: int
+    stopped_early: bool = False
+    resumed_from_step: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def data_fingerprint(contacts: Sequence[Contact]) -> str:
+    digest = hashlib.sha256()
+    for contact in contacts:
+        digest.update(json.dumps(contact.to_json_dict(), sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def split_validation(contacts: Sequence[Contact], fraction: float, seed: int) -> tuple[list[Contact], list[Contact]]:
+    """Seeded split stratified by reason (contacts without one form their own stratum)."""
+    strata: dict[str, list[int]] = {}
+    for index, contact in enumerate(contacts):
+        key = (contact.labels.reason if contact.labels else None) or "<none>"
+        strata.setdefault(key, []).append(index)
+    rng = random.Random(seed)
+    validation: set[int] = set()
+    for key in sorted(strata):
+        members = strata[key][:]
+        rng.shuffle(members)
+        take = round(len(members) * fraction)
+        if len(members) >= 2:
+            take = max(1, min(take, len(members) - 1))
+        validation.update(members[:take])
+    train = [c for i, c in enumerate(contacts) if i not in validation]
+    val = [c for i, c in enumerate(contacts) if i in validation]
+    return train, val
+
+
+class Trainer:
+    def __init__(
+        self,
+        run: RunConfig,
+        taxonomy: Taxonomy,
+        checkpoint_dir: Path,
+        model: DispoModel | None = None,
+        tokenizer: Any = None,
+    ) -> None:
+        self.run = run
+        self.taxonomy = taxonomy
+        self.checkpoint_dir = checkpoint_dir
+        seed_everything(run.training.seed)
+        if run.training.threads:
+            torch.set_num_threads(run.training.threads)
+        self.device = torch.device(run.training.device)
+        self.model = model if model is not None else DispoModel.from_base(run.model)
+        self.model.to(self.device)
+        base = resolve_base_model(run.model.base_model)
+        self.tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(base)
+        self.featurizer = Featurizer(self.tokenizer, run.model)
+        self.label_encoder = LabelEncoder(taxonomy)
+
+    # -- data --------------------------------------------------------------------------------------
+    def encode(self, contacts: Sequence[Contact], desc: str) -> list[EncodedContact]:
+        """Segment, select and tokenize every contact once."""
+        prepared: list[PreparedContact] = [self.featurizer.prepare(c) for c in contacts]
+        texts = [s.text for p in prepared for s in p.segments]
+        ids: list[list[int]] = []
+        chunk = 4096
+        for start in tqdm(range(0, len(texts), chunk), desc=f"tokenizing {desc}", unit="chunk", leave=False):
+            encoded = self.tokenizer(
+                texts[start : start + chunk], truncation=True, max_length=self.run.model.max_turn_tokens
+            )
+            ids.extend(encoded["input_ids"])
+        out: list[EncodedContact] = []
+        cursor = 0
+        for item in prepared:
+            n = len(item.segments)
+            token_ids = ids[cursor : cursor + n]
+            cursor += n
+            if not token_ids:  # a contact with no words still gets one (empty) segment
+                token_ids = [self.tokenizer("", truncation=True)["input_ids"]]
+            speakers = [SPEAKER_IDS[s.speaker] for s in item.segments] or [SPEAKER_IDS["customer"]]
+            out.append(EncodedContact(token_ids, speakers, sum(len(t) for t in token_ids)))
+        return out
+
+    def collate(self, items: Sequence[EncodedContact]) -> TurnBatch:
+        segments = [ids for item in items for ids in item.token_ids]
+        width = max(len(s) for s in segments)
+        pad = int(self.tokenizer.pad_token_id or 0)
+        input_ids = torch.full((len(segments), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(segments), width), dtype=torch.long)
+        for row, ids in enumerate(segments):
+            input_ids[row, : len(ids)] = torch.tensor(ids)
+            attention[row, : len(ids)] = 1
+        rows: list[list[int]] = []
+        cursor = 0
+        for item in items:
+            rows.append(list(range(cursor, cursor + len(item.token_ids))))
+            cursor += len(item.token_ids)
+        return assemble_batch(input_ids, attention, rows, [item.speakers for item in items])
+
+    def epoch_batches(self, encoded: Sequence[EncodedContact], epoch: int) -> list[list[int]]:
+        """Deterministic for (seed, epoch): shuffle, sort by length within windows, shuffle batches."""
+        rng = random.Random(self.run.training.seed * 1000 + epoch)
+        order = list(range(len(encoded)))
+        rng.shuffle(order)
+        size = self.run.training.batch_size
+        window = size * BUCKET_FACTOR
+        batches: list[list[int]] = []
+        for start in range(0, len(order), window):
+            block = sorted(order[start : start + window], key=lambda i: encoded[i].n_tokens)
+            batches.extend(block[i : i + size] for i in range(0, len(block), size))
+        rng.shuffle(batches)
+        return batches
+
+    # -- evaluation --------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict_logits(self, encoded: Sequence[EncodedContact]) -> dict[str, np.ndarray]:
+        self.model.eval()
+        size = self.run.training.eval_batch_size
+        order = sorted(range(len(encoded)), key=lambda i: encoded[i].n_tokens)
+        outputs: dict[str, list[np.ndarray]] = {}
+        indices: list[int] = []
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
+            logits = self.model(self.collate([encoded[i] for i in chunk]).to(self.device)).logits
+            for task, values in logits.items():
+                outputs.setdefault(task, []).append(values.float().cpu().numpy())
+            indices.extend(chunk)
+        inverse = np.argsort(indices)
+        return {task: np.concatenate(parts)[inverse] for task, parts in outputs.items()}
+
+    def metrics(
+        self, logits: dict[str, np.ndarray], targets: dict[str, torch.Tensor], temperatures: dict[str, float]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for task, values in logits.items():
+            target = targets[task].numpy()
+            if task == "upsell":
+                out[task] = binary_metrics(sigmoid(values, temperatures.get(task, 1.0)), target)
+            else:
+                probs = softmax(values, temperatures.get(task, 1.0))
+                out[task] = multiclass_metrics(probs, target, self.label_encoder.labels[task])
+        return out
+
+    # -- training ----------------------------------------------------------------------------------
+    def _optimizer(self, total_steps: int) -> tuple[torch.optim.Optimizer, Any]:
+        cfg = self.run.training
+        encoder_params = [p for p in self.model.encoder.parameters() if p.requires_grad]
+        encoder_ids = {id(p) for p in self.model.encoder.parameters()}
+        head_params = [p for p in self.model.parameters() if id(p) not in encoder_ids and p.requires_grad]
+        groups = [
+            {"params": encoder_params, "lr": cfg.learning_rate},
+            {"params": head_params, "lr": cfg.head_learning_rate},
+        ]
+        optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+        return optimizer, scheduler
+
+    def train(self, train_contacts: Sequence[Contact], val_contacts: Sequence[Contact]) -> TrainResult:
+        cfg = self.run.training
+        started = time.perf_counter()
+        train_encoded = self.encode(train_contacts, "train")
+        val_encoded = self.encode(val_contacts, "validation")
+        train_targets = self.label_encoder.encode(train_contacts)
+        val_targets = self.label_encoder.encode(val_contacts)
+        steps_per_epoch = math.ceil(len(train_encoded) / cfg.batch_size)
+        total_steps = steps_per_epoch * cfg.epochs
+        optimizer, scheduler = self._optimizer(total_steps)
+        state = TrainState()
+        fingerprint = self._fingerprint(train_contacts, val_contacts)
+        resumed_from = self._maybe_resume(fingerprint, optimizer, scheduler, state)
+        deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
+        logger.info(
+            "training on %d contacts (%d validation), %d steps/epoch, %d tokens/epoch",
+            len(train_encoded),
+            len(val_encoded),
+            steps_per_epoch,
+            sum(e.n_tokens for e in train_encoded),
+        )
+        out_of_time = False
+        with tqdm(total=total_steps, initial=state.global_step, desc="training", unit="step") as bar:
+            for epoch in range(state.epoch, cfg.epochs):
+                self.model.train()
+                batches = self.epoch_batches(train_encoded, epoch)
+                for step in range(state.step_in_epoch, len(batches)):
+                    indices = batches[step]
+                    batch = self.collate([train_encoded[i] for i in indices]).to(self.device)
+                    targets = {task: values[indices].to(self.device) for task, values in train_targets.items()}
+                    output = self.model(batch)
+                    loss, _parts = multitask_loss(output.logits, targets, cfg.task_weights)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    state.global_step += 1
+                    state.step_in_epoch = step + 1
+                    state.tokens_seen += int(batch.attention_mask.sum())
+                    value = loss.item()
+                    state.loss_ema = value if state.loss_ema is None else 0.95 * state.loss_ema + 0.05 * value
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{state.loss_ema:.3f}")
+                    if state.global_step % cfg.checkpoint_every_steps == 0:
+                        self._save_checkpoint(fingerprint, optimizer, scheduler, state)
+                    if deadline is not None and time.perf_counter() > deadline:
+                        out_of_time = True
+                        break
+                validation = self.metrics(self.predict_logits(val_encoded), val_targets, {})
+                score = selection_score(validation)
+                state.history.append(
+                    {
+                        "epoch": epoch + 1,
+                        "step": state.global_step,
+                        "train_loss": state.loss_ema,
+                        "validation_score": score,
+                        "validation": {t: _headline(m) for t, m in validation.items()},
+                        "seconds": round(time.perf_counter() - started, 1),
+                    }
+                )
+                logger.info("epoch %d: validation score %.4f (%s)", epoch + 1, score, _summary(validation))
+                if score > state.best_score:
+                    state.best_score = score
+                    state.bad_epochs = 0
+                    self._save_best()
+                else:
+                    state.bad_epochs += 1
+                state.epoch = epoch + 1
+                state.step_in_epoch = 0
+                self._save_checkpoint(fingerprint, optimizer, scheduler, state)
+                if out_of_time:
+                    logger.warning("stopping: the time budget of %s minutes is spent", cfg.max_minutes)
+                    break
+                if state.bad_epochs > cfg.patience:
+                    logger.info(
+                        "early stopping after epoch %d: no improvement for %d epochs", epoch + 1, state.bad_epochs
+                    )
+                    state.stopped_early = True
+                    break
+        self._load_best()
+        val_logits = self.predict_logits(val_encoded)
+        temperatures = {
+            task: fit_temperature(values, val_targets[task].numpy(), binary=(task == "upsell"))
+            for task, values in val_logits.items()
+        }
+        validation = {
+            "uncalibrated": self.metrics(val_logits, val_targets, {}),
+            "calibrated": self.metrics(val_logits, val_targets, temperatures),
+        }
+        logger.info("temperatures: %s", {k: round(v, 3) for k, v in temperatures.items()})
+        return TrainResult(
+            model=self.model,
+            tokenizer=self.tokenizer,
+            temperatures=temperatures,
+            validation=validation,
+            history=state.history,
+            seconds=time.perf_counter() - started,
+            tokens_seen=state.tokens_seen,
+            stopped_early=state.stopped_early or out_of_time,
+            resumed_from_step=resumed_from,
+        )
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def _fingerprint(self, train: Sequence[Contact], val: Sequence[Contact]) -> str:
+        payload = json.dumps(self.run.to_dict(), sort_keys=True) + data_fingerprint(train) + data_fingerprint(val)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    def _save_best(self) -> None:
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        tmp = self.checkpoint_dir / "best.safetensors.tmp"
+        save_file(state, str(tmp))
+        tmp.replace(self.checkpoint_dir / "best.safetensors")
+
+    def _load_best(self) -> None:
+        best = self.checkpoint_dir / "best.safetensors"
+        if best.is_file():
+            self.model.load_state_dict(load_file(str(best), device=str(self.device)))
+
+    def _save_checkpoint(self, fingerprint: str, optimizer: Any, scheduler: Any, state: TrainState) -> None:
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "fingerprint": fingerprint,
+            "model": self.model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "state": state.__dict__,
+            "torch_rng": torch.get_rng_state(),
+        }
+        tmp = self.checkpoint_dir / "last.pt.tmp"
+        torch.save(payload, tmp)
+        tmp.replace(self.checkpoint_dir / "last.pt")
+
+    def _maybe_resume(self, fingerprint: str, optimizer: Any, scheduler: Any, state: TrainState) -> int:
+        path = self.checkpoint_dir / "last.pt"
+        if not path.is_file():
+            return 0
+        payload = torch.load(path, weights_only=False, map_location=self.device)
+        if payload.get("fingerprint") != fingerprint:
+            logger.warning("ignoring checkpoint %s: it belongs to another config or data set", path)
+            return 0
+        self.model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        scheduler.load_state_dict(payload["scheduler"])
+        state.__dict__.update(payload["state"])
+        torch.set_rng_state(payload["torch_rng"].cpu())
+        logger.info("resuming from %s at epoch %d, step %d", path, state.epoch + 1, state.global_step)
+        return state.global_step
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    tokens_seen: int = 0
+    best_score: float = -1.0
+    bad_epochs: int = 0
+    loss_ema: float | None = None
+    stopped_early: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if k != "per_class"}
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    parts = []
+    for task, values in metrics.items():
+        if values.get("n"):
+            key = "f1" if task == "upsell" else "macro_f1"
+            parts.append(f"{task} acc {values['accuracy']:.3f} {key} {values[key]:.3f}")
+    return ", ".join(parts)
