@@ -5,10 +5,15 @@ both thorough (a missed card number is a compliance incident) and precise (order
 amounts and dates carry the meaning a disposition classifier learns from). Every detector pairs
 a pattern with a validity check (Luhn for cards, mod-97 for IBANs, SSA rules for SSNs) or with
 context words, because patterns alone cannot tell a 10-digit order id from a phone number.
+Context is read in the turn itself (the cue words bound to the number) and, when those say
+nothing, in the question of the previous turn ("what's the order number?" vs "a callback number?").
+International phones follow E.164 (a real country code, a national number of that country's length).
 
 Voice transcripts come from ASR, where digits are often spelled out ("five five five one two
 three ..."). Those are normalised to digit strings while keeping, for every digit, the character
 span of the word it came from, so a finding maps back to exact offsets in the original text.
+IBANs read out letter by letter ("d e eight nine three seven oh four ...", or in the NATO
+alphabet) are normalised the same way and checked against the registry length and mod-97.
 
 Kinds and placeholders: ``email`` -> ``[EMAIL]``, ``phone`` -> ``[PHONE]``, ``card`` -> ``[CARD]``,
 ``ssn`` -> ``[SSN]``, ``iban`` -> ``[IBAN]``, ``address`` -> ``[ADDRESS]``. Names are out of scope.
@@ -44,47 +49,239 @@ class PIISpan:
 # -- shared helpers -----------------------------------------------------------------------------
 _WORD_RE = re.compile(r"[a-z]+|#")
 
-#: Words that make a following bare number an identifier of the business, not of the person.
-_ID_CONTEXT = frozenset(
+
+# -- context: whose number is this? ---------------------------------------------------------------
+# A bare digit run (a 10-digit number, a spoken digit string) may be the caller's phone number or
+# an identifier of the business (order, ticket, invoice). Cue words decide, read in two places:
+# the words just before the number in the same turn and, when those say nothing, the question
+# asked in the previous turn ("what's the order number?" vs "a callback number?").
+#
+# A cue is ranked by how tightly it is bound to the number:
+#   3 - it heads a "number" noun phrase in the same sentence: "order number is", "callback number";
+#   2 - only linking words stand between it and the number: "order 4829301746", "ticket: ...";
+#   1 - it is merely nearby (or in an earlier sentence): "my order never came, 4829301746",
+#       or another number already follows it: "order #B7A-576173, the card I paid with was ...".
+# The highest rank wins, then the nearest. Ambiguous id words ("case", "item", "model", ASR
+# mishearings like "older") only count at ranks 2-3: "just in case we get disconnected" is not
+# about a case number.
+
+_CUE_TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)?|#|[.?!;](?=\s|$)|\d[\w-]*")
+
+#: Words that make a following number an identifier of the business, wherever they stand.
+_ID_WORDS = frozenset(
     {
         "order",
         "orders",
         "tracking",
-        "ticket",
         "invoice",
-        "reference",
-        "ref",
-        "case",
-        "confirmation",
+        "invoices",
+        "ticket",
+        "tickets",
         "shipment",
-        "package",
         "parcel",
         "rma",
         "sku",
-        "model",
         "serial",
-        "item",
         "receipt",
-        "claim",
+        "transaction",
+        "booking",
+        "reservation",
+        # Chat abbreviations.
         "ord",
-        "#",
-        # ASR mishearings of the words above, as seen in voice transcripts.
-        "older",
-        "der",
-        "border",
+        "ordr",
+        "inv",
+        "tkt",
+        "trk",
+        "txn",
+    }
+)
+#: Id words that are also everyday words (or ASR mishearings of id words): they count only when
+#: bound to the number, never merely nearby.
+_WEAK_ID_WORDS = frozenset(
+    {
+        "case",
+        "reference",
+        "ref",
+        "claim",
+        "item",
+        "model",
+        "package",
+        "confirmation",
+        "conf",
         "track",
+        "older",
+        "border",
+        "der",
         "truck",
         "trek",
         "voice",
-        "invoices",
         "recipe",
+        "#",
     }
 )
-_PHONE_CONTEXT = frozenset(
-    {"phone", "cell", "mobile", "call", "callback", "reach", "text", "telephone", "landline", "fax", "dial"}
+
+
+def _typo_variants(word: str) -> set[str]:
+    """The one-keystroke typos that chat users make most, past the first letter.
+
+    A letter dropped, doubled or replaced, or two neighbours swapped: "ordr", "orddr", "ordet", "odrer".
+    """
+    out = {word[:i] + word[i + 1 :] for i in range(1, len(word))}
+    out |= {word[:i] + word[i] + word[i:] for i in range(1, len(word))}
+    out |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
+    out |= {word[:i] + c + word[i + 1 :] for i in range(1, len(word)) for c in "abcdefghijklmnopqrstuvwxyz"}
+    return out - {word}
+
+
+#: Misspelt id words ("ordr", "invocie", "trackng") count like the weak ones: bound to the number.
+_TYPO_ID_WORDS = (
+    frozenset(
+        v for w in ("order", "ordr", "tracking", "invoice", "ticket", "receipt", "shipment") for v in _typo_variants(w)
+    )
+    - _ID_WORDS
+)
+_PHONE_WORDS = frozenset(
+    {
+        "phone",
+        "phones",
+        "cell",
+        "cellphone",
+        "mobile",
+        "call",
+        "callback",
+        "reach",
+        "text",
+        "telephone",
+        "landline",
+        "fax",
+        "dial",
+        "contact",
+        "whatsapp",
+        "tel",
+    }
 )
 _CARD_CONTEXT = frozenset({"card", "visa", "mastercard", "amex", "discover", "credit", "debit"})
+_SSN_WORDS = frozenset({"social", "ssn"})
+#: Nouns that a cue word heads: "order number", "ticket #", "case id".
+_NUMBER_NOUNS = frozenset({"number", "numbers", "num", "no", "nr", "#", "id", "ids"})
+#: Words that may stand between a cue and its number without loosening the bond.
+_LINKING_WORDS = _NUMBER_NOUNS | frozenset(
+    {"is", "was", "it's", "its", "it", "s", "my", "the", "a", "that's", "be", "should", "will", "would", "of"}
+)
+_POSSESSIVES = frozenset({"my", "your", "our", "his", "her", "their", "best", "good"})
 _SSN_CONTEXT_RE = re.compile(r"\b(?:social|ssn|s\s?s\s?n|security\s+number)\b")
+#: Hesitations and discourse fillers ("i mean", "you know", "uh huh", "okay so"): skipped when reading cues.
+_CUE_FILLERS = frozenset(
+    {"uh", "um", "uhm", "umm", "uhh", "er", "erm", "ah", "hmm", "mm", "like", "so", "i", "mean", "you", "know", "huh"}
+    | {"okay", "ok"}
+)
+#: How far back in the turn cues are read, and how far into a turn the previous turn's question
+#: still applies (an answer comes first; a number deep into a long turn is about something else).
+_CUE_CHARS = 120
+_CUE_WORDS = 14
+_ANSWER_CHARS = 160
+
+
+def _cue_class(word: str) -> tuple[str | None, bool]:
+    """The role a cue word points to (``id``, ``phone``, ``card``, ``ssn``) and whether it is weak."""
+    if word in _ID_WORDS:
+        return "id", False
+    if word in _WEAK_ID_WORDS or word in _TYPO_ID_WORDS:
+        return "id", True
+    if word in _PHONE_WORDS:
+        return "phone", False
+    if word in _CARD_CONTEXT:
+        return "card", False
+    if word in _SSN_WORDS:
+        return "ssn", False
+    return None, False
+
+
+def _scan_cues(tokens: list[str], bound: bool) -> tuple[str | None, int]:
+    """The winning (role, rank) among ``tokens``, read backwards from the number.
+
+    ``bound`` says the tokens end right where the number starts (same turn); for a previous
+    turn it is False: rank 2 (adjacency) cannot happen and sentence ends do not matter (the
+    question is the whole turn). A cue that another number follows is spent on that number
+    ("cancel order #B7A-576173 The card I paid with was 5315 ..."): it ranks 1 at most.
+    """
+    best_role: str | None = None
+    best_rank = 0
+    roles_at_best: set[str] = set()
+    adjacent = bound
+    same_sentence = True
+    after: str | None = None  # the next non-filler word (towards the number)
+    words = 0
+    spent = False  # a number stands between the cue and ours
+    for i in range(len(tokens) - 1, -1, -1):
+        tok = tokens[i]
+        if tok in ".?!;":
+            adjacent = False
+            same_sentence = not bound
+            continue
+        if tok[0].isdigit():
+            spent, adjacent, after = True, False, None
+            continue
+        if tok in _CUE_FILLERS:
+            continue
+        words += 1
+        if words > _CUE_WORDS and bound:
+            break
+        role, weak = _cue_class(tok)
+        if weak and tok == "case" and i > 0 and tokens[i - 1] in ("in", "any"):
+            role = None  # "just in case", "in any case": not a case number
+        if role is None and tok in _NUMBER_NOUNS and tok != "#":
+            # "my number", "your best number": a possessive before a bare "number" asks for a phone.
+            prev = next((t for t in reversed(tokens[:i]) if t not in _CUE_FILLERS), None)
+            if prev in _POSSESSIVES:
+                role, weak = "phone", False
+        head = after in _NUMBER_NOUNS or (tok in _NUMBER_NOUNS and role == "phone")
+        if role is not None:
+            if head and same_sentence:
+                rank = 3
+            elif adjacent:
+                rank = 2
+            elif not weak:
+                rank = 1
+            else:
+                rank = 0
+            if spent:
+                rank = min(rank, 1 if not weak else 0)
+            if rank > best_rank:
+                best_role, best_rank, roles_at_best = role, rank, {role}
+            elif rank == best_rank and rank > 0:
+                roles_at_best.add(role)
+        if tok not in _LINKING_WORDS:
+            adjacent = False
+        after = tok
+    if not bound and {"id", "phone"} <= roles_at_best:
+        return None, 0  # "your phone number and the order number?": the question decides nothing
+    return best_role, best_rank
+
+
+class _Context:
+    """What the previous turn says about numbers in this one; worked out lazily, once per turn."""
+
+    __slots__ = ("_previous", "_role", "_ssn")
+
+    def __init__(self, previous: str = "") -> None:
+        self._previous = previous
+        self._role: tuple[str | None, int] | None = None
+        self._ssn: bool | None = None
+
+    def previous_role(self) -> str | None:
+        if self._role is None:
+            tail = self._previous[-240:].lower()
+            self._role = _scan_cues(_CUE_TOKEN_RE.findall(tail), bound=False) if tail else (None, 0)
+        return self._role[0]
+
+    def previous_asks_ssn(self) -> bool:
+        if self._ssn is None:
+            self._ssn = _SSN_CONTEXT_RE.search(self._previous[-120:].lower()) is not None
+        return self._ssn
+
+
+_NO_CONTEXT = _Context()
 
 
 def _words_before(text: str, start: int, n: int = 10) -> list[str]:
@@ -97,18 +294,35 @@ def _words_before(text: str, start: int, n: int = 10) -> list[str]:
     return _WORD_RE.findall(window[window.rfind("\n") + 1 :].lower())[-n:]
 
 
-def _id_context(text: str, start: int, override: frozenset[str]) -> bool:
-    """True if an order/tracking/ticket word precedes ``start`` within a few words.
+def _turn_cue(text: str, start: int) -> tuple[str | None, int]:
+    """(role, rank) of the cue words before ``start`` in the same turn and line."""
+    window = text[max(0, start - _CUE_CHARS) : start]
+    window = window[window.rfind("\n") + 1 :].lower()
+    if not window:
+        return None, 0
+    return _scan_cues(_CUE_TOKEN_RE.findall(window), bound=True)
 
-    A word of ``override`` (e.g. "phone") *after* the id word cancels it, so that
-    "the phone number on the order is 5551234567" still redacts: the nearer word decides.
-    """
-    for word in reversed(_words_before(text, start)):
-        if word in override:
-            return False
-        if word in _ID_CONTEXT:
-            return True
-    return False
+
+def _role(text: str, start: int, ctx: _Context) -> str | None:
+    """Who a bare number at ``start`` belongs to: the turn's own cues first, else the question before it."""
+    role, _ = _turn_cue(text, start)
+    if role is not None:
+        return role
+    if start <= _ANSWER_CHARS:
+        return ctx.previous_role()
+    return None
+
+
+def _bound_to_id(text: str, start: int) -> bool:
+    """True if an id word is bound to the number at ``start`` ("order 4111...", "ticket number ...")."""
+    role, rank = _turn_cue(text, start)
+    return role == "id" and rank >= 2
+
+
+def _ssn_context(text: str, start: int, ctx: _Context) -> bool:
+    if _SSN_CONTEXT_RE.search(text[max(0, start - 60) : start].lower()) is not None:
+        return True
+    return start <= _ANSWER_CHARS and ctx.previous_asks_ssn()
 
 
 def luhn_valid(digits: str) -> bool:
@@ -277,7 +491,7 @@ _NOT_EMAIL_LOCAL = frozenset(
 )
 
 
-def _find_emails(text: str) -> Iterator[PIISpan]:
+def _find_emails(text: str, ctx: _Context) -> Iterator[PIISpan]:
     if "@" in text:
         for m in _EMAIL_RE.finditer(text):
             yield PIISpan("email", m.start(), m.end(), m.group())
@@ -305,7 +519,7 @@ def _after_iban_head(text: str, start: int) -> bool:
     return _IBAN_HEAD_RE.search(text, max(0, start - 40), start) is not None
 
 
-def _find_cards(text: str) -> Iterator[PIISpan]:
+def _find_cards(text: str, ctx: _Context) -> Iterator[PIISpan]:
     """13-19 digit chains that pass Luhn.
 
     The chain is taken whole, or with one stray group that is not four digits long trimmed off
@@ -325,7 +539,7 @@ def _find_cards(text: str) -> Iterator[PIISpan]:
         first, last = found
         start = m.start() + sum(len(g) + 1 for g in groups[:first])
         end = start + len((sep or "").join(groups[first : last + 1]))
-        if _id_context(text, start, _CARD_CONTEXT) or _after_iban_head(text, start):
+        if _bound_to_id(text, start) or _after_iban_head(text, start):
             continue
         if text[start] not in "23456" and not (set(_words_before(text, start)) & _CARD_CONTEXT):
             continue
@@ -358,87 +572,164 @@ def ssn_plausible(digits: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-def _ssn_context(text: str, start: int) -> bool:
-    return _SSN_CONTEXT_RE.search(text[max(0, start - 60) : start].lower()) is not None
-
-
-def _find_ssns(text: str) -> Iterator[PIISpan]:
+def _find_ssns(text: str, ctx: _Context) -> Iterator[PIISpan]:
     """``123-45-6789`` / ``123 45 6789`` anywhere; a bare 9-digit run only after "social"/"SSN"."""
     for m in _SSN_RE.finditer(text):
-        if ssn_plausible(m.group(1) + m.group(3) + m.group(4)) and not _id_context(text, m.start(), frozenset()):
+        if ssn_plausible(m.group(1) + m.group(3) + m.group(4)) and not _bound_to_id(text, m.start()):
             yield PIISpan("ssn", m.start(), m.end(), m.group())
     for m in _SSN_BARE_RE.finditer(text):
-        if ssn_plausible(m.group()) and _ssn_context(text, m.start()):
+        if ssn_plausible(m.group()) and _ssn_context(text, m.start(), ctx) and not _bound_to_id(text, m.start()):
             yield PIISpan("ssn", m.start(), m.end(), m.group())
 
 
 # -- IBAN ---------------------------------------------------------------------------------------
-_IBAN_RE = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,40}\b")
+#: Also "DE 89 3704 ...": a space after the country code only in upper case, for a registered country.
+_IBAN_RE = re.compile(r"\b(?:[A-Za-z]{2}|[A-Z]{2} )\d{2}(?:[ ]?[A-Za-z0-9]){11,40}\b")
 
 
-def _find_ibans(text: str) -> Iterator[PIISpan]:
+def _find_ibans(text: str, ctx: _Context) -> Iterator[PIISpan]:
     """Country code, check digits, then alphanumerics, optionally in space-separated groups.
 
     The pattern may run on into a following word ("... 3000 OK"), so the longest prefix ending
-    at a group boundary that passes the registry length and mod-97 checks is taken.
+    at a group boundary that passes the registry length and mod-97 checks is taken. IBANs read
+    out character by character on a call are found by :func:`_find_spoken_ibans`.
     """
     for m in _IBAN_RE.finditer(text):
         candidate = m.group()
-        ends = [i.start() for i in re.finditer(" ", candidate)] + [len(candidate)]
+        if candidate[2] == " " and candidate[:2] not in _IBAN_LENGTHS:
+            continue
+        ends = [i.start() for i in re.finditer(" ", candidate) if i.start() > 2] + [len(candidate)]
         for end in reversed(ends):
             piece = candidate[:end]
             if iban_valid(piece.replace(" ", "")):
                 yield PIISpan("iban", m.start(), m.start() + end, piece)
                 break
+    yield from _find_spoken_ibans(text)
 
 
 # -- phone --------------------------------------------------------------------------------------
 _US_PHONE_RE = re.compile(r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w]|[-.]\d)")
 _LOCAL_PHONE_RE = re.compile(r"(?<![\w+.-])\d{3}[.-]\d{4}(?![\w]|[-.]\d)")
 _BARE_PHONE_RE = re.compile(r"(?<![\w+#$€£.,/-])1?[2-9]\d{9}(?![\w]|[.,/-]\d)")
-_INTL_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|\b00)[1-9]\d{0,3}(?:[ .-]?\(?\d{1,6}\)?){1,6}")
+#: ``+`` or ``00``, then digit groups split by single spaces, dots or dashes, with an optional
+#: trunk "(0)" or a bracketed area code: "+44 (0)20 7946 0958", "+33 1 23 45 67 89", "0049-30-1234567".
+_INTL_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|\b00)\s?[1-9]\d{0,14}(?:[ .-]?(?:\(\d{1,5}\)|\d{1,12})){0,8}")
+
+#: ITU-T E.164 country calling codes that are one or two digits long; every other code is three
+#: digits long and starts with a two-digit prefix that is not in this set (codes are prefix-free).
+_CC_SHORT = frozenset(
+    (
+        *("1", "7", "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45"),
+        *("46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63"),
+        *("64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98"),
+    ),
+)
+#: National significant number lengths (digits after the country code, no trunk 0) for the
+#: countries whose numbers a contact center sees most; any other code takes 6 to 15 - len(code).
+_NSN_LENGTHS: dict[str, tuple[int, int]] = {
+    "1": (10, 10),
+    "7": (10, 10),
+    "20": (8, 10),
+    "27": (9, 9),
+    "30": (10, 10),
+    "31": (9, 9),
+    "32": (8, 9),
+    "33": (9, 9),
+    "34": (9, 9),
+    "36": (8, 9),
+    "39": (6, 11),
+    "40": (9, 9),
+    "41": (9, 9),
+    "43": (4, 13),
+    "44": (9, 10),
+    "45": (8, 8),
+    "46": (7, 13),
+    "47": (8, 8),
+    "48": (9, 9),
+    "49": (6, 13),
+    "52": (10, 10),
+    "55": (10, 11),
+    "61": (9, 9),
+    "64": (8, 10),
+    "65": (8, 8),
+    "81": (9, 10),
+    "82": (8, 10),
+    "86": (10, 11),
+    "90": (10, 10),
+    "91": (10, 10),
+    "351": (9, 9),
+    "353": (7, 9),
+    "358": (6, 12),
+    "420": (9, 9),
+    "972": (8, 9),
+    "971": (8, 9),
+}
 
 
-def _find_phones(text: str) -> Iterator[PIISpan]:
+def _country_code(digits: str) -> str | None:
+    """The E.164 country code that ``digits`` (everything after + or 00) starts with, if any."""
+    for n in (1, 2):
+        if digits[:n] in _CC_SHORT:
+            return digits[:n]
+    if len(digits) >= 3 and digits[0] not in "017" and digits[:2] not in _CC_SHORT:
+        return digits[:3]
+    return None
+
+
+def e164_plausible(digits: str) -> bool:
+    """True if ``digits`` (without + or 00) is a country code plus a national number of a valid length."""
+    cc = _country_code(digits)
+    if cc is None:
+        return False
+    low, high = _NSN_LENGTHS.get(cc, (6, 15 - len(cc)))
+    return low <= len(digits) - len(cc) <= min(high, 15 - len(cc))
+
+
+def _intl_prefix(candidate: str) -> str | None:
+    """Longest prefix of an international candidate, cut at a group boundary, that is E.164-plausible.
+
+    A trunk "(0)" after the country code ("+44 (0)20 ...") is written but not dialled: it is
+    kept in the span and left out of the length check.
+    """
+    body = candidate[2:] if candidate.startswith("00") else candidate[1:]
+    cut = len(body)
+    while cut > 0:
+        piece = body[:cut].rstrip(" .-(")
+        digits = re.sub(r"\D", "", piece.replace("(0)", ""))
+        if e164_plausible(digits):
+            return candidate[: len(candidate) - len(body) + len(piece)]
+        boundary = max(piece.rfind(" "), piece.rfind("."), piece.rfind("-"))
+        if boundary <= 0 or len(digits) < 7:
+            return None
+        cut = boundary
+    return None
+
+
+def _find_phones(text: str, ctx: _Context) -> Iterator[PIISpan]:
     """US numbers with separators, bare 10/11-digit runs, and international numbers.
 
-    A bare 10-digit run is the shape of many order ids, so it is a phone only when no
-    order/tracking/invoice word precedes it (a nearer "phone"/"call" word overrides).
-    International numbers start with ``+`` or ``00`` and hold 8-15 digits (E.164).
+    A bare 10-digit run is the shape of many order ids, so it is a phone only when the context
+    (the turn's own cue words, else the previous turn's question) does not make it an id.
+    International numbers must have a known country code and a national number of a length that
+    country uses (E.164). With a ``+`` they are phones whatever the context; with ``00`` (which
+    ids also start with) the context must not make them an id.
     """
     for m in _US_PHONE_RE.finditer(text):
         yield PIISpan("phone", m.start(), m.end(), m.group())
     for m in _LOCAL_PHONE_RE.finditer(text):
-        if not _id_context(text, m.start(), _PHONE_CONTEXT):
+        if _role(text, m.start(), ctx) != "id":
             yield PIISpan("phone", m.start(), m.end(), m.group())
     for m in _BARE_PHONE_RE.finditer(text):
-        if not _id_context(text, m.start(), _PHONE_CONTEXT):
+        if _role(text, m.start(), ctx) != "id":
             yield PIISpan("phone", m.start(), m.end(), m.group())
     if "+" in text or "00" in text:
         for m in _INTL_PHONE_RE.finditer(text):
             span = _intl_prefix(m.group())
-            if (
-                span is not None
-                and not _id_context(text, m.start(), _PHONE_CONTEXT)
-                and not _after_iban_head(text, m.start())
-            ):
-                yield PIISpan("phone", m.start(), m.start() + len(span), span)
-
-
-def _intl_prefix(candidate: str) -> str | None:
-    """Longest prefix of an international candidate, cut at a group boundary, with 8-15 digits."""
-    skip = 2 if candidate.startswith("00") else 0
-    cut = len(candidate)
-    while cut > 0:
-        piece = candidate[:cut].rstrip(" .-(")
-        n = sum(ch.isdigit() for ch in piece) - skip
-        if 8 <= n <= 15:
-            return piece
-        boundary = max(piece.rfind(" "), piece.rfind("."), piece.rfind("-"))
-        if boundary <= 0 or n < 8:
-            return None
-        cut = boundary
-    return None
+            if span is None or _after_iban_head(text, m.start()):
+                continue
+            if span.startswith("00") and _role(text, m.start(), ctx) == "id":
+                continue
+            yield PIISpan("phone", m.start(), m.start() + len(span), span)
 
 
 # -- address ------------------------------------------------------------------------------------
@@ -617,7 +908,7 @@ _NOT_STREET_WORDS = frozenset(
 )
 
 
-def _find_addresses(text: str) -> Iterator[PIISpan]:
+def _find_addresses(text: str, ctx: _Context) -> Iterator[PIISpan]:
     """House number, optional direction, one to three name words, a street-type suffix, then tail.
 
     The name words are checked against common function and counting words, so "2 hours on the
@@ -745,20 +1036,45 @@ def _spoken_digits(run: str, offset: int) -> tuple[list[_Digits], bool]:
     return pieces, plus
 
 
-def _classify_digits(digits: str, plus: bool, text: str, start: int, whole: bool) -> str | None:
+@dataclass(frozen=True)
+class _RunContext:
+    """What the words around one spoken run say about it."""
+
+    role: str | None  # "id", "phone", "card", "ssn" or None (see :func:`_role`)
+    bound_to_id: bool  # an id word is bound to the run ("order number is ...")
+    ssn: bool  # "social"/"SSN" just before, or asked for in the previous turn
+
+
+def _nanp_plausible(digits: str) -> bool:
+    """North American numbering: an area code never starts with 0 or 1 (nor does a 7-digit local number)."""
+    if len(digits) == 11:
+        digits = digits[1:]
+    if len(digits) == 10:
+        return digits[0] not in "01"
+    return len(digits) == 7 and digits[0] not in "01"
+
+
+def _classify_digits(digits: str, plus: bool, rc: _RunContext, whole: bool, spelled: bool) -> str | None:
     """Which PII kind (if any) a normalised spoken digit string is, given its context.
 
     A card must be the ``whole`` run: Luhn passes for one window in ten, so trying windows
     of a long run would turn spoken order or tracking numbers into cards.
+
+    Nine digits are an SSN after "social"/"SSN" (in the turn or the question before it) and,
+    when the run is ``spelled`` out in words only and said as a whole, also when no cue at all
+    says what it is: speech loses the 3-2-4 dashes that tell an SSN from an id in writing, ASR
+    drops or garbles the word "social" now and then, and an unredacted SSN is an incident while
+    a redacted id only costs the classifier a token. Any id cue (in the turn or the question
+    before it) or a phone cue vetoes the default.
     """
     n = len(digits)
     if plus:
-        return "phone" if 8 <= n <= 15 else None
-    if whole and 13 <= n <= 19 and luhn_valid(digits) and not _id_context(text, start, _CARD_CONTEXT):
+        return "phone" if e164_plausible(digits) else None
+    if whole and 13 <= n <= 19 and luhn_valid(digits) and not rc.bound_to_id:
         return "card"
-    if n == 9 and ssn_plausible(digits) and _ssn_context(text, start):
+    if n == 9 and ssn_plausible(digits) and not rc.bound_to_id and (rc.ssn or (rc.role is None and whole and spelled)):
         return "ssn"
-    if (n in (7, 10) or (n == 11 and digits[0] == "1")) and not _id_context(text, start, _PHONE_CONTEXT):
+    if (n in (7, 10) or (n == 11 and digits[0] == "1")) and _nanp_plausible(digits) and rc.role != "id":
         return "phone"
     return None
 
@@ -768,23 +1084,60 @@ def _classify_digits(digits: str, plus: bool, text: str, start: int, whole: bool
 _QUANTITY_RE = re.compile(
     r"\b(?:hundred|thousand)\s+(?:and\s+)?(?:" + "|".join([*_TENS, *_TEENS]) + r")\b", re.IGNORECASE
 )
+#: Two or more letters spelled out right next to a digit run ("o r d two oh two four ...") make it
+#: one alphanumeric code (an order id, a postcode, an IBAN), not a phone or a card with a prefix.
+_SPELLED_BEFORE_RE = re.compile(r"(?:\b([a-z])[\s-]+){2,}$", re.IGNORECASE)
+_SPELLED_AFTER_RE = re.compile(r"^(?:[\s-]+([a-z])\b){2,}", re.IGNORECASE)
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_ORDINALS = (
+    "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
+    "fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|\\d{1,2}(?:st|nd|rd|th)"
+)
+#: A run right after a month or a day ("march twenty fourth twenty twenty six", "the 5th of may
+#: nineteen eighty") is the year of a date, whatever its digit count.
+_DATE_BEFORE_RE = re.compile(r"\b(?:" + _MONTHS + "|" + _ORDINALS + r")[\s,.]+(?:of\s+)?$", re.IGNORECASE)
+#: Punctuation between two spoken tokens: the only place a run may be split into a number and strays.
+_SEAM_RE = re.compile(r"[,.;]")
 
 
-def _find_spoken(text: str) -> Iterator[PIISpan]:
+def _next_to_spelled_letters(text: str, start: int, end: int) -> bool:
+    before = _SPELLED_BEFORE_RE.search(text[max(0, start - 24) : start])
+    if before is not None and len(re.findall(r"\b[b-hj-z]\b", before.group(), re.IGNORECASE)) >= 2:
+        return True
+    after = _SPELLED_AFTER_RE.match(text[end : end + 24])
+    return after is not None and len(re.findall(r"\b[b-hj-z]\b", after.group(), re.IGNORECASE)) >= 2
+
+
+def _find_spoken(text: str, ctx: _Context) -> Iterator[PIISpan]:
     """Spelled-out digit runs in ASR text: phones, cards (Luhn) and SSNs (with context).
 
     Only runs with at least one number *word* are considered; runs of numerals alone are the
     written detectors' business and follow their stricter format rules. If the whole run does
-    not classify, windows that drop a few words at either end are tried, longest first, so that
-    "I have two, five five five ..." still finds the phone after the stray "two".
+    not classify, windows that drop a few words at either end are tried, longest first, but only
+    where punctuation splits the run ("I have two, five five five ...") or the dropped word is a
+    leading "oh": a run said in one breath is one number, and the phone-length piece of a spoken
+    12-digit order id is not a phone.
     """
     if _HAS_NUMBER_WORD_RE.search(text) is None:
         return
     for m in _SPOKEN_RUN_RE.finditer(text):
         if _HAS_NUMBER_WORD_RE.search(m.group()) is None or _QUANTITY_RE.search(m.group()) is not None:
             continue
+        if _next_to_spelled_letters(text, m.start(), m.end()) or _DATE_BEFORE_RE.search(
+            text[max(0, m.start() - 30) : m.start()]
+        ):
+            continue
         pieces, plus = _spoken_digits(m.group(), m.start())
-        found = _best_window(pieces, plus, text)
+        pieces = _strip_interjections(text, pieces)
+        if not pieces or all(text[p.start].isdigit() for p in pieces):
+            continue
+        cue_role, cue_rank = _turn_cue(text, m.start())
+        role = cue_role if cue_role is not None else (ctx.previous_role() if m.start() <= _ANSWER_CHARS else None)
+        rc = _RunContext(role, cue_role == "id" and cue_rank >= 2, _ssn_context(text, m.start(), ctx))
+        found = _best_window(pieces, plus, text, rc)
         if found is not None:
             kind, first, last = found
             start, end = pieces[first].start, pieces[last].end
@@ -793,22 +1146,223 @@ def _find_spoken(text: str) -> Iterator[PIISpan]:
             yield PIISpan(kind, start, end, text[start:end])
 
 
-def _best_window(pieces: list[_Digits], plus: bool, text: str) -> tuple[str, int, int] | None:
+#: Words that ASR writes as a digit in front of a number: the interjection "oh", and the homophones
+#: of "to" and "for" ("charge it two four one one one ..."). The homophones are only dropped to
+#: complete a card, which Luhn checks: dropping them to make a phone would turn 11-digit spoken
+#: order ids that start with a two or a four into phones.
+_LEADING_STRAYS = frozenset({"oh", "o", "two", "four"})
+_HOMOPHONE_STRAYS = frozenset({"two", "four"})
+
+
+def _word(text: str, piece: _Digits) -> str:
+    return text[piece.start : piece.end].lower()
+
+
+def _strip_interjections(text: str, pieces: list[_Digits]) -> list[_Digits]:
+    """Drop an "oh" that punctuation sets apart at either end of a run ("2026-07-22. Oh, also ...")."""
+    if (
+        len(pieces) > 1
+        and _word(text, pieces[0]) in ("oh", "o")
+        and _SEAM_RE.search(text, pieces[0].end, pieces[1].start) is not None
+    ):
+        pieces = pieces[1:]
+    if (
+        len(pieces) > 1
+        and _word(text, pieces[-1]) in ("oh", "o")
+        and _SEAM_RE.search(text, pieces[-2].end, pieces[-1].start) is not None
+    ):
+        pieces = pieces[:-1]
+    return pieces
+
+
+def _lone_leading_stray(text: str, pieces: list[_Digits], first: int, last: int) -> bool:
+    """True if the window leaves out exactly one leading word, and that word is a likely stray."""
+    return first == 1 and last == len(pieces) - 1 and _word(text, pieces[0]) in _LEADING_STRAYS
+
+
+def _may_drop(text: str, pieces: list[_Digits], first: int, last: int) -> bool:
+    """True if pieces outside ``first..last`` may be strays: cut off by punctuation, or one leading stray word."""
+    if _lone_leading_stray(text, pieces, first, last):
+        return True
+    if first > 0 and _SEAM_RE.search(text, pieces[first - 1].end, pieces[first].start) is None:
+        return False
+    return last == len(pieces) - 1 or _SEAM_RE.search(text, pieces[last].end, pieces[last + 1].start) is not None
+
+
+def _best_window(pieces: list[_Digits], plus: bool, text: str, rc: _RunContext) -> tuple[str, int, int] | None:
     n = len(pieces)
     for drop in range(min(n, 4)):
         for head in range(drop, -1, -1):  # stray words lead more often than they trail
             first, last = head, n - 1 - (drop - head)
             if last < first or (plus and first > 0):
                 continue
+            if drop and not _may_drop(text, pieces, first, last):
+                continue
             digits = "".join(p.digits for p in pieces[first : last + 1])
-            kind = _classify_digits(digits, plus, text, pieces[first].start, drop == 0)
+            spelled = not any(text[p.start].isdigit() for p in pieces[first : last + 1])
+            stray = drop > 0 and _lone_leading_stray(text, pieces, first, last)
+            kind = _classify_digits(digits, plus, rc, drop == 0 or stray, spelled)
+            if (
+                kind is not None
+                and stray
+                and kind != "card"
+                and _word(text, pieces[0]) in _HOMOPHONE_STRAYS
+                and _SEAM_RE.search(text, pieces[0].end, pieces[1].start) is None
+            ):
+                kind = None
             if kind is not None:
                 return kind, first, last
     return None
 
 
+# -- spoken IBAN -------------------------------------------------------------------------------------
+_NATO_ALPHABET = (
+    *("alpha", "alfa", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"),
+    *("juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"),
+    *("uniform", "victor", "whiskey", "whisky", "xray", "yankee", "zulu"),
+)
+#: Letters as a caller spells them: single letters, the ICAO/NATO alphabet, and letter names that
+#: are not everyday words.
+_LETTER_WORDS: dict[str, str] = {
+    **{w: w[0].upper() for w in _NATO_ALPHABET},
+    "aitch": "H",
+    "cee": "C",
+    "dee": "D",
+    "gee": "G",
+    "vee": "V",
+    "ess": "S",
+    "wye": "Y",
+    "zed": "Z",
+    "zee": "Z",
+}
+_DIGIT_WORDS = "|".join(sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True))
+#: Two spelled letters (a country code) followed by a spoken digit or a numeral: where a read-out IBAN starts.
+_SPOKEN_IBAN_HEAD_RE = re.compile(
+    r"(?<![\w'])([a-z]+)[\s,.-]+([a-z]+)[\s,.-]+(?=(?:" + _DIGIT_WORDS + r")\b|\d)", re.IGNORECASE
+)
+#: Cheap test that a text may hold a spelled-out code at all: two one-letter words in a row.
+_LETTER_PAIR_RE = re.compile(r"(?<![^\s,.-])[a-z][\s,.-]+[a-z](?![^\s,.-])", re.IGNORECASE)
+_NATO_SET = frozenset(_NATO_ALPHABET)
+_PUNCT_TO_SPACE_RE = re.compile(r"[,.;:!?-]")
+_SPELL_TOKEN_RE = re.compile(r"[a-z]+|\d+", re.IGNORECASE)
+_SPELL_GAP_RE = re.compile(r"[\s,.-]*")
+
+
+def _letter(word: str) -> str | None:
+    w = word.lower()
+    if len(w) == 1 and w.isalpha():
+        return w.upper()
+    return _LETTER_WORDS.get(w)
+
+
+def _spelled_chars(text: str, start: int, limit: int) -> list[tuple[str, str, int, int]]:
+    """Read spelled characters from ``start``: (chars, alternative, start, end) per spoken token.
+
+    Digits are read like :func:`_spoken_digits` does ("double five", "eighty nine"); letters as
+    single letters or alphabet words. "o" and "oh" are both the digit 0 and the letter O: the
+    alternative is kept so that validation can try both. Reading stops at the first word that
+    is neither, at anything but spaces, commas, dots or dashes between tokens, or at ``limit``
+    characters.
+    """
+    out: list[tuple[str, str, int, int]] = []
+    pos = start
+    repeat = 1
+    after_tens = False
+    total = 0
+    for tok in _SPELL_TOKEN_RE.finditer(text, start):
+        gap = text[pos : tok.start()]
+        if _SPELL_GAP_RE.fullmatch(gap) is None:
+            break
+        pos = tok.end()
+        word = tok.group().lower()
+        was_tens, after_tens = after_tens, False
+        if word in _FILLERS:
+            after_tens = was_tens
+            continue
+        if word in _REPEAT:
+            repeat = _REPEAT[word]
+            continue
+        alt = ""
+        if was_tens and word in _UNITS and word not in ("oh", "o", "zero"):
+            chars, _, first, _ = out.pop()
+            total -= len(chars)
+            out.append((chars[0] + _UNITS[word], "", first, tok.end()))
+            total += 2
+            continue
+        if word.isdigit():
+            chars = word
+        elif word in ("o", "oh"):
+            chars, alt = "0", "O"
+        elif word in _UNITS:
+            chars = _UNITS[word]
+        elif word in _TEENS:
+            chars = _TEENS[word]
+        elif word in _TENS:
+            chars, after_tens = _TENS[word] + "0", True
+        elif (letter := _letter(word)) is not None:
+            chars = letter
+        else:
+            break
+        if repeat > 1:
+            chars, alt, repeat = chars * repeat, alt * repeat if alt else "", 1
+        out.append((chars, alt, tok.start(), tok.end()))
+        total += len(chars)
+        if total >= limit:
+            break
+    return out
+
+
+def _find_spoken_ibans(text: str) -> Iterator[PIISpan]:
+    """IBANs read out on a call: "d e eight nine three seven oh four ..." or "golf bravo eight two ...".
+
+    After a spelled country code with a registered IBAN length, exactly that many characters must
+    follow at token boundaries and pass mod-97; every reading of an ambiguous "o"/"oh" (digit or
+    letter) is tried, at most 2**6 of them.
+    """
+    if _LETTER_PAIR_RE.search(text) is None and _NATO_SET.isdisjoint(_PUNCT_TO_SPACE_RE.sub(" ", text.lower()).split()):
+        return
+    pos = 0
+    while (head := _SPOKEN_IBAN_HEAD_RE.search(text, pos)) is not None:
+        pos = head.start() + 1
+        first, second = _letter(head.group(1)), _letter(head.group(2))
+        if first is None or second is None:
+            pos = head.end(1) + 1
+            continue
+        length = _IBAN_LENGTHS.get(first + second)
+        if length is None:
+            continue
+        pieces = _spelled_chars(text, head.start(), length)
+        taken = 0
+        n = 0
+        while n < len(pieces) and taken < length:
+            taken += len(pieces[n][0])
+            n += 1
+        if taken != length:
+            continue
+        pieces = pieces[:n]
+        found = _valid_reading(pieces)
+        if found is not None:
+            start, end = pieces[0][2], pieces[-1][3]
+            yield PIISpan("iban", start, end, text[start:end])
+            pos = end
+
+
+def _valid_reading(pieces: list[tuple[str, str, int, int]]) -> str | None:
+    """The first reading of ``pieces`` (trying both sides of each ambiguous o/oh) that is a valid IBAN."""
+    ambiguous = [i for i, p in enumerate(pieces) if p[1]][:6]
+    for mask in range(1 << len(ambiguous)):
+        chosen = [p[0] for p in pieces]
+        for bit, i in enumerate(ambiguous):
+            if mask >> bit & 1:
+                chosen[i] = pieces[i][1]
+        compact = "".join(chosen)
+        if iban_valid(compact):
+            return compact
+    return None
+
+
 # -- the redactor ---------------------------------------------------------------------------------
-_DETECTORS: dict[str, Callable[[str], Iterator[PIISpan]]] = {
+_DETECTORS: dict[str, Callable[[str, _Context], Iterator[PIISpan]]] = {
     "email": _find_emails,
     "iban": _find_ibans,
     "card": _find_cards,
@@ -854,23 +1408,14 @@ class Redactor:
         """
         if not text or _MAY_HOLD_PII_RE.search(text) is None:
             return []
-        if context:
-            # " | " stops every pattern, so nothing can span the seam between the two texts.
-            prefix = context[-90:] + " | "
-            shift = len(prefix)
-            return [
-                PIISpan(s.kind, s.start - shift, s.end - shift, s.text)
-                for s in self._find(prefix + text)
-                if s.start >= shift
-            ]
-        return self._find(text)
+        return self._find(text, _Context(context) if context else _NO_CONTEXT)
 
-    def _find(self, text: str) -> list[PIISpan]:
+    def _find(self, text: str, ctx: _Context) -> list[PIISpan]:
         candidates: list[PIISpan] = []
         for kind in self.kinds:
-            candidates.extend(_DETECTORS[kind](text))
+            candidates.extend(_DETECTORS[kind](text, ctx))
         if self._spoken:
-            candidates.extend(s for s in _find_spoken(text) if s.kind in self.kinds)
+            candidates.extend(s for s in _find_spoken(text, ctx) if s.kind in self.kinds)
         if not candidates:
             return []
         # Highest-priority kind first, then longest: the first claim on a character wins.

@@ -392,3 +392,178 @@ def test_throughput_is_well_above_2000_turns_per_second() -> None:
         R.redact_text(text)
     rate = len(turns) / (time.perf_counter() - t0)
     assert rate > 2_000, f"{rate:.0f} turns/s"
+
+
+# -- international phones (E.164 grammar) ----------------------------------------------------------
+@pytest.mark.parametrize(
+    "value",
+    [
+        "+44 (0)20 7946 0958",
+        "+353 1 234 5678",
+        "+81 3-1234-5678",
+        "0033 1 23 45 67 89",
+        "+33 1 23 45 67 89",
+        "+49 30 9364628",
+        "+49-30-1234567",
+    ],
+)
+def test_international_phones(value: str) -> None:
+    assert R.redact_text(f"you can reach me on {value} most days") == "you can reach me on [PHONE] most days"
+
+
+def test_international_phone_stops_at_a_valid_length() -> None:
+    # France has 9-digit national numbers: the trailing "2026" is not part of the phone.
+    assert R.redact_text("+33 1 23 45 67 89 2026") == "[PHONE] 2026"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+49 30",  # a country and an area code, no subscriber number
+        "the score was +12 34",
+        "+0 123 456 789",  # there is no country code 0
+    ],
+)
+def test_not_international_phones(text: str) -> None:
+    assert "phone" not in kinds(text)
+
+
+def test_plus_phone_is_a_phone_whatever_the_context() -> None:
+    assert R.redact_text("It's +44 20 7187 2051", context="And the order number?") == "It's [PHONE]"
+    assert R.redact_text("order 0049301234567 shipped") == "order 0049301234567 shipped"  # 00-prefixed id
+
+
+# -- spoken IBANs ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spoken",
+    [
+        # DE89 3704 0044 0532 0130 00, with "oh" for some zeros
+        "d e eight nine three seven oh four zero zero four four oh five three two zero one three zero zero oh",
+        # GB82 WEST 1234 5698 7654 32
+        "g b eight two w e s t one two three four five six nine eight seven six five four three two",
+        # the same, in the NATO alphabet
+        "golf bravo eight two whiskey echo sierra tango one two three four five six nine eight seven six five four "
+        "three two",
+        # GB34 LOYD 3096 2812 3456 78: the "o" of LOYD is a letter, the "oh"s in the digits are zeros
+        "g b three four l o y d three oh nine six two eight one two three four five six seven eight",
+        # NL44 RABO 0123 4567 89
+        "n l four four r a b o zero one two three four five six seven eight nine",
+        # FR14 2004 1010 0505 0001 3M02 606, with pairs and "double"
+        "f r fourteen two oh oh four one oh one oh oh five oh five oh oh oh one three m oh two six oh six",
+        "d e eighty nine three seven oh four double oh four four oh five three two oh one three triple oh",
+    ],
+)
+def test_spoken_ibans(spoken: str) -> None:
+    assert R.redact_text(f"please send the money to {spoken} thanks") == "please send the money to [IBAN] thanks"
+
+
+def test_spoken_iban_needs_the_checksum_and_the_length() -> None:
+    bad_check = "d e eight nine three seven oh four zero zero four four oh five three two zero one three zero zero one"
+    short = "d e eight nine three seven oh four zero zero four four oh five three two zero one three zero zero"
+    for spoken in (bad_check, short):
+        assert "iban" not in kinds(f"my bank details are {spoken}")
+
+
+def test_written_iban_with_a_space_after_the_country() -> None:
+    assert R.redact_text("IBAN DE 89 3704 0044 0532 0130 00 please") == "IBAN [IBAN] please"
+    # lower case words before a number never start an IBAN
+    assert "iban" not in kinds("i chatted with someone on 27 Jan and they said it was fixed 2026")
+
+
+# -- context: the turn's own cue words and the previous turn's question ----------------------------
+@pytest.mark.parametrize(
+    ("text", "context", "expected"),
+    [
+        # "just in case" is not a case number; the callback question decides
+        ("It's 4829301746.", "And a callback number, just in case we get disconnected?", "It's [PHONE]."),
+        ("seven zero five six nine three two nine five zero", "and a callback number just in case", "[PHONE]"),
+        # the question before asked for an order id: the answer is one, also when spoken
+        (
+            "let me find it okay nine three three one eight five nine six four",
+            "do you have the order number handy",
+            None,
+        ),
+        (
+            "let me find it okay two nine six two four five one five six eight",
+            "can i get the older um number please",
+            None,
+        ),
+        ("It's 4829301746.", "Please DM us your order number and we'll take a look.", None),
+        # a head noun phrase beats a bare mention
+        ("It's 4829301746.", "Sorry about your order. What's your phone number?", "It's [PHONE]."),
+        # a question about both decides nothing: the default (redact) applies
+        ("4829301746", "Can I get your phone number and the order number?", "[PHONE]"),
+    ],
+)
+def test_previous_turn_question(text: str, context: str, expected: str | None) -> None:
+    assert R.redact_text(text, context=context) == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the phone number on the order is 5551234567", "the phone number on the order is [PHONE]"),
+        ("in case we get cut off, my cell is 5551234567", "in case we get cut off, my cell is [PHONE]"),
+        # an id word already followed by its own number is spent: the nearer card/social cue decides
+        ("cancel order #F5C-210521 My social is 166-56-1575 ok", "cancel order #F5C-210521 My social is [SSN] ok"),
+        (
+            "about order #B7A-576173 The card I paid with was 4111 1111 1111 1111.",
+            "about order #B7A-576173 The card I paid with was [CARD].",
+        ),
+        # an in-turn id word beats a previous question about a social
+        ("The order number is 580204650", "The order number is 580204650"),
+    ],
+)
+def test_turn_cues(text: str, expected: str) -> None:
+    context = "Please don't share your full card or social security number."
+    assert R.redact_text(text, context=context) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The ordr number is 7910008147.",
+        "ordr 7523128854, placed on 18 Jan",
+        "Right. the refund for orddr 9104455745, where is it",
+        "invocie 5829301746 is wrong",
+        "tracknig number 4829301746",
+    ],
+)
+def test_misspelt_id_words(text: str) -> None:
+    assert R.find(text) == []
+
+
+# -- spoken runs ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a spelled-out alphanumeric id: the digits after "o r d" are not a phone
+        "let me find it okay o r d two oh two six one one three two seven",
+        # a 9-12 digit spoken id has no phone inside it when said in one breath
+        "it's nine three three one eight five nine six four two one",
+        # years of dates
+        "march twenty fourth twenty twenty six nineteen eighty five",
+        "the fifteenth of may twenty twenty six one nine eight five",
+        "october fourth twenty twenty six nineteen five",
+        # an "oh" interjection after a written date is not a digit
+        "I need this sorted before 2026-10-03. Oh great.",
+    ],
+)
+def test_spoken_decoys_survive(text: str) -> None:
+    assert R.find(text) == [], R.find(text)
+
+
+def test_spoken_card_after_asr_to_two() -> None:
+    spoken = "four one one one one one one one one one one one one one one one"
+    assert R.redact_text(f"just charge it two {spoken} that's the one") == "just charge it two [CARD] that's the one"
+    # but "two"/"four" are never dropped to make a phone out of a longer spoken id
+    assert "phone" not in kinds("the arrival date for two nine one zero three four eight one one seven nine")
+
+
+def test_spoken_nine_digits_default_to_ssn_without_any_cue() -> None:
+    spoken = "one two three four five six seven eight nine"
+    assert kinds(f"do you need my it's {spoken}") == ["ssn"]
+    assert kinds(f"here's my social in case you it {spoken}") == ["ssn"]
+    assert R.find(spoken, context="What's the order number?") == []
+    assert kinds(f"order number {spoken}") == []
+    assert kinds(f"my number is {spoken}") == []  # a phone cue: nine digits are no phone either

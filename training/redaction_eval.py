@@ -69,6 +69,24 @@ class RedactionReport:
     def turns_per_second(self) -> float:
         return self.turns / self.seconds if self.seconds > 0 else 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: counts and rates per kind, throughput, and the first few misses."""
+        return {
+            "contacts": self.contacts,
+            "turns": self.turns,
+            "seconds": round(self.seconds, 3),
+            "turns_per_second": round(self.turns_per_second, 1),
+            "recall": {
+                k: {"planted": c.total, "caught": c.hits, "rate": round(c.rate, 6), "misses": c.examples}
+                for k, c in self.recall.items()
+            },
+            "false_positive": {
+                k: {"planted": c.total, "redacted": c.hits, "rate": round(c.rate, 6), "examples": c.examples}
+                for k, c in self.false_positive.items()
+            },
+            "not_redacted_by_design": dict(self.by_design),
+        }
+
     def to_markdown(self) -> str:
         lines = ["| kind | measure | planted | result | rate |", "|---|---|---:|---:|---:|"]
         for kind, c in self.recall.items():
@@ -133,3 +151,30 @@ def measure_redaction(
             else:
                 log.warning("planted kind %r is neither PII nor a decoy; ignored", kind)
     return RedactionReport(recall, false_positive, by_design, contacts, turns, seconds)
+
+
+def merge_reports(reports: Sequence[RedactionReport], *, max_examples: int = 5) -> RedactionReport:
+    """Pool several reports (e.g. one per seed): counts add up, rates are recomputed from them."""
+
+    def pool(parts: list[dict[str, KindCount]]) -> dict[str, KindCount]:
+        out: dict[str, KindCount] = {}
+        for part in parts:
+            for kind, c in part.items():
+                acc = out.setdefault(kind, KindCount())
+                acc.total += c.total
+                acc.hits += c.hits
+                acc.examples.extend(c.examples[: max(0, max_examples - len(acc.examples))])
+        return out
+
+    by_design: dict[str, int] = {}
+    for r in reports:
+        for kind, n in r.by_design.items():
+            by_design[kind] = by_design.get(kind, 0) + n
+    return RedactionReport(
+        recall=pool([r.recall for r in reports]),
+        false_positive=pool([r.false_positive for r in reports]),
+        by_design=by_design,
+        contacts=sum(r.contacts for r in reports),
+        turns=sum(r.turns for r in reports),
+        seconds=sum(r.seconds for r in reports),
+    )
