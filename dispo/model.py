@@ -130,6 +130,7 @@ class TurnBatch:
 class ModelOutput:
     logits: dict[str, torch.Tensor]
     attention: dict[str, torch.Tensor]
+    pooled: dict[str, torch.Tensor] = field(default_factory=dict)
     turn_vectors: torch.Tensor | None = None
 
 
@@ -167,7 +168,7 @@ class DispoModel(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.queries = nn.ParameterDict({task: nn.Parameter(torch.randn(hidden) * 0.02) for task in config.label_sizes})
         self.heads = nn.ModuleDict({task: nn.Linear(hidden, size) for task, size in config.label_sizes.items()})
-        self._freeze(config.freeze_encoder_layers)
+        self.freeze_encoder(config.freeze_encoder_layers)
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -182,7 +183,10 @@ class DispoModel(nn.Module):
         """A model with randomly initialised weights (tests, and loading a saved bundle)."""
         return cls(config, AutoModel.from_config(encoder_config))
 
-    def _freeze(self, n_layers: int) -> None:
+    def freeze_encoder(self, n_layers: int) -> None:
+        """Freeze the embeddings and the bottom ``n_layers`` layers (0: everything trainable)."""
+        for parameter in self.encoder.parameters():
+            parameter.requires_grad = True
         if n_layers <= 0:
             return
         embeddings, layers = _embeddings_and_layers(self.encoder)
@@ -192,12 +196,49 @@ class DispoModel(nn.Module):
             for parameter in module.parameters():
                 parameter.requires_grad = False
 
+    @property
+    def n_encoder_layers(self) -> int:
+        return len(_embeddings_and_layers(self.encoder)[1])
+
+    @property
+    def encoder_frozen(self) -> bool:
+        return not any(p.requires_grad for p in self.encoder.parameters())
+
     # -- forward ---------------------------------------------------------------------------------
     def encode_turns(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """[T, L] token ids -> [T, H] mean-pooled turn vectors. The expensive part; cacheable."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+    def encode_lower(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_layers: int) -> torch.Tensor:
+        """Hidden states [T, L, H] after the embeddings and the bottom ``n_layers`` layers.
+
+        With those layers frozen their output never changes, so training can compute it once and
+        run only the layers above on every step (see ``encode_upper``)."""
+        embeddings, layers = _embeddings_and_layers(self.encoder)
+        hidden = embeddings(input_ids=input_ids)
+        mask = self._layer_mask(hidden, attention_mask)
+        for layer in layers[:n_layers]:
+            hidden = _layer_output(layer(hidden, mask))
+        return hidden
+
+    def encode_upper(self, hidden: torch.Tensor, attention_mask: torch.Tensor, n_layers: int) -> torch.Tensor:
+        """Turn vectors [T, H] from hidden states after ``n_layers`` layers: the remaining layers
+        and mean pooling. ``encode_upper(encode_lower(x, k), k)`` equals ``encode_turns(x)``."""
+        _, layers = _embeddings_and_layers(self.encoder)
+        mask = self._layer_mask(hidden, attention_mask)
+        for layer in layers[n_layers:]:
+            hidden = _layer_output(layer(hidden, mask))
+        weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+    def _layer_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        return create_bidirectional_mask(
+            config=self.encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
 
     def contextualize(
         self,
@@ -220,6 +261,7 @@ class DispoModel(nn.Module):
         x = self.dropout(x)
         logits: dict[str, torch.Tensor] = {}
         attention: dict[str, torch.Tensor] = {}
+        pooled_by_task: dict[str, torch.Tensor] = {}
         scale = 1.0 / math.sqrt(self.hidden_size)
         for task, head in self.heads.items():
             scores = (x @ self.queries[task]) * scale
@@ -229,7 +271,8 @@ class DispoModel(nn.Module):
             out = head(pooled)
             logits[task] = out.squeeze(-1) if task == "upsell" else out
             attention[task] = weights
-        return ModelOutput(logits=logits, attention=attention)
+            pooled_by_task[task] = pooled
+        return ModelOutput(logits=logits, attention=attention, pooled=pooled_by_task)
 
     def forward(self, batch: TurnBatch) -> ModelOutput:
         turn_vectors = self.encode_turns(batch.input_ids, batch.attention_mask)
@@ -251,6 +294,11 @@ def _embeddings_and_layers(encoder: nn.Module) -> tuple[nn.Module, list[nn.Modul
             "use freeze_encoder_layers=0 with this encoder"
         )
     return embeddings, list(layers)
+
+
+def _layer_output(output: Any) -> torch.Tensor:
+    """Encoder layers return a tensor in recent transformers and a tuple in older ones."""
+    return output[0] if isinstance(output, tuple) else output
 
 
 def _encoder_overrides(config: ModelConfig, path: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from dispo.bundle import BundleError, read_json, resolve
 from dispo.contact import Contact, Turn
 from dispo.features import Featurizer, PreparedContact
 from dispo.model import DispoModel, ModelConfig
+from dispo.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -86,13 +87,16 @@ class Predictor:
         self.version = version
         self.path = path
         self.featurizer = Featurizer(tokenizer, model.config)
+        self.backend: TurnEncoderBackend | None = None
 
     @property
     def config(self) -> ModelConfig:
         return self.model.config
 
     @classmethod
-    def load(cls, ref: str | Path, root: Path | None = None) -> Predictor:
+    def load(cls, ref: str | Path, root: Path | None = None, backend: str = "torch") -> Predictor:
+        """``backend``: "torch", "auto" (the fastest variant recorded as agreeing with torch, see
+        ``dispo export``), or a named variant ("onnx_fp32", "onnx_int8", "torch_int8")."""
         path = resolve(ref, root)
         manifest = read_json(path, "bundle.json")
         config = ModelConfig.from_dict(read_json(path, "model_config.json"))
@@ -107,8 +111,11 @@ class Predictor:
         labels = read_json(path, "labels.json")
         calibration = read_json(path, "calibration.json") if (path / "calibration.json").is_file() else {}
         version = f"{manifest['name']}:{manifest['version']}"
-        logger.info("loaded model %s from %s", version, path)
-        return cls(model, tokenizer, taxonomy, labels, calibration.get("temperatures"), version, path)
+        predictor = cls(model, tokenizer, taxonomy, labels, calibration.get("temperatures"), version, path)
+        if backend != "torch":
+            predictor.backend = load_encoder_backend(path, model, backend)
+        logger.info("loaded model %s from %s (encoder backend: %s)", version, path, backend)
+        return predictor
 
     # -- prediction -------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -120,7 +127,13 @@ class Predictor:
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = self.featurizer.batch([prepared[i] for i in chunk])
-            output = self.model(batch)
+            if self.backend is None:
+                output = self.model(batch)
+            else:
+                turn_vectors = self.backend.encode(batch.input_ids, batch.attention_mask)
+                output = self.model.contextualize(
+                    turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+                )
             for row, index in enumerate(chunk):
                 n = int(batch.turn_mask[row].sum())
                 results[index] = {

@@ -41,6 +41,8 @@ def register_data(subcommands: Any) -> None:
     convert.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     convert.add_argument("--seed", type=int, default=13, help="seed of the stratified split (sources without one)")
     convert.add_argument("--test-size", type=float, default=0.2, help="test share (sources without a split)")
+    convert.add_argument("--domain", default=None, help="nlupp only: banking, hotels or all")
+    convert.add_argument("--corpora", default=None, help="uss only: comma-separated sub-corpora (e.g. MWOZ,SGD)")
     convert.set_defaults(handler=_convert)
 
     redact = actions.add_parser("redact", help="redact PII from a file of contacts, leaving everything else as is")
@@ -87,7 +89,8 @@ def _build(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from training.sources import convert
 
-    summary = convert(args.source, args.path, args.output, seed=args.seed, test_size=args.test_size)
+    options = {k: v for k, v in (("domain", args.domain), ("corpora", args.corpora)) if v is not None}
+    summary = convert(args.source, args.path, args.output, seed=args.seed, test_size=args.test_size, **options)
     logger.info("converted %s: %s", args.source, json.dumps(summary.to_dict().get("counts", {})))
     return 0
 

@@ -55,14 +55,26 @@ class TrainingConfig:
     baseline: bool = True
     eval_batch_size: int = 64
     device: str = "cpu"
+    # Few-shot mode: rounds of contrastive sentence pairs before the heads (0 = off; SetFit uses 20).
+    contrastive_rounds: int = 0
+    contrastive_learning_rate: float = 2e-5
+    contrastive_batch_size: int = 16
+    # With the bottom layers frozen, compute their output once and train only the layers above.
+    cache_frozen_layers: bool = True
+    # "logistic": start the classification heads from a logistic-regression fit on their features.
+    head_init: str = "random"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
             raise ConfigError(f"TrainingConfig.device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
-        for name in ("epochs", "batch_size", "checkpoint_every_steps", "eval_batch_size"):
+        if self.head_init not in ("random", "logistic"):
+            raise ConfigError(f"TrainingConfig.head_init must be 'random' or 'logistic', got {self.head_init!r}")
+        if self.contrastive_rounds < 0:
+            raise ConfigError(f"TrainingConfig.contrastive_rounds must be >= 0, got {self.contrastive_rounds}")
+        for name in ("epochs", "batch_size", "checkpoint_every_steps", "eval_batch_size", "contrastive_batch_size"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"TrainingConfig.{name} must be positive, got {getattr(self, name)}")
-        for name in ("learning_rate", "head_learning_rate"):
+        for name in ("learning_rate", "head_learning_rate", "contrastive_learning_rate"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ConfigError(f"TrainingConfig.{name} must be in (0, 1), got {getattr(self, name)}")
         if not 0.0 <= self.warmup_ratio < 1.0:

@@ -75,12 +75,11 @@ def render_model_card(
         "",
         metrics_table(metrics["validation"]["calibrated"], metrics.get("baseline_validation")),
     ]
-    if "test" in metrics:
+    if data_info.get("eval_file"):
         sections += [
             "",
-            f"Held-out test set `{data_info['eval_file']}`:",
-            "",
-            metrics_table(metrics["test"], metrics.get("baseline_test")),
+            f"Held-out test set `{data_info['eval_file']}`: see [report/report.md](report/report.md) "
+            "(per-class metrics, confusion matrices, reliability diagram, breakdowns, throughput).",
         ]
     sections += [
         "",

@@ -108,11 +108,6 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         metrics["baseline_validation"] = baseline_metrics(baseline, validation, taxonomy)
         metrics["baseline_seconds"] = round(time.perf_counter() - baseline_started, 1)
 
-    if run.data.eval:
-        eval_contacts = read_training_contacts([run.data.eval], taxonomy, redactor)
-        metrics["test"] = evaluate_in_memory(trainer, result, eval_contacts)
-        if baseline is not None:
-            metrics["baseline_test"] = baseline_metrics(baseline, eval_contacts, taxonomy)
     metrics["training"] = {
         "seconds": round(result.seconds, 1),
         "tokens_seen": result.tokens_seen,
@@ -135,13 +130,13 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     version, path = write_bundle(name, run, taxonomy, trainer, result, baseline, metrics, data_info, root)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
+    if run.data.eval:
+        # The held-out evaluation is a derived artefact added to the new version: report/.
+        from training.report import evaluate_bundle
+
+        report = evaluate_bundle(path, run.data.eval, path / "report")
+        metrics = {**metrics, "test": report["model"], "baseline_test": report["baseline"]}
     return TrainedBundle(name, version, path, metrics)
-
-
-def evaluate_in_memory(trainer: Trainer, result: TrainResult, contacts: list[Contact]) -> dict[str, Any]:
-    encoded = trainer.encode(contacts, "test")
-    logits = trainer.predict_logits(encoded)
-    return trainer.metrics(logits, trainer.label_encoder.encode(contacts), result.temperatures)
 
 
 def write_bundle(

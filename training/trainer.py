@@ -27,11 +27,13 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from dispo.contact import Contact
 from dispo.features import Featurizer, LabelEncoder, PreparedContact, assemble_batch
-from dispo.model import SPEAKER_IDS, DispoModel, TurnBatch, multitask_loss, resolve_base_model
+from dispo.model import SPEAKER_IDS, DispoModel, ModelOutput, TurnBatch, multitask_loss, resolve_base_model
 from dispo.taxonomy import Taxonomy
 from training.calibration import fit_temperature
 from training.config import RunConfig
+from training.contrastive import contrastive_pretrain
 from training.evaluation import binary_metrics, multiclass_metrics, selection_score, sigmoid, softmax
+from training.head_init import fit_heads, pooled_features
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class EncodedContact:
     token_ids: list[list[int]]
     speakers: list[int]
     n_tokens: int
+    vectors: torch.Tensor | None = None  # cached turn vectors when the encoder is frozen
+    hidden: list[torch.Tensor] | None = None  # cached output of the frozen bottom layers, per segment
 
 
 @dataclass
@@ -139,6 +143,75 @@ class Trainer:
             out.append(EncodedContact(token_ids, speakers, sum(len(t) for t in token_ids)))
         return out
 
+    def forward(self, items: Sequence[EncodedContact]) -> tuple[ModelOutput, int]:
+        """Model output for a batch, from cached turn vectors when the encoder is frozen."""
+        if all(item.vectors is not None for item in items):
+            vectors = torch.cat([item.vectors for item in items if item.vectors is not None]).to(self.device)
+            rows, cursor = [], 0
+            for item in items:
+                rows.append(list(range(cursor, cursor + len(item.token_ids))))
+                cursor += len(item.token_ids)
+            empty = torch.zeros((0, 0), dtype=torch.long)
+            batch = assemble_batch(empty, empty, rows, [item.speakers for item in items]).to(self.device)
+            output = self.model.contextualize(
+                vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+            )
+            return output, 0
+        if all(item.hidden is not None for item in items):
+            return self._forward_from_hidden(items)
+        batch = self.collate(items).to(self.device)
+        return self.model(batch), int(batch.attention_mask.sum())
+
+    @torch.inference_mode()
+    def cache_turn_vectors(self, encoded: Sequence[EncodedContact]) -> None:
+        """A frozen encoder gives the same vectors every epoch: compute them once."""
+        self.model.eval()
+        size = self.run.training.eval_batch_size
+        for start in tqdm(range(0, len(encoded), size), desc="caching turn vectors", unit="batch", leave=False):
+            items = encoded[start : start + size]
+            batch = self.collate(items).to(self.device)
+            vectors = self.model.encode_turns(batch.input_ids, batch.attention_mask).float().cpu()
+            cursor = 0
+            for item in items:
+                item.vectors = vectors[cursor : cursor + len(item.token_ids)].clone()
+                cursor += len(item.token_ids)
+
+    @torch.inference_mode()
+    def cache_lower_states(self, encoded: Sequence[EncodedContact], n_layers: int) -> None:
+        """Frozen bottom layers give the same hidden states every epoch: compute them once (fp16)."""
+        self.model.eval()
+        size = self.run.training.eval_batch_size
+        for start in tqdm(range(0, len(encoded), size), desc=f"caching {n_layers} frozen layers", unit="batch"):
+            items = encoded[start : start + size]
+            batch = self.collate(items).to(self.device)
+            hidden = self.model.encode_lower(batch.input_ids, batch.attention_mask, n_layers).to(torch.float16).cpu()
+            cursor = 0
+            for item in items:
+                item.hidden = [hidden[cursor + i, : len(ids)].clone() for i, ids in enumerate(item.token_ids)]
+                cursor += len(item.token_ids)
+
+    def _forward_from_hidden(self, items: Sequence[EncodedContact]) -> tuple[ModelOutput, int]:
+        segments = [h for item in items for h in (item.hidden or [])]
+        width = max(len(h) for h in segments)
+        hidden = torch.zeros((len(segments), width, segments[0].shape[-1]), dtype=torch.float32)
+        attention = torch.zeros((len(segments), width), dtype=torch.long)
+        for row, states in enumerate(segments):
+            hidden[row, : len(states)] = states.float()
+            attention[row, : len(states)] = 1
+        hidden, attention = hidden.to(self.device), attention.to(self.device)
+        layers = self.run.model.freeze_encoder_layers
+        vectors = self.model.encode_upper(hidden, attention, layers)
+        rows, cursor = [], 0
+        for item in items:
+            rows.append(list(range(cursor, cursor + len(item.token_ids))))
+            cursor += len(item.token_ids)
+        empty = torch.zeros((0, 0), dtype=torch.long)
+        batch = assemble_batch(empty, empty, rows, [item.speakers for item in items]).to(self.device)
+        output = self.model.contextualize(
+            vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+        )
+        return output, int(attention.sum())
+
     def collate(self, items: Sequence[EncodedContact]) -> TurnBatch:
         segments = [ids for item in items for ids in item.token_ids]
         width = max(len(s) for s in segments)
@@ -179,7 +252,7 @@ class Trainer:
         indices: list[int] = []
         for start in range(0, len(order), size):
             chunk = order[start : start + size]
-            logits = self.model(self.collate([encoded[i] for i in chunk]).to(self.device)).logits
+            logits = self.forward([encoded[i] for i in chunk])[0].logits
             for task, values in logits.items():
                 outputs.setdefault(task, []).append(values.float().cpu().numpy())
             indices.extend(chunk)
@@ -206,8 +279,9 @@ class Trainer:
         encoder_ids = {id(p) for p in self.model.encoder.parameters()}
         head_params = [p for p in self.model.parameters() if id(p) not in encoder_ids and p.requires_grad]
         groups = [
-            {"params": encoder_params, "lr": cfg.learning_rate},
-            {"params": head_params, "lr": cfg.head_learning_rate},
+            {"params": params, "lr": lr}
+            for params, lr in ((encoder_params, cfg.learning_rate), (head_params, cfg.head_learning_rate))
+            if params
         ]
         optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
@@ -226,6 +300,30 @@ class Trainer:
         state = TrainState()
         fingerprint = self._fingerprint(train_contacts, val_contacts)
         resumed_from = self._maybe_resume(fingerprint, optimizer, scheduler, state)
+        if cfg.contrastive_rounds and not state.contrastive_done:
+            self.model.freeze_encoder(0)
+            contrastive_pretrain(
+                self.model,
+                self.featurizer,
+                train_contacts,
+                rounds=cfg.contrastive_rounds,
+                learning_rate=cfg.contrastive_learning_rate,
+                batch_size=cfg.contrastive_batch_size,
+                seed=cfg.seed,
+                device=self.device,
+            )
+            self.model.freeze_encoder(self.run.model.freeze_encoder_layers)
+            state.contrastive_done = True
+            self._save_checkpoint(fingerprint, optimizer, scheduler, state)
+        frozen_layers = self.run.model.freeze_encoder_layers
+        if self.model.encoder_frozen:
+            self.cache_turn_vectors(train_encoded)
+            self.cache_turn_vectors(val_encoded)
+        elif frozen_layers > 0 and cfg.cache_frozen_layers:
+            self.cache_lower_states(train_encoded, frozen_layers)
+            self.cache_lower_states(val_encoded, frozen_layers)
+        if cfg.head_init == "logistic" and state.global_step == 0:
+            self._fit_heads(train_encoded, train_targets, val_encoded, val_targets, state)
         deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
         logger.info(
             "training on %d contacts (%d validation), %d steps/epoch, %d tokens/epoch",
@@ -241,9 +339,8 @@ class Trainer:
                 batches = self.epoch_batches(train_encoded, epoch)
                 for step in range(state.step_in_epoch, len(batches)):
                     indices = batches[step]
-                    batch = self.collate([train_encoded[i] for i in indices]).to(self.device)
+                    output, n_tokens = self.forward([train_encoded[i] for i in indices])
                     targets = {task: values[indices].to(self.device) for task, values in train_targets.items()}
-                    output = self.model(batch)
                     loss, _parts = multitask_loss(output.logits, targets, cfg.task_weights)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -252,7 +349,7 @@ class Trainer:
                     scheduler.step()
                     state.global_step += 1
                     state.step_in_epoch = step + 1
-                    state.tokens_seen += int(batch.attention_mask.sum())
+                    state.tokens_seen += n_tokens
                     value = loss.item()
                     state.loss_ema = value if state.loss_ema is None else 0.95 * state.loss_ema + 0.05 * value
                     bar.update(1)
@@ -316,6 +413,34 @@ class Trainer:
             resumed_from_step=resumed_from,
         )
 
+    def _fit_heads(
+        self,
+        train_encoded: list[EncodedContact],
+        train_targets: dict[str, torch.Tensor],
+        val_encoded: list[EncodedContact],
+        val_targets: dict[str, torch.Tensor],
+        state: TrainState,
+    ) -> None:
+        """Logistic-regression heads, evaluated as 'epoch 0' so that fine-tuning must beat them."""
+        size = self.run.training.eval_batch_size
+        batches = [train_encoded[i : i + size] for i in range(0, len(train_encoded), size)]
+        fit_heads(self.model, pooled_features(self.model, batches, self.forward), train_targets)
+        validation = self.metrics(self.predict_logits(val_encoded), val_targets, {})
+        state.best_score = selection_score(validation)
+        state.history.append(
+            {
+                "epoch": 0,
+                "step": 0,
+                "train_loss": None,
+                "validation_score": state.best_score,
+                "validation": {t: _headline(m) for t, m in validation.items()},
+            }
+        )
+        logger.info(
+            "heads from logistic regression: validation score %.4f (%s)", state.best_score, _summary(validation)
+        )
+        self._save_best()
+
     # -- checkpoints -------------------------------------------------------------------------------
     def _fingerprint(self, train: Sequence[Contact], val: Sequence[Contact]) -> str:
         payload = json.dumps(self.run.to_dict(), sort_keys=True) + data_fingerprint(train) + data_fingerprint(val)
@@ -374,6 +499,7 @@ class TrainState:
     bad_epochs: int = 0
     loss_ema: float | None = None
     stopped_early: bool = False
+    contrastive_done: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
