@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_CONTACTS ?= 2000
 DEMO_CORPUS := data/built/demo.jsonl
+DEMO_TEST := data/built/demo-test.jsonl
+DEFAULT_MODEL ?= dispo-default
 
 .PHONY: demo test lint setup clean-venv
 
@@ -24,7 +26,12 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	test -f $(DEMO_CORPUS) || $(BIN)/dispo data build -n $(DEMO_CONTACTS) --seed 7 -o $(DEMO_CORPUS)
+	test -f $(DEMO_TEST) || $(BIN)/dispo data build -n 300 --seed 8 -o $(DEMO_TEST)
 	$(BIN)/dispo data validate $(DEMO_CORPUS)
+	$(BIN)/dispo models show $(DEFAULT_MODEL) >/dev/null 2>&1 || \
+	  HF_HUB_OFFLINE=1 $(BIN)/dispo train --config training/configs/default.yaml --data $(DEMO_CORPUS) \
+	    --eval $(DEMO_TEST) --name $(DEFAULT_MODEL)
+	$(BIN)/dispo models show $(DEFAULT_MODEL)
 
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

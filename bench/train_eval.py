@@ -24,8 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from dispo.io import read_contacts, write_contacts
 from training.config import RunConfig
 from training.pipeline import train_model
@@ -62,6 +60,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models-dir", type=Path, default=None, help="default: a temporary folder")
     args = parser.parse_args()
+    import torch  # after dispo, which sets OMP_WAIT_POLICY before torch loads OpenMP
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     work = Path(tempfile.mkdtemp(prefix="dispo-bench-"))

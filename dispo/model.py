@@ -192,7 +192,9 @@ class DispoModel(nn.Module):
         embeddings, layers = _embeddings_and_layers(self.encoder)
         if n_layers > len(layers):
             raise ConfigError(f"freeze_encoder_layers={n_layers} but the encoder has {len(layers)} layers")
-        for module in (embeddings, *layers[:n_layers]):
+        # All layers frozen: freeze the whole encoder (a pooler, unused by dispo, included).
+        modules = (self.encoder,) if n_layers == len(layers) else (embeddings, *layers[:n_layers])
+        for module in modules:
             for parameter in module.parameters():
                 parameter.requires_grad = False
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see dispo/cli.py: before torch is imported
 from pathlib import Path
 
 import pytest

@@ -101,7 +101,10 @@ def test_channels_read_like_themselves(big: list[BuiltContact]) -> None:
     assert re.search(r"\b(pls|plz|thx|u|ur|idk)\b", chat_customer)
     # Email is formal: greeting and sign-off lines, quoted replies.
     emails = [t.text for b in by_channel["email"] for t in b.contact.turns]
-    assert all("\n\n" in e for e in emails)
+    agent_emails = [t.text for b in by_channel["email"] for t in b.contact.turns if t.speaker == "agent"]
+    assert all("\n\n" in e for e in agent_emails)
+    # Customers' short replies may be a bare line ("Sent from my iPhone"), most emails are letters.
+    assert sum("\n\n" in e for e in emails) >= 0.8 * len(emails)
     assert any("> " in e for e in emails)
     assert all(t.offset_s is None for b in by_channel["email"] for t in b.contact.turns)
 
@@ -126,6 +129,9 @@ def test_planted_values_are_exact_substrings_of_their_turns(big: list[BuiltConta
             kinds[p.kind] += 1
     for kind in PLANTED_KINDS:
         assert kinds[kind] >= 10, (kind, kinds)
+    # Cards, SSNs and IBANs are common enough that a 1,000-contact redaction measurement is not noise.
+    for kind in ("card", "ssn", "iban"):
+        assert kinds[kind] >= 100 * len(big) / 1000, (kind, kinds)
     # Decoys are frequent, including bare 8-12 digit order numbers.
     assert all(kinds[k] >= 200 for k in DECOY_KINDS)
     long_orders = [p for b in big for p in b.pii if p.kind == "order_number" and re.fullmatch(r"\d{8,12}", p.value)]
@@ -263,3 +269,74 @@ def test_bitext_utterances(tmp_path: Path) -> None:
     assert any(p.kind == "order_number" for b in tiny for p in b.pii)
     with pytest.raises(ConfigError, match="no utterances"):
         CorpusBuilder(CorpusConfig(n_contacts=5, utterances_path=str(fake)))
+
+
+def test_upsell_moments_are_varied_and_not_formulaic(big: list[BuiltContact]) -> None:
+    from training.corpus import phrases as ph
+
+    def said(b: BuiltContact, lines: tuple[str, ...]) -> bool:
+        text = " ".join(t.text.lower() for t in b.contact.turns if t.speaker == "customer")
+        return any(line.lower().rstrip(".?!").split("{")[0] in text for line in lines if len(line) > 12)
+
+    true = [b for b in big if b.contact.labels and b.contact.labels.upsell]
+    false = [b for b in big if b.contact.labels and not b.contact.labels.upsell]
+    # Implicit or conditional acceptances and indirect customer interest are upsells.
+    assert sum(said(b, ph.UPSELL_ACCEPT_IMPLICIT) for b in true) >= 20
+    assert sum(said(b, ph.UPSELL_QUESTION_BUY + ph.UPSELL_CUSTOMER_INITIATED) for b in true) >= 20
+    # Declines that sound like acceptance, ignored offers and questions without a purchase are not.
+    assert sum(said(b, ph.UPSELL_DECLINE_AS_ACCEPT) for b in false) >= 20
+    assert sum(said(b, ph.UPSELL_IGNORED) for b in false) >= 10
+    assert sum(said(b, ph.UPSELL_QUESTION_NO_BUY) for b in false) >= 20
+
+    # Some acceptances come several turns after the offer.
+    def norm(text: str) -> str:
+        return re.sub(r"[^a-z ]", "", text.lower())
+
+    def starts(lines: tuple[str, ...]) -> list[str]:
+        return [" ".join(norm(line.split("{")[0]).split()[:4]) for line in lines]
+
+    offers, lates = starts(ph.UPSELL_OFFER), starts(ph.UPSELL_LATE_ACCEPT)
+    late = 0
+    for b in true:
+        turns = [" ".join(norm(t.text).split()) for t in b.contact.turns]
+        offer = [i for i, t in enumerate(turns) if any(o in t for o in offers)]
+        accept = [i for i, t in enumerate(turns) if any(a in t for a in lates)]
+        late += bool(offer and accept and accept[0] - offer[0] >= 4)
+    assert late >= 5, late
+
+
+def test_composed_requests_are_clean_and_varied() -> None:
+    import random
+
+    from training.corpus.dialogue import bank_openings
+    from training.corpus.requests import compose_request
+
+    rng = random.Random(3)
+    for reason in load_taxonomy().reason_names:
+        texts = {bank_openings(reason, rng) for _ in range(300)}
+        assert len(texts) >= 120, (reason, len(texts))
+        for text in texts:
+            leftover = re.findall(r"\{(\w+)\}", text)
+            assert set(leftover) <= {
+                "order",
+                "product",
+                "plan",
+                "amount",
+                "date",
+                "email",
+                "address",
+                "card",
+                "iban",
+                "tracking",
+            }, text
+    assert compose_request("teleport_order", rng) is None
+
+
+def test_short_email_replies_are_written_like_replies() -> None:
+    built = _build(300, channel_mix={"email": 1.0})
+    customer = [t.text for b in built for t in b.contact.turns if t.speaker == "customer"]
+    # No bare spoken acknowledgement wrapped in a formal letter.
+    for text in customer:
+        assert not re.search(r"^(Dear [^\n]*|To whom it may concern,)\n\n(Nah|Uh huh|Mm-hm)\.\n", text), text
+    casual = [t for t in customer if not re.match(r"^(Hello|Hi|Dear|To whom|Good afternoon)", t)]
+    assert len(casual) >= 20

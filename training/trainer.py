@@ -147,16 +147,7 @@ class Trainer:
         """Model output for a batch, from cached turn vectors when the encoder is frozen."""
         if all(item.vectors is not None for item in items):
             vectors = torch.cat([item.vectors for item in items if item.vectors is not None]).to(self.device)
-            rows, cursor = [], 0
-            for item in items:
-                rows.append(list(range(cursor, cursor + len(item.token_ids))))
-                cursor += len(item.token_ids)
-            empty = torch.zeros((0, 0), dtype=torch.long)
-            batch = assemble_batch(empty, empty, rows, [item.speakers for item in items]).to(self.device)
-            output = self.model.contextualize(
-                vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
-            )
-            return output, 0
+            return self._contextualize(items, vectors), 0
         if all(item.hidden is not None for item in items):
             return self._forward_from_hidden(items)
         batch = self.collate(items).to(self.device)
@@ -201,16 +192,15 @@ class Trainer:
         hidden, attention = hidden.to(self.device), attention.to(self.device)
         layers = self.run.model.freeze_encoder_layers
         vectors = self.model.encode_upper(hidden, attention, layers)
-        rows, cursor = [], 0
-        for item in items:
-            rows.append(list(range(cursor, cursor + len(item.token_ids))))
-            cursor += len(item.token_ids)
+        return self._contextualize(items, vectors), int(attention.sum())
+
+    def _contextualize(self, items: Sequence[EncodedContact], vectors: torch.Tensor) -> ModelOutput:
+        """Task outputs from the turn vectors of ``items`` (flattened in order)."""
         empty = torch.zeros((0, 0), dtype=torch.long)
-        batch = assemble_batch(empty, empty, rows, [item.speakers for item in items]).to(self.device)
-        output = self.model.contextualize(
+        batch = assemble_batch(empty, empty, _rows(items), [item.speakers for item in items]).to(self.device)
+        return self.model.contextualize(
             vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
         )
-        return output, int(attention.sum())
 
     def collate(self, items: Sequence[EncodedContact]) -> TurnBatch:
         segments = [ids for item in items for ids in item.token_ids]
@@ -221,12 +211,7 @@ class Trainer:
         for row, ids in enumerate(segments):
             input_ids[row, : len(ids)] = torch.tensor(ids)
             attention[row, : len(ids)] = 1
-        rows: list[list[int]] = []
-        cursor = 0
-        for item in items:
-            rows.append(list(range(cursor, cursor + len(item.token_ids))))
-            cursor += len(item.token_ids)
-        return assemble_batch(input_ids, attention, rows, [item.speakers for item in items])
+        return assemble_batch(input_ids, attention, _rows(items), [item.speakers for item in items])
 
     def epoch_batches(self, encoded: Sequence[EncodedContact], epoch: int) -> list[list[int]]:
         """Deterministic for (seed, epoch): shuffle, sort by length within windows, shuffle batches."""
@@ -501,6 +486,16 @@ class TrainState:
     stopped_early: bool = False
     contrastive_done: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _rows(items: Sequence[EncodedContact]) -> list[list[int]]:
+    """For each contact, the indices of its segments in the flattened batch."""
+    rows: list[list[int]] = []
+    cursor = 0
+    for item in items:
+        rows.append(list(range(cursor, cursor + len(item.token_ids))))
+        cursor += len(item.token_ids)
+    return rows
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:

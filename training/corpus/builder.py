@@ -144,10 +144,13 @@ class CorpusConfig:
     channel_mix: dict[str, float] | None = None
     #: Probability that a contact touches a second topic after the primary one.
     second_topic_rate: float = 0.2
-    #: Probability that the agent offers an upsell; accepted offers and customer-initiated interest are upsells.
+    #: Probability that the agent offers an upsell; accepted offers and customer-initiated interest are upsells
+    #: (declined offers, offers the customer talks past and product questions without a purchase are not).
     upsell_offer_rate: float = 0.22
     upsell_accept_rate: float = 0.45
-    customer_upsell_rate: float = 0.035
+    customer_upsell_rate: float = 0.05
+    #: Probability that the customer asks about a product (or more of one) without buying: not an upsell.
+    upsell_inquiry_rate: float = 0.06
     #: Scales ASR and typing noise (0 = clean text).
     noise: float = 1.0
     #: Share of non-follow-up contacts from an existing (returning) customer.
@@ -183,6 +186,7 @@ class CorpusConfig:
             "upsell_offer_rate",
             "upsell_accept_rate",
             "customer_upsell_rate",
+            "upsell_inquiry_rate",
             "returning_customer_rate",
         ):
             value = getattr(self, name)
@@ -474,9 +478,11 @@ class CorpusBuilder:
         if u < cfg.customer_upsell_rate:
             upsell_mode = "customer"
         elif u < cfg.customer_upsell_rate + cfg.upsell_offer_rate:
-            upsell_mode = "accept" if rng.random() < cfg.upsell_accept_rate else "decline"
-        elif u < cfg.customer_upsell_rate + cfg.upsell_offer_rate + 0.04:
-            upsell_mode = "inquiry"  # the customer asks about buying more but does not buy
+            # Not accepted: declined, or talked past and never taken up.
+            declined = "decline" if rng.random() < 0.7 else "ignored"
+            upsell_mode = "accept" if rng.random() < cfg.upsell_accept_rate else declined
+        elif u < cfg.customer_upsell_rate + cfg.upsell_offer_rate + cfg.upsell_inquiry_rate:
+            upsell_mode = "inquiry"  # the customer asks about a product but does not buy
         else:
             upsell_mode = "none"
         second = self._second_reason(rng, reason)

@@ -286,6 +286,8 @@ ASR_CONFUSIONS: dict[str, tuple[str, ...]] = {
     "status": ("stats", "status"),
     "money": ("many", "monday"),
 }
+#: Stressed content words that name an identifier; ASR deletions spare them (they are what a listener keys on).
+_STRESSED_CUES = frozenset({"social", "ssn", "security", "iban", "bank", "card", "routing"})
 FILLERS = ("um", "uh", "like", "you know", "i mean", "so", "uh huh", "hmm", "er", "okay so")
 CHAT_ABBREV: dict[str, tuple[str, ...]] = {
     "please": ("pls", "plz", "please"),
@@ -357,8 +359,8 @@ def voice_noise(text: str, rng: random.Random, speaker: str, level: float) -> st
         r = rng.random()
         if w in ASR_CONFUSIONS and r < 0.12 * level:
             out.append(rng.choice(ASR_CONFUSIONS[w]))
-        elif r < 0.015 * level:
-            continue  # dropped word
+        elif r < 0.015 * level and w not in _STRESSED_CUES:
+            continue  # dropped word (deletions hit unstressed words, not the cue nouns)
         elif r < 0.03 * level:
             out.extend((w, w))  # stutter
         else:
@@ -444,17 +446,27 @@ def render_email(moves: list[Move], rng: random.Random, ctx: dict[str, str]) -> 
     for mv in moves:
         if mv.speaker == "system":
             continue
+        text = ph.EMAIL_REWRITES.get(mv.text.strip(), mv.text) if mv.speaker == "customer" else mv.text
         if blocks and blocks[-1][0] == mv.speaker:
-            blocks[-1][1].append(mv.text)
+            blocks[-1][1].append(text)
         else:
-            blocks.append((mv.speaker, [mv.text]))
+            blocks.append((mv.speaker, [text]))
+    for _speaker, texts in blocks:
+        if _speaker == "customer" and any(t.strip() not in ph.EMAIL_BARE_ACKS for t in texts):
+            texts[:] = [t for t in texts if t.strip() not in ph.EMAIL_BARE_ACKS]
     out: list[RenderedTurn] = []
     last_customer_raw = ""
     name_mark = mark("name", ctx["customer_name"])
     first_mark = mark("name", ctx["customer_first"])
     for speaker, texts in blocks:
         paragraphs = _paragraphs(texts, rng)
-        if speaker == "customer":
+        if speaker == "customer" and len(strip_markers(paragraphs).split()) <= 10 and rng.random() < 0.8:
+            # A short reply is written like one: no formal greeting or sign-off, maybe a phone footer.
+            footer = rng.choice(ph.EMAIL_CASUAL_FOOTERS)
+            sign = first_mark if rng.random() < 0.5 else ""
+            raw = "\n\n".join(p for p in (paragraphs, sign, footer) if p)
+            last_customer_raw = raw
+        elif speaker == "customer":
             greeting = rng.choice(ph.EMAIL_GREETINGS)
             sign = rng.choice(ph.EMAIL_SIGNOFFS)
             signature = name_mark if rng.random() < 0.75 else first_mark

@@ -5,8 +5,13 @@ The reason is not always stated first (small talk, verification first, or a vagu
 later). **Primary-reason rule:** the gold reason is the first substantive need the customer raises,
 the one the contact was opened for; a second topic raised later ("oh, and while I have you...") never
 changes the gold reason, even when it takes more turns. The gold sentiment is the customer's sentiment
-at the end of the contact; the gold upsell is true when the customer accepts an agent's offer or asks
-to buy more or upgrade on their own, false when an offer is declined or none is made.
+at the end of the contact; the gold upsell is true when the customer accepts an agent's offer (however
+grudgingly, conditionally or late) or shows genuine buying or upgrading interest on their own, false when
+an offer is declined (even with a "yeah" that agrees to something else), ignored, or never made, and when a
+product question ends without a purchase.
+
+Customer openings from the phrase bank are hand-written sentences or requests composed by
+:mod:`training.corpus.requests` (frames around cores, with typed-text messiness).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from training.corpus import phrases as ph
 from training.corpus.channels import Move
 from training.corpus.pii import Person, gen_amount, gen_date, gen_order_number, gen_tracking, mark
+from training.corpus.requests import compose_request
 
 OpeningSource = Callable[[str, random.Random], str]
 _SLOT_RE = re.compile(r"\{(\w+)\}")
@@ -37,7 +43,15 @@ DETAIL_LINES = (
     "The card I paid with was {card}.",
     "Please send the money to {iban}.",
     "I really need this sorted before {date}.",
+    "My social is {ssn} if you need to check it's me.",
+    "I paid with my card, {card}.",
+    "The refund can go to my bank account, {iban}.",
+    "Last time they asked for my SSN, it's {ssn}.",
 )
+#: Which verification items an agent may ask for, with weights; money topics add card, bank and SSN checks.
+VERIFY_ITEMS: dict[str, float] = {"name": 5, "email": 4, "order": 4, "phone": 2, "last4": 2, "address": 1.5, "dob": 1}
+VERIFY_MONEY_ITEMS: dict[str, float] = {"ssn": 2.2, "card": 1.6, "iban": 1.2}
+MONEY_CATEGORIES = frozenset({"PAYMENT", "REFUND", "INVOICE", "CANCELLATION_FEE"})
 SOCIAL_DM = (
     "Sorry to hear that! Please DM us your order number and we'll take a look.",
     "Hi, can you send us a private message with your account email?",
@@ -58,7 +72,7 @@ class DialoguePlan:
     outcome: str
     sentiment_start: str
     sentiment_end: str
-    upsell_mode: str  # none | accept | decline | inquiry | customer
+    upsell_mode: str  # none | accept | decline | ignored | inquiry | customer
     channel: str
     n_blocks: int
     second_reason: str | None
@@ -119,6 +133,11 @@ class SlotFiller:
 
 
 def bank_openings(reason: str, rng: random.Random) -> str:
+    """A customer request for ``reason`` from the phrase bank: a hand-written sentence or a composed one."""
+    if rng.random() < 0.55:
+        composed = compose_request(reason, rng)
+        if composed is not None:
+            return composed
     return rng.choice(ph.OPENINGS[reason])
 
 
@@ -154,6 +173,8 @@ class Composer:
         self.rng = rng
         self.opening = opening
         self.moves: list[Move] = []
+        #: Delayed lines of the upsell moment (a late acceptance or decline), said a few turns later.
+        self.later: list[tuple[str, str]] = []
 
     # -- helpers -------------------------------------------------------------------------------
     def say(self, speaker: str, template: str, kind: str = "talk") -> None:
@@ -182,8 +203,11 @@ class Composer:
             self.say("customer", self.opening_text(plan.reason, plan.sentiment_start))
 
     def verification(self, n_items: int) -> None:
-        items = ["name", "email", "order", "phone", "last4", "address", "dob"]
-        weights = [5, 4, 4, 2, 2, 1.5, 1]
+        table = dict(VERIFY_ITEMS)
+        money = self.plan.category in MONEY_CATEGORIES
+        for item, weight in VERIFY_MONEY_ITEMS.items():
+            table[item] = weight * (1.0 if money else 0.2)
+        items, weights = list(table), list(table.values())
         chosen: list[str] = []
         while len(chosen) < n_items:
             item = self.rng.choices(items, weights=weights)[0]
@@ -194,7 +218,7 @@ class Composer:
             self.say("customer", self.pick(ph.VERIFY_ANSWER[item]))
             if self.rng.random() < 0.6:
                 self.say("agent", self.pick(ph.VERIFY_ACK))
-        if self.rng.random() < 0.12:
+        if self.rng.random() < 0.16:
             self.say("customer", self.pick(ph.OVERSHARE))
             self.say("agent", self.pick(ph.OVERSHARE_AGENT))
 
@@ -238,22 +262,93 @@ class Composer:
             self.body_block(0.8, plan.second_category or plan.category)
 
     def upsell(self) -> None:
-        mode = self.plan.upsell_mode
-        if mode in ("accept", "decline"):
+        """Say the first part of the upsell moment; a delayed part (a late yes or no) goes to ``self.later``.
+
+        True (accept, customer): explicit, implicit or conditional acceptance, acceptance after a
+        hesitation or several turns later, and customer-initiated interest (direct or indirect). False
+        (decline, ignored, inquiry): declines (some phrased as agreeing to something else), offers the
+        customer talks past, and product questions that end without a purchase.
+        """
+        mode, rng = self.plan.upsell_mode, self.rng
+        r = rng.random()
+        if mode in ("accept", "decline", "ignored"):
             self.say("agent", self.pick(ph.UPSELL_OFFER))
-            if mode == "accept":
+        if mode == "accept":
+            if r < 0.42:
                 self.say("customer", self.pick(ph.UPSELL_ACCEPT))
-                self.say("agent", self.pick(ph.UPSELL_CONFIRM))
+            elif r < 0.7:
+                self.say("customer", self.pick(ph.UPSELL_ACCEPT_IMPLICIT))
+            elif r < 0.85:
+                self.say("customer", self.pick(ph.UPSELL_HESITATE))
+                self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+                self.say("customer", self.pick(ph.UPSELL_ACCEPT_IMPLICIT + ph.UPSELL_ACCEPT))
             else:
+                self.say("customer", self.pick(ph.UPSELL_HESITATE))
+                if rng.random() < 0.5:
+                    self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+                self.later.append(("customer", self.pick(ph.UPSELL_LATE_ACCEPT)))
+                if rng.random() < 0.85:
+                    self.later.append(("agent", self.pick(ph.UPSELL_CONFIRM)))
+                return
+            if rng.random() < 0.85:
+                self.say("agent", self.pick(ph.UPSELL_CONFIRM))
+        elif mode == "decline":
+            if r < 0.42:
                 self.say("customer", self.pick(ph.UPSELL_DECLINE))
+            elif r < 0.65:
+                self.say("customer", self.pick(ph.UPSELL_DECLINE_AS_ACCEPT))
+            elif r < 0.82:
+                self.say("customer", self.pick(ph.UPSELL_HESITATE))
+                self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+                self.say("customer", self.pick(ph.UPSELL_DECLINE + ph.UPSELL_DECLINE_AS_ACCEPT))
+            else:
+                self.say("customer", self.pick(ph.UPSELL_HESITATE))
+                if rng.random() < 0.5:
+                    self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+                if rng.random() < 0.6:  # otherwise the customer never comes back to it
+                    self.later.append(("customer", self.pick(ph.UPSELL_LATE_DECLINE)))
+                if rng.random() < 0.4:
+                    self.later.append(("agent", self.pick(ph.UPSELL_DECLINE_AGENT)))
+                return
+            if rng.random() < 0.55:
+                self.say("agent", self.pick(ph.UPSELL_DECLINE_AGENT))
+        elif mode == "ignored":
+            self.say("customer", self.pick(ph.UPSELL_IGNORED))
+            if rng.random() < 0.5:
+                self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
         elif mode == "inquiry":
-            question, answer, reply = self.rng.choice(ph.UPSELL_INQUIRY)
-            self.say("customer", question)
-            self.say("agent", answer)
-            self.say("customer", reply)
+            self.say("customer", self.pick(ph.UPSELL_QUESTIONS))
+            self.say("agent", self.pick(ph.UPSELL_QUESTION_ANSWERS))
+            if r < 0.7:
+                self.say("customer", self.pick(ph.UPSELL_QUESTION_NO_BUY))
+            elif r < 0.85:
+                self.later.append(("customer", self.pick(ph.UPSELL_LATE_DECLINE)))
+            # else: the question is never followed up
+            if rng.random() < 0.3:
+                self.say("agent", self.pick(ph.UPSELL_DECLINE_AGENT))
         elif mode == "customer":
-            self.say("customer", self.pick(ph.UPSELL_CUSTOMER_INITIATED))
-            self.say("agent", self.pick(ph.UPSELL_CONFIRM))
+            if r < 0.45:
+                self.say("customer", self.pick(ph.UPSELL_CUSTOMER_INITIATED))
+                if rng.random() < 0.5:
+                    self.say("agent", self.pick(ph.UPSELL_QUESTION_ANSWERS))
+            else:
+                self.say("customer", self.pick(ph.UPSELL_QUESTIONS))
+                self.say("agent", self.pick(ph.UPSELL_QUESTION_ANSWERS))
+                if r < 0.8:
+                    self.say("customer", self.pick(ph.UPSELL_QUESTION_BUY))
+                else:  # buys later in the contact
+                    self.later.append(("customer", self.pick(ph.UPSELL_QUESTION_BUY + ph.UPSELL_LATE_ACCEPT)))
+                    if rng.random() < 0.85:
+                        self.later.append(("agent", self.pick(ph.UPSELL_CONFIRM)))
+                    return
+            if rng.random() < 0.85:
+                self.say("agent", self.pick(ph.UPSELL_CONFIRM))
+
+    def flush_later(self) -> None:
+        """Say the delayed part of the upsell moment (if any)."""
+        for speaker, template in self.later:
+            self.say(speaker, template)
+        self.later.clear()
 
     def ending(self, live: bool) -> None:
         plan, rng = self.plan, self.rng
@@ -316,14 +411,23 @@ class Composer:
         self.customer_opening()
         if not verify_first:
             self.verification(n_verify)
-        upsell_at = rng.randint(plan.n_blocks // 2, plan.n_blocks) if rng.random() < 0.35 else -1
+        upsell_at = rng.randint(0, plan.n_blocks) if rng.random() < 0.6 else -1
+        flush_at = -1
         for i in range(plan.n_blocks):
             if i == upsell_at:
                 self.upsell()
+                flush_at = i + rng.randint(1, 4)
+            if i == flush_at:
+                self.flush_later()
             self.body_block((i + 1) / (plan.n_blocks + 1), plan.category)
+        if upsell_at >= 0 and upsell_at < plan.n_blocks and rng.random() < 0.5:
+            self.flush_later()
         self.second_topic()
         if upsell_at < 0 or upsell_at >= plan.n_blocks:
             self.upsell()
+            if self.later:
+                self.body_block(0.9, plan.category)
+        self.flush_later()
         self.ending(live=True)
         if plan.channel == "mobile_app" and rng.random() < 0.3:
             self.say("system", self.pick(ph.MOBILE_SYSTEM))
@@ -331,17 +435,22 @@ class Composer:
     def _email(self) -> None:
         plan, rng = self.plan, self.rng
         self.customer_opening()
-        for _ in range(rng.randint(1, 4)):
-            self.say("customer", self.pick(DETAIL_LINES))
+        for line in rng.sample(DETAIL_LINES, rng.randint(1, 4)):
+            self.say("customer", line)
         if rng.random() < 0.3 and plan.sentiment_start != "neutral":
             self.say("customer", self.pick(ph.CUSTOMER_MID[plan.sentiment_start]))
         self.say("agent", self.pick(ph.AGENT_BODY.get(plan.category, ph.GENERIC_AGENT_BODY)))
+        early_upsell = plan.n_blocks > 0 and rng.random() < 0.4
+        if early_upsell:
+            self.upsell()
         for _ in range(plan.n_blocks):
             self.say("agent", self.pick(ph.AGENT_BODY.get(plan.category, ph.GENERIC_AGENT_BODY)))
             if rng.random() < 0.5:
                 self.say("customer", self.pick(DETAIL_LINES))
         self.second_topic()
-        self.upsell()
+        if not early_upsell:
+            self.upsell()
+        self.flush_later()
         self.ending(live=False)
 
     def _short(self) -> None:
@@ -355,4 +464,7 @@ class Composer:
         if rng.random() < 0.5:
             self.second_topic()
         self.upsell()
+        if self.later and rng.random() < 0.5:
+            self.body_block(0.8, plan.category)
+        self.flush_later()
         self.ending(live=False)

@@ -961,6 +961,22 @@ VERIFY_ASK = {
         "And the postcode and street address please?",
     ),
     "dob": ("And your date of birth?", "Can you confirm your date of birth for security?"),
+    "ssn": (
+        "For verification, can I have your social security number please?",
+        "I'll need your social security number to pull up the credit account.",
+        "Can you confirm your SSN for me?",
+        "To verify your identity, what's your social?",
+    ),
+    "card": (
+        "Can you read me the card number you paid with, so I can find the transaction?",
+        "Which card was it charged to? I'll need the full number to trace it.",
+        "What's the long number on the card you used?",
+    ),
+    "iban": (
+        "Where should we send the money? I'll need your IBAN.",
+        "Can I get the bank account details, the IBAN, for the transfer?",
+        "What IBAN should the refund go to?",
+    ),
 }
 VERIFY_ANSWER = {
     "name": ("It's {name}.", "{name}.", "Yeah it's {name}.", "My name is {name}.", "{name}, that's me."),
@@ -970,6 +986,9 @@ VERIFY_ANSWER = {
     "last4": ("{last4}", "It ends in {last4}.", "Last four are {last4}."),
     "address": ("{address}", "It's {address}.", "The address is {address}."),
     "dob": ("{date}, 1985.", "It's {date}.", "{date}."),
+    "ssn": ("It's {ssn}.", "{ssn}", "Sure, {ssn}.", "Okay, it's {ssn}.", "My social is {ssn}."),
+    "card": ("It's {card}.", "{card}", "The card is {card}.", "Let me grab it... {card}.", "It was {card}."),
+    "iban": ("It's {iban}.", "{iban}", "My IBAN is {iban}.", "Sure, it's {iban}.", "Okay, {iban}."),
 }
 VERIFY_ACK = (
     "Thank you.",
@@ -982,6 +1001,9 @@ VERIFY_ACK = (
 )
 OVERSHARE = (
     "Do you need my social? It's {ssn}.",
+    "Here's my social in case you need it, {ssn}.",
+    "Just charge it to {card}, that's the one I use.",
+    "Pay it back into my account please, it's {iban}.",
     "My card number is {card} if that helps.",
     "If you need it my social security number is {ssn}.",
     "The card was {card}, expiry next year.",
@@ -1363,7 +1385,10 @@ CLOSING_AGENT = (
     "Is there anything else I can help you with? No? Okay, have a nice day.",
 )
 
-# Upsell moments.
+# Upsell moments. Gold rule: upsell is true iff the customer accepts an offer or shows genuine buying or
+# upgrading interest. The wording of true and false cases overlaps on purpose: an acceptance can sound
+# grudging or conditional, a decline can start with "yeah" (agreeing to something else), an offer can be
+# ignored, and a product question can go nowhere.
 UPSELL_OFFER = (
     "By the way, since you're a regular customer I can offer you our {plan} at a discount.",
     "While I have you, we have a promotion on the {product} this week for {amount}.",
@@ -1371,16 +1396,85 @@ UPSELL_OFFER = (
     "Just so you know, upgrading to express delivery is only {amount} extra.",
     "You might like the {plan}, it comes with free shipping on everything.",
     "We also have a bundle with the {product} at 20 percent off, want me to add it?",
+    "I can see you're eligible for the {plan}, first month is free if you want it.",
+    "There's a protection plan for the {product}, it covers accidental damage for two years.",
+    "Oh, and we've got the newer model of the {product} in stock now, it's {amount}.",
+    "If you want, I can throw in a second {product} at half price, it's a deal running this week.",
+    "Customers who get the {product} often add the matching case, it's {amount}.",
+    "Since you order a lot, the {plan} would probably save you money, shall I tell you about it?",
+    "We can upgrade you to priority shipping for this one, it'd be {amount}.",
+    "Quick one before we finish, there's a loyalty offer on your account, {amount} off the {plan}.",
 )
+#: The agent's follow-up when the customer hesitates or asks about the offer.
+UPSELL_OFFER_DETAIL = (
+    "It's {amount} all in.",
+    "It works out to about {amount} a month, you can cancel any time.",
+    "It'd be {amount}, and it covers the next two years.",
+    "No, it's a one-off {amount}, nothing recurring.",
+    "Honestly most people find it pays for itself.",
+    "The offer runs until {date}, so no rush.",
+    "It'd just be added to today's order.",
+)
+#: Hesitation after an offer: neither yes nor no yet.
+UPSELL_HESITATE = (
+    "Hmm, how much did you say?",
+    "What would that cost me?",
+    "Let me think about it for a sec.",
+    "Maybe. What does it include?",
+    "Hang on, is that monthly?",
+    "I don't know, let's finish this first.",
+    "Uh, possibly. Tell me after we sort this out.",
+    "Is that on top of what I'm already paying?",
+    "Oh. Okay, let me get back to you on that.",
+)
+#: Explicit acceptance (still phrased many ways).
 UPSELL_ACCEPT = (
     "Oh actually, yes, add that please.",
     "Sure, why not, sign me up.",
     "Okay that sounds good, let's do it.",
     "Yeah go ahead and add it.",
     "Hmm, okay, I'll take it.",
-    "Go on then.",
-    "If it's only that much, fine, yes.",
     "You've talked me into it.",
+    "Yes please, I'll have that.",
+    "Alright, put it on the order.",
+    "That's actually a good deal, yes.",
+)
+#: Implicit, grudging or conditional acceptance.
+UPSELL_ACCEPT_IMPLICIT = (
+    "If it's under fifty bucks then fine.",
+    "Go on then.",
+    "Add it I guess.",
+    "Ugh, fine, chuck it in.",
+    "I mean if it's that cheap, whatever, yeah.",
+    "As long as I can cancel it later, okay.",
+    "Fine, my old one is falling apart anyway.",
+    "Okay but only if it arrives with the rest.",
+    "Yeah alright, my wife will kill me but do it.",
+    "Not gonna lie, that's tempting. Okay.",
+    "Can't really say no to free, can I. Okay.",
+    "Well if it saves me money, sure.",
+    "Fine, I wasn't going to but fine.",
+    "I suppose that makes sense, okay then.",
+    "Eh, why not.",
+    "Sure, as long as it's the same price you said.",
+)
+#: Coming back to an earlier offer, several turns later, and taking it.
+UPSELL_LATE_ACCEPT = (
+    "Actually, about that thing you mentioned earlier, the {plan}, yeah I'll do that.",
+    "Oh and the offer from before, the warranty, go ahead and add it.",
+    "Before I forget, that deal you mentioned, put me down for it.",
+    "You know what, I've thought about it, add the extra one.",
+    "About the upgrade, okay, let's do it.",
+    "Going back to what you said before, if it's still {amount} I'll take it.",
+    "Yeah, the thing you offered, I'll have it.",
+)
+#: Coming back to an earlier offer and leaving it.
+UPSELL_LATE_DECLINE = (
+    "About that offer earlier, I'll leave it for now.",
+    "And the {plan} thing, no, not this time.",
+    "Oh, the warranty, I thought about it and I don't need it.",
+    "Forget the upgrade, I just want this sorted.",
+    "The deal you mentioned, I'll pass, thanks.",
 )
 UPSELL_DECLINE = (
     "No thanks.",
@@ -1393,28 +1487,124 @@ UPSELL_DECLINE = (
     "Hmm, can you just email me the details? I'll have a look later.",
     "Sounds nice but I'll pass for now.",
     "I'll check with my wife first.",
+    "Honestly I'm not in the mood for sales pitches right now.",
+    "If it was under fifty bucks maybe, but no.",
+    "Go on then, send me the info and I'll look at it later.",
+    "I guess it's a good deal but I don't need it.",
+    "Fine, I'll think about it. Not today though.",
+    "Not gonna lie, I can't afford it right now.",
 )
-# Customer-raised product questions that do not end in a purchase: no upsell.
-UPSELL_INQUIRY = (
-    (
-        "Out of curiosity, is there a bigger version of the {product}?",
-        "There is, it's {amount}.",
-        "Okay, good to know, I'll think about it.",
-    ),
-    ("How much is the {plan} these days?", "It's {amount} a month at the moment.", "Hmm, that's a bit much for me."),
-    ("Do you sell extended warranties?", "We do, for {amount}.", "Okay, maybe next time."),
+#: Declines phrased as acceptance of something else ("yeah, just the refund").
+UPSELL_DECLINE_AS_ACCEPT = (
+    "Yeah just the refund please.",
+    "Sure, just the replacement is fine though.",
+    "Okay, but just the tracking number for now.",
+    "Yes, go ahead with the return, nothing else.",
+    "Yeah, add it to the notes that I called, that's all I need.",
+    "Sure, just send me the confirmation.",
+    "Okay yeah, just get this order sorted please.",
+    "Yeah fine, just the refund to my card.",
+    "Yes please, just the cancellation.",
+    "Sounds good, I'll just take the label for the return.",
+    "Alright, just the change I asked for.",
+    "I'll take the refund, thanks.",
+)
+#: The customer talks past the offer and never returns to it.
+UPSELL_IGNORED = (
+    "Mm. So when will this actually be fixed?",
+    "Uh huh. Anyway, about my order.",
+    "Okay. So what happens next with my issue?",
+    "Right. Can we get back to the problem please?",
+    "Sure sure. And the refund, when does that come?",
+    "Hm. Sorry, what was the last thing you said about the delivery?",
+    "Okay. Is the account sorted now?",
+    "Yeah yeah. So is it done?",
+)
+#: The agent's reaction when an offer is declined or ignored.
+UPSELL_DECLINE_AGENT = (
+    "No problem at all.",
+    "Sure, I'll leave it off then.",
+    "Okay, no worries, I'll just do the return for you.",
+    "Of course. I'll pop the details in an email in case you change your mind.",
+    "That's fine, back to your issue then.",
+    "Understood, I won't add anything.",
+)
+#: Questions about products that may or may not end in a purchase.
+UPSELL_QUESTIONS = (
+    "Out of curiosity, is there a bigger version of the {product}?",
+    "Do you guys sell the bigger one?",
+    "How much is the {plan} these days?",
+    "Do you sell extended warranties?",
+    "Is the {product} any good? My sister wants one.",
+    "Do you have the {product} in another colour?",
+    "What's the difference between the basic one and the pro?",
+    "Do you still do the {product} bundle?",
+    "Is there a newer model of the {product} coming?",
+    "Does the {plan} include free returns?",
+    "My old {product} is dying, what have you got?",
+    "Are there any deals on the {product} at the moment?",
+)
+UPSELL_QUESTION_ANSWERS = (
+    "There is, it's {amount}.",
+    "We do, it's {amount} at the moment.",
+    "Yes, it's {amount} a month.",
+    "We do, for {amount}.",
+    "It's one of our best sellers actually, {amount} right now.",
+    "Yes, it comes in black, white and grey.",
+    "The pro has a bigger battery and a longer warranty, it's {amount} more.",
+    "There's one on offer until {date}.",
+)
+#: After the answer: genuine buying or upgrading interest (true).
+UPSELL_QUESTION_BUY = (
+    "Okay, can you add one to my order?",
+    "Oh nice, I'll take the bigger one then.",
+    "Great, put me down for the {plan}.",
+    "Right, let's do that then, add the warranty.",
+    "Okay cool, can I order two, one for my sister?",
+    "Perfect, I'll switch to the pro one.",
+    "Then I'll get the grey one, can you do it now?",
+    "Sounds good, can I pay for it with the same card?",
+    "Can you just add it to what I'm already getting?",
+)
+#: After the answer: no purchase (false).
+UPSELL_QUESTION_NO_BUY = (
+    "Okay, good to know, I'll think about it.",
+    "Hmm, that's a bit much for me.",
+    "Okay, maybe next time.",
+    "Ah okay. I'll have a look online later.",
+    "Cool, I'll tell my sister, she can order it herself.",
+    "Right. I'll wait for it to go on sale.",
+    "Okay, can you add a note so I remember? Not buying today though.",
+    "Good to know. Can we get back to my order?",
+    "Oh that's pricey. Never mind.",
+    "Okay cool. I'll maybe get it for christmas.",
 )
 UPSELL_CONFIRM = (
     "Great, I've added that for you.",
     "Done, you'll see it on your next order.",
     "Perfect, that's been applied.",
+    "Okay, that's added to today's order, an extra {amount}.",
+    "Lovely, I've put that through on the same card.",
+    "Done, the {plan} is active on your account from today.",
+    "Perfect, the warranty is on there now, you'll get the certificate by email.",
+    "Great, you're upgraded, the new price starts next billing cycle.",
+    "Okay, I've added a second one, same delivery as the rest.",
+    "Brilliant, I've switched you over to the bigger model, the difference is {amount}.",
 )
+#: Customer-initiated interest, direct or indirect (true).
 UPSELL_CUSTOMER_INITIATED = (
     "Also, is there a bigger model of the {product}? I'd like to upgrade.",
     "While I'm here, I want to buy a second {product} for my sister.",
     "Can I also add the {plan} to my account? I've been meaning to upgrade.",
     "Oh and I'd like to order another one of those, they're great.",
     "Actually can I upgrade my membership while we're at it?",
+    "My sister wants one too, can I order two?",
+    "Do you guys sell the bigger one? I'd swap mine for it.",
+    "Is it possible to move up to the {plan}? The basic one isn't enough anymore.",
+    "I keep running out, can I just get the big pack instead?",
+    "My mum saw mine and wants one, can you send one to her as well?",
+    "Can you bump me up to the next tier?",
+    "I'll probably need a spare {product}, can I add one?",
 )
 SECOND_TOPIC_LEADS = (
     "Oh, and one more thing,",
@@ -1448,6 +1638,30 @@ EMAIL_AGENT_OPENERS = (
     "Thank you for your email.",
     "I'm sorry to hear about the trouble you've had.",
 )
+#: Spoken-style customer lines and what a customer would write instead in an email (same meaning).
+EMAIL_REWRITES: dict[str, str] = {
+    "Nah.": "No thanks, I'm not interested.",
+    "Go on then.": "Go ahead then, please add it.",
+    "Eh, why not.": "Why not, please add it.",
+    "Okay, bye.": "Okay.",
+    "Alright, bye.": "Alright, thanks.",
+    "Got it, bye.": "Got it, thanks.",
+    "Yeah. Great. Bye.": "Great. Thanks for nothing.",
+    "I don't have time for this, bye.": "I don't have time for this.",
+    "Are you serious?": "Are you serious about this?",
+    "Uh huh.": "Okay.",
+    "Mm-hm.": "Okay.",
+    "Okay, put me through.": "Okay, please pass it on.",
+    "Please don't cut me off.": "Please don't lose my case this time.",
+    "Okay, I'll hold.": "Okay, I'll wait to hear back.",
+    "Okay, I'll wait for your call.": "Okay, I'll wait for your call.",
+}
+#: Bare acknowledgements that add nothing in writing: dropped from an email that says anything else.
+EMAIL_BARE_ACKS = frozenset(
+    {"Okay.", "Alright.", "I see.", "Right.", "Sure.", "Got it.", "Okay, go on.", "Fine.", "Yeah.", "Hm."}
+)
+#: How a customer's short email reply is laid out: no formal greeting or sign-off, often a phone footer.
+EMAIL_CASUAL_FOOTERS = ("Sent from my iPhone", "Sent from my phone", "Get Outlook for Android", "", "", "")
 EMAIL_AGENT_SIGNOFFS = ("Kind regards,", "Best wishes,", "Warm regards,", "Sincerely,")
 COMPANIES = ("ShopRight", "Northwind Store", "Brightmart", "Urban Goods", "Homeline")
 AGENT_FIRST_NAMES = (
