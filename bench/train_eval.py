@@ -48,9 +48,26 @@ def few_shot(train_file: Path, shots: int, seed: int, out: Path) -> Path:
     return out
 
 
+def build_split(n: int, seed: int, utterances: str | None, out: Path) -> Path:
+    """Build ``n`` contacts and split them 80/20 (seeded) into out/train.jsonl and out/test.jsonl."""
+    from dispo.taxonomy import load_taxonomy
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n, seed=seed, utterances_path=utterances)).build()]
+    random.Random(seed).shuffle(contacts)
+    cut = int(0.8 * n)
+    write_contacts(contacts[:cut], out / "train.jsonl")
+    write_contacts(contacts[cut:], out / "test.jsonl")
+    load_taxonomy().to_yaml(out / "taxonomy.yaml")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder with train.jsonl, test.jsonl, taxonomy.yaml")
+    parser.add_argument("--data", type=Path, default=None, help="folder with train.jsonl, test.jsonl, taxonomy.yaml")
+    parser.add_argument("--build", type=int, default=None, help="instead of --data: build this many contacts (80/20)")
+    parser.add_argument("--utterances", default=None, help="with --build: real Bitext CSV for customer openings")
+    parser.add_argument("--build-seed", type=int, default=7)
     parser.add_argument("--name", required=True)
     parser.add_argument("--results", type=Path, default=Path("bench/results/train_eval.jsonl"))
     parser.add_argument("--base-model", default="all-MiniLM-L6-v2")
@@ -65,6 +82,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     work = Path(tempfile.mkdtemp(prefix="dispo-bench-"))
+    if args.build:
+        args.data = build_split(args.build, args.build_seed, args.utterances, work / "built")
+    if args.data is None:
+        parser.error("give --data or --build")
     train_file = args.data / "train.jsonl"
     if args.shots:
         train_file = few_shot(train_file, args.shots, seed=13, out=work / "train-few-shot.jsonl")
@@ -98,7 +119,9 @@ def main() -> None:
     record = {
         "name": args.name,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "data": str(args.data),
+        "data": str(args.data)
+        if not args.build
+        else f"built n={args.build} seed={args.build_seed} utterances={args.utterances}",
         "shots": args.shots,
         "device": args.device if args.device != "cpu" else f"cpu x{torch.get_num_threads()} ({platform.processor()})",
         "cpu_count": os.cpu_count(),
