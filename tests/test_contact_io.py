@@ -210,3 +210,14 @@ def test_limits_are_configurable() -> None:
         parse_contact(raw, limits=ContactLimits(max_turns=4))
     with pytest.raises(ConfigError, match="must be positive"):
         ContactLimits(max_turns=0)
+
+
+def test_hand_written_samples_are_valid(taxonomy: Taxonomy) -> None:
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    contacts = read_contacts(samples, taxonomy=taxonomy)
+    assert {c.contact_id for c in contacts} >= {"sample-001", "sample-002", "sample-003", "ex-1", "ex-2"}
+    exported = {c.contact_id: c for c in contacts}
+    assert exported["ex-1"].turns[1].offset_s == 12.0 and exported["ex-1"].metadata == {
+        "wrapup_note": "address updated"
+    }
+    assert exported["ex-2"].agent_labels is not None and exported["ex-2"].agent_labels.outcome == "transferred"
