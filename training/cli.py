@@ -233,9 +233,11 @@ def _models_show(args: argparse.Namespace) -> int:
     manifest = read_json(path, "bundle.json")
     metrics = read_json(path, "metrics.json")
     logger.info("%s\n%s", path, json.dumps(manifest, indent=2))
-    for split in ("validation", "test"):
-        block = metrics.get(split, {})
-        block = block.get("calibrated", block)
+    report = path / "report" / "report.json"
+    blocks = {"validation": metrics.get("validation", {}).get("calibrated", {})}
+    if report.is_file():
+        blocks["test"] = json.loads(report.read_text(encoding="utf-8")).get("model", {})
+    for split, block in blocks.items():
         for task, values in block.items():
             if values.get("n"):
                 logger.info(
