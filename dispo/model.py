@@ -317,6 +317,7 @@ def multitask_loss(
     logits: dict[str, torch.Tensor],
     targets: dict[str, torch.Tensor],
     weights: dict[str, float] | None = None,
+    label_smoothing: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of per-task losses over the examples that carry that task's label.
 
@@ -337,7 +338,9 @@ def multitask_loss(
         else:
             if not bool((target != IGNORE_INDEX).any()):
                 continue
-            loss = nn.functional.cross_entropy(task_logits, target, ignore_index=IGNORE_INDEX)
+            loss = nn.functional.cross_entropy(
+                task_logits, target, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing
+            )
         weighted = loss * (weights or {}).get(task, 1.0)
         total = weighted if total is None else total + weighted
         parts[task] = float(loss.detach())

@@ -310,3 +310,18 @@ def test_trainer_caches_frozen_bottom_layers(corpus: dict[str, Path], taxonomy: 
     cached = trainer.predict_logits(encoded)
     # cached states are stored in float16: equal up to that precision
     assert all(np.allclose(direct[t], cached[t], atol=2e-2) for t in direct)
+
+
+def test_label_smoothing_reaches_the_classification_losses() -> None:
+    logits = {"reason": torch.randn(3, 4)}
+    targets = {"reason": torch.tensor([0, IGNORE_INDEX, 2])}
+    smoothed, _ = multitask_loss(logits, targets, label_smoothing=0.1)
+    expected = torch.nn.functional.cross_entropy(logits["reason"][[0, 2]], torch.tensor([0, 2]), label_smoothing=0.1)
+    assert float(smoothed) == pytest.approx(float(expected))
+    plain, _ = multitask_loss(logits, targets)
+    assert float(plain) != pytest.approx(float(smoothed))
+    from dispo.errors import ConfigError
+    from training.config import TrainingConfig
+
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        TrainingConfig(label_smoothing=0.7)

@@ -53,6 +53,7 @@ class TrainingConfig:
     checkpoint_every_steps: int = 200
     task_weights: dict[str, float] = field(default_factory=dict)
     baseline: bool = True
+    label_smoothing: float = 0.0
     eval_batch_size: int = 64
     device: str = "cpu"
     # Few-shot mode: rounds of contrastive sentence pairs before the heads (0 = off; SetFit uses 20).
@@ -67,6 +68,8 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
             raise ConfigError(f"TrainingConfig.device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"TrainingConfig.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.head_init not in ("random", "logistic"):
             raise ConfigError(f"TrainingConfig.head_init must be 'random' or 'logistic', got {self.head_init!r}")
         if self.contrastive_rounds < 0:

@@ -326,7 +326,7 @@ class Trainer:
                     indices = batches[step]
                     output, n_tokens = self.forward([train_encoded[i] for i in indices])
                     targets = {task: values[indices].to(self.device) for task, values in train_targets.items()}
-                    loss, _parts = multitask_loss(output.logits, targets, cfg.task_weights)
+                    loss, _parts = multitask_loss(output.logits, targets, cfg.task_weights, cfg.label_smoothing)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
