@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from training.corpus import phrases as ph
 from training.corpus.pii import MARKER_RE, MONTHS, PLANTED_KINDS, PlantedPII, mark, strip_markers
+from training.corpus.requests import typo
 
 VOICE_CHANNELS = frozenset({"voice"})
 LIVE_CHANNELS = frozenset({"voice", "chat", "mobile_app"})
@@ -320,20 +321,6 @@ _CHAT_ABBREV_RE = re.compile(
 )
 
 
-def _typo(word: str, rng: random.Random) -> str:
-    if len(word) < 4 or not word.isalpha():
-        return word
-    i = rng.randrange(1, len(word) - 1)
-    op = rng.randrange(4)
-    if op == 0:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    if op == 1:
-        return word[:i] + word[i + 1 :]
-    if op == 2:
-        return word[:i] + word[i] + word[i:]
-    return word[:i] + rng.choice("asdfghjklqwertyuiop") + word[i + 1 :]
-
-
 def chat_noise(text: str, rng: random.Random, level: float) -> str:
     if level <= 0:
         return text
@@ -341,7 +328,7 @@ def chat_noise(text: str, rng: random.Random, level: float) -> str:
         lambda m: rng.choice(CHAT_ABBREV[m.group(0).lower()]) if rng.random() < level * 0.5 else m.group(0), text
     )
     words = text.split(" ")
-    words = [_typo(w, rng) if rng.random() < level * 0.045 else w for w in words]
+    words = [typo(w, rng, neighbour_keys=False) if rng.random() < level * 0.045 else w for w in words]
     return " ".join(words)
 
 

@@ -921,8 +921,9 @@ _KEYBOARD_NEIGHBOURS = {
 }
 
 
-def typo(word: str, rng: random.Random) -> str:
-    """One realistic typing slip: a swap, a dropped or doubled letter, or a neighbouring key."""
+def typo(word: str, rng: random.Random, neighbour_keys: bool = True) -> str:
+    """One realistic typing slip: a swap, a dropped or doubled letter, or a wrong key (a
+    keyboard neighbour, or with ``neighbour_keys=False`` any home/top-row letter)."""
     if len(word) < 4 or not word.isalpha():
         return word
     i = rng.randrange(1, len(word) - 1)
@@ -933,6 +934,8 @@ def typo(word: str, rng: random.Random) -> str:
         return word[:i] + word[i + 1 :]
     if op == 2:
         return word[:i] + word[i] + word[i:]
+    if not neighbour_keys:
+        return word[:i] + rng.choice("asdfghjklqwertyuiop") + word[i + 1 :]
     near = _KEYBOARD_NEIGHBOURS.get(word[i].lower())
     return word[:i] + (rng.choice(near) if near else word[i]) + word[i + 1 :]
 
