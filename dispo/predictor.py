@@ -43,6 +43,7 @@ class Prediction:
     disposition_code: str | None
     evidence: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # task -> [(turn, weight)]
     model_version: str = ""
+    reason_probabilities: dict[str, float] = field(default_factory=dict)  # every reason, calibrated
 
     @property
     def reason(self) -> str | None:
@@ -167,9 +168,11 @@ class Predictor:
     def _prediction(self, contact: Contact, raw: dict[str, Any], top_k: int) -> Prediction:
         probs = self.probabilities(raw["logits"])
         reasons: list[tuple[str, float]] = []
+        all_reasons: dict[str, float] = {}
         if "reason" in probs:
             top = np.argsort(-probs["reason"])[:top_k]
             reasons = [(self.labels["reason"][i], float(probs["reason"][i])) for i in top]
+            all_reasons = {n: float(v) for n, v in zip(self.labels["reason"], probs["reason"], strict=True)}
         outcome = self._task("outcome", probs)
         sentiment = self._task("sentiment", probs)
         upsell = float(probs["upsell"]) if "upsell" in probs else None
@@ -185,6 +188,7 @@ class Predictor:
             disposition_code=code,
             evidence=evidence(raw["prepared"], raw["attention"]),
             model_version=self.version,
+            reason_probabilities=all_reasons,
         )
 
     def _task(self, task: str, probs: dict[str, np.ndarray]) -> TaskPrediction | None:

@@ -29,3 +29,25 @@ def make_tiny_base_model(folder: Path, texts: Iterable[str], hidden: int = 32, l
     )
     BertModel(config).save_pretrained(folder)
     return folder
+
+
+def make_tiny_bundle(root: Path, name: str = "tiny", n_contacts: int = 60, seed: int = 5) -> Path:
+    """Train a tiny random-encoder model for one epoch on a generated corpus and commit it as
+    ``root/name/v1``: a real bundle (weights, labels, taxonomy, calibration) in a few seconds."""
+    from dispo.io import write_contacts
+    from training.config import RunConfig
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+    from training.pipeline import train_model
+
+    work = root / f".{name}-work"
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=n_contacts, seed=seed)).build()]
+    write_contacts(contacts, work / "train.jsonl")
+    base = make_tiny_base_model(work / "base", [t.text for c in contacts for t in c.turns])
+    run = RunConfig.from_sections(
+        {
+            "data": {"train": [str(work / "train.jsonl")]},
+            "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
+            "training": {"epochs": 1, "batch_size": 16, "baseline": False},
+        }
+    )
+    return train_model(run, name, root=root).path

@@ -1,0 +1,102 @@
+"""The labelled-contact table: one row per contact with the model's prediction beside the agent's
+code (and, later, the QA audit). It is what `dispo label` writes, what the service stores, and
+what the metrics and the audit queue read, so its columns are defined once, here.
+
+Times are UTC timestamps; label columns are plain strings from the taxonomy; probabilities are
+calibrated. Columns that an input does not carry (no agent code, no customer id) are null,
+never invented.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from dispo.contact import Contact
+from dispo.predictor import Prediction
+from dispo.taxonomy import Taxonomy
+
+REASON_STRUCT = pa.struct([("label", pa.string()), ("probability", pa.float32())])
+
+LABELLED_SCHEMA = pa.schema(
+    [
+        # who, where, when
+        ("contact_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("channel", pa.string()),
+        ("provider", pa.string()),
+        ("agent_id", pa.string()),
+        ("queue", pa.string()),
+        ("started_at", pa.timestamp("us", tz="UTC")),
+        ("ended_at", pa.timestamp("us", tz="UTC")),
+        ("n_turns", pa.int32()),
+        # the model
+        ("model_version", pa.string()),
+        ("reasons", pa.list_(REASON_STRUCT)),  # top-k, most probable first
+        ("reason", pa.string()),
+        ("reason_probability", pa.float32()),
+        ("outcome", pa.string()),
+        ("outcome_probability", pa.float32()),
+        ("sentiment", pa.string()),
+        ("sentiment_probability", pa.float32()),
+        ("upsell_probability", pa.float32()),
+        ("disposition_code", pa.string()),
+        # the agent's wrap-up code, where the input carries it
+        ("agent_reason", pa.string()),
+        ("agent_outcome", pa.string()),
+        ("agent_code", pa.string()),
+        ("agent_agrees", pa.bool_()),  # agent reason == model reason
+        ("agent_reason_probability", pa.float32()),  # the model's probability of the agent's reason
+        ("agent_wrong_probability", pa.float32()),  # 1 - that probability
+    ]
+)
+LABELLED_COLUMNS = tuple(LABELLED_SCHEMA.names)
+
+
+def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -> dict[str, Any]:
+    """One row of :data:`LABELLED_SCHEMA` for a contact and its prediction."""
+    outcome = prediction.outcome
+    sentiment = prediction.sentiment
+    agent = contact.agent_labels
+    agent_reason = agent.reason if agent is not None else None
+    agent_outcome = agent.outcome if agent is not None else None
+    agent_code = None
+    if agent_reason is not None and agent_outcome is not None:
+        agent_code = taxonomy.render_code(agent_reason, agent_outcome)
+    agrees: bool | None = None
+    agent_p: float | None = None
+    if agent_reason is not None and prediction.reason_probabilities:
+        agrees = agent_reason == prediction.reason
+        agent_p = prediction.reason_probabilities.get(agent_reason, 0.0)
+    return {
+        "contact_id": contact.contact_id,
+        "customer_id": contact.customer_id,
+        "channel": contact.channel,
+        "provider": contact.provider,
+        "agent_id": contact.agent_id,
+        "queue": contact.queue,
+        "started_at": contact.started_at,
+        "ended_at": contact.ended_at,
+        "n_turns": len(contact.turns),
+        "model_version": prediction.model_version,
+        "reasons": [{"label": r, "probability": p} for r, p in prediction.reasons],
+        "reason": prediction.reason,
+        "reason_probability": prediction.reasons[0][1] if prediction.reasons else None,
+        "outcome": outcome.label if outcome is not None else None,
+        "outcome_probability": outcome.probability if outcome is not None else None,
+        "sentiment": sentiment.label if sentiment is not None else None,
+        "sentiment_probability": sentiment.probability if sentiment is not None else None,
+        "upsell_probability": prediction.upsell_probability,
+        "disposition_code": prediction.disposition_code,
+        "agent_reason": agent_reason,
+        "agent_outcome": agent_outcome,
+        "agent_code": agent_code,
+        "agent_agrees": agrees,
+        "agent_reason_probability": agent_p,
+        "agent_wrong_probability": None if agent_p is None else 1.0 - agent_p,
+    }
+
+
+def labelled_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=LABELLED_SCHEMA)
