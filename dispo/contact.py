@@ -105,7 +105,7 @@ def parse_contact(
     line: int | None = None,
 ) -> Contact:
     """Validate one raw record into a :class:`Contact`, or raise :class:`RecordError` naming every problem."""
-    problems = _precheck(raw, limits)
+    problems = size_problems(raw, limits)
     if problems:
         raise RecordError(source, line, problems)
     try:
@@ -140,10 +140,12 @@ def contact_problems(
         total += len(turn.text)
         if len(turn.text) > limits.max_turn_chars:
             problems.append(
-                FieldProblem(f"turns[{i}].text", f"at most {limits.max_turn_chars} characters", f"{len(turn.text)}")
+                FieldProblem(
+                    f"turns[{i}].text", f"at most {limits.max_turn_chars} characters", f"{len(turn.text)}", True
+                )
             )
     if total > limits.max_total_chars:
-        problems.append(FieldProblem("turns", f"at most {limits.max_total_chars} characters in all", f"{total}"))
+        problems.append(FieldProblem("turns", f"at most {limits.max_total_chars} characters in all", f"{total}", True))
     if taxonomy is not None:
         for block in ("labels", "agent_labels"):
             labels = getattr(contact, block)
@@ -154,16 +156,16 @@ def contact_problems(
     return problems
 
 
-def _precheck(raw: Any, limits: ContactLimits) -> list[FieldProblem]:
+def size_problems(raw: Any, limits: ContactLimits = DEFAULT_LIMITS) -> list[FieldProblem]:
     """Cheap checks before full validation, so a 10-million-turn record is refused before it is parsed."""
     if not isinstance(raw, dict):
         return [FieldProblem("<record>", "a JSON object", type(raw).__name__)]
     turns = raw.get("turns")
     if isinstance(turns, list) and len(turns) > limits.max_turns:
-        return [FieldProblem("turns", f"at most {limits.max_turns} turns", f"{len(turns)} turns")]
+        return [FieldProblem("turns", f"at most {limits.max_turns} turns", f"{len(turns)} turns", True)]
     metadata = raw.get("metadata")
     if isinstance(metadata, dict) and len(repr(metadata)) > limits.max_metadata_chars:
-        return [FieldProblem("metadata", f"at most {limits.max_metadata_chars} characters", "larger")]
+        return [FieldProblem("metadata", f"at most {limits.max_metadata_chars} characters", "larger", True)]
     return []
 
 

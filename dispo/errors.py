@@ -25,6 +25,7 @@ class FieldProblem:
     field: str
     expected: str
     found: Any
+    too_large: bool = False  # a size limit, not a malformed value (HTTP 413 rather than 422)
 
     def describe(self) -> str:
         found = self.found

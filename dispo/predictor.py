@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,8 @@ from transformers import AutoConfig, AutoTokenizer
 
 from dispo.bundle import BundleError, read_json, resolve
 from dispo.contact import Contact, Turn
-from dispo.features import Featurizer, PreparedContact
-from dispo.model import DispoModel, ModelConfig
+from dispo.features import Featurizer, PreparedContact, assemble_batch
+from dispo.model import SPEAKER_IDS, DispoModel, ModelConfig
 from dispo.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.taxonomy import Taxonomy
 
@@ -128,13 +128,11 @@ class Predictor:
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = self.featurizer.batch([prepared[i] for i in chunk])
-            if self.backend is None:
-                output = self.model(batch)
-            else:
-                turn_vectors = self.backend.encode(batch.input_ids, batch.attention_mask)
-                output = self.model.contextualize(
-                    turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
-                )
+            encode = self.model.encode_turns if self.backend is None else self.backend.encode
+            turn_vectors = encode_packed(encode, batch.input_ids, batch.attention_mask)
+            output = self.model.contextualize(
+                turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+            )
             for row, index in enumerate(chunk):
                 n = int(batch.turn_mask[row].sum())
                 results[index] = {
@@ -144,6 +142,36 @@ class Predictor:
                 }
         for index in range(len(prepared)):
             yield results.pop(index)
+
+    @torch.inference_mode()
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """Segment texts -> ``[T, H]`` segment vectors, with the bundle's encoder backend. Each
+        segment is encoded on its own, so vectors can be cached and reused (live sessions)."""
+        input_ids, attention_mask = self.featurizer.tokenize(texts)
+        if self.backend is None:
+            return self.model.encode_turns(input_ids, attention_mask)
+        return self.backend.encode(input_ids, attention_mask)
+
+    @torch.inference_mode()
+    def predict_encoded(
+        self, contact_id: str, prepared: PreparedContact, vectors: torch.Tensor, top_k: int = 3
+    ) -> Prediction:
+        """Predict from already encoded segment vectors (``[len(prepared.segments), H]``): only the
+        context layer and the heads run, which is what makes a live update cheap."""
+        n = len(prepared.segments)
+        if n == 0:
+            raise ValueError("a prediction needs at least one segment")
+        speakers = [SPEAKER_IDS[s.speaker] for s in prepared.segments]
+        batch = assemble_batch(vectors.new_zeros(0), vectors.new_zeros(0), [list(range(n))], [speakers])
+        output = self.model.contextualize(
+            vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+        )
+        raw = {
+            "logits": {t: v[0].numpy() for t, v in output.logits.items()},
+            "attention": {t: v[0, :n].numpy() for t, v in output.attention.items()},
+            "prepared": prepared,
+        }
+        return self._prediction(contact_id, raw, top_k)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         probs: dict[str, np.ndarray] = {}
@@ -159,13 +187,13 @@ class Predictor:
     def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:
         started = time.perf_counter()
         out = [
-            self._prediction(contact, raw, top_k)
+            self._prediction(contact.contact_id, raw, top_k)
             for contact, raw in zip(contacts, self.logits(contacts, batch_size), strict=True)
         ]
         logger.debug("predicted %d contacts in %.3f s", len(contacts), time.perf_counter() - started)
         return out
 
-    def _prediction(self, contact: Contact, raw: dict[str, Any], top_k: int) -> Prediction:
+    def _prediction(self, contact_id: str, raw: dict[str, Any], top_k: int) -> Prediction:
         probs = self.probabilities(raw["logits"])
         reasons: list[tuple[str, float]] = []
         all_reasons: dict[str, float] = {}
@@ -180,7 +208,7 @@ class Predictor:
         if reasons and outcome is not None and outcome.label is not None:
             code = self.taxonomy.render_code(reasons[0][0], outcome.label)
         return Prediction(
-            contact_id=contact.contact_id,
+            contact_id=contact_id,
             reasons=reasons,
             outcome=outcome,
             sentiment=sentiment,
@@ -198,6 +226,56 @@ class Predictor:
         best = int(np.argmax(p))
         names = self.labels[task]
         return TaskPrediction(names[best], float(p[best]), {n: float(v) for n, v in zip(names, p, strict=True)})
+
+
+# Padded tokens per encoder call in :func:`encode_packed`: big enough for efficient matrix
+# multiplies, small enough to keep activations in cache-friendly sizes.
+PACK_TOKENS = 4096
+
+
+def encode_packed(
+    encode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    max_tokens: int = PACK_TOKENS,
+) -> torch.Tensor:
+    """``encode(input_ids, attention_mask)`` for [T, L] turns, computed with less padding.
+
+    A batch of contacts pads every segment to its longest one, yet most segments are short
+    (on built contacts a mean of 12 real tokens against a padded 32: 2.6 times the work). So
+    identical segments ("Is there anything else I can help you with?") are encoded once, the
+    rest are sorted by length and encoded in groups cut to their own longest segment. Padding
+    is masked out of attention and pooling, so the turn vectors are the same (up to float
+    rounding); the cost follows the real tokens. Needs right padding (BERT tokenizers' default);
+    anything else is encoded as given.
+    """
+    n_turns = input_ids.shape[0]
+    mask = attention_mask.bool()
+    right_padded = bool((mask[:, :-1] | ~mask[:, 1:]).all()) if mask.shape[1] > 1 else True
+    if n_turns <= 1 or not right_padded:
+        return encode(input_ids, attention_mask)
+    unique, inverse = torch.unique(input_ids * mask, dim=0, return_inverse=True)
+    first = torch.full((unique.shape[0],), n_turns, dtype=torch.long)
+    first = first.scatter_reduce(0, inverse, torch.arange(n_turns), reduce="amin")
+    ids, masks = input_ids[first], attention_mask[first]
+    lengths = masks.sum(dim=1).clamp(min=1)
+    order = torch.argsort(lengths, stable=True).tolist()
+    vectors: torch.Tensor | None = None
+    start = 0
+    while start < len(order):
+        end = start + 1
+        # lengths grow along ``order``: a group costs (its size) x (its last, longest, length)
+        while end < len(order) and (end + 1 - start) * int(lengths[order[end]]) <= max_tokens:
+            end += 1
+        group = torch.tensor(order[start:end])
+        width = int(lengths[group[-1]])
+        out = encode(ids[group, :width], masks[group, :width])
+        if vectors is None:
+            vectors = torch.empty((unique.shape[0], out.shape[1]), dtype=out.dtype)
+        vectors[group] = out
+        start = end
+    assert vectors is not None
+    return vectors[inverse]
 
 
 def evidence(

@@ -1,0 +1,65 @@
+"""Incremental prediction while a contact is still going on.
+
+The model encodes every segment (a turn, or a piece of a long turn) on its own and only then
+lets segments see each other in a small context layer. A live session therefore keeps the
+vectors of the segments it has already encoded: a new turn costs encoding that turn's segments
+plus the context layer and the heads over the selected segments, never the whole conversation
+again. The selection within the token budget is the same as for a finished contact, so the
+final live suggestion equals a one-shot prediction of the same turns.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from dispo.contact import Turn
+from dispo.features import PreparedContact, Segment, segment_turn, select_segments
+from dispo.predictor import Prediction, Predictor
+
+
+@dataclass
+class LiveStats:
+    turns: int = 0
+    segments_encoded: int = 0
+    last_update_ms: float = 0.0
+
+
+@dataclass
+class LiveSession:
+    """The turns so far of one contact and their cached segment vectors."""
+
+    predictor: Predictor
+    contact_id: str
+    top_k: int = 3
+    turns: list[Turn] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    vectors: list[torch.Tensor] = field(default_factory=list)  # one [H] vector per segment
+    stats: LiveStats = field(default_factory=LiveStats)
+    last_prediction: Prediction | None = None
+
+    def add_turn(self, turn: Turn) -> Prediction | None:
+        """Add a turn and return the updated prediction (``None`` while no turn has any text)."""
+        started = time.perf_counter()
+        config = self.predictor.config
+        new_segments = segment_turn(len(self.turns), turn, config.max_turn_tokens)
+        self.turns.append(turn)
+        if new_segments:
+            encoded = self.predictor.encode_texts([s.text for s in new_segments])
+            self.segments.extend(new_segments)
+            self.vectors.extend(encoded.unbind(0))
+            self.stats.segments_encoded += len(new_segments)
+        self.stats.turns = len(self.turns)
+        if not self.segments:
+            return None
+        self.last_prediction = self.predict()
+        self.stats.last_update_ms = (time.perf_counter() - started) * 1000
+        return self.last_prediction
+
+    def predict(self) -> Prediction:
+        keep = select_segments(self.segments, self.predictor.config)
+        prepared = PreparedContact(tuple(self.segments[i] for i in keep), len(self.segments))
+        vectors = torch.stack([self.vectors[i] for i in keep])
+        return self.predictor.predict_encoded(self.contact_id, prepared, vectors, self.top_k)

@@ -1,0 +1,162 @@
+"""The FastAPI application: wiring only. The model and the database are opened in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import torch
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dispo.predictor import Predictor
+from serve.db import make_engine, upgrade
+from serve.errors import install_error_handlers
+from serve.inference import InferenceService
+from serve.ratelimit import RateLimiter
+from serve.routes import admin, dispositions, health, live
+from serve.settings import Settings
+from serve.store import Store
+from serve.telemetry import Telemetry
+
+logger = logging.getLogger(__name__)
+
+PredictorLoader = Callable[[Settings], Predictor]
+
+
+def load_predictor(settings: Settings) -> Predictor:
+    return Predictor.load(settings.model, settings.models_root, backend=settings.backend)
+
+
+def create_app(settings: Settings | None = None, load: PredictorLoader = load_predictor) -> FastAPI:
+    settings = settings or Settings.from_env()
+    telemetry = Telemetry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        engine = make_engine(settings.database_url)
+        await asyncio.to_thread(upgrade, engine)
+        app.state.store = Store(engine, settings.key_pepper)
+        await start_model(app)
+        try:
+            yield
+        finally:
+            if app.state.inference is not None:
+                await app.state.inference.stop()
+            engine.dispose()
+
+    async def start_model(app: FastAPI) -> None:
+        predictor = await asyncio.to_thread(load, settings)
+        inference = InferenceService(
+            predictor,
+            telemetry,
+            max_batch=settings.max_inference_batch,
+            max_live_sessions=settings.max_live_sessions,
+            live_idle_seconds=settings.live_idle_seconds,
+        )
+        await inference.start()
+        previous = getattr(app.state, "inference", None)
+        app.state.inference = inference
+        telemetry.model_info.clear()
+        backend = predictor.backend.name if predictor.backend is not None else "torch"
+        telemetry.model_info.labels(predictor.version, backend).set(1)
+        if previous is not None:
+            await previous.stop()
+        logger.info("serving %s", predictor.version)
+
+    app = FastAPI(
+        title="dispo",
+        version="1",
+        summary="Contact dispositions: reason, outcome, sentiment and upsell, with a record of every suggestion.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.telemetry = telemetry
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.inference = None
+
+    async def reload_model() -> None:
+        await start_model(app)
+
+    app.state.reload_model = reload_model
+    install_error_handlers(app)
+    for module in (dispositions, live, admin, health):
+        app.include_router(module.router)
+    app.add_middleware(GuardMiddleware, telemetry=telemetry, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+class GuardMiddleware:
+    """Refuses bodies over the size limit (413, before they are read whole) and records each
+    request's route, status and latency for Prometheus."""
+
+    def __init__(self, app: ASGIApp, telemetry: Telemetry, max_body_bytes: int) -> None:
+        self.app = app
+        self.telemetry = telemetry
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send)
+            self._observe(scope, 413, started)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, recording_send)
+        except _BodyTooLargeError:
+            await self._too_large(send)
+            status["code"] = 413
+        finally:
+            self._observe(scope, status["code"], started)
+
+    async def _too_large(self, send: Send) -> None:
+        body = (
+            b'{"error":"too_large","detail":"request body over ' + str(self.max_body_bytes).encode() + b' bytes",'
+            b'"problems":[]}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route: Any = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        self.telemetry.requests.labels(path, scope.get("method", ""), str(status)).inc()
+        self.telemetry.latency.labels(path).observe(time.perf_counter() - started)
+
+
+class _BodyTooLargeError(Exception):
+    pass

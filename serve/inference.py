@@ -1,0 +1,194 @@
+"""The model inside the service: redaction, batched prediction, and live sessions.
+
+All model work runs on one worker thread (torch uses every core inside each call; two calls at
+once would only fight over them). Concurrent requests are batched: while a forward pass runs,
+new requests queue up, and the next pass takes all of them at once. A lone request therefore
+never waits for a batch to fill, and under load the cost per contact falls with the batch size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import torch
+
+from dispo.contact import Contact, Turn
+from dispo.live import LiveSession
+from dispo.predictor import Prediction, Predictor
+from dispo.redact import Redactor
+from dispo.taxonomy import Taxonomy
+from serve.telemetry import Telemetry
+
+logger = logging.getLogger(__name__)
+
+
+class TooManySessionsError(Exception):
+    """Every live-session slot is taken."""
+
+
+@dataclass
+class _Request:
+    contacts: list[Contact]
+    future: asyncio.Future[list[tuple[Contact, Prediction]]]
+
+
+@dataclass
+class _Live:
+    session: LiveSession
+    redacted: list[Turn]
+    touched: float
+
+
+class InferenceService:
+    def __init__(
+        self,
+        predictor: Predictor,
+        telemetry: Telemetry,
+        *,
+        redactor: Redactor | None = None,
+        max_batch: int = 64,
+        max_live_sessions: int = 2_000,
+        live_idle_seconds: float = 3_600.0,
+    ) -> None:
+        self.predictor = predictor
+        self.telemetry = telemetry
+        self.redactor = redactor or Redactor()
+        self.max_batch = max_batch
+        self.max_live_sessions = max_live_sessions
+        self.live_idle_seconds = live_idle_seconds
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispo-model")
+        self._queue: asyncio.Queue[_Request] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._live: OrderedDict[tuple[str, str], _Live] = OrderedDict()
+        self._live_lock = threading.Lock()
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.predictor.taxonomy
+
+    @property
+    def version(self) -> str:
+        return self.predictor.version
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._worker = asyncio.create_task(self._run(), name="dispo-batcher")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def queue_size(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
+    # -- on-demand predictions --------------------------------------------------------------------
+    async def predict(self, contacts: Sequence[Contact]) -> list[tuple[Contact, Prediction]]:
+        """Redacted contacts and their predictions, in input order."""
+        if self._queue is None:
+            raise RuntimeError("the inference service is not started")
+        future: asyncio.Future[list[tuple[Contact, Prediction]]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Request(list(contacts), future))
+        self.telemetry.queue_depth.set(self._queue.qsize())
+        return await future
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].contacts)
+            while not self._queue.empty() and size < self.max_batch:
+                request = self._queue.get_nowait()
+                batch.append(request)
+                size += len(request.contacts)
+            self.telemetry.queue_depth.set(self._queue.qsize())
+            contacts = [c for request in batch for c in request.contacts]
+            try:
+                results = await loop.run_in_executor(self.executor, self._predict_now, contacts)
+            except Exception as exc:  # one bad batch must not stop the worker
+                logger.exception("prediction failed for a batch of %d contacts", len(contacts))
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+                continue
+            self.telemetry.batch_size.observe(len(contacts))
+            start = 0
+            for request in batch:
+                end = start + len(request.contacts)
+                if not request.future.done():
+                    request.future.set_result(results[start:end])
+                start = end
+
+    def _predict_now(self, contacts: list[Contact]) -> list[tuple[Contact, Prediction]]:
+        redacted = [self.redactor.redact_contact(c) for c in contacts]
+        predictions = self.predictor.predict(redacted, batch_size=self.max_batch)
+        return list(zip(redacted, predictions, strict=True))
+
+    # -- live sessions ----------------------------------------------------------------------------
+    async def live_turn(self, tenant_id: str, contact_id: str, turn: Turn) -> tuple[Turn, Prediction | None, float]:
+        """Add a turn to a live contact: the redacted turn, the updated prediction, and the update
+        time in ms. Only the new turn is encoded (see :mod:`dispo.live`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self._live_turn_now, tenant_id, contact_id, turn)
+
+    def _live_turn_now(self, tenant_id: str, contact_id: str, turn: Turn) -> tuple[Turn, Prediction | None, float]:
+        started = time.perf_counter()
+        live = self._live_entry(tenant_id, contact_id)
+        previous = live.redacted[-1].text if live.redacted else ""
+        redacted = turn.model_copy(update={"text": self.redactor.redact_text(turn.text, context=previous)})
+        live.redacted.append(redacted)
+        with torch.inference_mode():
+            prediction = live.session.add_turn(redacted)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.telemetry.live_updates.observe(elapsed / 1000)
+        return redacted, prediction, elapsed
+
+    def live_turns(self, tenant_id: str, contact_id: str) -> list[Turn]:
+        with self._live_lock:
+            live = self._live.get((tenant_id, contact_id))
+            return list(live.redacted) if live else []
+
+    def close_live(self, tenant_id: str, contact_id: str) -> tuple[list[Turn], Prediction | None, float]:
+        """End a live session: its redacted turns, last prediction and that update's time in ms."""
+        with self._live_lock:
+            live = self._live.pop((tenant_id, contact_id), None)
+            self.telemetry.live_sessions.set(len(self._live))
+        if live is None:
+            return [], None, 0.0
+        return live.redacted, live.session.last_prediction, live.session.stats.last_update_ms
+
+    def _live_entry(self, tenant_id: str, contact_id: str) -> _Live:
+        now = time.monotonic()
+        key = (tenant_id, contact_id)
+        with self._live_lock:
+            self._expire(now)
+            live = self._live.get(key)
+            if live is None:
+                if len(self._live) >= self.max_live_sessions:
+                    raise TooManySessionsError(f"all {self.max_live_sessions} live-session slots are in use")
+                live = _Live(LiveSession(self.predictor, contact_id), [], now)
+                self._live[key] = live
+                self.telemetry.live_sessions.set(len(self._live))
+            live.touched = now
+            self._live.move_to_end(key)
+            return live
+
+    def _expire(self, now: float) -> None:
+        while self._live:
+            key, oldest = next(iter(self._live.items()))
+            if now - oldest.touched < self.live_idle_seconds:
+                break
+            del self._live[key]
+            logger.info("live session %s/%s expired after %.0f s idle", key[0], key[1], self.live_idle_seconds)

@@ -1,0 +1,14 @@
+"""Alembic environment: runs on the connection :func:`serve.db.upgrade` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from serve.db import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through serve.db.upgrade (or `dispo db upgrade`), which passes a connection")
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

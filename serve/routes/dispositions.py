@@ -1,0 +1,183 @@
+"""On-demand dispositions and the agent's decision on a suggestion."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path
+from starlette.concurrency import run_in_threadpool
+
+from dispo.contact import Contact, contact_problems
+from dispo.errors import FieldProblem
+from dispo.predictor import Prediction
+from serve.deps import get_inference, get_settings, get_store, require
+from serve.errors import InvalidInputError, TooLargeError
+from serve.inference import InferenceService
+from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion
+from serve.settings import Settings
+from serve.store import Principal, Store
+
+router = APIRouter(prefix="/v1/dispositions", tags=["dispositions"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (401, 403, 404, 413, 422, 429, 503)
+}  # fmt: skip
+SUGGESTION_ID = Path(min_length=1, max_length=64, description="the id returned with the suggestion")
+
+
+def check_contacts(contacts: list[Contact], settings: Settings, inference: InferenceService) -> None:
+    if len(contacts) > settings.max_batch_contacts:
+        raise TooLargeError(
+            f"at most {settings.max_batch_contacts} contacts per request, got {len(contacts)}; "
+            "use batch labelling for more",
+            [],
+        )
+    limits = settings.limits
+    for index, contact in enumerate(contacts):
+        where = f"contacts[{index}]" if len(contacts) > 1 else "contact"
+        if len(contact.turns) > limits.max_turns:
+            raise TooLargeError(f"{where}: at most {limits.max_turns} turns, got {len(contact.turns)}", [])
+        problems = contact_problems(contact, taxonomy=inference.taxonomy, limits=limits)
+        if problems:
+            message = f"{where} ({contact.contact_id}): " + "; ".join(p.describe() for p in problems)
+            error = TooLargeError if any(p.too_large for p in problems) else InvalidInputError
+            raise error(message, problems)
+
+
+def suggestion_row(
+    principal: Principal, source: str, contact: Contact, prediction: Prediction, latency_ms: float
+) -> dict[str, Any]:
+    """A row of the suggestions table for a redacted contact and its prediction."""
+    return {
+        "tenant_id": principal.tenant_id,
+        "api_key_id": principal.key_id,
+        "source": source,
+        "contact_id": contact.contact_id,
+        "customer_id": contact.customer_id,
+        "agent_id": contact.agent_id,
+        "provider": contact.provider,
+        "channel": contact.channel,
+        "queue": contact.queue,
+        "started_at": contact.started_at,
+        "ended_at": contact.ended_at,
+        "model_version": prediction.model_version,
+        "reason": prediction.reason,
+        "reason_probability": prediction.reasons[0][1] if prediction.reasons else None,
+        "outcome": prediction.outcome.label if prediction.outcome else None,
+        "sentiment": prediction.sentiment.label if prediction.sentiment else None,
+        "upsell_probability": prediction.upsell_probability,
+        "disposition_code": prediction.disposition_code,
+        "prediction": prediction.to_dict(),
+        "contact": contact.to_json_dict(),
+        "n_turns": len(contact.turns),
+        "latency_ms": latency_ms,
+    }
+
+
+@router.post(
+    "",
+    response_model=Suggestion | Dispositions,
+    responses=ERRORS,
+    summary="Disposition one contact (an object) or a small batch (an array)",
+)
+async def create_dispositions(
+    body: Annotated[Contact | list[Contact], Body(description="a contact in the contract's JSON form, or an array")],
+    caller: Annotated[Principal, Depends(require("agent", "service"))],
+    settings: Annotated[Settings, Depends(get_settings)],
+    inference: Annotated[InferenceService, Depends(get_inference)],
+    store: Annotated[Store, Depends(get_store)],
+) -> Suggestion | Dispositions:
+    started = time.perf_counter()
+    contacts = body if isinstance(body, list) else [body]
+    check_contacts(contacts, settings, inference)
+    results = await inference.predict(contacts)
+    latency_ms = (time.perf_counter() - started) * 1000
+    rows = [suggestion_row(caller, "api", contact, prediction, latency_ms) for contact, prediction in results]
+    ids = await run_in_threadpool(store.add_suggestions, rows)
+    inference.telemetry.suggestions.labels("api").inc(len(ids))
+    suggestions = [
+        Suggestion.from_prediction(sid, prediction, latency_ms)
+        for sid, (_, prediction) in zip(ids, results, strict=True)
+    ]
+    return Dispositions(dispositions=suggestions) if isinstance(body, list) else suggestions[0]
+
+
+@router.get("/{suggestion_id}", responses=ERRORS, summary="A stored suggestion with the agent's decisions")
+async def get_suggestion(
+    suggestion_id: Annotated[str, SUGGESTION_ID],
+    caller: Annotated[Principal, Depends(require("agent", "analyst", "admin"))],
+    store: Annotated[Store, Depends(get_store)],
+) -> dict[str, Any]:
+    row = await run_in_threadpool(store.suggestion, caller.tenant_id, suggestion_id)
+    decisions = await run_in_threadpool(store.decisions, caller.tenant_id, suggestion_id)
+    return {
+        "suggestion_id": row.id,
+        "source": row.source,
+        "contact_id": row.contact_id,
+        "model_version": row.model_version,
+        "prediction": row.prediction,
+        "contact": row.contact,
+        "latency_ms": row.latency_ms,
+        "created_at": row.created_at,
+        "decisions": [_decision_out(d).model_dump() for d in decisions],
+    }
+
+
+@router.post(
+    "/{suggestion_id}/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    responses=ERRORS,
+    summary="Record what the agent finally chose for a suggestion",
+)
+async def feedback(
+    suggestion_id: Annotated[str, SUGGESTION_ID],
+    body: FeedbackIn,
+    caller: Annotated[Principal, Depends(require("agent"))],
+    inference: Annotated[InferenceService, Depends(get_inference)],
+    store: Annotated[Store, Depends(get_store)],
+) -> FeedbackOut:
+    suggestion = await run_in_threadpool(store.suggestion, caller.tenant_id, suggestion_id)
+    reason, outcome = body.reason, body.outcome
+    if body.accepted:
+        reason = reason or suggestion.reason
+        outcome = outcome or suggestion.outcome
+        if (reason, outcome) != (suggestion.reason, suggestion.outcome):
+            raise InvalidInputError("accepted=true means the suggested code: leave reason and outcome out", [])
+    elif reason is None and outcome is None:
+        raise InvalidInputError("accepted=false needs the reason and/or outcome the agent picked instead", [])
+    taxonomy = inference.taxonomy
+    problems = taxonomy.label_problems({"reason": reason, "outcome": outcome})
+    if problems:
+        raise InvalidInputError(
+            "labels outside the model's taxonomy", [FieldProblem(f, expected, found) for f, expected, found in problems]
+        )
+    code = taxonomy.render_code(reason, outcome) if reason and outcome else None
+    note = inference.redactor.redact_text(body.note) if body.note else None
+    decision = await run_in_threadpool(
+        lambda: store.add_decision(
+            caller,
+            suggestion_id,
+            agent_id=body.agent_id,
+            accepted=body.accepted,
+            reason=reason,
+            outcome=outcome,
+            disposition_code=code,
+            note=note,
+        )
+    )
+    return _decision_out(decision)
+
+
+def _decision_out(decision: Any) -> FeedbackOut:
+    return FeedbackOut(
+        decision_id=decision.id,
+        suggestion_id=decision.suggestion_id,
+        agent_id=decision.agent_id,
+        accepted=decision.accepted,
+        reason=decision.reason,
+        outcome=decision.outcome,
+        disposition_code=decision.disposition_code,
+        created_at=decision.created_at,
+    )

@@ -1,0 +1,127 @@
+"""Live suggestions over a WebSocket while the contact is going on.
+
+Protocol (JSON messages):
+- client -> ``{"type": "turn", "speaker": "customer"|"agent"|"system", "text": "...", "offset_s": 12.5}``
+  server -> ``{"type": "suggestion", "turn": i, "suggestion": {...} | null, "latency_ms": ms}``
+- client -> ``{"type": "close"}``
+  server -> ``{"type": "final", "suggestion": {... with "suggestion_id"}}``, then closes (1000). The final
+  suggestion is stored like an on-demand one (source "live") and takes feedback the same way.
+- an invalid message gets ``{"type": "error", "error": ..., "detail": ..., "problems": [...]}`` and the
+  session goes on; nothing is lost.
+
+The contact's context comes as query parameters: ``agent_id``, ``customer_id``, ``channel``,
+``provider``, ``queue``. Authentication uses the same headers as HTTP; a refused connection is
+closed with 4401 (no or bad key), 4403 (wrong role), 4429 (rate limited) or 1013 (not ready).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from dispo.contact import Contact, Turn
+from dispo.errors import DispoError
+from serve.deps import get_inference, get_settings, get_store, websocket_principal
+from serve.errors import ForbiddenError, NotReadyError, RateLimitedError, UnauthorizedError, status_for
+from serve.routes.dispositions import suggestion_row
+from serve.schemas import LiveTurnIn, Suggestion
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["live"])
+
+CLOSE_CODES: list[tuple[type[Exception], int]] = [
+    (UnauthorizedError, 4401),
+    (ForbiddenError, 4403),
+    (RateLimitedError, 4429),
+    (NotReadyError, 1013),
+]
+CONTEXT_FIELDS = ("agent_id", "customer_id", "channel", "provider", "queue")
+
+
+@router.websocket("/v1/live/{contact_id}")
+async def live(websocket: WebSocket, contact_id: str) -> None:
+    try:
+        caller = await run_in_threadpool(websocket_principal, websocket)
+        if caller.role != "agent":
+            raise ForbiddenError(f"a {caller.role!r} key may not open live sessions; it needs an 'agent' key")
+        inference = get_inference(websocket)
+    except DispoError as exc:
+        code = next((c for kind, c in CLOSE_CODES if isinstance(exc, kind)), 1008)
+        await websocket.close(code=code, reason=str(exc)[:120])
+        return
+    if not contact_id or len(contact_id) > 200:
+        await websocket.close(code=1008, reason="contact_id must be 1-200 characters")
+        return
+    settings = get_settings(websocket)
+    store = get_store(websocket)
+    context = {k: websocket.query_params[k] for k in CONTEXT_FIELDS if websocket.query_params.get(k)}
+    started_at = datetime.now(UTC)
+    try:
+        Contact(contact_id=contact_id, turns=[], **context)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(x) for x in e["loc"]) for e in exc.errors())
+        await websocket.close(code=1008, reason=f"invalid query parameters: {fields}"[:120])
+        return
+    await websocket.accept()
+    try:
+        while True:
+            message = await websocket.receive_json()
+            try:
+                incoming = LiveTurnIn.model_validate(message)
+            except ValidationError as exc:
+                await websocket.send_json(_error("invalid_input", "not a valid live message", exc.errors()))
+                continue
+            if incoming.type == "close":
+                turns, prediction, latency = inference.close_live(caller.tenant_id, contact_id)
+                final = None
+                if prediction is not None:
+                    contact = Contact(
+                        contact_id=contact_id, turns=turns, started_at=started_at, ended_at=datetime.now(UTC), **context
+                    )
+                    row = suggestion_row(caller, "live", contact, prediction, latency)
+                    (suggestion_id,) = await run_in_threadpool(store.add_suggestions, [row])
+                    inference.telemetry.suggestions.labels("live").inc()
+                    final = Suggestion.from_prediction(suggestion_id, prediction, latency).model_dump()
+                await websocket.send_json({"type": "final", "suggestion": final})
+                await websocket.close(code=1000)
+                return
+            if incoming.speaker is None or incoming.text is None:
+                await websocket.send_json(_error("invalid_input", "a turn needs 'speaker' and 'text'", []))
+                continue
+            if len(inference.live_turns(caller.tenant_id, contact_id)) >= settings.max_turns:
+                await websocket.send_json(_error("too_large", f"at most {settings.max_turns} turns per contact", []))
+                continue
+            if len(incoming.text) > settings.max_turn_chars:
+                detail = f"at most {settings.max_turn_chars} characters per turn"
+                await websocket.send_json(_error("too_large", detail, []))
+                continue
+            turn = Turn(speaker=incoming.speaker, text=incoming.text, offset_s=incoming.offset_s)
+            try:
+                _, prediction, latency_ms = await inference.live_turn(caller.tenant_id, contact_id, turn)
+            except DispoError as exc:
+                _, error = status_for(exc)
+                await websocket.send_json(_error(error, str(exc), []))
+                continue
+            index = len(inference.live_turns(caller.tenant_id, contact_id)) - 1
+            body = None
+            if prediction is not None:
+                body = Suggestion.from_prediction("", prediction, latency_ms).model_dump(exclude={"suggestion_id"})
+            await websocket.send_json(
+                {"type": "suggestion", "turn": index, "suggestion": body, "latency_ms": round(latency_ms, 3)}
+            )
+    except WebSocketDisconnect:
+        # The session stays open (an agent desktop may reconnect) until closed or idle too long.
+        logger.info("live connection for %s/%s dropped", caller.tenant_id, contact_id)
+
+
+def _error(error: str, detail: str, problems: list[Any]) -> dict[str, Any]:
+    cleaned = []
+    for p in problems:
+        if isinstance(p, dict):
+            cleaned.append({"field": ".".join(str(x) for x in p.get("loc", ())), "expected": p.get("msg", "")})
+    return {"type": "error", "error": error, "detail": detail, "problems": cleaned}

@@ -1,0 +1,130 @@
+"""The service's one settings object, read from ``DISPO_*`` environment variables.
+
+Every value is checked when the service starts, and settings that would be unsafe outside a
+developer's laptop fail fast instead of being quietly accepted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from dispo.contact import ContactLimits
+from dispo.errors import ConfigError
+
+ENV_PREFIX = "DISPO_"
+DEV_PEPPER = "dispo-development-pepper"
+BACKENDS = ("torch", "auto", "onnx_fp32", "onnx_int8", "torch_int8")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where and what
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model: str = "dispo-default"  # NAME or NAME:VERSION in the registry
+    models_dir: str | None = None  # default: DISPO_MODELS_DIR / ./models
+    backend: str = "auto"  # encoder backend; "auto" only uses variants recorded as agreeing
+    database_url: str = "sqlite:///data/dispo.db"
+    # security
+    key_pepper: str = DEV_PEPPER  # secret mixed into API-key hashes; required off loopback
+    rate_limit_per_minute: int = 1200  # per API key
+    rate_limit_burst: int = 200
+    # input limits
+    max_body_bytes: int = 2_000_000
+    max_batch_contacts: int = 32
+    max_turns: int = 500
+    max_turn_chars: int = 20_000
+    max_total_chars: int = 100_000
+    # live sessions
+    max_live_sessions: int = 2_000
+    live_idle_seconds: float = 3_600.0
+    # inference
+    max_inference_batch: int = 64  # contacts per forward pass when concurrent requests are batched
+    torch_threads: int = 0  # 0: torch's default (all cores)
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        positive = (
+            "port",
+            "rate_limit_per_minute",
+            "rate_limit_burst",
+            "max_body_bytes",
+            "max_batch_contacts",
+            "max_turns",
+            "max_turn_chars",
+            "max_total_chars",
+            "max_live_sessions",
+            "live_idle_seconds",
+            "max_inference_batch",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be positive, got {getattr(self, name)!r}")
+        if self.torch_threads < 0:
+            raise ConfigError(f"{ENV_PREFIX}TORCH_THREADS must be >= 0, got {self.torch_threads}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"{ENV_PREFIX}BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if not self.database_url.startswith(("sqlite", "postgresql")):
+            raise ConfigError(
+                f"{ENV_PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL, got {self.database_url!r}"
+            )
+        if not self.is_loopback and self.key_pepper == DEV_PEPPER:
+            raise ConfigError(
+                f"refusing to listen on {self.host} with the development key pepper: set {ENV_PREFIX}KEY_PEPPER "
+                "to a long random secret (API keys are stored as HMACs under it)"
+            )
+        if len(self.key_pepper) < 16:
+            raise ConfigError(f"{ENV_PREFIX}KEY_PEPPER must be at least 16 characters")
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def limits(self) -> ContactLimits:
+        return ContactLimits(
+            max_turns=self.max_turns, max_turn_chars=self.max_turn_chars, max_total_chars=self.max_total_chars
+        )
+
+    @property
+    def models_root(self) -> Path | None:
+        return Path(self.models_dir) if self.models_dir else None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``DISPO_<FIELD>`` variables; ``overrides`` win (tests, CLI flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"{ENV_PREFIX}{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw, f.default)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _convert(name: str, raw: str, default: Any) -> Any:
+    kind = type(default) if default is not None else str
+    try:
+        if kind is bool:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}: expected {kind.__name__}, found {raw!r}") from None
+    return raw

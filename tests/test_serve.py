@@ -1,0 +1,332 @@
+"""The HTTP API against the real app, a tiny trained model and a real database (SQLite here;
+PostgreSQL too when DISPO_TEST_POSTGRES_URL is set, as CI does)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
+from starlette.websockets import WebSocketDisconnect
+
+from dispo.contact import Contact
+from serve.app import create_app
+from serve.db import make_engine, upgrade
+from serve.settings import Settings
+from serve.store import Store
+from tests.factories import make_tiny_bundle
+
+POSTGRES_URL = os.environ.get("DISPO_TEST_POSTGRES_URL")
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="module")
+def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    make_tiny_bundle(root, name="dispo-default")
+    return root
+
+
+@pytest.fixture(scope="module")
+def sample_contacts() -> list[Contact]:
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    return [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=12, seed=11)).build()]
+
+
+def database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'dispo.db'}"
+    if POSTGRES_URL is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test against PostgreSQL: .ci/run sets DISPO_TEST_POSTGRES_URL")
+        pytest.skip("no PostgreSQL server (set DISPO_TEST_POSTGRES_URL)")
+    # A fresh schema-less database state: drop what an earlier test left.
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return POSTGRES_URL
+
+
+class Api:
+    """A test client with one key per role in two tenants."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        store: Store = client.app.state.store  # type: ignore[attr-defined]
+        self.keys = {
+            (tenant, role): store.create_key(tenant, role, f"{tenant}-{role}").secret
+            for tenant in ("acme", "globex")
+            for role in ("agent", "analyst", "admin", "service")
+        }
+
+    def headers(self, role: str = "agent", tenant: str = "acme") -> dict[str, str]:
+        return {"X-API-Key": self.keys[(tenant, role)]}
+
+    def post(self, path: str, body: Any, role: str = "agent", tenant: str = "acme") -> Any:
+        return self.client.post(path, json=body, headers=self.headers(role, tenant))
+
+
+def make_api(models_root: Path, url: str, **overrides: Any) -> Iterator[Api]:
+    settings = Settings.from_env(
+        {}, database_url=url, models_dir=str(models_root), backend="torch", max_batch_contacts=4, **overrides
+    )
+    with TestClient(create_app(settings)) as client:
+        yield Api(client)
+
+
+@pytest.fixture(params=DATABASES)
+def api(request: pytest.FixtureRequest, models_root: Path, tmp_path: Path) -> Iterator[Api]:
+    yield from make_api(models_root, database_url(request.param, tmp_path))
+
+
+@pytest.fixture
+def sqlite_api(models_root: Path, tmp_path: Path) -> Iterator[Api]:
+    yield from make_api(models_root, database_url("sqlite", tmp_path))
+
+
+def body(contact: Contact) -> dict[str, Any]:
+    return contact.to_json_dict()
+
+
+# -- dispositions and the stored record -------------------------------------------------------
+def test_disposition_returns_calibrated_top3_and_is_stored_with_feedback(
+    api: Api, sample_contacts: list[Contact]
+) -> None:
+    contact = sample_contacts[0]
+    response = api.post("/v1/dispositions", body(contact))
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert out["contact_id"] == contact.contact_id and out["model_version"] == "dispo-default:v1"
+    probabilities = [r["probability"] for r in out["reasons"]]
+    assert len(probabilities) == 3 and probabilities == sorted(probabilities, reverse=True)
+    assert abs(sum(out["outcome"]["probabilities"].values()) - 1) < 1e-4
+    assert 0 <= out["upsell_probability"] <= 1 and out["evidence"]["upsell"]
+    assert out["disposition_code"] and out["latency_ms"] > 0
+
+    sid = out["suggestion_id"]
+    taxonomy_reason = out["reasons"][1]["label"]
+    accepted = api.post(f"/v1/dispositions/{sid}/feedback", {"agent_id": "a-7", "accepted": True})
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["disposition_code"] == out["disposition_code"]
+    changed = api.post(
+        f"/v1/dispositions/{sid}/feedback",
+        {"agent_id": "a-7", "accepted": False, "reason": taxonomy_reason, "outcome": "escalated", "note": "call me"},
+    )
+    assert changed.status_code == 201, changed.text
+
+    record = api.client.get(f"/v1/dispositions/{sid}", headers=api.headers("analyst")).json()
+    assert record["model_version"] == "dispo-default:v1" and record["latency_ms"] > 0
+    assert record["prediction"]["reasons"][0]["label"] == out["reasons"][0]["label"]
+    assert [d["accepted"] for d in record["decisions"]] == [True, False]  # both kept, in order
+    assert record["decisions"][1]["reason"] == taxonomy_reason and record["decisions"][1]["outcome"] == "escalated"
+
+
+def test_small_batches_keep_order_and_the_limit_is_413(api: Api, sample_contacts: list[Contact]) -> None:
+    batch = [body(c) for c in sample_contacts[:3]]
+    response = api.post("/v1/dispositions", batch)
+    assert response.status_code == 200, response.text
+    assert [d["contact_id"] for d in response.json()["dispositions"]] == [c["contact_id"] for c in batch]
+    assert api.post("/v1/dispositions", [body(c) for c in sample_contacts[:5]]).status_code == 413
+
+
+def test_pii_is_redacted_before_it_is_stored(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    contact = sample_contacts[1]
+    secret = "my card is 4111 1111 1111 1111 and my email is jane.doe@example.com"
+    turns = [*contact.turns, contact.turns[0].model_copy(update={"speaker": "customer", "text": secret})]
+    response = sqlite_api.post("/v1/dispositions", body(contact.model_copy(update={"turns": turns})))
+    assert response.status_code == 200
+    record = sqlite_api.client.get(
+        f"/v1/dispositions/{response.json()['suggestion_id']}", headers=sqlite_api.headers()
+    ).json()
+    stored = str(record["contact"])
+    assert "4111" not in stored and "jane.doe@example.com" not in stored
+
+
+# -- errors: never a 500 ------------------------------------------------------------------------
+def test_missing_or_wrong_key_is_401_and_wrong_role_is_403(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    client = sqlite_api.client
+    assert client.post("/v1/dispositions", json=body(sample_contacts[0])).status_code == 401
+    wrong = client.post("/v1/dispositions", json=body(sample_contacts[0]), headers={"X-API-Key": "dsp_nope"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "unauthorized"
+    bearer = client.post(
+        "/v1/dispositions", json=body(sample_contacts[0]),
+        headers={"Authorization": f"Bearer {sqlite_api.keys[('acme', 'agent')]}"},
+    )  # fmt: skip
+    assert bearer.status_code == 200
+    assert sqlite_api.post("/v1/dispositions", body(sample_contacts[0]), role="analyst").status_code == 403
+    assert client.get("/v1/keys", headers=sqlite_api.headers("agent")).status_code == 403
+
+
+def test_invalid_contacts_are_422_with_the_field_path(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    good = body(sample_contacts[0])
+    bad_speaker = {**good, "turns": [{"speaker": "robot", "text": "hi"}]}
+    response = sqlite_api.post("/v1/dispositions", bad_speaker)
+    assert response.status_code == 422
+    assert any("turns.0.speaker" in p["field"] for p in response.json()["problems"])
+    blank = {**good, "turns": [{"speaker": "customer", "text": "  "}]}
+    assert sqlite_api.post("/v1/dispositions", blank).status_code == 422
+    unknown_label = {**good, "agent_labels": {"reason": "not_a_reason"}}
+    response = sqlite_api.post("/v1/dispositions", unknown_label)
+    assert response.status_code == 422 and response.json()["problems"][0]["field"] == "agent_labels.reason"
+    sid = sqlite_api.post("/v1/dispositions", good).json()["suggestion_id"]
+    bad_feedback = sqlite_api.post(f"/v1/dispositions/{sid}/feedback", {"agent_id": "a", "accepted": False})
+    assert bad_feedback.status_code == 422
+    outside = {"agent_id": "a", "accepted": False, "reason": "teleportation"}
+    assert sqlite_api.post(f"/v1/dispositions/{sid}/feedback", outside).status_code == 422
+    assert sqlite_api.post("/v1/dispositions/nope/feedback", {"agent_id": "a", "accepted": True}).status_code == 404
+
+
+def test_size_limits_are_413(models_root: Path, tmp_path: Path, sample_contacts: list[Contact]) -> None:
+    url = database_url("sqlite", tmp_path)
+    for api in make_api(models_root, url, max_turns=5, max_turn_chars=50, max_body_bytes=20_000):
+        contact = body(sample_contacts[0])
+        many = {**contact, "turns": [{"speaker": "customer", "text": "hello"}] * 6}
+        assert api.post("/v1/dispositions", many).status_code == 413
+        long_turn = {**contact, "turns": [{"speaker": "customer", "text": "word " * 20}]}
+        assert api.post("/v1/dispositions", long_turn).status_code == 413
+        huge = {**contact, "turns": [{"speaker": "customer", "text": "x" * 30_000}]}
+        response = api.post("/v1/dispositions", huge)
+        assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+
+def test_rate_limit_is_429_with_retry_after(models_root: Path, tmp_path: Path, sample_contacts: list[Contact]) -> None:
+    url = database_url("sqlite", tmp_path)
+    for api in make_api(models_root, url, rate_limit_per_minute=60, rate_limit_burst=2):
+        statuses = [api.post("/v1/dispositions", body(sample_contacts[0])).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        limited = api.post("/v1/dispositions", body(sample_contacts[0]))
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        # Another key has its own bucket.
+        assert api.post("/v1/dispositions", body(sample_contacts[0]), role="service").status_code == 200
+
+
+# -- tenants ------------------------------------------------------------------------------------
+def test_one_tenant_never_sees_another_tenants_suggestions(api: Api, sample_contacts: list[Contact]) -> None:
+    sid = api.post("/v1/dispositions", body(sample_contacts[2]), tenant="acme").json()["suggestion_id"]
+    other = api.headers("agent", "globex")
+    assert api.client.get(f"/v1/dispositions/{sid}", headers=other).status_code == 404
+    feedback = api.client.post(
+        f"/v1/dispositions/{sid}/feedback", json={"agent_id": "x", "accepted": True}, headers=other
+    )
+    assert feedback.status_code == 404
+    keys = api.client.get("/v1/keys", headers=api.headers("admin", "globex")).json()
+    assert keys and all(k["name"].startswith("globex") for k in keys)
+    acme_key = next(k for k in api.client.get("/v1/keys", headers=api.headers("admin")).json())
+    assert api.client.delete(f"/v1/keys/{acme_key['id']}", headers=api.headers("admin", "globex")).status_code == 404
+
+
+def test_admin_creates_and_revokes_keys(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    created = sqlite_api.post("/v1/keys", {"role": "agent", "name": "desk 12"}, role="admin")
+    assert created.status_code == 201
+    secret = created.json()["key"]
+    headers = {"X-API-Key": secret}
+    assert sqlite_api.client.post("/v1/dispositions", json=body(sample_contacts[0]), headers=headers).status_code == 200
+    assert (
+        sqlite_api.client.delete(f"/v1/keys/{created.json()['id']}", headers=sqlite_api.headers("admin")).status_code
+        == 204
+    )
+    assert sqlite_api.client.post("/v1/dispositions", json=body(sample_contacts[0]), headers=headers).status_code == 401
+    listed = sqlite_api.client.get("/v1/keys", headers=sqlite_api.headers("admin")).text
+    assert secret not in listed
+
+
+# -- live ---------------------------------------------------------------------------------------
+def test_live_session_updates_after_each_turn_and_the_final_suggestion_is_stored(
+    api: Api, sample_contacts: list[Contact]
+) -> None:
+    contact = sample_contacts[3]
+    headers = api.headers("agent")
+    path = f"/v1/live/{contact.contact_id}?agent_id=a-1&channel=chat"
+    with api.client.websocket_connect(path, headers=headers) as ws:
+        updates = []
+        for turn in contact.turns:
+            ws.send_json({"type": "turn", "speaker": turn.speaker, "text": turn.text})
+            message = ws.receive_json()
+            assert message["type"] == "suggestion"
+            updates.append(message)
+        ws.send_json({"type": "turn", "speaker": "robot", "text": "x"})
+        assert ws.receive_json()["type"] == "error"  # and the session goes on
+        ws.send_json({"type": "close"})
+        final = ws.receive_json()
+    assert [u["turn"] for u in updates] == list(range(len(contact.turns)))
+    assert final["type"] == "final" and final["suggestion"]["suggestion_id"]
+    last = updates[-1]["suggestion"]
+    assert final["suggestion"]["reasons"] == last["reasons"]
+    one_shot = api.post("/v1/dispositions", body(contact)).json()
+    assert [r["label"] for r in one_shot["reasons"]] == [r["label"] for r in last["reasons"]]
+    record = api.client.get(f"/v1/dispositions/{final['suggestion']['suggestion_id']}", headers=headers).json()
+    assert record["source"] == "live" and len(record["contact"]["turns"]) == len(contact.turns)
+    assert record["contact"]["agent_id"] == "a-1" and record["contact"]["channel"] == "chat"
+
+
+def test_live_refuses_bad_keys_and_roles(sqlite_api: Api) -> None:
+    client = sqlite_api.client
+    for headers, code in (({}, 4401), (sqlite_api.headers("analyst"), 4403)):
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            client.websocket_connect("/v1/live/c1", headers=headers) as ws,
+        ):
+            ws.receive_json()
+        assert closed.value.code == code
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/v1/live/c1?channel=pigeon", headers=sqlite_api.headers()) as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+# -- operations ---------------------------------------------------------------------------------
+def test_health_readiness_and_prometheus_metrics(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    client = sqlite_api.client
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["model"] == "dispo-default:v1"
+    sqlite_api.post("/v1/dispositions", body(sample_contacts[0]))
+    metrics = client.get("/metrics").text
+    assert 'dispo_requests_total{method="POST",route="/v1/dispositions",status="200"}' in metrics
+    assert "dispo_request_seconds_bucket" in metrics and 'dispo_model_info{backend="torch"' in metrics
+    assert "dispo_inference_queue_depth" in metrics
+
+
+def test_promoting_a_version_reloads_the_served_model(models_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(models_root, root)
+    shutil.copytree(root / "dispo-default" / "v1", root / "dispo-default" / "v2")
+    manifest = root / "dispo-default" / "v2" / "bundle.json"
+    manifest.write_text(manifest.read_text().replace('"version": "v1"', '"version": "v2"'))
+    for api in make_api(root, database_url("sqlite", tmp_path)):
+        assert api.client.get("/readyz").json()["model"] == "dispo-default:v2"  # the latest by default
+        response = api.post("/v1/models/dispo-default/promote", {"version": "v1"}, role="admin")
+        assert response.status_code == 200 and response.json()["reloaded"] is True
+        assert api.client.get("/readyz").json()["model"] == "dispo-default:v1"
+        assert api.post("/v1/models/dispo-default/promote", {"version": "v9"}, role="admin").status_code == 404
+
+
+def test_migrations_run_up_from_an_empty_database(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    upgrade(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"tenants", "api_keys", "suggestions", "decisions", "alembic_version"} <= tables
+    upgrade(engine)  # idempotent
+    engine.dispose()
+
+
+def test_unsafe_settings_fail_fast() -> None:
+    from dispo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="KEY_PEPPER"):
+        Settings.from_env({"DISPO_HOST": "0.0.0.0"})
+    assert Settings.from_env({"DISPO_HOST": "0.0.0.0", "DISPO_KEY_PEPPER": uuid.uuid4().hex}).host == "0.0.0.0"
+    with pytest.raises(ConfigError, match="DISPO_PORT"):
+        Settings.from_env({"DISPO_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        Settings.from_env({"DISPO_DATABASE_URL": "mysql://x"})
