@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make demo   set up everything on a fresh machine and run the main job on the embedded default
+#   make demo   set up everything on a fresh machine, train the default model if none exists, and
+#               serve it at http://127.0.0.1:8000 (an agent API key is written to data/demo-agent.key)
 #   make test   set up everything and run the whole test suite (what CI runs)
 # `make lint` runs ruff and mypy.
 
@@ -11,6 +12,7 @@ DEMO_CONTACTS ?= 2000
 DEMO_CORPUS := data/built/demo.jsonl
 DEMO_TEST := data/built/demo-test.jsonl
 DEFAULT_MODEL ?= dispo-default
+DEMO_KEY := data/demo-agent.key
 
 .PHONY: demo test lint setup clean-venv
 
@@ -32,6 +34,9 @@ demo: setup
 	  HF_HUB_OFFLINE=1 $(BIN)/dispo train --config training/configs/default.yaml --data $(DEMO_CORPUS) \
 	    --eval $(DEMO_TEST) --name $(DEFAULT_MODEL)
 	$(BIN)/dispo models show $(DEFAULT_MODEL)
+	test -s $(DEMO_KEY) || (umask 077 && $(BIN)/dispo keys create --tenant demo --role agent --name demo-agent > $(DEMO_KEY))
+	@echo "agent API key: $(DEMO_KEY); try: curl -H \"X-API-Key: \$$(cat $(DEMO_KEY))\" -H 'Content-Type: application/json' -d @data/samples/contact.json http://127.0.0.1:8000/v1/dispositions"
+	HF_HUB_OFFLINE=1 DISPO_MODEL=$(DEFAULT_MODEL) $(BIN)/dispo serve
 
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
