@@ -9,13 +9,14 @@ never invented.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from dispo.contact import Contact
-from dispo.predictor import Prediction
-from dispo.taxonomy import Taxonomy
+if TYPE_CHECKING:  # the table is read by code that has no need of torch
+    from dispo.contact import Contact
+    from dispo.predictor import Prediction
+    from dispo.taxonomy import Taxonomy
 
 REASON_STRUCT = pa.struct([("label", pa.string()), ("probability", pa.float32())])
 

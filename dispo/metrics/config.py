@@ -1,0 +1,290 @@
+"""How the metrics are computed: label sources, the repeat window, the end of the data, SLA targets.
+
+Every definition of the README's "Metrics" section has its knob here, checked on construction, and
+the whole configuration loads from one YAML file (``dispo report --config metrics.yaml``)::
+
+    label_priority: [audit, agent, model]   # first non-null label wins, per contact and per field
+    window_mode: same_category               # or any_reason
+    window_days: null                        # one window for every category (default: the taxonomy's)
+    category_windows: {DELIVERY: 3}          # per-category override
+    window_from: end                         # the window runs from the previous contact's end (or start)
+    as_of: "2026-03-01T00:00:00+00:00"       # end of the data (default: the last contact's start)
+    timezone: Europe/Berlin                  # periods (day, week, month) are cut in this zone
+    targets:
+      default: {fcr: 0.75, aht_s: 420}
+      providers: {bluepeak_bpo: {fcr: 0.70}}
+"""
+
+from __future__ import annotations
+
+import math
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from dispo.errors import ConfigError
+from dispo.metrics.definitions import DEFAULT_SCORECARD_METRICS, METRIC_INDEX, METRIC_NAMES
+
+LABEL_SOURCES: tuple[str, ...] = ("audit", "agent", "model")
+WINDOW_MODES: tuple[str, ...] = ("same_category", "any_reason")
+WINDOW_ANCHORS: tuple[str, ...] = ("end", "start")
+DEFAULT_SENTIMENT_SCORES: dict[str, float] = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
+DEFAULT_IN_HOUSE: tuple[str, ...] = ("inhouse", "in-house", "in_house")
+
+_TUPLE_FIELDS = (
+    "label_priority",
+    "escalation_outcomes",
+    "transfer_outcomes",
+    "callback_outcomes",
+    "in_house_providers",
+    "scorecard_metrics",
+)
+
+WindowMode = Literal["same_category", "any_reason"]
+WindowAnchor = Literal["end", "start"]
+
+
+def _positive_days(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{where}: expected a positive number of days, found {value!r}")
+    return float(value)
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of names, found {value!r}")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """Targets per metric (the SLA), with per-provider overrides.
+
+    A target is a number on the metric's own scale (a rate as a fraction, AHT in seconds); whether a
+    value must be above or below it follows the metric's direction (FCR at least, AHT at most).
+    """
+
+    default: Mapping[str, float] = field(default_factory=dict)
+    providers: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "default", self._checked(self.default, "targets.default"))
+        if not isinstance(self.providers, Mapping):
+            raise ConfigError(f"targets.providers: expected a mapping of provider -> targets, found {self.providers!r}")
+        object.__setattr__(
+            self,
+            "providers",
+            {str(p): self._checked(t, f"targets.providers.{p}") for p, t in self.providers.items()},
+        )
+
+    @staticmethod
+    def _checked(targets: Any, where: str) -> dict[str, float]:
+        if not isinstance(targets, Mapping):
+            raise ConfigError(f"{where}: expected a mapping of metric -> number, found {targets!r}")
+        checked: dict[str, float] = {}
+        for name, value in targets.items():
+            spec = METRIC_INDEX.get(name)
+            if spec is None:
+                raise ConfigError(f"{where}.{name}: unknown metric; known: {', '.join(METRIC_NAMES)}")
+            if spec.higher_is_better is None:
+                raise ConfigError(f"{where}.{name}: {spec.title} has no better direction, so it cannot have a target")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigError(f"{where}.{name}: expected a number, found {value!r}")
+            if spec.kind == "rate" and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{where}.{name}: a rate target is a fraction in [0, 1], found {value!r}")
+            checked[str(name)] = float(value)
+        return checked
+
+    def target(self, provider: str | None, metric: str) -> float | None:
+        """The target of ``metric`` for ``provider``: its own override, else the default, else None."""
+        if provider is not None and metric in self.providers.get(provider, {}):
+            return self.providers[provider][metric]
+        return self.default.get(metric)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"default": dict(self.default), "providers": {p: dict(t) for p, t in self.providers.items()}}
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "targets") -> SlaTargets:
+        if raw is None:
+            return cls()
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{source}: expected a mapping with 'default' and 'providers', found {raw!r}")
+        unknown = sorted(set(raw) - {"default", "providers"})
+        if unknown:
+            raise ConfigError(f"{source}: unknown keys {unknown}; expected 'default' and 'providers'")
+        try:
+            return cls(default=raw.get("default") or {}, providers=raw.get("providers") or {})
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SlaTargets:
+        return cls.from_dict(_read_yaml(path), source=str(path))
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Every choice behind the numbers. The defaults follow the issue's definitions."""
+
+    #: Which labels feed reason and outcome: the first source with a label wins, per contact and field.
+    label_priority: tuple[str, ...] = LABEL_SOURCES
+    #: ``same_category``: a repeat is a contact about a reason of the same category; ``any_reason``:
+    #: every contact of the customer within the window is a repeat (next-contact avoidance).
+    window_mode: WindowMode = "same_category"
+    #: One repeat window in days for every category; None keeps the taxonomy's per-category windows
+    #: (in ``any_reason`` mode, the taxonomy's default window).
+    window_days: float | None = None
+    #: Per-category windows in days, over anything else.
+    category_windows: Mapping[str, float] = field(default_factory=dict)
+    #: The window starts at the end of the previous contact (its start when ended_at is missing), or at its start.
+    window_from: WindowAnchor = "end"
+    #: End of the data: issues whose window closes after it are pending. None: the last contact's start.
+    as_of: datetime | None = None
+    #: Time zone the periods (day, week, month) are cut in.
+    timezone: str = "UTC"
+    #: An upsell opportunity is a contact whose upsell probability is at least this.
+    upsell_threshold: float = 0.5
+    #: Score of each sentiment; the mean is the sentiment score, below 0 is negative, above 0 positive.
+    sentiment_scores: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SENTIMENT_SCORES))
+    escalation_outcomes: tuple[str, ...] = ("escalated",)
+    transfer_outcomes: tuple[str, ...] = ("transferred",)
+    callback_outcomes: tuple[str, ...] = ("callback_scheduled",)
+    #: Level of the confidence intervals (Wilson for rates, normal for means).
+    confidence: float = 0.95
+    #: Groups with fewer cases than this in a metric's denominator are flagged ``small``.
+    small_group_n: int = 30
+    #: Providers that are the company's own staff (marked in the scorecard).
+    in_house_providers: tuple[str, ...] = DEFAULT_IN_HOUSE
+    #: Name of the scorecard row of contacts with no provider.
+    no_provider_label: str = "(no provider)"
+    scorecard_metrics: tuple[str, ...] = DEFAULT_SCORECARD_METRICS
+    targets: SlaTargets = field(default_factory=SlaTargets)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label_priority", _names(self.label_priority, "label_priority"))
+        if not self.label_priority:
+            raise ConfigError("label_priority: name at least one label source of audit, agent, model")
+        unknown = [s for s in self.label_priority if s not in LABEL_SOURCES]
+        if unknown:
+            raise ConfigError(f"label_priority: unknown sources {unknown}; known: {', '.join(LABEL_SOURCES)}")
+        if len(set(self.label_priority)) != len(self.label_priority):
+            raise ConfigError(f"label_priority: a source is listed twice in {list(self.label_priority)}")
+        if self.window_mode not in WINDOW_MODES:
+            raise ConfigError(f"window_mode: expected one of {', '.join(WINDOW_MODES)}, found {self.window_mode!r}")
+        if self.window_from not in WINDOW_ANCHORS:
+            raise ConfigError(f"window_from: expected one of {', '.join(WINDOW_ANCHORS)}, found {self.window_from!r}")
+        if self.window_days is not None:
+            object.__setattr__(self, "window_days", _positive_days(self.window_days, "window_days"))
+        if not isinstance(self.category_windows, Mapping):
+            raise ConfigError(
+                f"category_windows: expected a mapping of category -> days, found {self.category_windows!r}"
+            )
+        object.__setattr__(
+            self,
+            "category_windows",
+            {str(c): _positive_days(d, f"category_windows.{c}") for c, d in self.category_windows.items()},
+        )
+        if self.as_of is not None:
+            if isinstance(self.as_of, str):
+                try:
+                    object.__setattr__(self, "as_of", datetime.fromisoformat(self.as_of))
+                except ValueError:
+                    raise ConfigError(f"as_of: expected an ISO-8601 time with a zone, found {self.as_of!r}") from None
+            if not isinstance(self.as_of, datetime) or self.as_of.tzinfo is None:
+                raise ConfigError(
+                    f"as_of: expected a time with a zone (e.g. 2026-03-01T00:00:00+00:00), found {self.as_of!r}"
+                )
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ConfigError(
+                f"timezone: unknown time zone {self.timezone!r} (use an IANA name such as Europe/Berlin)"
+            ) from None
+        for name in ("upsell_threshold", "confidence"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name}: expected a number in [0, 1], found {value!r}")
+        if not 0.0 < self.confidence < 1.0:
+            raise ConfigError(f"confidence: expected a level strictly between 0 and 1, found {self.confidence!r}")
+        if not isinstance(self.sentiment_scores, Mapping) or not self.sentiment_scores:
+            raise ConfigError(
+                f"sentiment_scores: expected a mapping of sentiment -> score, found {self.sentiment_scores!r}"
+            )
+        for sentiment, score in self.sentiment_scores.items():
+            if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+                raise ConfigError(f"sentiment_scores.{sentiment}: expected a number, found {score!r}")
+        object.__setattr__(self, "sentiment_scores", {str(k): float(v) for k, v in self.sentiment_scores.items()})
+        for name in ("escalation_outcomes", "transfer_outcomes", "callback_outcomes", "in_house_providers"):
+            object.__setattr__(self, name, _names(getattr(self, name), name))
+        if isinstance(self.small_group_n, bool) or not isinstance(self.small_group_n, int) or self.small_group_n < 0:
+            raise ConfigError(f"small_group_n: expected a non-negative integer, found {self.small_group_n!r}")
+        if not isinstance(self.no_provider_label, str) or not self.no_provider_label:
+            raise ConfigError(f"no_provider_label: expected a non-empty string, found {self.no_provider_label!r}")
+        object.__setattr__(self, "scorecard_metrics", _names(self.scorecard_metrics, "scorecard_metrics"))
+        unknown = [m for m in self.scorecard_metrics if m not in METRIC_INDEX]
+        if unknown:
+            raise ConfigError(f"scorecard_metrics: unknown metrics {unknown}; known: {', '.join(METRIC_NAMES)}")
+        if not isinstance(self.targets, SlaTargets):
+            raise ConfigError(f"targets: expected SlaTargets, found {type(self.targets).__name__}")
+
+    def with_labels(self, *sources: str) -> MetricsConfig:
+        """The same configuration with another label priority (e.g. agent codes only)."""
+        return replace(self, label_priority=tuple(sources))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, SlaTargets):
+                value = value.to_dict()
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "metrics config") -> MetricsConfig:
+        if raw is None:
+            return cls()
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{source}: expected a mapping at the top level, found {type(raw).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown keys {unknown}; known: {', '.join(sorted(known))}")
+        values = dict(raw)
+        if "targets" in values:
+            values["targets"] = SlaTargets.from_dict(values["targets"], source=f"{source}: targets")
+        for key in _TUPLE_FIELDS:
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
+        if values.get("category_windows") is None:
+            values.pop("category_windows", None)
+        try:
+            return cls(**values)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> MetricsConfig:
+        return cls.from_dict(_read_yaml(path), source=str(path))
+
+
+def _read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None

@@ -1,0 +1,738 @@
+"""The metric engine: issue chaining and every metric, as DuckDB queries over the source's views.
+
+Two steps, both in SQL (no Python loop touches a contact):
+
+1. **Chaining** (:func:`chained_table`, computed once per configuration and cached on the source:
+   two temporary tables, the labelled contacts and their links, paired by a view). Each contact gets
+   its labels from the configured label priority, its category, repeat window and resolved flag from
+   the taxonomy (passed in as two small tables), and then, over the contacts of the same customer
+   (and, in ``same_category`` mode, the same category) ordered by start time: ``is_repeat`` (it
+   starts within the window after the previous contact), ``followed`` (the next contact is a repeat
+   of it), ``window_closed`` (its window ended by ``as_of``). A contact that is not a repeat opens an
+   issue, which is ``pending`` while its window is open, ``unknown`` without an outcome, ``fcr`` when
+   resolved and not followed by a repeat, else ``not_fcr``.
+   Windows are inclusive: a contact exactly ``window`` days after the previous one is a repeat.
+2. **Aggregation** (:func:`aggregate`): one GROUP BY per slicing computes, for every metric of
+   :data:`dispo.metrics.definitions.METRICS`, the counts behind it (k and n of a rate; n, sum and sum
+   of squares of a mean); :func:`finish` turns them into values with confidence intervals.
+
+Issue metrics in a slice belong to the issue's first contact: FCR by provider is the FCR of the
+issues the provider opened. The repeat rate is charged to the contact that was repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import count
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from dispo.errors import ConfigError
+from dispo.metrics.config import MetricsConfig
+from dispo.metrics.definitions import DIMENSIONS, METRICS, PERIODS, MetricSpec
+from dispo.metrics.source import MetricsSource, first_row, run
+from dispo.metrics.stats import mean_interval, wilson_interval
+
+logger = logging.getLogger(__name__)
+
+DAY_S = 86_400.0
+_LABEL_COLUMNS = {
+    "reason": {"audit": "a.audit_reason", "agent": "c.agent_reason", "model": "c.model_reason"},
+    "outcome": {"audit": "a.audit_outcome", "agent": "c.agent_outcome", "model": "c.model_outcome"},
+}
+_TABLE_IDS = count(1)
+
+Raw = dict[str, tuple[float, ...]]
+
+
+def _lit(value: str) -> str:
+    """A SQL string literal (config values are plain names; quotes are doubled all the same)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_list(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(_lit(v) for v in values)})" if values else "false"
+
+
+@dataclass(frozen=True)
+class Chained:
+    """A materialised chaining: the table's name and what it was computed with."""
+
+    table: str
+    as_of: datetime | None
+    windows_days: dict[str, float]
+    default_window_days: float
+    data_quality: dict[str, Any]
+
+
+def _windows(source: MetricsSource, config: MetricsConfig) -> tuple[dict[str, float], float]:
+    """Repeat window in days per category, and the window of contacts without a category."""
+    taxonomy = source.taxonomy
+    categories = {c.name for c in taxonomy.categories}
+    unknown = sorted(set(config.category_windows) - categories)
+    if unknown:
+        raise ConfigError(
+            f"category_windows: categories {unknown} are not in taxonomy {taxonomy.name!r} "
+            f"(known: {', '.join(sorted(categories))})"
+        )
+    default = config.window_days if config.window_days is not None else taxonomy.default_repeat_window_days
+    if config.window_mode == "any_reason":
+        return {c: default for c in sorted(categories)}, default
+    windows = {}
+    for category in taxonomy.categories:
+        days = config.category_windows.get(category.name)
+        if days is None:
+            days = config.window_days if config.window_days is not None else category.repeat_window_days
+        windows[category.name] = days
+    return windows, default
+
+
+def _check_outcomes(source: MetricsSource, config: MetricsConfig) -> None:
+    known = set(source.taxonomy.outcome_names)
+    for key in ("escalation_outcomes", "transfer_outcomes", "callback_outcomes"):
+        unknown = [o for o in getattr(config, key) if o not in known]
+        if unknown:
+            raise ConfigError(
+                f"{key}: outcomes {unknown} are not in taxonomy {source.taxonomy.name!r} "
+                f"(known: {', '.join(sorted(known))}); set {key} to the taxonomy's names, or [] for none"
+            )
+
+
+def _cache_key(config: MetricsConfig) -> tuple[Any, ...]:
+    """Every configuration field the chained table depends on (flags included)."""
+    return (
+        config.label_priority,
+        config.window_mode,
+        config.window_days,
+        tuple(sorted(config.category_windows.items())),
+        config.window_from,
+        config.as_of,
+        tuple(sorted(config.sentiment_scores.items())),
+        config.upsell_threshold,
+        config.escalation_outcomes,
+        config.transfer_outcomes,
+        config.callback_outcomes,
+    )
+
+
+def chained_table(source: MetricsSource, config: MetricsConfig) -> Chained:
+    """Label, map and chain every contact (step 1 of the module docstring); cached per configuration.
+
+    Built in three statements so that the window functions sort only a narrow table (row id, customer,
+    chain key, times): carrying the wide rows through the sort costs several times more.
+    """
+    key = _cache_key(config)
+    with source.query() as con:
+        cached = source.cache.get(("chained", key))
+        if cached is not None:
+            return cached
+        _check_outcomes(source, config)
+        windows, default_days = _windows(source, config)
+        n = next(_TABLE_IDS)
+        reason_map, outcome_map = f"reason_map_{n}", f"outcome_map_{n}"
+        base, links, table = f"base_{n}", f"links_{n}", f"chained_{n}"
+        taxonomy = source.taxonomy
+        con.register(
+            reason_map,
+            pa.table(
+                {
+                    "reason": [r.name for r in taxonomy.reasons],
+                    "category": [r.category for r in taxonomy.reasons],
+                    "window_s": [windows[r.category] * DAY_S for r in taxonomy.reasons],
+                }
+            ),
+        )
+        con.register(
+            outcome_map,
+            pa.table({"outcome": list(taxonomy.outcome_names), "resolved": [o.resolved for o in taxonomy.outcomes]}),
+        )
+        if config.as_of is not None:
+            as_of: datetime | None = config.as_of
+        else:
+            # As epoch seconds: DuckDB needs pytz to hand a TIMESTAMPTZ to Python.
+            (latest,) = first_row(con, "SELECT epoch(max(started_at)) FROM contacts")
+            as_of = datetime.fromtimestamp(latest, tz=UTC) if latest is not None else None
+        as_of_sql = "'-infinity'::DOUBLE" if as_of is None else repr(as_of.timestamp())
+        try:
+            run(con, _base_sql(source, config, base, reason_map, outcome_map, default_days))
+        finally:
+            con.unregister(reason_map)
+            con.unregister(outcome_map)
+        source.temporary.append(("TABLE", base))
+        run(con, _links_sql(links, base, config, as_of_sql))
+        source.temporary.append(("TABLE", links))
+        run(con, _chained_sql(table, base, links, positional=True))
+        source.temporary.append(("VIEW", table))
+        # The view pairs the two tables by position: check that the row ids line up (they do when
+        # DuckDB keeps insertion order, its default), else pay for a join on the row id instead.
+        (misaligned,) = first_row(con, f"SELECT count(*) FROM {table} WHERE base_rid <> links_rid")
+        if misaligned:
+            logger.warning("row order of %s and %s differs; joining on the row id", base, links)
+            run(con, f"DROP VIEW {table}")
+            run(con, _chained_sql(table, base, links, positional=False))
+        quality = _data_quality(con, table, config)
+        chained = Chained(table, as_of, windows, default_days, quality)
+        source.cache[("chained", key)] = chained
+        logger.debug("chained contacts into %s (as of %s)", table, as_of)
+        return chained
+
+
+def _score_sql(column: str, scores: Mapping[str, float]) -> str:
+    cases = " ".join(f"WHEN {_lit(s)} THEN {float(v)!r}" for s, v in scores.items())
+    return f"(CASE {column} {cases} ELSE NULL END)"
+
+
+def _source_sql(field: str, priority: Sequence[str]) -> tuple[str, str]:
+    columns = [_LABEL_COLUMNS[field][s] for s in priority]
+    label = columns[0] if len(columns) == 1 else f"coalesce({', '.join(columns)})"
+    which = " ".join(f"WHEN {c} IS NOT NULL THEN {_lit(s)}" for c, s in zip(columns, priority, strict=True))
+    return label, f"(CASE {which} ELSE NULL END)"
+
+
+@dataclass(frozen=True)
+class _Flags:
+    """The boolean columns behind the contact rates, each distinct condition once (several rates share
+    a denominator), and per rate the (numerator, denominator) column names."""
+
+    columns: dict[str, str]  # column name -> SQL
+    rates: dict[str, tuple[str, str]]
+
+
+def _contact_flags(config: MetricsConfig) -> _Flags:
+    by_sql: dict[str, str] = {}
+    rates: dict[str, tuple[str, str]] = {}
+    for name, (hit, base) in _contact_rate_sql(config).items():
+        names = []
+        for sql in (f"coalesce(({base}) AND ({hit}), false)", f"coalesce({base}, false)"):
+            names.append(by_sql.setdefault(sql, f"f{len(by_sql)}"))
+        rates[name] = (names[0], names[1])
+    return _Flags({column: sql for sql, column in by_sql.items()}, rates)
+
+
+def _base_sql(
+    source: MetricsSource,
+    config: MetricsConfig,
+    table: str,
+    reason_map: str,
+    outcome_map: str,
+    default_days: float,
+) -> str:
+    reason, reason_source = _source_sql("reason", config.label_priority)
+    outcome, outcome_source = _source_sql("outcome", config.label_priority)
+    same_category = config.window_mode == "same_category"
+    if config.window_from == "end":
+        anchor = "epoch(CASE WHEN l.ended_at >= l.started_at THEN l.ended_at ELSE l.started_at END)"
+    else:
+        anchor = "epoch(l.started_at)"
+    end_score = _score_sql("l.sentiment_end", config.sentiment_scores)
+    if source.has_sentiment_start:
+        change = f"{end_score} - {_score_sql('l.sentiment_start', config.sentiment_scores)}"
+    else:
+        change = "NULL::DOUBLE"
+    if source.has_audits:
+        audits = "a.audit_reason, a.audit_outcome FROM contacts c LEFT JOIN audits a ON a.contact_id = c.contact_id"
+    else:  # no join to pay for
+        audits = "NULL::VARCHAR AS audit_reason, NULL::VARCHAR AS audit_outcome FROM contacts c"
+        reason = reason.replace("a.audit_reason", "NULL::VARCHAR")
+        outcome = outcome.replace("a.audit_outcome", "NULL::VARCHAR")
+        reason_source = reason_source.replace("a.audit_reason", "NULL::VARCHAR")
+        outcome_source = outcome_source.replace("a.audit_outcome", "NULL::VARCHAR")
+    return f"""
+CREATE TEMP TABLE {table} AS
+WITH labelled AS (
+    SELECT c.*, {reason} AS reason_label, {reason_source} AS reason_source,
+        {outcome} AS outcome_label, {outcome_source} AS outcome_source, {audits}
+), mapped AS (
+    SELECT l.*, rm.category, om.resolved,
+        coalesce(rm.window_s, {default_days * DAY_S!r}) AS window_s,
+        epoch(l.started_at) AS start_s,
+        {anchor} AS anchor_s,
+        CASE WHEN l.ended_at >= l.started_at THEN epoch(l.ended_at) - epoch(l.started_at) END AS handle_s,
+        {end_score} AS sent_end_score,
+        {change} AS sent_change,
+        (l.customer_id IS NOT NULL AND l.started_at IS NOT NULL
+            {"AND rm.category IS NOT NULL" if same_category else ""}) AS chainable
+    FROM labelled l
+    LEFT JOIN {reason_map} rm ON rm.reason = l.reason_label
+    LEFT JOIN {outcome_map} om ON om.outcome = l.outcome_label
+)
+SELECT contact_id, customer_id, provider, channel, agent_id, queue, started_at,
+    reason_label, reason_source, category, outcome_label, outcome_source,
+    resolved, window_s, start_s, anchor_s, handle_s, sent_end_score, sent_change, chainable,
+    ended_at IS NULL AS no_end, coalesce(ended_at < started_at, false) AS bad_end,
+    {", ".join(f"{sql} AS {column}" for column, sql in _contact_flags(config).columns.items())}
+FROM mapped
+"""
+
+
+def _links_sql(table: str, base: str, config: MetricsConfig, as_of: str) -> str:
+    """Per contact, in row-id order: is it a repeat, is it followed by one, has its window closed.
+
+    Only the narrow columns go through the sort of the window functions."""
+    key = "category" if config.window_mode == "same_category" else "''"
+    return f"""
+CREATE TEMP TABLE {table} AS
+SELECT rid,
+    coalesce(chainable AND start_s - prev_anchor_s <= window_s, false) AS is_repeat,
+    coalesce(chainable AND next_start_s - anchor_s <= window_s, false) AS followed,
+    coalesce(chainable AND anchor_s + window_s <= {as_of}, false) AS window_closed
+FROM (
+    SELECT rowid AS rid, chainable, start_s, anchor_s, window_s,
+        lag(anchor_s) OVER w AS prev_anchor_s, lead(start_s) OVER w AS next_start_s
+    FROM {base}
+    WINDOW w AS (PARTITION BY chainable, customer_id, {key} ORDER BY start_s, contact_id)
+)
+ORDER BY rid
+"""
+
+
+def _chained_sql(table: str, base: str, links: str, positional: bool) -> str:
+    """The chained contacts: the base table beside its links, with the issue states as booleans (cheaper to
+    count than a state string; :func:`contact_issues` spells the state out)."""
+    join = f"{base} b POSITIONAL JOIN {links} l" if positional else f"{base} b JOIN {links} l ON l.rid = b.rowid"
+    return f"""
+CREATE TEMP VIEW {table} AS
+WITH joined AS (
+    SELECT b.*, b.rowid AS base_rid, l.rid AS links_rid, l.is_repeat, l.followed, l.window_closed,
+        b.chainable AND NOT l.is_repeat AS is_first
+    FROM {join}
+)
+SELECT *,
+    is_first AND NOT window_closed AS issue_pending,
+    is_first AND window_closed AND resolved IS NULL AS issue_unknown,
+    coalesce(is_first AND window_closed AND resolved AND NOT followed, false) AS issue_fcr,
+    is_first AND window_closed AND resolved IS NOT NULL AS issue_decided,
+    chainable AND (followed OR window_closed) AS repeat_decided
+FROM joined
+"""
+
+
+def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsConfig) -> dict[str, Any]:
+    """Counts that say which contacts could not feed which numbers, and where the labels came from."""
+    sources = [f"coalesce(count_if(reason_source = {_lit(s)}), 0)" for s in config.label_priority]
+    outcome_sources = [f"coalesce(count_if(outcome_source = {_lit(s)}), 0)" for s in config.label_priority]
+    row = first_row(
+        con,
+        f"""SELECT count(*),
+            coalesce(count_if(customer_id IS NULL), 0),
+            coalesce(count_if(started_at IS NULL), 0),
+            coalesce(count_if(no_end), 0),
+            coalesce(count_if(bad_end), 0),
+            coalesce(count_if(reason_label IS NULL), 0),
+            coalesce(count_if(reason_label IS NOT NULL AND category IS NULL), 0),
+            coalesce(count_if(outcome_label IS NULL), 0),
+            coalesce(count_if(outcome_label IS NOT NULL AND resolved IS NULL), 0),
+            coalesce(count_if(NOT chainable), 0),
+            {", ".join(sources)}, {", ".join(outcome_sources)}
+        FROM {table}""",
+    )
+    names = (
+        "contacts",
+        "no_customer_id",
+        "no_started_at",
+        "no_ended_at",
+        "ended_before_started",
+        "no_reason_label",
+        "reason_outside_taxonomy",
+        "no_outcome_label",
+        "outcome_outside_taxonomy",
+        "not_chainable",
+    )
+    values = list(row or ())
+    quality: dict[str, Any] = {name: int(values[i]) for i, name in enumerate(names)}
+    k = len(names)
+    p = len(config.label_priority)
+    quality["reason_label_source"] = {s: int(values[k + i]) for i, s in enumerate(config.label_priority)}
+    quality["outcome_label_source"] = {s: int(values[k + p + i]) for i, s in enumerate(config.label_priority)}
+    return quality
+
+
+# -- aggregation -------------------------------------------------------------------------------------
+#: (numerator column, denominator column) of the rates that depend on the chaining.
+_CHAIN_RATES: dict[str, tuple[str, str]] = {
+    "fcr": ("issue_fcr", "issue_decided"),
+    "repeat_rate": ("followed", "repeat_decided"),
+    "repeat_share": ("is_repeat", "chainable"),
+}
+
+
+def _contact_rate_sql(config: MetricsConfig) -> dict[str, tuple[str, str]]:
+    """(numerator condition, denominator condition) of every rate of a single contact."""
+    known = "resolved IS NOT NULL"
+    agent_code = "agent_reason IS NOT NULL AND agent_outcome IS NOT NULL"
+    audit_code = "audit_reason IS NOT NULL AND audit_outcome IS NOT NULL"
+    model_code = "model_reason IS NOT NULL AND model_outcome IS NOT NULL"
+    return {
+        "resolution_rate": ("resolved", known),
+        "escalation_rate": (_in_list("outcome_label", config.escalation_outcomes), known),
+        "transfer_rate": (_in_list("outcome_label", config.transfer_outcomes), known),
+        "callback_rate": (_in_list("outcome_label", config.callback_outcomes), known),
+        "sentiment_negative": ("sent_end_score < 0", "sent_end_score IS NOT NULL"),
+        "sentiment_positive": ("sent_end_score > 0", "sent_end_score IS NOT NULL"),
+        "upsell_rate": (f"upsell_probability >= {float(config.upsell_threshold)!r}", "upsell_probability IS NOT NULL"),
+        "agent_model_agreement_reason": (
+            "agent_reason = model_reason",
+            "agent_reason IS NOT NULL AND model_reason IS NOT NULL",
+        ),
+        "agent_model_agreement_outcome": (
+            "agent_outcome = model_outcome",
+            "agent_outcome IS NOT NULL AND model_outcome IS NOT NULL",
+        ),
+        "agent_accuracy_reason": (
+            "agent_reason = audit_reason",
+            "agent_reason IS NOT NULL AND audit_reason IS NOT NULL",
+        ),
+        "agent_accuracy_outcome": (
+            "agent_outcome = audit_outcome",
+            "agent_outcome IS NOT NULL AND audit_outcome IS NOT NULL",
+        ),
+        "agent_accuracy_code": (
+            "agent_reason = audit_reason AND agent_outcome = audit_outcome",
+            f"{agent_code} AND {audit_code}",
+        ),
+        "model_accuracy_reason": (
+            "model_reason = audit_reason",
+            "model_reason IS NOT NULL AND audit_reason IS NOT NULL",
+        ),
+        "model_accuracy_outcome": (
+            "model_outcome = audit_outcome",
+            "model_outcome IS NOT NULL AND audit_outcome IS NOT NULL",
+        ),
+        "model_accuracy_code": (
+            "model_reason = audit_reason AND model_outcome = audit_outcome",
+            f"{model_code} AND {audit_code}",
+        ),
+    }
+
+
+_COUNT_COLUMNS = {
+    "contacts": None,
+    "issues": "is_first",
+    "issues_pending": "issue_pending",
+    "issues_unknown_outcome": "issue_unknown",
+}
+_MEAN_SQL = {"aht_s": "handle_s", "sentiment_score": "sent_end_score", "sentiment_change": "sent_change"}
+
+
+def _count_true(column: str) -> str:
+    """Rows where a boolean column is true. count_if is about three times cheaper than a FILTER clause;
+    the flag columns are never NULL, and the coalesce covers an empty table."""
+    return f"coalesce(count_if({column}), 0)"
+
+
+def _aggregate_columns(config: MetricsConfig) -> tuple[list[str], list[tuple[str, list[int]]]]:
+    """The distinct SELECT expressions of every metric's counts over a chained table, and per metric the
+    positions of its values (a count; k and n of a rate; n, sum and sum of squares of a mean)."""
+    rates = {**_contact_flags(config).rates, **_CHAIN_RATES}
+    exprs: dict[str, int] = {}
+
+    def at(expr: str) -> int:
+        return exprs.setdefault(expr, len(exprs))
+
+    layout: list[tuple[str, list[int]]] = []
+    for spec in METRICS:
+        if spec.kind == "count":
+            column = _COUNT_COLUMNS[spec.name]
+            layout.append((spec.name, [at("count(*)" if column is None else _count_true(column))]))
+        elif spec.kind == "rate":
+            k, n = rates[spec.name]
+            layout.append((spec.name, [at(_count_true(k)), at(_count_true(n))]))
+        else:
+            column = _MEAN_SQL[spec.name]
+            values = [f"count({column})", f"coalesce(sum({column}), 0)", f"coalesce(sum({column} * {column}), 0)"]
+            layout.append((spec.name, [at(v) for v in values]))
+    return list(exprs), layout
+
+
+def dimension_sql(dimension: str, config: MetricsConfig) -> str:
+    """The SQL expression of a slicing dimension over a chained table."""
+    tz = _lit(config.timezone)
+    expressions = {
+        "provider": "provider",
+        "channel": "channel",
+        "agent": "agent_id",
+        "queue": "queue",
+        "reason": "reason_label",
+        "category": "category",
+        "day": f"CAST(timezone({tz}, started_at) AS DATE)",
+        "week": f"CAST(date_trunc('week', timezone({tz}, started_at)) AS DATE)",
+        "month": f"CAST(date_trunc('month', timezone({tz}, started_at)) AS DATE)",
+    }
+    try:
+        return expressions[dimension]
+    except KeyError:
+        raise ConfigError(f"unknown slice dimension {dimension!r}; known: {', '.join(DIMENSIONS)}") from None
+
+
+def normalise_slices(slice_by: str | Sequence[str] | None) -> tuple[str, ...]:
+    if slice_by is None:
+        return ()
+    dims = (slice_by,) if isinstance(slice_by, str) else tuple(slice_by)
+    for dim in dims:
+        if dim not in DIMENSIONS:
+            raise ConfigError(f"unknown slice dimension {dim!r}; known: {', '.join(DIMENSIONS)}")
+    if len(set(dims)) != len(dims):
+        raise ConfigError(f"slice_by names a dimension twice: {list(dims)}")
+    return dims
+
+
+def _key_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def aggregate(
+    source: MetricsSource, config: MetricsConfig, slice_by: str | Sequence[str] | None = None
+) -> list[tuple[dict[str, Any], Raw]]:
+    """(group key, raw counts) per group of ``slice_by`` (one group with an empty key when None).
+
+    Cached on the source (the groups are few), so a report asking for the overall numbers beside
+    every slicing scans the contacts once per slicing."""
+    dims = normalise_slices(slice_by)
+    chained = chained_table(source, config)
+    periods = any(d in PERIODS for d in dims)
+    cache_key = ("aggregate", _cache_key(config), dims, config.timezone if periods else None)
+    with source.query():
+        cached = source.cache.get(cache_key)
+    if cached is not None:
+        return [(dict(key), dict(raw)) for key, raw in cached]
+    exprs, layout = _aggregate_columns(config)
+    keys = [f"{dimension_sql(d, config)} AS k{i}" for i, d in enumerate(dims)]
+    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(dims)))}" if dims else ""
+    order = f" ORDER BY {', '.join(f'{i + 1} NULLS LAST' for i in range(len(dims)))}" if dims else ""
+    sql = f"SELECT {', '.join([*keys, *exprs])} FROM {chained.table}{group}{order}"
+    with source.query() as con:
+        rows = run(con, sql)
+    groups: list[tuple[dict[str, Any], Raw]] = []
+    for row in rows:
+        key = {d: _key_value(row[i]) for i, d in enumerate(dims)}
+        values = row[len(dims) :]
+        raw: Raw = {name: tuple(float(values[i]) for i in positions) for name, positions in layout}
+        groups.append((key, raw))
+    with source.query():
+        source.cache[cache_key] = groups
+    return [(dict(key), dict(raw)) for key, raw in groups]
+
+
+def subtract(total: Raw, part: Raw) -> Raw:
+    """The raw counts of everything in ``total`` but not in ``part`` (e.g. the other providers)."""
+    return {name: tuple(t - p for t, p in zip(values, part[name], strict=True)) for name, values in total.items()}
+
+
+def finish_metric(spec: MetricSpec, values: tuple[float, ...], config: MetricsConfig) -> dict[str, Any]:
+    """The reported form of one metric from its raw counts."""
+    if spec.kind == "count":
+        return {"value": int(values[0])}
+    if spec.kind == "rate":
+        k, n = int(values[0]), int(values[1])
+        interval = wilson_interval(k, n, config.confidence)
+        return {
+            "value": k / n if n else None,
+            "k": k,
+            "n": n,
+            "ci_low": interval[0] if interval else None,
+            "ci_high": interval[1] if interval else None,
+            "small": n < config.small_group_n,
+        }
+    n = int(values[0])
+    total, total_sq = values[1], values[2]
+    interval = mean_interval(n, total, total_sq, config.confidence)
+    return {
+        "value": total / n if n else None,
+        "n": n,
+        "ci_low": interval[0] if interval else None,
+        "ci_high": interval[1] if interval else None,
+        "small": n < config.small_group_n,
+    }
+
+
+def finish(raw: Raw, config: MetricsConfig, unavailable: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every metric of a group: value, counts, confidence interval, small-group flag, and why not when unavailable."""
+    out: dict[str, Any] = {}
+    for spec in METRICS:
+        entry = finish_metric(spec, raw[spec.name], config)
+        if unavailable and spec.name in unavailable:
+            entry["unavailable"] = unavailable[spec.name]
+        out[spec.name] = entry
+    return out
+
+
+def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[str, str]:
+    """Metrics the input cannot give, with the reason (reported beside a null value, never invented)."""
+    missing = set(source.missing_columns)
+    reasons: dict[str, str] = {}
+    if not source.has_sentiment_start:
+        reasons["sentiment_change"] = (
+            "the table has no sentiment_start column (only the end-of-contact sentiment), so the change "
+            "from the start of the contact cannot be measured"
+        )
+    if "sentiment" in missing and "sentiment_end" not in source.columns:
+        for name in ("sentiment_score", "sentiment_negative", "sentiment_positive"):
+            reasons[name] = "the table has no sentiment column"
+    if "upsell_probability" in missing:
+        reasons["upsell_rate"] = "the table has no upsell_probability column"
+    if "ended_at" in missing:
+        reasons["aht_s"] = "the table has no ended_at column"
+    if "customer_id" in missing:
+        for name in ("fcr", "repeat_rate", "repeat_share", "issues", "issues_pending", "issues_unknown_outcome"):
+            reasons[name] = "the table has no customer_id column, so contacts cannot be chained into issues"
+    agent = {"agent_reason", "agent_outcome"} & missing
+    if agent:
+        for name in (
+            "agent_model_agreement_reason",
+            "agent_model_agreement_outcome",
+            "agent_accuracy_reason",
+            "agent_accuracy_outcome",
+            "agent_accuracy_code",
+        ):
+            reasons[name] = f"the table has no {' / '.join(sorted(agent))} column"
+    if not source.has_audits:
+        for name in (
+            "agent_accuracy_reason",
+            "agent_accuracy_outcome",
+            "agent_accuracy_code",
+            "model_accuracy_reason",
+            "model_accuracy_outcome",
+            "model_accuracy_code",
+        ):
+            reasons.setdefault(name, "no audits were given (accuracy is measured against QA audits)")
+    return reasons
+
+
+def describe(source: MetricsSource, config: MetricsConfig) -> dict[str, Any]:
+    """What the numbers were computed from and with: the ``meta`` block of every result."""
+    chained = chained_table(source, config)
+    notes = [f"{name}: {why}" for name, why in unavailable_metrics(source, config).items()]
+    quality = chained.data_quality
+    if quality["not_chainable"]:
+        notes.append(
+            f"{quality['not_chainable']} contacts could not be chained into issues (no customer_id, no started_at"
+            + (", or no reason in the taxonomy" if config.window_mode == "same_category" else "")
+            + ") and are left out of FCR and repeat rates"
+        )
+    if quality["ended_before_started"]:
+        notes.append(f"{quality['ended_before_started']} contacts end before they start and are left out of AHT")
+    return {
+        "source": source.description,
+        "taxonomy": source.taxonomy.name,
+        "label_priority": list(config.label_priority),
+        "window_mode": config.window_mode,
+        "window_from": config.window_from,
+        "windows_days": chained.windows_days,
+        "default_window_days": chained.default_window_days,
+        "as_of": chained.as_of.isoformat() if chained.as_of is not None else None,
+        "as_of_from": "config" if config.as_of is not None else "last contact start",
+        "timezone": config.timezone,
+        "confidence": config.confidence,
+        "upsell_threshold": config.upsell_threshold,
+        "sentiment_from": "sentiment_end"
+        if "sentiment_end" in source.columns
+        else "sentiment (read as end of contact)",
+        "data_quality": quality,
+        "notes": notes,
+    }
+
+
+# -- the public functions (one per service endpoint) -------------------------------------------------
+def compute_metrics(
+    source: MetricsSource, config: MetricsConfig | None = None, slice_by: str | Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Every metric overall and, with ``slice_by`` (one dimension or several), per group.
+
+    Returns JSON-serialisable ``{"meta": ..., "slice_by": [...], "overall": {metric: ...},
+    "groups": [{"key": {dim: value}, "metrics": {metric: ...}}]}``.
+    """
+    config = config or MetricsConfig()
+    dims = normalise_slices(slice_by)
+    unavailable = unavailable_metrics(source, config)
+    [(_, overall_raw)] = aggregate(source, config)
+    groups = [{"key": key, "metrics": finish(raw, config, unavailable)} for key, raw in aggregate(source, config, dims)]
+    return {
+        "meta": describe(source, config),
+        "slice_by": list(dims),
+        "overall": finish(overall_raw, config, unavailable),
+        "groups": groups if dims else [],
+    }
+
+
+def compare_label_sources(
+    source: MetricsSource,
+    config: MetricsConfig | None = None,
+    sources: Sequence[str | Sequence[str]] = ("agent", "model"),
+    slice_by: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The same metrics computed from different labels: agent codes beside model codes (beside audits).
+
+    Each entry of ``sources`` is a source name or a priority list; the result has one entry per
+    source, named by its priority joined with ``>`` (``"agent"``, ``"audit>model"``).
+    """
+    config = config or MetricsConfig()
+    out: dict[str, Any] = {}
+    for entry in sources:
+        priority = (entry,) if isinstance(entry, str) else tuple(entry)
+        result = compute_metrics(source, config.with_labels(*priority), slice_by)
+        out[">".join(priority)] = {"overall": result["overall"], "groups": result["groups"], "meta": result["meta"]}
+    return {"slice_by": list(normalise_slices(slice_by)), "sources": out}
+
+
+def reason_mix(source: MetricsSource, config: MetricsConfig | None = None) -> dict[str, Any]:
+    """Contacts per reason as the model, the agents, the audits and the configured priority label them."""
+    config = config or MetricsConfig()
+    chained = chained_table(source, config)
+    sql = f"""
+    WITH r AS (
+        SELECT model_reason AS reason, 'model' AS src FROM contacts
+        UNION ALL SELECT agent_reason, 'agent' FROM contacts
+        UNION ALL SELECT a.audit_reason, 'audit' FROM audits a JOIN contacts c ON c.contact_id = a.contact_id
+        UNION ALL SELECT reason_label, 'chosen' FROM {chained.table}
+    )
+    SELECT reason, count(*) FILTER (WHERE src = 'model'), count(*) FILTER (WHERE src = 'agent'),
+        count(*) FILTER (WHERE src = 'audit'), count(*) FILTER (WHERE src = 'chosen')
+    FROM r WHERE reason IS NOT NULL GROUP BY reason ORDER BY 5 DESC, 2 DESC, reason
+    """
+    with source.query() as con:
+        rows = run(con, sql)
+    taxonomy = source.taxonomy
+    totals = {"model": 0, "agent": 0, "audit": 0, "chosen": 0}
+    out_rows = []
+    for reason, model, agent, audit, chosen in rows:
+        counts = {"model": int(model), "agent": int(agent), "audit": int(audit), "chosen": int(chosen)}
+        for k, v in counts.items():
+            totals[k] += v
+        category = taxonomy.category_of(reason) if taxonomy.has_reason(reason) else None
+        out_rows.append({"reason": reason, "category": category, **counts})
+    for row in out_rows:
+        for k in ("model", "agent", "audit", "chosen"):
+            row[f"{k}_share"] = row[k] / totals[k] if totals[k] else None
+    return {"label_priority": list(config.label_priority), "totals": totals, "reasons": out_rows}
+
+
+def contact_issues(source: MetricsSource, config: MetricsConfig | None = None) -> pa.Table:
+    """One row per contact: its labels, its issue (the contact_id of the issue's first contact) and its
+    repeat flags; for drill-down (which contacts were repeats) and for checking the chaining."""
+    config = config or MetricsConfig()
+    chained = chained_table(source, config)
+    key = "category" if config.window_mode == "same_category" else "''"
+    sql = f"""
+    SELECT contact_id, customer_id, started_at, reason_label AS reason, reason_source, category,
+        outcome_label AS outcome, outcome_source, resolved, chainable,
+        CASE WHEN chainable THEN last_value(CASE WHEN is_first THEN contact_id END IGNORE NULLS) OVER (
+            PARTITION BY chainable, customer_id, {key} ORDER BY start_s, contact_id
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS issue_id,
+        is_repeat, followed AS followed_by_repeat, window_closed, window_s / {DAY_S!r} AS window_days,
+        CASE
+            WHEN NOT is_first THEN NULL
+            WHEN issue_pending THEN 'pending'
+            WHEN issue_unknown THEN 'unknown'
+            WHEN issue_fcr THEN 'fcr'
+            ELSE 'not_fcr'
+        END AS fcr_state
+    FROM {chained.table}
+    ORDER BY customer_id NULLS LAST, start_s NULLS LAST, contact_id
+    """
+    with source.query() as con:
+        return con.sql(sql).to_arrow_table()

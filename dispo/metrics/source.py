@@ -1,0 +1,269 @@
+"""Where the metrics read from: a labelled-contact table (Parquet or Arrow) and, optionally, QA audits.
+
+:func:`open_source` puts both behind a DuckDB connection as two views with fixed columns:
+
+- ``contacts``: the columns of :data:`dispo.labelled.LABELLED_SCHEMA` the metrics use, with the model's
+  labels renamed ``model_reason`` / ``model_outcome``. A column the input lacks is NULL (and listed in
+  :attr:`MetricsSource.missing_columns`, so a report can say which numbers it could not compute);
+  ``sentiment_end`` is the ``sentiment_end`` column where the input has one, else ``sentiment`` (the
+  contact-level sentiment is read as the end-of-contact one); ``sentiment_start`` is never invented.
+- ``audits``: one row per audited contact, ``contact_id, audit_reason, audit_outcome``, the latest
+  decision when a contact was audited more than once (by ``decided_at``, ``audited_at`` or
+  ``created_at``, whichever the table has).
+
+Times without a zone are read as UTC. A DuckDB connection is not safe for concurrent queries, so every
+query of the engine holds :attr:`MetricsSource.lock`; a service can share one source between threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import duckdb
+import pyarrow as pa
+
+from dispo.errors import DispoError
+from dispo.taxonomy import Taxonomy, load_taxonomy
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("contact_id", "started_at")
+STRING_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "channel",
+    "provider",
+    "agent_id",
+    "queue",
+    "reason",
+    "outcome",
+    "sentiment",
+    "sentiment_start",
+    "sentiment_end",
+    "agent_reason",
+    "agent_outcome",
+)
+TIME_COLUMNS: tuple[str, ...] = ("started_at", "ended_at")
+NUMBER_COLUMNS: tuple[str, ...] = ("upsell_probability",)
+AUDIT_TIME_COLUMNS: tuple[str, ...] = ("decided_at", "audited_at", "created_at")
+_TIME_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP_US")
+_NUMBER_TYPES = ("FLOAT", "DOUBLE", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT")
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    """Execute and fetch every row: DuckDB refuses the next statement while a result is unfinished."""
+    return con.execute(sql).fetchall()
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    rows = run(con, sql)
+    if not rows:
+        raise RuntimeError(f"query returned no row: {sql[:80]}")
+    return rows[0]
+
+
+class MetricsInputError(DispoError):
+    """The labelled table or the audits cannot be read or do not have the columns the metrics need."""
+
+
+DataInput: TypeAlias = str | Path | pa.Table
+
+
+@dataclass
+class MetricsSource:
+    """A DuckDB connection holding the ``contacts`` and ``audits`` views, and the taxonomy of their labels."""
+
+    connection: duckdb.DuckDBPyConnection
+    taxonomy: Taxonomy
+    description: str
+    columns: frozenset[str]
+    has_audits: bool
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    #: What the engine derived from the views (chained contacts, aggregates) per configuration, by key.
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    #: Temporary tables and views the engine created, as (kind, name), oldest first.
+    temporary: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def missing_columns(self) -> tuple[str, ...]:
+        known = (*STRING_COLUMNS, *TIME_COLUMNS, *NUMBER_COLUMNS)
+        return tuple(c for c in known if c not in self.columns and c not in ("sentiment_start", "sentiment_end"))
+
+    @property
+    def has_sentiment_start(self) -> bool:
+        return "sentiment_start" in self.columns
+
+    @contextmanager
+    def query(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.lock:
+            yield self.connection
+
+    def clear_cache(self) -> None:
+        """Drop everything derived per configuration (a service computing many configurations on one
+        snapshot frees the memory this way; the views over the input stay)."""
+        with self.lock:
+            for kind, name in reversed(self.temporary):
+                run(self.connection, f"DROP {kind} IF EXISTS {name}")
+            self.temporary.clear()
+            self.cache.clear()
+
+    def close(self) -> None:
+        with self.lock:
+            self.cache.clear()
+            self.temporary.clear()
+            self.connection.close()
+
+    def __enter__(self) -> MetricsSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_source(
+    data: DataInput,
+    *,
+    audits: DataInput | None = None,
+    taxonomy: Taxonomy | str | Path | None = None,
+    threads: int | None = None,
+    audit_time_column: str | None = None,
+) -> MetricsSource:
+    """Open a labelled table (a Parquet file, folder or glob, or an Arrow table) and optional audits."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise MetricsInputError(f"threads must be a positive integer, got {threads!r}")
+    tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+    con = duckdb.connect(":memory:")
+    try:
+        run(con, "SET TimeZone = 'UTC'")
+        if threads is not None:
+            run(con, f"SET threads = {int(threads)}")
+        description = _register(con, data, "input_contacts", "labelled table")
+        columns = _columns(con, "input_contacts")
+        _check_contacts(con, columns, description)
+        run(con, _contacts_view_sql(columns))
+        has_audits = audits is not None
+        if audits is not None:
+            audit_description = _register(con, audits, "input_audits", "audits")
+            _audits_view(con, _columns(con, "input_audits"), audit_description, audit_time_column)
+        else:
+            run(
+                con,
+                "CREATE VIEW audits AS SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS audit_reason, "
+                "NULL::VARCHAR AS audit_outcome WHERE false",
+            )
+    except BaseException:
+        con.close()
+        raise
+    logger.debug("metrics source %s (columns: %s, audits: %s)", description, sorted(columns), has_audits)
+    return MetricsSource(con, tax, description, frozenset(columns), has_audits)
+
+
+def _register(con: duckdb.DuckDBPyConnection, data: DataInput, name: str, what: str) -> str:
+    if isinstance(data, pa.Table):
+        con.register(name, data)
+        return f"{what}: Arrow table of {data.num_rows} rows"
+    if not isinstance(data, str | Path):
+        raise MetricsInputError(f"{what}: expected a Parquet path or an Arrow table, found {type(data).__name__}")
+    path = Path(data)
+    if path.is_dir():
+        pattern = str(path / "**" / "*.parquet")
+    elif path.exists() or any(ch in str(data) for ch in "*?["):
+        pattern = str(data)
+    else:
+        raise MetricsInputError(f"{what}: no such file, folder or glob: {data}")
+    try:
+        con.read_parquet(pattern, union_by_name=True).create_view(name)
+    except duckdb.Error as exc:
+        raise MetricsInputError(f"{what}: cannot read {pattern} as Parquet: {exc}") from None
+    return f"{what}: {pattern}"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    return {str(row[0]): str(row[1]) for row in run(con, f"DESCRIBE {name}")}
+
+
+def _check_contacts(con: duckdb.DuckDBPyConnection, columns: dict[str, str], where: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise MetricsInputError(f"{where}: missing required columns {missing} (found {sorted(columns)})")
+    for name in TIME_COLUMNS:
+        if name in columns and columns[name] not in _TIME_TYPES:
+            raise MetricsInputError(f"{where}: column {name!r} must be a timestamp, found type {columns[name]}")
+    for name in NUMBER_COLUMNS:
+        if name in columns and not columns[name].startswith(_NUMBER_TYPES):
+            raise MetricsInputError(f"{where}: column {name!r} must be a number, found type {columns[name]}")
+    nulls, duplicates = first_row(
+        con,
+        "SELECT (SELECT count(*) FROM input_contacts WHERE contact_id IS NULL), "
+        "(SELECT list(contact_id) FROM (SELECT contact_id FROM input_contacts WHERE contact_id IS NOT NULL "
+        "GROUP BY contact_id HAVING count(*) > 1 ORDER BY contact_id LIMIT 3))",
+    )
+    if nulls:
+        raise MetricsInputError(f"{where}: {nulls} rows have no contact_id")
+    if duplicates:
+        raise MetricsInputError(f"{where}: contact_id is not unique, e.g. {', '.join(map(str, duplicates))}")
+
+
+def _contacts_view_sql(columns: dict[str, str]) -> str:
+    def pick(name: str, cast: str, alias: str | None = None) -> str:
+        alias = alias or name
+        value = f'CAST("{name}" AS {cast})' if name in columns else f"NULL::{cast}"
+        return f"{value} AS {alias}"
+
+    end_sentiment = "sentiment_end" if "sentiment_end" in columns else "sentiment"
+    select = [
+        pick("contact_id", "VARCHAR"),
+        pick("customer_id", "VARCHAR"),
+        pick("channel", "VARCHAR"),
+        pick("provider", "VARCHAR"),
+        pick("agent_id", "VARCHAR"),
+        pick("queue", "VARCHAR"),
+        pick("started_at", "TIMESTAMPTZ"),
+        pick("ended_at", "TIMESTAMPTZ"),
+        pick("reason", "VARCHAR", "model_reason"),
+        pick("outcome", "VARCHAR", "model_outcome"),
+        pick("agent_reason", "VARCHAR"),
+        pick("agent_outcome", "VARCHAR"),
+        pick(end_sentiment, "VARCHAR", "sentiment_end"),
+        pick("sentiment_start", "VARCHAR"),
+        pick("upsell_probability", "DOUBLE"),
+    ]
+    return "CREATE VIEW contacts AS SELECT " + ", ".join(select) + " FROM input_contacts"
+
+
+def _audits_view(con: duckdb.DuckDBPyConnection, columns: dict[str, str], where: str, time_column: str | None) -> None:
+    if "contact_id" not in columns:
+        raise MetricsInputError(f"{where}: missing required column 'contact_id' (found {sorted(columns)})")
+    if "audit_reason" not in columns and "audit_outcome" not in columns:
+        raise MetricsInputError(f"{where}: needs an 'audit_reason' or 'audit_outcome' column (found {sorted(columns)})")
+    if time_column is not None and time_column not in columns:
+        raise MetricsInputError(f"{where}: no column {time_column!r} to order the audit decisions by")
+    if time_column is None:
+        time_column = next((c for c in AUDIT_TIME_COLUMNS if c in columns), None)
+    reason = "CAST(audit_reason AS VARCHAR)" if "audit_reason" in columns else "NULL::VARCHAR"
+    outcome = "CAST(audit_outcome AS VARCHAR)" if "audit_outcome" in columns else "NULL::VARCHAR"
+    if time_column is None:
+        duplicates = first_row(
+            con,
+            "SELECT list(contact_id) FROM (SELECT contact_id FROM input_audits GROUP BY contact_id "
+            "HAVING count(*) > 1 ORDER BY contact_id LIMIT 3)",
+        )
+        if duplicates[0]:
+            raise MetricsInputError(
+                f"{where}: contacts audited more than once ({', '.join(map(str, duplicates[0]))}) and no "
+                f"{' / '.join(AUDIT_TIME_COLUMNS)} column says which decision is the latest"
+            )
+        order = "contact_id"
+    else:
+        order = f'"{time_column}" DESC NULLS LAST'
+    run(
+        con,
+        f"CREATE VIEW audits AS SELECT CAST(contact_id AS VARCHAR) AS contact_id, {reason} AS audit_reason, "
+        f"{outcome} AS audit_outcome FROM input_audits WHERE contact_id IS NOT NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY contact_id ORDER BY {order}) = 1",
+    )

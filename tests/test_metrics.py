@@ -1,0 +1,817 @@
+"""Metrics (issue 7): hand-computed cases for every definition and edge, and the built corpus's
+metrics computed twice (DuckDB, and a plain-Python reference implementation here) agreeing."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dispo.errors import ConfigError
+from dispo.labelled import LABELLED_SCHEMA
+from dispo.metrics import (
+    MetricsConfig,
+    MetricsInputError,
+    SlaTargets,
+    compare_label_sources,
+    compute_metrics,
+    contact_issues,
+    open_source,
+    provider_scorecard,
+    reason_mix,
+)
+from dispo.metrics.cli import register_report
+from dispo.metrics.report import flatten_metrics, format_value
+from dispo.metrics.stats import mean_interval, wilson_interval
+from dispo.taxonomy import Taxonomy, load_taxonomy
+
+T0 = "2026-03-02T10:00:00+00:00"
+
+
+def at(base: str, days: float = 0, minutes: float = 0, seconds: float = 0) -> datetime:
+    return datetime.fromisoformat(base) + timedelta(days=days, minutes=minutes, seconds=seconds)
+
+
+def row(
+    contact_id: str,
+    customer_id: str | None,
+    started_at: datetime | None,
+    *,
+    reason: str | None = "track_order",
+    outcome: str | None = "resolved",
+    minutes: float | None = 10,
+    ended_at: datetime | None = None,
+    provider: str | None = "acme",
+    channel: str | None = "voice",
+    agent_id: str | None = "a1",
+    queue: str | None = "orders",
+    sentiment: str | None = "neutral",
+    upsell_probability: float | None = 0.1,
+    agent_reason: str | None = None,
+    agent_outcome: str | None = None,
+) -> dict[str, Any]:
+    if ended_at is None and started_at is not None and minutes is not None:
+        ended_at = started_at + timedelta(minutes=minutes)
+    return {
+        "contact_id": contact_id,
+        "customer_id": customer_id,
+        "channel": channel,
+        "provider": provider,
+        "agent_id": agent_id,
+        "queue": queue,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "reason": reason,
+        "outcome": outcome,
+        "sentiment": sentiment,
+        "upsell_probability": upsell_probability,
+        "agent_reason": agent_reason,
+        "agent_outcome": agent_outcome,
+    }
+
+
+def table(rows: Iterable[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=LABELLED_SCHEMA)
+
+
+def issues(rows: list[dict[str, Any]], config: MetricsConfig | None = None, **kw: Any) -> dict[str, dict[str, Any]]:
+    with open_source(table(rows), **kw) as source:
+        return {r["contact_id"]: r for r in contact_issues(source, config or MetricsConfig()).to_pylist()}
+
+
+def overall(rows: list[dict[str, Any]], config: MetricsConfig | None = None, **kw: Any) -> dict[str, Any]:
+    with open_source(table(rows), **kw) as source:
+        return compute_metrics(source, config or MetricsConfig())["overall"]
+
+
+def kn(entry: dict[str, Any]) -> tuple[int, int]:
+    return entry["k"], entry["n"]
+
+
+LATE = MetricsConfig(as_of=at(T0, days=60))  # every window closed
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue chaining: window boundaries, categories, modes
+# ---------------------------------------------------------------------------------------------
+def test_a_repeat_exactly_seven_days_after_the_previous_contact_ends_is_a_repeat() -> None:
+    first = row("A", "k1", at(T0), minutes=10)
+    exact = row("B", "k1", at(T0, days=7, minutes=10))
+    got = issues([first, exact], LATE)
+    assert got["B"]["is_repeat"] and got["B"]["issue_id"] == "A"
+    assert got["A"]["followed_by_repeat"] and got["A"]["fcr_state"] == "not_fcr"
+
+    one_second_later = row("B", "k1", at(T0, days=7, minutes=10, seconds=1))
+    got = issues([first, one_second_later], LATE)
+    assert not got["B"]["is_repeat"] and got["B"]["issue_id"] == "B"
+    assert got["A"]["fcr_state"] == "fcr" and got["B"]["fcr_state"] == "fcr"
+
+
+def test_the_window_can_run_from_the_previous_contacts_start() -> None:
+    rows = [row("A", "k1", at(T0), minutes=10), row("B", "k1", at(T0, days=7, minutes=5))]
+    assert issues(rows, LATE)["B"]["is_repeat"]  # 6 days 23h55 after A ended
+    assert not issues(rows, replace(LATE, window_from="start"))["B"]["is_repeat"]  # 7 days 5 min after A started
+
+
+def test_same_category_other_reason_chains_but_another_category_does_not() -> None:
+    rows = [
+        row("A", "k1", at(T0), reason="track_order", outcome="unresolved"),
+        row("C", "k1", at(T0, days=1), reason="get_refund"),  # REFUND: another category
+        row("B", "k1", at(T0, days=2), reason="cancel_order"),  # ORDER, like track_order
+    ]
+    got = issues(rows, LATE)
+    assert got["B"]["is_repeat"] and got["B"]["issue_id"] == "A"
+    assert not got["C"]["is_repeat"] and got["C"]["issue_id"] == "C"
+    result = overall(rows, LATE)
+    assert result["issues"]["value"] == 2
+    assert kn(result["fcr"]) == (1, 2)  # C resolved alone; A unresolved and repeated
+
+    any_reason = issues(rows, replace(LATE, window_mode="any_reason"))
+    assert any_reason["C"]["is_repeat"] and any_reason["B"]["is_repeat"]
+    assert {r["issue_id"] for r in any_reason.values()} == {"A"}
+    assert kn(overall(rows, replace(LATE, window_mode="any_reason"))["fcr"]) == (0, 1)
+
+
+def test_windows_come_from_the_taxonomy_per_category_and_can_be_overridden() -> None:
+    # DELIVERY has a 5-day window in the default taxonomy, ORDER the 7-day default.
+    delivery = [
+        row("A", "k1", at(T0), reason="delivery_period"),
+        row("B", "k1", at(T0, days=6), reason="delivery_options"),
+    ]
+    order = [row("A", "k1", at(T0), reason="track_order"), row("B", "k1", at(T0, days=6), reason="change_order")]
+    assert not issues(delivery, LATE)["B"]["is_repeat"]
+    assert issues(order, LATE)["B"]["is_repeat"]
+    assert issues(delivery, replace(LATE, category_windows={"DELIVERY": 7}))["B"]["is_repeat"]
+    assert not issues(order, replace(LATE, window_days=3))["B"]["is_repeat"]
+    with open_source(table(order)) as source, pytest.raises(ConfigError, match="NOT_A_CATEGORY"):
+        compute_metrics(source, replace(LATE, category_windows={"NOT_A_CATEGORY": 3}))
+
+
+def test_issue_chains_run_from_contact_to_contact() -> None:
+    # Each contact within 7 days of the previous one: one issue 12 days long.
+    rows = [row("A", "k1", at(T0)), row("B", "k1", at(T0, days=6)), row("C", "k1", at(T0, days=12))]
+    got = issues(rows, LATE)
+    assert [got[c]["issue_id"] for c in "ABC"] == ["A", "A", "A"]
+    assert kn(overall(rows, LATE)["repeat_share"]) == (2, 3)
+
+
+def test_a_customer_with_one_contact() -> None:
+    result = overall([row("A", "k1", at(T0))], LATE)
+    assert kn(result["fcr"]) == (1, 1)
+    assert kn(result["repeat_rate"]) == (0, 1)
+    assert kn(result["resolution_rate"]) == (1, 1)
+    assert result["issues"]["value"] == 1 and result["issues_pending"]["value"] == 0
+
+
+def test_an_unresolved_first_contact_followed_by_a_resolved_one() -> None:
+    rows = [row("A", "k1", at(T0), outcome="unresolved"), row("B", "k1", at(T0, days=2), outcome="resolved")]
+    result = overall(rows, LATE)
+    assert result["issues"]["value"] == 1
+    assert kn(result["fcr"]) == (0, 1)
+    assert kn(result["resolution_rate"]) == (1, 2)
+    assert kn(result["repeat_rate"]) == (1, 2)  # A was repeated; B's window closed without a repeat
+    assert kn(result["repeat_share"]) == (1, 2)
+
+
+def test_a_resolved_first_contact_that_is_repeated_is_not_fcr() -> None:
+    rows = [row("A", "k1", at(T0), outcome="resolved"), row("B", "k1", at(T0, days=1), outcome="resolved")]
+    assert kn(overall(rows, LATE)["fcr"]) == (0, 1)
+
+
+def test_issues_whose_window_is_open_at_the_end_of_the_data_are_pending() -> None:
+    rows = [
+        row("A", "k1", at(T0), minutes=10),  # window closes at T0 + 7d 10min
+        row("B", "k2", at(T0, days=3), outcome="unresolved"),  # window still open
+        row("C", "k3", at(T0, days=4)),  # repeated, but its window is still open: pending all the same
+        row("D", "k3", at(T0, days=5)),
+    ]
+    as_of = replace(LATE, as_of=at(T0, days=7, minutes=10))
+    got = issues(rows, as_of)
+    assert got["A"]["fcr_state"] == "fcr"
+    assert got["B"]["fcr_state"] == "pending" and got["C"]["fcr_state"] == "pending"
+    assert got["D"]["fcr_state"] is None  # a repeat, not an issue
+    result = overall(rows, as_of)
+    assert kn(result["fcr"]) == (1, 1)
+    assert result["issues"]["value"] == 3 and result["issues_pending"]["value"] == 2
+    assert kn(result["repeat_rate"]) == (1, 2)  # A closed without a repeat, C repeated; B and D undecided
+    one_second_earlier = replace(LATE, as_of=at(T0, days=7, minutes=10, seconds=-1))
+    assert issues(rows, one_second_earlier)["A"]["fcr_state"] == "pending"
+
+
+def test_results_are_cached_per_configuration_and_the_cache_can_be_dropped() -> None:
+    rows = [row("A", "k1", at(T0), outcome="unresolved"), row("B", "k1", at(T0, days=1))]
+    with open_source(table(rows)) as source:
+        first = compute_metrics(source, LATE)
+        assert compute_metrics(source, LATE) == first
+        assert kn(compute_metrics(source, LATE.with_labels("model"))["overall"]["fcr"]) == (0, 1)
+        assert len(source.temporary) == 6  # two chainings: base, links, view each
+        source.clear_cache()
+        assert not source.temporary and not source.cache
+        assert compute_metrics(source, LATE) == first
+
+
+def test_the_end_of_the_data_defaults_to_the_last_contact_start() -> None:
+    rows = [row("A", "k1", at(T0)), row("B", "k2", at(T0, days=10))]
+    with open_source(table(rows)) as source:
+        result = compute_metrics(source)
+    assert result["meta"]["as_of"] == at(T0, days=10).isoformat()
+    assert kn(result["overall"]["fcr"]) == (1, 1)
+    assert result["overall"]["issues_pending"]["value"] == 1
+
+
+def test_missing_ended_at_anchors_the_window_at_the_start_and_leaves_aht_out() -> None:
+    rows = [
+        row("A", "k1", at(T0), minutes=None),
+        row("B", "k1", at(T0, days=7, seconds=30), minutes=4),
+    ]
+    got = issues(rows, LATE)
+    assert not got["B"]["is_repeat"]  # 7 days 30 s after A's start; A has no end
+    with_end = [row("A", "k1", at(T0), minutes=1), rows[1]]
+    assert issues(with_end, LATE)["B"]["is_repeat"]  # 6 days 23:59:30 after A's end
+    result = overall(rows, LATE)
+    assert result["aht_s"]["n"] == 1 and result["aht_s"]["value"] == pytest.approx(240.0)
+    with open_source(table(rows)) as source:
+        assert compute_metrics(source, LATE)["meta"]["data_quality"]["no_ended_at"] == 1
+
+
+def test_time_zones_chain_on_the_instant_and_cut_periods_in_the_configured_zone() -> None:
+    # A ends at 00:00 New York time (05:00 UTC on 2026-03-02); B starts exactly 7 days later, written in Paris time.
+    rows = [
+        row("A", "k1", datetime.fromisoformat("2026-03-01T23:50:00-05:00"), minutes=10),
+        row("B", "k1", datetime.fromisoformat("2026-03-09T06:00:00+01:00")),
+    ]
+    assert issues(rows, LATE)["B"]["is_repeat"]
+    with open_source(table(rows)) as source:
+        utc = compute_metrics(source, LATE, slice_by="day")["groups"]
+        new_york = compute_metrics(source, replace(LATE, timezone="America/New_York"), slice_by="day")["groups"]
+        weeks = compute_metrics(source, replace(LATE, timezone="America/New_York"), slice_by="week")["groups"]
+    assert [g["key"]["day"] for g in utc] == ["2026-03-02", "2026-03-09"]
+    assert [g["key"]["day"] for g in new_york] == ["2026-03-01", "2026-03-09"]
+    # 2026-03-01 is a Sunday: in New York A falls in the week of Monday 2026-02-23.
+    assert [g["key"]["week"] for g in weeks] == ["2026-02-23", "2026-03-09"]
+
+
+def test_contacts_without_customer_or_reason_are_not_chained_but_still_counted() -> None:
+    rows = [
+        row("A", None, at(T0)),
+        row("B", "k1", at(T0), reason=None),
+        row("C", "k1", at(T0, days=1), reason="not_a_reason"),
+        row("D", "k1", at(T0, days=2)),
+    ]
+    result = overall(rows, LATE)
+    assert result["contacts"]["value"] == 4
+    assert kn(result["resolution_rate"]) == (4, 4)
+    assert result["issues"]["value"] == 1 and kn(result["repeat_share"]) == (0, 1)
+    with open_source(table(rows)) as source:
+        quality = compute_metrics(source, LATE)["meta"]["data_quality"]
+    assert quality["not_chainable"] == 3 and quality["reason_outside_taxonomy"] == 1 and quality["no_customer_id"] == 1
+    # In any-reason mode the reason is not needed: B, C and D chain into one issue.
+    assert overall(rows, replace(LATE, window_mode="any_reason"))["issues"]["value"] == 1
+
+
+def test_a_contact_with_no_outcome_label_opens_an_issue_left_out_of_fcr() -> None:
+    rows = [row("A", "k1", at(T0), outcome=None), row("B", "k2", at(T0))]
+    result = overall(rows, LATE)
+    assert result["issues_unknown_outcome"]["value"] == 1
+    assert kn(result["fcr"]) == (1, 1)
+    assert kn(result["resolution_rate"]) == (1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Label sources and audits
+# ---------------------------------------------------------------------------------------------
+def _disagreeing() -> list[dict[str, Any]]:
+    # The agent codes everything resolved; the model says A was not, and B is about another category.
+    return [
+        row("A", "k1", at(T0), outcome="unresolved", agent_reason="track_order", agent_outcome="resolved"),
+        row("B", "k1", at(T0, days=1), reason="get_refund", agent_reason="track_order", agent_outcome="resolved"),
+        row("C", "k2", at(T0), agent_reason="track_order", agent_outcome="resolved"),
+    ]
+
+
+def test_the_label_priority_decides_which_codes_feed_the_numbers() -> None:
+    rows = _disagreeing()
+    assert kn(overall(rows, LATE.with_labels("agent"))["fcr"]) == (1, 2)  # A repeated by B
+    assert kn(overall(rows, LATE.with_labels("model"))["fcr"]) == (2, 3)  # B is its own issue, A unresolved
+    assert kn(overall(rows, LATE.with_labels("model"))["resolution_rate"]) == (2, 3)
+    assert kn(overall(rows, LATE)["resolution_rate"]) == (3, 3)  # default: audit > agent > model
+    with open_source(table(rows)) as source:
+        both = compare_label_sources(source, LATE, ("agent", "model"), slice_by="provider")
+    assert set(both["sources"]) == {"agent", "model"}
+    assert both["sources"]["agent"]["overall"]["fcr"]["value"] == pytest.approx(0.5)
+    assert both["sources"]["model"]["groups"][0]["metrics"]["fcr"]["value"] == pytest.approx(2 / 3)
+
+
+def test_agent_codes_fill_in_where_the_model_has_no_label_and_the_source_is_counted() -> None:
+    rows = [row("A", "k1", at(T0), reason=None, agent_reason="get_refund"), row("B", "k2", at(T0))]
+    got = issues(rows, LATE.with_labels("model", "agent"))
+    assert got["A"]["reason"] == "get_refund" and got["A"]["reason_source"] == "agent"
+    assert got["B"]["reason_source"] == "model"
+
+
+def test_audits_override_agent_codes_and_the_latest_decision_wins() -> None:
+    rows = _disagreeing()
+    audits = pa.table(
+        {
+            "contact_id": ["A", "A", "C"],
+            "audit_reason": ["track_order", "track_order", "track_order"],
+            "audit_outcome": ["resolved", "unresolved", "resolved"],
+            "decided_at": pa.array([at(T0, days=3), at(T0, days=4), at(T0, days=3)], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    with open_source(table(rows), audits=audits) as source:
+        result = compute_metrics(source, LATE)
+        chained = {r["contact_id"]: r for r in contact_issues(source, LATE).to_pylist()}
+    assert chained["A"]["outcome"] == "unresolved" and chained["A"]["outcome_source"] == "audit"
+    assert chained["B"]["outcome_source"] == "agent"
+    metrics = result["overall"]
+    assert kn(metrics["resolution_rate"]) == (2, 3)
+    assert kn(metrics["agent_accuracy_reason"]) == (2, 2)
+    assert kn(metrics["agent_accuracy_outcome"]) == (1, 2)  # A: the agent said resolved, the audit did not
+    assert kn(metrics["agent_accuracy_code"]) == (1, 2)
+    assert kn(metrics["model_accuracy_code"]) == (2, 2)
+    assert kn(metrics["agent_model_agreement_reason"]) == (2, 3)
+    assert result["meta"]["data_quality"]["outcome_label_source"] == {"audit": 2, "agent": 1, "model": 0}
+
+
+def test_audits_without_a_decision_time_must_be_one_per_contact() -> None:
+    audits = pa.table({"contact_id": ["A", "A"], "audit_reason": ["track_order", "get_refund"]})
+    with pytest.raises(MetricsInputError, match="audited more than once"):
+        open_source(table(_disagreeing()), audits=audits)
+    single = pa.table({"contact_id": ["A"], "audit_outcome": ["escalated"]})
+    with open_source(table(_disagreeing()), audits=single) as source:
+        assert kn(compute_metrics(source, LATE)["overall"]["escalation_rate"]) == (1, 3)
+
+
+def test_without_audits_the_accuracy_metrics_say_why_they_are_empty() -> None:
+    result = overall(_disagreeing(), LATE)
+    assert result["agent_accuracy_code"]["value"] is None
+    assert "no audits" in result["agent_accuracy_code"]["unavailable"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The other contact metrics
+# ---------------------------------------------------------------------------------------------
+def test_outcome_rates_handle_time_sentiment_and_upsell() -> None:
+    rows = [
+        row("A", "k1", at(T0), outcome="escalated", minutes=5, sentiment="negative", upsell_probability=0.9),
+        row("B", "k2", at(T0), outcome="transferred", minutes=15, sentiment="neutral", upsell_probability=0.5),
+        row("C", "k3", at(T0), outcome="callback_scheduled", minutes=10, sentiment="positive", upsell_probability=0.2),
+        row("D", "k4", at(T0), outcome="resolved", minutes=30, sentiment="positive", upsell_probability=None),
+    ]
+    result = overall(rows, LATE)
+    assert kn(result["escalation_rate"]) == (1, 4)
+    assert kn(result["transfer_rate"]) == (1, 4)
+    assert kn(result["callback_rate"]) == (1, 4)
+    assert result["aht_s"]["value"] == pytest.approx(15 * 60) and result["aht_s"]["n"] == 4
+    assert result["sentiment_score"]["value"] == pytest.approx(0.25)
+    assert kn(result["sentiment_negative"]) == (1, 4) and kn(result["sentiment_positive"]) == (2, 4)
+    assert kn(result["upsell_rate"]) == (2, 3)  # threshold 0.5 inclusive; D has no probability
+    assert kn(overall(rows, replace(LATE, upsell_threshold=0.95))["upsell_rate"]) == (0, 3)
+    assert result["sentiment_change"]["value"] is None
+    assert "sentiment_start" in result["sentiment_change"]["unavailable"]
+
+
+def test_sentiment_change_when_the_table_has_start_and_end_sentiment() -> None:
+    base = table([row("A", "k1", at(T0), sentiment=None), row("B", "k2", at(T0), sentiment=None)])
+    with_arc = base.append_column("sentiment_start", pa.array(["negative", "neutral"])).append_column(
+        "sentiment_end", pa.array(["positive", "neutral"])
+    )
+    with open_source(with_arc) as source:
+        result = compute_metrics(source, LATE)
+    assert result["overall"]["sentiment_change"]["value"] == pytest.approx(1.0)  # (+2 + 0) / 2
+    assert result["overall"]["sentiment_score"]["value"] == pytest.approx(0.5)
+    assert result["meta"]["sentiment_from"] == "sentiment_end"
+    assert "unavailable" not in result["overall"]["sentiment_change"]
+
+
+def test_rates_carry_counts_wilson_intervals_and_a_small_group_flag() -> None:
+    rows = [row(f"C{i}", f"k{i}", at(T0), outcome="resolved" if i < 3 else "unresolved") for i in range(10)]
+    entry = overall(rows, LATE)["resolution_rate"]
+    assert kn(entry) == (3, 10) and entry["small"]
+    low, high = wilson_interval(3, 10)
+    assert (entry["ci_low"], entry["ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert not overall(rows, replace(LATE, small_group_n=10))["resolution_rate"]["small"]
+
+
+def test_wilson_and_mean_intervals_against_hand_computed_values() -> None:
+    assert wilson_interval(0, 0) is None
+    low, high = wilson_interval(5, 10)
+    assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_interval(10, 10)[1] == 1.0
+    with pytest.raises(ValueError, match="k <= n"):
+        wilson_interval(3, 2)
+    # values 1, 2, 3: mean 2, sample sd 1, half width 1.96 / sqrt(3)
+    low, high = mean_interval(3, 6.0, 14.0)
+    assert (low, high) == (pytest.approx(2 - 1.95996 / 3**0.5, abs=1e-4), pytest.approx(2 + 1.95996 / 3**0.5, abs=1e-4))
+    assert mean_interval(1, 5.0, 25.0) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Slices and the scorecard
+# ---------------------------------------------------------------------------------------------
+def _two_providers() -> list[dict[str, Any]]:
+    rows = []
+    for i in range(4):  # acme: 4 voice contacts, 3 resolved, 10 min each
+        rows.append(row(f"A{i}", f"a{i}", at(T0), provider="acme", outcome="resolved" if i else "unresolved"))
+    for i in range(6):  # bpo: 2 voice + 4 chat, 2 resolved, 20 min each
+        channel = "voice" if i < 2 else "chat"
+        rows.append(
+            row(
+                f"B{i}",
+                f"b{i}",
+                at(T0),
+                provider="bpo",
+                channel=channel,
+                minutes=20,
+                outcome="resolved" if i < 2 else "escalated",
+            )
+        )
+    rows.append(row("N0", "n0", at(T0), provider=None, channel="chat"))
+    return rows
+
+
+def test_metrics_by_slice_and_by_two_dimensions() -> None:
+    with open_source(table(_two_providers())) as source:
+        by_provider = compute_metrics(source, LATE, slice_by="provider")
+        cross = compute_metrics(source, LATE, slice_by=("provider", "channel"))
+        with pytest.raises(ConfigError, match="unknown slice dimension 'colour'"):
+            compute_metrics(source, LATE, slice_by="colour")
+    groups = {g["key"]["provider"]: g["metrics"] for g in by_provider["groups"]}
+    assert set(groups) == {"acme", "bpo", None}
+    assert kn(groups["acme"]["resolution_rate"]) == (3, 4)
+    assert kn(groups["bpo"]["escalation_rate"]) == (4, 6)
+    assert kn(by_provider["overall"]["resolution_rate"]) == (6, 11)
+    keys = [(g["key"]["provider"], g["key"]["channel"]) for g in cross["groups"]]
+    assert keys == [("acme", "voice"), ("bpo", "chat"), ("bpo", "voice"), (None, "chat")]
+
+
+def test_the_provider_scorecard_against_targets_and_the_other_providers() -> None:
+    targets = SlaTargets(default={"resolution_rate": 0.5, "aht_s": 900}, providers={"bpo": {"resolution_rate": 0.3}})
+    config = replace(LATE, targets=targets, in_house_providers=("acme",), no_provider_label="(none)")
+    with open_source(table(_two_providers())) as source:
+        card = provider_scorecard(source, config)
+    rows = {r["provider"]: r for r in card["rows"]}
+    assert set(rows) == {"acme", "bpo", "(none)"}
+    acme, bpo = rows["acme"], rows["bpo"]
+    assert acme["in_house"] and not bpo["in_house"]
+    assert acme["contacts"] == 4 and acme["volume_share"] == pytest.approx(4 / 11)
+    assert acme["channel_share"] == {"chat": 0.0, "voice": pytest.approx(4 / 6)}
+    assert bpo["channel_share"]["chat"] == pytest.approx(4 / 5)
+    assert bpo["channel_mix"] == {"chat": pytest.approx(4 / 6), "voice": pytest.approx(2 / 6)}
+    resolution = acme["metrics"]["resolution_rate"]
+    assert resolution["value"] == pytest.approx(0.75) and resolution["meets_target"]
+    assert resolution["others"] == pytest.approx(3 / 7)  # bpo 2 of 6 and the unassigned one, pooled
+    assert resolution["rank"] == 2  # the single unassigned contact is resolved: 100%
+    assert bpo["metrics"]["resolution_rate"]["target"] == 0.3 and bpo["metrics"]["resolution_rate"]["meets_target"]
+    assert acme["metrics"]["aht_s"]["meets_target"] and not bpo["metrics"]["aht_s"]["meets_target"]
+    assert acme["metrics"]["aht_s"]["vs_others"] == "better"  # all 600 s against the others' 1,114 s
+    assert card["overall"]["contacts"] == 11
+
+
+def test_targets_and_config_are_checked_and_load_from_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown metric"):
+        SlaTargets(default={"happiness": 0.5})
+    with pytest.raises(ConfigError, match="fraction"):
+        SlaTargets(default={"fcr": 75})
+    with pytest.raises(ConfigError, match="label_priority"):
+        MetricsConfig(label_priority=("agent", "crystal_ball"))
+    with pytest.raises(ConfigError, match="window_mode"):
+        MetricsConfig(window_mode="sometimes")
+    with pytest.raises(ConfigError, match="window_days"):
+        MetricsConfig(window_days=0)
+    with pytest.raises(ConfigError, match="timezone"):
+        MetricsConfig(timezone="Mars/Olympus")
+    with pytest.raises(ConfigError, match="as_of"):
+        MetricsConfig(as_of=datetime(2026, 3, 1))
+    path = tmp_path / "metrics.yaml"
+    path.write_text(
+        "label_priority: [model]\nwindow_mode: any_reason\nwindow_days: 3\nas_of: '2026-03-01T00:00:00+00:00'\n"
+        "targets:\n  default: {fcr: 0.7, aht_s: 400}\n  providers: {acme: {fcr: 0.8}}\n",
+        encoding="utf-8",
+    )
+    config = MetricsConfig.from_yaml(path)
+    assert config.label_priority == ("model",) and config.window_mode == "any_reason" and config.window_days == 3
+    assert config.targets.target("acme", "fcr") == 0.8 and config.targets.target("bpo", "fcr") == 0.7
+    assert config.targets.target("bpo", "repeat_rate") is None
+    assert MetricsConfig.from_dict(config.to_dict()) == config
+    path.write_text("colour: blue\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"metrics.yaml: unknown keys \['colour'\]"):
+        MetricsConfig.from_yaml(path)
+    with open_source(table(_disagreeing())) as source, pytest.raises(ConfigError, match="escalation_outcomes"):
+        compute_metrics(source, replace(LATE, escalation_outcomes=("kaboom",)))
+
+
+def test_input_tables_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(MetricsInputError, match="no such file"):
+        open_source(tmp_path / "missing.parquet")
+    with pytest.raises(MetricsInputError, match=r"missing required columns \['started_at'\]"):
+        open_source(pa.table({"contact_id": ["A"]}))
+    with pytest.raises(MetricsInputError, match="must be a timestamp"):
+        open_source(pa.table({"contact_id": ["A"], "started_at": ["2026-03-01"]}))
+    with pytest.raises(MetricsInputError, match=r"not unique, e\.g\. A"):
+        open_source(table([row("A", "k1", at(T0)), row("A", "k2", at(T0))]))
+    # A minimal table works; what it lacks is reported, not invented.
+    minimal = pa.table({"contact_id": ["A"], "started_at": pa.array([at(T0)], pa.timestamp("us", tz="UTC"))})
+    with open_source(minimal) as source:
+        result = compute_metrics(source, LATE)
+    assert result["overall"]["contacts"]["value"] == 1
+    assert "customer_id" in result["overall"]["fcr"]["unavailable"]
+    assert result["overall"]["aht_s"]["unavailable"]
+
+
+def test_an_empty_table_gives_empty_metrics_not_errors() -> None:
+    with open_source(LABELLED_SCHEMA.empty_table()) as source:
+        result = compute_metrics(source, slice_by="provider")
+        card = provider_scorecard(source)
+    assert result["overall"]["contacts"]["value"] == 0 and result["overall"]["fcr"]["value"] is None
+    assert result["groups"] == [] and result["meta"]["as_of"] is None and card["rows"] == []
+
+
+def test_reason_mix_counts_each_label_source() -> None:
+    with open_source(table(_disagreeing())) as source:
+        mix = reason_mix(source, LATE)
+    by_reason = {r["reason"]: r for r in mix["reasons"]}
+    assert by_reason["track_order"]["agent"] == 3 and by_reason["track_order"]["model"] == 2
+    assert by_reason["get_refund"]["model"] == 1 and by_reason["get_refund"]["agent"] == 0
+    assert by_reason["track_order"]["agent_share"] == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The built corpus: DuckDB against a plain-Python reference implementation
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built_rows() -> list[dict[str, Any]]:
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    rows = []
+    for built in CorpusBuilder(CorpusConfig(n_contacts=1200, seed=11, days=21)).build():
+        c = built.contact
+        assert c.labels is not None and c.agent_labels is not None
+        gold, agent = c.labels, c.agent_labels
+        rows.append(
+            row(
+                c.contact_id,
+                c.customer_id,
+                c.started_at,
+                ended_at=c.ended_at,
+                reason=gold.reason,
+                outcome=gold.outcome,
+                provider=c.provider,
+                channel=c.channel,
+                agent_id=c.agent_id,
+                queue=c.queue,
+                sentiment=gold.sentiment,
+                upsell_probability=1.0 if gold.upsell else 0.0,
+                agent_reason=agent.reason,
+                agent_outcome=agent.outcome,
+            )
+        )
+    return rows
+
+
+def reference_chaining(
+    rows: Sequence[dict[str, Any]], taxonomy: Taxonomy, config: MetricsConfig, as_of: datetime
+) -> dict[str, dict[str, Any]]:
+    """Issue chaining written the plain way: group, sort, walk."""
+    columns = {"model": ("reason", "outcome"), "agent": ("agent_reason", "agent_outcome")}
+    contacts = []
+    for r in rows:
+        reason = next((r[columns[s][0]] for s in config.label_priority if r[columns[s][0]] is not None), None)
+        outcome = next((r[columns[s][1]] for s in config.label_priority if r[columns[s][1]] is not None), None)
+        category = taxonomy.category_of(reason) if reason is not None and taxonomy.has_reason(reason) else None
+        if config.window_mode == "any_reason":
+            window, key = taxonomy.default_repeat_window_days, ""
+        else:
+            window = taxonomy.repeat_window_days(category) if category else taxonomy.default_repeat_window_days
+            key = category
+        start, end = r["started_at"], r["ended_at"]
+        anchor = end if config.window_from == "end" and end is not None and end >= start else start
+        resolved = taxonomy.outcome(outcome).resolved if outcome is not None else None
+        chainable = r["customer_id"] is not None and (key is not None)
+        contacts.append(
+            dict(
+                id=r["contact_id"],
+                customer=r["customer_id"],
+                key=key,
+                start=start,
+                anchor=anchor,
+                window=timedelta(days=window),
+                resolved=resolved,
+                chainable=chainable,
+            )
+        )
+    chains: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for c in contacts:
+        if c["chainable"]:
+            chains.setdefault((c["customer"], c["key"]), []).append(c)
+    out: dict[str, dict[str, Any]] = {
+        c["id"]: {
+            "issue_id": None,
+            "is_repeat": False,
+            "followed": False,
+            "closed": False,
+            "fcr_state": None,
+            "resolved": c["resolved"],
+        }
+        for c in contacts
+    }
+    for chain in chains.values():
+        chain.sort(key=lambda c: (c["start"], c["id"]))
+        issue = None
+        for i, c in enumerate(chain):
+            repeat = i > 0 and c["start"] - chain[i - 1]["anchor"] <= chain[i - 1]["window"]
+            followed = i + 1 < len(chain) and chain[i + 1]["start"] - c["anchor"] <= c["window"]
+            closed = c["anchor"] + c["window"] <= as_of
+            issue = issue if repeat else c["id"]
+            state = None
+            if not repeat:
+                if not closed:
+                    state = "pending"
+                elif c["resolved"] is None:
+                    state = "unknown"
+                else:
+                    state = "fcr" if c["resolved"] and not followed else "not_fcr"
+            out[c["id"]] = {
+                "issue_id": issue,
+                "is_repeat": repeat,
+                "followed": followed,
+                "closed": closed,
+                "fcr_state": state,
+                "resolved": c["resolved"],
+            }
+    return out
+
+
+@pytest.mark.parametrize(
+    ("labels", "mode", "anchor"),
+    [(("model",), "same_category", "end"), (("agent",), "same_category", "start"), (("model",), "any_reason", "end")],
+)
+def test_built_corpus_duckdb_agrees_with_the_reference(
+    built_rows: list[dict[str, Any]], taxonomy: Taxonomy, labels: tuple[str, ...], mode: str, anchor: str
+) -> None:
+    config = MetricsConfig(label_priority=labels, window_mode=mode, window_from=anchor)
+    with open_source(table(built_rows)) as source:
+        result = compute_metrics(source, config, slice_by="provider")
+        got = {r["contact_id"]: r for r in contact_issues(source, config).to_pylist()}
+    as_of = max(r["started_at"] for r in built_rows)
+    assert datetime.fromisoformat(result["meta"]["as_of"]) == as_of
+    want = reference_chaining(built_rows, taxonomy, config, as_of)
+    for contact_id, expected in want.items():
+        assert got[contact_id]["issue_id"] == expected["issue_id"], contact_id
+        assert got[contact_id]["is_repeat"] == expected["is_repeat"], contact_id
+        assert got[contact_id]["fcr_state"] == expected["fcr_state"], contact_id
+
+    states = [w["fcr_state"] for w in want.values()]
+    repeats = sum(w["is_repeat"] for w in want.values())
+    assert repeats > 100 and states.count("pending") > 10  # the corpus exercises both, or this test proves little
+    metrics = result["overall"]
+    assert kn(metrics["fcr"]) == (states.count("fcr"), states.count("fcr") + states.count("not_fcr"))
+    assert metrics["issues"]["value"] == sum(s is not None for s in states)
+    assert metrics["issues_pending"]["value"] == states.count("pending")
+    decided = [w for w in want.values() if w["fcr_state"] is not None or w["is_repeat"]]
+    repeated = [w for w in decided if w["followed"] or w["closed"]]
+    assert kn(metrics["repeat_rate"]) == (sum(w["followed"] for w in repeated), len(repeated))
+    resolved = [w["resolved"] for w in want.values() if w["resolved"] is not None]
+    assert kn(metrics["resolution_rate"]) == (sum(resolved), len(resolved))
+    handle = [(r["ended_at"] - r["started_at"]).total_seconds() for r in built_rows]
+    assert metrics["aht_s"]["value"] == pytest.approx(sum(handle) / len(handle))
+    # FCR by provider belongs to the provider of the issue's first contact.
+    provider_of = {r["contact_id"]: r["provider"] for r in built_rows}
+    for group in result["groups"]:
+        mine = [w for cid, w in want.items() if provider_of[cid] == group["key"]["provider"]]
+        fcr = sum(w["fcr_state"] == "fcr" for w in mine)
+        decided_issues = sum(w["fcr_state"] in ("fcr", "not_fcr") for w in mine)
+        assert kn(group["metrics"]["fcr"]) == (fcr, decided_issues)
+
+
+def test_agent_codes_and_gold_labels_give_different_numbers_on_the_built_corpus(
+    built_rows: list[dict[str, Any]],
+) -> None:
+    with open_source(table(built_rows)) as source:
+        both = compare_label_sources(source, MetricsConfig(), ("agent", "model"))["sources"]
+        agreement = compute_metrics(source)["overall"]["agent_model_agreement_reason"]
+    assert 0.8 < agreement["value"] < 0.99  # the builder's agents make mistakes
+    agent, model = both["agent"]["overall"], both["model"]["overall"]
+    # Wrong agent codes split or merge issues and misreport outcomes: the counts move.
+    assert agent["issues"]["value"] != model["issues"]["value"]
+    assert agent["resolution_rate"]["k"] != model["resolution_rate"]["k"]
+    assert agent["fcr"]["n"] != model["fcr"]["n"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The report and the command
+# ---------------------------------------------------------------------------------------------
+def test_dispo_report_writes_html_csv_and_json(built_rows: list[dict[str, Any]], tmp_path: Path) -> None:
+    data = tmp_path / "labelled.parquet"
+    pq.write_table(table(built_rows), data)
+    audits = tmp_path / "audits.parquet"
+    sample = built_rows[::25]
+    pq.write_table(
+        pa.table(
+            {
+                "contact_id": [r["contact_id"] for r in sample],
+                "audit_reason": [r["reason"] for r in sample],
+                "audit_outcome": [r["outcome"] for r in sample],
+            }
+        ),
+        audits,
+    )
+    targets = tmp_path / "sla.yaml"
+    targets.write_text("default: {fcr: 0.5, aht_s: 3600}\nproviders: {inhouse: {fcr: 0.6}}\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    register_report(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "report"
+    args = parser.parse_args(
+        [
+            "report",
+            "--data",
+            str(data),
+            "--audits",
+            str(audits),
+            "-o",
+            str(out),
+            "--targets",
+            str(targets),
+            "--timezone",
+            "Europe/Berlin",
+            "--threads",
+            "1",
+        ]
+    )
+    assert args.handler(args) == 0
+
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for heading in ("Headline", "Agent codes beside model labels", "Provider scorecard", "FCR trend", "Reason mix"):
+        assert heading in html
+    assert html.count("data:image/png;base64,") == 3
+    assert "Europe/Berlin" in html
+    summary = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    with open_source(data, audits=audits) as source:
+        direct = compute_metrics(source, MetricsConfig(timezone="Europe/Berlin"))
+    assert summary["overall"]["fcr"] == direct["overall"]["fcr"]
+    assert summary["overall"]["agent_accuracy_code"]["n"] == len(sample)
+    assert {r["provider"] for r in summary["scorecard"]["rows"]} == {r["provider"] for r in built_rows}
+    inhouse = next(r for r in summary["scorecard"]["rows"] if r["provider"] == "inhouse")
+    assert inhouse["in_house"] and inhouse["metrics"]["fcr"]["target"] == 0.6
+    for name in (
+        "overall",
+        "scorecard",
+        "label_sources",
+        "reason_mix",
+        "provider_week",
+        *(f"by_{d}" for d in ("provider", "agent", "week")),
+    ):
+        with (out / f"{name}.csv").open(encoding="utf-8") as handle:
+            assert len(list(csv.DictReader(handle))) >= 1, name
+    with (out / "by_provider.csv").open(encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert header[:2] == ["provider", "contacts"] and "fcr_ci_low" in header
+
+
+def test_report_formatting_helpers() -> None:
+    assert format_value("fcr", 0.4567) == "45.7%"
+    assert format_value("aht_s", 422.4) == "7:02"
+    assert format_value("aht_s", 3725) == "1:02:05"
+    assert format_value("sentiment_score", 0.25) == "+0.25"
+    assert format_value("fcr", None) == "–"
+    flat = flatten_metrics(overall([row("A", "k1", at(T0))], LATE), ["contacts", "fcr", "aht_s"])
+    assert flat == {
+        "contacts": 1,
+        "fcr": 1.0,
+        "fcr_k": 1,
+        "fcr_n": 1,
+        "fcr_ci_low": pytest.approx(0.2065, abs=1e-4),
+        "fcr_ci_high": 1.0,
+        "aht_s": 600.0,
+        "aht_s_n": 1,
+        "aht_s_ci_low": None,
+        "aht_s_ci_high": None,
+    }
+
+
+def test_the_benchmark_generator_makes_repeat_contacts_and_audits() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "metrics_scale", Path(__file__).parents[1] / "bench" / "metrics_scale.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    contacts, audits = module.synthetic_labelled(5_000, 3, load_taxonomy())
+    assert contacts.num_rows == 5_000 and contacts.schema.equals(LABELLED_SCHEMA)
+    with open_source(contacts, audits=audits) as source:
+        metrics = compute_metrics(source)["overall"]
+    assert metrics["repeat_share"]["value"] > 0.05 and metrics["issues_pending"]["value"] > 0
+    assert metrics["agent_accuracy_code"]["n"] > 50
