@@ -50,6 +50,7 @@ LABELLED_SCHEMA = pa.schema(
         ("agent_agrees", pa.bool_()),  # agent reason == model reason
         ("agent_reason_probability", pa.float32()),  # the model's probability of the agent's reason
         ("agent_wrong_probability", pa.float32()),  # 1 - that probability
+        ("agent_outcome_probability", pa.float32()),  # the model's probability of the agent's outcome
     ]
 )
 LABELLED_COLUMNS = tuple(LABELLED_SCHEMA.names)
@@ -70,6 +71,9 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
     if agent_reason is not None and prediction.reason_probabilities:
         agrees = agent_reason == prediction.reason
         agent_p = prediction.reason_probabilities.get(agent_reason, 0.0)
+    agent_outcome_p: float | None = None
+    if agent_outcome is not None and outcome is not None:
+        agent_outcome_p = outcome.probabilities.get(agent_outcome, 0.0)
     return {
         "contact_id": contact.contact_id,
         "customer_id": contact.customer_id,
@@ -96,6 +100,7 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
         "agent_agrees": agrees,
         "agent_reason_probability": agent_p,
         "agent_wrong_probability": None if agent_p is None else 1.0 - agent_p,
+        "agent_outcome_probability": agent_outcome_p,
     }
 
 

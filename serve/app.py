@@ -18,7 +18,7 @@ from serve.db import make_engine, upgrade
 from serve.errors import install_error_handlers
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
-from serve.routes import admin, dispositions, health, live
+from serve.routes import admin, audit, dispositions, health, live, metrics, ui
 from serve.settings import Settings
 from serve.store import Store
 from serve.telemetry import Telemetry
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
 
     app.state.reload_model = reload_model
     install_error_handlers(app)
-    for module in (dispositions, live, admin, health):
+    for module in (dispositions, live, admin, health, audit, ui, metrics):
         app.include_router(module.router)
     app.add_middleware(GuardMiddleware, telemetry=telemetry, max_body_bytes=settings.max_body_bytes)
     return app

@@ -10,10 +10,10 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,12 @@ from serve.db import ApiKey, Decision, Suggestion, Tenant, utcnow
 
 ROLES = ("agent", "analyst", "admin", "service")
 KEY_PREFIX = "dsp_"
+# The columns of the labelled-contact table (dispo.labelled) that the store can fill.
+STORE_LABELLED_COLUMNS = (
+    "contact_id", "customer_id", "channel", "provider", "agent_id", "queue", "started_at", "ended_at", "n_turns",
+    "model_version", "reason", "reason_probability", "outcome", "sentiment", "upsell_probability",
+    "disposition_code", "agent_reason", "agent_outcome", "agent_code",
+)  # fmt: skip
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -51,6 +57,13 @@ class Principal:
 class NewKey:
     principal: Principal
     secret: str  # shown once, never stored
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Times are stored in UTC; SQLite hands them back without their zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def hash_key(secret: str, pepper: str) -> str:
@@ -194,3 +207,64 @@ class Store:
 
     def session(self) -> Session:
         return self.sessions()
+
+    # -- the labelled-contact view for metrics --------------------------------------------------
+    def labelled_rows(self, tenant_id: str, since: datetime | None = None) -> list[dict[str, Any]]:
+        """One row per contact in the columns of :mod:`dispo.labelled`: the newest suggestion of
+        each contact (model labels) with the agent's newest decision on it (agent labels)."""
+        latest = (
+            select(Suggestion.contact_id, func.max(Suggestion.created_at).label("created_at"))
+            .where(Suggestion.tenant_id == tenant_id)
+            .group_by(Suggestion.contact_id)
+        )
+        if since is not None:
+            latest = latest.where(Suggestion.created_at >= since)
+        newest = latest.subquery()
+        query = (
+            select(Suggestion)
+            .join(
+                newest,
+                (Suggestion.contact_id == newest.c.contact_id) & (Suggestion.created_at == newest.c.created_at),
+            )
+            .where(Suggestion.tenant_id == tenant_id)
+        )
+        rows: dict[str, dict[str, Any]] = {}
+        with self.sessions() as session:
+            suggestions = list(session.scalars(query))
+            ids = [s.id for s in suggestions]
+            decisions: dict[str, Decision] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for decision in session.scalars(
+                    select(Decision)
+                    .where(Decision.tenant_id == tenant_id, Decision.suggestion_id.in_(chunk))
+                    .order_by(Decision.created_at)
+                ):
+                    decisions[decision.suggestion_id] = decision  # the newest wins
+        for s in suggestions:
+            chosen = decisions.get(s.id)
+            submitted = (s.contact or {}).get("agent_labels") or {}  # a code sent with the contact
+            agent_reason = chosen.reason if chosen else submitted.get("reason")
+            agent_outcome = chosen.outcome if chosen else submitted.get("outcome")
+            rows[s.contact_id] = {
+                "contact_id": s.contact_id,
+                "customer_id": s.customer_id,
+                "channel": s.channel,
+                "provider": s.provider,
+                "agent_id": s.agent_id,
+                "queue": s.queue,
+                "started_at": as_utc(s.started_at),
+                "ended_at": as_utc(s.ended_at),
+                "n_turns": s.n_turns,
+                "model_version": s.model_version,
+                "reason": s.reason,
+                "reason_probability": s.reason_probability,
+                "outcome": s.outcome,
+                "sentiment": s.sentiment,
+                "upsell_probability": s.upsell_probability,
+                "disposition_code": s.disposition_code,
+                "agent_reason": agent_reason,
+                "agent_outcome": agent_outcome,
+                "agent_code": chosen.disposition_code if chosen else None,
+            }
+        return list(rows.values())

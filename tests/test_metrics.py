@@ -815,3 +815,20 @@ def test_the_benchmark_generator_makes_repeat_contacts_and_audits() -> None:
         metrics = compute_metrics(source)["overall"]
     assert metrics["repeat_share"]["value"] > 0.05 and metrics["issues_pending"]["value"] > 0
     assert metrics["agent_accuracy_code"]["n"] > 50
+
+
+def test_agent_accuracy_uses_only_the_uniform_sample_when_the_audits_say_which_it_is() -> None:
+    rows = _disagreeing()
+    audits = pa.table(
+        {
+            "contact_id": ["A", "C"],
+            "audit_reason": ["track_order", "track_order"],
+            "audit_outcome": ["unresolved", "resolved"],
+            "in_uniform_sample": [False, True],  # A came from the ranked queue: it wins the labels, not the estimate
+        }
+    )
+    with open_source(table(rows), audits=audits) as source:
+        result = compute_metrics(source, LATE)
+        chained = {r["contact_id"]: r for r in contact_issues(source, LATE).to_pylist()}
+    assert chained["A"]["outcome"] == "unresolved" and chained["A"]["outcome_source"] == "audit"
+    assert kn(result["overall"]["agent_accuracy_outcome"]) == (1, 1)  # C only

@@ -330,3 +330,52 @@ def test_unsafe_settings_fail_fast() -> None:
         Settings.from_env({"DISPO_PORT": "eighty"})
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         Settings.from_env({"DISPO_DATABASE_URL": "mysql://x"})
+
+
+# -- metrics ------------------------------------------------------------------------------------
+def test_metrics_endpoints_compute_from_the_tenants_record(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    outcomes = []
+    for contact in sample_contacts[:6]:
+        out = sqlite_api.post("/v1/dispositions", body(contact)).json()
+        outcomes.append(out["outcome"]["label"])
+    sid = out["suggestion_id"]
+    sqlite_api.post(f"/v1/dispositions/{sid}/feedback", {"agent_id": "a", "accepted": False, "outcome": "resolved",
+                                                            "reason": out["reasons"][0]["label"]})  # fmt: skip
+    analyst = sqlite_api.headers("analyst")
+    result = sqlite_api.client.get("/v1/metrics?labels=model&by=provider", headers=analyst)
+    assert result.status_code == 200, result.text
+    overall = result.json()["overall"]
+    assert overall["contacts"]["value"] == 6
+    resolved = sum(o == "resolved" for o in outcomes)
+    assert overall["resolution_rate"]["value"] == pytest.approx(resolved / 6)
+    # Agent codes where the agent gave one (the code sent with the contact, or the decision on the
+    # suggestion, which wins), the model's elsewhere.
+    chosen = [
+        (c.agent_labels.outcome if c.agent_labels and c.agent_labels.outcome else model)
+        for c, model in zip(sample_contacts[:5], outcomes[:5], strict=True)
+    ] + ["resolved"]
+    mixed = sqlite_api.client.get("/v1/metrics?labels=agent,model", headers=analyst).json()["overall"]
+    assert mixed["resolution_rate"]["value"] == pytest.approx(sum(o == "resolved" for o in chosen) / 6)
+    for path in ("/v1/metrics/scorecard", "/v1/metrics/labels", "/v1/metrics/reasons", "/v1/metrics/dashboard"):
+        assert sqlite_api.client.get(path, headers=analyst).status_code == 200, path
+    assert sqlite_api.client.get("/v1/metrics", headers=sqlite_api.headers("agent")).status_code == 403
+    other = sqlite_api.client.get("/v1/metrics", headers=sqlite_api.headers("analyst", "globex")).json()
+    assert other["overall"]["contacts"]["value"] == 0
+    assert sqlite_api.client.get("/v1/metrics?by=planet", headers=analyst).status_code == 422
+
+
+def test_requests_before_the_model_is_loaded_are_503(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    from serve.deps import get_inference
+    from serve.errors import NotReadyError
+
+    def not_loaded() -> None:
+        raise NotReadyError("the model is not loaded")
+
+    app = sqlite_api.client.app
+    app.dependency_overrides[get_inference] = not_loaded  # type: ignore[attr-defined]
+    try:
+        response = sqlite_api.post("/v1/dispositions", body(sample_contacts[0]))
+        assert response.status_code == 503 and response.json()["error"] == "not_ready"
+    finally:
+        app.dependency_overrides.clear()  # type: ignore[attr-defined]
+    assert sqlite_api.post("/v1/dispositions", body(sample_contacts[0])).status_code == 200

@@ -325,3 +325,24 @@ def test_label_smoothing_reaches_the_classification_losses() -> None:
 
     with pytest.raises(ConfigError, match="label_smoothing"):
         TrainingConfig(label_smoothing=0.7)
+
+
+def test_audited_labels_win_over_training_labels(corpus: dict[str, Path], tmp_path: Path) -> None:
+    from dispo.audit.export import audited_contact
+    from dispo.io import read_contacts
+
+    train = read_contacts(corpus["train"])
+    target = train[0]
+    new_reason = next(r for r in ("track_order", "cancel_order") if target.labels and r != target.labels.reason)
+    audited = [audited_contact(target, new_reason, "escalated", {"analyst": "qa-1"})]
+    write_contacts(audited, tmp_path / "audits.jsonl")
+    run = tiny_run(corpus, epochs=1)
+    run.data.audits = [str(tmp_path / "audits.jsonl")]
+    first = train_model(tiny_run(corpus, epochs=1), "audited", root=tmp_path)
+    second = train_model(run, "audited", root=tmp_path)
+    data = json.loads((second.path / "data.json").read_text())
+    assert data["audits"] == {"files": run.data.audits, "audited": 1, "relabelled": 1, "added": 0}
+    before = json.loads((first.path / "data.json").read_text())["label_counts"]["reason"]
+    after = data["label_counts"]["reason"]
+    assert after.get(new_reason, 0) == before.get(new_reason, 0) + 1
+    assert second.metrics["previous_test"]["version"] == first.version

@@ -142,6 +142,10 @@ def register_train(subcommands: Any) -> None:
     train.add_argument("--config", type=Path, default=None, help="YAML/JSON with sections data, model, training")
     train.add_argument("--data", nargs="+", default=None, help="training file(s); several sources may be mixed")
     train.add_argument("--eval", default=None, help="held-out test file, evaluated at the end")
+    train.add_argument(
+        "--include-audits", nargs="+", default=None, metavar="FILE",
+        help="audited contacts from `dispo audit export`: audited labels win over the training labels",
+    )  # fmt: skip
     train.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")
     train.add_argument("--base-model", default=None, help="encoder: local path or hub name (default all-MiniLM-L6-v2)")
     train.add_argument("--name", required=True, help="model name in the registry")
@@ -172,6 +176,7 @@ def _train(args: argparse.Namespace) -> int:
             "eval": args.eval,
             "taxonomy": args.taxonomy,
             "max_train_contacts": args.max_train_contacts,
+            "audits": args.include_audits,
         },
         "model": {
             "base_model": args.base_model,

@@ -25,10 +25,15 @@ class DataConfig:
     taxonomy: str | None = None
     validation_fraction: float = 0.1
     max_train_contacts: int | None = None
+    # Audited contacts (`dispo audit export`): their audited reason and outcome win over the
+    # labels the same contact has in `train`; audited contacts not in `train` are added.
+    audits: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if isinstance(self.train, str):
             self.train = [self.train]
+        if isinstance(self.audits, str):
+            self.audits = [self.audits]
         if not self.train:
             raise ConfigError("DataConfig.train needs at least one file")
         if not 0.0 < self.validation_fraction < 0.5:

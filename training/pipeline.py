@@ -18,8 +18,9 @@ import torch
 from safetensors.torch import save_file
 
 import dispo
+from dispo.audit.export import merge_audited
 from dispo.baseline import BaselineModel, contact_text
-from dispo.bundle import BundleWriter, models_dir
+from dispo.bundle import BundleWriter, models_dir, versions
 from dispo.contact import Contact
 from dispo.io import ContactReader
 from dispo.model import TASKS, ModelConfig
@@ -48,6 +49,18 @@ def read_training_contacts(paths: list[str], taxonomy: Taxonomy, redactor: Redac
         for contact in ContactReader(path, taxonomy=taxonomy):
             contacts.append(redactor.redact_contact(contact) if redactor else contact)
     return contacts
+
+
+def latest_report(name: str, root: Path | None) -> dict[str, Any] | None:
+    """The test report of the newest existing version of ``name``, to show before/after."""
+    existing = versions(name, root) if (models_dir(root) / name).is_dir() else []
+    if not existing:
+        return None
+    report = models_dir(root) / name / existing[-1] / "report" / "report.json"
+    if not report.is_file():
+        return None
+    data = json.loads(report.read_text(encoding="utf-8"))
+    return {"version": existing[-1], "data": data.get("data"), "model": data.get("model", {})}
 
 
 def baseline_labels(contacts: list[Contact]) -> dict[str, list[Any]]:
@@ -94,6 +107,17 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     contacts = read_training_contacts(run.data.train, taxonomy, redactor)
     if run.data.max_train_contacts:
         contacts = contacts[: run.data.max_train_contacts]
+    audit_info: dict[str, Any] | None = None
+    if run.data.audits:
+        audited = read_training_contacts(run.data.audits, taxonomy, redactor)
+        known = {c.contact_id for c in contacts}
+        contacts = merge_audited(contacts, audited)
+        replaced = sum(1 for c in audited if c.contact_id in known)
+        audit_info = {"files": run.data.audits, "audited": len(audited), "relabelled": replaced,
+                      "added": len(audited) - replaced}  # fmt: skip
+        logger.info(
+            "audits: %d audited contacts (%d relabelled, %d added)", len(audited), replaced, len(audited) - replaced
+        )
     train, validation = split_validation(contacts, run.data.validation_fraction, run.training.seed)
     logger.info("data: %d contacts -> %d train, %d validation", len(contacts), len(train), len(validation))
     checkpoint_dir = models_dir(root) / name / ".checkpoints" / data_fingerprint(contacts)[:16]
@@ -126,7 +150,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "sha256": data_fingerprint(contacts),
         "label_counts": _label_counts(contacts),
         "redacted": redact,
+        "audits": audit_info,
     }
+    previous = latest_report(name, root)
     version, path = write_bundle(name, run, taxonomy, trainer, result, baseline, metrics, data_info, root)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
@@ -136,6 +162,13 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
 
         report = evaluate_bundle(path, run.data.eval, path / "report")
         metrics = {**metrics, "test": report["model"], "baseline_test": report["baseline"]}
+        if previous is not None:
+            metrics["previous_test"] = previous
+            for task, scores in report["model"].items():
+                before = previous["model"].get(task, {})
+                if "macro_f1" in scores and "macro_f1" in before:
+                    logger.info("%s macro-F1: %.3f before (%s) -> %.3f now", task, before["macro_f1"],
+                                previous["version"], scores["macro_f1"])  # fmt: skip
     return TrainedBundle(name, version, path, metrics)
 
 

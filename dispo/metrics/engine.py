@@ -235,9 +235,12 @@ def _base_sql(
     else:
         change = "NULL::DOUBLE"
     if source.has_audits:
-        audits = "a.audit_reason, a.audit_outcome FROM contacts c LEFT JOIN audits a ON a.contact_id = c.contact_id"
+        audits = (
+            "a.audit_reason, a.audit_outcome, coalesce(a.audit_uniform, false) AS audit_uniform "
+            "FROM contacts c LEFT JOIN audits a ON a.contact_id = c.contact_id"
+        )
     else:  # no join to pay for
-        audits = "NULL::VARCHAR AS audit_reason, NULL::VARCHAR AS audit_outcome FROM contacts c"
+        audits = "NULL::VARCHAR AS audit_reason, NULL::VARCHAR AS audit_outcome, false AS audit_uniform FROM contacts c"
         reason = reason.replace("a.audit_reason", "NULL::VARCHAR")
         outcome = outcome.replace("a.audit_outcome", "NULL::VARCHAR")
         reason_source = reason_source.replace("a.audit_reason", "NULL::VARCHAR")
@@ -385,27 +388,27 @@ def _contact_rate_sql(config: MetricsConfig) -> dict[str, tuple[str, str]]:
         ),
         "agent_accuracy_reason": (
             "agent_reason = audit_reason",
-            "agent_reason IS NOT NULL AND audit_reason IS NOT NULL",
+            "agent_reason IS NOT NULL AND audit_reason IS NOT NULL AND audit_uniform",
         ),
         "agent_accuracy_outcome": (
             "agent_outcome = audit_outcome",
-            "agent_outcome IS NOT NULL AND audit_outcome IS NOT NULL",
+            "agent_outcome IS NOT NULL AND audit_outcome IS NOT NULL AND audit_uniform",
         ),
         "agent_accuracy_code": (
             "agent_reason = audit_reason AND agent_outcome = audit_outcome",
-            f"{agent_code} AND {audit_code}",
+            f"{agent_code} AND {audit_code} AND audit_uniform",
         ),
         "model_accuracy_reason": (
             "model_reason = audit_reason",
-            "model_reason IS NOT NULL AND audit_reason IS NOT NULL",
+            "model_reason IS NOT NULL AND audit_reason IS NOT NULL AND audit_uniform",
         ),
         "model_accuracy_outcome": (
             "model_outcome = audit_outcome",
-            "model_outcome IS NOT NULL AND audit_outcome IS NOT NULL",
+            "model_outcome IS NOT NULL AND audit_outcome IS NOT NULL AND audit_uniform",
         ),
         "model_accuracy_code": (
             "model_reason = audit_reason AND model_outcome = audit_outcome",
-            f"{model_code} AND {audit_code}",
+            f"{model_code} AND {audit_code} AND audit_uniform",
         ),
     }
 

@@ -154,7 +154,7 @@ def open_source(
             run(
                 con,
                 "CREATE VIEW audits AS SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS audit_reason, "
-                "NULL::VARCHAR AS audit_outcome WHERE false",
+                "NULL::VARCHAR AS audit_outcome, NULL::BOOLEAN AS audit_uniform WHERE false",
             )
     except BaseException:
         con.close()
@@ -247,6 +247,9 @@ def _audits_view(con: duckdb.DuckDBPyConnection, columns: dict[str, str], where:
         time_column = next((c for c in AUDIT_TIME_COLUMNS if c in columns), None)
     reason = "CAST(audit_reason AS VARCHAR)" if "audit_reason" in columns else "NULL::VARCHAR"
     outcome = "CAST(audit_outcome AS VARCHAR)" if "audit_outcome" in columns else "NULL::VARCHAR"
+    # Agent accuracy is estimated only from audits of the uniform random sample when the table says
+    # which those are (`dispo audit export --audits-table`); a ranked queue over-samples wrong codes.
+    uniform = "coalesce(CAST(in_uniform_sample AS BOOLEAN), false)" if "in_uniform_sample" in columns else "true"
     if time_column is None:
         duplicates = first_row(
             con,
@@ -264,6 +267,6 @@ def _audits_view(con: duckdb.DuckDBPyConnection, columns: dict[str, str], where:
     run(
         con,
         f"CREATE VIEW audits AS SELECT CAST(contact_id AS VARCHAR) AS contact_id, {reason} AS audit_reason, "
-        f"{outcome} AS audit_outcome FROM input_audits WHERE contact_id IS NOT NULL "
+        f"{outcome} AS audit_outcome, {uniform} AS audit_uniform FROM input_audits WHERE contact_id IS NOT NULL "
         f"QUALIFY row_number() OVER (PARTITION BY contact_id ORDER BY {order}) = 1",
     )

@@ -16,7 +16,7 @@ from serve.errors import InvalidInputError, TooLargeError
 from serve.inference import InferenceService
 from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion
 from serve.settings import Settings
-from serve.store import Principal, Store
+from serve.store import Principal, Store, as_utc
 
 router = APIRouter(prefix="/v1/dispositions", tags=["dispositions"])
 
@@ -59,8 +59,8 @@ def suggestion_row(
         "provider": contact.provider,
         "channel": contact.channel,
         "queue": contact.queue,
-        "started_at": contact.started_at,
-        "ended_at": contact.ended_at,
+        "started_at": as_utc(contact.started_at),
+        "ended_at": as_utc(contact.ended_at),
         "model_version": prediction.model_version,
         "reason": prediction.reason,
         "reason_probability": prediction.reasons[0][1] if prediction.reasons else None,

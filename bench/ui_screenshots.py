@@ -1,0 +1,128 @@
+"""Screenshots of the audit UI for the README: ``docs/audit-queue.png`` and ``docs/audit-contact.png``.
+
+Starts the service on a free port with the trained model (``--model``, default dispo-default),
+queues built contacts it was not trained on, signs in as an analyst in Debian's Chromium and
+photographs the queue and a suspicious contact with its explanation. Run it after changing the
+templates:
+
+    python bench/ui_screenshots.py [--model dispo-default] [--contacts 80]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from dispo.labelled import labelled_row
+from dispo.redact import Redactor
+from serve.app import create_app
+from serve.audit_store import AuditStore, QueueQuery, item_from_labelled
+from serve.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+logger = logging.getLogger("bench.ui_screenshots")
+
+
+def serve(settings: Settings) -> tuple[Any, uvicorn.Server, threading.Thread, str]:
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the service did not start")
+        time.sleep(0.05)
+    return app, server, thread, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="dispo-default")
+    parser.add_argument("--models-dir", default=None)
+    parser.add_argument("--contacts", type=int, default=80)
+    parser.add_argument("--seed", type=int, default=202)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings.from_env(
+            {}, database_url=f"sqlite:///{folder}/dispo.db", model=args.model, models_dir=args.models_dir,
+            rate_limit_burst=100_000,
+        )  # fmt: skip
+        app, server, thread, url = serve(settings)
+        try:
+            store = app.state.store
+            key = store.create_key("demo", "analyst", "Dana Whitfield").secret
+            predictor = app.state.inference.predictor
+            redactor = Redactor()
+            contacts = [
+                redactor.redact_contact(b.contact)
+                for b in CorpusBuilder(CorpusConfig(n_contacts=args.contacts, seed=args.seed)).build()
+            ]
+            rng = random.Random(args.seed)
+            rows = []
+            for contact, prediction in zip(contacts, predictor.predict(contacts), strict=True):
+                row = labelled_row(contact, prediction, predictor.taxonomy)
+                if prediction.outcome is not None:
+                    row["outcome_probabilities"] = prediction.outcome.probabilities
+                rows.append(item_from_labelled(contact.to_json_dict(), row, rng=rng))
+            audit = AuditStore(store.engine)
+            audit.add_items("demo", [r for r in rows if r is not None])
+            ranked = audit.queue("demo", QueueQuery(limit=100)).items
+            # A typical find, short enough to show whole: a confident model disagreeing on the reason.
+            shown = next(
+                (
+                    r
+                    for r in ranked
+                    if r["reason"] != r["agent_reason"]
+                    and (r["reason_probability"] or 0) >= 0.6
+                    and 6 <= r["n_turns"] <= 12
+                ),
+                ranked[0],
+            )
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+                page.goto(f"{url}/ui/login")
+                page.get_by_label("API key").fill(key)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url("**/ui/audit")
+                args.out.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.out / "audit-queue.png"))
+                page.set_viewport_size({"width": 1440, "height": 1300})
+                page.goto(f"{url}/ui/audit/{shown['id']}?sort=suspicion")
+                page.wait_for_selector("#decision")
+                page.screenshot(path=str(args.out / "audit-contact.png"))
+                browser.close()
+            logger.info("wrote %s and %s", args.out / "audit-queue.png", args.out / "audit-contact.png")
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,534 @@
+"""The QA audit: ranking on a corpus with known injected mistakes, the append-only audit log,
+roles and tenants, agreement and accuracy statistics, the web pages, and the export round trip."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from dispo.audit.agreement import cohen_kappa
+from dispo.audit.export import merge_audited
+from dispo.audit.ranking import (
+    RankingConfig,
+    TaskView,
+    label_quality,
+    label_quality_matrix,
+    precision_at,
+    ranking,
+    recall_at,
+    suspicion,
+    suspicion_scores,
+)
+from dispo.audit.sampling import sample_prefix, wilson_interval
+from dispo.contact import Contact
+from dispo.io import read_contacts, write_contacts
+from dispo.labelled import labelled_row
+from dispo.predictor import Predictor
+from serve.app import create_app
+from serve.audit_cli import register_audit
+from serve.audit_deps import COOKIE
+from serve.audit_store import AuditStore, QueueQuery, item_from_labelled
+from serve.db import make_engine
+from serve.settings import Settings
+from serve.store import Store
+from tests.factories import make_tiny_bundle
+
+POSTGRES_URL = os.environ.get("DISPO_TEST_POSTGRES_URL")
+
+
+# -- ranking, sampling, agreement: the statistics ---------------------------------------------------
+def test_label_quality_scores_by_hand() -> None:
+    view = TaskView("refund", 0.1, (("cancel", 0.7), ("refund", 0.1), ("track", 0.05)))
+    assert label_quality(view, "self_confidence") == pytest.approx(0.1)
+    assert label_quality(view, "normalized_margin") == pytest.approx((0.1 - 0.7 + 1) / 2)
+    agreeing = TaskView("cancel", 0.7, view.top)
+    assert label_quality(agreeing, "normalized_margin") == pytest.approx((0.7 - 0.1 + 1) / 2)
+    # A code is right only if reason and outcome both are: qualities multiply.
+    outcome = TaskView("resolved", 0.5, (("resolved", 0.5), ("escalated", 0.4)))
+    scored = suspicion(view, outcome)
+    assert scored is not None and scored.score == pytest.approx(1 - 0.1 * 0.5) and scored.disagrees
+    assert suspicion(view, outcome, RankingConfig(tasks=("reason",))).score == pytest.approx(0.9)  # type: ignore[union-attr]
+    # Without the agent label's own probability, what the top labels leave over bounds it.
+    bounded = TaskView.bounded("other", [("cancel", 0.7), ("refund", 0.2)], None)
+    assert bounded.given_probability == pytest.approx(0.1)
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    assert label_quality_matrix(probabilities, np.array([1, 1])).tolist() == pytest.approx([0.2, 0.8])
+    with pytest.raises(Exception, match="method"):
+        RankingConfig(method="vibes")
+
+
+def test_ranking_finds_injected_agent_mistakes_far_better_than_random() -> None:
+    """Built contacts whose agent codes carry the builder's injected mistakes (10% of contacts),
+    scored by a bag-of-words model trained on other built contacts (out of sample): the most
+    suspicious codes are mostly the wrong ones, and far more of them than a random sample finds."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    def build(n: int, seed: int) -> list[Contact]:
+        return [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=n, seed=seed, agent_error_rate=0.1)).build()]
+
+    train, audited = build(2000, 41), build(600, 42)
+    qualities = []
+    for task, reads in (("reason", Contact.customer_text), ("outcome", Contact.transcript)):
+        model = make_pipeline(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_features=30_000),
+            SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=30, random_state=0),
+        )
+        model.fit([reads(c) for c in train], [getattr(c.labels, task) for c in train])
+        classes = list(model.classes_)
+        given = np.array([classes.index(getattr(c.agent_labels, task)) for c in audited])
+        qualities.append(label_quality_matrix(model.predict_proba([reads(c) for c in audited]), given))
+    wrong = np.array([_code(c.labels) != _code(c.agent_labels) for c in audited])
+    assert 0.06 < wrong.mean() < 0.12  # the builder's injected mistakes that change the code
+    order = ranking(suspicion_scores(qualities))
+    shuffled = np.random.default_rng(0).permutation(len(audited))
+    # A random sample finds wrong codes at the base rate (precision ~0.09, recall at 20% ~0.2).
+    precision, recall = precision_at(order, wrong, 0.05), recall_at(order, wrong, 0.2)
+    assert precision >= max(0.5, 5 * wrong.mean()) and precision > precision_at(shuffled, wrong, 0.05)
+    assert recall >= 0.7 > 2 * recall_at(shuffled, wrong, 0.2)
+
+
+def _code(labels: Any) -> tuple[str | None, str | None]:
+    return (labels.reason, labels.outcome)
+
+
+def test_cohen_kappa_hand_computed_case() -> None:
+    # 50 items: both yes 20, A yes / B no 5, A no / B yes 10, both no 15.
+    a = ["yes"] * 20 + ["yes"] * 5 + ["no"] * 10 + ["no"] * 15
+    b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    result = cohen_kappa(a, b)
+    # p_o = 35/50 = 0.7; p_e = 0.5 * 0.6 + 0.5 * 0.4 = 0.5; kappa = (0.7 - 0.5) / 0.5 = 0.4
+    assert (result.observed, result.expected) == (pytest.approx(0.7), pytest.approx(0.5))
+    assert result.kappa == pytest.approx(0.4)
+    assert cohen_kappa(["x", "y"], ["x", "y"]).kappa == pytest.approx(1.0)
+    assert cohen_kappa(["x", "x"], ["x", "x"]).kappa is None  # chance agreement is 1: undefined
+    assert cohen_kappa([], []).kappa is None
+
+
+def test_wilson_interval_and_uniform_sample_prefix() -> None:
+    interval = wilson_interval(8, 10)
+    assert (interval.low, interval.high) == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
+    assert wilson_interval(0, 20).low == 0.0 and wilson_interval(20, 20).high == 1.0
+    assert wilson_interval(0, 0).value is None
+    keyed = [(0.9, "d", True), (0.1, "a", True), (0.5, "c", False), (0.3, "b", True)]
+    assert sample_prefix(keyed) == ["a", "b"]  # stops at the first unaudited item in key order
+
+
+# -- the service ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("audit-models")
+    make_tiny_bundle(root, name="dispo-default")
+    return root
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Contact]:
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    return [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=40, seed=13, agent_error_rate=0.3)).build()]
+
+
+def database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'dispo.db'}"
+    if POSTGRES_URL is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test against PostgreSQL: .ci/run sets DISPO_TEST_POSTGRES_URL")
+        pytest.skip("no PostgreSQL server (set DISPO_TEST_POSTGRES_URL)")
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return POSTGRES_URL
+
+
+class Audit:
+    """A test client with keys per tenant and role, and the tenant acme's corpus queued."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        state: Any = client.app.state  # type: ignore[attr-defined]
+        self.store: Store = state.store
+        self.audit_store = AuditStore(self.store.engine)
+        self.keys = {
+            (tenant, role): self.store.create_key(tenant, role, f"{tenant}-{role}").secret
+            for tenant in ("acme", "globex")
+            for role in ("agent", "analyst", "admin")
+        }
+        self.keys[("acme", "analyst2")] = self.store.create_key("acme", "analyst", "acme-analyst-2").secret
+        self.predictor: Predictor = state.inference.predictor
+
+    def headers(self, role: str = "analyst", tenant: str = "acme") -> dict[str, str]:
+        return {"X-API-Key": self.keys[(tenant, role)]}
+
+    def get(self, path: str, role: str = "analyst", tenant: str = "acme", **params: Any) -> Any:
+        return self.client.get(path, params=params, headers=self.headers(role, tenant))
+
+    def decide(self, item_id: str, body: dict[str, Any], role: str = "analyst", tenant: str = "acme") -> Any:
+        return self.client.post(f"/v1/audit/items/{item_id}/decisions", json=body, headers=self.headers(role, tenant))
+
+    def queue_corpus(self, contacts: list[Contact], tenant: str = "acme", seed: int = 3) -> None:
+        predictions = self.predictor.predict(contacts)
+        rng = random.Random(seed)
+        rows = []
+        for contact, prediction in zip(contacts, predictions, strict=True):
+            row = labelled_row(contact, prediction, self.predictor.taxonomy)
+            item = item_from_labelled(contact.to_json_dict(), row, rng=rng)
+            assert item is not None
+            rows.append(item)
+        stats = self.audit_store.add_items(tenant, rows)
+        assert stats.added == len(contacts)
+
+
+def make_audit(models_root: Path, url: str) -> Iterator[Audit]:
+    settings = Settings.from_env(
+        {}, database_url=url, models_dir=str(models_root), backend="torch", rate_limit_burst=100_000
+    )
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        yield Audit(client)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit(request: pytest.FixtureRequest, models_root: Path, tmp_path: Path, corpus: list[Contact]) -> Iterator[Audit]:
+    for api in make_audit(models_root, database_url(request.param, tmp_path)):
+        api.queue_corpus(corpus)
+        yield api
+
+
+@pytest.fixture
+def sqlite_audit(models_root: Path, tmp_path: Path, corpus: list[Contact]) -> Iterator[Audit]:
+    for api in make_audit(models_root, database_url("sqlite", tmp_path)):
+        api.queue_corpus(corpus)
+        yield api
+
+
+def test_queue_is_ranked_filtered_and_paginated(audit: Audit, corpus: list[Contact]) -> None:
+    page = audit.get("/v1/audit/items", limit=10).json()
+    assert page["total"] == len(corpus) and len(page["items"]) == 10
+    scores = [row["suspicion"] for row in page["items"]]
+    assert scores == sorted(scores, reverse=True)
+    second = audit.get("/v1/audit/items", limit=10, offset=10).json()["items"]
+    assert not {r["id"] for r in page["items"]} & {r["id"] for r in second}
+    assert second[0]["suspicion"] <= scores[-1]
+    provider = corpus[0].provider
+    filtered = audit.get("/v1/audit/items", provider=provider, limit=500).json()
+    assert filtered["total"] == sum(c.provider == provider for c in corpus)
+    assert all(r["provider"] == provider for r in filtered["items"])
+    agent = corpus[0].agent_labels.reason  # type: ignore[union-attr]
+    by_reason = audit.get("/v1/audit/items", reason=agent, limit=500).json()
+    assert by_reason["total"] and all(r["agent_reason"] == agent for r in by_reason["items"])
+    day = min(c.started_at for c in corpus if c.started_at).date()  # type: ignore[type-var]
+    first_day = audit.get("/v1/audit/items", date_from=str(day), date_to=str(day), limit=500).json()
+    assert 0 < first_day["total"] < len(corpus)
+    randomised = [r["id"] for r in audit.get("/v1/audit/items", sort="random", limit=500).json()["items"]]
+    assert sorted(randomised) == sorted(r["id"] for r in audit.get("/v1/audit/items", limit=500).json()["items"])
+    assert audit.get("/v1/audit/items", sort="sideways").status_code == 422
+    # The score is what the model thinks of the agent's code.
+    top = page["items"][0]
+    assert top["suspicion"] >= 1 - top["agent_reason_probability"] - 1e-6
+
+
+def test_decisions_are_append_only_with_the_previous_value(audit: Audit) -> None:
+    item = audit.get("/v1/audit/items", limit=1).json()["items"][0]
+    item_id = item["id"]
+    confirmed = audit.decide(item_id, {"action": "confirm", "mode": "ranked"})
+    assert confirmed.status_code == 201, confirmed.text
+    assert confirmed.json()["code"] == item["agent_code"] and confirmed.json()["previous"]["source"] == "agent"
+    taxonomy = audit.predictor.taxonomy
+    other_reason = next(r for r in taxonomy.reason_names if r != item["agent_reason"])
+    corrected = audit.decide(
+        item_id,
+        {"action": "other", "reason": other_reason, "outcome": "escalated", "note": "call jane.doe@example.com"},
+    )
+    assert corrected.status_code == 201, corrected.text
+    body = corrected.json()
+    assert body["code"] == taxonomy.render_code(other_reason, "escalated")
+    assert body["previous"]["code"] == item["agent_code"] and body["previous"]["source"] == "audit"
+    assert "jane.doe@example.com" not in body["note"]  # notes are redacted
+    log = audit.get(f"/v1/audit/items/{item_id}/decisions").json()
+    assert [d["action"] for d in log] == ["confirm", "other"] and log[0]["analyst_name"] == "acme-analyst"
+    # Bad decisions are refused with the field named, and leave the log as it was.
+    assert audit.decide(item_id, {"action": "other", "reason": other_reason}).status_code == 422
+    assert audit.decide(item_id, {"action": "other", "reason": "teleport", "outcome": "resolved"}).status_code == 422
+    assert audit.decide(item_id, {"action": "confirm", "reason": other_reason}).status_code == 422
+    assert audit.decide(item_id, {"action": "approve"}).status_code == 422
+    assert len(audit.get(f"/v1/audit/items/{item_id}/decisions").json()) == 2
+    # No code path edits a decision, and the database refuses it too.
+    assert not [name for name in dir(AuditStore) if any(w in name for w in ("update", "delete", "edit", "remove"))]
+    for statement in ("UPDATE audit_decisions SET code = 'X'", "DELETE FROM audit_decisions"):
+        with pytest.raises(DBAPIError, match="append-only"), audit.store.engine.begin() as connection:
+            connection.execute(text(statement))
+    assert len(audit.get(f"/v1/audit/items/{item_id}/decisions").json()) == 2
+    # The audited value is now the correction; the pending queue no longer has the item.
+    detail = audit.get(f"/v1/audit/items/{item_id}").json()
+    assert detail["current"]["reason"] == other_reason and detail["explanation"]["turns"]
+    assert item_id not in {r["id"] for r in audit.get("/v1/audit/items", limit=500).json()["items"]}
+
+
+def test_roles_agent_keys_cannot_audit_and_admins_only_read(sqlite_audit: Audit) -> None:
+    api = sqlite_audit
+    item_id = api.get("/v1/audit/items", limit=1).json()["items"][0]["id"]
+    assert api.client.get("/v1/audit/items").status_code == 401
+    assert api.get("/v1/audit/items", role="agent").status_code == 403
+    assert api.get(f"/v1/audit/items/{item_id}", role="agent").status_code == 403
+    assert api.decide(item_id, {"action": "confirm"}, role="agent").status_code == 403
+    assert api.get("/v1/audit/items", role="admin").status_code == 200
+    assert api.decide(item_id, {"action": "confirm"}, role="admin").status_code == 403
+    assert api.get("/v1/audit/items/nope").status_code == 404
+    # The UI refuses an agent key at the login.
+    response = api.client.post(
+        "/ui/login", data={"api_key": api.keys[("acme", "agent")]}, headers={"Origin": "http://testserver"}
+    )
+    assert response.status_code == 403 and COOKIE not in response.cookies
+
+
+def test_another_tenants_contacts_never_appear(audit: Audit, corpus: list[Contact]) -> None:
+    acme_item = audit.get("/v1/audit/items", limit=1).json()["items"][0]["id"]
+    assert audit.get("/v1/audit/items", tenant="globex").json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+    assert audit.get(f"/v1/audit/items/{acme_item}", tenant="globex").status_code == 404
+    assert audit.decide(acme_item, {"action": "confirm"}, tenant="globex").status_code == 404
+    assert audit.get(f"/v1/audit/items/{acme_item}/decisions", tenant="globex").status_code == 404
+    assert audit.get("/v1/audit/next", tenant="globex").json() == {"item_id": None}
+    assert audit.get("/v1/audit/sample", tenant="globex", n=10).json()["n"] == 0
+    assert audit.get("/v1/audit/accuracy", tenant="globex").json()["population"] == 0
+    # globex queues the same contacts: two separate queues.
+    audit.queue_corpus(corpus[:5], tenant="globex")
+    globex = audit.get("/v1/audit/items", tenant="globex", limit=500).json()
+    assert globex["total"] == 5 and acme_item not in {r["id"] for r in globex["items"]}
+
+
+def test_two_analysts_agreement_and_accuracy_on_the_random_sample(sqlite_audit: Audit) -> None:
+    api = sqlite_audit
+    taxonomy = api.predictor.taxonomy
+    sample = api.get("/v1/audit/sample", n=8).json()["items"]
+    assert len(sample) == 8
+    for i, item in enumerate(sample):
+        api.decide(item["id"], {"action": "confirm", "mode": "random"})
+        if i < 6:
+            body: dict[str, Any] = {"action": "confirm", "mode": "random"}
+            if i >= 4:  # the second analyst disagrees on two contacts
+                reason = next(r for r in taxonomy.reason_names if r != item["agent_reason"])
+                body = {"action": "other", "reason": reason, "outcome": item["agent_outcome"]}
+            api.decide(item["id"], body, role="analyst2")
+    agreement = api.get("/v1/audit/agreement").json()
+    assert agreement["items"] == 6 and agreement["overall"]["observed"] == pytest.approx(4 / 6)
+    assert agreement["pairs"][0]["n"] == 6 and set(agreement["pairs"][0]["analysts"]) == {
+        "acme-analyst",
+        "acme-analyst-2",
+    }
+    # Accuracy from the uniform sample: the first 8 items in random order, all audited.
+    accuracy = api.get("/v1/audit/accuracy").json()
+    assert accuracy["sample_size"] == 8 and accuracy["population"] == 40 and not accuracy["complete"]
+    overall = accuracy["rows"][0]["code_accuracy"]
+    assert overall["n"] == 8 and overall["successes"] == 6  # the latest decision counts: two corrections
+    assert overall["ci_low"] < 0.75 < overall["ci_high"]
+    # A ranked-queue audit outside the sample prefix does not enter the estimate.
+    last_random = max(r["id"] for r in sample)
+    ranked = next(r for r in api.get("/v1/audit/items", limit=500).json()["items"] if r["id"] != last_random)
+    api.decide(ranked["id"], {"action": "other", "reason": ranked["reason"] or "complaint", "outcome": "escalated"})
+    after = api.get("/v1/audit/accuracy").json()
+    assert after["sample_size"] in (8, 9)  # only if that item happens to be next in random order
+    by_agent = api.get("/v1/audit/accuracy", group_by="agent").json()
+    assert sum(row["code_accuracy"]["n"] for row in by_agent["rows"]) == after["sample_size"]
+    assert api.get("/v1/audit/accuracy", group_by="planet").status_code == 422
+
+
+def test_live_suggestions_with_an_agent_decision_are_queued(sqlite_audit: Audit, corpus: list[Contact]) -> None:
+    api = sqlite_audit
+    contact = corpus[0].model_copy(update={"contact_id": "live-1", "agent_labels": None})
+    agent = {"X-API-Key": api.keys[("acme", "agent")]}
+    suggestion = api.client.post("/v1/dispositions", json=contact.to_json_dict(), headers=agent).json()
+    undecided = corpus[1].model_copy(update={"contact_id": "live-2"})
+    api.client.post("/v1/dispositions", json=undecided.to_json_dict(), headers=agent)
+    chosen = next(r for r in api.predictor.taxonomy.reason_names if r != suggestion["reasons"][0]["label"])
+    feedback = {"agent_id": "a-1", "accepted": False, "reason": chosen, "outcome": "resolved"}
+    assert (
+        api.client.post(f"/v1/dispositions/{suggestion['suggestion_id']}/feedback", json=feedback, headers=agent)
+    ).status_code == 201
+    assert api.client.post("/v1/audit/live", headers=api.headers("agent")).status_code == 403
+    stats = api.client.post("/v1/audit/live", headers=api.headers()).json()
+    assert stats == {"added": 1, "skipped": 0, "without_code": 0}
+    live = api.get("/v1/audit/items", source="live").json()["items"]
+    assert len(live) == 1 and live[0]["contact_id"] == "live-1" and live[0]["agent_reason"] == chosen
+    assert live[0]["agent_outcome_probability"] is not None and live[0]["suspicion"] > 0
+    assert api.client.post("/v1/audit/live", headers=api.headers()).json()["added"] == 0  # not twice
+
+
+def test_export_round_trip_audited_labels_win(sqlite_audit: Audit, tmp_path: Path, corpus: list[Contact]) -> None:
+    api = sqlite_audit
+    items = api.get("/v1/audit/items", limit=3).json()["items"]
+    api.decide(items[0]["id"], {"action": "confirm"})
+    api.decide(items[1]["id"], {"action": "other", "reason": "complaint", "outcome": "escalated"})
+    api.decide(items[2]["id"], {"action": "accept_model"})
+    parser = argparse.ArgumentParser()
+    register_audit(parser.add_subparsers())
+    url = str(api.store.engine.url)
+    output = tmp_path / "audited.jsonl"
+    table = tmp_path / "audits.parquet"
+    command = ["audit", "--database-url", url, "export", "--tenant", "acme", "-o", str(output)]
+    args = parser.parse_args([*command, "--audits-table", str(table)])
+    assert args.handler(args) == 0
+    import pyarrow.parquet as pq
+
+    audits = pq.read_table(table).to_pylist()
+    assert {a["contact_id"] for a in audits} == {i["contact_id"] for i in items}
+    assert {a["audit_reason"] for a in audits if a["contact_id"] == items[1]["contact_id"]} == {"complaint"}
+    # Only audits inside the random order's fully audited prefix are the uniform sample.
+    prefix = sample_prefix(
+        (i, r["contact_id"], r["audits"] > 0) for i, r in enumerate(api.get("/v1/audit/sample", n=500).json()["items"])
+    )
+    assert {a["contact_id"] for a in audits if a["in_uniform_sample"]} == set(prefix)
+    exported = {c.contact_id: c for c in read_contacts(output)}
+    assert set(exported) == {i["contact_id"] for i in items}
+    corrected = exported[items[1]["contact_id"]]
+    assert corrected.labels is not None and (corrected.labels.reason, corrected.labels.outcome) == (
+        "complaint",
+        "escalated",
+    )
+    assert corrected.metadata["audit"]["agent_reason"] == items[1]["agent_reason"]
+    original = next(c for c in corpus if c.contact_id == items[1]["contact_id"])
+    assert corrected.labels.sentiment == original.labels.sentiment  # type: ignore[union-attr]
+    model = exported[items[2]["contact_id"]].labels
+    assert model is not None and (model.reason, model.outcome) == (items[2]["reason"], items[2]["outcome"])
+    # Merged into training data, audited labels win over the contact's own.
+    merged = {c.contact_id: c for c in merge_audited(corpus, exported.values())}
+    assert len(merged) == len(corpus)
+    assert merged[items[1]["contact_id"]].labels.reason == "complaint"  # type: ignore[union-attr]
+    write_contacts(list(merged.values()), tmp_path / "train.jsonl")
+    assert len(read_contacts(tmp_path / "train.jsonl")) == len(corpus)
+
+
+def test_cli_imports_a_labelled_table_and_lists_the_queue(
+    models_root: Path, tmp_path: Path, corpus: list[Contact], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow.parquet as pq
+
+    from dispo.labelled import labelled_table
+
+    predictor = Predictor.load("dispo-default", models_root)
+    rows = [labelled_row(c, p, predictor.taxonomy) for c, p in zip(corpus, predictor.predict(corpus), strict=True)]
+    pq.write_table(labelled_table(rows), tmp_path / "labelled.parquet")
+    write_contacts(corpus, tmp_path / "contacts.jsonl")
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    parser = argparse.ArgumentParser()
+    register_audit(parser.add_subparsers())
+    common = ["audit", "--database-url", url]
+    load = [*common, "import", "--tenant", "acme", "--contacts", str(tmp_path / "contacts.jsonl")]
+    args = parser.parse_args([*load, "--labelled", str(tmp_path / "labelled.parquet"), "--seed", "1"])
+    assert args.handler(args) == 0
+    args = parser.parse_args([*load, "--labelled", str(tmp_path / "labelled.parquet")])
+    assert args.handler(args) == 0  # again: every contact is already queued
+    store = AuditStore(make_engine(url))
+    page = store.queue("acme", QueueQuery(limit=500))
+    assert page.total == len(corpus)
+    capsys.readouterr()
+    args = parser.parse_args([*common, "queue", "--tenant", "acme", "--limit", "5"])
+    assert args.handler(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and '"suspicion"' in lines[0]
+    args = parser.parse_args([*common, "accuracy", "--tenant", "acme", "--group-by", "provider"])
+    assert args.handler(args) == 0
+    assert '"population": 40' in capsys.readouterr().out
+    assert math.isclose(page.items[0]["suspicion"], max(i["suspicion"] for i in page.items))
+
+
+# -- the web pages -----------------------------------------------------------------------------------
+def test_ui_login_queue_contact_decision_and_csrf(sqlite_audit: Audit) -> None:
+    client = sqlite_audit.client
+    assert client.get("/ui/audit", follow_redirects=False).headers["location"].startswith("/ui/login")
+    origin = {"Origin": "http://testserver"}
+    login = client.post(
+        "/ui/login", data={"api_key": sqlite_audit.keys[("acme", "analyst")], "next": "/ui/audit"}, headers=origin,
+        follow_redirects=False,
+    )  # fmt: skip
+    assert login.status_code == 303 and COOKIE in login.cookies
+    cookie = login.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    queue = client.get("/ui/audit")
+    assert queue.status_code == 200 and "Audit queue" in queue.text
+    assert "default-src 'self'" in queue.headers["content-security-policy"]
+    first = sqlite_audit.get("/v1/audit/items", limit=3).json()["items"]
+    assert first[0]["contact_id"] in queue.text
+    empty_form = client.get("/ui/audit?provider=&date_from=&date_to=&status=pending&sort=suspicion")
+    assert empty_form.status_code == 200  # an empty field of the filter form is no filter
+    # Skipping walks down the queue (it never bounces back to the contact skipped before).
+    for current, following in ((first[0], first[1]), (first[1], first[2])):
+        skip = client.get(f"/ui/audit/next?after={current['id']}", follow_redirects=False)
+        assert skip.headers["location"].startswith(f"/ui/audit/{following['id']}")
+    page = client.get(f"/ui/audit/{first[0]['id']}?sort=suspicion")
+    assert page.status_code == 200 and "Confirm agent" in page.text and first[0]["agent_code"] in page.text
+    # A cookie-authenticated form post must come from this site.
+    path = f"/ui/audit/{first[0]['id']}/decide?sort=suspicion"
+    assert client.post(path, data={"action": "confirm"}, follow_redirects=False).status_code == 403
+    cross = client.post(path, data={"action": "confirm"}, headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    assert (
+        client.post(
+            f"/v1/audit/items/{first[0]['id']}/decisions",
+            json={"action": "confirm"},
+            headers={"Origin": "https://evil.example"},
+        ).status_code
+        == 403
+    )
+    decided = client.post(path, data={"action": "confirm", "note": ""}, headers=origin, follow_redirects=False)
+    assert decided.status_code == 303 and decided.headers["location"].startswith(f"/ui/audit/{first[1]['id']}")
+    log = sqlite_audit.get(f"/v1/audit/items/{first[0]['id']}/decisions").json()
+    assert len(log) == 1 and log[0]["mode"] == "ranked" and log[0]["action"] == "confirm"
+    # An invalid choice re-renders the page with the error, and stores nothing.
+    bad = client.post(
+        f"/ui/audit/{first[1]['id']}/decide", data={"action": "other", "reason": "teleport", "outcome": "resolved"},
+        headers=origin,
+    )  # fmt: skip
+    assert bad.status_code == 422 and "outside the model" in bad.text
+    assert client.get("/ui/audit/report").status_code == 200
+    assert client.get("/ui/static/audit.css").status_code == 200
+    assert client.get("/ui/static/../app.py").status_code == 404
+    logout = client.post("/ui/logout", headers=origin, follow_redirects=False)
+    assert logout.status_code == 303
+    client.cookies.clear()
+    assert client.get("/ui/audit", follow_redirects=False).status_code == 303
+
+
+def test_fuzzed_audit_requests_never_get_a_server_error(tmp_path: Path) -> None:
+    """Every /v1/audit operation, fuzzed over HTTP from the OpenAPI schema with an analyst's key."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+
+    from tests.audit_service import start_service
+
+    service = start_service(tmp_path, n_contacts=12)
+    try:
+        schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
+        operations = [op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/v1/audit")]
+        assert len(operations) >= 9
+        seen: dict[str, set[int]] = {}
+        for operation in operations:
+
+            @given(case=operation.as_strategy())
+            @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            def fuzz(case: Any) -> None:
+                response = case.call_and_validate(
+                    base_url=service.url, headers={"X-API-Key": service.key}, checks=[not_a_server_error]
+                )
+                seen.setdefault(case.operation.label, set()).add(response.status_code)
+
+            fuzz()
+        assert 200 in seen["GET /v1/audit/items"]
+    finally:
+        service.stop()
