@@ -28,10 +28,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import numpy as np
+from fastapi import Body, FastAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "serve_load.json"
@@ -42,7 +43,6 @@ logger = logging.getLogger("bench.serve_load")
 def naive_app(model_path: str, n_labels: int) -> Any:
     """A FastAPI app that classifies each request's full transcript with a transformers pipeline,
     one request at a time: what one would write first."""
-    from fastapi import FastAPI, Request
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -51,8 +51,7 @@ def naive_app(model_path: str, n_labels: int) -> Any:
     app = FastAPI()
 
     @app.post("/classify")
-    def run(body: dict[str, Any], request: Request) -> Any:  # sync: FastAPI runs it in its thread pool
-        del request
+    def run(body: Annotated[dict[str, Any], Body()]) -> Any:  # sync: FastAPI runs it in its thread pool
         transcript = "\n".join(f"{t['speaker']}: {t['text']}" for t in body["turns"])
         return classify(transcript, truncation=True, max_length=512, top_k=3)
 
@@ -94,6 +93,8 @@ def rss_mb(pid: int) -> float:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
     array = np.asarray(values)
     return {
         "n": len(values),
@@ -253,6 +254,7 @@ def start_dispo(args: argparse.Namespace, work: Path) -> tuple[subprocess.Popen[
         "DISPO_BACKEND": args.backend,
         "DISPO_RATE_LIMIT_PER_MINUTE": "100000000",
         "DISPO_RATE_LIMIT_BURST": "1000000",
+        "DISPO_LOG_LEVEL": "WARNING",  # no access log line per request
         "HF_HUB_OFFLINE": "1",
     }
     if args.models_dir:
@@ -298,6 +300,8 @@ def main() -> int:
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("httpx", "alembic"):  # one line per request would load the client's core
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from dispo.bundle import read_json, resolve
 
@@ -344,7 +348,7 @@ def main() -> int:
         process, base = start_naive(args, base_model, n_labels)
         try:
             url = f"{base}/classify"
-            asyncio.run(sequential(url, bodies, {}, 5))
+            asyncio.run(sequential(url, bodies, {}, 10))  # warm-up
             result["naive_one_client_median_contact"] = asyncio.run(sequential(url, median, {}, args.sequential // 2))
             logger.info("naive one client: %s", result["naive_one_client_median_contact"])
             result["naive_concurrent"] = asyncio.run(concurrent(url, bodies, {}, args.clients, args.seconds))

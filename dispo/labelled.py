@@ -41,6 +41,7 @@ LABELLED_SCHEMA = pa.schema(
         ("outcome_probability", pa.float32()),
         ("sentiment", pa.string()),
         ("sentiment_probability", pa.float32()),
+        ("sentiment_start", pa.string()),  # the opening's sentiment, for the start-to-end change
         ("upsell_probability", pa.float32()),
         ("disposition_code", pa.string()),
         # the agent's wrap-up code, where the input carries it
@@ -92,6 +93,7 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
         "outcome_probability": outcome.probability if outcome is not None else None,
         "sentiment": sentiment.label if sentiment is not None else None,
         "sentiment_probability": sentiment.probability if sentiment is not None else None,
+        "sentiment_start": prediction.sentiment_start.label if prediction.sentiment_start is not None else None,
         "upsell_probability": prediction.upsell_probability,
         "disposition_code": prediction.disposition_code,
         "agent_reason": agent_reason,

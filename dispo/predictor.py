@@ -17,11 +17,14 @@ from transformers import AutoConfig, AutoTokenizer
 from dispo.bundle import BundleError, read_json, resolve
 from dispo.contact import Contact, Turn
 from dispo.features import Featurizer, PreparedContact, assemble_batch
-from dispo.model import SPEAKER_IDS, DispoModel, ModelConfig
+from dispo.model import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
+
+# The opening of a contact, for the sentiment at its start: its first selected segments.
+OPENING_SEGMENTS = 3
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Prediction:
     evidence: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # task -> [(turn, weight)]
     model_version: str = ""
     reason_probabilities: dict[str, float] = field(default_factory=dict)  # every reason, calibrated
+    sentiment_start: TaskPrediction | None = None  # the sentiment of the opening segments
 
     @property
     def reason(self) -> str | None:
@@ -60,6 +64,7 @@ class Prediction:
             "reasons": [{"label": r, "probability": p} for r, p in self.reasons],
             "outcome": task(self.outcome),
             "sentiment": task(self.sentiment),
+            "sentiment_start": task(self.sentiment_start),
             "upsell_probability": self.upsell_probability,
             "disposition_code": self.disposition_code,
             "evidence": {t: [{"turn": i, "weight": w} for i, w in ev] for t, ev in self.evidence.items()},
@@ -133,15 +138,29 @@ class Predictor:
             output = self.model.contextualize(
                 turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
             )
+            opening = self._opening_sentiment(turn_vectors, batch)
             for row, index in enumerate(chunk):
                 n = int(batch.turn_mask[row].sum())
                 results[index] = {
                     "logits": {t: v[row].numpy() for t, v in output.logits.items()},
                     "attention": {t: v[row, :n].numpy() for t, v in output.attention.items()},
                     "prepared": prepared[index],
+                    "opening_sentiment": None if opening is None else opening[row].numpy(),
                 }
         for index in range(len(prepared)):
             yield results.pop(index)
+
+    def _opening_sentiment(self, turn_vectors: torch.Tensor, batch: TurnBatch) -> torch.Tensor | None:
+        """Sentiment logits of each contact's opening: the context layer and the sentiment head
+        over its first :data:`OPENING_SEGMENTS` segments only, reusing the encoded vectors (what a
+        live session would have said at that point). Start-to-end change is a contact metric."""
+        if "sentiment" not in self.model.heads:
+            return None
+        mask = batch.turn_mask & (batch.pos_start < OPENING_SEGMENTS)
+        length = mask.sum(dim=1, keepdim=True)
+        pos_end = (length - 1 - batch.pos_start).clamp(min=0) * mask
+        output = self.model.contextualize(turn_vectors, batch.turn_index, mask, batch.speaker, batch.pos_start, pos_end)
+        return output.logits["sentiment"]
 
     @torch.inference_mode()
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
@@ -166,11 +185,24 @@ class Predictor:
         output = self.model.contextualize(
             vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
         )
-        raw = {
+        raw: dict[str, Any] = {
             "logits": {t: v[0].numpy() for t, v in output.logits.items()},
             "attention": {t: v[0, :n].numpy() for t, v in output.attention.items()},
             "prepared": prepared,
+            "opening_sentiment": None,
         }
+        if n > OPENING_SEGMENTS and "sentiment" in self.model.heads:
+            opening = self.model.contextualize(
+                vectors[:OPENING_SEGMENTS],
+                batch.turn_index[:, :OPENING_SEGMENTS],
+                batch.turn_mask[:, :OPENING_SEGMENTS],
+                batch.speaker[:, :OPENING_SEGMENTS],
+                batch.pos_start[:, :OPENING_SEGMENTS],
+                torch.arange(OPENING_SEGMENTS - 1, -1, -1).unsqueeze(0),
+            )
+            raw["opening_sentiment"] = opening.logits["sentiment"][0].numpy()
+        elif "sentiment" in output.logits:
+            raw["opening_sentiment"] = raw["logits"]["sentiment"]
         return self._prediction(contact_id, raw, top_k)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -203,6 +235,10 @@ class Predictor:
             all_reasons = {n: float(v) for n, v in zip(self.labels["reason"], probs["reason"], strict=True)}
         outcome = self._task("outcome", probs)
         sentiment = self._task("sentiment", probs)
+        sentiment_start = None
+        if raw.get("opening_sentiment") is not None:
+            opening = self.probabilities({"sentiment": raw["opening_sentiment"]})
+            sentiment_start = self._task("sentiment", opening)
         upsell = float(probs["upsell"]) if "upsell" in probs else None
         code = None
         if reasons and outcome is not None and outcome.label is not None:
@@ -217,6 +253,7 @@ class Predictor:
             evidence=evidence(raw["prepared"], raw["attention"]),
             model_version=self.version,
             reason_probabilities=all_reasons,
+            sentiment_start=sentiment_start,
         )
 
     def _task(self, task: str, probs: dict[str, np.ndarray]) -> TaskPrediction | None:
@@ -228,9 +265,10 @@ class Predictor:
         return TaskPrediction(names[best], float(p[best]), {n: float(v) for n, v in zip(names, p, strict=True)})
 
 
-# Padded tokens per encoder call in :func:`encode_packed`: big enough for efficient matrix
-# multiplies, small enough to keep activations in cache-friendly sizes.
-PACK_TOKENS = 4096
+# Padded tokens per encoder call in :func:`encode_packed`. Measured on 2 CPU cores with MiniLM:
+# ~1,000 tokens per call is as fast per token as 4,096 and cuts the sorted groups finer, so
+# less padding (built contacts, 256 contacts a batch: 78 tokens encoded per contact vs 88).
+PACK_TOKENS = 1024
 
 
 def encode_packed(

@@ -18,7 +18,8 @@ from serve.db import make_engine, upgrade
 from serve.errors import install_error_handlers
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
-from serve.routes import admin, audit, dispositions, health, live, metrics, ui
+from serve.routes import admin, audit, batches, dispositions, health, live, metrics, ui
+from serve.routes.batches import BatchWorker
 from serve.settings import Settings
 from serve.store import Store
 from serve.telemetry import Telemetry
@@ -44,9 +45,14 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
         await asyncio.to_thread(upgrade, engine)
         app.state.store = Store(engine, settings.key_pepper)
         await start_model(app)
+        worker = BatchWorker(settings) if settings.batch_worker else None
+        if worker is not None:
+            await asyncio.to_thread(worker.start)
         try:
             yield
         finally:
+            if worker is not None:
+                await asyncio.to_thread(worker.close)
             if app.state.inference is not None:
                 await app.state.inference.stop()
             engine.dispose()
@@ -86,9 +92,14 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
 
     app.state.reload_model = reload_model
     install_error_handlers(app)
-    for module in (dispositions, live, admin, health, audit, ui, metrics):
+    for module in (dispositions, live, batches, admin, health, audit, ui, metrics):
         app.include_router(module.router)
-    app.add_middleware(GuardMiddleware, telemetry=telemetry, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        GuardMiddleware,
+        telemetry=telemetry,
+        max_body_bytes=settings.max_body_bytes,
+        upload_limits={"/v1/batches": settings.max_upload_bytes},
+    )
     return app
 
 
@@ -96,10 +107,13 @@ class GuardMiddleware:
     """Refuses bodies over the size limit (413, before they are read whole) and records each
     request's route, status and latency for Prometheus."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, telemetry: Telemetry, max_body_bytes: int, upload_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.telemetry = telemetry
         self.max_body_bytes = max_body_bytes
+        self.upload_limits = upload_limits or {}  # path prefix -> limit, for file uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,10 +121,12 @@ class GuardMiddleware:
             return
         started = time.perf_counter()
         status = {"code": 500}
+        path = scope.get("path", "")
+        limit = next((v for k, v in self.upload_limits.items() if path.startswith(k)), self.max_body_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(send, limit)
             self._observe(scope, 413, started)
             return
         received = 0
@@ -120,7 +136,7 @@ class GuardMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise _BodyTooLargeError
             return message
 
@@ -132,16 +148,13 @@ class GuardMiddleware:
         try:
             await self.app(scope, limited_receive, recording_send)
         except _BodyTooLargeError:
-            await self._too_large(send)
+            await self._too_large(send, limit)
             status["code"] = 413
         finally:
             self._observe(scope, status["code"], started)
 
-    async def _too_large(self, send: Send) -> None:
-        body = (
-            b'{"error":"too_large","detail":"request body over ' + str(self.max_body_bytes).encode() + b' bytes",'
-            b'"problems":[]}'
-        )
+    async def _too_large(self, send: Send, limit: int) -> None:
+        body = b'{"error":"too_large","detail":"request body over ' + str(limit).encode() + b' bytes","problems":[]}'
         await send(
             {
                 "type": "http.response.start",

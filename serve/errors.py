@@ -10,8 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dispo.batch.jobs import BatchJobError, JobNotDoneError, JobNotFoundError, UploadTooLargeError
 from dispo.bundle import BundleError, BundleNotFoundError
 from dispo.errors import DispoError, FieldProblem, TaxonomyError
+from dispo.io import InputFormatError
 from serve.inference import TooManySessionsError
 from serve.store import ConflictError, InvalidValueError, NotFoundError
 
@@ -49,6 +51,11 @@ class NotReadyError(DispoError):
 
 
 STATUS: list[tuple[type[Exception], int, str]] = [
+    (JobNotFoundError, 404, "not_found"),
+    (JobNotDoneError, 409, "not_done"),
+    (UploadTooLargeError, 413, "too_large"),
+    (BatchJobError, 422, "invalid_input"),
+    (InputFormatError, 422, "invalid_input"),
     (UnauthorizedError, 401, "unauthorized"),
     (ForbiddenError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),

@@ -36,6 +36,7 @@ class Suggestion(BaseModel):
     reasons: list[ReasonScore] = Field(description="top reasons, most probable first")
     outcome: TaskScore | None
     sentiment: TaskScore | None
+    sentiment_start: TaskScore | None = Field(default=None, description="the sentiment of the opening turns")
     upsell_probability: float | None
     disposition_code: str | None
     evidence: dict[str, list[EvidenceTurn]]

@@ -40,6 +40,10 @@ class Settings:
     max_turns: int = 500
     max_turn_chars: int = 20_000
     max_total_chars: int = 100_000
+    # batch jobs (POST /v1/batches): uploaded files and results, one folder per tenant
+    batch_dir: str = "data/batches"
+    batch_worker: bool = True  # run queued jobs in this process
+    max_upload_bytes: int = 2_000_000_000
     # live sessions
     max_live_sessions: int = 2_000
     live_idle_seconds: float = 3_600.0
@@ -54,6 +58,7 @@ class Settings:
             "rate_limit_per_minute",
             "rate_limit_burst",
             "max_body_bytes",
+            "max_upload_bytes",
             "max_batch_contacts",
             "max_turns",
             "max_turn_chars",

@@ -25,7 +25,7 @@ KEY_PREFIX = "dsp_"
 # The columns of the labelled-contact table (dispo.labelled) that the store can fill.
 STORE_LABELLED_COLUMNS = (
     "contact_id", "customer_id", "channel", "provider", "agent_id", "queue", "started_at", "ended_at", "n_turns",
-    "model_version", "reason", "reason_probability", "outcome", "sentiment", "upsell_probability",
+    "model_version", "reason", "reason_probability", "outcome", "sentiment", "sentiment_start", "upsell_probability",
     "disposition_code", "agent_reason", "agent_outcome", "agent_code",
 )  # fmt: skip
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -261,6 +261,7 @@ class Store:
                 "reason_probability": s.reason_probability,
                 "outcome": s.outcome,
                 "sentiment": s.sentiment,
+                "sentiment_start": ((s.prediction or {}).get("sentiment_start") or {}).get("label"),
                 "upsell_probability": s.upsell_probability,
                 "disposition_code": s.disposition_code,
                 "agent_reason": agent_reason,

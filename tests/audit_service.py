@@ -38,7 +38,7 @@ def start_service(root: Path, n_contacts: int = 30) -> Service:
     make_tiny_bundle(root / "models", name="dispo-default")
     settings = Settings.from_env(
         {}, database_url=f"sqlite:///{root / 'dispo.db'}", models_dir=str(root / "models"), backend="torch",
-        rate_limit_burst=100_000,
+        rate_limit_burst=100_000, batch_dir=str(root / "batches"),
     )  # fmt: skip
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))

@@ -7,6 +7,7 @@ import argparse
 import math
 import os
 import random
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,8 +198,9 @@ class Audit:
 
 def make_audit(models_root: Path, url: str) -> Iterator[Audit]:
     settings = Settings.from_env(
-        {}, database_url=url, models_dir=str(models_root), backend="torch", rate_limit_burst=100_000
-    )
+        {}, database_url=url, models_dir=str(models_root), backend="torch", rate_limit_burst=100_000,
+        batch_dir=str(models_root.parent / f"batches-{uuid.uuid4().hex}"),
+    )  # fmt: skip
     with TestClient(create_app(settings), base_url="http://testserver") as client:
         yield Audit(client)
 

@@ -47,6 +47,10 @@ def test_live_session_encodes_each_turn_once_and_ends_where_a_one_shot_predictio
     assert [p for _, p in final.reasons] == pytest.approx([p for _, p in one_shot.reasons], abs=1e-4)
     assert final.disposition_code == one_shot.disposition_code
     assert final.upsell_probability == pytest.approx(one_shot.upsell_probability, abs=1e-4)
+    # The opening's sentiment: the same from the live session's cached vectors and from a batch.
+    assert final.sentiment_start is not None and one_shot.sentiment_start is not None
+    assert final.sentiment_start.probabilities == pytest.approx(one_shot.sentiment_start.probabilities, abs=1e-4)
+    assert len(session.segments) > 3  # so the opening is a real prefix, not the whole contact
 
 
 def test_a_session_without_text_has_no_prediction_yet(predictor: Predictor) -> None:

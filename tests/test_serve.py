@@ -3,7 +3,10 @@ PostgreSQL too when DISPO_TEST_POSTGRES_URL is set, as CI does)."""
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +77,7 @@ class Api:
 
 
 def make_api(models_root: Path, url: str, **overrides: Any) -> Iterator[Api]:
+    overrides.setdefault("batch_dir", tempfile.mkdtemp(prefix="dispo-batches-"))
     settings = Settings.from_env(
         {}, database_url=url, models_dir=str(models_root), backend="torch", max_batch_contacts=4, **overrides
     )
@@ -379,3 +383,40 @@ def test_requests_before_the_model_is_loaded_are_503(sqlite_api: Api, sample_con
     finally:
         app.dependency_overrides.clear()  # type: ignore[attr-defined]
     assert sqlite_api.post("/v1/dispositions", body(sample_contacts[0])).status_code == 200
+
+
+# -- batch jobs ---------------------------------------------------------------------------------
+def test_batch_jobs_label_an_upload_and_account_for_every_record(
+    sqlite_api: Api, sample_contacts: list[Contact]
+) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    lines = [json.dumps(body(c)) for c in sample_contacts[:5]] + ['{"contact_id": "broken", "turns": "nope"}']
+    upload = ("contacts.jsonl", ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
+    service = sqlite_api.headers("service")
+    assert (
+        sqlite_api.client.post("/v1/batches", files={"file": upload}, headers=sqlite_api.headers()).status_code == 403
+    )
+    submitted = sqlite_api.client.post("/v1/batches", files={"file": upload}, headers=service)
+    assert submitted.status_code == 202, submitted.text
+    job_id = submitted.json()["job_id"]
+    deadline = time.monotonic() + 120
+    while (job := sqlite_api.client.get(f"/v1/batches/{job_id}", headers=service).json())["state"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["state"] == "done", job
+    assert (job["records_done"], job["outputs"], job["rejects"]) == (6, 5, 1)
+    rows = pq.read_table(io.BytesIO(sqlite_api.client.get(f"/v1/batches/{job_id}/results", headers=service).content))
+    assert rows.column("contact_id").to_pylist() == [c.contact_id for c in sample_contacts[:5]]
+    rejects = sqlite_api.client.get(f"/v1/batches/{job_id}/rejects", headers=service).text
+    assert "broken" in rejects and "turns" in rejects
+    other = sqlite_api.headers("service", "globex")
+    assert sqlite_api.client.get(f"/v1/batches/{job_id}", headers=other).status_code == 404
+    assert sqlite_api.client.get("/v1/batches", headers=other).json() == []
+    bad = sqlite_api.client.post("/v1/batches", files={"file": ("contacts.txt", b"x", "text/plain")}, headers=service)
+    assert bad.status_code == 422

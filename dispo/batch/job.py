@@ -1,0 +1,440 @@
+"""A label job: its configuration, its progress, and :func:`run_label_job`, the one entry point
+that the ``dispo label`` command and the service's batch endpoint both call.
+
+A job reads contacts (JSONL, CSV or Parquet; files, folders or globs), redacts them, predicts,
+and writes one row of :data:`dispo.labelled.LABELLED_SCHEMA` per valid contact to a Parquet
+file, and every invalid record to a rejects file with its reasons, so that
+``records read = rows written + records rejected`` always (checked at the end against an
+independent count of the input). Work is done in chunks recorded in a progress record (see
+:mod:`dispo.batch.manifest`): a job killed at any instant is resumed by running it again, and
+its output then holds every input contact exactly once.
+
+Two engines run the chunks: ``local`` (this machine: one process, or several worker processes)
+and ``ray`` (Ray Data actors, on this machine or a cluster). They write the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm import tqdm
+
+from dispo.batch.chunks import Chunk, Rejected, chunk_id, count_records, file_chunks
+from dispo.batch.labeller import LabellerConfig
+from dispo.batch.manifest import ChunkDone, JobStateError, Manifest, atomic_file
+from dispo.bundle import read_json, resolve
+from dispo.contact import DEFAULT_LIMITS, ContactLimits
+from dispo.errors import ConfigError, DispoError
+from dispo.io import RejectsWriter, expand_inputs
+from dispo.redact import Redactor
+from dispo.runtime import BACKENDS, RUNTIME_FILE, file_sha256
+from dispo.taxonomy import Taxonomy
+
+logger = logging.getLogger(__name__)
+
+Engine = Literal["local", "ray"]
+ENGINES: tuple[str, ...] = ("local", "ray")
+DEFAULT_CHUNK_SIZE = 1024
+# Contacts per model batch. Bigger than serving's: segments are sorted by length across the whole
+# batch (see dispo.predictor.encode_packed), so a bigger batch wastes less on padding.
+DEFAULT_BATCH_SIZE = 256
+
+
+class AccountingError(DispoError):
+    """Records read, rows written and records rejected do not add up (a bug, never expected)."""
+
+
+@dataclass
+class LabelJob:
+    """What to label, with which model, where to, and how.
+
+    ``inputs``: files, folders or globs (each expanded as :func:`dispo.io.expand_inputs` does).
+    ``rejects`` defaults to ``OUTPUT.rejects.jsonl`` and ``work_dir`` (chunk parts and the
+    progress record) to ``OUTPUT.work`` beside the output. ``workers``: worker processes of the
+    local engine (default: one per core, or this process alone for a job of one chunk), actors
+    of the Ray engine (default: one per CPU of the cluster). ``threads``: torch threads per
+    worker (default: the cores divided among the workers).
+
+    Why one single-threaded process per core by default: on a machine shared with other work, a
+    multi-threaded torch call waits for its slowest thread, and any core taken by another
+    process stalls it. Measured on 2 busy cores: one process of 2 threads 11 contacts/s, two
+    processes of one thread 35 (bench/results/label_throughput.json).
+    """
+
+    inputs: Sequence[str | Path]
+    output: Path
+    model: str = "dispo-default"
+    models_dir: Path | None = None
+    backend: str = "auto"
+    engine: Engine = "local"
+    workers: int | None = None
+    threads: int | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    batch_size: int = DEFAULT_BATCH_SIZE
+    top_k: int = 3
+    redact: bool = True
+    rejects: Path | None = None
+    work_dir: Path | None = None
+    restart: bool = False
+    keep_parts: bool = False
+    progress: bool = True
+    ray_address: str | None = None
+    limits: ContactLimits = field(default_factory=lambda: DEFAULT_LIMITS)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.inputs, str | Path):
+            self.inputs = [self.inputs]
+        self.inputs = [str(i) for i in self.inputs]
+        if not self.inputs:
+            raise ConfigError("LabelJob.inputs is empty: name at least one file, folder or glob")
+        self.output = Path(self.output)
+        if self.output.suffix.lower() not in (".parquet", ".pq"):
+            raise ConfigError(f"LabelJob.output must be a Parquet file (.parquet), got {self.output}")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"LabelJob.engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.backend not in ("auto", *BACKENDS):
+            raise ConfigError(f"LabelJob.backend must be auto or one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        for name in ("chunk_size", "batch_size", "top_k"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"LabelJob.{name} must be positive, got {getattr(self, name)}")
+        for name in ("workers", "threads"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ConfigError(f"LabelJob.{name} must be positive, got {getattr(self, name)}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise ConfigError("LabelJob.ray_address is only used with engine='ray'")
+        self.rejects = (
+            Path(self.rejects) if self.rejects else self.output.with_name(self.output.stem + ".rejects.jsonl")
+        )
+        self.work_dir = Path(self.work_dir) if self.work_dir else self.output.with_name(self.output.name + ".work")
+        if self.rejects == self.output:
+            raise ConfigError(f"LabelJob.rejects must differ from the output ({self.output})")
+
+
+@dataclass(frozen=True)
+class LabelProgress:
+    """Where a running job stands; handed to ``progress_callback`` after every chunk."""
+
+    records_done: int
+    records_total: int
+    outputs: int
+    rejects: int
+    contacts_per_s: float  # this run's rate (resumed chunks excluded)
+    eta_s: float | None
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    """The end of a job: ``records == outputs + rejects`` (checked)."""
+
+    records: int
+    outputs: int
+    rejects: int
+    output: Path
+    rejects_path: Path
+    model_version: str
+    backend: str
+    engine: str
+    chunks: int
+    resumed_chunks: int  # finished by an earlier run
+    seconds: float
+    contacts_per_s: float  # records processed by this run per second
+
+    def __post_init__(self) -> None:
+        if self.records != self.outputs + self.rejects:
+            raise AccountingError(
+                f"{self.records} records read but {self.outputs} rows written + {self.rejects} rejected"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+ProgressCallback = Callable[[LabelProgress], None]
+
+
+class Reporter:
+    """The progress bar (contacts/s, ETA) and the caller's callback, fed after each chunk."""
+
+    def __init__(
+        self, total: int, done: int, outputs: int, rejects: int, show: bool, callback: ProgressCallback | None
+    ):
+        self.total = total
+        self.done = done
+        self.outputs = outputs
+        self.rejects = rejects
+        self.callback = callback
+        self.started = time.perf_counter()
+        self.processed = 0  # by this run
+        self.bar = tqdm(
+            total=total, initial=done, unit="contact", desc="labelling", disable=not show, dynamic_ncols=True
+        )
+
+    def advance(self, records: int, outputs: int, rejects: int) -> None:
+        self.done += records
+        self.outputs += outputs
+        self.rejects += rejects
+        self.processed += records
+        self.bar.update(records)
+        if self.callback is not None:
+            self.callback(self.snapshot())
+
+    def rate(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.processed / elapsed if elapsed > 0 else 0.0
+
+    def snapshot(self) -> LabelProgress:
+        rate = self.rate()
+        left = max(0, self.total - self.done)
+        eta = left / rate if rate > 0 else None
+        return LabelProgress(self.done, self.total, self.outputs, self.rejects, rate, eta)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@dataclass
+class JobContext:
+    """What the driver resolved before an engine runs: shared by the engines."""
+
+    job: LabelJob
+    workers: int | None  # resolved for the local engine; the Ray engine asks the cluster when None
+    paths: list[Path]
+    bundle: Path
+    version: str
+    taxonomy: Taxonomy
+    manifest: Manifest
+    reporter: Reporter
+    labeller: LabellerConfig
+    redactor: Redactor | None  # scrubs rejected records before they are written
+
+    file_ends: dict[int, tuple[int, int]] = field(default_factory=dict)  # file -> (records, chunks) once read
+
+    def pending_chunks(self) -> Iterator[Chunk]:
+        """The chunks not yet done, in order. Files recorded as complete are not read at all;
+        in a partly done file the done chunks are read (to find where the next one starts) but
+        not labelled again."""
+        for file_index, path in enumerate(self.paths):
+            if file_index in self.manifest.files:
+                continue
+            records = chunks = 0
+            for chunk in file_chunks(path, file_index, self.job.chunk_size, self.taxonomy, self.job.limits):
+                records += chunk.records
+                chunks += 1
+                if not self.manifest.is_done(chunk.chunk_id):
+                    yield chunk
+            self.file_ends[file_index] = (records, chunks)
+            self._maybe_file_done(file_index)
+
+    def _maybe_file_done(self, file_index: int) -> None:
+        """Record a file as complete once it was read to its end and all its chunks are recorded."""
+        end = self.file_ends.get(file_index)
+        if end is None or file_index in self.manifest.files:
+            return
+        records, chunks = end
+        if all(self.manifest.is_done(chunk_id(file_index, i)) for i in range(chunks)):
+            self.manifest.commit_file(file_index, records, chunks)
+
+    def write_rejects(self, chunk: Chunk) -> int:
+        """The chunk's rejected records (PII scrubbed), written atomically before it is recorded."""
+        rejected: list[Rejected] = chunk.rejected
+        if not rejected:
+            return 0
+        path = self.manifest.rejects_part_path(chunk.chunk_id)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        writer = RejectsWriter(tmp, self.redactor.redact_value if self.redactor else None)
+        try:
+            for item in rejected:
+                writer.write(item.error, item.raw)
+        finally:
+            writer.close()
+        with atomic_file(path, "wb") as fh:
+            fh.write(tmp.read_bytes())
+        tmp.unlink()
+        return len(rejected)
+
+    def commit(self, chunk: Chunk, outputs: int, rejects: int) -> None:
+        """Record a chunk whose part and rejects part are in place."""
+        self.commit_done(ChunkDone(chunk.chunk_id, chunk.file_index, chunk.records, outputs, rejects))
+
+    def commit_done(self, done: ChunkDone) -> None:
+        self.manifest.commit_chunk(done)
+        self._maybe_file_done(done.file_index)
+        self.reporter.advance(done.records, done.outputs, done.rejects)
+
+
+def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = None) -> LabelSummary:
+    """Run (or resume, or just report a finished) label job. See the module docstring."""
+    assert job.work_dir is not None and job.rejects is not None  # set by __post_init__
+    started = time.perf_counter()
+    paths = [p for spec in job.inputs for p in expand_inputs(spec)]
+    bundle = resolve(job.model, job.models_dir)
+    manifest_info = read_json(bundle, "bundle.json")
+    version = f"{manifest_info['name']}:{manifest_info['version']}"
+    manifest = Manifest.open(job.work_dir, _fingerprint(job, paths, bundle, version), restart=job.restart)
+    if manifest.finished:
+        return _already_finished(job, manifest, version, started)
+
+    counts = [count_records(p) for p in paths]
+    total = sum(counts)
+    records, outputs, rejects = manifest.totals()
+    resumed = len(manifest.chunks)
+    if resumed:
+        logger.info("resuming: %d chunks (%d of %d records) were done by an earlier run", resumed, records, total)
+    workers = job.workers
+    if workers is None and job.engine == "local":
+        pending_chunks = -(-(total - records) // job.chunk_size)  # at least; a chunk never spans files
+        workers = max(1, min(_cpu_count(), pending_chunks))
+    threads = job.threads
+    if threads is None and job.engine == "local" and workers is not None and workers > 1:
+        threads = max(1, _cpu_count() // workers)
+    context = JobContext(
+        job=job,
+        workers=workers,
+        paths=paths,
+        bundle=bundle,
+        version=version,
+        taxonomy=Taxonomy.from_yaml(bundle / "taxonomy.yaml"),
+        manifest=manifest,
+        reporter=Reporter(total, records, outputs, rejects, job.progress, progress_callback),
+        labeller=LabellerConfig(
+            bundle=str(bundle),
+            backend=job.backend,
+            redact=job.redact,
+            top_k=job.top_k,
+            batch_size=job.batch_size,
+            threads=threads,
+        ),
+        redactor=Redactor() if job.redact else None,
+    )
+    try:
+        if job.engine == "ray":
+            from dispo.batch.ray_engine import run_ray
+
+            backend = run_ray(context)
+        else:
+            from dispo.batch.local import run_local
+
+            backend = run_local(context)
+    finally:
+        context.reporter.close()
+    run_rate = context.reporter.rate()
+
+    records, outputs, rejects = manifest.totals()
+    if records != total:
+        raise AccountingError(
+            f"the inputs hold {total} records ({', '.join(f'{p}: {n}' for p, n in zip(paths, counts, strict=True))}) "
+            f"but the finished chunks cover {records}"
+        )
+    rows, rejected = manifest.merge(job.output, job.rejects)
+    if (rows, rejected) != (outputs, rejects):
+        raise AccountingError(f"merged {rows} rows and {rejected} rejects; the record says {outputs} and {rejects}")
+    manifest.extra["summary"] = {"backend": backend, "engine": job.engine, "model_version": version}
+    manifest.finish(keep_parts=job.keep_parts)
+    summary = LabelSummary(
+        records=records,
+        outputs=outputs,
+        rejects=rejects,
+        output=job.output,
+        rejects_path=job.rejects,
+        model_version=version,
+        backend=backend,
+        engine=job.engine,
+        chunks=len(manifest.chunks),
+        resumed_chunks=resumed,
+        seconds=time.perf_counter() - started,
+        contacts_per_s=run_rate,
+    )
+    _log_summary(summary)
+    return summary
+
+
+def _already_finished(job: LabelJob, manifest: Manifest, version: str, started: float) -> LabelSummary:
+    assert job.rejects is not None
+    if not job.output.is_file():
+        raise JobStateError(
+            f"{job.work_dir} records this job as finished but {job.output} is missing; rerun with --restart"
+        )
+    records, outputs, rejects = manifest.totals()
+    info = manifest.extra.get("summary", {})
+    logger.info("%s is already complete (nothing to do)", job.output)
+    summary = LabelSummary(
+        records=records,
+        outputs=outputs,
+        rejects=rejects,
+        output=job.output,
+        rejects_path=job.rejects,
+        model_version=version,
+        backend=str(info.get("backend", job.backend)),
+        engine=str(info.get("engine", job.engine)),
+        chunks=len(manifest.chunks),
+        resumed_chunks=len(manifest.chunks),
+        seconds=time.perf_counter() - started,
+        contacts_per_s=0.0,
+    )
+    _log_summary(summary)
+    return summary
+
+
+def _log_summary(summary: LabelSummary) -> None:
+    logger.info(
+        "%d records read = %d labelled + %d rejected%s; output %s (model %s, %s backend, %s engine, %.1f contacts/s)",
+        summary.records,
+        summary.outputs,
+        summary.rejects,
+        f" (rejects in {summary.rejects_path})" if summary.rejects else "",
+        summary.output,
+        summary.model_version,
+        summary.backend,
+        summary.engine,
+        summary.contacts_per_s,
+    )
+
+
+def _fingerprint(job: LabelJob, paths: list[Path], bundle: Path, version: str) -> dict[str, Any]:
+    """What must be the same for a rerun to continue an interrupted job's output."""
+    inputs = []
+    for path in paths:
+        stat = path.stat()
+        inputs.append({"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    runtime = bundle / RUNTIME_FILE
+    return {
+        "inputs": inputs,
+        "model": version,
+        "bundle": str(bundle.resolve()),
+        "weights_sha256": _weights_digest(bundle),
+        "backend": job.backend,
+        # "auto" picks a variant from runtime.json: a new export may pick another one.
+        "runtime_sha256": file_sha256(runtime) if runtime.is_file() and job.backend != "torch" else None,
+        "chunk_size": job.chunk_size,
+        "top_k": job.top_k,
+        "redact": job.redact,
+        "limits": asdict(job.limits),
+    }
+
+
+def _weights_digest(bundle: Path) -> str:
+    """A cheap identity of the weights: size and the hash of the first and last MiB."""
+    path = bundle / "model.safetensors"
+    if not path.is_file():
+        return "missing"
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    digest.update(str(size).encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(1 << 20))
+        fh.seek(max(0, size - (1 << 20)))
+        digest.update(fh.read(1 << 20))
+    return digest.hexdigest()
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,0 +1,125 @@
+"""Redact, predict and build labelled rows for a list of contacts: the work of one chunk.
+
+The local engine, its worker processes and the Ray engine's actors all run this one class,
+so the engines differ only in who reads the records and where the rows are written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import torch
+
+from dispo.contact import Contact
+from dispo.errors import ConfigError
+from dispo.labelled import labelled_row, labelled_table
+from dispo.predictor import Predictor
+from dispo.redact import Redactor
+from dispo.runtime import TorchEncoder, TurnEncoderBackend
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LabellerConfig:
+    """What a worker needs to label contacts: picklable, so it travels to processes and Ray actors."""
+
+    bundle: str  # a bundle folder (resolved by the driver, so every worker loads the same version)
+    backend: str = "auto"
+    redact: bool = True
+    top_k: int = 3
+    batch_size: int = 32
+    threads: int | None = None  # torch intra-op threads; None: torch's default
+    segment_cache: int = 50_000  # turn vectors kept for repeated segments (0: none)
+
+    def __post_init__(self) -> None:
+        if self.top_k <= 0:
+            raise ConfigError(f"LabellerConfig.top_k must be positive, got {self.top_k}")
+        if self.batch_size <= 0:
+            raise ConfigError(f"LabellerConfig.batch_size must be positive, got {self.batch_size}")
+        if self.threads is not None and self.threads <= 0:
+            raise ConfigError(f"LabellerConfig.threads must be positive, got {self.threads}")
+        if self.segment_cache < 0:
+            raise ConfigError(f"LabellerConfig.segment_cache must be >= 0, got {self.segment_cache}")
+
+
+class Labeller:
+    def __init__(self, config: LabellerConfig) -> None:
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        self.config = config
+        self.predictor = Predictor.load(Path(config.bundle), backend=config.backend)
+        self.redactor = Redactor() if config.redact else None
+        self._backend_name = "torch" if self.predictor.backend is None else self.predictor.backend.name
+        self.cache: SegmentCache | None = None
+        if config.segment_cache:
+            inner = self.predictor.backend or TorchEncoder(self.predictor.model)
+            self.cache = SegmentCache(inner, config.segment_cache)
+            self.predictor.backend = self.cache
+
+    @property
+    def backend_name(self) -> str:
+        return self._backend_name
+
+    def label(self, contacts: Sequence[Contact]) -> pa.Table:
+        """Rows of :data:`dispo.labelled.LABELLED_SCHEMA`, one per contact, in input order.
+
+        Redaction runs before the model sees the text (as on every ingestion path); the rows
+        carry ids, times and labels, which redaction leaves unchanged."""
+        if self.redactor is not None:
+            contacts = [self.redactor.redact_contact(c) for c in contacts]
+        predictions = self.predictor.predict(contacts, top_k=self.config.top_k, batch_size=self.config.batch_size)
+        taxonomy = self.predictor.taxonomy
+        return labelled_table(
+            [
+                labelled_row(contact, prediction, taxonomy)
+                for contact, prediction in zip(contacts, predictions, strict=True)
+            ]
+        )
+
+
+class SegmentCache:
+    """A turn encoder that remembers the vectors of segments it has seen (by their token ids).
+
+    Contact-center transcripts repeat themselves: greetings, verification questions, hold
+    notices and closings are scripted ("Is there anything else I can help you with?"). A
+    segment's vector depends on its tokens alone, so a repeated one need not be encoded again.
+    The cache is bounded (least recently used entries go first) and lives as long as the
+    labeller: within one job, never across models.
+    """
+
+    def __init__(self, inner: TurnEncoderBackend, max_entries: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.max_entries = max_entries
+        self.vectors: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        lengths = attention_mask.sum(dim=1).tolist()
+        keys = [input_ids[i, : int(n)].numpy().tobytes() for i, n in enumerate(lengths)]
+        missing = [i for i, key in enumerate(keys) if key not in self.vectors]
+        self.misses += len(missing)
+        self.hits += len(keys) - len(missing)
+        if missing:
+            index = torch.tensor(missing)
+            fresh = self.inner.encode(input_ids[index], attention_mask[index])
+            for row, i in enumerate(missing):
+                self.vectors[keys[i]] = fresh[row].clone()
+        out = torch.stack([self.vectors[key] for key in keys])
+        for key in keys:
+            self.vectors.move_to_end(key)
+        while len(self.vectors) > self.max_entries:
+            self.vectors.popitem(last=False)
+        return out
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
