@@ -14,17 +14,14 @@ import argparse
 import logging
 import random
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
-
-import uvicorn
 
 from dispo.labelled import labelled_row
 from dispo.redact import Redactor
 from serve.app import create_app
 from serve.audit_store import AuditStore, QueueQuery, item_from_labelled
+from serve.background import BackgroundServer
 from serve.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,17 +37,9 @@ CHROMIUM_ARGS = [
 logger = logging.getLogger("bench.ui_screenshots")
 
 
-def serve(settings: Settings) -> tuple[Any, uvicorn.Server, threading.Thread, str]:
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    return app, server, thread, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+def serve(settings: Settings) -> tuple[Any, BackgroundServer, str]:
+    running = BackgroundServer(create_app(settings))
+    return running.app, running, running.url
 
 
 def main() -> None:
@@ -73,7 +62,7 @@ def main() -> None:
             {}, database_url=f"sqlite:///{folder}/dispo.db", model=args.model, models_dir=args.models_dir,
             rate_limit_burst=100_000,
         )  # fmt: skip
-        app, server, thread, url = serve(settings)
+        app, running, url = serve(settings)
         try:
             store = app.state.store
             key = store.create_key("demo", "analyst", "Dana Whitfield").secret
@@ -120,8 +109,7 @@ def main() -> None:
                 browser.close()
             logger.info("wrote %s and %s", args.out / "audit-queue.png", args.out / "audit-contact.png")
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            running.stop()
 
 
 if __name__ == "__main__":

@@ -4,31 +4,26 @@ a tiny model, and built contacts queued for audit (not a test module)."""
 from __future__ import annotations
 
 import random
-import threading
-import time
 from pathlib import Path
-from typing import Any
-
-import uvicorn
 
 from dispo.labelled import labelled_row
 from serve.app import create_app
 from serve.audit_store import AuditStore, item_from_labelled
+from serve.background import BackgroundServer
 from serve.settings import Settings
 from tests.factories import make_tiny_bundle
 
 
 class Service:
-    def __init__(self, app: Any, server: uvicorn.Server, thread: threading.Thread, url: str, key: str) -> None:
-        self.app, self.server, self.thread, self.url, self.key = app, server, thread, url, key
+    def __init__(self, running: BackgroundServer, key: str) -> None:
+        self.running, self.app, self.url, self.key = running, running.app, running.url, key
 
     @property
     def audit(self) -> AuditStore:
         return AuditStore(self.app.state.store.engine)
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        self.running.stop()
 
 
 def start_service(root: Path, n_contacts: int = 30) -> Service:
@@ -40,16 +35,8 @@ def start_service(root: Path, n_contacts: int = 30) -> Service:
         {}, database_url=f"sqlite:///{root / 'dispo.db'}", models_dir=str(root / "models"), backend="torch",
         rate_limit_burst=100_000, batch_dir=str(root / "batches"),
     )  # fmt: skip
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    running = BackgroundServer(create_app(settings))
+    app = running.app
     store = app.state.store
     key = store.create_key("acme", "analyst", "Dana (QA)").secret
     predictor = app.state.inference.predictor
@@ -60,4 +47,4 @@ def start_service(root: Path, n_contacts: int = 30) -> Service:
         for c, p in zip(contacts, predictor.predict(contacts), strict=True)
     ]
     AuditStore(store.engine).add_items("acme", [r for r in rows if r is not None])
-    return Service(app, server, thread, f"http://127.0.0.1:{port}", key)
+    return Service(running, key)

@@ -4,18 +4,16 @@ service answers without a server error and within its documented responses."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from serve.app import create_app
+from serve.background import BackgroundServer
 from serve.settings import Settings
 from tests.factories import make_tiny_bundle
 
@@ -33,24 +31,15 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     )  # fmt: skip
     app = create_app(app_settings)
     # A real server on a free port: every fuzzed request goes over HTTP like a client's would.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    running = BackgroundServer(app)
     store = app.state.store
     for role in ("agent", "admin", "analyst", "service"):
         KEYS[role] = store.create_key("fuzz", role, f"fuzz-{role}").secret
-    KEYS["base_url"] = f"http://127.0.0.1:{port}"
+    KEYS["base_url"] = running.url
     try:
         yield schemathesis.openapi.from_url(f"{KEYS['base_url']}/openapi.json")
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        running.stop()
 
 
 def test_no_operation_answers_with_a_server_error(api_schema: Any) -> None:
