@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -51,3 +52,27 @@ def make_tiny_bundle(root: Path, name: str = "tiny", n_contacts: int = 60, seed:
         }
     )
     return train_model(run, name, root=root).path
+
+
+POSTGRES_URL = os.environ.get("DISPO_TEST_POSTGRES_URL")
+
+
+def database_url(kind: str, tmp_path: Path) -> str:
+    """A store URL for a test: a fresh SQLite file, or the PostgreSQL server of
+    ``DISPO_TEST_POSTGRES_URL`` with its schema emptied (CI must have one; elsewhere it skips)."""
+    import pytest
+    from sqlalchemy import text
+
+    from serve.db import make_engine
+
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'dispo.db'}"
+    if POSTGRES_URL is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test against PostgreSQL: .ci/run sets DISPO_TEST_POSTGRES_URL")
+        pytest.skip("no PostgreSQL server (set DISPO_TEST_POSTGRES_URL)")
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return POSTGRES_URL

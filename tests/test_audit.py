@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import uuid
 from collections.abc import Iterator
@@ -43,9 +42,7 @@ from serve.audit_store import AuditStore, QueueQuery, item_from_labelled
 from serve.db import make_engine
 from serve.settings import Settings
 from serve.store import Store
-from tests.factories import make_tiny_bundle
-
-POSTGRES_URL = os.environ.get("DISPO_TEST_POSTGRES_URL")
+from tests.factories import database_url, make_tiny_bundle
 
 
 # -- ranking, sampling, agreement: the statistics ---------------------------------------------------
@@ -142,20 +139,6 @@ def corpus() -> list[Contact]:
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
     return [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=40, seed=13, agent_error_rate=0.3)).build()]
-
-
-def database_url(kind: str, tmp_path: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'dispo.db'}"
-    if POSTGRES_URL is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test against PostgreSQL: .ci/run sets DISPO_TEST_POSTGRES_URL")
-        pytest.skip("no PostgreSQL server (set DISPO_TEST_POSTGRES_URL)")
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    return POSTGRES_URL
 
 
 class Audit:

@@ -4,7 +4,6 @@ PostgreSQL too when DISPO_TEST_POSTGRES_URL is set, as CI does)."""
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from starlette.websockets import WebSocketDisconnect
 
 from dispo.contact import Contact
@@ -22,9 +21,8 @@ from serve.app import create_app
 from serve.db import make_engine, upgrade
 from serve.settings import Settings
 from serve.store import Store
-from tests.factories import make_tiny_bundle
+from tests.factories import database_url, make_tiny_bundle
 
-POSTGRES_URL = os.environ.get("DISPO_TEST_POSTGRES_URL")
 DATABASES = ["sqlite", "postgresql"]
 
 
@@ -40,21 +38,6 @@ def sample_contacts() -> list[Contact]:
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
     return [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=12, seed=11)).build()]
-
-
-def database_url(kind: str, tmp_path: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'dispo.db'}"
-    if POSTGRES_URL is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test against PostgreSQL: .ci/run sets DISPO_TEST_POSTGRES_URL")
-        pytest.skip("no PostgreSQL server (set DISPO_TEST_POSTGRES_URL)")
-    # A fresh schema-less database state: drop what an earlier test left.
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    return POSTGRES_URL
 
 
 class Api:
