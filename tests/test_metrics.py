@@ -384,7 +384,8 @@ def test_outcome_rates_handle_time_sentiment_and_upsell() -> None:
 
 def test_sentiment_change_when_the_table_has_start_and_end_sentiment() -> None:
     base = table([row("A", "k1", at(T0), sentiment=None), row("B", "k2", at(T0), sentiment=None)])
-    with_arc = base.append_column("sentiment_start", pa.array(["negative", "neutral"])).append_column(
+    start = base.schema.get_field_index("sentiment_start")
+    with_arc = base.set_column(start, "sentiment_start", pa.array(["negative", "neutral"])).append_column(
         "sentiment_end", pa.array(["positive", "neutral"])
     )
     with open_source(with_arc) as source:

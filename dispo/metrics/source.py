@@ -96,7 +96,15 @@ class MetricsSource:
 
     @property
     def has_sentiment_start(self) -> bool:
-        return "sentiment_start" in self.columns
+        """A start sentiment to compare with: the column exists and holds at least one value (a
+        labelled table from a model without a sentiment head has the column, all null)."""
+        if "sentiment_start" not in self.columns:
+            return False
+        if "has_sentiment_start" not in self.cache:
+            with self.query() as con:
+                (count,) = first_row(con, "SELECT count(sentiment_start) FROM contacts")
+            self.cache["has_sentiment_start"] = count > 0
+        return bool(self.cache["has_sentiment_start"])
 
     @contextmanager
     def query(self) -> Iterator[duckdb.DuckDBPyConnection]:
