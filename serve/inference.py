@@ -155,10 +155,10 @@ class InferenceService:
         self.telemetry.live_updates.observe(elapsed / 1000)
         return redacted, prediction, elapsed
 
-    def live_turns(self, tenant_id: str, contact_id: str) -> list[Turn]:
+    def live_turn_count(self, tenant_id: str, contact_id: str) -> int:
         with self._live_lock:
             live = self._live.get((tenant_id, contact_id))
-            return list(live.redacted) if live else []
+            return len(live.redacted) if live else 0
 
     def close_live(self, tenant_id: str, contact_id: str) -> tuple[list[Turn], Prediction | None, float]:
         """End a live session: its redacted turns, last prediction and that update's time in ms."""

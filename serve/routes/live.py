@@ -93,7 +93,7 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
             if incoming.speaker is None or incoming.text is None:
                 await websocket.send_json(_error("invalid_input", "a turn needs 'speaker' and 'text'", []))
                 continue
-            if len(inference.live_turns(caller.tenant_id, contact_id)) >= settings.max_turns:
+            if inference.live_turn_count(caller.tenant_id, contact_id) >= settings.max_turns:
                 await websocket.send_json(_error("too_large", f"at most {settings.max_turns} turns per contact", []))
                 continue
             if len(incoming.text) > settings.max_turn_chars:
@@ -107,7 +107,7 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
                 _, error = status_for(exc)
                 await websocket.send_json(_error(error, str(exc), []))
                 continue
-            index = len(inference.live_turns(caller.tenant_id, contact_id)) - 1
+            index = inference.live_turn_count(caller.tenant_id, contact_id) - 1
             body = None
             if prediction is not None:
                 body = Suggestion.from_prediction("", prediction, latency_ms).model_dump(exclude={"suggestion_id"})

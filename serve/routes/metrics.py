@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from dispo.errors import ConfigError
 from dispo.labelled import LABELLED_SCHEMA
 from dispo.metrics import (
     DIMENSIONS,
@@ -52,7 +53,7 @@ def metrics_config(labels: str, window_mode: str, window_days: float | None) -> 
             window_mode=window_mode,  # type: ignore[arg-type]
             window_days=window_days,
         )
-    except Exception as exc:  # a ConfigError names the bad value
+    except ConfigError as exc:  # it names the bad value
         raise InvalidInputError(str(exc), []) from exc
 
 
