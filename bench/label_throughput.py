@@ -214,7 +214,7 @@ def cost_model(predictor: Predictor, contacts: list[Contact], batch_size: int) -
     from dispo.predictor import encode_packed
 
     redactor = Redactor()
-    prepared = [predictor.featurizer.prepare(redactor.redact_contact(c)) for c in contacts]
+    prepared = predictor.featurizer.prepare_many([redactor.redact_contact(c) for c in contacts])
     order = sorted(range(len(prepared)), key=lambda i: sum(s.est_tokens for s in prepared[i].segments))
     real = padded = packed = 0
     seen: list[tuple[int, int]] = []

@@ -2,7 +2,7 @@
 
 A bundle holds everything needed to predict and to know what was trained: the model and
 training configs, ordered label maps, the taxonomy, weights (safetensors), the encoder config
-and tokenizer, the scikit-learn baseline, calibration temperatures, metrics, a hash of the
+and tokenizer, the segment-salience scorer, the scikit-learn baseline, calibration temperatures, metrics, a hash of the
 training data, and a model card. Versions are written to a temporary folder and renamed into
 place, so a version exists whole or not at all, and an existing version is never overwritten.
 """
@@ -23,6 +23,7 @@ from dispo.errors import DispoError
 
 MODELS_DIR_ENV = "DISPO_MODELS_DIR"
 PROMOTED_FILE = "PROMOTED"
+SALIENCE_FILE = "salience.joblib"  # the segment scorer of a model that selects by salience
 _VERSION = re.compile(r"^v(\d+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

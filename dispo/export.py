@@ -120,7 +120,7 @@ def quantize_onnx(source: str | Path, target: str | Path, per_channel: bool = IN
 
 def prepare_batches(featurizer: Featurizer, contacts: Sequence[Contact], batch_size: int) -> list[TurnBatch]:
     """Batches as :meth:`Predictor.logits` builds them (sorted by length), contacts in that order."""
-    prepared = [featurizer.prepare(c) for c in contacts]
+    prepared = featurizer.prepare_many(contacts)
     order = sorted(range(len(prepared)), key=lambda i: sum(s.est_tokens for s in prepared[i].segments))
     return [
         featurizer.batch([prepared[i] for i in order[start : start + batch_size]])

@@ -2,10 +2,10 @@
 
 The model encodes every segment (a turn, or a piece of a long turn) on its own and only then
 lets segments see each other in a small context layer. A live session therefore keeps the
-vectors of the segments it has already encoded: a new turn costs encoding that turn's segments
-plus the context layer and the heads over the selected segments, never the whole conversation
-again. The selection within the token budget is the same as for a finished contact, so the
-final live suggestion equals a one-shot prediction of the same turns.
+vectors of the segments it has already encoded: a new turn costs encoding (and, with learned salience, scoring) that
+turn's segments plus the context layer and the heads over the selected segments, never the
+whole conversation again. The selection within the token budget is the same as for a finished
+contact, so the final live suggestion equals a one-shot prediction of the same turns.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class LiveSession:
     turns: list[Turn] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     vectors: list[torch.Tensor] = field(default_factory=list)  # one [H] vector per segment
+    salience: list[float] = field(default_factory=list)  # one score per segment, if the model uses them
     stats: LiveStats = field(default_factory=LiveStats)
     last_prediction: Prediction | None = None
 
@@ -50,6 +51,7 @@ class LiveSession:
             encoded = self.predictor.encode_texts([s.text for s in new_segments])
             self.segments.extend(new_segments)
             self.vectors.extend(encoded.unbind(0))
+            self.salience.extend(self.predictor.featurizer.score(new_segments) or [])
             self.stats.segments_encoded += len(new_segments)
         self.stats.turns = len(self.turns)
         if not self.segments:
@@ -59,7 +61,8 @@ class LiveSession:
         return self.last_prediction
 
     def predict(self) -> Prediction:
-        keep = select_segments(self.segments, self.predictor.config)
+        scores = self.salience if self.predictor.featurizer.salience is not None else None
+        keep = select_segments(self.segments, self.predictor.config, scores)
         prepared = PreparedContact(tuple(self.segments[i] for i in keep), len(self.segments))
         vectors = torch.stack([self.vectors[i] for i in keep])
         return self.predictor.predict_encoded(self.contact_id, prepared, vectors, self.top_k)

@@ -32,6 +32,7 @@ TASKS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")
 SPEAKER_IDS: dict[str, int] = {"customer": 0, "agent": 1, "system": 2}
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 IGNORE_INDEX = -100
+SEGMENT_SELECTIONS = ("salience", "position")
 
 
 def resolve_base_model(name_or_path: str) -> str:
@@ -60,6 +61,9 @@ class ModelConfig:
     dropout: float = 0.1
     encoder_attention_dropout: float = 0.0
     freeze_encoder_layers: int = 0
+    # Which segments of an over-budget contact to read: "salience" (learned, see dispo.salience)
+    # or "position" (the opening and the close only).
+    segment_selection: str = "salience"
     label_sizes: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,6 +83,10 @@ class ModelConfig:
                 raise ConfigError(f"ModelConfig.{name} must be in [0, 1), got {getattr(self, name)}")
         if self.context_layers < 0 or self.freeze_encoder_layers < 0:
             raise ConfigError("ModelConfig.context_layers and freeze_encoder_layers must be >= 0")
+        if self.segment_selection not in SEGMENT_SELECTIONS:
+            raise ConfigError(
+                f"ModelConfig.segment_selection must be one of {SEGMENT_SELECTIONS}, got {self.segment_selection!r}"
+            )
         unknown = set(self.label_sizes) - set(TASKS)
         if unknown:
             raise ConfigError(f"ModelConfig.label_sizes has unknown tasks {sorted(unknown)}; expected {TASKS}")
@@ -102,7 +110,8 @@ class ModelConfig:
         unknown = set(raw) - known
         if unknown:
             raise ConfigError(f"unknown ModelConfig fields {sorted(unknown)}")
-        return cls(**raw)
+        # Bundles written before learned salience existed selected by position.
+        return cls(**{"segment_selection": "position", **raw})
 
 
 @dataclass

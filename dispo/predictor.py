@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import torch
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
-from dispo.bundle import BundleError, read_json, resolve
+from dispo.bundle import SALIENCE_FILE, BundleError, read_json, resolve
 from dispo.contact import Contact, Turn
 from dispo.features import Featurizer, PreparedContact, assemble_batch
 from dispo.model import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.runtime import TurnEncoderBackend, load_encoder_backend
+from dispo.salience import SegmentSalience
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ class Predictor:
         temperatures: dict[str, float] | None = None,
         version: str = "",
         path: Path | None = None,
+        salience: SegmentSalience | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -92,7 +95,7 @@ class Predictor:
         self.temperatures = temperatures or {}
         self.version = version
         self.path = path
-        self.featurizer = Featurizer(tokenizer, model.config)
+        self.featurizer = Featurizer(tokenizer, model.config, salience)
         self.backend: TurnEncoderBackend | None = None
 
     @property
@@ -117,7 +120,13 @@ class Predictor:
         labels = read_json(path, "labels.json")
         calibration = read_json(path, "calibration.json") if (path / "calibration.json").is_file() else {}
         version = f"{manifest['name']}:{manifest['version']}"
-        predictor = cls(model, tokenizer, taxonomy, labels, calibration.get("temperatures"), version, path)
+        salience = None
+        if config.segment_selection == "salience":
+            if not (path / SALIENCE_FILE).is_file():
+                raise BundleError(f"{path}: the model selects segments by salience but {SALIENCE_FILE} is missing")
+            salience = joblib.load(path / SALIENCE_FILE)
+        temperatures = calibration.get("temperatures")
+        predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience)
         if backend != "torch":
             predictor.backend = load_encoder_backend(path, model, backend)
         logger.info("loaded model %s from %s (encoder backend: %s)", version, path, backend)
@@ -127,7 +136,7 @@ class Predictor:
     @torch.inference_mode()
     def logits(self, contacts: Sequence[Contact | Sequence[Turn]], batch_size: int = 32) -> Iterator[dict[str, Any]]:
         """Raw (uncalibrated) logits and pooling weights per contact, in input order."""
-        prepared = [self.featurizer.prepare(c) for c in contacts]
+        prepared = self.featurizer.prepare_many(contacts)
         order = sorted(range(len(prepared)), key=lambda i: sum(s.est_tokens for s in prepared[i].segments))
         results: dict[int, dict[str, Any]] = {}
         for start in range(0, len(order), batch_size):

@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 import dispo
 from dispo.audit.export import merge_audited
 from dispo.baseline import BaselineModel, contact_text
-from dispo.bundle import BundleWriter, models_dir, versions
+from dispo.bundle import SALIENCE_FILE, BundleWriter, models_dir, versions
 from dispo.contact import Contact
 from dispo.io import ContactReader
 from dispo.model import TASKS, ModelConfig
@@ -199,6 +199,8 @@ def write_bundle(
         writer.write_json("data.json", data_info)
         if baseline is not None:
             joblib.dump(baseline, folder / "baseline.joblib", compress=3)
+        if trainer.featurizer.salience is not None:
+            joblib.dump(trainer.featurizer.salience, folder / SALIENCE_FILE, compress=3)
         manifest: dict[str, Any] = {
             "name": name,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

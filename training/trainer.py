@@ -26,8 +26,18 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from dispo.contact import Contact
-from dispo.features import Featurizer, LabelEncoder, PreparedContact, assemble_batch
-from dispo.model import SPEAKER_IDS, DispoModel, ModelOutput, TurnBatch, multitask_loss, resolve_base_model
+from dispo.features import Featurizer, LabelEncoder, PreparedContact, assemble_batch, contact_segments, over_budget
+from dispo.model import (
+    SPEAKER_IDS,
+    TASKS,
+    DispoModel,
+    ModelConfig,
+    ModelOutput,
+    TurnBatch,
+    multitask_loss,
+    resolve_base_model,
+)
+from dispo.salience import SegmentSalience, segment_text
 from dispo.taxonomy import Taxonomy
 from training.calibration import fit_temperature
 from training.config import RunConfig
@@ -61,6 +71,23 @@ class TrainResult:
     stopped_early: bool = False
     resumed_from_step: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_salience(contacts: Sequence[Contact], config: ModelConfig) -> SegmentSalience | None:
+    """Fit the segment scorer on the training contacts, or ``None`` when no contact is over the
+    budget (short texts such as single requests: every segment is read, salience never matters)."""
+    segmented = [contact_segments(c.turns, config.max_turn_tokens) for c in contacts]
+    over = sum(1 for segments in segmented if over_budget(segments, config))
+    if not over:
+        return None
+    started = time.perf_counter()
+    labels = {task: [getattr(c.labels, task) if c.labels else None for c in contacts] for task in TASKS}
+    salience = SegmentSalience().fit([[segment_text(s.speaker, s.text) for s in segs] for segs in segmented], labels)
+    logger.info(
+        "segment salience: %d of %d training contacts over the token budget; scorer for %s fitted in %.1f s",
+        over, len(contacts), ", ".join(salience.tasks_) or "no task", time.perf_counter() - started,
+    )  # fmt: skip
+    return salience
 
 
 def seed_everything(seed: int) -> None:
@@ -122,7 +149,7 @@ class Trainer:
     # -- data --------------------------------------------------------------------------------------
     def encode(self, contacts: Sequence[Contact], desc: str) -> list[EncodedContact]:
         """Segment, select and tokenize every contact once."""
-        prepared: list[PreparedContact] = [self.featurizer.prepare(c) for c in contacts]
+        prepared: list[PreparedContact] = self.featurizer.prepare_many(contacts)
         texts = [s.text for p in prepared for s in p.segments]
         ids: list[list[int]] = []
         chunk = 4096
@@ -275,6 +302,11 @@ class Trainer:
     def train(self, train_contacts: Sequence[Contact], val_contacts: Sequence[Contact]) -> TrainResult:
         cfg = self.run.training
         started = time.perf_counter()
+        if self.run.model.segment_selection == "salience" and self.featurizer.salience is None:
+            self.featurizer.salience = fit_salience(train_contacts, self.run.model)
+            if self.featurizer.salience is None:
+                logger.info("segment selection: no training contact is over the budget; selecting by position")
+                self.run.model.segment_selection = "position"
         train_encoded = self.encode(train_contacts, "train")
         val_encoded = self.encode(val_contacts, "validation")
         train_targets = self.label_encoder.encode(train_contacts)
