@@ -56,12 +56,11 @@ TOP, WITHIN = 0.05, 0.20
 
 
 # -- data ----------------------------------------------------------------------------------------------
-def build(n: int, seed: int, error_rate: float) -> list[Contact]:
+def build(n: int, seed: int, error_rate: float, utterances: str | None = None) -> list[Contact]:
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
-    return [
-        b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=n, seed=seed, agent_error_rate=error_rate)).build()
-    ]
+    config = CorpusConfig(n_contacts=n, seed=seed, agent_error_rate=error_rate, utterances_path=utterances)
+    return [b.contact for b in CorpusBuilder(config).build()]
 
 
 def truth(contacts: list[Contact]) -> dict[str, np.ndarray]:
@@ -356,6 +355,9 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=101, help="corpus seed (not the seed the model was trained on)")
     parser.add_argument("--agent-error-rate", type=float, default=0.1)
+    parser.add_argument(
+        "--utterances", default=None, help="real Bitext CSV for customer openings (as the model was trained with)"
+    )
     parser.add_argument("--model", default=None, help="a trained bundle NAME[:VERSION] (out of sample for --seed)")
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--backend", default="auto")
@@ -367,7 +369,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    contacts = build(args.contacts, args.seed, args.agent_error_rate)
+    contacts = build(args.contacts, args.seed, args.agent_error_rate, args.utterances)
     facts = truth(contacts)
     result: dict[str, Any] = {
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -379,6 +381,7 @@ def main() -> None:
         "corpus": {
             "contacts": len(contacts),
             "seed": args.seed,
+            "utterances": args.utterances,
             "agent_error_rate": args.agent_error_rate,
             "contacts_with_any_wrong_agent_label": round(float(facts["any_wrong_label"].mean()), 4),
             "wrong_agent_codes": round(float(facts["wrong_code"].mean()), 4),

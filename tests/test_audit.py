@@ -517,3 +517,33 @@ def test_fuzzed_audit_requests_never_get_a_server_error(tmp_path: Path) -> None:
         assert 200 in seen["GET /v1/audit/items"]
     finally:
         service.stop()
+
+
+def test_explanation_from_shared_segment_vectors_matches_predicting_each_variant(
+    models_root: Path, corpus: list[Contact]
+) -> None:
+    from dispo.audit.explain import ExplainConfig, explain
+
+    predictor = Predictor.load("dispo-default", root=models_root)
+    contact = next(c for c in corpus if len(c.turns) > 8)
+    agent_reason = "track_order"
+    explained = explain(predictor, contact, agent_reason=agent_reason)
+    # The reference: every variant predicted from scratch (its own encoder pass).
+    base = predictor.predict([contact])[0]
+    assert explained["reason"] == base.reason
+    assert explained["reason_probability"] == pytest.approx(base.reason_probabilities[base.reason], abs=2e-4)
+    assert explained["occluded"] and explained["occluded"] == explained["turns_read"]
+    for turn in explained["occluded"]:
+        variant = contact.model_copy(update={"turns": [t for j, t in enumerate(contact.turns) if j != turn]})
+        alone = predictor.predict([variant])[0]
+        entry = explained["turns"][str(turn)]
+        expected = base.reason_probabilities[base.reason] - alone.reason_probabilities[base.reason]
+        assert entry["reason_delta"] == pytest.approx(expected, abs=2e-4)
+        assert entry["upsell_delta"] == pytest.approx(base.upsell_probability - alone.upsell_probability, abs=2e-4)
+    customer = [i for i, t in enumerate(contact.turns) if t.speaker == "customer" and t.text.strip()]
+    singles = predictor.predict([Contact(contact_id=f"x{i}", turns=[contact.turns[i]]) for i in customer])
+    assert {str(i): p.sentiment.label for i, p in zip(customer, singles, strict=True) if p.sentiment} == {
+        k: v["label"] for k, v in explained["sentiment"].items()
+    }
+    few = explain(predictor, contact, config=ExplainConfig(max_occluded=2))
+    assert len(few["occluded"]) == 2 and set(few["occluded"]) <= set(explained["occluded"])
