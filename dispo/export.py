@@ -164,6 +164,39 @@ def run_backend(
     return {task: np.concatenate(values) for task, values in parts.items()}, vectors, seconds
 
 
+# Segments timed one by one for the latency figure: what a live update encodes (one new turn).
+LATENCY_SEGMENTS = 40
+
+
+def segment_latency_ms(backend: TurnEncoderBackend, segments: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """Median milliseconds to encode one segment on its own (after one untimed call). Small
+    inputs are dominated by per-call overhead, so the ranking of backends can differ from their
+    batch throughput: that is why both are recorded."""
+    if not segments:
+        return 0.0
+    with torch.inference_mode():
+        backend.encode(*segments[0])
+        times = []
+        for ids, mask in segments:
+            started = time.perf_counter()
+            backend.encode(ids, mask)
+            times.append((time.perf_counter() - started) * 1000)
+    return round(float(np.median(times)), 3)
+
+
+def single_segments(batches: Sequence[TurnBatch], n: int = LATENCY_SEGMENTS) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Up to ``n`` segments of the evaluation batches, each unpadded on its own."""
+    out = []
+    for batch in batches:
+        for row in range(batch.input_ids.shape[0]):
+            length = int(batch.attention_mask[row].sum())
+            if length:
+                out.append((batch.input_ids[row : row + 1, :length], batch.attention_mask[row : row + 1, :length]))
+            if len(out) >= n:
+                return out
+    return out
+
+
 def _forward(
     model: DispoModel, backend: TurnEncoderBackend, batch: TurnBatch
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -234,17 +267,22 @@ def export_bundle(
             model, make_backend("torch", None, model), batches
         )
         reference_speed = len(contacts) / max(reference_seconds, 1e-9)
-        logger.info("torch fp32: %.1f contacts/s on %d contacts", reference_speed, len(contacts))
+        segments = single_segments(batches)
+        reference_latency = segment_latency_ms(make_backend("torch", None, model), segments)
+        logger.info(
+            "torch fp32: %.1f contacts/s on %d contacts, %.2f ms a segment",
+            reference_speed, len(contacts), reference_latency,
+        )  # fmt: skip
         results: dict[str, dict[str, Any]] = {}
         for name in variants:
-            entry = _check_variant(name, model, staging, batches, reference, reference_vectors, min_agreement)
+            entry = _check_variant(name, model, staging, batches, reference, reference_vectors, min_agreement, segments)
             seconds = entry.pop("seconds", None)
             speed = len(contacts) / max(seconds, 1e-9) if seconds is not None else 0.0
             entry["contacts_per_s"] = round(speed, 2)
             entry["speedup"] = round(speed / reference_speed, 3)
             results[name] = entry
             _log_variant(name, entry)
-        record = _record(bundle, contacts, batch_size, min_agreement, reference_speed, results)
+        record = _record(bundle, contacts, batch_size, min_agreement, reference_speed, reference_latency, results)
         for name in variants:
             filename = ONNX_FILES.get(name)
             if filename and (staging / filename).is_file():
@@ -262,6 +300,7 @@ def _check_variant(
     reference: dict[str, np.ndarray],
     reference_vectors: Sequence[torch.Tensor],
     min_agreement: float,
+    segments: Sequence[tuple[torch.Tensor, torch.Tensor]] = (),
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     filename = ONNX_FILES.get(name)
@@ -272,6 +311,7 @@ def _check_variant(
             quantize_onnx(staging / ONNX_FILES["onnx_fp32"], staging / ONNX_FILES["onnx_int8"])
         backend = make_backend(name, staging, model, torch.get_num_threads())
         probs, vectors, seconds = run_backend(model, backend, batches)
+        latency = segment_latency_ms(backend, segments)
     except Exception as exc:  # a variant that cannot be built is recorded unusable, not fatal
         logger.warning("variant %s failed: %s: %s", name, type(exc).__name__, exc)
         return {"usable": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -280,6 +320,7 @@ def _check_variant(
         entry["sha256"] = file_sha256(staging / filename)
     entry.update(compare(reference, reference_vectors, probs, vectors))
     entry["seconds"] = seconds
+    entry["segment_latency_ms"] = latency
     entry["usable"] = all(value >= min_agreement for value in entry["agreement"].values())
     return entry
 
@@ -290,13 +331,14 @@ def _log_variant(name: str, entry: dict[str, Any]) -> None:
         return
     worst = min(entry["agreement"].values(), default=1.0)
     logger.info(
-        "%s: %s, lowest agreement %.4f, max prob diff %.2g, %.1f contacts/s (%.2fx torch)",
+        "%s: %s, lowest agreement %.4f, max prob diff %.2g, %.1f contacts/s (%.2fx torch), %.2f ms a segment",
         name,
         "usable" if entry["usable"] else "UNUSABLE",
         worst,
         max(entry["max_abs_prob_diff"].values(), default=0.0),
         entry["contacts_per_s"],
         entry["speedup"],
+        entry["segment_latency_ms"],
     )
 
 
@@ -306,6 +348,7 @@ def _record(
     batch_size: int,
     min_agreement: float,
     reference_speed: float,
+    reference_latency: float,
     results: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     ids = hashlib.sha256("\n".join(c.contact_id for c in contacts).encode("utf-8")).hexdigest()
@@ -319,6 +362,7 @@ def _record(
         "evaluation": {"n_contacts": len(contacts), "contact_ids_sha256": ids, "batch_size": batch_size},
         "measured": {
             "throughput": "contacts per second of model time (tokenization excluded), one pass after one warm-up batch",
+            "segment_latency_ms": f"median ms to encode one segment alone, over {LATENCY_SEGMENTS} segments",
             "threads": torch.get_num_threads(),
             "machine": platform.machine(),
             "processor": platform.processor(),
@@ -336,7 +380,11 @@ def _record(
             },
             "torch_int8": {"method": "torch dynamic nn.Linear", "weights": "qint8", "per_channel": INT8_PER_CHANNEL},
         },
-        "reference": {"backend": "torch", "contacts_per_s": round(reference_speed, 2)},
+        "reference": {
+            "backend": "torch",
+            "contacts_per_s": round(reference_speed, 2),
+            "segment_latency_ms": reference_latency,
+        },
         "variants": results,
     }
 

@@ -103,9 +103,12 @@ class Predictor:
         return self.model.config
 
     @classmethod
-    def load(cls, ref: str | Path, root: Path | None = None, backend: str = "torch") -> Predictor:
+    def load(
+        cls, ref: str | Path, root: Path | None = None, backend: str = "torch", objective: str = "throughput"
+    ) -> Predictor:
         """``backend``: "torch", "auto" (the fastest variant recorded as agreeing with torch, see
-        ``dispo export``), or a named variant ("onnx_fp32", "onnx_int8", "torch_int8")."""
+        ``dispo export``; fastest for ``objective``, "throughput" or "latency"), or a named
+        variant ("onnx_fp32", "onnx_int8", "torch_int8")."""
         path = resolve(ref, root)
         manifest = read_json(path, "bundle.json")
         config = ModelConfig.from_dict(read_json(path, "model_config.json"))
@@ -128,7 +131,7 @@ class Predictor:
         temperatures = calibration.get("temperatures")
         predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience)
         if backend != "torch":
-            predictor.backend = load_encoder_backend(path, model, backend)
+            predictor.backend = load_encoder_backend(path, model, backend, objective=objective)
         logger.info("loaded model %s from %s (encoder backend: %s)", version, path, backend)
         return predictor
 
@@ -190,7 +193,14 @@ class Predictor:
         if n == 0:
             raise ValueError("a prediction needs at least one segment")
         speakers = [SPEAKER_IDS[s.speaker] for s in prepared.segments]
-        batch = assemble_batch(vectors.new_zeros(0), vectors.new_zeros(0), [list(range(n))], [speakers])
+        # Row 0: the contact; row 1 (when the contact is longer than its opening): the opening
+        # alone, for the start sentiment. One context-layer call for both.
+        opening = n > OPENING_SEGMENTS and "sentiment" in self.model.heads
+        rows, row_speakers = [list(range(n))], [speakers]
+        if opening:
+            rows.append(list(range(OPENING_SEGMENTS)))
+            row_speakers.append(speakers[:OPENING_SEGMENTS])
+        batch = assemble_batch(vectors.new_zeros(0), vectors.new_zeros(0), rows, row_speakers)
         output = self.model.contextualize(
             vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
         )
@@ -200,16 +210,8 @@ class Predictor:
             "prepared": prepared,
             "opening_sentiment": None,
         }
-        if n > OPENING_SEGMENTS and "sentiment" in self.model.heads:
-            opening = self.model.contextualize(
-                vectors[:OPENING_SEGMENTS],
-                batch.turn_index[:, :OPENING_SEGMENTS],
-                batch.turn_mask[:, :OPENING_SEGMENTS],
-                batch.speaker[:, :OPENING_SEGMENTS],
-                batch.pos_start[:, :OPENING_SEGMENTS],
-                torch.arange(OPENING_SEGMENTS - 1, -1, -1).unsqueeze(0),
-            )
-            raw["opening_sentiment"] = opening.logits["sentiment"][0].numpy()
+        if opening:
+            raw["opening_sentiment"] = output.logits["sentiment"][1].numpy()
         elif "sentiment" in output.logits:
             raw["opening_sentiment"] = raw["logits"]["sentiment"]
         return self._prediction(contact_id, raw, top_k)

@@ -30,7 +30,8 @@ PredictorLoader = Callable[[Settings], Predictor]
 
 
 def load_predictor(settings: Settings) -> Predictor:
-    return Predictor.load(settings.model, settings.models_root, backend=settings.backend)
+    # The service answers one contact or one live turn at a time: pick the encoder by latency.
+    return Predictor.load(settings.model, settings.models_root, backend=settings.backend, objective="latency")
 
 
 def create_app(settings: Settings | None = None, load: PredictorLoader = load_predictor) -> FastAPI:
@@ -65,12 +66,13 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
             max_batch=settings.max_inference_batch,
             max_live_sessions=settings.max_live_sessions,
             live_idle_seconds=settings.live_idle_seconds,
+            segment_cache=settings.segment_cache,
         )
         await inference.start()
         previous = getattr(app.state, "inference", None)
         app.state.inference = inference
         telemetry.model_info.clear()
-        backend = predictor.backend.name if predictor.backend is not None else "torch"
+        backend = predictor.backend.name if predictor.backend is not None else "torch"  # a cache keeps its name
         telemetry.model_info.labels(predictor.version, backend).set(1)
         if previous is not None:
             await previous.stop()

@@ -24,6 +24,7 @@ from dispo.contact import Contact, Turn
 from dispo.live import LiveSession
 from dispo.predictor import Prediction, Predictor
 from dispo.redact import Redactor
+from dispo.runtime import SegmentCache, TorchEncoder
 from dispo.taxonomy import Taxonomy
 from serve.telemetry import Telemetry
 
@@ -57,7 +58,12 @@ class InferenceService:
         max_batch: int = 64,
         max_live_sessions: int = 2_000,
         live_idle_seconds: float = 3_600.0,
+        segment_cache: int = 0,
     ) -> None:
+        if segment_cache and not isinstance(predictor.backend, SegmentCache):
+            # Scripted lines (greetings, verification, hold notices, closings) recur across
+            # contacts and live turns: their vectors are kept instead of encoded again.
+            predictor.backend = SegmentCache(predictor.backend or TorchEncoder(predictor.model), segment_cache)
         self.predictor = predictor
         self.telemetry = telemetry
         self.redactor = redactor or Redactor()

@@ -50,6 +50,7 @@ class Settings:
     # inference
     max_inference_batch: int = 64  # contacts per forward pass when concurrent requests are batched
     torch_threads: int = 0  # 0: torch's default (all cores)
+    segment_cache: int = 20_000  # vectors of repeated (scripted) segments kept, ~1.5 KB each; 0: off
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -70,8 +71,9 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be positive, got {getattr(self, name)!r}")
-        if self.torch_threads < 0:
-            raise ConfigError(f"{ENV_PREFIX}TORCH_THREADS must be >= 0, got {self.torch_threads}")
+        for name in ("torch_threads", "segment_cache"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be >= 0, got {getattr(self, name)}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"{ENV_PREFIX}BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if not self.database_url.startswith(("sqlite", "postgresql")):

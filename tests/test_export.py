@@ -84,10 +84,10 @@ def test_export_writes_variants_and_record(bundle: Path, evaluation: list[Contac
     assert on_disk == json.loads(json.dumps(record))
     assert set(on_disk["variants"]) == {"onnx_fp32", "onnx_int8", "torch_int8"}
     assert on_disk["evaluation"]["n_contacts"] == len(evaluation)
-    assert on_disk["reference"]["contacts_per_s"] > 0
+    assert on_disk["reference"]["contacts_per_s"] > 0 and on_disk["reference"]["segment_latency_ms"] > 0
     for name, entry in on_disk["variants"].items():
         assert set(entry["agreement"]) == {"reason", "outcome", "sentiment", "upsell"}, name
-        assert entry["contacts_per_s"] > 0
+        assert entry["contacts_per_s"] > 0 and entry["segment_latency_ms"] > 0
         assert entry["usable"] == all(a >= 0.995 for a in entry["agreement"].values())
     # Nothing else changed in the version folder, and no staging folder was left behind.
     assert not [p for p in bundle.parent.iterdir() if p.name.startswith(".export-")]
@@ -182,6 +182,25 @@ def test_auto_picks_the_fastest_usable_variant(bundle: Path, evaluation: list[Co
     assert isinstance(load_encoder_backend(bundle, model), TorchEncoder)
     with pytest.raises(RuntimeVariantError, match="changed"):
         load_encoder_backend(bundle, model, prefer="onnx_fp32")
+
+
+def test_auto_for_latency_ranks_by_one_segment_not_by_batch_throughput(bundle: Path, evaluation: list[Contact]) -> None:
+    export_bundle(bundle, evaluation, batch_size=8, variants=("onnx_fp32", "torch_int8"))
+    record = json.loads((bundle / RUNTIME_FILE).read_text(encoding="utf-8"))
+    # As measured on 2 cores: ONNX fp32 no faster in batches, much faster on one short segment.
+    record["reference"].update(contacts_per_s=20.0, segment_latency_ms=13.0)
+    record["variants"]["onnx_fp32"].update(usable=True, contacts_per_s=19.9, segment_latency_ms=5.0)
+    record["variants"]["torch_int8"].update(usable=False)
+    (bundle / RUNTIME_FILE).write_text(json.dumps(record), encoding="utf-8")
+    model = Predictor.load(bundle).model
+    assert isinstance(load_encoder_backend(bundle, model), TorchEncoder)
+    assert isinstance(load_encoder_backend(bundle, model, objective="latency"), OnnxEncoder)
+    # A record from before latency was measured: latency falls back to throughput.
+    del record["reference"]["segment_latency_ms"]
+    (bundle / RUNTIME_FILE).write_text(json.dumps(record), encoding="utf-8")
+    assert isinstance(load_encoder_backend(bundle, model, objective="latency"), TorchEncoder)
+    with pytest.raises(RuntimeVariantError, match="objective"):
+        load_encoder_backend(bundle, model, objective="fastest")
 
 
 def test_missing_variants_raise(bundle: Path, evaluation: list[Contact]) -> None:

@@ -153,3 +153,18 @@ def test_an_unknown_selection_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="segment_selection"):
         ModelConfig(segment_selection="random")
+
+
+def test_direct_scoring_of_a_few_segments_equals_the_vectorizer_path(
+    fitted: tuple[SegmentSalience, list[list[Turn]]],
+) -> None:
+    from dispo.salience import DIRECT_SCORING_MAX_TEXTS
+
+    salience, conversations = fitted
+    texts = [segment_text(s.speaker, s.text) for s in contact_segments(conversations[0], 16)]
+    texts += ["customer: Yes PLEASE add the premium plan!!", "agent: zzz unknown words only", ""]
+    assert len(texts) > DIRECT_SCORING_MAX_TEXTS  # scored together: the sparse path
+    together = salience.score(texts)
+    one_by_one = np.concatenate([salience.score([t]) for t in texts])  # the direct path
+    assert one_by_one == pytest.approx(together, abs=1e-5)
+    assert one_by_one[-1] == 0.0  # no known word: no evidence

@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from starlette.websockets import WebSocketDisconnect
 
 from dispo.contact import Contact
+from dispo.runtime import SegmentCache
 from serve.app import create_app
 from serve.db import make_engine, upgrade
 from serve.settings import Settings
@@ -246,8 +247,12 @@ def test_live_session_updates_after_each_turn_and_the_final_suggestion_is_stored
     assert final["type"] == "final" and final["suggestion"]["suggestion_id"]
     last = updates[-1]["suggestion"]
     assert final["suggestion"]["reasons"] == last["reasons"]
+    cache = api.client.app.state.inference.predictor.backend  # type: ignore[attr-defined]
+    assert isinstance(cache, SegmentCache)
+    hits = cache.hits
     one_shot = api.post("/v1/dispositions", body(contact)).json()
     assert [r["label"] for r in one_shot["reasons"]] == [r["label"] for r in last["reasons"]]
+    assert cache.hits > hits and cache.misses == len(cache.vectors)  # the live turns' vectors were reused
     record = api.client.get(f"/v1/dispositions/{final['suggestion']['suggestion_id']}", headers=headers).json()
     assert record["source"] == "live" and len(record["contact"]["turns"]) == len(contact.turns)
     assert record["contact"]["agent_id"] == "a-1" and record["contact"]["channel"] == "chat"

@@ -7,7 +7,6 @@ so the engines differ only in who reads the records and where the rows are writt
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from dispo.errors import ConfigError
 from dispo.labelled import labelled_row, labelled_table
 from dispo.predictor import Predictor
 from dispo.redact import Redactor
-from dispo.runtime import TorchEncoder, TurnEncoderBackend
+from dispo.runtime import SegmentCache, TorchEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -81,45 +80,3 @@ class Labeller:
                 for contact, prediction in zip(contacts, predictions, strict=True)
             ]
         )
-
-
-class SegmentCache:
-    """A turn encoder that remembers the vectors of segments it has seen (by their token ids).
-
-    Contact-center transcripts repeat themselves: greetings, verification questions, hold
-    notices and closings are scripted ("Is there anything else I can help you with?"). A
-    segment's vector depends on its tokens alone, so a repeated one need not be encoded again.
-    The cache is bounded (least recently used entries go first) and lives as long as the
-    labeller: within one job, never across models.
-    """
-
-    def __init__(self, inner: TurnEncoderBackend, max_entries: int) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.max_entries = max_entries
-        self.vectors: OrderedDict[bytes, torch.Tensor] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        lengths = attention_mask.sum(dim=1).tolist()
-        keys = [input_ids[i, : int(n)].numpy().tobytes() for i, n in enumerate(lengths)]
-        missing = [i for i, key in enumerate(keys) if key not in self.vectors]
-        self.misses += len(missing)
-        self.hits += len(keys) - len(missing)
-        if missing:
-            index = torch.tensor(missing)
-            fresh = self.inner.encode(input_ids[index], attention_mask[index])
-            for row, i in enumerate(missing):
-                self.vectors[keys[i]] = fresh[row].clone()
-        out = torch.stack([self.vectors[key] for key in keys])
-        for key in keys:
-            self.vectors.move_to_end(key)
-        while len(self.vectors) > self.max_entries:
-            self.vectors.popitem(last=False)
-        return out
-
-    @property
-    def hit_rate(self) -> float:
-        total = self.hits + self.misses
-        return self.hits / total if total else 0.0
