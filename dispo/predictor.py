@@ -17,7 +17,7 @@ from transformers import AutoConfig, AutoTokenizer
 
 from dispo.bundle import SALIENCE_FILE, BundleError, read_json, resolve
 from dispo.contact import Contact, Turn
-from dispo.features import Featurizer, PreparedContact, assemble_batch
+from dispo.features import Featurizer, PreparedContact, Segment, assemble_batch
 from dispo.model import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.salience import SegmentSalience
@@ -145,22 +145,54 @@ class Predictor:
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = self.featurizer.batch([prepared[i] for i in chunk])
-            encode = self.model.encode_turns if self.backend is None else self.backend.encode
-            turn_vectors = encode_packed(encode, batch.input_ids, batch.attention_mask)
-            output = self.model.contextualize(
-                turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
-            )
-            opening = self._opening_sentiment(turn_vectors, batch)
-            for row, index in enumerate(chunk):
-                n = int(batch.turn_mask[row].sum())
-                results[index] = {
-                    "logits": {t: v[row].numpy() for t, v in output.logits.items()},
-                    "attention": {t: v[row, :n].numpy() for t, v in output.attention.items()},
-                    "prepared": prepared[index],
-                    "opening_sentiment": None if opening is None else opening[row].numpy(),
-                }
+            turn_vectors = encode_packed(self._encode, batch.input_ids, batch.attention_mask)
+            for index, raw in zip(chunk, self._heads(turn_vectors, batch, [prepared[i] for i in chunk]), strict=True):
+                results[index] = raw
         for index in range(len(prepared)):
             yield results.pop(index)
+
+    @property
+    def _encode(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        return self.model.encode_turns if self.backend is None else self.backend.encode
+
+    def _heads(
+        self, turn_vectors: torch.Tensor, batch: TurnBatch, prepared: Sequence[PreparedContact]
+    ) -> list[dict[str, Any]]:
+        """The context layer and the heads over encoded segments: raw outputs per batch row."""
+        output = self.model.contextualize(
+            turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+        )
+        opening = self._opening_sentiment(turn_vectors, batch)
+        out = []
+        for row, item in enumerate(prepared):
+            n = int(batch.turn_mask[row].sum())
+            out.append(
+                {
+                    "logits": {t: v[row].numpy() for t, v in output.logits.items()},
+                    "attention": {t: v[row, :n].numpy() for t, v in output.attention.items()},
+                    "prepared": item,
+                    "opening_sentiment": None if opening is None else opening[row].numpy(),
+                }
+            )
+        return out
+
+    @torch.inference_mode()
+    def predict_prepared(self, prepared: Sequence[PreparedContact], top_k: int = 3) -> list[Prediction]:
+        """Predict already prepared contacts that share many segments (variants of one contact,
+        as the audit's occlusion makes): each distinct segment text is encoded once, then one
+        context-layer pass covers them all. Same predictions as :meth:`predict` per variant."""
+        empty = (Segment(0, "customer", "", 2),)  # what a contact without words is read as
+        items = [p if p.segments else PreparedContact(empty, 0) for p in prepared]
+        if not items:
+            return []
+        texts = list(dict.fromkeys(s.text for p in items for s in p.segments))
+        row_of = {text: i for i, text in enumerate(texts)}
+        input_ids, attention_mask = self.featurizer.tokenize(texts)
+        turn_vectors = encode_packed(self._encode, input_ids, attention_mask)
+        rows = [[row_of[s.text] for s in p.segments] for p in items]
+        speakers = [[SPEAKER_IDS[s.speaker] for s in p.segments] for p in items]
+        batch = assemble_batch(input_ids, attention_mask, rows, speakers)
+        return [self._prediction("", raw, top_k) for raw in self._heads(turn_vectors, batch, items)]
 
     def _opening_sentiment(self, turn_vectors: torch.Tensor, batch: TurnBatch) -> torch.Tensor | None:
         """Sentiment logits of each contact's opening: the context layer and the sentiment head
@@ -179,9 +211,7 @@ class Predictor:
         """Segment texts -> ``[T, H]`` segment vectors, with the bundle's encoder backend. Each
         segment is encoded on its own, so vectors can be cached and reused (live sessions)."""
         input_ids, attention_mask = self.featurizer.tokenize(texts)
-        if self.backend is None:
-            return self.model.encode_turns(input_ids, attention_mask)
-        return self.backend.encode(input_ids, attention_mask)
+        return encode_packed(self._encode, input_ids, attention_mask)
 
     @torch.inference_mode()
     def predict_encoded(

@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threads_before = torch.get_num_threads()  # process-wide: given back at shutdown
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
         engine = make_engine(settings.database_url)
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
             if app.state.inference is not None:
                 await app.state.inference.stop()
             engine.dispose()
+            torch.set_num_threads(threads_before)
 
     async def start_model(app: FastAPI) -> None:
         predictor = await asyncio.to_thread(load, settings)

@@ -49,7 +49,11 @@ class Settings:
     live_idle_seconds: float = 3_600.0
     # inference
     max_inference_batch: int = 64  # contacts per forward pass when concurrent requests are batched
-    torch_threads: int = 0  # 0: torch's default (all cores)
+    # Threads of the model (PyTorch and ONNX Runtime); 0: all cores. One measured best on 2 cores
+    # (bench/serve_load.py): live p95 14 ms vs 20-23 ms and 61 vs 51-55 req/s under 16 clients,
+    # because the event loop, HTTP parsing and database writes need the other core and a live
+    # turn's small tensors gain nothing from intra-op parallelism. Raise it on larger machines.
+    torch_threads: int = 1
     segment_cache: int = 20_000  # vectors of repeated (scripted) segments kept, ~1.5 KB each; 0: off
     log_level: str = "INFO"
 

@@ -11,12 +11,11 @@
   approximation, and the page says so.
 
 The model encodes every segment on its own (see :mod:`dispo.model`), so removing a turn does not
-change the vectors of the others: every distinct segment of the contact is encoded once, in one
-packed call, and each variant (a turn removed, a customer turn alone) runs only the small context
-layer and the heads over the cached vectors. The predictions are the same as predicting each
-variant from scratch; the cost is one encoder pass over the contact plus about a millisecond per
-variant (measured with ``bench/audit_ranking.py --time-decisions``). The caller still caches
-explanations per item.
+change the vectors of the others: every distinct segment of the contact, its variants (a turn
+removed) and its customer turns alone is encoded once, in one packed call, and one batched pass
+of the small context layer and heads covers all variants (:meth:`Predictor.predict_prepared`).
+The predictions are the same as predicting each variant from scratch. The caller still caches
+explanations per item (the time is in ``bench/results/audit_ranking.json``).
 """
 
 from __future__ import annotations
@@ -26,12 +25,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from dispo.contact import Contact
 from dispo.errors import ConfigError
-from dispo.features import PreparedContact, Segment
-from dispo.predictor import Prediction, Predictor
+from dispo.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +61,11 @@ def explain(
     customer = [i for i, t in enumerate(contact.turns) if t.speaker == "customer" and t.text.strip()]
     customer = customer[: config.max_sentiment_turns]
     singles = [Contact(contact_id=f"{contact.contact_id}#{i}", turns=[contact.turns[i]]) for i in customer]
+    # One encoder pass over the distinct segments of the contact, its variants and its customer
+    # turns; one context-layer pass over all of them.
+    every = predictor.predict_prepared([prepared, *predictor.featurizer.prepare_many([*variants, *singles])])
+    base, rest, sentiments = every[0], every[1 : 1 + len(variants)], every[1 + len(variants) :]
     # Occlusion beyond ``max_occluded`` read turns keeps those with the most reason attention.
-    base, *rest = predict_from_shared_segments(predictor, [prepared, *predictor.featurizer.prepare_many(variants)])
     if len(occluded) > config.max_occluded:
         attention = dict(base.evidence.get("reason", []))  # the top turns by the reason head's attention
         keep = set(sorted(occluded, key=lambda t: -attention.get(t, 0.0))[: config.max_occluded])
@@ -91,7 +90,6 @@ def explain(
         if upsell is not None and prediction.upsell_probability is not None:
             entry["upsell_delta"] = round(upsell - prediction.upsell_probability, 4)
         turns[str(i)] = entry
-    sentiments = predict_from_shared_segments(predictor, predictor.featurizer.prepare_many(singles))
     sentiment: dict[str, dict[str, Any]] = {}
     for i, prediction in zip(customer, sentiments, strict=True):
         if prediction.sentiment is not None:
@@ -119,19 +117,3 @@ def explain(
         "evidence": {task: [[i, w] for i, w in ev] for task, ev in base.evidence.items()},
         "seconds": round(elapsed, 3),
     }
-
-
-def predict_from_shared_segments(predictor: Predictor, variants: list[PreparedContact]) -> list[Prediction]:
-    """Predictions for prepared variants of one contact: each distinct segment text is encoded
-    once, then only the context layer and the heads run per variant."""
-    empty = (Segment(0, "customer", "", 2),)  # what a contact without words is read as
-    variants = [v if v.segments else PreparedContact(empty, 0) for v in variants]
-    texts = list(dict.fromkeys(s.text for v in variants for s in v.segments))
-    if not texts:
-        return []
-    encoded = predictor.encode_texts(texts)
-    row = {text: i for i, text in enumerate(texts)}
-    return [
-        predictor.predict_encoded("", variant, encoded[torch.tensor([row[s.text] for s in variant.segments])])
-        for variant in variants
-    ]
