@@ -18,7 +18,12 @@ def make_tiny_base_model(folder: Path, texts: Iterable[str], hidden: int = 32, l
     words = sorted({w for text in texts for w in re.findall(r"\w+|[^\w\s]", text.lower())})
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(SPECIAL_TOKENS + words) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # transformers 5 takes the vocabulary as ``vocab`` (``vocab_file`` is silently ignored, which
+    # would map every word to [UNK]).
+    vocab = {token: index for index, token in enumerate(SPECIAL_TOKENS + words)}
+    tokenizer = BertTokenizerFast(vocab=vocab, do_lower_case=True)
+    if tokenizer.convert_tokens_to_ids(words[:1]) == [tokenizer.unk_token_id]:
+        raise RuntimeError("the tiny tokenizer did not take its vocabulary")
     tokenizer.save_pretrained(folder)
     config = BertConfig(
         vocab_size=len(SPECIAL_TOKENS) + len(words),
