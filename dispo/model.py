@@ -61,6 +61,9 @@ class ModelConfig:
     dropout: float = 0.1
     encoder_attention_dropout: float = 0.0
     freeze_encoder_layers: int = 0
+    # The word-embedding matrix is half of MiniLM's parameters; freezing it makes each training
+    # step ~11% cheaper on CPU (its dense gradient and AdamW update are skipped).
+    freeze_word_embeddings: bool = False
     # Which segments of an over-budget contact to read: "salience" (learned, see dispo.salience)
     # or "position" (the opening and the close only).
     segment_selection: str = "salience"
@@ -193,9 +196,12 @@ class DispoModel(nn.Module):
         return cls(config, AutoModel.from_config(encoder_config))
 
     def freeze_encoder(self, n_layers: int) -> None:
-        """Freeze the embeddings and the bottom ``n_layers`` layers (0: everything trainable)."""
+        """Freeze the embeddings and the bottom ``n_layers`` layers (0: everything trainable but
+        the word embeddings when ``config.freeze_word_embeddings``)."""
         for parameter in self.encoder.parameters():
             parameter.requires_grad = True
+        if self.config.freeze_word_embeddings:
+            self.encoder.get_input_embeddings().weight.requires_grad = False
         if n_layers <= 0:
             return
         embeddings, layers = _embeddings_and_layers(self.encoder)

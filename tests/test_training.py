@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -250,6 +251,9 @@ def test_unfreezing_and_freezing_layers(corpus: dict[str, Path]) -> None:
 
     with pytest.raises(ConfigError, match="has 2 layers"):
         model.freeze_encoder(3)
+    words_frozen = DispoModel.from_base(replace(config, freeze_encoder_layers=0, freeze_word_embeddings=True))
+    frozen = {n for n, p in words_frozen.encoder.named_parameters() if not p.requires_grad}
+    assert frozen == {"embeddings.word_embeddings.weight"}
 
 
 def test_trainer_caches_turn_vectors_when_the_encoder_is_frozen(corpus: dict[str, Path], taxonomy: Taxonomy) -> None:

@@ -58,17 +58,29 @@ class TrainingConfig:
     checkpoint_every_steps: int = 200
     task_weights: dict[str, float] = field(default_factory=dict)
     baseline: bool = True
+    # Blend the baseline into the transformer's reason/outcome/upsell scores, with weights chosen
+    # on the validation split (dispo/blend.py, training/blending.py). Needs ``baseline``.
+    blend_baseline: bool = False
     label_smoothing: float = 0.0
     eval_batch_size: int = 64
     device: str = "cpu"
-    # Few-shot mode: rounds of contrastive sentence pairs before the heads (0 = off; SetFit uses 20).
-    contrastive_rounds: int = 0
-    contrastive_learning_rate: float = 2e-5
-    contrastive_batch_size: int = 16
+    # Few-shot mode (training/contrastive.py): epochs of supervised contrastive tuning of the
+    # whole encoder on the reasons before the heads (0 = off).
+    contrastive_epochs: int = 0
+    contrastive_learning_rate: float = 5e-5
+    contrastive_batch_size: int = 64
+    contrastive_temperature: float = 0.1
     # With the bottom layers frozen, compute their output once and train only the layers above.
     cache_frozen_layers: bool = True
-    # "logistic": start the classification heads from a logistic-regression fit on their features.
+    # "logistic": start the classification heads from a logistic-regression fit on their features
+    # (inverse regularisation head_init_c, for features scaled to unit mean norm). With it,
+    # epochs may be 0: the heads are the logistic fit.
     head_init: str = "random"
+    head_init_c: float = 16.0
+    # After the run has chosen its epochs and temperatures on the validation split, train again
+    # on all contacts with those epochs and keep the temperatures. Meant for few-shot data, where
+    # holding out one example in ten costs accuracy; it doubles the training time.
+    refit_on_all: bool = False
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
@@ -77,9 +89,17 @@ class TrainingConfig:
             raise ConfigError(f"TrainingConfig.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.head_init not in ("random", "logistic"):
             raise ConfigError(f"TrainingConfig.head_init must be 'random' or 'logistic', got {self.head_init!r}")
-        if self.contrastive_rounds < 0:
-            raise ConfigError(f"TrainingConfig.contrastive_rounds must be >= 0, got {self.contrastive_rounds}")
-        for name in ("epochs", "batch_size", "checkpoint_every_steps", "eval_batch_size", "contrastive_batch_size"):
+        if self.contrastive_epochs < 0:
+            raise ConfigError(f"TrainingConfig.contrastive_epochs must be >= 0, got {self.contrastive_epochs}")
+        if self.epochs < 0 or (self.epochs == 0 and self.head_init != "logistic"):
+            raise ConfigError(
+                f"TrainingConfig.epochs must be positive (0 only with head_init 'logistic'), got {self.epochs}"
+            )
+        if self.blend_baseline and not self.baseline:
+            raise ConfigError("TrainingConfig.blend_baseline needs baseline: true")
+        if self.contrastive_temperature <= 0 or self.head_init_c <= 0:
+            raise ConfigError("TrainingConfig.contrastive_temperature and head_init_c must be positive")
+        for name in ("batch_size", "checkpoint_every_steps", "eval_batch_size", "contrastive_batch_size"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"TrainingConfig.{name} must be positive, got {getattr(self, name)}")
         for name in ("learning_rate", "head_learning_rate", "contrastive_learning_rate"):

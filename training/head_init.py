@@ -37,9 +37,13 @@ def pooled_features(
 
 
 def fit_heads(
-    model: DispoModel, features: dict[str, np.ndarray], targets: dict[str, torch.Tensor], c: float = 10.0
+    model: DispoModel, features: dict[str, np.ndarray], targets: dict[str, torch.Tensor], c: float = 16.0
 ) -> dict[str, float]:
-    """Replace each classification head's weights by a logistic regression fit; returns train accuracy."""
+    """Replace each classification head's weights by a logistic regression fit; returns train accuracy.
+
+    The regression sees the features divided by their mean norm, so ``c`` means the same whatever
+    their scale (the heads' inputs are layer-normalised, with norms near sqrt(hidden size)); the
+    coefficients are divided by that scale again so the head applies to the raw features."""
     accuracy: dict[str, float] = {}
     for task, module in model.heads.items():
         if task == "upsell" or task not in features:
@@ -49,10 +53,12 @@ def fit_heads(
         known = target != IGNORE_INDEX
         if len(set(target[known].tolist())) < 2:
             continue
-        classifier = LogisticRegression(C=c, max_iter=3000).fit(features[task][known], target[known])
+        scale = float(np.linalg.norm(features[task][known], axis=1).mean()) or 1.0
+        inputs = features[task][known] / scale
+        classifier = LogisticRegression(C=c, max_iter=3000).fit(inputs, target[known])
         weight = torch.zeros_like(head.weight)
         bias = torch.full_like(head.bias, -1e4 if len(classifier.classes_) < head.out_features else 0.0)
-        coef = np.asarray(classifier.coef_)
+        coef = np.asarray(classifier.coef_) / scale
         intercept = np.asarray(classifier.intercept_)
         if coef.shape[0] == 1:  # sklearn's binary form: one row for class 1
             coef = np.vstack([-coef / 2, coef / 2])
@@ -63,7 +69,7 @@ def fit_heads(
                 bias[int(label)] = float(intercept[row])
             head.weight.copy_(weight)
             head.bias.copy_(bias)
-        accuracy[task] = float(classifier.score(features[task][known], target[known]))
+        accuracy[task] = float(classifier.score(inputs, target[known]))
     logger.info(
         "heads fitted by logistic regression (train accuracy %s)", {k: round(v, 3) for k, v in accuracy.items()}
     )

@@ -20,12 +20,14 @@ from safetensors.torch import save_file
 import dispo
 from dispo.audit.export import merge_audited
 from dispo.baseline import BaselineModel, contact_text
+from dispo.blend import BLEND_FILE
 from dispo.bundle import SALIENCE_FILE, BundleWriter, models_dir, versions
 from dispo.contact import Contact
 from dispo.io import ContactReader
 from dispo.model import TASKS, ModelConfig
 from dispo.redact import Redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
+from training.blending import BlendChoice, choose_blend
 from training.config import RunConfig
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.modelcard import render_model_card
@@ -123,14 +125,23 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     checkpoint_dir = models_dir(root) / name / ".checkpoints" / data_fingerprint(contacts)[:16]
     trainer = Trainer(run, taxonomy, checkpoint_dir)
     result = trainer.train(train, validation)
-
-    baseline: BaselineModel | None = None
     metrics: dict[str, Any] = {"validation": result.validation}
+    baseline: BaselineModel | None = None
     if run.training.baseline:
         baseline_started = time.perf_counter()
         baseline = BaselineModel().fit([contact_text(c) for c in train], baseline_labels(train))
         metrics["baseline_validation"] = baseline_metrics(baseline, validation, taxonomy)
         metrics["baseline_seconds"] = round(time.perf_counter() - baseline_started, 1)
+    blend: BlendChoice | None = None
+    if baseline is not None and run.training.blend_baseline:
+        blend = choose_blend(trainer, baseline, validation)
+        result.temperatures = blend.temperatures
+        metrics["blend"] = {"weights": blend.weights, "validation_nll": blend.nll, "validation": blend.validation}
+    refit: dict[str, Any] | None = None
+    if run.training.refit_on_all:
+        trainer, result, refit = refit_on_all(run, taxonomy, contacts, result, checkpoint_dir / "refit")
+        if baseline is not None:  # measured on the split, then fitted like the model on everything
+            baseline = BaselineModel().fit([contact_text(c) for c in contacts], baseline_labels(contacts))
 
     metrics["training"] = {
         "seconds": round(result.seconds, 1),
@@ -140,12 +151,13 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "resumed_from_step": result.resumed_from_step,
         "history": result.history,
         "threads": torch.get_num_threads(),
+        "refit_on_all": refit,
     }
     data_info = {
         "train_files": run.data.train,
         "eval_file": run.data.eval,
         "n_contacts": len(contacts),
-        "n_train": len(train),
+        "n_train": len(contacts) if refit is not None else len(train),
         "n_validation": len(validation),
         "sha256": data_fingerprint(contacts),
         "label_counts": _label_counts(contacts),
@@ -153,7 +165,10 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "audits": audit_info,
     }
     previous = latest_report(name, root)
-    version, path = write_bundle(name, run, taxonomy, trainer, result, baseline, metrics, data_info, root)
+    blend_weights = blend.weights if blend is not None else {}
+    version, path = write_bundle(
+        name, run, taxonomy, trainer, result, baseline, metrics, data_info, root, blend_weights
+    )
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
     if run.data.eval:
@@ -172,6 +187,26 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     return TrainedBundle(name, version, path, metrics)
 
 
+def refit_on_all(
+    run: RunConfig, taxonomy: Taxonomy, contacts: list[Contact], chosen: TrainResult, checkpoint_dir: Path
+) -> tuple[Trainer, TrainResult, dict[str, Any]]:
+    """Train again on every contact for the epochs the validation split chose (its best epoch;
+    0 keeps the logistic-regression heads) and keep the temperatures fitted on that split.
+
+    The validation figures stay those of the first run: the refitted model has seen every contact."""
+    epochs = chosen.best_epoch
+    logger.info("refit on all %d contacts for %d epochs (chosen on the validation split)", len(contacts), epochs)
+    trainer = Trainer(replace(run, training=replace(run.training, epochs=epochs)), taxonomy, checkpoint_dir)
+    result = trainer.train(contacts, [])
+    info = {"epochs": epochs, "contacts": len(contacts), "seconds": round(result.seconds, 1)}
+    result.temperatures = chosen.temperatures
+    result.validation = chosen.validation
+    result.history = chosen.history
+    result.seconds += chosen.seconds
+    result.tokens_seen += chosen.tokens_seen
+    return trainer, result, info
+
+
 def write_bundle(
     name: str,
     run: RunConfig,
@@ -182,6 +217,7 @@ def write_bundle(
     metrics: dict[str, Any],
     data_info: dict[str, Any],
     root: Path | None,
+    blend_weights: dict[str, float] | None = None,
 ) -> tuple[str, Path]:
     writer = BundleWriter(name, root)
     try:
@@ -199,6 +235,8 @@ def write_bundle(
         writer.write_json("data.json", data_info)
         if baseline is not None:
             joblib.dump(baseline, folder / "baseline.joblib", compress=3)
+            if blend_weights:
+                writer.write_json(BLEND_FILE, {"weights": blend_weights, "method": "geometric, see dispo.blend"})
         if trainer.featurizer.salience is not None:
             joblib.dump(trainer.featurizer.salience, folder / SALIENCE_FILE, compress=3)
         manifest: dict[str, Any] = {

@@ -70,6 +70,7 @@ class TrainResult:
     tokens_seen: int
     stopped_early: bool = False
     resumed_from_step: int = 0
+    best_epoch: int = 0  # the epoch whose weights were kept; 0: the logistic-regression heads
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -300,7 +301,12 @@ class Trainer:
         return optimizer, scheduler
 
     def train(self, train_contacts: Sequence[Contact], val_contacts: Sequence[Contact]) -> TrainResult:
+        """Train on ``train_contacts``, choosing the epoch and the temperatures on ``val_contacts``.
+
+        With no validation contacts (a refit on all data) every configured epoch is run, the
+        final weights are kept and no temperature is fitted (``temperatures`` is empty)."""
         cfg = self.run.training
+        has_validation = bool(val_contacts)
         started = time.perf_counter()
         if self.run.model.segment_selection == "salience" and self.featurizer.salience is None:
             self.featurizer.salience = fit_salience(train_contacts, self.run.model)
@@ -308,24 +314,25 @@ class Trainer:
                 logger.info("segment selection: no training contact is over the budget; selecting by position")
                 self.run.model.segment_selection = "position"
         train_encoded = self.encode(train_contacts, "train")
-        val_encoded = self.encode(val_contacts, "validation")
+        val_encoded = self.encode(val_contacts, "validation") if has_validation else []
         train_targets = self.label_encoder.encode(train_contacts)
-        val_targets = self.label_encoder.encode(val_contacts)
+        val_targets = self.label_encoder.encode(val_contacts) if has_validation else {}
         steps_per_epoch = math.ceil(len(train_encoded) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
         optimizer, scheduler = self._optimizer(total_steps)
         state = TrainState()
         fingerprint = self._fingerprint(train_contacts, val_contacts)
         resumed_from = self._maybe_resume(fingerprint, optimizer, scheduler, state)
-        if cfg.contrastive_rounds and not state.contrastive_done:
+        if cfg.contrastive_epochs and not state.contrastive_done:
             self.model.freeze_encoder(0)
             contrastive_pretrain(
                 self.model,
                 self.featurizer,
                 train_contacts,
-                rounds=cfg.contrastive_rounds,
+                epochs=cfg.contrastive_epochs,
                 learning_rate=cfg.contrastive_learning_rate,
                 batch_size=cfg.contrastive_batch_size,
+                temperature=cfg.contrastive_temperature,
                 seed=cfg.seed,
                 device=self.device,
             )
@@ -339,8 +346,8 @@ class Trainer:
         elif frozen_layers > 0 and cfg.cache_frozen_layers:
             self.cache_lower_states(train_encoded, frozen_layers)
             self.cache_lower_states(val_encoded, frozen_layers)
-        if cfg.head_init == "logistic" and state.global_step == 0:
-            self._fit_heads(train_encoded, train_targets, val_encoded, val_targets, state)
+        if cfg.head_init == "logistic" and state.global_step == 0 and state.epoch == 0:
+            self._fit_heads(train_encoded, train_targets, val_encoded if has_validation else None, val_targets, state)
         deadline = started + cfg.max_minutes * 60 if cfg.max_minutes else None
         logger.info(
             "training on %d contacts (%d validation), %d steps/epoch, %d tokens/epoch",
@@ -376,21 +383,25 @@ class Trainer:
                     if deadline is not None and time.perf_counter() > deadline:
                         out_of_time = True
                         break
-                validation = self.metrics(self.predict_logits(val_encoded), val_targets, {})
-                score = selection_score(validation)
-                state.history.append(
-                    {
-                        "epoch": epoch + 1,
-                        "step": state.global_step,
-                        "train_loss": state.loss_ema,
-                        "validation_score": score,
-                        "validation": {t: _headline(m) for t, m in validation.items()},
-                        "seconds": round(time.perf_counter() - started, 1),
-                    }
-                )
-                logger.info("epoch %d: validation score %.4f (%s)", epoch + 1, score, _summary(validation))
+                entry: dict[str, Any] = {
+                    "epoch": epoch + 1,
+                    "step": state.global_step,
+                    "train_loss": state.loss_ema,
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+                if has_validation:
+                    epoch_metrics = self.metrics(self.predict_logits(val_encoded), val_targets, {})
+                    score = selection_score(epoch_metrics)
+                    entry["validation_score"] = score
+                    entry["validation"] = {t: _headline(m) for t, m in epoch_metrics.items()}
+                    logger.info("epoch %d: validation score %.4f (%s)", epoch + 1, score, _summary(epoch_metrics))
+                else:
+                    score = float(epoch + 1)  # no validation: the latest epoch is the one kept
+                    logger.info("epoch %d done (no validation split)", epoch + 1)
+                state.history.append(entry)
                 if score > state.best_score:
                     state.best_score = score
+                    state.best_epoch = epoch + 1
                     state.bad_epochs = 0
                     self._save_best()
                 else:
@@ -408,16 +419,19 @@ class Trainer:
                     state.stopped_early = True
                     break
         self._load_best()
-        val_logits = self.predict_logits(val_encoded)
-        temperatures = {
-            task: fit_temperature(values, val_targets[task].numpy(), binary=(task == "upsell"))
-            for task, values in val_logits.items()
-        }
-        validation = {
-            "uncalibrated": self.metrics(val_logits, val_targets, {}),
-            "calibrated": self.metrics(val_logits, val_targets, temperatures),
-        }
-        logger.info("temperatures: %s", {k: round(v, 3) for k, v in temperatures.items()})
+        temperatures: dict[str, float] = {}
+        validation: dict[str, Any] = {}
+        if has_validation:
+            val_logits = self.predict_logits(val_encoded)
+            temperatures = {
+                task: fit_temperature(values, val_targets[task].numpy(), binary=(task == "upsell"))
+                for task, values in val_logits.items()
+            }
+            validation = {
+                "uncalibrated": self.metrics(val_logits, val_targets, {}),
+                "calibrated": self.metrics(val_logits, val_targets, temperatures),
+            }
+            logger.info("temperatures: %s", {k: round(v, 3) for k, v in temperatures.items()})
         return TrainResult(
             model=self.model,
             tokenizer=self.tokenizer,
@@ -428,34 +442,35 @@ class Trainer:
             tokens_seen=state.tokens_seen,
             stopped_early=state.stopped_early or out_of_time,
             resumed_from_step=resumed_from,
+            best_epoch=state.best_epoch,
         )
 
     def _fit_heads(
         self,
         train_encoded: list[EncodedContact],
         train_targets: dict[str, torch.Tensor],
-        val_encoded: list[EncodedContact],
+        val_encoded: list[EncodedContact] | None,
         val_targets: dict[str, torch.Tensor],
         state: TrainState,
     ) -> None:
         """Logistic-regression heads, evaluated as 'epoch 0' so that fine-tuning must beat them."""
         size = self.run.training.eval_batch_size
         batches = [train_encoded[i : i + size] for i in range(0, len(train_encoded), size)]
-        fit_heads(self.model, pooled_features(self.model, batches, self.forward), train_targets)
-        validation = self.metrics(self.predict_logits(val_encoded), val_targets, {})
-        state.best_score = selection_score(validation)
-        state.history.append(
-            {
-                "epoch": 0,
-                "step": 0,
-                "train_loss": None,
-                "validation_score": state.best_score,
-                "validation": {t: _headline(m) for t, m in validation.items()},
-            }
-        )
-        logger.info(
-            "heads from logistic regression: validation score %.4f (%s)", state.best_score, _summary(validation)
-        )
+        features = pooled_features(self.model, batches, self.forward)
+        fit_heads(self.model, features, train_targets, c=self.run.training.head_init_c)
+        entry: dict[str, Any] = {"epoch": 0, "step": 0, "train_loss": None}
+        if val_encoded is None:
+            state.best_score = 0.0
+            logger.info("heads from logistic regression (no validation split)")
+        else:
+            validation = self.metrics(self.predict_logits(val_encoded), val_targets, {})
+            state.best_score = selection_score(validation)
+            entry["validation_score"] = state.best_score
+            entry["validation"] = {t: _headline(m) for t, m in validation.items()}
+            logger.info(
+                "heads from logistic regression: validation score %.4f (%s)", state.best_score, _summary(validation)
+            )
+        state.history.append(entry)
         self._save_best()
 
     # -- checkpoints -------------------------------------------------------------------------------
@@ -514,6 +529,7 @@ class TrainState:
     tokens_seen: int = 0
     best_score: float = -1.0
     bad_epochs: int = 0
+    best_epoch: int = 0
     loss_ema: float | None = None
     stopped_early: bool = False
     contrastive_done: bool = False
