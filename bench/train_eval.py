@@ -5,10 +5,12 @@ transformer and the baseline, the training time and the machine. Examples:
 
     # BANKING77, full training set (target: accuracy >= 0.937 in <= 15 min on 2 CPU cores)
     dispo data convert banking77 ../shared/data/banking77 -o data/converted/banking77
-    python bench/train_eval.py --data data/converted/banking77 --name banking77 --epochs 5
+    python bench/train_eval.py --data data/converted/banking77 --name banking77 \
+        --set training.epochs=3 training.batch_size=32 training.learning_rate=1e-4
 
     # few-shot: 10 examples per intent (target: accuracy >= 0.85)
-    python bench/train_eval.py --data data/converted/banking77 --name banking77-10shot --shots 10
+    python bench/train_eval.py --data data/converted/banking77 --name b77-10shot --shots 10 \
+        --config training/configs/few-shot.yaml
 """
 
 from __future__ import annotations
@@ -59,6 +61,29 @@ def build_split(n: int, seed: int, utterances: str | None, out: Path) -> Path:
     write_contacts(contacts[:cut], out / "train.jsonl")
     write_contacts(contacts[cut:], out / "test.jsonl")
     load_taxonomy().to_yaml(out / "taxonomy.yaml")
+    return out
+
+
+def transformer_alone(bundle: Path, test_file: Path) -> dict[str, float]:
+    """Test accuracy of a blending bundle's transformer without its baseline (same temperatures
+    do not matter for accuracy): what the blend adds, measured in the same run."""
+    import numpy as np
+
+    from dispo.predictor import Predictor
+
+    predictor = Predictor.load(bundle)
+    predictor.blend = None
+    contacts = [c for c in read_contacts(test_file) if c.labels is not None]
+    out: dict[str, float] = {}
+    predictions = predictor.predict(contacts, batch_size=64)
+    for task in ("reason", "outcome"):
+        pairs = [
+            (getattr(c.labels, task), p.reasons[0][0] if task == "reason" else (p.outcome.label if p.outcome else None))
+            for c, p in zip(contacts, predictions, strict=True)
+            if c.labels is not None and getattr(c.labels, task) is not None
+        ]
+        if pairs:
+            out[f"{task}_accuracy"] = float(np.mean([gold == guess for gold, guess in pairs]))
     return out
 
 
@@ -135,6 +160,9 @@ def main() -> None:
         "validation": headline(metrics["validation"]["calibrated"]),
         "bundle": str(bundle.path),
     }
+    if metrics.get("blend", {}).get("weights"):
+        record["blend_weights"] = metrics["blend"]["weights"]
+        record["test_transformer_alone"] = transformer_alone(bundle.path, args.data / "test.jsonl")
     args.results.parent.mkdir(parents=True, exist_ok=True)
     with args.results.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
+from dispo.blend import BLEND_FILE, BaselineBlend, prepared_text
 from dispo.bundle import SALIENCE_FILE, BundleError, read_json, resolve
 from dispo.contact import Contact, Turn
 from dispo.features import Featurizer, PreparedContact, Segment, assemble_batch
@@ -87,8 +88,10 @@ class Predictor:
         version: str = "",
         path: Path | None = None,
         salience: SegmentSalience | None = None,
+        blend: BaselineBlend | None = None,
     ) -> None:
         self.model = model.eval()
+        self.blend = blend if blend is not None and blend.active else None
         self.tokenizer = tokenizer
         self.taxonomy = taxonomy
         self.labels = labels
@@ -129,7 +132,13 @@ class Predictor:
                 raise BundleError(f"{path}: the model selects segments by salience but {SALIENCE_FILE} is missing")
             salience = joblib.load(path / SALIENCE_FILE)
         temperatures = calibration.get("temperatures")
-        predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience)
+        blend = None
+        if (path / BLEND_FILE).is_file():
+            if not (path / "baseline.joblib").is_file():
+                raise BundleError(f"{path}: the model blends with its baseline but baseline.joblib is missing")
+            weights = read_json(path, BLEND_FILE)["weights"]
+            blend = BaselineBlend(joblib.load(path / "baseline.joblib"), weights, labels)
+        predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend)
         if backend != "torch":
             predictor.backend = load_encoder_backend(path, model, backend, objective=objective)
         logger.info("loaded model %s from %s (encoder backend: %s)", version, path, backend)
@@ -163,12 +172,13 @@ class Predictor:
             turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
         )
         opening = self._opening_sentiment(turn_vectors, batch)
+        scores = self.scores({t: v.numpy() for t, v in output.logits.items()}, prepared)
         out = []
         for row, item in enumerate(prepared):
             n = int(batch.turn_mask[row].sum())
             out.append(
                 {
-                    "logits": {t: v[row].numpy() for t, v in output.logits.items()},
+                    "logits": {t: v[row] for t, v in scores.items()},
                     "attention": {t: v[row, :n].numpy() for t, v in output.attention.items()},
                     "prepared": item,
                     "opening_sentiment": None if opening is None else opening[row].numpy(),
@@ -234,8 +244,9 @@ class Predictor:
         output = self.model.contextualize(
             vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
         )
+        scores = self.scores({t: v[:1].numpy() for t, v in output.logits.items()}, [prepared])
         raw: dict[str, Any] = {
-            "logits": {t: v[0].numpy() for t, v in output.logits.items()},
+            "logits": {t: v[0] for t, v in scores.items()},
             "attention": {t: v[0, :n].numpy() for t, v in output.attention.items()},
             "prepared": prepared,
             "opening_sentiment": None,
@@ -245,6 +256,14 @@ class Predictor:
         elif "sentiment" in output.logits:
             raw["opening_sentiment"] = raw["logits"]["sentiment"]
         return self._prediction(contact_id, raw, top_k)
+
+    def scores(self, logits: dict[str, np.ndarray], prepared: Sequence[PreparedContact]) -> dict[str, np.ndarray]:
+        """The heads' logits for a batch, blended with the baseline when the bundle blends (see
+        :mod:`dispo.blend`); the temperatures apply to these scores."""
+        if self.blend is None:
+            return logits
+        baseline = self.blend.baseline_log_probs([prepared_text(p) for p in prepared])
+        return self.blend.apply(logits, baseline)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         probs: dict[str, np.ndarray] = {}

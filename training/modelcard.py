@@ -75,6 +75,16 @@ def render_model_card(
         "",
         metrics_table(metrics["validation"]["calibrated"], metrics.get("baseline_validation")),
     ]
+    blend = metrics.get("blend") or {}
+    if blend.get("weights"):
+        weights = ", ".join(f"{task} {weight}" for task, weight in blend["weights"].items())
+        sections += [
+            "",
+            f"Served predictions blend the baseline into the transformer (weights {weights}, chosen on the "
+            "validation split; see `dispo/blend.py`). The blend on the validation split:",
+            "",
+            metrics_table(blend["validation"], metrics.get("baseline_validation")),
+        ]
     if data_info.get("eval_file"):
         sections += [
             "",
@@ -87,6 +97,14 @@ def render_model_card(
         f"- {training.get('seconds', 0) / 60:.1f} minutes on {training.get('threads')} CPU threads, "
         f"{training.get('tokens_per_second', 0):.0f} tokens/s",
         f"- epochs run: {len(training.get('history', []))}; stopped early: {training.get('stopped_early')}",
+        *(
+            [
+                f"- then refit on all {training['refit_on_all']['contacts']} contacts for "
+                f"{training['refit_on_all']['epochs']} epochs (chosen on the split), keeping its temperatures"
+            ]
+            if training.get("refit_on_all")
+            else []
+        ),
         f"- model: max {run.model.max_turn_tokens} tokens per segment, {run.model.max_turns} segments, "
         f"{run.model.token_budget} tokens per contact; {run.model.freeze_encoder_layers} encoder layers frozen",
         f"- optimiser: AdamW lr {run.training.learning_rate} (heads {run.training.head_learning_rate}), "

@@ -1,0 +1,133 @@
+"""Blending the transformer with the bundle's TF-IDF baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dispo.baseline import BaselineModel
+from dispo.blend import BaselineBlend, prepared_text
+from dispo.bundle import BundleError
+from dispo.features import PreparedContact, Segment
+from dispo.io import read_contacts, write_contacts
+from dispo.predictor import Predictor
+from tests.factories import make_tiny_base_model
+from training.blending import negative_log_likelihood
+from training.config import RunConfig
+from training.pipeline import train_model
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def fitted_baseline() -> BaselineModel:
+    texts = ["refund my money", "money back please", "password reset", "locked out of login", "where is my parcel"]
+    labels = {"reason": ["refund", "refund", "login", "login", None], "upsell": [True, False, False, False, True]}
+    return BaselineModel().fit(texts, labels)
+
+
+def test_blend_is_a_weighted_geometric_mean_in_the_models_label_order(fitted_baseline: BaselineModel) -> None:
+    labels = {"reason": ["login", "delivery", "refund"]}  # "delivery": never seen by the baseline
+    blend = BaselineBlend(fitted_baseline, {"reason": 0.25, "upsell": 0.5}, labels)
+    texts = ["i want a refund of my money"]
+    base = blend.baseline_log_probs(texts)
+    probs = fitted_baseline.predict_proba("reason", texts)[0]  # classes: login, refund
+    classes = fitted_baseline.classes_["reason"]
+    expected = np.log([probs[classes.index("login")], 1e-6, probs[classes.index("refund")]])
+    np.testing.assert_allclose(base["reason"][0], expected, rtol=1e-6)
+    upsell = fitted_baseline.predict_proba("upsell", texts)[0]
+    true = fitted_baseline.classes_["upsell"].index(True)
+    np.testing.assert_allclose(base["upsell"][0], np.log(upsell[true]) - np.log(upsell[1 - true]), rtol=1e-6)
+
+    logits = {"reason": np.array([[2.0, 0.0, 1.0]]), "upsell": np.array([0.3]), "sentiment": np.array([[1.0, 2.0]])}
+    scores = blend.apply(logits, base)
+    own = logits["reason"] - np.log(np.exp(logits["reason"]).sum())
+    np.testing.assert_allclose(scores["reason"], 0.75 * own + 0.25 * base["reason"])
+    np.testing.assert_allclose(scores["upsell"], 0.5 * 0.3 + 0.5 * base["upsell"])
+    assert scores["sentiment"] is logits["sentiment"]  # never blended
+
+
+def test_blend_rejects_what_it_cannot_blend(fitted_baseline: BaselineModel) -> None:
+    with pytest.raises(BundleError, match="outcome"):
+        BaselineBlend(fitted_baseline, {"outcome": 0.3}, {"outcome": ["resolved"]})
+    with pytest.raises(BundleError, match="sentiment"):
+        BaselineBlend(fitted_baseline, {"sentiment": 0.3}, {})
+    with pytest.raises(BundleError, match=r"\[0, 1\)"):
+        BaselineBlend(fitted_baseline, {"reason": 1.0}, {"reason": ["login"]})
+    assert not BaselineBlend(fitted_baseline, {"reason": 0.0}, {"reason": ["login"]}).active
+
+
+def test_prepared_text_joins_the_segments_of_a_turn() -> None:
+    prepared = PreparedContact(
+        (Segment(0, "customer", "my card", 2), Segment(0, "customer", "is lost", 2), Segment(2, "agent", "ok", 1)), 4
+    )
+    assert prepared_text(prepared) == "customer: my card is lost\nagent: ok"
+
+
+def test_negative_log_likelihood_matches_torch() -> None:
+    scores = np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    targets = np.array([0, -100])
+    expected = torch.nn.functional.cross_entropy(torch.tensor(scores[:1] / 2.0), torch.tensor([0]))
+    assert negative_log_likelihood(scores, targets, 2.0, binary=False) == pytest.approx(float(expected))
+
+
+def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path) -> None:
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=90, seed=3)).build()]
+    write_contacts(contacts[:80], tmp_path / "train.jsonl")
+    base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
+    run = RunConfig.from_sections(
+        {
+            "data": {"train": [str(tmp_path / "train.jsonl")], "validation_fraction": 0.3},
+            "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
+            "training": {"epochs": 1, "batch_size": 16, "blend_baseline": True},
+        }
+    )
+    bundle = train_model(run, "blended", root=tmp_path / "models")
+    metrics = json.loads((bundle.path / "metrics.json").read_text())
+    weights = metrics["blend"]["weights"]
+    assert set(metrics["blend"]["validation_nll"]) <= {"reason", "outcome", "upsell"}
+    for task, by_weight in metrics["blend"]["validation_nll"].items():  # the chosen weight has the lowest NLL
+        assert by_weight[str(weights.get(task, 0.0))] == min(by_weight.values())
+    # A random tiny encoder knows little; the word-counting baseline knows more: it gets weight.
+    assert weights and (bundle.path / "blend.json").is_file()
+    assert "blend the baseline into the transformer" in (bundle.path / "README.md").read_text()
+
+    predictor = Predictor.load("blended", root=tmp_path / "models")
+    assert predictor.blend is not None
+    held_out = contacts[80:]
+    predictions = predictor.predict(held_out)
+    # By hand: the heads' logits, blended with the baseline on the same segments, then calibrated.
+    plain = Predictor.load("blended", root=tmp_path / "models")
+    plain.blend = None
+    temperatures = json.loads((bundle.path / "calibration.json").read_text())["temperatures"]
+    for contact, prediction in zip(held_out, predictions, strict=True):
+        raw = next(plain.logits([contact]))
+        text = prepared_text(raw["prepared"])
+        scores = predictor.blend.apply(
+            raw["logits"], {t: v[0] for t, v in predictor.blend.baseline_log_probs([text]).items()}
+        )
+        reason = scores["reason"] / temperatures["reason"]
+        expected = np.exp(reason - reason.max())
+        expected /= expected.sum()
+        got = np.array([prediction.reason_probabilities[n] for n in predictor.labels["reason"]])
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    # A live session's last update and the audit's batched variants give the same answer.
+    from dispo.live import LiveSession
+
+    contact = held_out[0]
+    session = LiveSession(predictor, contact.contact_id)
+    live = None
+    for turn in contact.turns:
+        live = session.add_turn(turn)
+    assert live is not None and live.reasons[0][0] == predictions[0].reasons[0][0]
+    assert live.reasons[0][1] == pytest.approx(predictions[0].reasons[0][1], abs=1e-5)
+    prepared = predictor.featurizer.prepare(contact)
+    (variant,) = predictor.predict_prepared([prepared])
+    assert variant.reasons[0][1] == pytest.approx(predictions[0].reasons[0][1], abs=1e-5)
+    assert list(read_contacts(tmp_path / "train.jsonl"))  # the input file is untouched
