@@ -65,8 +65,8 @@ def build_split(n: int, seed: int, utterances: str | None, out: Path) -> Path:
 
 
 def transformer_alone(bundle: Path, test_file: Path) -> dict[str, float]:
-    """Test accuracy of a blending bundle's transformer without its baseline (same temperatures
-    do not matter for accuracy): what the blend adds, measured in the same run."""
+    """Test accuracy of a blending bundle's transformer without its baseline, so the record shows
+    what the blend adds (temperatures do not change which label wins)."""
     import numpy as np
 
     from dispo.predictor import Predictor

@@ -147,7 +147,8 @@ class Predictor:
     # -- prediction -------------------------------------------------------------------------------
     @torch.inference_mode()
     def logits(self, contacts: Sequence[Contact | Sequence[Turn]], batch_size: int = 32) -> Iterator[dict[str, Any]]:
-        """Raw (uncalibrated) logits and pooling weights per contact, in input order."""
+        """Uncalibrated scores (the heads' logits, blended with the baseline when the bundle
+        blends: see :meth:`scores`) and pooling weights per contact, in input order."""
         prepared = self.featurizer.prepare_many(contacts)
         order = sorted(range(len(prepared)), key=lambda i: sum(s.est_tokens for s in prepared[i].segments))
         results: dict[int, dict[str, Any]] = {}
