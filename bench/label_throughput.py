@@ -141,11 +141,12 @@ def marginal_run(name: str, work: Path, contacts: list[Contact], **settings: Any
 
 def naive_extractor(bundle: Path) -> tuple[Any, Any]:
     """A transformers feature-extraction pipeline with the bundle's own encoder weights, and its tokenizer."""
-    from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModel, AutoTokenizer, pipeline
 
+    from dispo.bundle import load_weights
+
     encoder = AutoModel.from_config(AutoConfig.from_pretrained(bundle / "encoder"))
-    state = {k.removeprefix("encoder."): v for k, v in load_file(bundle / "model.safetensors").items()}
+    state = {k.removeprefix("encoder."): v for k, v in load_weights(bundle).items()}
     encoder.load_state_dict({k: v for k, v in state.items() if k in encoder.state_dict()}, strict=False)
     tokenizer = AutoTokenizer.from_pretrained(bundle / "tokenizer")
     return pipeline("feature-extraction", model=encoder.eval(), tokenizer=tokenizer, device=-1), tokenizer

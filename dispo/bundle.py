@@ -9,6 +9,7 @@ place, so a version exists whole or not at all, and an existing version is never
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,13 +18,22 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispo.errors import DispoError
+
+if TYPE_CHECKING:
+    import torch
 
 MODELS_DIR_ENV = "DISPO_MODELS_DIR"
 PROMOTED_FILE = "PROMOTED"
 SALIENCE_FILE = "salience.joblib"  # the segment scorer of a model that selects by salience
+WEIGHTS_FILE = "model.safetensors"
+ENCODER_PREFIX = "encoder."
+# Metadata of a compact weights file: the tensors equal to the base encoder's are left out and
+# read from the base model when the bundle is loaded.
+BASE_MODEL_KEY = "dispo_base_model"
+BASE_DIGEST_KEY = "dispo_base_sha256"
 _VERSION = re.compile(r"^v(\d+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -149,3 +159,72 @@ def read_json(bundle: Path, filename: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BundleError(f"bundle {bundle} is missing {filename}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights: whole, or compact (only what differs from the base encoder)
+# ---------------------------------------------------------------------------------------------
+def base_encoder_state(base_model: str) -> dict[str, torch.Tensor]:
+    """The pretrained encoder's tensors under the model's key names (``encoder.*``)."""
+    import torch
+    from transformers import AutoModel
+
+    from dispo.model import resolve_base_model
+
+    encoder = AutoModel.from_pretrained(resolve_base_model(base_model), dtype=torch.float32)
+    return {ENCODER_PREFIX + k: v.detach().contiguous() for k, v in encoder.state_dict().items()}
+
+
+def _tensors_digest(state: dict[str, torch.Tensor], keys: list[str]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(keys):
+        digest.update(key.encode("utf-8"))
+        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save_weights(state: dict[str, torch.Tensor], folder: Path, *, base_model: str | None = None) -> dict[str, Any]:
+    """Write ``model.safetensors``. With ``base_model``, tensors equal to the pretrained encoder's
+    are left out (a model with frozen lower layers then ships a fraction of its size); their
+    digest is recorded, so loading on a different base encoder fails instead of predicting wrong."""
+    import torch
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    metadata: dict[str, str] = {"format": "pt"}
+    kept = state
+    if base_model is not None:
+        base = base_encoder_state(base_model)
+        same = [k for k, v in state.items() if k in base and base[k].shape == v.shape and torch.equal(base[k], v)]
+        kept = {k: v for k, v in state.items() if k not in set(same)}
+        metadata[BASE_MODEL_KEY] = base_model
+        metadata[BASE_DIGEST_KEY] = _tensors_digest(base, same)
+    save_file(kept, str(folder / WEIGHTS_FILE), metadata=metadata)
+    return {"tensors": len(state), "stored": len(kept), "from_base": len(state) - len(kept),
+            "compact": base_model is not None}  # fmt: skip
+
+
+def load_weights(folder: Path, expected_keys: list[str] | None = None) -> dict[str, torch.Tensor]:
+    """The bundle's whole state dict; a compact file is completed from its base encoder, after
+    checking that the base tensors are the ones it was saved against."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise BundleError(f"bundle {folder} is missing {WEIGHTS_FILE}")
+    with safe_open(str(path), framework="pt") as fh:
+        metadata = fh.metadata() or {}
+    state = load_file(str(path))
+    base_model = metadata.get(BASE_MODEL_KEY)
+    if base_model is None:
+        return state
+    base = base_encoder_state(base_model)
+    wanted = expected_keys if expected_keys is not None else list(base)
+    missing = [k for k in wanted if k not in state and k in base]
+    if _tensors_digest(base, missing) != metadata.get(BASE_DIGEST_KEY):
+        raise BundleError(
+            f"{path}: stores only what differs from the base encoder {base_model!r}, and the installed "
+            "base encoder has other weights than the one it was trained on"
+        )
+    return {**{k: base[k] for k in missing}, **state}

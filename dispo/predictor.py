@@ -12,11 +12,10 @@ from typing import Any
 import joblib
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
 from dispo.blend import BLEND_FILE, BaselineBlend, prepared_text
-from dispo.bundle import SALIENCE_FILE, BundleError, read_json, resolve
+from dispo.bundle import SALIENCE_FILE, BundleError, load_weights, read_json, resolve
 from dispo.contact import Contact, Turn
 from dispo.features import Featurizer, PreparedContact, Segment, assemble_batch
 from dispo.model import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
@@ -117,7 +116,7 @@ class Predictor:
         config = ModelConfig.from_dict(read_json(path, "model_config.json"))
         encoder_config = AutoConfig.from_pretrained(path / "encoder")
         model = DispoModel.from_encoder_config(config, encoder_config)
-        state = load_file(path / "model.safetensors")
+        state = load_weights(path, expected_keys=list(model.state_dict()))
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise BundleError(f"{path}: weights do not match the config (missing {missing}, unexpected {unexpected})")
