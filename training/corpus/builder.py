@@ -25,6 +25,7 @@ from training.corpus.channels import RenderedTurn, planted_records, render
 from training.corpus.dialogue import Composer, DialoguePlan, SlotFiller, bank_openings
 from training.corpus.pii import Person, PlantedPII
 from training.corpus.population import Agent, Population, make_agents, pick_agent, queue_for
+from training.corpus.responses import load_agent_lines
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,10 @@ class CorpusConfig:
     utterances_path: str | None = None
     #: Share of openings drawn from the utterance file when one is given (the rest from the phrase bank).
     utterance_share: float = 1.0
+    #: Bitext customer-support responses (file or folder, see training.corpus.responses): real agent
+    #: language for the reason being worked, used for ``response_share`` of the agent's work lines.
+    responses_path: str | None = None
+    response_share: float = 0.5
     channel_mix: dict[str, float] | None = None
     #: Probability that a contact touches a second topic after the primary one.
     second_topic_rate: float = 0.2
@@ -182,6 +187,7 @@ class CorpusConfig:
         for name in (
             "agent_error_rate",
             "utterance_share",
+            "response_share",
             "second_topic_rate",
             "upsell_offer_rate",
             "upsell_accept_rate",
@@ -200,7 +206,9 @@ class CorpusConfig:
         )
         if self.utterances_path is not None:
             path = Path(self.utterances_path)
-            need(path.is_file(), f"utterances_path {str(path)!r} is not a readable file")
+            need(path.exists(), f"utterances_path {str(path)!r} does not exist")
+        if self.responses_path is not None:
+            need(Path(self.responses_path).exists(), f"responses_path {self.responses_path!r} does not exist")
         if self.channel_mix is not None:
             unknown = sorted(set(self.channel_mix) - set(CHANNELS))
             need(not unknown, f"channel_mix has unknown channels {unknown}; known: {', '.join(CHANNELS)}")
@@ -220,8 +228,14 @@ class BuiltContact:
 
 
 def load_bitext_utterances(path: str | Path, reasons: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """Utterances per reason from a Bitext CSV (``flags,utterance,category,intent``), read in file order."""
+    """Utterances per reason from a Bitext CSV (``flags,utterance,category,intent``), read in file order.
+    ``path`` may also be the data set's folder, holding exactly one CSV."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(path.glob("*.csv"))
+        if len(found) != 1:
+            raise ConfigError(f"{path}: expected exactly one Bitext CSV in the folder, found {len(found)}")
+        path = found[0]
     by_reason: dict[str, list[str]] = {}
     try:
         with path.open(encoding="utf-8", newline="") as fh:
@@ -287,6 +301,9 @@ class CorpusBuilder:
                 self._require_bank()
         else:
             self._require_bank()
+        self.agent_lines: dict[str, tuple[str, ...]] | None = None
+        if config.responses_path is not None:
+            self.agent_lines = load_agent_lines(config.responses_path, self.reasons)
         unknown_outcomes = [o for o in t.outcome_names if o not in ph.OUTCOME_AGENT]
         if unknown_outcomes or not t.outcome_names:
             raise ConfigError(
@@ -316,6 +333,11 @@ class CorpusBuilder:
         if self.bitext is not None and rng.random() < self.config.utterance_share:
             return rng.choice(self.bitext[reason])
         return bank_openings(reason, rng)
+
+    def _agent_line(self, reason: str, rng: random.Random) -> str | None:
+        if self.agent_lines is None or rng.random() >= self.config.response_share:
+            return None
+        return rng.choice(self.agent_lines[reason])
 
     def _sample_outcome(self, rng: random.Random, reason: str, agent: Agent, queue_res: float, repeat: bool) -> str:
         weights: list[float] = []
@@ -502,7 +524,8 @@ class CorpusBuilder:
         )
         company = rng.choice(ph.COMPANIES)
         filler = SlotFiller(rng, person, company, agent.name)
-        moves = Composer(plan, filler, rng, self._opening).compose()
+        agent_lines = self._agent_line if self.agent_lines is not None else None
+        moves = Composer(plan, filler, rng, self._opening, agent_lines).compose()
         ctx = {
             "customer_name": person.full_name,
             "customer_first": person.first,

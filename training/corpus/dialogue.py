@@ -27,6 +27,8 @@ from training.corpus.pii import Person, gen_amount, gen_date, gen_order_number, 
 from training.corpus.requests import compose_request
 
 OpeningSource = Callable[[str, random.Random], str]
+#: Agent lines for a reason (real agent language, see training.corpus.responses), or None.
+AgentLineSource = Callable[[str, random.Random], str | None]
 _SLOT_RE = re.compile(r"\{(\w+)\}")
 
 DETAIL_LINES = (
@@ -63,6 +65,44 @@ ESCALATION_DISTRACTORS = (
     "We do have a supervisor callback option, but I don't think we'll need it.",
     "Some of these cases have to go to the escalations team, let me check if yours does.",
 )
+
+
+#: One moment of a contact as lines of (speaker, template).
+Scene = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class SceneBank:
+    """Hand-written multi-line moments (training.corpus.scenes): endings per outcome and end
+    sentiment, upsell moments per mode, and customer mood lines; used for ``share`` of them."""
+
+    endings: dict[str, dict[str, tuple[Scene, ...]]]
+    upsell: dict[str, tuple[Scene, ...]]
+    mood: dict[str, tuple[str, ...]]
+    share: float
+
+
+#: Values of the slots that ending scenes use (training.corpus.scenes).
+TEAMS = (
+    "billing", "the returns team", "our escalations team", "tier 2 support", "the warehouse team",
+    "the fraud team", "accounts", "the payments team", "technical support", "customer relations",
+    "the logistics desk", "my supervisor", "a team lead", "the resolutions team", "the carrier liaison team",
+)  # fmt: skip
+DAYS = ("tomorrow", "tomorrow morning", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+        "later today", "this afternoon", "first thing tomorrow", "on Thursday", "early next week",
+        "the 14th", "within 48 hours", "in two working days")  # fmt: skip
+TIMES = ("9 am", "10:30", "between 2 and 4", "around noon", "3 pm", "after 5", "4:15", "11 o'clock",
+         "between 9 and 11", "quarter past two", "around 6 in the evening", "1 pm")  # fmt: skip
+
+
+def gen_ticket(rng: random.Random) -> str:
+    """A case or ticket reference as agents read them out."""
+    r = rng.random()
+    if r < 0.4:
+        return f"{rng.choice(('CS', 'TK', 'INC', 'CASE', 'ESC', 'REF'))}-{rng.randint(10000, 9999999)}"
+    if r < 0.7:
+        return str(rng.randint(100000, 99999999))
+    return f"{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{rng.randint(1000, 99999)}"
 
 
 @dataclass(frozen=True)
@@ -126,6 +166,14 @@ class SlotFiller:
             return mark("ssn", person.ssn)
         if slot == "last4":
             return mark("last4", person.last4)
+        if slot == "ticket":
+            return gen_ticket(rng)
+        if slot == "team":
+            return rng.choice(TEAMS)
+        if slot == "day":
+            return rng.choice(DAYS)
+        if slot == "time":
+            return rng.choice(TIMES)
         return "{" + slot + "}"
 
     def fill(self, template: str) -> str:
@@ -167,11 +215,21 @@ def wrap_register(text: str, sentiment: str, channel: str, rng: random.Random) -
 class Composer:
     """Composes the moves of one contact from a :class:`DialoguePlan`."""
 
-    def __init__(self, plan: DialoguePlan, filler: SlotFiller, rng: random.Random, opening: OpeningSource) -> None:
+    def __init__(
+        self,
+        plan: DialoguePlan,
+        filler: SlotFiller,
+        rng: random.Random,
+        opening: OpeningSource,
+        agent_lines: AgentLineSource | None = None,
+        scenes: SceneBank | None = None,
+    ) -> None:
         self.plan = plan
         self.f = filler
         self.rng = rng
         self.opening = opening
+        self.agent_lines = agent_lines
+        self.scenes = scenes
         self.moves: list[Move] = []
         #: Delayed lines of the upsell moment (a late acceptance or decline), said a few turns later.
         self.later: list[tuple[str, str]] = []
@@ -184,6 +242,30 @@ class Composer:
 
     def pick(self, options: tuple[str, ...]) -> str:
         return self.rng.choice(options)
+
+    def agent_body(self, category: str, reason: str | None = None) -> str:
+        """What the agent says while working a topic: a real agent line for the reason when a
+        source is given (and it offers one), else the phrase bank's line for the category."""
+        if self.agent_lines is not None:
+            line = self.agent_lines(reason or self.plan.reason, self.rng)
+            if line is not None:
+                return line
+        return self.pick(ph.AGENT_BODY.get(category, ph.GENERIC_AGENT_BODY))
+
+    def use_scene(self) -> bool:
+        """Whether this moment comes from the scene bank (no draw at all without one, so a corpus
+        built without scenes is the same as before they existed)."""
+        return self.scenes is not None and self.rng.random() < self.scenes.share
+
+    def play(self, scene: Scene) -> None:
+        for speaker, template in scene:
+            self.say(speaker, template, kind="system" if speaker == "system" else "talk")
+
+    def mood_line(self, sentiment: str) -> str:
+        """A customer line in ``sentiment`` said while the topic is worked."""
+        if self.scenes is not None and self.use_scene():
+            return self.pick(self.scenes.mood[sentiment])
+        return self.pick(ph.CUSTOMER_MID[sentiment])
 
     def opening_text(self, reason: str, sentiment: str) -> str:
         return wrap_register(self.opening(reason, self.rng), sentiment, self.plan.channel, self.rng)
@@ -222,7 +304,7 @@ class Composer:
             self.say("customer", self.pick(ph.OVERSHARE))
             self.say("agent", self.pick(ph.OVERSHARE_AGENT))
 
-    def body_block(self, progress: float, category: str) -> None:
+    def body_block(self, progress: float, category: str, reason: str | None = None) -> None:
         rng = self.rng
         r = rng.random()
         sentiment = _mid_sentiment(self.plan, progress, rng)
@@ -232,19 +314,19 @@ class Composer:
                 self.say("customer", self.pick(ph.CUSTOMER_WAIT))
             self.say("agent", self.pick(ph.HOLD_RETURN))
         elif r < 0.55:
-            self.say("agent", self.pick(ph.AGENT_BODY.get(category, ph.GENERIC_AGENT_BODY)))
-            self.say("customer", self.pick(ph.CUSTOMER_MID[sentiment]))
+            self.say("agent", self.agent_body(category, reason))
+            self.say("customer", self.mood_line(sentiment))
         elif r < 0.7:
             ask, answer = rng.choice(ph.TROUBLESHOOT)
             self.say("agent", ask)
             self.say("customer", answer)
         elif r < 0.78:
-            self.say("customer", self.pick(ph.CUSTOMER_MID[sentiment]) + " " + self.opening(self.plan.reason, rng))
+            self.say("customer", self.mood_line(sentiment) + " " + self.opening(self.plan.reason, rng))
             self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
         elif r < 0.9:
             self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
             if rng.random() < 0.7:
-                self.say("customer", self.pick(ph.CUSTOMER_MID[sentiment]))
+                self.say("customer", self.mood_line(sentiment))
         elif r < 0.95:
             self.say("customer", self.pick(ph.SMALL_TALK_CUSTOMER))
             self.say("agent", self.pick(ph.SMALL_TALK_AGENT))
@@ -259,7 +341,7 @@ class Composer:
         self.say("customer", self.pick(ph.SECOND_TOPIC_LEADS) + " " + self.opening(plan.second_reason, self.rng))
         self.say("agent", self.pick(ph.SECOND_TOPIC_AGENT))
         for _ in range(self.rng.randint(0, 2)):
-            self.body_block(0.8, plan.second_category or plan.category)
+            self.body_block(0.8, plan.second_category or plan.category, plan.second_reason)
 
     def upsell(self) -> None:
         """Say the first part of the upsell moment; a delayed part (a late yes or no) goes to ``self.later``.
@@ -270,6 +352,9 @@ class Composer:
         customer talks past, and product questions that end without a purchase.
         """
         mode, rng = self.plan.upsell_mode, self.rng
+        if mode != "none" and self.scenes is not None and self.use_scene():
+            self.play(self.pick(self.scenes.upsell[mode]))
+            return
         r = rng.random()
         if mode in ("accept", "decline", "ignored"):
             self.say("agent", self.pick(ph.UPSELL_OFFER))
@@ -353,6 +438,9 @@ class Composer:
     def ending(self, live: bool) -> None:
         plan, rng = self.plan, self.rng
         outcome = plan.outcome
+        if self.scenes is not None and self.use_scene():
+            self.play(self.pick(self.scenes.endings[outcome][plan.sentiment_end]))
+            return
         if rng.random() < 0.12:
             self.say("agent", self.pick(ESCALATION_DISTRACTORS))
         if rng.random() < 0.3 and outcome in ph.OUTCOME_DISTRACTORS:
@@ -373,7 +461,7 @@ class Composer:
                 self.say("customer", self.pick(ph.OUTCOME_CUSTOMER[outcome]))
             if r > 0.9 and live:  # outcome mid-way: more talk follows the decisive statement
                 self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
-                self.say("customer", self.pick(ph.CUSTOMER_MID[plan.sentiment_end]))
+                self.say("customer", self.mood_line(plan.sentiment_end))
         if rng.random() < 0.85:
             self.say("customer", self.pick(ph.CUSTOMER_END[plan.sentiment_end]))
         if live and rng.random() < 0.7 and outcome != "transferred":
@@ -438,13 +526,13 @@ class Composer:
         for line in rng.sample(DETAIL_LINES, rng.randint(1, 4)):
             self.say("customer", line)
         if rng.random() < 0.3 and plan.sentiment_start != "neutral":
-            self.say("customer", self.pick(ph.CUSTOMER_MID[plan.sentiment_start]))
-        self.say("agent", self.pick(ph.AGENT_BODY.get(plan.category, ph.GENERIC_AGENT_BODY)))
+            self.say("customer", self.mood_line(plan.sentiment_start))
+        self.say("agent", self.agent_body(plan.category))
         early_upsell = plan.n_blocks > 0 and rng.random() < 0.4
         if early_upsell:
             self.upsell()
         for _ in range(plan.n_blocks):
-            self.say("agent", self.pick(ph.AGENT_BODY.get(plan.category, ph.GENERIC_AGENT_BODY)))
+            self.say("agent", self.agent_body(plan.category))
             if rng.random() < 0.5:
                 self.say("customer", self.pick(DETAIL_LINES))
         self.second_topic()
