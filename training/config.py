@@ -24,6 +24,13 @@ class DataConfig:
     eval: str | None = None
     taxonomy: str | None = None
     validation_fraction: float = 0.1
+    # A file whose contacts choose the epoch and the temperatures instead of a random
+    # ``validation_fraction`` of ``train`` (e.g. the realistic dev half: decisions are made on
+    # text the corpus builder did not write). Never trained on.
+    validation: str | None = None
+    # At most this many contacts (a seeded sample) from the named ``train`` files, so that a
+    # large public set adds its kind of text to the mix without swamping it.
+    sample_sizes: dict[str, int] = field(default_factory=dict)
     max_train_contacts: int | None = None
     # Audited contacts (`dispo audit export`): their audited reason and outcome win over the
     # labels the same contact has in `train`; audited contacts not in `train` are added.
@@ -38,6 +45,12 @@ class DataConfig:
             raise ConfigError("DataConfig.train needs at least one file")
         if not 0.0 < self.validation_fraction < 0.5:
             raise ConfigError(f"DataConfig.validation_fraction must be in (0, 0.5), got {self.validation_fraction}")
+        unknown = sorted(set(self.sample_sizes) - set(self.train))
+        if unknown:
+            raise ConfigError(f"DataConfig.sample_sizes names files that are not in train: {unknown}")
+        bad = {k: v for k, v in self.sample_sizes.items() if not isinstance(v, int) or v <= 0}
+        if bad:
+            raise ConfigError(f"DataConfig.sample_sizes must be positive integers, got {bad}")
         if self.max_train_contacts is not None and self.max_train_contacts <= 0:
             raise ConfigError(f"DataConfig.max_train_contacts must be positive, got {self.max_train_contacts}")
 
@@ -81,6 +94,9 @@ class TrainingConfig:
     # on all contacts with those epochs and keep the temperatures. Meant for few-shot data, where
     # holding out one example in ten costs accuracy; it doubles the training time.
     refit_on_all: bool = False
+    # Store only the tensors that differ from the base encoder (with frozen lower layers, a
+    # fraction of the model); loading then reads the rest from the base model package.
+    compact_weights: bool = False
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):

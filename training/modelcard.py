@@ -48,6 +48,19 @@ def metrics_table(model: dict[str, Any], baseline: dict[str, Any] | None) -> str
     return "\n".join(lines)
 
 
+def sources_table(sources: dict[str, dict[str, Any]]) -> list[str]:
+    """Which file trained which head, with how many labels (a file may be a sample of its source)."""
+    if not sources:
+        return []
+    tasks = ("reason", "outcome", "sentiment", "upsell")
+    lines = ["", "Labels each head was trained on, per source file:", "",
+             "| file | contacts read | kept | " + " | ".join(tasks) + " |", "|---|---|---|" + "---|" * len(tasks)]  # fmt: skip
+    for path, info in sources.items():
+        counts = [str(sum(info["labels"].get(task, {}).values())) for task in tasks]
+        lines.append(f"| {path} | {info['read']} | {info['kept']} | " + " | ".join(counts) + " |")
+    return lines
+
+
 def render_model_card(
     manifest: dict[str, Any], run: RunConfig, metrics: dict[str, Any], data_info: dict[str, Any]
 ) -> str:
@@ -69,6 +82,12 @@ def render_model_card(
         f"- PII redacted before training: {data_info['redacted']}",
         "- labelled contacts per task: "
         + ", ".join(f"{t} {sum(c.values())}" for t, c in data_info["label_counts"].items()),
+        *sources_table(data_info.get("sources") or {}),
+        *(
+            [f"- epoch and temperatures chosen on `{data_info['validation_file']}` (never trained on)"]
+            if data_info.get("validation_file")
+            else []
+        ),
         "",
         "## Metrics",
         "Validation split (calibrated probabilities), transformer vs the TF-IDF + logistic regression baseline:",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import random
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -15,13 +16,12 @@ from typing import Any
 import joblib
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
 import dispo
 from dispo.audit.export import merge_audited
 from dispo.baseline import BaselineModel, contact_text
 from dispo.blend import BLEND_FILE
-from dispo.bundle import SALIENCE_FILE, BundleWriter, models_dir, versions
+from dispo.bundle import SALIENCE_FILE, BundleWriter, models_dir, save_weights, versions
 from dispo.contact import Contact
 from dispo.io import ContactReader
 from dispo.model import TASKS, ModelConfig
@@ -31,6 +31,7 @@ from training.blending import BlendChoice, choose_blend
 from training.config import RunConfig
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.modelcard import render_model_card
+from training.evalset import refuse_evaluation_contacts
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
 
 logger = logging.getLogger(__name__)
@@ -44,12 +45,29 @@ class TrainedBundle:
     metrics: dict[str, Any]
 
 
-def read_training_contacts(paths: list[str], taxonomy: Taxonomy, redactor: Redactor | None) -> list[Contact]:
-    """Read (strictly: a bad record stops training) and redact before anything is trained on."""
+def read_training_contacts(
+    paths: list[str],
+    taxonomy: Taxonomy,
+    redactor: Redactor | None,
+    *,
+    sample_sizes: dict[str, int] | None = None,
+    seed: int = 0,
+    sources: dict[str, dict[str, Any]] | None = None,
+) -> list[Contact]:
+    """Read (strictly: a bad record stops training) and redact before anything is trained on.
+
+    ``sample_sizes`` keeps a seeded sample of at most that many contacts of a file (large public
+    sets would otherwise swamp the mix); ``sources``, when given, receives per file how many
+    contacts were read and kept and how many labels each head gets from it."""
     contacts: list[Contact] = []
     for path in paths:
-        for contact in ContactReader(path, taxonomy=taxonomy):
-            contacts.append(redactor.redact_contact(contact) if redactor else contact)
+        read = list(ContactReader(path, taxonomy=taxonomy))
+        refuse_evaluation_contacts(read, path)
+        limit = (sample_sizes or {}).get(path)
+        kept = read if limit is None or limit >= len(read) else random.Random(f"{seed}:{path}").sample(read, limit)
+        if sources is not None:
+            sources[path] = {"read": len(read), "kept": len(kept), "labels": _label_counts(kept)}
+        contacts.extend(redactor.redact_contact(c) if redactor else c for c in kept)
     return contacts
 
 
@@ -106,7 +124,11 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         sized = ModelConfig.for_taxonomy(taxonomy)
         run.model = replace(run.model, label_sizes=sized.label_sizes)
     redactor = Redactor() if redact else None
-    contacts = read_training_contacts(run.data.train, taxonomy, redactor)
+    sources: dict[str, dict[str, Any]] = {}
+    contacts = read_training_contacts(
+        run.data.train, taxonomy, redactor, sample_sizes=run.data.sample_sizes, seed=run.training.seed,
+        sources=sources,
+    )  # fmt: skip
     if run.data.max_train_contacts:
         contacts = contacts[: run.data.max_train_contacts]
     audit_info: dict[str, Any] | None = None
@@ -120,7 +142,14 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         logger.info(
             "audits: %d audited contacts (%d relabelled, %d added)", len(audited), replaced, len(audited) - replaced
         )
-    train, validation = split_validation(contacts, run.data.validation_fraction, run.training.seed)
+    if run.data.validation:
+        # A fixed validation file (e.g. the realistic dev half) chooses the epoch and the
+        # temperatures; it is read like evaluation data, never trained on.
+        train = contacts
+        validation = [redactor.redact_contact(c) if redactor else c
+                      for c in ContactReader(run.data.validation, taxonomy=taxonomy)]  # fmt: skip
+    else:
+        train, validation = split_validation(contacts, run.data.validation_fraction, run.training.seed)
     logger.info("data: %d contacts -> %d train, %d validation", len(contacts), len(train), len(validation))
     checkpoint_dir = models_dir(root) / name / ".checkpoints" / data_fingerprint(contacts)[:16]
     trainer = Trainer(run, taxonomy, checkpoint_dir)
@@ -156,11 +185,13 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     data_info = {
         "train_files": run.data.train,
         "eval_file": run.data.eval,
+        "validation_file": run.data.validation,
         "n_contacts": len(contacts),
         "n_train": len(contacts) if refit is not None else len(train),
         "n_validation": len(validation),
         "sha256": data_fingerprint(contacts),
         "label_counts": _label_counts(contacts),
+        "sources": sources,
         "redacted": redact,
         "audits": audit_info,
     }
@@ -222,8 +253,11 @@ def write_bundle(
     writer = BundleWriter(name, root)
     try:
         folder = writer.path
-        state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"))
+        weights = save_weights(
+            result.model.state_dict(), folder,
+            base_model=run.model.base_model if run.training.compact_weights else None,
+        )  # fmt: skip
+        data_info["weights"] = weights
         result.model.encoder.config.save_pretrained(folder / "encoder")
         result.tokenizer.save_pretrained(folder / "tokenizer")
         taxonomy.to_yaml(folder / "taxonomy.yaml")

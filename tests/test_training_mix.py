@@ -1,0 +1,69 @@
+"""Mixing sources for training: seeded samples per file, per-source label counts, a fixed validation file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dispo.errors import ConfigError
+from dispo.io import write_contacts
+from tests.conftest import make_contact
+from training.config import DataConfig
+from training.modelcard import sources_table
+from training.pipeline import read_training_contacts
+
+
+def test_a_file_is_sampled_to_its_size_with_a_seed(tmp_path: Path, taxonomy):
+    big, small = tmp_path / "big.jsonl", tmp_path / "small.jsonl"
+    write_contacts([make_contact(i) for i in range(40)], big)
+    write_contacts([make_contact(100 + i, labels={"sentiment": "negative"}) for i in range(5)], small)
+    sources: dict = {}
+    kept = read_training_contacts(
+        [str(big), str(small)], taxonomy, None, sample_sizes={str(big): 10}, seed=3, sources=sources
+    )
+    assert len(kept) == 15
+    again = read_training_contacts([str(big), str(small)], taxonomy, None, sample_sizes={str(big): 10}, seed=3)
+    assert [c.contact_id for c in again] == [c.contact_id for c in kept]
+    assert sources[str(big)]["read"] == 40 and sources[str(big)]["kept"] == 10
+    assert sources[str(small)]["labels"] == {"reason": {}, "outcome": {}, "sentiment": {"negative": 5}, "upsell": {}}
+    table = "\n".join(sources_table(sources))
+    assert f"| {small} | 5 | 5 | 0 | 0 | 5 | 0 |" in table
+
+
+def test_sample_sizes_must_name_training_files():
+    with pytest.raises(ConfigError, match="not in train"):
+        DataConfig(train=["a.jsonl"], sample_sizes={"b.jsonl": 10})
+    with pytest.raises(ConfigError, match="positive integers"):
+        DataConfig(train=["a.jsonl"], sample_sizes={"a.jsonl": 0})
+
+
+def test_a_validation_file_chooses_the_epoch_and_is_not_trained_on(tmp_path: Path):
+    import json
+
+    from tests.factories import make_tiny_base_model
+    from training.config import RunConfig
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+    from training.pipeline import train_model
+
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=50, seed=2)).build()]
+    write_contacts(contacts[:40], tmp_path / "train.jsonl")
+    write_contacts(contacts[40:], tmp_path / "validation.jsonl")
+    base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
+    run = RunConfig.from_sections(
+        {
+            "data": {"train": [str(tmp_path / "train.jsonl")], "validation": str(tmp_path / "validation.jsonl")},
+            "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
+            "training": {"epochs": 1, "batch_size": 16, "baseline": False, "compact_weights": True},
+        }
+    )
+    bundle = train_model(run, "mix", root=tmp_path / "models")
+    data = json.loads((bundle.path / "data.json").read_text(encoding="utf-8"))
+    assert (data["n_train"], data["n_validation"]) == (40, 10)
+    assert data["validation_file"].endswith("validation.jsonl")
+    assert data["weights"]["compact"] and data["weights"]["from_base"] > 0
+    assert "validation.jsonl` (never trained on)" in (bundle.path / "README.md").read_text(encoding="utf-8")
+    from dispo.predictor import Predictor
+
+    predictions = Predictor.load(bundle.path).predict(contacts[40:43])
+    assert len(predictions) == 3

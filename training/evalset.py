@@ -1,0 +1,140 @@
+"""The realistic evaluation set: hand-written contacts, frozen by hash, split once, never trained on.
+
+``data/eval/realistic/`` holds ``dev.jsonl`` (for decisions: configs, data mixes, thresholds) and
+``test.jsonl`` (reported only), written once by :func:`freeze` from the writers' parts and
+recorded with their SHA-256 in ``MANIFEST.json``. :func:`check_frozen` fails when either file no
+longer matches its hash, so a changed set is noticed, not silently compared with old figures.
+
+Training refuses any contact of the set (:func:`refuse_evaluation_contacts`): its contact ids
+start with :data:`CONTACT_ID_PREFIX`. The label conventions are in ``CONVENTIONS.md`` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dispo.contact import Contact
+from dispo.errors import ConfigError
+from dispo.io import ContactReader, write_contacts
+from dispo.taxonomy import Taxonomy, load_taxonomy
+from training.sources.common import stratified_split
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "data" / "eval" / "realistic"
+CONTACT_ID_PREFIX = "RE-"
+MANIFEST_FILE = "MANIFEST.json"
+HALVES: tuple[str, ...] = ("dev", "test")
+SPLIT_SEED = 2026
+LONG_TURNS = 16
+
+
+class EvaluationLeakError(ConfigError):
+    """Training data contains contacts of the frozen evaluation set."""
+
+
+class FrozenSetChangedError(ConfigError):
+    """A file of the frozen evaluation set no longer matches the hash it was frozen with."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def half_path(half: str, folder: Path = DEFAULT_DIR) -> Path:
+    if half not in HALVES:
+        raise ConfigError(f"the realistic set has halves {HALVES}, not {half!r}")
+    return folder / f"{half}.jsonl"
+
+
+def is_evaluation_contact(contact: Contact) -> bool:
+    return contact.contact_id.startswith(CONTACT_ID_PREFIX)
+
+
+def refuse_evaluation_contacts(contacts: Iterable[Contact], source: str) -> None:
+    """Raise :class:`EvaluationLeakError` when any contact belongs to the realistic evaluation set."""
+    leaked = [c.contact_id for c in contacts if is_evaluation_contact(c)]
+    if leaked:
+        shown = ", ".join(leaked[:5]) + (" ..." if len(leaked) > 5 else "")
+        raise EvaluationLeakError(
+            f"{source}: {len(leaked)} contacts of the realistic evaluation set ({shown}); it is never trained on"
+        )
+
+
+def split_halves(contacts: Sequence[Contact], *, seed: int = SPLIT_SEED) -> tuple[list[Contact], list[Contact]]:
+    """Dev and test halves, stratified by reason and by short/long so both halves hold every reason
+    and their share of long calls."""
+
+    def stratum(contact: Contact) -> tuple[str | None, bool]:
+        return (contact.labels.reason if contact.labels else None, len(contact.turns) >= LONG_TURNS)
+
+    return stratified_split(contacts, stratum, seed, 0.5)
+
+
+def freeze(parts: Sequence[Path], folder: Path = DEFAULT_DIR, *, taxonomy: Taxonomy | None = None) -> dict[str, Any]:
+    """Read the writers' parts (strictly, against the taxonomy), split them once and write the
+    halves and their manifest. Refuses to overwrite a frozen set."""
+    manifest_path = folder / MANIFEST_FILE
+    if manifest_path.exists():
+        raise ConfigError(f"{manifest_path} exists: the realistic set is frozen and is never rewritten")
+    taxonomy = taxonomy or load_taxonomy()
+    contacts: list[Contact] = []
+    for part in parts:
+        contacts.extend(ContactReader(part, taxonomy=taxonomy))
+    ids = [c.contact_id for c in contacts]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("the parts repeat contact ids")
+    bad = [i for i in ids if not i.startswith(CONTACT_ID_PREFIX)]
+    if bad:
+        raise ConfigError(f"contact ids must start with {CONTACT_ID_PREFIX!r}: {bad[:5]}")
+    unlabelled = [c.contact_id for c in contacts if c.labels is None or None in c.labels.model_dump().values()]
+    if unlabelled:
+        raise ConfigError(f"every contact of the realistic set needs all four labels: {unlabelled[:5]}")
+    dev, test = split_halves(contacts)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"split": f"stratified by (reason, 16+ turns), seed {SPLIT_SEED}", "halves": {}}
+    for half, members in zip(HALVES, (dev, test), strict=True):
+        members = sorted(members, key=lambda c: c.contact_id)
+        path = half_path(half, folder)
+        write_contacts(members, path)
+        manifest["halves"][half] = {"file": path.name, "contacts": len(members), "sha256": sha256_file(path)}
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    logger.info("froze %d contacts: dev %d, test %d -> %s", len(contacts), len(dev), len(test), folder)
+    return manifest
+
+
+def check_frozen(folder: Path = DEFAULT_DIR) -> dict[str, Any]:
+    """The manifest, after checking that both halves still match their frozen hashes."""
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise FrozenSetChangedError(f"{manifest_path} is missing: the realistic set has not been frozen")
+    manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for half, entry in manifest["halves"].items():
+        path = folder / entry["file"]
+        found = sha256_file(path) if path.is_file() else "a missing file"
+        if found != entry["sha256"]:
+            raise FrozenSetChangedError(f"{path}: frozen with sha256 {entry['sha256']}, found {found} ({half} half)")
+    return manifest
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Freeze the realistic evaluation set (once).")
+    parser.add_argument("parts", nargs="+", type=Path, help="the writers' JSONL parts")
+    parser.add_argument("--folder", type=Path, default=DEFAULT_DIR)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logger.info(json.dumps(freeze(args.parts, args.folder), indent=2))
+
+
+if __name__ == "__main__":
+    main()
