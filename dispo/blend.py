@@ -7,8 +7,10 @@ README, Benchmarks). Training picks ``w`` per task on the validation split (0 wh
 does not help) and fits the temperatures on the blended scores, which is why a bundle that
 blends keeps its temperatures in ``calibration.json`` as usual and its weights in ``blend.json``.
 
-The baseline reads the text of the segments the transformer reads (``prepared_text``), so a
-live session, an audit's occlusion variants and a one-shot call blend the same evidence.
+The baseline reads either the segments the transformer reads (``text="selected"``) or the whole
+transcript (``text="whole"``: a cheap pass over every turn of a long call, beside the encoder's
+read of the selected ones). Both come from the prepared contact (``prepared_text``), so a live
+session, an audit's occlusion variants and a one-shot call blend the same evidence.
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from dispo.bundle import BundleError
 from dispo.features import PreparedContact
 
 BLEND_FILE = "blend.json"
+BLEND_TEXTS = ("selected", "whole")
 # Sentiment is not blended: the opening-sentiment read (the start of a contact) uses the same
 # head and temperature, and must stay on the same scale as the whole-contact read.
 BLENDABLE_TASKS = ("reason", "outcome", "upsell")
 _FLOOR = 1e-6  # probability given to a label the baseline never saw in training
 
 
-def prepared_text(prepared: PreparedContact) -> str:
-    """The selected segments as the baseline's input: one ``speaker: text`` line per turn."""
+def prepared_text(prepared: PreparedContact, *, whole: bool = False) -> str:
+    """The selected segments (or, ``whole``, every segment) as the baseline's input: one
+    ``speaker: text`` line per turn."""
     lines: list[str] = []
     last_turn: int | None = None
-    for segment in prepared.segments:
+    for segment in prepared.transcript if whole and prepared.transcript else prepared.segments:
         if segment.turn == last_turn:
             lines[-1] += " " + segment.text
         else:
@@ -55,8 +59,11 @@ class BaselineBlend:
     baseline: BaselineModel
     weights: dict[str, float]
     labels: Mapping[str, Sequence[str]]
+    text: str = "selected"
 
     def __post_init__(self) -> None:
+        if self.text not in BLEND_TEXTS:
+            raise BundleError(f"blend text must be one of {BLEND_TEXTS}, got {self.text!r}")
         for task, weight in self.weights.items():
             if not 0.0 <= weight < 1.0:
                 raise BundleError(f"blend weight for {task!r} must be in [0, 1), got {weight}")
@@ -74,6 +81,10 @@ class BaselineBlend:
     @property
     def active(self) -> bool:
         return bool(self.weights)
+
+    def texts(self, prepared: Sequence[PreparedContact]) -> list[str]:
+        """What the baseline reads of each prepared contact."""
+        return [prepared_text(p, whole=self.text == "whole") for p in prepared]
 
     def baseline_log_probs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Per blended task: ``[n, labels]`` log-probabilities in the model's label order, or for

@@ -108,10 +108,12 @@ def select_segments(
 
 @dataclass(frozen=True)
 class PreparedContact:
-    """The selected segments of one contact, ready to tokenize."""
+    """The selected segments of one contact, ready to tokenize, and every segment of it
+    (``transcript``: what a whole-transcript reader such as the blended baseline reads)."""
 
     segments: tuple[Segment, ...]
     n_segments_total: int
+    transcript: tuple[Segment, ...] = ()
 
     @property
     def positions_from_start(self) -> list[int]:
@@ -155,7 +157,7 @@ class Featurizer:
         prepared = []
         for i, segments in enumerate(segmented):
             keep = select_segments(segments, self.config, scores.get(i))
-            prepared.append(PreparedContact(tuple(segments[j] for j in keep), len(segments)))
+            prepared.append(PreparedContact(tuple(segments[j] for j in keep), len(segments), tuple(segments)))
         return prepared
 
     def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:

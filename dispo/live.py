@@ -63,6 +63,6 @@ class LiveSession:
     def predict(self) -> Prediction:
         scores = self.salience if self.predictor.featurizer.salience is not None else None
         keep = select_segments(self.segments, self.predictor.config, scores)
-        prepared = PreparedContact(tuple(self.segments[i] for i in keep), len(self.segments))
+        prepared = PreparedContact(tuple(self.segments[i] for i in keep), len(self.segments), tuple(self.segments))
         vectors = torch.stack([self.vectors[i] for i in keep])
         return self.predictor.predict_encoded(self.contact_id, prepared, vectors, self.top_k)

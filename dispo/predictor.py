@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoTokenizer
 
-from dispo.blend import BLEND_FILE, BaselineBlend, prepared_text
+from dispo.blend import BLEND_FILE, BaselineBlend
 from dispo.bundle import SALIENCE_FILE, BundleError, load_weights, read_json, resolve
 from dispo.contact import Contact, Turn
 from dispo.features import Featurizer, PreparedContact, Segment, assemble_batch
@@ -135,8 +135,10 @@ class Predictor:
         if (path / BLEND_FILE).is_file():
             if not (path / "baseline.joblib").is_file():
                 raise BundleError(f"{path}: the model blends with its baseline but baseline.joblib is missing")
-            weights = read_json(path, BLEND_FILE)["weights"]
-            blend = BaselineBlend(joblib.load(path / "baseline.joblib"), weights, labels)
+            spec = read_json(path, BLEND_FILE)
+            blend = BaselineBlend(
+                joblib.load(path / "baseline.joblib"), spec["weights"], labels, spec.get("text", "selected")
+            )
         predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend)
         if backend != "torch":
             predictor.backend = load_encoder_backend(path, model, backend, objective=objective)
@@ -262,7 +264,7 @@ class Predictor:
         :mod:`dispo.blend`); the temperatures apply to these scores."""
         if self.blend is None:
             return logits
-        baseline = self.blend.baseline_log_probs([prepared_text(p) for p in prepared])
+        baseline = self.blend.baseline_log_probs(self.blend.texts(prepared))
         return self.blend.apply(logits, baseline)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -74,5 +74,6 @@ def test_built_contacts_carry_the_agent_lines(tmp_path: Path, taxonomy):
 
 def test_a_corpus_without_responses_is_unchanged_by_the_option(taxonomy):
     plain = [b.contact.model_dump() for b in CorpusBuilder(CorpusConfig(n_contacts=30, seed=11)).build()]
-    shared = [b.contact.model_dump() for b in CorpusBuilder(CorpusConfig(n_contacts=30, seed=11, response_share=0.9)).build()]  # fmt: skip
+    config = CorpusConfig(n_contacts=30, seed=11, response_share=0.9)
+    shared = [b.contact.model_dump() for b in CorpusBuilder(config).build()]
     assert plain == shared

@@ -75,7 +75,8 @@ def test_negative_log_likelihood_matches_torch() -> None:
     assert negative_log_likelihood(scores, targets, 2.0, binary=False) == pytest.approx(float(expected))
 
 
-def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["selected", "whole"])
+def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path, text: str) -> None:
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
     contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=90, seed=3)).build()]
@@ -85,7 +86,7 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path) -> Non
         {
             "data": {"train": [str(tmp_path / "train.jsonl")], "validation_fraction": 0.3},
             "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
-            "training": {"epochs": 1, "batch_size": 16, "blend_baseline": True},
+            "training": {"epochs": 1, "batch_size": 16, "blend_baseline": True, "blend_text": text},
         }
     )
     bundle = train_model(run, "blended", root=tmp_path / "models")
@@ -108,9 +109,11 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path) -> Non
     temperatures = json.loads((bundle.path / "calibration.json").read_text())["temperatures"]
     for contact, prediction in zip(held_out, predictions, strict=True):
         raw = next(plain.logits([contact]))
-        text = prepared_text(raw["prepared"])
+        read = prepared_text(raw["prepared"], whole=text == "whole")
+        if text == "whole":  # every turn of the transcript, not only the selected segments
+            assert read.count("\n") + 1 == len(contact.turns)
         scores = predictor.blend.apply(
-            raw["logits"], {t: v[0] for t, v in predictor.blend.baseline_log_probs([text]).items()}
+            raw["logits"], {t: v[0] for t, v in predictor.blend.baseline_log_probs([read]).items()}
         )
         reason = scores["reason"] / temperatures["reason"]
         expected = np.exp(reason - reason.max())

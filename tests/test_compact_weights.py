@@ -20,7 +20,7 @@ def tiny_model(tmp_path: Path) -> tuple[DispoModel, Path]:
     config = ModelConfig(base_model=str(base), label_sizes={"reason": 3, "upsell": 1}, freeze_encoder_layers=1)
     model = DispoModel.from_base(config)
     with torch.no_grad():  # training moved the top layer and the heads, not the frozen bottom
-        for name, parameter in model.named_parameters():
+        for parameter in model.parameters():
             if parameter.requires_grad:
                 parameter.add_(0.01)
     return model, base

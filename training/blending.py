@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from dispo.baseline import BaselineModel
-from dispo.blend import BLENDABLE_TASKS, BaselineBlend, prepared_text
+from dispo.blend import BLENDABLE_TASKS, BaselineBlend
 from dispo.contact import Contact
 from training.calibration import fit_temperature
 
@@ -43,15 +43,18 @@ def negative_log_likelihood(scores: np.ndarray, targets: np.ndarray, temperature
     return float(torch.nn.functional.cross_entropy(x, y.long()))
 
 
-def choose_blend(trainer: Any, baseline: BaselineModel, validation: Sequence[Contact]) -> BlendChoice:
-    """``trainer``: a :class:`training.trainer.Trainer` holding its best weights."""
+def choose_blend(
+    trainer: Any, baseline: BaselineModel, validation: Sequence[Contact], *, text: str = "selected"
+) -> BlendChoice:
+    """``trainer``: a :class:`training.trainer.Trainer` holding its best weights; ``text``: what
+    the baseline reads (see :data:`dispo.blend.BLEND_TEXTS`)."""
     encoded = trainer.encode(validation, "validation (blend)")
     logits: dict[str, np.ndarray] = trainer.predict_logits(encoded)
     targets = {task: values.numpy() for task, values in trainer.label_encoder.encode(validation).items()}
     tasks = [t for t in BLENDABLE_TASKS if t in logits and t in baseline.tasks_ and (targets[t] >= 0).sum() >= 2]
     prepared = trainer.featurizer.prepare_many(validation)
-    probe = BaselineBlend(baseline, {t: 0.5 for t in tasks}, trainer.label_encoder.labels)
-    baseline_scores = probe.baseline_log_probs([prepared_text(p) for p in prepared])
+    probe = BaselineBlend(baseline, {t: 0.5 for t in tasks}, trainer.label_encoder.labels, text)
+    baseline_scores = probe.baseline_log_probs(probe.texts(prepared))
     weights: dict[str, float] = {}
     temperatures: dict[str, float] = {}
     nll: dict[str, dict[str, float]] = {}

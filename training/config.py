@@ -74,6 +74,9 @@ class TrainingConfig:
     # Blend the baseline into the transformer's reason/outcome/upsell scores, with weights chosen
     # on the validation split (dispo/blend.py, training/blending.py). Needs ``baseline``.
     blend_baseline: bool = False
+    # What the blended baseline reads: "selected" (the transformer's segments) or "whole" (every
+    # turn: the evidence outside the encoder's token budget still counts on long calls).
+    blend_text: str = "selected"
     label_smoothing: float = 0.0
     eval_batch_size: int = 64
     device: str = "cpu"
@@ -111,6 +114,8 @@ class TrainingConfig:
             raise ConfigError(
                 f"TrainingConfig.epochs must be positive (0 only with head_init 'logistic'), got {self.epochs}"
             )
+        if self.blend_text not in ("selected", "whole"):
+            raise ConfigError(f"TrainingConfig.blend_text must be 'selected' or 'whole', got {self.blend_text!r}")
         if self.blend_baseline and not self.baseline:
             raise ConfigError("TrainingConfig.blend_baseline needs baseline: true")
         if self.contrastive_temperature <= 0 or self.head_init_c <= 0:

@@ -53,8 +53,8 @@ def sources_table(sources: dict[str, dict[str, Any]]) -> list[str]:
     if not sources:
         return []
     tasks = ("reason", "outcome", "sentiment", "upsell")
-    lines = ["", "Labels each head was trained on, per source file:", "",
-             "| file | contacts read | kept | " + " | ".join(tasks) + " |", "|---|---|---|" + "---|" * len(tasks)]  # fmt: skip
+    header = "| file | contacts read | kept | " + " | ".join(tasks) + " |"
+    lines = ["", "Labels each head was trained on, per source file:", "", header, "|---|---|---|" + "---|" * len(tasks)]
     for path, info in sources.items():
         counts = [str(sum(info["labels"].get(task, {}).values())) for task in tasks]
         lines.append(f"| {path} | {info['read']} | {info['kept']} | " + " | ".join(counts) + " |")

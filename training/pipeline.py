@@ -29,9 +29,9 @@ from dispo.redact import Redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, choose_blend
 from training.config import RunConfig
+from training.evalset import refuse_evaluation_contacts
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.modelcard import render_model_card
-from training.evalset import refuse_evaluation_contacts
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
 
 logger = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         metrics["baseline_seconds"] = round(time.perf_counter() - baseline_started, 1)
     blend: BlendChoice | None = None
     if baseline is not None and run.training.blend_baseline:
-        blend = choose_blend(trainer, baseline, validation)
+        blend = choose_blend(trainer, baseline, validation, text=run.training.blend_text)
         result.temperatures = blend.temperatures
         metrics["blend"] = {"weights": blend.weights, "validation_nll": blend.nll, "validation": blend.validation}
     refit: dict[str, Any] | None = None
@@ -270,7 +270,8 @@ def write_bundle(
         if baseline is not None:
             joblib.dump(baseline, folder / "baseline.joblib", compress=3)
             if blend_weights:
-                writer.write_json(BLEND_FILE, {"weights": blend_weights, "method": "geometric, see dispo.blend"})
+                writer.write_json(BLEND_FILE, {"weights": blend_weights, "text": run.training.blend_text,
+                                               "method": "geometric, see dispo.blend"})  # fmt: skip
         if trainer.featurizer.salience is not None:
             joblib.dump(trainer.featurizer.salience, folder / SALIENCE_FILE, compress=3)
         manifest: dict[str, Any] = {
