@@ -29,20 +29,33 @@ def register_data(subcommands: Any) -> None:
         "--utterances",
         default=None,
         metavar="bitext:PATH",
-        help="take customer requests from real Bitext utterances (CSV) instead of the built-in phrase bank",
+        help="take customer requests from real Bitext utterances (CSV or its folder) instead of the phrase bank",
     )
+    build.add_argument(
+        "--responses", default=None, metavar="PATH",
+        help="real agent language from the Bitext responses (../shared/data/bitext_responses: file or folder)",
+    )  # fmt: skip
     build.add_argument("--agent-error-rate", type=float, default=0.1, help="share of wrong agent dispositions")
     build.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")
     build.set_defaults(handler=_build)
 
     convert = actions.add_parser("convert", help="convert a public data set to dispo contacts")
-    convert.add_argument("source", help="banking77, bitext, nlupp, uss or dstc11")
+    convert.add_argument(
+        "source",
+        help="banking77, bitext, nlupp, uss, dstc11, goemotions, tweeteval, clinc150 or bitext_responses",
+    )
     convert.add_argument("path", type=Path, help="the data set's file or folder (e.g. ../shared/data/banking77)")
     convert.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     convert.add_argument("--seed", type=int, default=13, help="seed of the stratified split (sources without one)")
     convert.add_argument("--test-size", type=float, default=0.2, help="test share (sources without a split)")
     convert.add_argument("--domain", default=None, help="nlupp only: banking, hotels or all")
     convert.add_argument("--corpora", default=None, help="uss only: comma-separated sub-corpora (e.g. MWOZ,SGD)")
+    convert.add_argument(
+        "--placeholders",
+        choices=("fill", "keep"),
+        default=None,
+        help="bitext_responses only: fill {{...}} placeholders with plausible values (default) or keep them",
+    )
     convert.set_defaults(handler=_convert)
 
     redact = actions.add_parser("redact", help="redact PII from a file of contacts, leaving everything else as is")
@@ -76,6 +89,7 @@ def _build(args: argparse.Namespace) -> int:
         seed=args.seed,
         agent_error_rate=args.agent_error_rate,
         utterances_path=utterances_path,
+        responses_path=args.responses,
     )
     builder = CorpusBuilder(config, load_taxonomy(args.taxonomy))
     started = time.perf_counter()
@@ -89,7 +103,8 @@ def _build(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from training.sources import convert
 
-    options = {k: v for k, v in (("domain", args.domain), ("corpora", args.corpora)) if v is not None}
+    pairs = (("domain", args.domain), ("corpora", args.corpora), ("placeholders", args.placeholders))
+    options = {k: v for k, v in pairs if v is not None}
     summary = convert(args.source, args.path, args.output, seed=args.seed, test_size=args.test_size, **options)
     logger.info("converted %s: %s", args.source, json.dumps(summary.to_dict().get("counts", {})))
     return 0
@@ -143,6 +158,10 @@ def register_train(subcommands: Any) -> None:
     train.add_argument("--data", nargs="+", default=None, help="training file(s); several sources may be mixed")
     train.add_argument("--eval", default=None, help="held-out test file, evaluated at the end")
     train.add_argument(
+        "--validation", default=None,
+        help="file that chooses the epoch and the temperatures (default: a random share of --data)",
+    )  # fmt: skip
+    train.add_argument(
         "--include-audits", nargs="+", default=None, metavar="FILE",
         help="audited contacts from `dispo audit export`: audited labels win over the training labels",
     )  # fmt: skip
@@ -174,6 +193,7 @@ def _train(args: argparse.Namespace) -> int:
         "data": {
             "train": args.data,
             "eval": args.eval,
+            "validation": args.validation,
             "taxonomy": args.taxonomy,
             "max_train_contacts": args.max_train_contacts,
             "audits": args.include_audits,

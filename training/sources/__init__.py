@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dispo.errors import ConfigError
-from training.sources import banking77, bitext, dstc11, nlupp, uss
+from training.sources import banking77, bitext, bitext_responses, clinc150, dstc11, goemotions, nlupp, tweeteval, uss
 from training.sources.common import ConversionSummary, Converted, write_converted, write_summary
 
 logger = logging.getLogger(__name__)
@@ -27,10 +27,18 @@ _LOADERS: dict[str, Callable[..., Converted]] = {
     "nlupp": nlupp.load,
     "uss": uss.load,
     "dstc11": dstc11.load,
+    "goemotions": goemotions.load,
+    "tweeteval": tweeteval.load,
+    "clinc150": clinc150.load,
+    "bitext_responses": bitext_responses.load,
 }
 SOURCES: tuple[str, ...] = tuple(_LOADERS)
 # Source-specific options accepted by ``convert`` (CLI: ``--option key=value`` or dedicated flags).
-OPTIONS: dict[str, tuple[str, ...]] = {"nlupp": ("domain",), "uss": ("corpora",)}
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "nlupp": ("domain",),
+    "uss": ("corpora",),
+    "bitext_responses": ("placeholders",),
+}
 
 __all__ = ["OPTIONS", "SOURCES", "ConversionSummary", "convert"]
 
