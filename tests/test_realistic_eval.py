@@ -1,0 +1,64 @@
+"""The realistic evaluation set: frozen by hash, split once, never trained on."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dispo.io import read_contacts, write_contacts
+from training.evalset import (
+    CONTACT_ID_PREFIX,
+    DEFAULT_DIR,
+    LONG_TURNS,
+    EvaluationLeakError,
+    FrozenSetChangedError,
+    check_frozen,
+    half_path,
+)
+from training.pipeline import read_training_contacts
+
+
+def test_the_halves_match_their_frozen_hashes():
+    manifest = check_frozen()
+    assert set(manifest["halves"]) == {"dev", "test"}
+
+
+def test_the_halves_are_disjoint_fully_labelled_and_cover_every_reason(taxonomy):
+    dev, test = (read_contacts(half_path(h), taxonomy=taxonomy) for h in ("dev", "test"))
+    assert not {c.contact_id for c in dev} & {c.contact_id for c in test}
+    assert len(dev) + len(test) >= 300
+    for half in (dev, test):
+        assert all(c.contact_id.startswith(CONTACT_ID_PREFIX) for c in half)
+        assert all(c.labels is not None and None not in c.labels.model_dump().values() for c in half)
+        reasons = Counter(c.labels.reason for c in half if c.labels)
+        assert set(reasons) == set(taxonomy.reason_names), "each half holds every reason"
+        assert min(reasons.values()) >= 4
+        channels = Counter(c.channel for c in half)
+        assert channels["voice"] / len(half) >= 0.3
+        assert sum(len(c.turns) >= LONG_TURNS for c in half) / len(half) >= 0.15
+
+
+def test_a_changed_file_is_noticed(tmp_path: Path):
+    for name in ("MANIFEST.json", "dev.jsonl", "test.jsonl"):
+        (tmp_path / name).write_bytes((DEFAULT_DIR / name).read_bytes())
+    check_frozen(tmp_path)
+    with (tmp_path / "test.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    with pytest.raises(FrozenSetChangedError, match="test half"):
+        check_frozen(tmp_path)
+
+
+def test_training_refuses_contacts_of_the_set(tmp_path: Path, taxonomy):
+    mixed = tmp_path / "train.jsonl"
+    contacts = read_contacts(half_path("dev"), taxonomy=taxonomy)[:3]
+    write_contacts(contacts, mixed)
+    with pytest.raises(EvaluationLeakError, match="never trained on"):
+        read_training_contacts([str(mixed)], taxonomy, None)
+
+
+def test_the_manifest_names_the_split_rule():
+    manifest = json.loads((DEFAULT_DIR / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert "stratified" in manifest["split"]
