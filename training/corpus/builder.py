@@ -22,7 +22,7 @@ from dispo.errors import ConfigError
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.corpus import phrases as ph
 from training.corpus.channels import RenderedTurn, planted_records, render
-from training.corpus.dialogue import Composer, DialoguePlan, SlotFiller, bank_openings
+from training.corpus.dialogue import Composer, DialoguePlan, SceneBank, SlotFiller, bank_openings
 from training.corpus.pii import Person, PlantedPII
 from training.corpus.population import Agent, Population, make_agents, pick_agent, queue_for
 from training.corpus.responses import load_agent_lines
@@ -146,6 +146,9 @@ class CorpusConfig:
     #: language for the reason being worked, used for ``response_share`` of the agent's work lines.
     responses_path: str | None = None
     response_share: float = 0.5
+    #: Share of endings, upsell moments, mood lines and topic lines taken from the hand-written
+    #: scene bank (training.corpus.scenes) rather than the phrase bank; 0 builds as before it existed.
+    scene_share: float = 0.5
     channel_mix: dict[str, float] | None = None
     #: Probability that a contact touches a second topic after the primary one.
     second_topic_rate: float = 0.2
@@ -188,6 +191,7 @@ class CorpusConfig:
             "agent_error_rate",
             "utterance_share",
             "response_share",
+            "scene_share",
             "second_topic_rate",
             "upsell_offer_rate",
             "upsell_accept_rate",
@@ -315,6 +319,11 @@ class CorpusBuilder:
             raise ConfigError(f"taxonomy {t.name!r}: the builder cannot express sentiments {unknown_sent}")
         self.outcomes = t.outcome_names
         self.sentiments = t.sentiments
+        self.scenes: SceneBank | None = None
+        if config.scene_share > 0:
+            from training.corpus.scenes import scene_bank
+
+            self.scenes = scene_bank(config.scene_share, tuple(self.outcomes), tuple(self.sentiments))
         mix = config.channel_mix or DEFAULT_CHANNEL_MIX
         self.channels = tuple(c for c in CHANNELS if mix.get(c, 0) > 0)
         self.channel_weights = tuple(float(mix[c]) for c in self.channels)
@@ -525,7 +534,7 @@ class CorpusBuilder:
         company = rng.choice(ph.COMPANIES)
         filler = SlotFiller(rng, person, company, agent.name)
         agent_lines = self._agent_line if self.agent_lines is not None else None
-        moves = Composer(plan, filler, rng, self._opening, agent_lines).compose()
+        moves = Composer(plan, filler, rng, self._opening, agent_lines, self.scenes).compose()
         ctx = {
             "customer_name": person.full_name,
             "customer_first": person.first,

@@ -79,6 +79,9 @@ class SceneBank:
     endings: dict[str, dict[str, tuple[Scene, ...]]]
     upsell: dict[str, tuple[Scene, ...]]
     mood: dict[str, tuple[str, ...]]
+    #: Per reason: what customers say about the topic while it is worked, and what agents do.
+    details: dict[str, tuple[str, ...]]
+    actions: dict[str, tuple[str, ...]]
     share: float
 
 
@@ -244,8 +247,11 @@ class Composer:
         return self.rng.choice(options)
 
     def agent_body(self, category: str, reason: str | None = None) -> str:
-        """What the agent says while working a topic: a real agent line for the reason when a
-        source is given (and it offers one), else the phrase bank's line for the category."""
+        """What the agent says while working a topic: a scene-bank action for the reason, a real
+        agent line for it (Bitext responses) when a source is given, else the phrase bank's line."""
+        topic = reason or self.plan.reason
+        if self.scenes is not None and topic in self.scenes.actions and self.use_scene():
+            return self.pick(self.scenes.actions[topic])
         if self.agent_lines is not None:
             line = self.agent_lines(reason or self.plan.reason, self.rng)
             if line is not None:
@@ -260,6 +266,13 @@ class Composer:
     def play(self, scene: Scene) -> None:
         for speaker, template in scene:
             self.say(speaker, template, kind="system" if speaker == "system" else "talk")
+
+    def detail_line(self, reason: str | None = None) -> str:
+        """A customer's detail or follow-up on the topic (the scene bank's, per reason)."""
+        topic = reason or self.plan.reason
+        if self.scenes is not None and topic in self.scenes.details and self.use_scene():
+            return self.pick(self.scenes.details[topic])
+        return self.pick(DETAIL_LINES)
 
     def mood_line(self, sentiment: str) -> str:
         """A customer line in ``sentiment`` said while the topic is worked."""
@@ -315,7 +328,10 @@ class Composer:
             self.say("agent", self.pick(ph.HOLD_RETURN))
         elif r < 0.55:
             self.say("agent", self.agent_body(category, reason))
-            self.say("customer", self.mood_line(sentiment))
+            if self.scenes is not None and rng.random() < 0.5:
+                self.say("customer", self.detail_line(reason))
+            else:
+                self.say("customer", self.mood_line(sentiment))
         elif r < 0.7:
             ask, answer = rng.choice(ph.TROUBLESHOOT)
             self.say("agent", ask)
@@ -324,14 +340,17 @@ class Composer:
             self.say("customer", self.mood_line(sentiment) + " " + self.opening(self.plan.reason, rng))
             self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
         elif r < 0.9:
-            self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
+            if self.scenes is not None:
+                self.say("agent", self.agent_body(category, reason))
+            else:
+                self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
             if rng.random() < 0.7:
                 self.say("customer", self.mood_line(sentiment))
         elif r < 0.95:
             self.say("customer", self.pick(ph.SMALL_TALK_CUSTOMER))
             self.say("agent", self.pick(ph.SMALL_TALK_AGENT))
         else:
-            self.say("customer", self.pick(DETAIL_LINES))
+            self.say("customer", self.detail_line(reason))
             self.say("agent", self.pick(ph.VERIFY_ACK))
 
     def second_topic(self) -> None:
@@ -353,7 +372,7 @@ class Composer:
         """
         mode, rng = self.plan.upsell_mode, self.rng
         if mode != "none" and self.scenes is not None and self.use_scene():
-            self.play(self.pick(self.scenes.upsell[mode]))
+            self.play(self.rng.choice(self.scenes.upsell[mode]))
             return
         r = rng.random()
         if mode in ("accept", "decline", "ignored"):
@@ -439,7 +458,7 @@ class Composer:
         plan, rng = self.plan, self.rng
         outcome = plan.outcome
         if self.scenes is not None and self.use_scene():
-            self.play(self.pick(self.scenes.endings[outcome][plan.sentiment_end]))
+            self.play(self.rng.choice(self.scenes.endings[outcome][plan.sentiment_end]))
             return
         if rng.random() < 0.12:
             self.say("agent", self.pick(ESCALATION_DISTRACTORS))
@@ -534,7 +553,7 @@ class Composer:
         for _ in range(plan.n_blocks):
             self.say("agent", self.agent_body(plan.category))
             if rng.random() < 0.5:
-                self.say("customer", self.pick(DETAIL_LINES))
+                self.say("customer", self.detail_line())
         self.second_topic()
         if not early_upsell:
             self.upsell()

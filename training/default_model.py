@@ -1,0 +1,229 @@
+"""``make default-model``: rebuild the model that ships with dispo, from one recipe, on any machine.
+
+The recipe (``training/configs/default-model.yaml``) names everything that goes into it:
+
+1. a built corpus (``training.corpus``) with real Bitext customer requests and agent responses;
+2. real text from the public sets in ``--shared`` (converted by ``training.sources``; training
+   splits only, each sampled to the size the recipe gives);
+3. the run config (model and training sections); the epoch and the temperatures are chosen on the
+   realistic dev half (``data/eval/realistic/dev.jsonl``), which is never trained on.
+
+Then it evaluates the new version on the realistic test half, the built test split and the public
+test splits (tweeteval, USS, and DSTC11 for upsell), writes every report into the bundle
+(``evaluations/``), and, unless ``--no-ship``, replaces ``models/dispo-default`` with the new
+version stored compactly (only the weights that differ from the base encoder package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dispo.bundle import versions
+from dispo.errors import ConfigError
+from dispo.io import read_contacts, write_contacts
+from training.config import RunConfig
+from training.evalset import check_frozen, half_path
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RECIPE = ROOT / "training" / "configs" / "default-model.yaml"
+SHIPPED_NAME = "dispo-default"
+# Derived files a shipped bundle leaves out (pictures and per-contact predictions are rebuilt by
+# `dispo evaluate`; the numbers stay in report.json / report.md).
+UNSHIPPED = ("*.png", "predictions.jsonl")
+
+
+@dataclass
+class CorpusRecipe:
+    n_contacts: int = 10_000
+    seed: int = 7
+    test_fraction: float = 0.2
+    utterances: str | None = None
+    responses: str | None = None
+    response_share: float = 0.5
+    scene_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.n_contacts <= 0 or not 0.0 < self.test_fraction < 0.5:
+            raise ConfigError("corpus: n_contacts must be positive and test_fraction in (0, 0.5)")
+
+
+@dataclass
+class SourceRecipe:
+    """A public set converted from ``--shared``/``path``; its training split, sampled to ``sample``."""
+
+    path: str
+    sample: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvaluationRecipe:
+    """A public set's split to report on (converted like a source, never trained on)."""
+
+    source: str
+    path: str
+    split: str = "test"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Recipe:
+    corpus: CorpusRecipe
+    sources: dict[str, SourceRecipe]
+    run: dict[str, Any]
+    evaluations: dict[str, EvaluationRecipe]
+
+    @classmethod
+    def from_file(cls, path: Path) -> Recipe:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        unknown = set(raw) - {"corpus", "sources", "run", "evaluations"}
+        if unknown:
+            raise ConfigError(f"{path}: unknown sections {sorted(unknown)}")
+        return cls(
+            corpus=CorpusRecipe(**(raw.get("corpus") or {})),
+            sources={name: SourceRecipe(**spec) for name, spec in (raw.get("sources") or {}).items()},
+            run=raw.get("run") or {},
+            evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
+        )
+
+
+def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, Path]:
+    """The built training and test files (an 80/20 split of one seeded corpus)."""
+    import random
+
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    train, test = work / "built-train.jsonl", work / "built-test.jsonl"
+    if train.is_file() and test.is_file():
+        return train, test
+    config = CorpusConfig(
+        n_contacts=recipe.n_contacts,
+        seed=recipe.seed,
+        utterances_path=str(shared / recipe.utterances) if recipe.utterances else None,
+        responses_path=str(shared / recipe.responses) if recipe.responses else None,
+        response_share=recipe.response_share,
+        scene_share=recipe.scene_share,
+    )
+    started = time.perf_counter()
+    contacts = [b.contact for b in CorpusBuilder(config).build()]
+    random.Random(recipe.seed).shuffle(contacts)
+    cut = int(len(contacts) * (1 - recipe.test_fraction))
+    write_contacts(contacts[:cut], train)
+    write_contacts(contacts[cut:], test)
+    logger.info("built %d contacts in %.1f s -> %s", len(contacts), time.perf_counter() - started, work)
+    return train, test
+
+
+def convert_source(name: str, path: Path, work: Path, options: dict[str, Any]) -> Path:
+    """The public set ``name`` converted once into ``work/<name>/``."""
+    from training.sources import convert
+
+    out = work / name
+    if not (out / "train.jsonl").is_file():
+        convert(name, path, out, **options)
+    return out
+
+
+def upsell_only(path: Path, out: Path) -> Path:
+    """A copy of ``path`` with only the upsell labels (DSTC11's reasons are another taxonomy's)."""
+    kept = []
+    for contact in read_contacts(path):
+        if contact.labels is None or contact.labels.upsell is None:
+            continue
+        kept.append(contact.model_copy(update={"labels": contact.labels.model_copy(update={"reason": None})}))
+    write_contacts(kept, out)
+    return out
+
+
+def ship(bundle: Path, registry: Path) -> Path:
+    """Replace the shipped versions of the default model with ``bundle`` (compact weights only)."""
+    target_parent = registry / SHIPPED_NAME
+    existing = versions(SHIPPED_NAME, registry)
+    version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
+    target = target_parent / version
+    shutil.copytree(bundle, target, ignore=shutil.ignore_patterns(*UNSHIPPED, ".*"))
+    for old in existing:
+        shutil.rmtree(target_parent / old)
+    (target_parent / "PROMOTED").write_text(version + "\n", encoding="utf-8")
+    manifest = json.loads((target / "bundle.json").read_text(encoding="utf-8"))
+    manifest.update(name=SHIPPED_NAME, version=version)
+    manifest["files"] = sorted(p.name for p in target.iterdir() if p.name != "bundle.json")
+    (target / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    logger.info("shipped %s:%s (%.1f MB) -> %s", SHIPPED_NAME, version, size / 1e6, target)
+    return target
+
+
+def make_default_model(
+    recipe_path: Path, shared: Path, work: Path, *, name: str, ship_to: Path | None
+) -> dict[str, Any]:
+    from training.pipeline import train_model
+    from training.report import evaluate_bundle
+
+    started = time.perf_counter()
+    check_frozen()
+    recipe = Recipe.from_file(recipe_path)
+    work.mkdir(parents=True, exist_ok=True)
+    built_train, built_test = build_corpus(recipe.corpus, shared, work)
+    folders = {n: convert_source(n, shared / s.path, work, s.options) for n, s in recipe.sources.items()}
+    train_files = [str(built_train)] + [str(folders[n] / "train.jsonl") for n in recipe.sources]
+    samples = {str(folders[n] / "train.jsonl"): s.sample for n, s in recipe.sources.items() if s.sample}
+    sections = json.loads(json.dumps(recipe.run))
+    data = sections.setdefault("data", {})
+    data.update(train=train_files, sample_sizes=samples, validation=str(half_path("dev")))
+    run = RunConfig.from_sections(sections, source=str(recipe_path))
+    registry = work / "models"
+    bundle = train_model(run, name, root=registry)
+    evaluations: dict[str, Any] = {}
+    targets = {"realistic_test": half_path("test"), "built_test": built_test}
+    for label, spec in recipe.evaluations.items():
+        path = convert_source(spec.source, shared / spec.path, work, spec.options) / f"{spec.split}.jsonl"
+        targets[label] = upsell_only(path, work / f"{label}.jsonl") if spec.source == "dstc11" else path
+    for label, path in targets.items():
+        report = evaluate_bundle(bundle.path, path, bundle.path / "evaluations" / label, pictures=False)
+        evaluations[label] = {"data": str(path), "n": report["meta"]["n"], "model": report["model"],
+                              "baseline": report["baseline"]}  # fmt: skip
+    (bundle.path / "evaluations" / "summary.json").write_text(json.dumps(evaluations, indent=2) + "\n")
+    headlines = {k: {t: _headline(v) for t, v in e["model"].items()} for k, e in evaluations.items()}
+    summary = {"bundle": str(bundle.path), "minutes": round((time.perf_counter() - started) / 60, 1),
+               "evaluations": headlines}  # fmt: skip
+    if ship_to is not None:
+        summary["shipped"] = str(ship(bundle.path, ship_to))
+    logger.info("default model: %s", json.dumps(summary, indent=2))
+    return summary
+
+
+def _headline(values: dict[str, Any]) -> dict[str, Any]:
+    keys = ("n", "accuracy", "macro_f1", "f1", "ece")
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items() if k in keys}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data", help="public data sets")
+    parser.add_argument("--recipe", type=Path, default=DEFAULT_RECIPE)
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "work" / "default-model")
+    parser.add_argument("--name", default=SHIPPED_NAME, help="model name in the work registry")
+    parser.add_argument("--no-ship", action="store_true", help="train and evaluate, leave models/ alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.shared.is_dir():
+        raise SystemExit(f"public data sets not found at {args.shared} (pass --shared)")
+    make_default_model(
+        args.recipe, args.shared, args.work, name=args.name, ship_to=None if args.no_ship else ROOT / "models"
+    )
+
+
+if __name__ == "__main__":
+    main()
