@@ -195,6 +195,8 @@ def make_default_model(
         evaluations[label] = {"data": str(path), "n": report["meta"]["n"], "model": report["model"],
                               "baseline": report["baseline"]}  # fmt: skip
     (bundle.path / "evaluations" / "summary.json").write_text(json.dumps(evaluations, indent=2) + "\n")
+    with (bundle.path / "README.md").open("a", encoding="utf-8") as card:
+        card.write(evaluations_section(evaluations))
     headlines = {k: {t: _headline(v) for t, v in e["model"].items()} for k, e in evaluations.items()}
     summary = {"bundle": str(bundle.path), "minutes": round((time.perf_counter() - started) / 60, 1),
                "evaluations": headlines}  # fmt: skip
@@ -202,6 +204,20 @@ def make_default_model(
         summary["shipped"] = str(ship(bundle.path, ship_to))
     logger.info("default model: %s", json.dumps(summary, indent=2))
     return summary
+
+
+def evaluations_section(evaluations: dict[str, Any]) -> str:
+    """The model card's table of every evaluation: realistic text beside built and public sets."""
+    from training.modelcard import metrics_table
+
+    lines = ["", "## Evaluations", "",
+             "Calibrated predictions on data never trained on. `realistic_test` is the hand-written test half "
+             "(data/eval/realistic), the figure to trust for real conversations; `built_test` is the corpus "
+             "builder's own held-out split and is optimistic. Reports: evaluations/NAME/report.md.", ""]  # fmt: skip
+    for label, result in evaluations.items():
+        lines += [f"### {label} ({result['n']} contacts, `{result['data']}`)", "",
+                  metrics_table(result["model"], result.get("baseline")), ""]  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _headline(values: dict[str, Any]) -> dict[str, Any]:

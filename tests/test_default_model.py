@@ -1,0 +1,68 @@
+"""The default model: its recipe, the shipping step, and the shipped bundle itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dispo.bundle import promoted_version, versions
+from dispo.io import read_contacts, write_contacts
+from tests.conftest import make_contact
+from tests.factories import make_tiny_bundle
+from training.default_model import DEFAULT_RECIPE, ROOT, SHIPPED_NAME, Recipe, ship, upsell_only
+from training.evalset import half_path
+
+SHIPPED = ROOT / "models" / SHIPPED_NAME
+MAX_SHIPPED_MB = 40
+
+
+def test_the_recipe_reads_and_validates_the_dev_half_as_validation():
+    recipe = Recipe.from_file(DEFAULT_RECIPE)
+    assert recipe.corpus.n_contacts > 0 and recipe.sources
+    assert recipe.run["training"]["compact_weights"] is True
+    assert {"tweeteval_test", "uss_test", "dstc11_upsell"} <= set(recipe.evaluations)
+
+
+def test_ship_replaces_the_shipped_version_and_leaves_derived_files_out(tmp_path: Path):
+    bundle = make_tiny_bundle(tmp_path / "work", name="candidate")
+    (bundle / "report").mkdir(exist_ok=True)
+    (bundle / "report" / "picture.png").write_bytes(b"png")
+    registry = tmp_path / "models"
+    first = ship(bundle, registry)
+    second = ship(bundle, registry)
+    assert versions(SHIPPED_NAME, registry) == [second.name] and first.name == "v1" and second.name == "v2"
+    assert promoted_version(SHIPPED_NAME, registry) == "v2"
+    manifest = json.loads((second / "bundle.json").read_text(encoding="utf-8"))
+    assert (manifest["name"], manifest["version"]) == (SHIPPED_NAME, "v2")
+    assert not list(second.rglob("*.png"))
+
+
+def test_upsell_only_keeps_the_upsell_labels(tmp_path: Path):
+    src = tmp_path / "in.jsonl"
+    write_contacts([make_contact(0), make_contact(1, labels={"reason": "track_order"})], src)
+    kept = read_contacts(upsell_only(src, tmp_path / "out.jsonl"))
+    assert len(kept) == 1 and kept[0].labels is not None
+    assert kept[0].labels.reason is None and kept[0].labels.upsell is False
+
+
+@pytest.mark.slow
+def test_the_shipped_model_is_compact_and_predicts():
+    if not versions(SHIPPED_NAME, SHIPPED.parent):
+        pytest.fail("models/dispo-default is missing: rebuild it with `make default-model`")
+    from dispo.predictor import Predictor
+
+    (version,) = versions(SHIPPED_NAME, SHIPPED.parent)
+    folder = SHIPPED / version
+    size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+    assert size_mb <= MAX_SHIPPED_MB
+    data = json.loads((folder / "data.json").read_text(encoding="utf-8"))
+    assert data["weights"]["compact"] and data["validation_file"].endswith("dev.jsonl")
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "realistic_test" in card and "Labels each head was trained on" in card
+    predictor = Predictor.load(SHIPPED_NAME, SHIPPED.parent)
+    contacts = read_contacts(half_path("dev"))[:4]
+    predictions = predictor.predict(contacts)
+    assert [p.contact_id for p in predictions] == [c.contact_id for c in contacts]
+    assert all(abs(sum(p.reason_probabilities.values()) - 1.0) < 1e-4 for p in predictions)
