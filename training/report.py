@@ -61,6 +61,8 @@ LENGTH_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("200-600", 200, 600),
     ("600+", 600, None),
 )
+# Turn-count buckets: the realistic set's "long" calls are 16-45 turns.
+TURN_BUCKETS: tuple[tuple[str, int, int | None], ...] = (("1-5", 1, 6), ("6-15", 6, 16), ("16+", 16, None))
 UNKNOWN_CHANNEL = "unknown"
 UPSELL_LABELS: tuple[str, ...] = ("false", "true")
 TOP_K = 3
@@ -80,14 +82,14 @@ def word_count(contact: Contact) -> int:
     return sum(len(turn.text.split()) for turn in contact.turns)
 
 
-def length_bucket(words: int) -> str:
-    """The name of the length bucket of a transcript with ``words`` words."""
+def length_bucket(words: int, buckets: tuple[tuple[str, int, int | None], ...] = LENGTH_BUCKETS) -> str:
+    """The name of the bucket of a transcript with ``words`` words (or turns, with TURN_BUCKETS)."""
     if words < 0:
         raise ValueError(f"a word count cannot be negative, got {words}")
-    for name, low, high in LENGTH_BUCKETS:
+    for name, low, high in buckets:
         if words >= low and (high is None or words < high):
             return name
-    raise AssertionError("LENGTH_BUCKETS must cover every count")  # pragma: no cover
+    raise ValueError(f"no bucket holds {words}")
 
 
 def predicted_ids(task: str, probabilities: np.ndarray) -> np.ndarray:
@@ -367,7 +369,13 @@ def breakdown(scored: Scored) -> dict[str, Any]:
     buckets = [length_bucket(word_count(c)) for c in scored.contacts]
     by_channel = {name: np.array([c == name for c in channels]) for name in sorted(set(channels))}
     by_length = {name: np.array([b == name for b in buckets]) for name, _, _ in LENGTH_BUCKETS}
-    return {"channel": breakdown_groups(scored, by_channel), "length_words": breakdown_groups(scored, by_length)}
+    turns = [length_bucket(len(c.turns), TURN_BUCKETS) for c in scored.contacts]
+    by_turns = {name: np.array([b == name for b in turns]) for name, _, _ in TURN_BUCKETS}
+    return {
+        "channel": breakdown_groups(scored, by_channel),
+        "length_words": breakdown_groups(scored, by_length),
+        "length_turns": breakdown_groups(scored, by_turns),
+    }
 
 
 def confusion(scored: Scored, task: str) -> np.ndarray:
@@ -671,7 +679,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += ["", f"![reason reliability diagram]({files['reliability_reason']})"]
 
     lines += ["", "## Breakdown", ""]
-    titles = {"channel": "By channel", "length_words": "By transcript length (words, all turns)"}
+    titles = {
+        "channel": "By channel",
+        "length_words": "By transcript length (words, all turns)",
+        "length_turns": "By number of turns",
+    }
     for dimension, groups in report["breakdown"].items():
         lines += [f"### {titles.get(dimension, dimension)}", ""]
         rows = []
