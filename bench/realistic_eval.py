@@ -76,11 +76,13 @@ def summarise(
         if task == "outcome":
             cell["recall"] = {name: m["per_class"][name]["recall"] for name in labels[task] if name in m["per_class"]}
         out[task] = cell
-    if "reason" in probs:
-        y = targets(contacts, "reason", labels["reason"])
+    y = targets(contacts, "reason", labels["reason"])
+    if "reason" in probs and (y >= 0).any():
         hit = probs["reason"].argmax(-1) == y
         groups: dict[str, dict[str, list[bool]]] = {"channel": {}, "turns": {}}
-        for contact, ok in zip(contacts, hit, strict=True):
+        for contact, ok, known in zip(contacts, hit, y >= 0, strict=True):
+            if not known:
+                continue
             groups["channel"].setdefault(contact.channel or "unknown", []).append(bool(ok))
             groups["turns"].setdefault(length_bucket(len(contact.turns), TURN_BUCKETS), []).append(bool(ok))
         out["reason_accuracy_by"] = {
@@ -177,16 +179,22 @@ def vader_probs(contacts: Sequence[Contact], labels: list[str]) -> np.ndarray:
 
 
 def training_sample(bundle: Path, n: int, seed: int) -> list[Contact]:
-    """A sample of the contacts the model was trained on, from the files its data.json names."""
-    data = json.loads((bundle / "data.json").read_text(encoding="utf-8"))
-    sources = data.get("sources") or {path: {"kept": None} for path in data["train_files"]}
-    contacts: list[Contact] = []
-    for path in data["train_files"]:
-        if Path(path).is_file():
-            contacts.extend(read_contacts(path))
+    """A sample of the contacts the model was trained on: its files, each sampled as the run did
+    (run_config.json), then ``n`` of them. A missing file is an error (use --no-frozen)."""
+    from dispo.taxonomy import load_taxonomy
+    from training.pipeline import read_training_contacts
+
+    run = json.loads((bundle / "run_config.json").read_text(encoding="utf-8"))
+    missing = [p for p in run["data"]["train"] if not Path(p).is_file()]
+    if missing:
+        raise SystemExit(f"the frozen-encoder peer needs the model's training files; missing: {missing}")
+    data, seed_run = run["data"], run["training"]["seed"]
+    taxonomy = load_taxonomy(bundle / "taxonomy.yaml")
+    contacts = read_training_contacts(
+        data["train"], taxonomy, None, sample_sizes=data.get("sample_sizes"), seed=seed_run
+    )
     random.Random(seed).shuffle(contacts)
-    logger.info("frozen-encoder peer: %d of %d training contacts from %d files", min(n, len(contacts)),
-                len(contacts), len(sources))  # fmt: skip
+    logger.info("frozen-encoder peer: %d of %d training contacts", min(n, len(contacts)), len(contacts))
     return contacts[:n]
 
 

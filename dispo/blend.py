@@ -35,9 +35,11 @@ _FLOOR = 1e-6  # probability given to a label the baseline never saw in training
 def prepared_text(prepared: PreparedContact, *, whole: bool = False) -> str:
     """The selected segments (or, ``whole``, every segment) as the baseline's input: one
     ``speaker: text`` line per turn."""
+    if whole and prepared.segments and not prepared.transcript:
+        raise ValueError("prepared_text(whole=True) needs the contact's transcript segments")
     lines: list[str] = []
     last_turn: int | None = None
-    for segment in prepared.transcript if whole and prepared.transcript else prepared.segments:
+    for segment in prepared.transcript if whole else prepared.segments:
         if segment.turn == last_turn:
             lines[-1] += " " + segment.text
         else:

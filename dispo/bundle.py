@@ -34,6 +34,7 @@ ENCODER_PREFIX = "encoder."
 # read from the base model when the bundle is loaded.
 BASE_MODEL_KEY = "dispo_base_model"
 BASE_DIGEST_KEY = "dispo_base_sha256"
+BASE_KEYS_KEY = "dispo_base_keys"  # JSON list of the tensors taken from the base encoder
 _VERSION = re.compile(r"^v(\d+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -171,7 +172,10 @@ def base_encoder_state(base_model: str) -> dict[str, torch.Tensor]:
 
     from dispo.model import resolve_base_model
 
-    encoder = AutoModel.from_pretrained(resolve_base_model(base_model), dtype=torch.float32)
+    try:
+        encoder = AutoModel.from_pretrained(resolve_base_model(base_model), dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"cannot load the base encoder {base_model!r} that a compact bundle needs: {exc}") from None
     return {ENCODER_PREFIX + k: v.detach().contiguous() for k, v in encoder.state_dict().items()}
 
 
@@ -199,14 +203,15 @@ def save_weights(state: dict[str, torch.Tensor], folder: Path, *, base_model: st
         kept = {k: v for k, v in state.items() if k not in set(same)}
         metadata[BASE_MODEL_KEY] = base_model
         metadata[BASE_DIGEST_KEY] = _tensors_digest(base, same)
+        metadata[BASE_KEYS_KEY] = json.dumps(sorted(same))
     save_file(kept, str(folder / WEIGHTS_FILE), metadata=metadata)
     return {"tensors": len(state), "stored": len(kept), "from_base": len(state) - len(kept),
             "compact": base_model is not None}  # fmt: skip
 
 
-def load_weights(folder: Path, expected_keys: list[str] | None = None) -> dict[str, torch.Tensor]:
-    """The bundle's whole state dict; a compact file is completed from its base encoder, after
-    checking that the base tensors are the ones it was saved against."""
+def load_weights(folder: Path) -> dict[str, torch.Tensor]:
+    """The bundle's whole state dict; a compact file is completed from its base encoder with
+    exactly the tensors it left out, after checking that they are the ones it was saved against."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -220,8 +225,11 @@ def load_weights(folder: Path, expected_keys: list[str] | None = None) -> dict[s
     if base_model is None:
         return state
     base = base_encoder_state(base_model)
-    wanted = expected_keys if expected_keys is not None else list(base)
-    missing = [k for k in wanted if k not in state and k in base]
+    # Files written before the list was recorded: every base tensor the file does not hold.
+    missing = json.loads(metadata[BASE_KEYS_KEY]) if BASE_KEYS_KEY in metadata else [k for k in base if k not in state]
+    absent = [k for k in missing if k not in base]
+    if absent:
+        raise BundleError(f"{path}: the base encoder {base_model!r} has no tensors {absent[:3]}")
     if _tensors_digest(base, missing) != metadata.get(BASE_DIGEST_KEY):
         raise BundleError(
             f"{path}: stores only what differs from the base encoder {base_model!r}, and the installed "

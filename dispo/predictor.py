@@ -116,7 +116,7 @@ class Predictor:
         config = ModelConfig.from_dict(read_json(path, "model_config.json"))
         encoder_config = AutoConfig.from_pretrained(path / "encoder")
         model = DispoModel.from_encoder_config(config, encoder_config)
-        state = load_weights(path, expected_keys=list(model.state_dict()))
+        state = load_weights(path)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise BundleError(f"{path}: weights do not match the config (missing {missing}, unexpected {unexpected})")

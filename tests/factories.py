@@ -37,9 +37,12 @@ def make_tiny_base_model(folder: Path, texts: Iterable[str], hidden: int = 32, l
     return folder
 
 
-def make_tiny_bundle(root: Path, name: str = "tiny", n_contacts: int = 60, seed: int = 5) -> Path:
+def make_tiny_bundle(
+    root: Path, name: str = "tiny", n_contacts: int = 60, seed: int = 5, *, compact: bool = False
+) -> Path:
     """Train a tiny random-encoder model for one epoch on a generated corpus and commit it as
-    ``root/name/v1``: a real bundle (weights, labels, taxonomy, calibration) in a few seconds."""
+    ``root/name/v1``: a real bundle (weights, labels, taxonomy, calibration) in a few seconds.
+    ``compact``: store only the weights that differ from the tiny base encoder."""
     from dispo.io import write_contacts
     from training.config import RunConfig
     from training.corpus.builder import CorpusBuilder, CorpusConfig
@@ -53,7 +56,7 @@ def make_tiny_bundle(root: Path, name: str = "tiny", n_contacts: int = 60, seed:
         {
             "data": {"train": [str(work / "train.jsonl")]},
             "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
-            "training": {"epochs": 1, "batch_size": 16, "baseline": False},
+            "training": {"epochs": 1, "batch_size": 16, "baseline": False, "compact_weights": compact},
         }
     )
     return train_model(run, name, root=root).path

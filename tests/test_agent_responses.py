@@ -25,10 +25,14 @@ def write_responses(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 
 def test_placeholders_become_slots_or_the_screen_names_agents_say():
-    assert placeholder_text("Customer Support Phone Number") == "{phone}"
+    assert placeholder_text("Customer Support Phone Number") == "our support line"
+    assert placeholder_text("Customer Support Email") == "our support email"
+    assert placeholder_text("Phone Number") == "{phone}"
     assert placeholder_text("Order Number Anonymized") == "{order}"
     assert placeholder_text("Website Name") == "{company}"
     assert placeholder_text("Order History") == "Order History"
+    assert placeholder_text("Update Order") == "Update Order"  # a button, not a date
+    assert placeholder_text("Live Chat Anonymized") == "Live Chat"
 
 
 def test_lists_are_read_out_as_steps_and_long_paragraphs_are_shortened():
@@ -55,7 +59,7 @@ def test_agent_lines_per_reason_drop_boilerplate_and_alias_intents(tmp_path: Pat
     lines = load_agent_lines(tmp_path, reasons)
     assert lines["track_refund"] == ("Let me check where your refund of {amount} is right now.",)
     assert lines["check_invoices"] == ("I can pull up the invoices you were billed for in March.",)
-    assert lines["contact_customer_service"] == ("You can call our support team at {phone} today.",)
+    assert lines["contact_customer_service"] == ("You can call our support team at our support line today.",)
     with pytest.raises(ConfigError, match="no agent responses for reasons"):
         load_agent_lines(path, (*reasons, "review", "get_refund"))
 
@@ -72,8 +76,13 @@ def test_built_contacts_carry_the_agent_lines(tmp_path: Path, taxonomy):
     assert [c.model_dump() for c in again] == [c.model_dump() for c in contacts], "deterministic for a seed"
 
 
-def test_a_corpus_without_responses_is_unchanged_by_the_option(taxonomy):
-    plain = [b.contact.model_dump() for b in CorpusBuilder(CorpusConfig(n_contacts=30, seed=11)).build()]
-    config = CorpusConfig(n_contacts=30, seed=11, response_share=0.9)
-    shared = [b.contact.model_dump() for b in CorpusBuilder(config).build()]
-    assert plain == shared
+def test_without_responses_and_scenes_the_corpus_is_the_one_built_before_them():
+    """The hash of the same 30 contacts built by the builder before real agent lines and scenes
+    existed (commit f4c105c): turning both off gives exactly the old corpus."""
+    import hashlib
+
+    config = CorpusConfig(n_contacts=30, seed=11, response_share=0.9, scene_share=0.0)
+    built = "\n".join(b.contact.model_dump_json() for b in CorpusBuilder(config).build())
+    assert hashlib.sha256(built.encode()).hexdigest() == (
+        "00ff3787f268d379335391015aa002ddf1609146e59c3abe2d42238a1aa94191"
+    )

@@ -100,18 +100,20 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path, text: 
     assert "blend the baseline into the transformer" in (bundle.path / "README.md").read_text()
 
     predictor = Predictor.load("blended", root=tmp_path / "models")
-    assert predictor.blend is not None
+    assert predictor.blend is not None and predictor.blend.text == text
     held_out = contacts[80:]
     predictions = predictor.predict(held_out)
     # By hand: the heads' logits, blended with the baseline on the same segments, then calibrated.
     plain = Predictor.load("blended", root=tmp_path / "models")
     plain.blend = None
     temperatures = json.loads((bundle.path / "calibration.json").read_text())["temperatures"]
+    over_budget = 0
     for contact, prediction in zip(held_out, predictions, strict=True):
         raw = next(plain.logits([contact]))
         read = prepared_text(raw["prepared"], whole=text == "whole")
         if text == "whole":  # every turn of the transcript, not only the selected segments
             assert read.count("\n") + 1 == len(contact.turns)
+            over_budget += len(raw["prepared"].segments) < len(raw["prepared"].transcript)
         scores = predictor.blend.apply(
             raw["logits"], {t: v[0] for t, v in predictor.blend.baseline_log_probs([read]).items()}
         )
@@ -120,6 +122,8 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path, text: 
         expected /= expected.sum()
         got = np.array([prediction.reason_probabilities[n] for n in predictor.labels["reason"]])
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    if text == "whole":
+        assert over_budget > 0, "some held-out contacts are over budget, so 'whole' reads more than 'selected'"
     # A live session's last update and the audit's batched variants give the same answer.
     from dispo.live import LiveSession
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dispo.bundle import promoted_version, versions
+from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from tests.conftest import make_contact
 from tests.factories import make_tiny_bundle
@@ -18,15 +19,25 @@ SHIPPED = ROOT / "models" / SHIPPED_NAME
 MAX_SHIPPED_MB = 40
 
 
-def test_the_recipe_reads_and_validates_the_dev_half_as_validation():
+def test_the_recipe_reads_and_refuses_what_it_sets_itself(tmp_path: Path):
     recipe = Recipe.from_file(DEFAULT_RECIPE)
     assert recipe.corpus.n_contacts > 0 and recipe.sources
     assert recipe.run["training"]["compact_weights"] is True
     assert {"tweeteval_test", "uss_test", "dstc11_upsell"} <= set(recipe.evaluations)
+    bad = tmp_path / "recipe.yaml"
+    bad.write_text("run:\n  data:\n    validation: data/eval/realistic/test.jsonl\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="set by the recipe itself"):
+        Recipe.from_file(bad)
+    bad.write_text("corpus:\n  contacts: 5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unexpected keyword"):
+        Recipe.from_file(bad)
 
 
 def test_ship_replaces_the_shipped_version_and_leaves_derived_files_out(tmp_path: Path):
-    bundle = make_tiny_bundle(tmp_path / "work", name="candidate")
+    whole = make_tiny_bundle(tmp_path / "work", name="whole")
+    with pytest.raises(ConfigError, match="compact weights"):
+        ship(whole, tmp_path / "models")
+    bundle = make_tiny_bundle(tmp_path / "work", name="candidate", compact=True)
     (bundle / "report").mkdir(exist_ok=True)
     (bundle / "report" / "picture.png").write_bytes(b"png")
     registry = tmp_path / "models"
@@ -37,6 +48,8 @@ def test_ship_replaces_the_shipped_version_and_leaves_derived_files_out(tmp_path
     manifest = json.loads((second / "bundle.json").read_text(encoding="utf-8"))
     assert (manifest["name"], manifest["version"]) == (SHIPPED_NAME, "v2")
     assert not list(second.rglob("*.png"))
+    assert (second / "README.md").read_text(encoding="utf-8").startswith(f"# {SHIPPED_NAME} v2\n")
+    assert not [p for p in (registry / SHIPPED_NAME).iterdir() if p.name.startswith(".incoming")]
 
 
 def test_upsell_only_keeps_the_upsell_labels(tmp_path: Path):

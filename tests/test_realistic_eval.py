@@ -62,3 +62,11 @@ def test_training_refuses_contacts_of_the_set(tmp_path: Path, taxonomy):
 def test_the_manifest_names_the_split_rule():
     manifest = json.loads((DEFAULT_DIR / "MANIFEST.json").read_text(encoding="utf-8"))
     assert "stratified" in manifest["split"]
+
+
+def test_the_test_half_cannot_even_choose_an_epoch():
+    from training.evalset import refuse_test_half
+
+    refuse_test_half(half_path("dev"))
+    with pytest.raises(EvaluationLeakError, match="reported only"):
+        refuse_test_half(half_path("test"))

@@ -40,5 +40,7 @@ def test_built_contacts_end_with_scenes(taxonomy):
     # Typed channels keep the scene's words (voice is rewritten as speech recognition output).
     unfilled = [re.sub(r"\{\w+\}", "", e).strip() for e in endings]
     assert any(any(t.text.strip() in unfilled or t.text.strip() in endings for t in c.turns) for c in chat)
-    again = [b.contact.model_dump() for b in CorpusBuilder(CorpusConfig(n_contacts=40, seed=4, scene_share=1.0)).build()]
+    again = [
+        b.contact.model_dump() for b in CorpusBuilder(CorpusConfig(n_contacts=40, seed=4, scene_share=1.0)).build()
+    ]
     assert again == [c.model_dump() for c in contacts]

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from dispo.blend import BLEND_TEXTS
 from dispo.errors import ConfigError
 from dispo.model import TASKS, ModelConfig
 
@@ -114,7 +115,7 @@ class TrainingConfig:
             raise ConfigError(
                 f"TrainingConfig.epochs must be positive (0 only with head_init 'logistic'), got {self.epochs}"
             )
-        if self.blend_text not in ("selected", "whole"):
+        if self.blend_text not in BLEND_TEXTS:
             raise ConfigError(f"TrainingConfig.blend_text must be 'selected' or 'whole', got {self.blend_text!r}")
         if self.blend_baseline and not self.baseline:
             raise ConfigError("TrainingConfig.blend_baseline needs baseline: true")

@@ -20,14 +20,15 @@ import argparse
 import json
 import logging
 import shutil
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dispo.bundle import versions
+from dispo.bundle import promote, versions
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from training.config import RunConfig
@@ -90,12 +91,18 @@ class Recipe:
         unknown = set(raw) - {"corpus", "sources", "run", "evaluations"}
         if unknown:
             raise ConfigError(f"{path}: unknown sections {sorted(unknown)}")
-        return cls(
-            corpus=CorpusRecipe(**(raw.get("corpus") or {})),
-            sources={name: SourceRecipe(**spec) for name, spec in (raw.get("sources") or {}).items()},
-            run=raw.get("run") or {},
-            evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
-        )
+        owned = {"train", "validation", "sample_sizes"} & set((raw.get("run") or {}).get("data") or {})
+        if owned:
+            raise ConfigError(f"{path}: run.data.{sorted(owned)[0]} is set by the recipe itself (corpus, sources)")
+        try:
+            return cls(
+                corpus=CorpusRecipe(**(raw.get("corpus") or {})),
+                sources={name: SourceRecipe(**spec) for name, spec in (raw.get("sources") or {}).items()},
+                run=raw.get("run") or {},
+                evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
+            )
+        except TypeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
 
 def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, Path]:
@@ -104,8 +111,9 @@ def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, 
 
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
-    train, test = work / "built-train.jsonl", work / "built-test.jsonl"
-    if train.is_file() and test.is_file():
+    train, test, stamp = work / "built-train.jsonl", work / "built-test.jsonl", work / "built.recipe.json"
+    wanted = json.dumps({**asdict(recipe), "shared": str(shared)}, sort_keys=True)
+    if train.is_file() and test.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
         return train, test
     config = CorpusConfig(
         n_contacts=recipe.n_contacts,
@@ -121,6 +129,7 @@ def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, 
     cut = int(len(contacts) * (1 - recipe.test_fraction))
     write_contacts(contacts[:cut], train)
     write_contacts(contacts[cut:], test)
+    stamp.write_text(wanted, encoding="utf-8")
     logger.info("built %d contacts in %.1f s -> %s", len(contacts), time.perf_counter() - started, work)
     return train, test
 
@@ -129,9 +138,11 @@ def convert_source(name: str, path: Path, work: Path, options: dict[str, Any]) -
     """The public set ``name`` converted once into ``work/<name>/``."""
     from training.sources import convert
 
-    out = work / name
-    if not (out / "train.jsonl").is_file():
+    out, stamp = work / name, work / f"{name}.recipe.json"
+    wanted = json.dumps({"path": str(path), "options": options}, sort_keys=True)
+    if not (out / "train.jsonl").is_file() or not stamp.is_file() or stamp.read_text(encoding="utf-8") != wanted:
         convert(name, path, out, **options)
+        stamp.write_text(wanted, encoding="utf-8")
     return out
 
 
@@ -147,19 +158,37 @@ def upsell_only(path: Path, out: Path) -> Path:
 
 
 def ship(bundle: Path, registry: Path) -> Path:
-    """Replace the shipped versions of the default model with ``bundle`` (compact weights only)."""
-    target_parent = registry / SHIPPED_NAME
+    """Make ``bundle`` (compact weights only) the shipped default model: copied into a temporary
+    folder, renamed into the next version, promoted, and only then the older versions removed.
+    Machine paths in its records are made relative to the project."""
+    data = json.loads((bundle / "data.json").read_text(encoding="utf-8"))
+    if not data.get("weights", {}).get("compact"):
+        raise ConfigError(f"{bundle}: only a bundle with compact weights ships (training.compact_weights)")
+    parent = registry / SHIPPED_NAME
+    parent.mkdir(parents=True, exist_ok=True)
     existing = versions(SHIPPED_NAME, registry)
     version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
-    target = target_parent / version
-    shutil.copytree(bundle, target, ignore=shutil.ignore_patterns(*UNSHIPPED, ".*"))
+    incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=parent))
+    staged = incoming / "bundle"
+    shutil.copytree(bundle, staged, ignore=shutil.ignore_patterns(*UNSHIPPED, ".*"))
+    for path in [staged / "data.json", staged / "run_config.json", staged / "README.md", *staged.rglob("*.json")]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").replace(str(ROOT) + "/", "")
+            path.write_text(text, encoding="utf-8")
+    card = (staged / "README.md").read_text(encoding="utf-8").split("\n", 1)
+    (staged / "README.md").write_text(
+        f"# {SHIPPED_NAME} {version}\n{card[1] if len(card) > 1 else ''}", encoding="utf-8"
+    )
+    manifest = json.loads((staged / "bundle.json").read_text(encoding="utf-8"))
+    manifest.update(name=SHIPPED_NAME, version=version, trained_as=f"{manifest['name']}:{manifest['version']}")
+    manifest["files"] = sorted(p.name for p in staged.iterdir() if p.name != "bundle.json")
+    (staged / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    target = parent / version
+    staged.rename(target)
+    shutil.rmtree(incoming, ignore_errors=True)
+    promote(SHIPPED_NAME, version, registry)
     for old in existing:
-        shutil.rmtree(target_parent / old)
-    (target_parent / "PROMOTED").write_text(version + "\n", encoding="utf-8")
-    manifest = json.loads((target / "bundle.json").read_text(encoding="utf-8"))
-    manifest.update(name=SHIPPED_NAME, version=version)
-    manifest["files"] = sorted(p.name for p in target.iterdir() if p.name != "bundle.json")
-    (target / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        shutil.rmtree(parent / old)
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     logger.info("shipped %s:%s (%.1f MB) -> %s", SHIPPED_NAME, version, size / 1e6, target)
     return target

@@ -71,6 +71,16 @@ def refuse_evaluation_contacts(contacts: Iterable[Contact], source: str) -> None
         )
 
 
+def refuse_test_half(path: str | Path, folder: Path = DEFAULT_DIR) -> None:
+    """The test half is reported only: it may not even choose an epoch or a temperature."""
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file() or not Path(path).is_file():
+        return
+    test = json.loads(manifest_path.read_text(encoding="utf-8"))["halves"]["test"]["sha256"]
+    if sha256_file(Path(path)) == test:
+        raise EvaluationLeakError(f"{path} is the realistic test half: it is reported only, never used to choose")
+
+
 def split_halves(contacts: Sequence[Contact], *, seed: int = SPLIT_SEED) -> tuple[list[Contact], list[Contact]]:
     """Dev and test halves, stratified by reason and by short/long so both halves hold every reason
     and their share of long calls."""

@@ -23,13 +23,14 @@ from dispo.baseline import BaselineModel, contact_text
 from dispo.blend import BLEND_FILE
 from dispo.bundle import SALIENCE_FILE, BundleWriter, models_dir, save_weights, versions
 from dispo.contact import Contact
+from dispo.errors import ConfigError
 from dispo.io import ContactReader
 from dispo.model import TASKS, ModelConfig
 from dispo.redact import Redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, choose_blend
 from training.config import RunConfig
-from training.evalset import refuse_evaluation_contacts
+from training.evalset import refuse_evaluation_contacts, refuse_test_half
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.modelcard import render_model_card
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
@@ -64,7 +65,9 @@ def read_training_contacts(
         read = list(ContactReader(path, taxonomy=taxonomy))
         refuse_evaluation_contacts(read, path)
         limit = (sample_sizes or {}).get(path)
-        kept = read if limit is None or limit >= len(read) else random.Random(f"{seed}:{path}").sample(read, limit)
+        # Seeded by the file's folder and name, not its absolute path: the same sample on any machine.
+        stem = f"{Path(path).parent.name}/{Path(path).name}"
+        kept = read if limit is None or limit >= len(read) else random.Random(f"{seed}:{stem}").sample(read, limit)
         if sources is not None:
             sources[path] = {"read": len(read), "kept": len(kept), "labels": _label_counts(kept)}
         contacts.extend(redactor.redact_contact(c) if redactor else c for c in kept)
@@ -145,9 +148,14 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     if run.data.validation:
         # A fixed validation file (e.g. the realistic dev half) chooses the epoch and the
         # temperatures; it is read like evaluation data, never trained on.
+        refuse_test_half(run.data.validation)
         train = contacts
         validation = [redactor.redact_contact(c) if redactor else c
                       for c in ContactReader(run.data.validation, taxonomy=taxonomy)]  # fmt: skip
+        shared = {c.contact_id for c in validation} & {c.contact_id for c in train}
+        if shared:
+            raise ConfigError(f"{run.data.validation}: {len(shared)} validation contacts are also in the "
+                              f"training data (e.g. {sorted(shared)[:3]})")  # fmt: skip
     else:
         train, validation = split_validation(contacts, run.data.validation_fraction, run.training.seed)
     logger.info("data: %d contacts -> %d train, %d validation", len(contacts), len(train), len(validation))

@@ -3,9 +3,11 @@
 - **Occlusion**: a turn's contribution is the drop in the model's probability of its top reason
   when that turn is removed (and likewise for the agent's reason, the model's outcome and the
   upsell probability).
-  Only turns the model actually reads are occluded (long contacts go through a token budget,
+  Only turns the encoder reads are occluded (long contacts go through a token budget,
   see :mod:`dispo.features`), at most ``max_occluded`` of them, chosen by the reason head's
-  attention; turns not occluded have no score, they are not "zero".
+  attention; turns not occluded have no score, they are not "zero". With a whole-transcript
+  blend (``blend.json`` text ``whole``) the other turns still count through the baseline, and
+  their removal does change a variant's scores, but they are not occluded one by one.
 - **Sentiment per turn**: the sentiment head on each customer turn *on its own*, batched. The
   model's end-of-contact sentiment reads the whole contact; scoring each turn alone is the cheap
   approximation, and the page says so.

@@ -65,14 +65,21 @@ def response_files(path: str | Path) -> list[Path]:
 
 
 def placeholder_text(name: str) -> str:
-    """A slot for a value placeholder; the placeholder's own words for a screen, button or section."""
+    """A slot for a value placeholder; the placeholder's own words for a screen, button or section.
+
+    Matched on whole words ("Update Order" is a button, not a date); a support line or address of
+    the company is said as such, never filled with the customer's own (planted, PII) details."""
     lowered = name.lower()
+    if re.search(r"\b(support|service|assistance|complaint|feedback)\b", lowered) and re.search(
+        r"\b(phone|number|email)\b", lowered
+    ):
+        return "our support email" if "email" in lowered else "our support line"
     for key, slot in _SLOT_RULES:
-        if key in lowered:
+        if re.search(rf"\b{re.escape(key)}\b", lowered):
             return slot
-    if "anonymized" in lowered or re.fullmatch(r"[0-9A-F]{8,}", name):
+    if re.fullmatch(r"[0-9A-F]{8,}", name) or re.search(r"\b(number|id)\b anonymized", lowered):
         return "{order}"
-    return name
+    return name.replace(" Anonymized", "")
 
 
 def spoken_paragraphs(response: str) -> list[str]:

@@ -10,9 +10,11 @@ list (or another intent in an ``oos_*`` list), or a ``val``/``test`` intent that
 have is an error naming file, line and field.
 
 The point of this source for dispo is requests that no reason of the default ``retail`` taxonomy
-fits. Every request becomes a contact with one customer turn (the text as given, surrounding
-whitespace stripped); ``metadata`` keeps ``clinc_intent`` and ``clinc_split`` (the list it came
-from), and ``out_of_scope`` says whether a retail reason fits:
+fits. Under today's masked loss a contact with no label trains nothing, so the out-of-scope
+contacts serve evaluation (how confident the model is on requests it has no code for), not
+training; the few mapped in-scope requests do carry a reason. Every request becomes a contact with
+one customer turn (the text as given, surrounding whitespace stripped); ``metadata`` keeps
+``clinc_intent`` and ``clinc_split`` (the list it came from), and ``out_of_scope`` says whether a retail reason fits:
 
 * ``oos_*`` requests (``clinc_intent`` ``oos``): no reason, ``out_of_scope`` true;
 * in-scope intents that match a retail reason unambiguously get that reason, ``out_of_scope``
