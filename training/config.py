@@ -78,6 +78,9 @@ class TrainingConfig:
     # What the blended baseline reads: "selected" (the transformer's segments) or "whole" (every
     # turn: the evidence outside the encoder's token budget still counts on long calls).
     blend_text: str = "selected"
+    # Vocabulary of each TF-IDF baseline task (word 1-2 grams): it sets the baseline's size in
+    # the bundle (200,000: ~37 MB for the default model; 30,000: a fifth of it).
+    baseline_max_features: int = 200_000
     label_smoothing: float = 0.0
     eval_batch_size: int = 64
     device: str = "cpu"
@@ -121,7 +124,9 @@ class TrainingConfig:
             raise ConfigError("TrainingConfig.blend_baseline needs baseline: true")
         if self.contrastive_temperature <= 0 or self.head_init_c <= 0:
             raise ConfigError("TrainingConfig.contrastive_temperature and head_init_c must be positive")
-        for name in ("batch_size", "checkpoint_every_steps", "eval_batch_size", "contrastive_batch_size"):
+        for name in (
+            "batch_size", "checkpoint_every_steps", "eval_batch_size", "contrastive_batch_size", "baseline_max_features"
+        ):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise ConfigError(f"TrainingConfig.{name} must be positive, got {getattr(self, name)}")
         for name in ("learning_rate", "head_learning_rate", "contrastive_learning_rate"):

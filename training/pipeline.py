@@ -166,7 +166,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     baseline: BaselineModel | None = None
     if run.training.baseline:
         baseline_started = time.perf_counter()
-        baseline = BaselineModel().fit([contact_text(c) for c in train], baseline_labels(train))
+        baseline = BaselineModel(max_features=run.training.baseline_max_features).fit(
+            [contact_text(c) for c in train], baseline_labels(train)
+        )
         metrics["baseline_validation"] = baseline_metrics(baseline, validation, taxonomy)
         metrics["baseline_seconds"] = round(time.perf_counter() - baseline_started, 1)
     blend: BlendChoice | None = None
@@ -178,7 +180,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     if run.training.refit_on_all:
         trainer, result, refit = refit_on_all(run, taxonomy, contacts, result, checkpoint_dir / "refit")
         if baseline is not None:  # measured on the split, then fitted like the model on everything
-            baseline = BaselineModel().fit([contact_text(c) for c in contacts], baseline_labels(contacts))
+            baseline = BaselineModel(max_features=run.training.baseline_max_features).fit(
+                [contact_text(c) for c in contacts], baseline_labels(contacts)
+            )
 
     metrics["training"] = {
         "seconds": round(result.seconds, 1),
