@@ -38,6 +38,13 @@ def variants(shared: Path) -> dict[str, dict[str, Any]]:
         "+ agent responses": {"utterances_path": utterances, "responses_path": responses, "scene_share": 0.0},
         "+ scenes": {"utterances_path": utterances, "scene_share": 0.5},
         "+ responses + scenes": {"utterances_path": utterances, "responses_path": responses, "scene_share": 0.5},
+        "phrase bank + scenes": {"scene_share": 0.5},
+        "phrase bank + responses + scenes": {"responses_path": responses, "scene_share": 0.5},
+        "half bank, half Bitext openings + scenes": {
+            "utterances_path": utterances,
+            "utterance_share": 0.5,
+            "scene_share": 0.5,
+        },
     }
 
 
