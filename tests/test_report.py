@@ -118,7 +118,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # No redaction and a lighter baseline (same class, fewer features, stronger regularisation):
     # both only to keep the test fast; the bundle records that its data was not redacted.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "BaselineModel", lambda: BaselineModel(max_features=5_000, C=1.0))
+        patch.setattr(pipeline, "BaselineModel", lambda **_: BaselineModel(max_features=5_000, C=1.0))
         bundle = pipeline.train_model(run, "tiny", root=models, redact=False)
     return {"root": root, "models": models, "bundle": bundle, "test": test}
 

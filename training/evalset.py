@@ -12,7 +12,6 @@ start with :data:`CONTACT_ID_PREFIX`. The label conventions are in ``CONVENTIONS
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.io import ContactReader, write_contacts
+from dispo.runtime import file_sha256
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.sources.common import stratified_split
 
@@ -41,14 +41,6 @@ class EvaluationLeakError(ConfigError):
 
 class FrozenSetChangedError(ConfigError):
     """A file of the frozen evaluation set no longer matches the hash it was frozen with."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def half_path(half: str, folder: Path = DEFAULT_DIR) -> Path:
@@ -77,7 +69,7 @@ def refuse_test_half(path: str | Path, folder: Path = DEFAULT_DIR) -> None:
     if not manifest_path.is_file() or not Path(path).is_file():
         return
     test = json.loads(manifest_path.read_text(encoding="utf-8"))["halves"]["test"]["sha256"]
-    if sha256_file(Path(path)) == test:
+    if file_sha256(Path(path)) == test:
         raise EvaluationLeakError(f"{path} is the realistic test half: it is reported only, never used to choose")
 
 
@@ -117,7 +109,7 @@ def freeze(parts: Sequence[Path], folder: Path = DEFAULT_DIR, *, taxonomy: Taxon
         members = sorted(members, key=lambda c: c.contact_id)
         path = half_path(half, folder)
         write_contacts(members, path)
-        manifest["halves"][half] = {"file": path.name, "contacts": len(members), "sha256": sha256_file(path)}
+        manifest["halves"][half] = {"file": path.name, "contacts": len(members), "sha256": file_sha256(path)}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     logger.info("froze %d contacts: dev %d, test %d -> %s", len(contacts), len(dev), len(test), folder)
     return manifest
@@ -131,7 +123,7 @@ def check_frozen(folder: Path = DEFAULT_DIR) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
     for half, entry in manifest["halves"].items():
         path = folder / entry["file"]
-        found = sha256_file(path) if path.is_file() else "a missing file"
+        found = file_sha256(path) if path.is_file() else "a missing file"
         if found != entry["sha256"]:
             raise FrozenSetChangedError(f"{path}: frozen with sha256 {entry['sha256']}, found {found} ({half} half)")
     return manifest
