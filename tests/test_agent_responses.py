@@ -86,3 +86,20 @@ def test_without_responses_and_scenes_the_corpus_is_the_one_built_before_them():
     assert hashlib.sha256(built.encode()).hexdigest() == (
         "00ff3787f268d379335391015aa002ddf1609146e59c3abe2d42238a1aa94191"
     )
+
+
+def test_utterances_may_be_the_data_sets_folder(tmp_path: Path, taxonomy):
+    folder = tmp_path / "bitext_cs_20k"
+    folder.mkdir()
+    with (folder / "bitext_cs_20k.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["flags", "utterance", "category", "intent"])
+        for reason in taxonomy.reason_names:
+            writer.writerow(["B", f"please help me, it is about {reason.replace('_', ' ')}", "X", reason])
+    contacts = [
+        b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=20, seed=1, utterances_path=str(folder))).build()
+    ]
+    assert any("it is about" in t.text.lower() for c in contacts for t in c.turns if t.speaker == "customer")
+    (folder / "another.csv").write_text("flags,utterance,category,intent\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="exactly one Bitext CSV"):
+        CorpusBuilder(CorpusConfig(n_contacts=1, seed=1, utterances_path=str(folder)))
