@@ -15,6 +15,14 @@ from dispo.taxonomy import Taxonomy, load_taxonomy
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def shared_data(name: str) -> Path:
+    """A public data set in ../shared/data, or a skip when it is not beside the project."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"real data not present: {path}")
+    return path
+
+
 @pytest.fixture(scope="session")
 def taxonomy() -> Taxonomy:
     return load_taxonomy()

@@ -11,10 +11,9 @@ from dispo.contact import Contact, contact_problems
 from dispo.errors import ConfigError, RecordError
 from dispo.io import InputFormatError
 from dispo.taxonomy import Taxonomy, load_taxonomy
+from tests.conftest import shared_data
 from training.sources import SOURCES, convert
 from training.sources.common import stratified_split
-
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,22 +376,15 @@ def test_uss_bad_lines(tmp_path: Path, text: str, line: int, field: str) -> None
 # ---------------------------------------------------------------------------------------------
 # The real files, when the shared data folder is beside the project
 # ---------------------------------------------------------------------------------------------
-def _real(name: str) -> Path:
-    path = REAL_DATA / name
-    if not path.exists():
-        pytest.skip(f"real data not present: {path}")
-    return path
-
-
 def test_real_banking77(tmp_path: Path) -> None:
-    summary = convert("banking77", _real("banking77"), tmp_path / "out")
+    summary = convert("banking77", shared_data("banking77"), tmp_path / "out")
     assert summary.counts == {"train": 10_003, "test": 3_080}
     assert summary.taxonomy == {"categories": 1, "reasons": 77}
     assert len(summary.label_distributions["test"]["reason"]) == 77
 
 
 def test_real_dstc11(tmp_path: Path) -> None:
-    summary = convert("dstc11", _real("dstc11_insurance"), tmp_path / "out")
+    summary = convert("dstc11", shared_data("dstc11_insurance"), tmp_path / "out")
     assert summary.counts["train"] + summary.counts["test"] == 913
     assert len(summary.label_distributions["train"]["reason"]) == 22
     assert len(summary.label_distributions["test"]["reason"]) == 22

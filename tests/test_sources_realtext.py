@@ -17,11 +17,11 @@ from dispo.contact import Contact, contact_problems
 from dispo.errors import ConfigError, RecordError
 from dispo.io import InputFormatError
 from dispo.taxonomy import Taxonomy, load_taxonomy
+from tests.conftest import shared_data
 from training.sources import OPTIONS, SOURCES, convert
 from training.sources.bitext_responses import PLACEHOLDER, placeholder_type
 from training.sources.clinc150 import INTENT_REASONS, NEAR_INTENTS
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NEW_SOURCES = ("goemotions", "tweeteval", "clinc150", "bitext_responses")
 
 
@@ -592,15 +592,8 @@ def test_new_sources_from_the_cli(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # The real files, when the shared data folder is beside the project
 # ---------------------------------------------------------------------------------------------
-def _real(name: str) -> Path:
-    path = REAL_DATA / name
-    if not path.exists():
-        pytest.skip(f"real data not present: {path}")
-    return path
-
-
 def test_real_goemotions(tmp_path: Path) -> None:
-    summary = convert("goemotions", _real("goemotions") / "group", tmp_path / "out")
+    summary = convert("goemotions", shared_data("goemotions") / "group", tmp_path / "out")
     # documented sizes: train 43,410 / dev 5,426 / test 5,427
     assert "rows read: train 43410, dev 5426, test 5427" in summary.notes
     assert summary.counts["train"] + summary.counts["test"] + sum(summary.skipped.values()) == 43_410 + 5_426 + 5_427
@@ -610,14 +603,14 @@ def test_real_goemotions(tmp_path: Path) -> None:
 
 
 def test_real_tweeteval(tmp_path: Path) -> None:
-    summary = convert("tweeteval", _real("tweeteval_sentiment"), tmp_path / "out")
+    summary = convert("tweeteval", shared_data("tweeteval_sentiment"), tmp_path / "out")
     # documented sizes: val 2,000, test 12,284 (negative 3,972, neutral 5,937, positive 2,375)
     assert summary.counts == {"train": 2_000, "test": 12_284}
     assert summary.label_distributions["test"]["sentiment"] == {"neutral": 5_937, "negative": 3_972, "positive": 2_375}
 
 
 def test_real_clinc150(tmp_path: Path) -> None:
-    summary = convert("clinc150", _real("clinc150"), tmp_path / "out")
+    summary = convert("clinc150", shared_data("clinc150"), tmp_path / "out")
     # documented sizes: 150 intents x (100 train + 20 val + 30 test); out-of-scope 100 / 100 / 1,000
     near = len(NEAR_INTENTS)
     assert summary.skipped == {"near_retail_reason": near * 150}
@@ -631,7 +624,7 @@ def test_real_clinc150(tmp_path: Path) -> None:
 
 
 def test_real_bitext_responses(tmp_path: Path) -> None:
-    summary = convert("bitext_responses", _real("bitext_responses"), tmp_path / "out")
+    summary = convert("bitext_responses", shared_data("bitext_responses"), tmp_path / "out")
     # documented sizes: long 4,514 rows, short 6,480 rows, 4,364 instructions shared
     assert summary.counts["train"] + summary.counts["test"] + summary.skipped.get("duplicate_pairs", 0) == 10_994
     assert len(summary.label_distributions["test"]["reason"]) == 27
