@@ -31,6 +31,7 @@ from dispo.metrics import (
     reason_mix,
 )
 from dispo.metrics.cli import register_report
+from dispo.metrics.definitions import ISSUE_COUNTS
 from dispo.metrics.report import flatten_metrics, format_value
 from dispo.metrics.stats import mean_interval, wilson_interval
 from dispo.taxonomy import Taxonomy, load_taxonomy
@@ -192,20 +193,49 @@ def test_issues_whose_window_is_open_at_the_end_of_the_data_are_pending() -> Non
     rows = [
         row("A", "k1", at(T0), minutes=10),  # window closes at T0 + 7d 10min
         row("B", "k2", at(T0, days=3), outcome="unresolved"),  # window still open
-        row("C", "k3", at(T0, days=4)),  # repeated, but its window is still open: pending all the same
+        row("C", "k3", at(T0, days=4)),  # its window is still open, but a repeat already came: not FCR
         row("D", "k3", at(T0, days=5)),
     ]
     as_of = replace(LATE, as_of=at(T0, days=7, minutes=10))
     got = issues(rows, as_of)
     assert got["A"]["fcr_state"] == "fcr"
-    assert got["B"]["fcr_state"] == "pending" and got["C"]["fcr_state"] == "pending"
+    assert got["B"]["fcr_state"] == "pending" and got["C"]["fcr_state"] == "not_fcr"
     assert got["D"]["fcr_state"] is None  # a repeat, not an issue
     result = overall(rows, as_of)
-    assert kn(result["fcr"]) == (1, 1)
-    assert result["issues"]["value"] == 3 and result["issues_pending"]["value"] == 2
+    assert kn(result["fcr"]) == (1, 2)
+    counts = {name: result[name]["value"] for name in ISSUE_COUNTS}
+    assert counts == {"issues": 3, "issues_closed": 2, "issues_pending": 1, "issues_repeat_early": 1,
+                      "issues_unknown_outcome": 0}  # fmt: skip
     assert kn(result["repeat_rate"]) == (1, 2)  # A closed without a repeat, C repeated; B and D undecided
     one_second_earlier = replace(LATE, as_of=at(T0, days=7, minutes=10, seconds=-1))
     assert issues(rows, one_second_earlier)["A"]["fcr_state"] == "pending"
+
+
+def test_a_repeat_counts_from_the_moment_it_happens_and_not_before() -> None:
+    rows = [row("A", "k1", at(T0), minutes=10), row("B", "k1", at(T0, days=3))]
+    at_the_repeat = replace(LATE, as_of=at(T0, days=3))
+    assert issues(rows, at_the_repeat)["A"]["fcr_state"] == "not_fcr"
+    assert overall(rows, at_the_repeat)["issues_repeat_early"]["value"] == 1
+    before_the_repeat = replace(LATE, as_of=at(T0, days=3, seconds=-1))  # B is in the file, not yet in time
+    assert issues(rows, before_the_repeat)["A"]["fcr_state"] == "pending"
+    assert overall(rows, before_the_repeat)["issues_closed"]["value"] == 0
+
+
+def test_chains_at_the_edge_of_the_window() -> None:
+    # A's window (7 days from its end) closes at T0 + 7d 10min; B comes exactly then (a repeat:
+    # windows are inclusive); C one second after B's window closes (a new issue).
+    rows = [
+        row("A", "k1", at(T0), minutes=10),
+        row("B", "k1", at(T0, days=7, minutes=10), minutes=0),
+        row("C", "k1", at(T0, days=14, minutes=10, seconds=1)),
+    ]
+    as_of = replace(LATE, as_of=at(T0, days=7, minutes=10))  # the end of the data is B's start
+    got = issues(rows, as_of)
+    assert got["A"]["fcr_state"] == "not_fcr" and got["B"]["fcr_state"] is None
+    assert got["C"]["issue_id"] == "C" and got["C"]["fcr_state"] == "pending"
+    late = issues(rows, LATE)
+    assert late["A"]["fcr_state"] == "not_fcr" and late["C"]["fcr_state"] == "fcr"
+    assert kn(overall(rows, LATE)["fcr"]) == (1, 2)
 
 
 def test_results_are_cached_per_configuration_and_the_cache_can_be_dropped() -> None:
@@ -624,6 +654,7 @@ def reference_chaining(
             "is_repeat": False,
             "followed": False,
             "closed": False,
+            "seen": False,
             "fcr_state": None,
             "resolved": c["resolved"],
         }
@@ -635,11 +666,12 @@ def reference_chaining(
         for i, c in enumerate(chain):
             repeat = i > 0 and c["start"] - chain[i - 1]["anchor"] <= chain[i - 1]["window"]
             followed = i + 1 < len(chain) and chain[i + 1]["start"] - c["anchor"] <= c["window"]
+            seen = followed and chain[i + 1]["start"] <= as_of  # the repeat has happened by the end of the data
             closed = c["anchor"] + c["window"] <= as_of
             issue = issue if repeat else c["id"]
             state = None
             if not repeat:
-                if not closed:
+                if not closed and not seen:
                     state = "pending"
                 elif c["resolved"] is None:
                     state = "unknown"
@@ -650,6 +682,7 @@ def reference_chaining(
                 "is_repeat": repeat,
                 "followed": followed,
                 "closed": closed,
+                "seen": seen,
                 "fcr_state": state,
                 "resolved": c["resolved"],
             }
@@ -682,9 +715,12 @@ def test_built_corpus_duckdb_agrees_with_the_reference(
     assert kn(metrics["fcr"]) == (states.count("fcr"), states.count("fcr") + states.count("not_fcr"))
     assert metrics["issues"]["value"] == sum(s is not None for s in states)
     assert metrics["issues_pending"]["value"] == states.count("pending")
+    early = sum(w["fcr_state"] is not None and w["seen"] and not w["closed"] for w in want.values())
+    assert metrics["issues_repeat_early"]["value"] == early > 0
+    assert metrics["issues_closed"]["value"] == metrics["issues"]["value"] - states.count("pending")
     decided = [w for w in want.values() if w["fcr_state"] is not None or w["is_repeat"]]
-    repeated = [w for w in decided if w["followed"] or w["closed"]]
-    assert kn(metrics["repeat_rate"]) == (sum(w["followed"] for w in repeated), len(repeated))
+    repeated = [w for w in decided if w["seen"] or w["closed"]]
+    assert kn(metrics["repeat_rate"]) == (sum(w["seen"] for w in repeated), len(repeated))
     resolved = [w["resolved"] for w in want.values() if w["resolved"] is not None]
     assert kn(metrics["resolution_rate"]) == (sum(resolved), len(resolved))
     handle = [(r["ended_at"] - r["started_at"]).total_seconds() for r in built_rows]

@@ -47,9 +47,19 @@ METRICS: tuple[MetricSpec, ...] = (
         True,
         "issue",
         "%",
-        "issues whose first contact is resolved and has no repeat within the window / issues whose window closed",
+        "issues whose first contact is resolved and has no repeat within the window / closed issues with an "
+        "outcome (closed: the window has closed, or a repeat has already happened)",
     ),
     MetricSpec("issues", "Issues", "count", None, "issue", "", "issues opened in the group (first contacts)"),
+    MetricSpec(
+        "issues_closed",
+        "Issues closed",
+        "count",
+        None,
+        "issue",
+        "",
+        "issues whose FCR is known: the repeat window has closed, or a repeat came within it",
+    ),
     MetricSpec(
         "issues_pending",
         "Issues pending",
@@ -57,7 +67,16 @@ METRICS: tuple[MetricSpec, ...] = (
         None,
         "issue",
         "",
-        "issues whose repeat window had not closed by the end of the data (left out of FCR)",
+        "issues with a single contact whose repeat window had not closed by the end of the data (left out of FCR)",
+    ),
+    MetricSpec(
+        "issues_repeat_early",
+        "Issues repeated early",
+        "count",
+        None,
+        "issue",
+        "",
+        "closed issues whose window is still open but that already had a repeat (known not first-contact resolved)",
     ),
     MetricSpec(
         "issues_unknown_outcome",
@@ -244,6 +263,14 @@ METRICS: tuple[MetricSpec, ...] = (
 )
 METRIC_INDEX: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+#: The counts behind FCR: issues = closed + pending; closed ones include those repeated early.
+ISSUE_COUNTS: tuple[str, ...] = (
+    "issues",
+    "issues_closed",
+    "issues_pending",
+    "issues_repeat_early",
+    "issues_unknown_outcome",
+)
 
 #: Metrics of the provider scorecard, in column order (volume and channel mix come first, always).
 DEFAULT_SCORECARD_METRICS: tuple[str, ...] = (

@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from dispo.errors import ConfigError
 from dispo.metrics.config import MetricsConfig
-from dispo.metrics.definitions import DIMENSIONS, METRICS, PERIODS, MetricSpec
+from dispo.metrics.definitions import DIMENSIONS, ISSUE_COUNTS, METRICS, PERIODS, MetricSpec
 from dispo.metrics.source import MetricsSource, first_row, run
 from dispo.metrics.stats import mean_interval, wilson_interval
 
@@ -283,7 +283,8 @@ CREATE TEMP TABLE {table} AS
 SELECT rid,
     coalesce(chainable AND start_s - prev_anchor_s <= window_s, false) AS is_repeat,
     coalesce(chainable AND next_start_s - anchor_s <= window_s, false) AS followed,
-    coalesce(chainable AND anchor_s + window_s <= {as_of}, false) AS window_closed
+    coalesce(chainable AND anchor_s + window_s <= {as_of}, false) AS window_closed,
+    coalesce(chainable AND next_start_s - anchor_s <= window_s AND next_start_s <= {as_of}, false) AS repeat_seen
 FROM (
     SELECT rowid AS rid, chainable, start_s, anchor_s, window_s,
         lag(anchor_s) OVER w AS prev_anchor_s, lead(start_s) OVER w AS next_start_s
@@ -302,15 +303,17 @@ def _chained_sql(table: str, base: str, links: str, positional: bool) -> str:
 CREATE TEMP VIEW {table} AS
 WITH joined AS (
     SELECT b.*, b.rowid AS base_rid, l.rid AS links_rid, l.is_repeat, l.followed, l.window_closed,
-        b.chainable AND NOT l.is_repeat AS is_first
+        l.repeat_seen, b.chainable AND NOT l.is_repeat AS is_first,
+        b.chainable AND NOT l.is_repeat AND (l.window_closed OR l.repeat_seen) AS issue_closed
     FROM {join}
 )
 SELECT *,
-    is_first AND NOT window_closed AS issue_pending,
-    is_first AND window_closed AND resolved IS NULL AS issue_unknown,
+    is_first AND NOT issue_closed AS issue_pending,
+    issue_closed AND NOT window_closed AS issue_repeat_early,
+    issue_closed AND resolved IS NULL AS issue_unknown,
     coalesce(is_first AND window_closed AND resolved AND NOT followed, false) AS issue_fcr,
-    is_first AND window_closed AND resolved IS NOT NULL AS issue_decided,
-    chainable AND (followed OR window_closed) AS repeat_decided
+    issue_closed AND resolved IS NOT NULL AS issue_decided,
+    chainable AND (repeat_seen OR window_closed) AS repeat_decided
 FROM joined
 """
 
@@ -359,7 +362,7 @@ def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsCon
 #: (numerator column, denominator column) of the rates that depend on the chaining.
 _CHAIN_RATES: dict[str, tuple[str, str]] = {
     "fcr": ("issue_fcr", "issue_decided"),
-    "repeat_rate": ("followed", "repeat_decided"),
+    "repeat_rate": ("repeat_seen", "repeat_decided"),
     "repeat_share": ("is_repeat", "chainable"),
 }
 
@@ -416,7 +419,9 @@ def _contact_rate_sql(config: MetricsConfig) -> dict[str, tuple[str, str]]:
 _COUNT_COLUMNS = {
     "contacts": None,
     "issues": "is_first",
+    "issues_closed": "issue_closed",
     "issues_pending": "issue_pending",
+    "issues_repeat_early": "issue_repeat_early",
     "issues_unknown_outcome": "issue_unknown",
 }
 _MEAN_SQL = {"aht_s": "handle_s", "sentiment_score": "sent_end_score", "sentiment_change": "sent_change"}
@@ -581,7 +586,7 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
     if "ended_at" in missing:
         reasons["aht_s"] = "the table has no ended_at column"
     if "customer_id" in missing:
-        for name in ("fcr", "repeat_rate", "repeat_share", "issues", "issues_pending", "issues_unknown_outcome"):
+        for name in ("fcr", "repeat_rate", "repeat_share", *ISSUE_COUNTS):
             reasons[name] = "the table has no customer_id column, so contacts cannot be chained into issues"
     agent = {"agent_reason", "agent_outcome"} & missing
     if agent:

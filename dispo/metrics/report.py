@@ -260,7 +260,8 @@ img { max-width: 100%; }
  · intervals {{ (100 * meta.confidence)|round|int }}% (Wilson for rates)</p>
 <p class="note">Repeat windows (days):
 {% for c, d in meta.windows_days.items() %}{{ c }} {{ d|round(1) }}{% if not loop.last %}, {% endif %}{% endfor %}.
- Issues whose window had not closed by the end of the data are pending and left out of FCR.</p>
+ An issue is closed when its window has closed or a repeat has already come; issues with a single
+ contact whose window is still open are pending and left out of FCR.</p>
 {% if meta.notes %}<h3>Notes on the data</h3>
 <ul class="note">{% for n in meta.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
 
@@ -270,8 +271,9 @@ img { max-width: 100%; }
 <td>{{ interval(m, e) }}</td><td>{% if e.k is defined %}{{ e.k }} / {% endif %}{{ e.n if e.n is defined else "" }}</td>
 <td class="note" style="text-align:left">{{ e.unavailable or describe(m) }}</td></tr>
 {% endfor %}<tr><td>Contacts</td><td>{{ overall.contacts.value }}</td><td></td><td></td><td></td></tr>
-<tr><td>Issues (pending, no outcome)</td><td>{{ overall.issues.value }}</td><td></td>
-<td>{{ overall.issues_pending.value }}, {{ overall.issues_unknown_outcome.value }}</td><td></td></tr>
+<tr><td>Issues (closed, of them repeated early; pending; no outcome)</td><td>{{ overall.issues.value }}</td><td></td>
+<td>{{ overall.issues_closed.value }}, {{ overall.issues_repeat_early.value }};
+{{ overall.issues_pending.value }}; {{ overall.issues_unknown_outcome.value }}</td><td></td></tr>
 </table>
 
 <h2>Agent codes beside model labels</h2>
