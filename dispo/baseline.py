@@ -32,7 +32,8 @@ class BaselineModel(BaseEstimator):
         self.C = C
         self.min_df = min_df
 
-    def _pipeline(self) -> Pipeline:
+    def task_pipeline(self) -> Pipeline:
+        """An unfitted pipeline of one task (also used for out-of-fold passes)."""
         return make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=self.max_features, min_df=self.min_df),
             LogisticRegression(C=self.C, max_iter=2000),
@@ -46,7 +47,7 @@ class BaselineModel(BaseEstimator):
             present = {values[i] for i in keep}
             if len(present) < 2:
                 continue  # nothing to learn: no labels, or a single class
-            pipeline = self._pipeline().fit([texts[i] for i in keep], [values[i] for i in keep])
+            pipeline = self.task_pipeline().fit([texts[i] for i in keep], [values[i] for i in keep])
             self.pipelines_[task] = pipeline
             self.classes_[task] = list(pipeline.classes_)
         return self

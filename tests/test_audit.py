@@ -18,7 +18,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dispo.audit.agreement import cohen_kappa
-from dispo.audit.export import merge_audited
 from dispo.audit.ranking import (
     RankingConfig,
     TaskView,
@@ -43,6 +42,7 @@ from serve.db import make_engine
 from serve.settings import Settings
 from serve.store import Store
 from tests.factories import database_url, make_tiny_bundle
+from training.labelsources import resolve_labels
 
 
 # -- ranking, sampling, agreement: the statistics ---------------------------------------------------
@@ -391,7 +391,7 @@ def test_export_round_trip_audited_labels_win(sqlite_audit: Audit, tmp_path: Pat
     model = exported[items[2]["contact_id"]].labels
     assert model is not None and (model.reason, model.outcome) == (items[2]["reason"], items[2]["outcome"])
     # Merged into training data, audited labels win over the contact's own.
-    merged = {c.contact_id: c for c in merge_audited(corpus, exported.values())}
+    merged = {c.contact_id: c for c in resolve_labels(corpus, exported.values(), priority=["labels"]).contacts}
     assert len(merged) == len(corpus)
     assert merged[items[1]["contact_id"]].labels.reason == "complaint"  # type: ignore[union-attr]
     write_contacts(list(merged.values()), tmp_path / "train.jsonl")

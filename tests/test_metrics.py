@@ -869,3 +869,35 @@ def test_agent_accuracy_uses_only_the_uniform_sample_when_the_audits_say_which_i
         chained = {r["contact_id"]: r for r in contact_issues(source, LATE).to_pylist()}
     assert chained["A"]["outcome"] == "unresolved" and chained["A"]["outcome_source"] == "audit"
     assert kn(result["overall"]["agent_accuracy_outcome"]) == (1, 1)  # C only
+
+
+def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path) -> None:
+    rows = [row(c, f"k{c}", at(T0), provider=p) for c, p in (("A", "acme"), ("B", "acme"), ("C", "bpo"), ("D", "bpo"))]
+    issues_file = tmp_path / "label_issues.jsonl"
+    records = [  # A: reason flagged; B: outcome suspect; C: both right; D: not judged (no agent code)
+        {"contact_id": "A", "task": "reason", "issue": True, "suspect": False},
+        {"contact_id": "A", "task": "outcome", "issue": False, "suspect": False},
+        {"contact_id": "B", "task": "reason", "issue": False, "suspect": False},
+        {"contact_id": "B", "task": "outcome", "issue": False, "suspect": True},
+        {"contact_id": "C", "task": "reason", "issue": False, "suspect": False},
+        {"contact_id": "C", "task": "outcome", "issue": False, "suspect": False},
+    ]
+    issues_file.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    with open_source(table(rows), label_issues=issues_file) as source:
+        result = compute_metrics(source, LATE, slice_by="provider")
+        card = provider_scorecard(source, LATE)
+    everyone = result["overall"]
+    assert everyone["agent_accuracy_estimated_reason"]["value"] == pytest.approx(2 / 3)
+    assert everyone["agent_accuracy_estimated_outcome"]["value"] == pytest.approx(2.5 / 3)
+    assert everyone["agent_accuracy_estimated_code"]["value"] == pytest.approx(1.5 / 3)
+    groups = {g["key"]["provider"]: g["metrics"] for g in result["groups"]}
+    assert groups["acme"]["agent_accuracy_estimated_code"]["value"] == pytest.approx(0.25)
+    assert groups["bpo"]["agent_accuracy_estimated_code"]["value"] == pytest.approx(1.0)
+    assert groups["bpo"]["agent_accuracy_estimated_code"]["n"] == 1  # D was not judged: left out, not counted right
+    assert "agent_accuracy_estimated_code" in card["metrics"]
+    without = overall(rows, LATE)
+    assert without["agent_accuracy_estimated_code"]["value"] is None
+    assert "--label-issues" in without["agent_accuracy_estimated_code"]["unavailable"]
+    (tmp_path / "bad.jsonl").write_text('{"contact_id": "A"}\n', encoding="utf-8")
+    with pytest.raises(MetricsInputError, match=r"missing required columns \['task', 'issue'\]"):
+        open_source(table(rows), label_issues=tmp_path / "bad.jsonl")

@@ -165,6 +165,16 @@ def register_train(subcommands: Any) -> None:
         "--include-audits", nargs="+", default=None, metavar="FILE",
         help="audited contacts from `dispo audit export`: audited labels win over the training labels",
     )  # fmt: skip
+    train.add_argument(
+        "--labels", default=None, metavar="SOURCES",
+        help="where training labels come from, first wins per contact and task: labels, audit, agent "
+        "(e.g. 'agent' or 'labels,audit,agent'; default labels); audits win unless the list places them",
+    )  # fmt: skip
+    train.add_argument(
+        "--label-noise", default=None, choices=("none", "prune", "auto"),
+        help="agent codes as labels: prune the ones confident learning flags (auto: if it reads the "
+        "--validation labels better); writes label_issues.jsonl and agent_accuracy.json into the bundle",
+    )  # fmt: skip
     train.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")
     train.add_argument("--base-model", default=None, help="encoder: local path or hub name (default all-MiniLM-L6-v2)")
     train.add_argument("--name", required=True, help="model name in the registry")
@@ -197,6 +207,7 @@ def _train(args: argparse.Namespace) -> int:
             "taxonomy": args.taxonomy,
             "max_train_contacts": args.max_train_contacts,
             "audits": args.include_audits,
+            "labels": args.labels,
         },
         "model": {
             "base_model": args.base_model,
@@ -213,6 +224,7 @@ def _train(args: argparse.Namespace) -> int:
             "max_minutes": args.max_minutes,
             "threads": args.threads,
             "baseline": False if args.no_baseline else None,
+            "label_noise": args.label_noise,
         },
     }
     if args.config is not None:

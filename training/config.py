@@ -17,6 +17,8 @@ import yaml
 from dispo.blend import BLEND_TEXTS
 from dispo.errors import ConfigError
 from dispo.model import TASKS, ModelConfig
+from training.labelsources import label_priority
+from training.noise import check_method
 
 
 @dataclass
@@ -36,12 +38,19 @@ class DataConfig:
     # Audited contacts (`dispo audit export`): their audited reason and outcome win over the
     # labels the same contact has in `train`; audited contacts not in `train` are added.
     audits: list[str] = field(default_factory=list)
+    # Where training labels come from, first wins per contact and task (training.labelsources):
+    # "labels" (the contact's labels), "audit" (the files above), "agent" (the agents' codes).
+    # Audits win wherever they exist unless the list places "audit" itself.
+    labels: list[str] = field(default_factory=lambda: ["labels"])
 
     def __post_init__(self) -> None:
         if isinstance(self.train, str):
             self.train = [self.train]
         if isinstance(self.audits, str):
             self.audits = [self.audits]
+        if isinstance(self.labels, str):
+            self.labels = [s.strip() for s in self.labels.split(",")]
+        label_priority(self.labels, audits=False)  # checked here: unknown or repeated sources fail fast
         if not self.train:
             raise ConfigError("DataConfig.train needs at least one file")
         if not 0.0 < self.validation_fraction < 0.5:
@@ -104,8 +113,16 @@ class TrainingConfig:
     # Store only the tensors that differ from the base encoder (with frozen lower layers, a
     # fraction of the model); loading then reads the rest from the base model package.
     compact_weights: bool = False
+    # Agent codes as labels (training.noise): "none", "prune" (drop the codes confident learning
+    # flags) or "auto" (prune only if it reads the trusted validation labels better). Only labels
+    # whose source is "agent" are judged, with `label_noise_folds` out-of-fold baseline fits.
+    label_noise: str = "none"
+    label_noise_folds: int = 5
 
     def __post_init__(self) -> None:
+        check_method(self.label_noise)
+        if self.label_noise_folds < 2:
+            raise ConfigError(f"TrainingConfig.label_noise_folds must be >= 2, got {self.label_noise_folds}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
             raise ConfigError(f"TrainingConfig.device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
         if not 0.0 <= self.label_smoothing < 0.5:

@@ -61,6 +61,25 @@ def sources_table(sources: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def label_source_lines(data_info: dict[str, Any]) -> list[str]:
+    """Where the training labels came from, and what the noise handling did to the agent codes."""
+    counts = data_info.get("label_sources") or {}
+    lines: list[str] = []
+    if counts:
+        priority = " over ".join(data_info.get("label_priority") or [])
+        per_task = "; ".join(f"{t}: " + ", ".join(f"{s} {n}" for s, n in c.items()) for t, c in counts.items())
+        lines.append(f"- label sources ({priority}, first wins per contact and task): {per_task}")
+    noise = data_info.get("label_noise")
+    if noise:
+        flagged = ", ".join(f"{t} {noise['flagged'].get(t, 0)} of {n}" for t, n in noise["judged"].items())
+        lines.append(
+            f"- agent codes judged by confident learning ({noise['seconds']} s): flagged {flagged}; "
+            f"applied: {noise['method']} (chosen by {noise['chosen_by']}); ranked list in "
+            f"`{noise['files'][0]}`, estimated agent accuracy in `{noise['files'][1]}`"
+        )
+    return lines
+
+
 def render_model_card(
     manifest: dict[str, Any], run: RunConfig, metrics: dict[str, Any], data_info: dict[str, Any]
 ) -> str:
@@ -82,6 +101,7 @@ def render_model_card(
         f"- PII redacted before training: {data_info['redacted']}",
         "- labelled contacts per task: "
         + ", ".join(f"{t} {sum(c.values())}" for t, c in data_info["label_counts"].items()),
+        *label_source_lines(data_info),
         *sources_table(data_info.get("sources") or {}),
         *(
             [f"- epoch and temperatures chosen on `{data_info['validation_file']}` (never trained on)"]

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 import dispo
-from dispo.audit.export import merge_audited
 from dispo.baseline import BaselineModel, contact_text
 from dispo.blend import BLEND_FILE
 from dispo.bundle import SALIENCE_FILE, BundleWriter, models_dir, save_weights, versions
@@ -32,7 +31,9 @@ from training.blending import BlendChoice, choose_blend
 from training.config import RunConfig
 from training.evalset import refuse_evaluation_contacts, refuse_test_half
 from training.evaluation import binary_metrics, multiclass_metrics
+from training.labelsources import label_priority, resolve_labels
 from training.modelcard import render_model_card
+from training.noise import NoiseOutcome, handle_label_noise
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
 
 logger = logging.getLogger(__name__)
@@ -135,16 +136,26 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     if run.data.max_train_contacts:
         contacts = contacts[: run.data.max_train_contacts]
     audit_info: dict[str, Any] | None = None
+    audited: list[Contact] = []
     if run.data.audits:
         audited = read_training_contacts(run.data.audits, taxonomy, redactor)
         known = {c.contact_id for c in contacts}
-        contacts = merge_audited(contacts, audited)
         replaced = sum(1 for c in audited if c.contact_id in known)
         audit_info = {"files": run.data.audits, "audited": len(audited), "relabelled": replaced,
                       "added": len(audited) - replaced}  # fmt: skip
         logger.info(
             "audits: %d audited contacts (%d relabelled, %d added)", len(audited), replaced, len(audited) - replaced
         )
+    resolved = resolve_labels(contacts, audited, priority=run.data.labels)
+    contacts = resolved.contacts
+    noise: NoiseOutcome | None = None
+    if run.training.label_noise != "none":
+        trusted = list(ContactReader(run.data.validation, taxonomy=taxonomy)) if run.data.validation else []
+        noise = handle_label_noise(
+            contacts, resolved.sources, method=run.training.label_noise, folds=run.training.label_noise_folds,
+            seed=run.training.seed, max_features=run.training.baseline_max_features, validation=trusted,
+        )  # fmt: skip
+        contacts = noise.contacts
     if run.data.validation:
         # A fixed validation file (e.g. the realistic dev half) chooses the epoch and the
         # temperatures; it is read like evaluation data, never trained on.
@@ -206,6 +217,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "sources": sources,
         "redacted": redact,
         "audits": audit_info,
+        "label_priority": list(label_priority(run.data.labels, audits=bool(audited))),
+        "label_sources": resolved.counts(),
+        "label_noise": noise.summary if noise is not None else None,
     }
     previous = latest_report(name, root)
     blend_weights = blend.weights if blend is not None else {}
@@ -213,6 +227,8 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         name, run, taxonomy, trainer, result, baseline, metrics, data_info, root, blend_weights
     )
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    if noise is not None:  # derived records of the training data, added to the new version like report/
+        noise.write(path)
     logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
     if run.data.eval:
         # The held-out evaluation is a derived artefact added to the new version: report/.

@@ -8,7 +8,6 @@ The result is the contact contract, so ``dispo train --data`` reads it as any ot
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from dispo.contact import Contact
@@ -22,23 +21,3 @@ def audited_contact(contact: dict[str, Any] | Contact, reason: str, outcome: str
     raw["labels"] = labels
     raw["metadata"] = {**(raw.get("metadata") or {}), "audit": audit}
     return Contact.model_validate(raw)
-
-
-def merge_audited(contacts: Iterable[Contact], audited: Iterable[Contact]) -> list[Contact]:
-    """Training contacts where audited labels win: a contact (same ``contact_id``) present in
-    both takes the audited reason and outcome; audited contacts not in ``contacts`` are added."""
-    by_id = {c.contact_id: c for c in audited}
-    out: list[Contact] = []
-    for contact in contacts:
-        audit = by_id.pop(contact.contact_id, None)
-        if audit is None or audit.labels is None:
-            out.append(contact)
-            continue
-        labels = (contact.labels.model_dump() if contact.labels else {}) | {
-            "reason": audit.labels.reason,
-            "outcome": audit.labels.outcome,
-        }
-        metadata = {**contact.metadata, "audit": audit.metadata.get("audit", {})}
-        out.append(contact.model_copy(update={"labels": type(audit.labels)(**labels), "metadata": metadata}))
-    out.extend(by_id.values())
-    return out

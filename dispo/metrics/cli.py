@@ -26,6 +26,10 @@ def register_report(subcommands: Any) -> None:
     )
     report.add_argument("--data", required=True, help="labelled-contact Parquet: a file, a folder or a glob")
     report.add_argument("--audits", default=None, help="QA audits Parquet (contact_id, audit_reason, audit_outcome)")
+    report.add_argument(
+        "--label-issues", default=None, type=Path, metavar="FILE",
+        help="label_issues.jsonl of a model trained with --label-noise: estimated agent accuracy without audits",
+    )  # fmt: skip
     report.add_argument("-o", "--output", type=Path, default=Path("metrics-report"), help="report folder")
     report.add_argument("--config", type=Path, default=None, help="metrics configuration YAML (see the README)")
     report.add_argument("--targets", type=Path, default=None, help="SLA targets YAML (default, providers)")
@@ -74,7 +78,9 @@ def _report(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     started = time.perf_counter()
-    with open_source(args.data, audits=args.audits, taxonomy=args.taxonomy, threads=args.threads) as source:
+    with open_source(
+        args.data, audits=args.audits, taxonomy=args.taxonomy, threads=args.threads, label_issues=args.label_issues
+    ) as source:
         paths = write_report(source, config, args.output, charts=not args.no_charts)
     logger.info("wrote the metrics report in %.1f s: open %s", time.perf_counter() - started, paths["report.html"])
     return 0

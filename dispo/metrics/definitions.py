@@ -224,6 +224,34 @@ METRICS: tuple[MetricSpec, ...] = (
         "audited contacts where the agent's outcome equals the audited one / audited contacts with an agent outcome",
     ),
     MetricSpec(
+        "agent_accuracy_estimated_reason",
+        "Agent reason accuracy (estimated)",
+        "mean",
+        True,
+        "contact",
+        "%",
+        "estimated without audits by confident learning (`dispo train --label-noise`, label_issues.jsonl): a "
+        "flagged reason code counts as wrong, a suspect one as half; audited accuracy is the figure to trust",
+    ),
+    MetricSpec(
+        "agent_accuracy_estimated_outcome",
+        "Agent outcome accuracy (estimated)",
+        "mean",
+        True,
+        "contact",
+        "%",
+        "as the estimated reason accuracy, for the outcome code",
+    ),
+    MetricSpec(
+        "agent_accuracy_estimated_code",
+        "Agent code accuracy (estimated)",
+        "mean",
+        True,
+        "contact",
+        "%",
+        "as the estimated reason accuracy, for reason and outcome both right (the product of the two)",
+    ),
+    MetricSpec(
         "agent_accuracy_code",
         "Agent code accuracy (audited)",
         "rate",
@@ -283,6 +311,7 @@ DEFAULT_SCORECARD_METRICS: tuple[str, ...] = (
     "sentiment_negative",
     "upsell_rate",
     "agent_accuracy_code",
+    "agent_accuracy_estimated_code",
     "agent_model_agreement_reason",
 )
 

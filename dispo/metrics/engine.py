@@ -234,13 +234,26 @@ def _base_sql(
         change = f"{end_score} - {_score_sql('l.sentiment_start', config.sentiment_scores)}"
     else:
         change = "NULL::DOUBLE"
+    if source.has_label_issues:
+        estimates = (
+            "i.est_reason_right, i.est_outcome_right, i.est_reason_right * i.est_outcome_right AS est_code_right"
+        )
+        joins = " LEFT JOIN label_issues i ON i.contact_id = c.contact_id"
+    else:
+        estimates = (
+            "NULL::DOUBLE AS est_reason_right, NULL::DOUBLE AS est_outcome_right, NULL::DOUBLE AS est_code_right"
+        )
+        joins = ""
     if source.has_audits:
         audits = (
-            "a.audit_reason, a.audit_outcome, coalesce(a.audit_uniform, false) AS audit_uniform "
-            "FROM contacts c LEFT JOIN audits a ON a.contact_id = c.contact_id"
+            f"a.audit_reason, a.audit_outcome, coalesce(a.audit_uniform, false) AS audit_uniform, {estimates} "
+            f"FROM contacts c LEFT JOIN audits a ON a.contact_id = c.contact_id{joins}"
         )
     else:  # no join to pay for
-        audits = "NULL::VARCHAR AS audit_reason, NULL::VARCHAR AS audit_outcome, false AS audit_uniform FROM contacts c"
+        audits = (
+            "NULL::VARCHAR AS audit_reason, NULL::VARCHAR AS audit_outcome, false AS audit_uniform, "
+            f"{estimates} FROM contacts c{joins}"
+        )
         reason = reason.replace("a.audit_reason", "NULL::VARCHAR")
         outcome = outcome.replace("a.audit_outcome", "NULL::VARCHAR")
         reason_source = reason_source.replace("a.audit_reason", "NULL::VARCHAR")
@@ -267,6 +280,7 @@ WITH labelled AS (
 SELECT contact_id, customer_id, provider, channel, agent_id, queue, started_at,
     reason_label, reason_source, category, outcome_label, outcome_source,
     resolved, window_s, start_s, anchor_s, handle_s, sent_end_score, sent_change, chainable,
+    est_reason_right, est_outcome_right, est_code_right,
     ended_at IS NULL AS no_end, coalesce(ended_at < started_at, false) AS bad_end,
     {", ".join(f"{sql} AS {column}" for column, sql in _contact_flags(config).columns.items())}
 FROM mapped
@@ -424,7 +438,14 @@ _COUNT_COLUMNS = {
     "issues_repeat_early": "issue_repeat_early",
     "issues_unknown_outcome": "issue_unknown",
 }
-_MEAN_SQL = {"aht_s": "handle_s", "sentiment_score": "sent_end_score", "sentiment_change": "sent_change"}
+_MEAN_SQL = {
+    "aht_s": "handle_s",
+    "sentiment_score": "sent_end_score",
+    "sentiment_change": "sent_change",
+    "agent_accuracy_estimated_reason": "est_reason_right",
+    "agent_accuracy_estimated_outcome": "est_outcome_right",
+    "agent_accuracy_estimated_code": "est_code_right",
+}
 
 
 def _count_true(column: str) -> str:
@@ -608,6 +629,15 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
             "model_accuracy_code",
         ):
             reasons.setdefault(name, "no audits were given (accuracy is measured against QA audits)")
+    if not source.has_label_issues:
+        for name in (
+            "agent_accuracy_estimated_reason",
+            "agent_accuracy_estimated_outcome",
+            "agent_accuracy_estimated_code",
+        ):
+            reasons[name] = (
+                "no label issues were given (--label-issues: label_issues.jsonl of `dispo train --label-noise`)"
+            )
     return reasons
 
 

@@ -10,6 +10,9 @@
 - ``audits``: one row per audited contact, ``contact_id, audit_reason, audit_outcome``, the latest
   decision when a contact was audited more than once (by ``decided_at``, ``audited_at`` or
   ``created_at``, whichever the table has).
+- ``label_issues`` (optional): per contact, the estimated chance that the agent's reason and outcome
+  codes are right (1, 0.5 for a suspect code, 0 for a flagged one), from the ``label_issues.jsonl``
+  that ``dispo train --label-noise`` writes into the bundle (JSONL or Parquet).
 
 Times without a zone are read as UTC. A DuckDB connection is not safe for concurrent queries, so every
 query of the engine holds :attr:`MetricsSource.lock`; a service can share one source between threads.
@@ -83,6 +86,7 @@ class MetricsSource:
     description: str
     columns: frozenset[str]
     has_audits: bool
+    has_label_issues: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     #: What the engine derived from the views (chained contacts, aggregates) per configuration, by key.
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -140,8 +144,10 @@ def open_source(
     taxonomy: Taxonomy | str | Path | None = None,
     threads: int | None = None,
     audit_time_column: str | None = None,
+    label_issues: str | Path | None = None,
 ) -> MetricsSource:
-    """Open a labelled table (a Parquet file, folder or glob, or an Arrow table) and optional audits."""
+    """Open a labelled table (a Parquet file, folder or glob, or an Arrow table), optional audits and
+    optional label issues (estimated agent accuracy without audits)."""
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise MetricsInputError(f"threads must be a positive integer, got {threads!r}")
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
@@ -164,11 +170,13 @@ def open_source(
                 "CREATE VIEW audits AS SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS audit_reason, "
                 "NULL::VARCHAR AS audit_outcome, NULL::BOOLEAN AS audit_uniform WHERE false",
             )
+        if label_issues is not None:
+            _label_issues_view(con, Path(label_issues))
     except BaseException:
         con.close()
         raise
     logger.debug("metrics source %s (columns: %s, audits: %s)", description, sorted(columns), has_audits)
-    return MetricsSource(con, tax, description, frozenset(columns), has_audits)
+    return MetricsSource(con, tax, description, frozenset(columns), has_audits, label_issues is not None)
 
 
 def _register(con: duckdb.DuckDBPyConnection, data: DataInput, name: str, what: str) -> str:
@@ -242,6 +250,31 @@ def _contacts_view_sql(columns: dict[str, str]) -> str:
         pick("upsell_probability", "DOUBLE"),
     ]
     return "CREATE VIEW contacts AS SELECT " + ", ".join(select) + " FROM input_contacts"
+
+
+def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Per contact, the estimated chance that each agent code is right (``training.noise``)."""
+    where = f"label issues: {path}"
+    if not path.is_file():
+        raise MetricsInputError(f"{where}: no such file")
+    try:
+        relation = con.read_parquet(str(path)) if path.suffix == ".parquet" else con.read_json(str(path))
+        relation.create_view("input_label_issues")
+    except duckdb.Error as exc:
+        raise MetricsInputError(f"{where}: cannot read as JSONL or Parquet: {exc}") from None
+    columns = _columns(con, "input_label_issues")
+    missing = [c for c in ("contact_id", "task", "issue") if c not in columns]
+    if missing:
+        raise MetricsInputError(f"{where}: missing required columns {missing} (found {sorted(columns)})")
+    suspect = "coalesce(CAST(suspect AS BOOLEAN), false)" if "suspect" in columns else "false"
+    right = f"CASE WHEN CAST(issue AS BOOLEAN) THEN 0.0 WHEN {suspect} THEN 0.5 ELSE 1.0 END"
+    run(
+        con,
+        "CREATE VIEW label_issues AS SELECT CAST(contact_id AS VARCHAR) AS contact_id, "
+        f"max(CASE WHEN task = 'reason' THEN {right} END) AS est_reason_right, "
+        f"max(CASE WHEN task = 'outcome' THEN {right} END) AS est_outcome_right "
+        "FROM input_label_issues WHERE contact_id IS NOT NULL GROUP BY 1",
+    )
 
 
 def _audits_view(con: duckdb.DuckDBPyConnection, columns: dict[str, str], where: str, time_column: str | None) -> None:

@@ -1,0 +1,224 @@
+"""Benchmark: training on agent codes (issue 16). Gold vs naive vs confident-learning pruning.
+
+Part 1, built corpus: ``-n`` contacts at each agent-code error rate (the builder's realistic
+mistakes: confusable reasons, lazy default codes, outcome slips), split 80/20. Each method trains
+the same learner on the 80% and is scored on gold labels of the held-out 20% and of the realistic
+hand-written test half:
+
+- ``gold``: the builder's true labels (the ceiling);
+- ``naive``: the agents' codes as they are (``dispo train --labels agent``);
+- ``prune``: the codes confident learning flags are dropped (``--label-noise prune``).
+
+It also scores the estimated agent accuracy per provider (no audits) against the true accuracy,
+and times the noise handling against the learner's training.
+
+Part 2, BANKING77: 20% and 40% of the training labels flipped, half uniformly and half to each
+intent's most confusable one (from a clean model's out-of-fold confusions); test accuracy of clean,
+naive and pruned training.
+
+The learner is the TF-IDF baseline (minutes for the whole table); the transformer's figures at
+one rate come from ``dispo train --labels agent [--label-noise prune]`` on the same files (README).
+
+    python bench/label_noise.py --shared ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from dispo.baseline import BaselineModel, contact_text
+from dispo.contact import Contact
+from dispo.io import read_contacts
+from training.corpus.builder import CorpusBuilder, CorpusConfig
+from training.evalset import check_frozen, half_path
+from training.labelsources import resolve_labels
+from training.noise import (
+    FILTER_BY,
+    estimate_agent_accuracy,
+    find_label_issues,
+    judge_labels,
+    out_of_fold_probabilities,
+    prune,
+)
+
+logger = logging.getLogger("bench.label_noise")
+TASKS = ("reason", "outcome")
+
+
+def scores(model: BaselineModel, contacts: Sequence[Contact]) -> dict[str, float]:
+    """Reason accuracy and outcome macro-F1 against the gold labels."""
+    texts = [contact_text(c) for c in contacts]
+    out: dict[str, float] = {}
+    for task in TASKS:
+        gold = [str(getattr(c.labels, task)) for c in contacts]
+        predicted = [str(p) for p in model.predict(task, texts)]
+        if task == "reason":
+            out["reason_accuracy"] = round(float(np.mean([p == g for p, g in zip(predicted, gold, strict=True)])), 4)
+        else:
+            out["outcome_macro_f1"] = round(
+                float(f1_score(gold, predicted, average="macro", labels=sorted(set(gold)))), 4
+            )
+    return out
+
+
+def fit(contacts: Sequence[Contact], max_features: int) -> tuple[BaselineModel, float]:
+    started = time.perf_counter()
+    labels = {t: [getattr(c.labels, t) if c.labels else None for c in contacts] for t in TASKS}
+    model = BaselineModel(max_features=max_features).fit([contact_text(c) for c in contacts], labels)
+    return model, time.perf_counter() - started
+
+
+def provider_estimates(corpus: Sequence[Contact], estimates: dict[str, Any]) -> dict[str, Any]:
+    """Estimated vs true agent accuracy per provider (reason, outcome, whole code)."""
+    out: dict[str, Any] = {}
+    for provider, est in estimates["groups"]["provider"].items():
+        own = [c for c in corpus if c.provider == provider]
+        truth = {
+            "reason": np.mean([c.agent_labels.reason == c.labels.reason for c in own]),  # type: ignore[union-attr]
+            "outcome": np.mean([c.agent_labels.outcome == c.labels.outcome for c in own]),  # type: ignore[union-attr]
+        }
+        truth["code"] = np.mean([c.agent_labels.reason == c.labels.reason  # type: ignore[union-attr]
+                                 and c.agent_labels.outcome == c.labels.outcome for c in own])  # type: ignore[union-attr]  # fmt: skip
+        out[provider] = {
+            task: {"estimated": est[task]["value"], "low": est[task]["low"], "high": est[task]["high"],
+                   "true": round(float(truth[task]), 4), "error": round(est[task]["value"] - float(truth[task]), 4)}
+            for task in ("reason", "outcome", "code")
+        }  # fmt: skip
+    return out
+
+
+def built_part(rate: float, n: int, seed: int, realistic: list[Contact], max_features: int) -> dict[str, Any]:
+    corpus = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=n, seed=seed, agent_error_rate=rate)).build()]
+    random.Random(seed).shuffle(corpus)
+    cut = int(0.8 * len(corpus))
+    train, held_out = corpus[:cut], corpus[cut:]
+    actual = {t: round(float(np.mean([getattr(c.agent_labels, t) != getattr(c.labels, t) for c in train])), 4)
+              for t in TASKS}  # fmt: skip
+    agent = resolve_labels(train, priority=["agent"])
+    report = find_label_issues(agent.contacts, agent.sources, seed=seed, max_features=max_features)
+    variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report)}
+    methods: dict[str, Any] = {}
+    fit_seconds = 0.0
+    for name, data in variants.items():
+        model, seconds = fit(data, max_features)
+        fit_seconds = max(fit_seconds, seconds)
+        methods[name] = {"built_held_out": scores(model, held_out), "realistic_test": scores(model, realistic)}
+        logger.info("rate %.2f %s: %s", rate, name, methods[name])
+    flagged = {t: report.flagged.get(t, 0) for t in TASKS}
+    precision = {}
+    for task in TASKS:
+        gold = {c.contact_id: getattr(c.labels, task) for c in train}
+        flags = [i for i in report.issues if i.task == task and i.issue]
+        precision[task] = round(sum(i.given != gold[i.contact_id] for i in flags) / max(1, len(flags)), 4)
+    providers = provider_estimates(train, estimate_agent_accuracy(train, report))
+    worst = max(abs(v[t]["error"]) for v in providers.values() for t in ("reason", "outcome"))
+    return {
+        "agent_error_rate": rate,
+        "actual_label_error": actual,
+        "n_train": len(train),
+        "n_held_out": len(held_out),
+        "methods": methods,
+        "flagged": flagged,
+        "flag_precision": precision,
+        "noise_seconds": round(report.seconds, 1),
+        "baseline_fit_seconds": round(fit_seconds, 1),
+        "provider_accuracy_estimates": providers,
+        "worst_provider_error": round(worst, 4),
+    }
+
+
+def read_banking(path: Path) -> tuple[list[str], list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r["text"] for r in rows], [r["category"] for r in rows]
+
+
+def banking_part(folder: Path, rates: Sequence[float], seed: int, max_features: int) -> dict[str, Any]:
+    texts, labels = read_banking(folder / "train.csv")
+    test_texts, test_labels = read_banking(folder / "test.csv")
+    classes = sorted(set(labels))
+    y = np.array([classes.index(v) for v in labels])
+    # The most confusable intent of each intent: where a clean model's out-of-fold mistakes go most.
+    clean_probs = out_of_fold_probabilities(texts, y, seed=seed, max_features=max_features)
+    confusions: dict[int, Counter[int]] = {k: Counter() for k in range(len(classes))}
+    for true, guess in zip(y, clean_probs.argmax(axis=1), strict=True):
+        if true != guess:
+            confusions[int(true)][int(guess)] += 1
+    nearest = {k: (c.most_common(1)[0][0] if c else (k + 1) % len(classes)) for k, c in confusions.items()}
+
+    def accuracy(train_texts: Sequence[str], train_labels: Sequence[str]) -> float:
+        model = BaselineModel(max_features=max_features).task_pipeline().fit(list(train_texts), list(train_labels))
+        return round(float(np.mean(model.predict(test_texts) == np.array(test_labels))), 4)
+
+    out: dict[str, Any] = {"clean": accuracy(texts, labels), "rates": {}}
+    for rate in rates:
+        rng = np.random.default_rng(seed)
+        noisy = list(labels)
+        flipped = rng.choice(len(labels), size=int(rate * len(labels)), replace=False)
+        for n, i in enumerate(flipped):
+            if n % 2 == 0:  # uniformly to another intent
+                noisy[i] = classes[(y[i] + rng.integers(1, len(classes))) % len(classes)]
+            else:  # to the most confusable intent
+                noisy[i] = classes[nearest[int(y[i])]]
+        started = time.perf_counter()
+        flags = judge_labels(texts, noisy, seed=seed, max_features=max_features).flags
+        seconds = time.perf_counter() - started
+        keep = [i for i in range(len(texts)) if not flags[i]]
+        wrong = np.array(noisy) != np.array(labels)
+        result: dict[str, Any] = {
+            "naive": accuracy(texts, noisy),
+            "prune": accuracy([texts[i] for i in keep], [noisy[i] for i in keep]),
+            "flagged": int(flags.sum()),
+            "flag_precision": round(float(wrong[flags].mean()), 4),
+            "flag_recall": round(float(flags[wrong].mean()), 4),
+            "noise_seconds": round(seconds, 1),
+        }
+        result["gap_to_clean"] = {m: round(out["clean"] - result[m], 4) for m in ("naive", "prune")}
+        out["rates"][str(rate)] = result
+        logger.info("banking77 %.2f: %s", rate, result)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    parser.add_argument("-n", "--n-contacts", type=int, default=10_000)
+    parser.add_argument("--rates", type=float, nargs="+", default=[0.1, 0.2, 0.3])
+    parser.add_argument("--banking-rates", type=float, nargs="+", default=[0.2, 0.4])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-features", type=int, default=30_000)
+    parser.add_argument("--skip-banking", action="store_true")
+    parser.add_argument("--results", type=Path, default=Path("bench/results/label_noise.json"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    manifest = check_frozen()
+    realistic = read_contacts(half_path("test"))
+    record: dict[str, Any] = {
+        "learner": f"TF-IDF 1-2 grams ({args.max_features} features) + logistic regression, whole transcript",
+        "noise_handling": f"cleanlab find_label_issues (filter_by={FILTER_BY}), 5-fold out-of-fold TF-IDF",
+        "metrics": "reason accuracy, outcome macro-F1 against gold labels",
+        "realistic_test_sha256": manifest["halves"]["test"]["sha256"],
+        "n_contacts": args.n_contacts,
+        "seed": args.seed,
+        "built": [built_part(r, args.n_contacts, args.seed, realistic, args.max_features) for r in args.rates],
+    }
+    if not args.skip_banking:
+        record["banking77"] = banking_part(args.shared / "banking77", args.banking_rates, args.seed, args.max_features)
+    args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    logger.info("wrote %s", args.results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Training on agent codes: label sources, confident learning on the codes, estimated agent accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dispo.contact import Contact, Labels
+from dispo.errors import ConfigError
+from dispo.io import write_contacts
+from tests.conftest import make_contact
+from tests.factories import make_tiny_base_model
+from training.config import DataConfig, RunConfig
+from training.corpus.builder import CorpusBuilder, CorpusConfig
+from training.labelsources import label_priority, resolve_labels
+from training.noise import ESTIMATES_FILE, ISSUES_FILE, estimate_agent_accuracy, find_label_issues, prune
+
+
+def coded(i: int, gold: Labels | None, agent: Labels | None, **fields: object) -> Contact:
+    return make_contact(i).model_copy(update={"labels": gold, "agent_labels": agent, **fields})
+
+
+GOLD = Labels(reason="refund_status", outcome="resolved", sentiment="neutral", upsell=False)
+AGENT = Labels(reason="return_request", outcome="escalated")
+
+
+def test_the_first_source_with_a_label_wins_per_task() -> None:
+    contacts = [coded(0, GOLD, AGENT), coded(1, None, AGENT), coded(2, Labels(sentiment="negative"), AGENT)]
+    resolved = resolve_labels(contacts, priority=["labels", "agent"])
+    labels = [c.labels for c in resolved.contacts]
+    assert labels[0] == GOLD and resolved.sources[0]["reason"] == "labels"
+    assert labels[1] is not None and (labels[1].reason, labels[1].outcome, labels[1].sentiment) == (
+        "return_request",
+        "escalated",
+        None,
+    )
+    assert labels[2] is not None and (labels[2].reason, labels[2].sentiment) == ("return_request", "negative")
+    assert resolved.sources[2] == {"reason": "agent", "outcome": "agent", "sentiment": "labels"}
+    assert resolved.counts() == {
+        "reason": {"agent": 2, "labels": 1},
+        "outcome": {"agent": 2, "labels": 1},
+        "sentiment": {"labels": 2},
+        "upsell": {"labels": 1},
+    }
+    only_agent = resolve_labels(contacts, priority=["agent"])
+    assert [c.labels.reason for c in only_agent.contacts if c.labels] == ["return_request"] * 3
+    assert only_agent.contacts[0].labels is not None and only_agent.contacts[0].labels.sentiment is None
+
+
+def test_audited_labels_win_unless_the_list_places_them() -> None:
+    contacts = [coded(0, GOLD, AGENT), coded(1, None, AGENT)]
+    audit = coded(0, Labels(reason="damaged_item", outcome="callback_scheduled", sentiment="positive"), None)
+    audit = audit.model_copy(update={"metadata": {"audit": {"auditor": "qa1"}}})
+    new = coded(9, Labels(reason="order_status", outcome="resolved"), None)
+    resolved = resolve_labels(contacts, [audit, new], priority=["agent"])
+    first = resolved.contacts[0]
+    assert first.labels is not None and (first.labels.reason, first.labels.outcome) == (
+        "damaged_item",
+        "callback_scheduled",
+    )
+    assert first.labels.sentiment is None  # an audit labels reason and outcome only
+    assert first.metadata["audit"] == {"auditor": "qa1"}
+    assert resolved.sources[0] == {"reason": "audit", "outcome": "audit"}
+    assert [c.contact_id for c in resolved.contacts] == [contacts[0].contact_id, contacts[1].contact_id, new.contact_id]
+    assert resolved.sources[2] == {"reason": "audit", "outcome": "audit"}
+    # Placed last, the audit only fills what the agent code leaves empty.
+    last = resolve_labels(contacts, [audit], priority=["agent", "audit"])
+    assert last.contacts[0].labels is not None and last.contacts[0].labels.reason == "return_request"
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [([], "at least one"), (["labels", "gold"], r"unknown sources \['gold'\]"), (["agent", "agent"], "twice")],
+)
+def test_bad_label_priorities_fail_fast(names: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        label_priority(names, audits=False)
+    with pytest.raises(ConfigError, match=message):
+        DataConfig(train=["x.jsonl"], labels=names)
+    assert DataConfig(train=["x.jsonl"], labels="labels, agent").labels == ["labels", "agent"]  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def noisy_corpus() -> list[Contact]:
+    """Built contacts whose agents code 30% of contacts wrongly (the builder's realistic mistakes)."""
+    return [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=900, seed=11, agent_error_rate=0.3)).build()]
+
+
+def test_confident_learning_flags_wrong_agent_codes_and_only_those(noisy_corpus: list[Contact]) -> None:
+    resolved = resolve_labels(noisy_corpus, priority=["agent"])
+    report = find_label_issues(resolved.contacts, resolved.sources, folds=3, seed=0, max_features=5000)
+    gold = {c.contact_id: c.labels for c in noisy_corpus}
+    for task in ("reason", "outcome"):
+        judged = [i for i in report.issues if i.task == task]
+        assert len(judged) == report.judged[task] == len(noisy_corpus)
+        wrong = [i.given != getattr(gold[i.contact_id], task) for i in judged]
+        flags = [i.issue for i in judged]
+        flagged_wrong = sum(w for w, f in zip(wrong, flags, strict=True) if f) / max(1, sum(flags))
+        unflagged_wrong = sum(w for w, f in zip(wrong, flags, strict=True) if not f) / max(1, len(flags) - sum(flags))
+        assert sum(flags) == report.flagged[task] > 0
+        # Even from 900 contacts, a flagged code is far more likely to be wrong than one left alone
+        # (how well it does at scale is bench/label_noise.py's job).
+        assert flagged_wrong > 2 * unflagged_wrong, (task, flagged_wrong, unflagged_wrong)
+    assert [i.issue for i in report.issues] == sorted((i.issue for i in report.issues), reverse=True)
+    # Trusted labels are never judged, and pruning removes only the flagged task's label.
+    trusted = resolve_labels(noisy_corpus[:100], priority=["labels"])
+    assert find_label_issues(trusted.contacts, trusted.sources, folds=3).issues == []
+    pruned = {c.contact_id: c for c in prune(resolved.contacts, report)}
+    for issue in report.issues[:20]:
+        labels = pruned[issue.contact_id].labels
+        assert labels is not None and getattr(labels, issue.task) is None
+        other = "outcome" if issue.task == "reason" else "reason"
+        original = next(c for c in resolved.contacts if c.contact_id == issue.contact_id).labels
+        if not any(i.issue and i.task == other and i.contact_id == issue.contact_id for i in report.issues):
+            assert getattr(labels, other) == getattr(original, other)
+
+
+def test_estimated_agent_accuracy_counts_the_unflagged_codes_per_group(noisy_corpus: list[Contact]) -> None:
+    resolved = resolve_labels(noisy_corpus, priority=["agent"])
+    report = find_label_issues(resolved.contacts, resolved.sources, folds=3, seed=0, max_features=5000)
+    estimates = estimate_agent_accuracy(noisy_corpus, report)
+    overall = estimates["groups"]["overall"]["all"]
+    for task in ("reason", "outcome"):
+        assert overall[task]["n"] == len(noisy_corpus)
+        assert overall[task]["k"] == len(noisy_corpus) - report.flagged[task] - report.suspects[task] / 2
+        assert overall[task]["low"] <= overall[task]["value"] <= overall[task]["high"]
+    scores: dict[str, float] = {}
+    for issue in report.issues:  # a contact's code is right when each judged task is: 1, 0.5 or 0
+        scores[issue.contact_id] = scores.get(issue.contact_id, 1.0) * (
+            0.0 if issue.issue else 0.5 if issue.suspect else 1.0
+        )
+    assert overall["code"]["k"] == pytest.approx(sum(scores.values()), abs=0.01)
+    providers = estimates["groups"]["provider"]
+    assert set(providers) == {c.provider for c in noisy_corpus}
+    assert sum(p["code"]["n"] for p in providers.values()) == len(noisy_corpus)
+    agents = estimates["groups"]["agent_id"]
+    some = next(iter(agents))
+    own = [c for c in noisy_corpus if c.agent_id == some]
+    assert agents[some]["reason"]["n"] == len(own)
+    reasons = {i.contact_id: 0.0 if i.issue else 0.5 if i.suspect else 1.0 for i in report.issues if i.task == "reason"}
+    assert agents[some]["reason"]["k"] == pytest.approx(sum(reasons[c.contact_id] for c in own), abs=0.01)
+
+
+def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Path) -> None:
+    from training.pipeline import train_model
+
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=160, seed=3, agent_error_rate=0.3)).build()]
+    write_contacts(contacts, tmp_path / "train.jsonl")
+    base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
+    run = RunConfig.from_sections(
+        {
+            "data": {"train": [str(tmp_path / "train.jsonl")], "labels": ["agent"]},
+            "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
+            "training": {"epochs": 1, "batch_size": 16, "label_noise": "prune", "label_noise_folds": 3},
+        }
+    )
+    bundle = train_model(run, "agent-coded", root=tmp_path / "models")
+    data = json.loads((bundle.path / "data.json").read_text())
+    assert data["label_priority"] == ["agent"]
+    assert data["label_sources"]["reason"] == {"agent": len(contacts)}
+    noise = data["label_noise"]
+    assert noise["method"] == "prune" and noise["judged"] == {"reason": len(contacts), "outcome": len(contacts)}
+    kept = sum(data["label_counts"]["reason"].values())
+    assert kept == len(contacts) - noise["flagged"]["reason"]
+    issues = [json.loads(line) for line in (bundle.path / ISSUES_FILE).read_text().splitlines()]
+    assert len(issues) == 2 * len(contacts) and sum(i["issue"] for i in issues) == sum(noise["flagged"].values())
+    assert "provider" in json.loads((bundle.path / ESTIMATES_FILE).read_text())["groups"]
+    card = (bundle.path / "README.md").read_text()
+    assert "label sources (agent" in card and "agent codes judged by confident learning" in card
+    manifest = json.loads((bundle.path / "bundle.json").read_text())
+    assert ISSUES_FILE not in manifest["files"] or (bundle.path / ISSUES_FILE).is_file()

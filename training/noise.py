@@ -1,0 +1,290 @@
+"""Agent codes as training labels: find the ones that are probably wrong, before the fine-tune.
+
+Confident learning (cleanlab): out-of-fold probabilities from the TF-IDF baseline (minutes, not
+another fine-tune), then :func:`cleanlab.filter.find_label_issues` ranks the codes the text
+disagrees with, as many per class as the estimated noise rates say. Only labels whose source is
+the agent are judged: gold and audited labels are trusted. ``prune`` drops the label of that task
+on a flagged contact (the masked loss skips it; the contact still trains the other heads).
+
+The same pass estimates each agent's, provider's and queue's accuracy without a single audit
+(:func:`estimate_agent_accuracy`) and ranks the contacts whose code is most likely wrong, which is
+where QA should look first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from dispo.baseline import BaselineModel, contact_text
+from dispo.contact import Contact
+from dispo.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+NOISE_TASKS: tuple[str, ...] = ("reason", "outcome")
+#: ``none``: train on the labels as resolved; ``prune``: drop the flagged agent codes; ``auto``:
+#: prune when it reads a gold/audited validation split better (the baseline decides: seconds).
+NOISE_METHODS: tuple[str, ...] = ("none", "prune", "auto")
+GROUPS: tuple[str, ...] = ("provider", "agent_id", "queue")
+#: cleanlab's filter: "both" flags a code only when the noise-rate and the per-class rules agree.
+#: On a built dev corpus (4,000 contacts, 20% agent errors, seed 21) it flagged fewer codes at
+#: higher precision than prune_by_noise_rate (0.72 vs 0.54 for reasons) and the pruned baseline
+#: read a held-out gold split better (0.783 vs 0.775; naive 0.772, gold 0.803).
+FILTER_BY = "both"
+
+
+@dataclass
+class LabelIssue:
+    """One judged agent code: the given label, what the text suggests and how sure the pass is."""
+
+    contact_id: str
+    task: str
+    given: str
+    suggested: str
+    self_confidence: float  # out-of-fold probability of the given label
+    issue: bool  # flagged as probably wrong (pruned by ``prune``)
+    suspect: bool = False  # flagged by the looser noise-rate rule only (counts half in the estimates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class NoiseReport:
+    judged: dict[str, int] = field(default_factory=dict)  # task -> agent codes judged
+    flagged: dict[str, int] = field(default_factory=dict)  # task -> agent codes flagged
+    suspects: dict[str, int] = field(default_factory=dict)  # task -> codes only the loose rule flags
+    issues: list[LabelIssue] = field(default_factory=list)  # every judged code, most likely wrong first
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        rates = {t: round(self.flagged[t] / n, 4) for t, n in self.judged.items() if n}
+        return {"judged": self.judged, "flagged": self.flagged, "suspects": self.suspects,
+                "flagged_rate": rates,
+                "seconds": round(self.seconds, 1)}  # fmt: skip
+
+
+def find_label_issues(
+    contacts: Sequence[Contact],
+    sources: Sequence[dict[str, str]],
+    *,
+    tasks: Sequence[str] = NOISE_TASKS,
+    folds: int = 5,
+    seed: int = 0,
+    max_features: int = 30_000,
+) -> NoiseReport:
+    """Judge the agent-sourced labels of ``tasks`` (``sources[i][task] == "agent"``).
+
+    The out-of-fold model reads every contact labelled for the task (trusted labels too: they make
+    the model better), and only the agent codes are judged."""
+    started = time.perf_counter()
+    report = NoiseReport()
+    texts = [contact_text(c) for c in contacts]
+    for task in tasks:
+        rows = [i for i, c in enumerate(contacts) if c.labels is not None and getattr(c.labels, task) is not None]
+        judged = [k for k, i in enumerate(rows) if sources[i].get(task) == "agent"]
+        given = [str(getattr(contacts[i].labels, task)) for i in rows]
+        if not judged or len(set(given)) < 2:
+            continue
+        judgement = judge_labels([texts[i] for i in rows], given, folds=folds, seed=seed, max_features=max_features)
+        flagged, probs, classes = judgement.flags, judgement.probabilities, judgement.classes
+        for k in judged:
+            confidence = round(float(probs[k, classes.index(given[k])]), 6)
+            suggested = classes[int(probs[k].argmax())]
+            issue = LabelIssue(contacts[rows[k]].contact_id, task, given[k], suggested, confidence,
+                               bool(flagged[k]), bool(judgement.suspects[k]))  # fmt: skip
+            report.issues.append(issue)
+        report.judged[task] = len(judged)
+        report.flagged[task] = int(flagged[judged].sum())
+        report.suspects[task] = int(judgement.suspects[judged].sum())
+        logger.info("label noise: %s: %d of %d agent codes flagged", task, report.flagged[task], len(judged))
+    report.issues.sort(key=lambda issue: (not issue.issue, not issue.suspect, issue.self_confidence))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass
+class Judgement:
+    flags: np.ndarray  # probably wrong: cleanlab's FILTER_BY rule
+    suspects: np.ndarray  # wrong by the noise-rate rule only
+    probabilities: np.ndarray  # out-of-fold, one column per class
+    classes: list[str]
+
+
+def judge_labels(
+    texts: Sequence[str], given: Sequence[str], *, folds: int = 5, seed: int = 0, max_features: int = 30_000
+) -> Judgement:
+    """Which of ``given`` are probably wrong, from out-of-fold baseline probabilities.
+
+    ``flags``: cleanlab's :data:`FILTER_BY` rule (what ``prune`` drops); ``suspects``: flagged by
+    ``prune_by_noise_rate`` alone, which flags more codes at lower precision. Classes with fewer
+    than 5 examples keep all their labels."""
+    from cleanlab.filter import find_label_issues as cleanlab_issues
+
+    if folds < 2:
+        raise ConfigError(f"label noise: folds must be >= 2, got {folds}")
+    classes = sorted(set(given))
+    y = np.array([classes.index(v) for v in given])
+    probs = out_of_fold_probabilities(texts, y, folds=folds, seed=seed, max_features=max_features)
+    flags = np.asarray(cleanlab_issues(y, probs, filter_by=FILTER_BY, min_examples_per_class=5), dtype=bool)
+    loose = np.asarray(cleanlab_issues(y, probs, filter_by="prune_by_noise_rate", min_examples_per_class=5), dtype=bool)
+    return Judgement(flags, loose & ~flags, probs, classes)
+
+
+def out_of_fold_probabilities(
+    texts: Sequence[str], y: np.ndarray, *, folds: int = 5, seed: int = 0, max_features: int = 30_000
+) -> np.ndarray:
+    """Probabilities of every class for each text from the baseline fitted without it. A class
+    rarer than ``folds`` is missing from some folds' training data; its column is 0 there."""
+    pipeline = BaselineModel(max_features=max_features).task_pipeline()
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*least populated class.*")
+        warnings.filterwarnings("ignore", message=".*[Nn]umber of classes in training fold.*")
+        return np.asarray(cross_val_predict(pipeline, list(texts), y, cv=splitter, method="predict_proba"))
+
+
+def prune(contacts: Sequence[Contact], report: NoiseReport) -> list[Contact]:
+    """``contacts`` with the flagged labels removed (that task only)."""
+    drop: dict[str, set[str]] = defaultdict(set)
+    for issue in report.issues:
+        if issue.issue:
+            drop[issue.contact_id].add(issue.task)
+    out = []
+    for contact in contacts:
+        tasks = drop.get(contact.contact_id)
+        if tasks and contact.labels is not None:
+            contact = contact.model_copy(update={"labels": contact.labels.model_copy(update=dict.fromkeys(tasks))})
+        out.append(contact)
+    return out
+
+
+def estimate_agent_accuracy(
+    contacts: Sequence[Contact], report: NoiseReport, *, groups: Sequence[str] = GROUPS, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Per provider, agent and queue: the estimated share of right agent codes, per task and for the
+    whole code, without audits. A flagged code counts as wrong, a suspect one as half wrong (the
+    strict rule misses wrong codes, the loose one accuses right ones; on a built dev corpus their
+    midpoint tracked each provider's true accuracy within 2.5 points). The whole code is right when
+    every judged task is. Wilson intervals cover the sampling error of the estimate, not its bias;
+    audited accuracy, where there is some, is the figure to trust."""
+    from dispo.metrics.stats import wilson_interval
+
+    by_contact: dict[str, dict[str, float]] = defaultdict(dict)
+    for issue in report.issues:
+        by_contact[issue.contact_id][issue.task] = 0.0 if issue.issue else 0.5 if issue.suspect else 1.0
+    out: dict[str, Any] = {"method": "confident learning (cleanlab) on out-of-fold TF-IDF probabilities",
+                           "confidence": confidence, "groups": {}}  # fmt: skip
+    for group in ("overall", *groups):
+        tally: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
+        for contact in contacts:
+            judged = by_contact.get(contact.contact_id)
+            if not judged:
+                continue
+            key = "all" if group == "overall" else getattr(contact, group)
+            if key is None:
+                continue
+            for task, right in [*judged.items(), ("code", float(np.prod(list(judged.values()))))]:
+                tally[str(key)][task][0] += right
+                tally[str(key)][task][1] += 1
+        out["groups"][group] = {
+            key: {task: _rate(k, int(n), confidence, wilson_interval) for task, (k, n) in tasks.items()}
+            for key, tasks in sorted(tally.items())
+        }
+    return out
+
+
+def _rate(k: float, n: int, confidence: float, interval: Any) -> dict[str, Any]:
+    low, high = interval(k, n, confidence) or (None, None)
+    return {"value": round(k / n, 4), "k": round(k, 2), "n": n, "low": low, "high": high}
+
+
+def check_method(method: str) -> str:
+    if method not in NOISE_METHODS:
+        raise ConfigError(f"label_noise: expected one of {', '.join(NOISE_METHODS)}, got {method!r}")
+    return method
+
+
+@dataclass
+class NoiseOutcome:
+    """What the noise handling did to a run's training contacts, for the bundle and its card."""
+
+    contacts: list[Contact]  # the training contacts as trained on
+    report: NoiseReport
+    method: str  # "none" or "prune": what was applied
+    chosen_by: str
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # auto: validation scores per method
+    estimates: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return {"method": self.method, "chosen_by": self.chosen_by, "validation_scores": self.scores,
+                **self.report.summary(), "files": [ISSUES_FILE, ESTIMATES_FILE]}  # fmt: skip
+
+    def write(self, folder: Path) -> None:
+        with (folder / ISSUES_FILE).open("w", encoding="utf-8") as out:
+            for issue in self.report.issues:
+                out.write(json.dumps(issue.to_dict()) + "\n")
+        (folder / ESTIMATES_FILE).write_text(json.dumps(self.estimates, indent=2) + "\n", encoding="utf-8")
+
+
+ISSUES_FILE = "label_issues.jsonl"  # every judged agent code, most likely wrong first
+ESTIMATES_FILE = "agent_accuracy.json"  # estimated agent accuracy per provider, agent and queue
+
+
+def handle_label_noise(
+    contacts: list[Contact],
+    sources: Sequence[dict[str, str]],
+    *,
+    method: str,
+    folds: int = 5,
+    seed: int = 0,
+    max_features: int = 30_000,
+    validation: Sequence[Contact] = (),
+) -> NoiseOutcome:
+    """Judge the agent codes, estimate agent accuracy, and prune when ``method`` says so. ``auto``
+    prunes when a baseline fitted on the pruned labels reads ``validation`` (trusted labels: gold or
+    audited) at least as well; without trusted labels it prunes (cleanlab's estimate decides)."""
+    check_method(method)
+    report = find_label_issues(contacts, sources, folds=folds, seed=seed, max_features=max_features)
+    pruned = prune(contacts, report)
+    estimates = estimate_agent_accuracy(contacts, report)
+    if method == "none":
+        return NoiseOutcome(contacts, report, "none", "config", estimates=estimates)
+    if method == "prune":
+        return NoiseOutcome(pruned, report, "prune", "config", estimates=estimates)
+    trusted = [c for c in validation if c.labels is not None and any(getattr(c.labels, t) for t in NOISE_TASKS)]
+    if len(trusted) < 30:
+        logger.info("label noise: %d trusted validation contacts (< 30): pruning as cleanlab estimates", len(trusted))
+        return NoiseOutcome(pruned, report, "prune", "no trusted validation labels", estimates=estimates)
+    scores = {name: _baseline_score(data, trusted, max_features) for name, data in (("none", contacts),
+                                                                                    ("prune", pruned))}  # fmt: skip
+    best = "prune" if np.mean(list(scores["prune"].values())) >= np.mean(list(scores["none"].values())) else "none"
+    logger.info("label noise: auto chose %s on %d trusted validation contacts: %s", best, len(trusted), scores)
+    chosen = pruned if best == "prune" else contacts
+    return NoiseOutcome(chosen, report, best, "validation", scores, estimates)
+
+
+def _baseline_score(train: Sequence[Contact], validation: Sequence[Contact], max_features: int) -> dict[str, float]:
+    """Accuracy of the baseline per noise task on the validation labels (the cheap referee)."""
+    labels = {t: [getattr(c.labels, t) if c.labels else None for c in train] for t in NOISE_TASKS}
+    model = BaselineModel(max_features=max_features).fit([contact_text(c) for c in train], labels)
+    out: dict[str, float] = {}
+    for task in model.tasks_:
+        known = [c for c in validation if c.labels is not None and getattr(c.labels, task) is not None]
+        if known:
+            predicted = model.predict(task, [contact_text(c) for c in known])
+            right = [p == getattr(c.labels, task) for p, c in zip(predicted, known, strict=True)]
+            out[task] = round(float(np.mean(right)), 4)
+    return out
