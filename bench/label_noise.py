@@ -40,7 +40,7 @@ from sklearn.metrics import f1_score
 
 from dispo.baseline import BaselineModel, contact_text
 from dispo.contact import Contact
-from dispo.io import read_contacts
+from dispo.io import read_contacts, write_contacts
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.evalset import check_frozen, half_path
 from training.labelsources import resolve_labels
@@ -99,11 +99,16 @@ def provider_estimates(corpus: Sequence[Contact], estimates: dict[str, Any]) -> 
     return out
 
 
-def built_part(rate: float, n: int, seed: int, realistic: list[Contact], max_features: int) -> dict[str, Any]:
+def built_split(rate: float, n: int, seed: int) -> tuple[list[Contact], list[Contact]]:
+    """The built corpus at an agent-code error rate, shuffled and split 80/20 (train, held out)."""
     corpus = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=n, seed=seed, agent_error_rate=rate)).build()]
     random.Random(seed).shuffle(corpus)
     cut = int(0.8 * len(corpus))
-    train, held_out = corpus[:cut], corpus[cut:]
+    return corpus[:cut], corpus[cut:]
+
+
+def built_part(rate: float, n: int, seed: int, realistic: list[Contact], max_features: int) -> dict[str, Any]:
+    train, held_out = built_split(rate, n, seed)
     actual = {t: round(float(np.mean([getattr(c.agent_labels, t) != getattr(c.labels, t) for c in train])), 4)
               for t in TASKS}  # fmt: skip
     agent = resolve_labels(train, priority=["agent"])
@@ -201,8 +206,18 @@ def main() -> None:
     parser.add_argument("--max-features", type=int, default=30_000)
     parser.add_argument("--skip-banking", action="store_true")
     parser.add_argument("--results", type=Path, default=Path("bench/results/label_noise.json"))
+    parser.add_argument(
+        "--export", type=Path, default=None, metavar="DIR",
+        help="only write DIR/train.jsonl and DIR/held_out.jsonl of the first --rates (for dispo train runs)",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.export is not None:
+        train, held_out = built_split(args.rates[0], args.n_contacts, args.seed)
+        write_contacts(train, args.export / "train.jsonl")
+        write_contacts(held_out, args.export / "held_out.jsonl")
+        logger.info("wrote %d + %d contacts to %s", len(train), len(held_out), args.export)
+        return
     manifest = check_frozen()
     realistic = read_contacts(half_path("test"))
     record: dict[str, Any] = {

@@ -108,3 +108,40 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
 
 def labelled_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=LABELLED_SCHEMA)
+
+
+#: The model_version of rows whose "model" columns hold a contact file's own labels.
+FILE_LABELS_VERSION = "labels of the contact file"
+
+
+def contact_row(contact: Contact, taxonomy: Taxonomy, *, file_labels: bool = False) -> dict[str, Any]:
+    """A row of :data:`LABELLED_SCHEMA` for a contact no model has read: who, where, when and the
+    agent's code; with ``file_labels`` the contact's own ``labels`` fill the label columns (marked by
+    :data:`FILE_LABELS_VERSION`), so that `dispo report` computes metrics straight from a contact file."""
+    row: dict[str, Any] = dict.fromkeys(LABELLED_COLUMNS)
+    agent = contact.agent_labels
+    row.update(
+        contact_id=contact.contact_id,
+        customer_id=contact.customer_id,
+        channel=contact.channel,
+        provider=contact.provider,
+        agent_id=contact.agent_id,
+        queue=contact.queue,
+        started_at=contact.started_at,
+        ended_at=contact.ended_at,
+        n_turns=len(contact.turns),
+        agent_reason=agent.reason if agent is not None else None,
+        agent_outcome=agent.outcome if agent is not None else None,
+    )
+    if row["agent_reason"] is not None and row["agent_outcome"] is not None:
+        row["agent_code"] = taxonomy.render_code(row["agent_reason"], row["agent_outcome"])
+    labels = contact.labels
+    if file_labels and labels is not None:
+        row.update(
+            model_version=FILE_LABELS_VERSION,
+            reason=labels.reason,
+            outcome=labels.outcome,
+            sentiment=labels.sentiment,
+            upsell_probability=None if labels.upsell is None else float(labels.upsell),
+        )
+    return row

@@ -901,3 +901,57 @@ def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path)
     (tmp_path / "bad.jsonl").write_text('{"contact_id": "A"}\n', encoding="utf-8")
     with pytest.raises(MetricsInputError, match=r"missing required columns \['task', 'issue'\]"):
         open_source(table(rows), label_issues=tmp_path / "bad.jsonl")
+
+
+def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy, tmp_path: Path) -> None:
+    from dispo.io import write_contacts
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=400, seed=13, days=21)).build()]
+    write_contacts(contacts, tmp_path / "crm.jsonl")
+    as_of = max(c.started_at for c in contacts if c.started_at) - timedelta(days=3)  # type: ignore[operator]
+    parser = argparse.ArgumentParser()
+    register_report(parser.add_subparsers(dest="command", required=True))
+
+    def report(labels: str, out: str) -> dict[str, Any]:
+        args = parser.parse_args(
+            ["report", "--data", str(tmp_path / "crm.jsonl"), "--labels", labels, "--window-days", "7",
+             "--as-of", as_of.isoformat(), "-o", str(tmp_path / out), "--no-charts", "--threads", "1"]
+        )  # fmt: skip
+        assert args.handler(args) == 0
+        return json.loads((tmp_path / out / "metrics.json").read_text(encoding="utf-8"))
+
+    agent = report("agent", "agent")
+    rows = [
+        {"contact_id": c.contact_id, "customer_id": c.customer_id, "started_at": c.started_at, "ended_at": c.ended_at,
+         "agent_reason": c.agent_labels.reason, "agent_outcome": c.agent_labels.outcome}  # type: ignore[union-attr]
+        for c in contacts
+    ]  # fmt: skip
+    config = MetricsConfig(label_priority=("agent",), window_days=7, as_of=as_of)
+
+    class SevenDays:  # the reference reads the taxonomy's windows; --window-days 7 sets every one
+        default_repeat_window_days = 7.0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(taxonomy, name)
+
+        def repeat_window_days(self, category: str) -> float:
+            return 7.0
+
+    want = reference_chaining(rows, SevenDays(), config, as_of)  # type: ignore[arg-type]
+    states = [w["fcr_state"] for w in want.values()]
+    assert kn(agent["overall"]["fcr"]) == (states.count("fcr"), states.count("fcr") + states.count("not_fcr"))
+    assert agent["overall"]["issues"]["value"] == sum(s is not None for s in states)
+    assert agent["overall"]["issues_pending"]["value"] == states.count("pending") > 0
+    resolved = [taxonomy.outcome(c.agent_labels.outcome).resolved for c in contacts]  # type: ignore[union-attr]
+    assert kn(agent["overall"]["resolution_rate"]) == (sum(resolved), len(contacts))
+    assert agent["meta"]["label_priority"] == ["agent"]
+    # The file's own labels stand where a model's would; the two sources give different figures.
+    gold = report("labels", "labels")
+    assert gold["overall"]["resolution_rate"]["k"] == sum(
+        taxonomy.outcome(c.labels.outcome).resolved  # type: ignore[union-attr]
+        for c in contacts
+    )
+    assert gold["overall"]["sentiment_negative"]["n"] == len(contacts)
+    with pytest.raises(ConfigError, match="has no model labels"):
+        report("agent,model", "model")

@@ -1,8 +1,8 @@
 """Agent codes as training labels: find the ones that are probably wrong, before the fine-tune.
 
 Confident learning (cleanlab): out-of-fold probabilities from the TF-IDF baseline (minutes, not
-another fine-tune), then :func:`cleanlab.filter.find_label_issues` ranks the codes the text
-disagrees with, as many per class as the estimated noise rates say. Only labels whose source is
+another fine-tune), then :func:`cleanlab.filter.find_label_issues` flags the codes the text
+disagrees with (:data:`FILTER_BY`), most likely wrong first. Only labels whose source is
 the agent are judged: gold and audited labels are trusted. ``prune`` drops the label of that task
 on a flagged contact (the masked loss skips it; the contact still trains the other heads).
 

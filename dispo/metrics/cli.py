@@ -24,7 +24,11 @@ def register_report(subcommands: Any) -> None:
         "report",
         help="resolution rate, FCR and the provider scorecard of a labelled table, as HTML, CSV and JSON",
     )
-    report.add_argument("--data", required=True, help="labelled-contact Parquet: a file, a folder or a glob")
+    report.add_argument(
+        "--data", required=True,
+        help="labelled-contact Parquet (a file, a folder or a glob), or a contact file (JSONL, CSV, contact "
+        "Parquet): then no model is needed, the labels are the agents' codes and the file's own labels",
+    )  # fmt: skip
     report.add_argument("--audits", default=None, help="QA audits Parquet (contact_id, audit_reason, audit_outcome)")
     report.add_argument(
         "--label-issues", default=None, type=Path, metavar="FILE",
@@ -47,6 +51,38 @@ def register_report(subcommands: Any) -> None:
     report.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
     report.add_argument("--no-charts", action="store_true", help="skip the charts (tables only)")
     report.set_defaults(handler=_report)
+
+
+def is_contact_file(data: str) -> bool:
+    """A contact file (the contract: JSONL, CSV, or Parquet with turns) rather than a labelled table."""
+    path = Path(data)
+    if path.suffix.lower() in (".jsonl", ".csv"):
+        return True
+    if path.suffix.lower() == ".parquet" and path.is_file():
+        import pyarrow.parquet as pq
+
+        return "turns" in pq.read_schema(path).names
+    return False
+
+
+def contact_file_table(data: str, words: list[str] | None, *, taxonomy: str | None) -> tuple[Any, list[str]]:
+    """A contact file as a labelled table with no model run, and the label priority in the table's
+    words: ``labels`` (the file's own labels) fills the columns a model would, so it stands where
+    ``model`` stands (default: audit, agent, labels); ``model`` itself is refused."""
+    from dispo.io import ContactReader
+    from dispo.labelled import contact_row, labelled_table
+    from dispo.taxonomy import load_taxonomy
+
+    words = words or ["audit", "agent", "labels"]
+    if "model" in words:
+        raise ConfigError(
+            f"{data}: a contact file has no model labels; label it with `dispo label` first, or use the "
+            "file's own labels (--labels labels) or the agents' codes (--labels agent)"
+        )
+    tax = load_taxonomy(taxonomy)
+    rows = [contact_row(c, tax, file_labels="labels" in words) for c in ContactReader(data, taxonomy=tax)]
+    logger.info("read %d contacts from %s (labels: %s)", len(rows), data, " over ".join(words))
+    return labelled_table(rows), ["model" if s == "labels" else s for s in words]
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -76,10 +112,17 @@ def _report(args: argparse.Namespace) -> int:
     from dispo.metrics.report import write_report
     from dispo.metrics.source import open_source
 
-    config = config_from_args(args)
     started = time.perf_counter()
+    data: Any = args.data
+    words = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
+    if is_contact_file(args.data):
+        data, words = contact_file_table(args.data, words, taxonomy=args.taxonomy)
+    elif words and "labels" in words:
+        raise ConfigError("--labels labels names a contact file's own labels; a labelled table has model labels")
+    args.labels = ",".join(words) if words else None
+    config = config_from_args(args)
     with open_source(
-        args.data, audits=args.audits, taxonomy=args.taxonomy, threads=args.threads, label_issues=args.label_issues
+        data, audits=args.audits, taxonomy=args.taxonomy, threads=args.threads, label_issues=args.label_issues
     ) as source:
         paths = write_report(source, config, args.output, charts=not args.no_charts)
     logger.info("wrote the metrics report in %.1f s: open %s", time.perf_counter() - started, paths["report.html"])
