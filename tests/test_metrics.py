@@ -955,3 +955,14 @@ def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy
     assert gold["overall"]["sentiment_negative"]["n"] == len(contacts)
     with pytest.raises(ConfigError, match="has no model labels"):
         report("agent,model", "model")
+
+
+def test_report_csv_cells_never_become_spreadsheet_formulas(tmp_path: Path) -> None:
+    from dispo.metrics.report import write_csv
+
+    rows = [{"provider": "=HYPERLINK(\"http://x\")", "agent": "@SUM(A1)", "queue": "+1", "note": "-2+3",
+             "score": -0.25, "name": "plain", "empty": None}]  # fmt: skip
+    with write_csv(tmp_path / "cells.csv", rows).open(encoding="utf-8") as handle:
+        (got,) = list(csv.DictReader(handle))
+    assert got == {"provider": "'=HYPERLINK(\"http://x\")", "agent": "'@SUM(A1)", "queue": "'+1", "note": "'-2+3",
+                   "score": "-0.25", "name": "plain", "empty": ""}  # fmt: skip

@@ -100,16 +100,31 @@ def flatten_metrics(metrics: Mapping[str, Mapping[str, Any]], names: Sequence[st
     return out
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: empty for None; text a spreadsheet would run as a formula (an agent id,
+    provider or queue name from the input) is prefixed with ``'``, so it shows as text. Numbers are
+    written as they are (a negative score is a number, not a formula)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     """Rows of dicts as CSV; the header is the union of the keys in first-seen order."""
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer = csv.DictWriter(handle, fieldnames=[csv_cell(c) for c in columns])
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+            writer.writerow({csv_cell(k): csv_cell(row.get(k)) for k in columns})
     return path
 
 
