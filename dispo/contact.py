@@ -6,10 +6,11 @@ definition of that form: readers, the corpus builder, training, serving and metr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dispo.errors import ConfigError, FieldProblem, RecordError
 from dispo.taxonomy import Taxonomy
@@ -21,12 +22,52 @@ SPEAKERS: tuple[str, ...] = ("customer", "agent", "system")
 LABEL_FIELDS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")
 
 
+#: How deep ``metadata`` may nest (a CRM record is a few levels; hundreds is an attack on the parser).
+MAX_METADATA_DEPTH = 16
+
+
+def valid_unicode(value: str) -> str:
+    """``value`` if it can be written as UTF-8; a lone surrogate (valid in a JSON escape, not in
+    text) would fail every later write, log or tokenizer call, so it is refused at the door."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode: a lone surrogate at character {exc.start}") from None
+    return value
+
+
+def check_json_value(value: Any, path: str = "", depth: int = 0) -> None:
+    """Raise ``ValueError`` naming the path of the first part of ``value`` that JSON cannot carry
+    safely: nesting deeper than :data:`MAX_METADATA_DEPTH`, a non-finite number, invalid text."""
+    if depth > MAX_METADATA_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_METADATA_DEPTH} levels at {path or 'the top'}")
+    if isinstance(value, str):
+        try:
+            valid_unicode(value)
+        except ValueError as exc:
+            raise ValueError(f"{path or 'value'}: {exc}") from None
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path or 'value'}: {value} is not a JSON number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json_value(str(key), f"a key under {path or 'the top'}", depth + 1)
+            check_json_value(item, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_json_value(item, f"{path}[{index}]", depth + 1)
+
+
 class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     speaker: Speaker
     text: str
-    offset_s: float | None = Field(default=None, ge=0)
+    offset_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # JSON has no NaN or Infinity
+
+    @field_validator("text")
+    @classmethod
+    def _unicode(cls, value: str) -> str:
+        return valid_unicode(value)
 
 
 class Labels(BaseModel):
@@ -59,6 +100,17 @@ class Contact(BaseModel):
     labels: Labels | None = None
     agent_labels: Labels | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("contact_id", "customer_id", "provider", "agent_id", "queue", "language")
+    @classmethod
+    def _unicode(cls, value: str | None) -> str | None:
+        return value if value is None else valid_unicode(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _json_safe(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_json_value(value)
+        return value
 
     # -- convenience views --------------------------------------------------------------------
     def customer_text(self) -> str:

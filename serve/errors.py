@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -115,9 +116,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _short(err: dict[str, Any]) -> Any:
+    """The offending input as the error body shows it: short, and always valid JSON (a NaN or a lone
+    surrogate is exactly what may have been refused, and must not break the answer)."""
     value = err.get("input")
     if isinstance(value, dict | list):
         return type(value).__name__
-    if isinstance(value, str) and len(value) > 80:
-        return value[:77] + "..."
-    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)[:80]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value[:77] + "..." if len(value) > 80 else value
+    return value if isinstance(value, int | float | bool | type(None)) else repr(value)[:80]

@@ -408,3 +408,35 @@ def test_batch_jobs_label_an_upload_and_account_for_every_record(
     assert sqlite_api.client.get("/v1/batches", headers=other).json() == []
     bad = sqlite_api.client.post("/v1/batches", files={"file": ("contacts.txt", b"x", "text/plain")}, headers=service)
     assert bad.status_code == 422
+
+
+def test_invalid_unicode_non_finite_numbers_and_deep_metadata_are_a_named_422(
+    sqlite_api: Api, sample_contacts: list[Contact]
+) -> None:
+    import json as stdjson
+
+    def send(raw: dict[str, Any]) -> Any:
+        content = stdjson.dumps(raw, ensure_ascii=True, allow_nan=True)  # "\ud800" escapes, NaN literals
+        headers = {**sqlite_api.headers(), "Content-Type": "application/json"}
+        return sqlite_api.client.post("/v1/dispositions", content=content, headers=headers)
+
+    good = body(sample_contacts[0])
+    deep: dict[str, Any] = {}
+    cursor = deep
+    for _ in range(200):
+        cursor["k"] = {}
+        cursor = cursor["k"]
+    cases = {
+        "turns.0.text": {**good, "turns": [{"speaker": "customer", "text": "refund \ud800 please"}]},
+        "turns.0.offset_s": {**good, "turns": [{"speaker": "customer", "text": "hi", "offset_s": float("nan")}]},
+        "metadata": {**good, "metadata": {"crm": {"note": "x\udc00", "score": float("inf")}}},
+        "agent_id": {**good, "agent_id": "\ud83d"},
+    }
+    for field, raw in cases.items():
+        response = send(raw)
+        assert response.status_code == 422, (field, response.text)
+        problems = response.json()["problems"]
+        assert any(p["field"].endswith(field) for p in problems), (field, problems)
+    assert send({**good, "metadata": deep}).status_code == 422
+    # The next request of the same tenant is served as usual.
+    assert sqlite_api.post("/v1/dispositions", good).status_code == 200
