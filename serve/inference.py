@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from dispo.contact import Contact, Turn
+from dispo.errors import DispoError
 from dispo.live import LiveSession
 from dispo.predictor import Prediction, Predictor
 from dispo.redact import Redactor
@@ -31,8 +32,8 @@ from serve.telemetry import Telemetry
 logger = logging.getLogger(__name__)
 
 
-class TooManySessionsError(Exception):
-    """Every live-session slot is taken."""
+class TooManySessionsError(DispoError):
+    """Every live-session slot is taken (a domain error: the live route answers it, never drops)."""
 
 
 @dataclass

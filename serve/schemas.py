@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dispo.contact import Speaker
+from dispo.contact import Speaker, valid_unicode
 from dispo.predictor import Prediction
 
 
@@ -84,7 +84,12 @@ class LiveTurnIn(BaseModel):
     type: Literal["turn", "close"]
     speaker: Speaker | None = None
     text: str | None = Field(default=None, max_length=20_000)
-    offset_s: float | None = Field(default=None, ge=0)
+    offset_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @field_validator("text")
+    @classmethod
+    def _unicode(cls, value: str | None) -> str | None:
+        return value if value is None else valid_unicode(value)
 
 
 class KeyIn(BaseModel):

@@ -275,6 +275,31 @@ def test_live_refuses_bad_keys_and_roles(sqlite_api: Api) -> None:
     assert closed.value.code == 1008
 
 
+def test_live_answers_hostile_frames_and_a_full_house_with_errors_not_a_crash(
+    models_root: Path, tmp_path: Path
+) -> None:
+    for api in make_api(models_root, database_url("sqlite", tmp_path), max_live_sessions=1):
+        headers = api.headers("agent")
+        with api.client.websocket_connect("/v1/live/c1", headers=headers) as ws:
+            ws.send_text("not json {")
+            assert ws.receive_json()["detail"] == "not a JSON message"
+            ws.send_bytes(b"\x00\xff")
+            assert "binary" in ws.receive_json()["detail"]
+            ws.send_text('{"type": "turn", "speaker": "customer", "text": "' + "x" * 200_000 + '"}')
+            assert "at most" in ws.receive_json()["detail"]
+            ws.send_text('{"type": "turn", "speaker": "customer", "text": "refund \\ud800"}')
+            bad = ws.receive_json()
+            assert bad["type"] == "error" and bad["problems"][0]["field"] == "text"
+            ws.send_json({"type": "turn", "speaker": "customer", "text": "where is my order"})
+            assert ws.receive_json()["type"] == "suggestion"  # the session went on
+            with api.client.websocket_connect("/v1/live/c2", headers=headers) as other:
+                other.send_json({"type": "turn", "speaker": "customer", "text": "hello"})
+                full = other.receive_json()
+                assert full["type"] == "error" and full["error"] == "too_many_live_sessions"
+            ws.send_json({"type": "close"})
+            assert ws.receive_json()["type"] == "final"
+
+
 # -- operations ---------------------------------------------------------------------------------
 def test_health_readiness_and_prometheus_metrics(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
     client = sqlite_api.client

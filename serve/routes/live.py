@@ -16,6 +16,7 @@ closed with 4401 (no or bad key), 4403 (wrong role), 4429 (rate limited) or 1013
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -70,7 +71,10 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
     await websocket.accept()
     try:
         while True:
-            message = await websocket.receive_json()
+            message = await _receive_json(websocket, max_chars=4 * settings.max_turn_chars + 4096)
+            if isinstance(message, str):  # not a JSON text frame: say so and read on
+                await websocket.send_json(_error("invalid_input", message, []))
+                continue
             try:
                 incoming = LiveTurnIn.model_validate(message)
             except ValidationError as exc:
@@ -117,6 +121,22 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
     except WebSocketDisconnect:
         # The session stays open (an agent desktop may reconnect) until closed or idle too long.
         logger.info("live connection for %s/%s dropped", caller.tenant_id, contact_id)
+
+
+async def _receive_json(websocket: WebSocket, *, max_chars: int) -> Any:
+    """The next frame as JSON, or a string saying why it is not one (binary, too large, not JSON)."""
+    frame = await websocket.receive()
+    if frame["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(frame.get("code", 1000))
+    text = frame.get("text")
+    if text is None:
+        return "binary frames are not accepted: send JSON text"
+    if len(text) > max_chars:
+        return f"a message may hold at most {max_chars} characters"
+    try:
+        return json.loads(text)
+    except ValueError:
+        return "not a JSON message"
 
 
 def _error(error: str, detail: str, problems: list[Any]) -> dict[str, Any]:
