@@ -170,4 +170,5 @@ def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Pat
     card = (bundle.path / "README.md").read_text()
     assert "label sources (agent" in card and "agent codes judged by confident learning" in card
     manifest = json.loads((bundle.path / "bundle.json").read_text())
-    assert ISSUES_FILE not in manifest["files"] or (bundle.path / ISSUES_FILE).is_file()
+    assert {ISSUES_FILE, ESTIMATES_FILE} <= set(manifest["files"])  # part of the version, listed in it
+    assert {i["estimated_right"] for i in issues} <= {0.0, 0.5, 1.0}

@@ -875,12 +875,12 @@ def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path)
     rows = [row(c, f"k{c}", at(T0), provider=p) for c, p in (("A", "acme"), ("B", "acme"), ("C", "bpo"), ("D", "bpo"))]
     issues_file = tmp_path / "label_issues.jsonl"
     records = [  # A: reason flagged; B: outcome suspect; C: both right; D: not judged (no agent code)
-        {"contact_id": "A", "task": "reason", "issue": True, "suspect": False},
-        {"contact_id": "A", "task": "outcome", "issue": False, "suspect": False},
-        {"contact_id": "B", "task": "reason", "issue": False, "suspect": False},
-        {"contact_id": "B", "task": "outcome", "issue": False, "suspect": True},
-        {"contact_id": "C", "task": "reason", "issue": False, "suspect": False},
-        {"contact_id": "C", "task": "outcome", "issue": False, "suspect": False},
+        {"contact_id": "A", "task": "reason", "estimated_right": 0.0},
+        {"contact_id": "A", "task": "outcome", "estimated_right": 1.0},
+        {"contact_id": "B", "task": "reason", "estimated_right": 1.0},
+        {"contact_id": "B", "task": "outcome", "estimated_right": 0.5},
+        {"contact_id": "C", "task": "reason", "estimated_right": 1.0},
+        {"contact_id": "C", "task": "outcome", "estimated_right": 1.0},
     ]
     issues_file.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     with open_source(table(rows), label_issues=issues_file) as source:
@@ -899,7 +899,7 @@ def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path)
     assert without["agent_accuracy_estimated_code"]["value"] is None
     assert "--label-issues" in without["agent_accuracy_estimated_code"]["unavailable"]
     (tmp_path / "bad.jsonl").write_text('{"contact_id": "A"}\n', encoding="utf-8")
-    with pytest.raises(MetricsInputError, match=r"missing required columns \['task', 'issue'\]"):
+    with pytest.raises(MetricsInputError, match=r"missing required columns \['task', 'estimated_right'\]"):
         open_source(table(rows), label_issues=tmp_path / "bad.jsonl")
 
 

@@ -56,8 +56,13 @@ class LabelIssue:
     issue: bool  # flagged as probably wrong (pruned by ``prune``)
     suspect: bool = False  # flagged by the looser noise-rate rule only (counts half in the estimates)
 
+    @property
+    def estimated_right(self) -> float:
+        """The chance the code is right as the estimates count it: 0 flagged, 0.5 suspect, else 1."""
+        return 0.0 if self.issue else 0.5 if self.suspect else 1.0
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "estimated_right": self.estimated_right}
 
 
 @dataclass
@@ -183,7 +188,7 @@ def estimate_agent_accuracy(
 
     by_contact: dict[str, dict[str, float]] = defaultdict(dict)
     for issue in report.issues:
-        by_contact[issue.contact_id][issue.task] = 0.0 if issue.issue else 0.5 if issue.suspect else 1.0
+        by_contact[issue.contact_id][issue.task] = issue.estimated_right
     out: dict[str, Any] = {"method": "confident learning (cleanlab) on out-of-fold TF-IDF probabilities",
                            "confidence": confidence, "groups": {}}  # fmt: skip
     for group in ("overall", *groups):

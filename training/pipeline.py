@@ -148,21 +148,23 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         )
     resolved = resolve_labels(contacts, audited, priority=run.data.labels)
     contacts = resolved.contacts
+    fixed_validation: list[Contact] = []
+    if run.data.validation:
+        # A fixed validation file (e.g. the realistic dev half) chooses the epoch and the
+        # temperatures (and, with label_noise auto, whether to prune); it is read like evaluation
+        # data, never trained on.
+        refuse_test_half(run.data.validation)
+        fixed_validation = [redactor.redact_contact(c) if redactor else c
+                            for c in ContactReader(run.data.validation, taxonomy=taxonomy)]  # fmt: skip
     noise: NoiseOutcome | None = None
     if run.training.label_noise != "none":
-        trusted = list(ContactReader(run.data.validation, taxonomy=taxonomy)) if run.data.validation else []
         noise = handle_label_noise(
             contacts, resolved.sources, method=run.training.label_noise, folds=run.training.label_noise_folds,
-            seed=run.training.seed, max_features=run.training.baseline_max_features, validation=trusted,
+            seed=run.training.seed, max_features=run.training.baseline_max_features, validation=fixed_validation,
         )  # fmt: skip
         contacts = noise.contacts
     if run.data.validation:
-        # A fixed validation file (e.g. the realistic dev half) chooses the epoch and the
-        # temperatures; it is read like evaluation data, never trained on.
-        refuse_test_half(run.data.validation)
-        train = contacts
-        validation = [redactor.redact_contact(c) if redactor else c
-                      for c in ContactReader(run.data.validation, taxonomy=taxonomy)]  # fmt: skip
+        train, validation = contacts, fixed_validation
         shared = {c.contact_id for c in validation} & {c.contact_id for c in train}
         if shared:
             raise ConfigError(f"{run.data.validation}: {len(shared)} validation contacts are also in the "
@@ -224,11 +226,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     previous = latest_report(name, root)
     blend_weights = blend.weights if blend is not None else {}
     version, path = write_bundle(
-        name, run, taxonomy, trainer, result, baseline, metrics, data_info, root, blend_weights
+        name, run, taxonomy, trainer, result, baseline, metrics, data_info, root, blend_weights, noise
     )
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    if noise is not None:  # derived records of the training data, added to the new version like report/
-        noise.write(path)
     logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
     if run.data.eval:
         # The held-out evaluation is a derived artefact added to the new version: report/.
@@ -277,6 +277,7 @@ def write_bundle(
     data_info: dict[str, Any],
     root: Path | None,
     blend_weights: dict[str, float] | None = None,
+    noise: NoiseOutcome | None = None,
 ) -> tuple[str, Path]:
     writer = BundleWriter(name, root)
     try:
@@ -302,6 +303,8 @@ def write_bundle(
                                                "method": "geometric, see dispo.blend"})  # fmt: skip
         if trainer.featurizer.salience is not None:
             joblib.dump(trainer.featurizer.salience, folder / SALIENCE_FILE, compress=3)
+        if noise is not None:
+            noise.write(folder)
         manifest: dict[str, Any] = {
             "name": name,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

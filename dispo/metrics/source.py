@@ -11,7 +11,7 @@
   decision when a contact was audited more than once (by ``decided_at``, ``audited_at`` or
   ``created_at``, whichever the table has).
 - ``label_issues`` (optional): per contact, the estimated chance that the agent's reason and outcome
-  codes are right (1, 0.5 for a suspect code, 0 for a flagged one), from the ``label_issues.jsonl``
+  codes are right (its ``estimated_right`` column), from the ``label_issues.jsonl``
   that ``dispo train --label-noise`` writes into the bundle (JSONL or Parquet).
 
 Times without a zone are read as UTC. A DuckDB connection is not safe for concurrent queries, so every
@@ -263,11 +263,10 @@ def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     except duckdb.Error as exc:
         raise MetricsInputError(f"{where}: cannot read as JSONL or Parquet: {exc}") from None
     columns = _columns(con, "input_label_issues")
-    missing = [c for c in ("contact_id", "task", "issue") if c not in columns]
+    missing = [c for c in ("contact_id", "task", "estimated_right") if c not in columns]
     if missing:
         raise MetricsInputError(f"{where}: missing required columns {missing} (found {sorted(columns)})")
-    suspect = "coalesce(CAST(suspect AS BOOLEAN), false)" if "suspect" in columns else "false"
-    right = f"CASE WHEN CAST(issue AS BOOLEAN) THEN 0.0 WHEN {suspect} THEN 0.5 ELSE 1.0 END"
+    right = "CAST(estimated_right AS DOUBLE)"  # training.noise.LabelIssue.estimated_right
     run(
         con,
         "CREATE VIEW label_issues AS SELECT CAST(contact_id AS VARCHAR) AS contact_id, "
