@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dispo.errors import DispoError
+from dispo.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
     import torch
@@ -39,12 +39,14 @@ _VERSION = re.compile(r"^v(\d+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class BundleNotFoundError(DispoError):
+class BundleNotFoundError(NotFoundError):
     """No model or version of that name in the registry."""
 
 
-class BundleError(DispoError):
+class BundleError(ConfigError):
     """A bundle is incomplete or inconsistent."""
+
+    code = "bad_model_bundle"
 
 
 def models_dir(override: str | Path | None = None) -> Path:

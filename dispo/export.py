@@ -39,7 +39,7 @@ from torch import nn
 
 import dispo
 from dispo.contact import Contact
-from dispo.errors import DispoError
+from dispo.errors import ConfigError
 from dispo.features import Featurizer
 from dispo.model import DispoModel, TurnBatch
 from dispo.runtime import (
@@ -62,7 +62,7 @@ DEFAULT_MIN_AGREEMENT = 0.995
 ONNX_OPSET = 17
 
 
-class ExportError(DispoError):
+class ExportError(ConfigError):
     """A bundle's inference variants cannot be exported or checked."""
 
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dispo.contact import DEFAULT_LIMITS, Contact, ContactLimits, parse_contact
-from dispo.errors import DispoError, FieldProblem, RecordError
+from dispo.errors import FieldProblem, InvalidInputError, RecordError
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ _FALSE = {"false", "0", "no", "n", "f"}
 PARQUET_BATCH_ROWS = 2_048
 
 
-class InputFormatError(DispoError):
+class InputFormatError(InvalidInputError):
     """A file cannot be read at all (unknown format, missing file, wrong columns)."""
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dispo.errors import DispoError
+from dispo.errors import ConfigError
 from dispo.model import DispoModel
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ ONNX_OUTPUT = "turn_vectors"
 INT8_PER_CHANNEL = True
 
 
-class RuntimeVariantError(DispoError):
+class RuntimeVariantError(ConfigError):
     """An inference variant was asked for that the bundle does not have, or that is not usable."""
 
 

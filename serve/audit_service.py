@@ -17,10 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from dispo.audit.explain import ExplainConfig, explain
 from dispo.contact import Contact
-from dispo.errors import FieldProblem
+from dispo.errors import FieldProblem, InvalidInputError
 from serve.audit_db import AuditDecision, AuditItem
 from serve.audit_store import AuditStore, QueueQuery
-from serve.errors import InvalidInputError
 from serve.inference import InferenceService
 from serve.store import Principal
 

@@ -23,9 +23,10 @@ from sqlalchemy.orm import sessionmaker
 from dispo.audit.agreement import cohen_kappa
 from dispo.audit.ranking import RankingConfig, TaskView, suspicion
 from dispo.audit.sampling import wilson_interval
+from dispo.errors import ConflictError, InvalidInputError, NotFoundError
 from serve.audit_db import ACTIONS, MODES, SOURCES, AuditDecision, AuditItem
 from serve.db import Decision, Suggestion, Tenant, utcnow
-from serve.store import ConflictError, InvalidValueError, NotFoundError, Principal
+from serve.store import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -59,17 +60,17 @@ class QueueQuery:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise InvalidValueError(f"status {self.status!r}: expected one of {', '.join(STATUSES)}")
+            raise InvalidInputError(f"status {self.status!r}: expected one of {', '.join(STATUSES)}")
         if self.sort not in SORTS:
-            raise InvalidValueError(f"sort {self.sort!r}: expected one of {', '.join(SORTS)}")
+            raise InvalidInputError(f"sort {self.sort!r}: expected one of {', '.join(SORTS)}")
         if self.source is not None and self.source not in SOURCES:
-            raise InvalidValueError(f"source {self.source!r}: expected one of {', '.join(SOURCES)}")
+            raise InvalidInputError(f"source {self.source!r}: expected one of {', '.join(SOURCES)}")
         if not 1 <= self.limit <= MAX_PAGE:
-            raise InvalidValueError(f"limit {self.limit}: expected 1 to {MAX_PAGE}")
+            raise InvalidInputError(f"limit {self.limit}: expected 1 to {MAX_PAGE}")
         if self.offset < 0:
-            raise InvalidValueError(f"offset {self.offset}: expected >= 0")
+            raise InvalidInputError(f"offset {self.offset}: expected >= 0")
         if self.date_from and self.date_to and self.date_to < self.date_from:
-            raise InvalidValueError("date_to is before date_from")
+            raise InvalidInputError("date_to is before date_from")
 
     @property
     def mode(self) -> str:
@@ -271,9 +272,9 @@ class AuditStore:
     ) -> AuditDecision:
         """Append one decision; ``previous`` records the audited value it replaces."""
         if action not in ACTIONS:
-            raise InvalidValueError(f"action {action!r}: expected one of {', '.join(ACTIONS)}")
+            raise InvalidInputError(f"action {action!r}: expected one of {', '.join(ACTIONS)}")
         if mode not in MODES:
-            raise InvalidValueError(f"mode {mode!r}: expected one of {', '.join(MODES)}")
+            raise InvalidInputError(f"mode {mode!r}: expected one of {', '.join(MODES)}")
         item = self.item(principal.tenant_id, item_id)
         with self.sessions() as session:
             history = self._decisions_by_item(session, principal.tenant_id, [item.id]).get(item.id, [])
@@ -373,7 +374,7 @@ class AuditStore:
         """Agent-disposition accuracy estimated on the uniform sample: the items in random-key order
         before the first one not yet audited (see :func:`dispo.audit.sampling.sample_prefix`)."""
         if group_by not in (None, "agent", "provider", "queue", "channel"):
-            raise InvalidValueError(f"group_by {group_by!r}: expected agent, provider, queue or channel")
+            raise InvalidInputError(f"group_by {group_by!r}: expected agent, provider, queue or channel")
         query = query or QueueQuery()
         filters = QueueQuery(**{**query.__dict__, "status": "all", "sort": "random", "limit": 1, "offset": 0})
         base = self._filtered(tenant_id, filters, None).where(AuditItem.agent_reason.is_not(None))

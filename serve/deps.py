@@ -9,7 +9,8 @@ from fastapi import Depends, WebSocket
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from serve.errors import ForbiddenError, NotReadyError, RateLimitedError, UnauthorizedError
+from dispo.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from serve.errors import NotReadyError
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
 from serve.settings import Settings

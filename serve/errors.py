@@ -11,65 +11,42 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dispo.batch.jobs import BatchJobError, JobNotDoneError, JobNotFoundError, UploadTooLargeError
-from dispo.bundle import BundleError, BundleNotFoundError
-from dispo.errors import DispoError, FieldProblem, TaxonomyError
-from dispo.io import InputFormatError
-from serve.inference import TooManySessionsError
-from serve.store import ConflictError, InvalidValueError, NotFoundError
+from dispo.errors import (
+    AccessError,
+    ConfigError,
+    ConflictError,
+    DispoError,
+    InvalidInputError,
+    NotFoundError,
+    RateLimitedError,
+    TooLargeError,
+    UnauthorizedError,
+    UnavailableError,
+)
 
 logger = logging.getLogger(__name__)
 
 
-class UnauthorizedError(DispoError):
-    """No API key, or one that is unknown or revoked."""
-
-
-class ForbiddenError(DispoError):
-    """The key's role may not do this."""
-
-
-class RateLimitedError(DispoError):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limit exceeded; retry after {retry_after:.1f} s")
-        self.retry_after = retry_after
-
-
-class InvalidInputError(DispoError):
-    """A body that passed the schema but not the contract (blank transcript, unknown label...)."""
-
-    def __init__(self, message: str, problems: list[FieldProblem]) -> None:
-        super().__init__(message)
-        self.problems = problems
-
-
-class TooLargeError(InvalidInputError):
-    """Over a size limit: turns, characters, contacts per request, bytes."""
-
-
-class NotReadyError(DispoError):
+class NotReadyError(UnavailableError):
     """The model is not loaded (yet)."""
 
+    code = "not_ready"
 
-STATUS: list[tuple[type[Exception], int, str]] = [
-    (JobNotFoundError, 404, "not_found"),
-    (JobNotDoneError, 409, "not_done"),
-    (UploadTooLargeError, 413, "too_large"),
-    (BatchJobError, 422, "invalid_input"),
-    (InputFormatError, 422, "invalid_input"),
-    (UnauthorizedError, 401, "unauthorized"),
-    (ForbiddenError, 403, "forbidden"),
-    (NotFoundError, 404, "not_found"),
-    (BundleNotFoundError, 404, "not_found"),
-    (ConflictError, 409, "conflict"),
-    (TooLargeError, 413, "too_large"),
-    (InvalidInputError, 422, "invalid_input"),
-    (InvalidValueError, 422, "invalid_input"),
-    (TaxonomyError, 422, "invalid_label"),
-    (RateLimitedError, 429, "rate_limited"),
-    (NotReadyError, 503, "not_ready"),
-    (TooManySessionsError, 503, "too_many_live_sessions"),
-    (BundleError, 500, "bad_model_bundle"),
+
+# The one mapping of error categories to HTTP statuses and WebSocket close codes (the first
+# match wins, so a subclass comes before its category). The body's ``error`` is the error's
+# ``code``. Close codes: 1008 policy violation, 1009 too big, 1011 server error, 1013 try again
+# later; 44xx mirror the HTTP statuses where WebSocket has none.
+STATUS: list[tuple[type[DispoError], int, int]] = [
+    (TooLargeError, 413, 1009),
+    (InvalidInputError, 422, 1008),
+    (NotFoundError, 404, 4404),
+    (ConflictError, 409, 4409),
+    (UnauthorizedError, 401, 4401),
+    (RateLimitedError, 429, 4429),
+    (AccessError, 403, 4403),
+    (UnavailableError, 503, 1013),
+    (ConfigError, 500, 1011),
 ]
 
 
@@ -78,10 +55,16 @@ def problem(status: int, error: str, detail: str, problems: list[dict[str, Any]]
 
 
 def status_for(exc: Exception) -> tuple[int, str]:
-    for kind, status, error in STATUS:
+    """The HTTP status and the ``error`` name of an exception (500 ``internal`` when unexpected)."""
+    for kind, status, _ in STATUS:
         if isinstance(exc, kind):
-            return status, error
-    return 500, "internal"
+            return status, exc.code
+    return 500, exc.code if isinstance(exc, DispoError) else "internal"
+
+
+def close_code_for(exc: Exception) -> int:
+    """The WebSocket close code for an error that ends a connection."""
+    return next((code for kind, _, code in STATUS if isinstance(exc, kind)), 1011)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from dispo.contact import Contact, Turn
-from dispo.errors import DispoError
+from dispo.errors import UnavailableError
 from dispo.live import LiveSession
 from dispo.predictor import Prediction, Predictor
 from dispo.redact import Redactor
@@ -32,8 +32,10 @@ from serve.telemetry import Telemetry
 logger = logging.getLogger(__name__)
 
 
-class TooManySessionsError(DispoError):
+class TooManySessionsError(UnavailableError):
     """Every live-session slot is taken (a domain error: the live route answers it, never drops)."""
+
+    code = "too_many_live_sessions"
 
 
 @dataclass

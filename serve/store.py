@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispo.errors import DispoError
+from dispo.errors import ConflictError, InvalidInputError, NotFoundError
 from serve.db import ApiKey, Decision, Suggestion, Tenant, utcnow
 
 ROLES = ("agent", "analyst", "admin", "service")
@@ -29,18 +29,6 @@ STORE_LABELLED_COLUMNS = (
     "disposition_code", "agent_reason", "agent_outcome", "agent_code",
 )  # fmt: skip
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-class NotFoundError(DispoError):
-    """The thing asked for does not exist for this tenant."""
-
-
-class InvalidValueError(DispoError):
-    """A value outside what the store accepts (role, tenant id)."""
-
-
-class ConflictError(DispoError):
-    """The request contradicts what is stored (e.g. a duplicate)."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +67,14 @@ class Store:
     # -- tenants and keys -------------------------------------------------------------------------
     def ensure_tenant(self, tenant_id: str, name: str | None = None) -> None:
         if not TENANT_ID.match(tenant_id):
-            raise InvalidValueError(f"tenant id {tenant_id!r}: expected lowercase letters, digits, '-' or '_' (max 64)")
+            raise InvalidInputError(f"tenant id {tenant_id!r}: expected lowercase letters, digits, '-' or '_' (max 64)")
         with self.sessions.begin() as session:
             if session.get(Tenant, tenant_id) is None:
                 session.add(Tenant(id=tenant_id, name=name or tenant_id))
 
     def create_key(self, tenant_id: str, role: str, name: str) -> NewKey:
         if role not in ROLES:
-            raise InvalidValueError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+            raise InvalidInputError(f"role {role!r}: expected one of {', '.join(ROLES)}")
         self.ensure_tenant(tenant_id)
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(

@@ -50,6 +50,7 @@ class CorpusRecipe:
     seed: int = 7
     test_fraction: float = 0.2
     utterances: str | None = None
+    utterance_share: float = 1.0  # of openings from ``utterances``; the rest from the phrase bank
     responses: str | None = None
     response_share: float = 0.5
     scene_share: float = 0.5
@@ -119,6 +120,7 @@ def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, 
         n_contacts=recipe.n_contacts,
         seed=recipe.seed,
         utterances_path=str(shared / recipe.utterances) if recipe.utterances else None,
+        utterance_share=recipe.utterance_share,
         responses_path=str(shared / recipe.responses) if recipe.responses else None,
         response_share=recipe.response_share,
         scene_share=recipe.scene_share,

@@ -38,7 +38,7 @@ import dispo
 from dispo.baseline import BaselineModel, contact_text
 from dispo.bundle import read_json
 from dispo.contact import Contact
-from dispo.errors import DispoError, RecordError
+from dispo.errors import InvalidInputError, RecordError
 from dispo.io import ContactReader
 from dispo.model import TASKS
 from dispo.predictor import Predictor
@@ -70,7 +70,7 @@ WARMUP_CONTACTS = 8
 RELIABILITY_BINS = 10
 
 
-class EvaluationError(DispoError):
+class EvaluationError(InvalidInputError):
     """The evaluation data cannot be scored with this model (labels outside its taxonomy, no contacts)."""
 
 

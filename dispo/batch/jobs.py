@@ -37,7 +37,7 @@ from typing import IO, Any, Literal
 
 from dispo.batch.job import LabelJob, LabelProgress, run_label_job
 from dispo.batch.manifest import atomic_file
-from dispo.errors import ConfigError, DispoError
+from dispo.errors import ConfigError, ConflictError, DispoError, InvalidInputError, NotFoundError, TooLargeError
 from dispo.io import detect_format
 
 logger = logging.getLogger(__name__)
@@ -56,19 +56,19 @@ COPY_BLOCK = 1 << 20
 _PROCESS_TOKEN = uuid.uuid4().hex
 
 
-class BatchJobError(DispoError):
-    """A batch job does not exist, is not finished, or its request is invalid."""
+class BatchJobError(InvalidInputError):
+    """A batch job's request is invalid."""
 
 
-class JobNotFoundError(BatchJobError):
+class JobNotFoundError(NotFoundError):
     pass
 
 
-class JobNotDoneError(BatchJobError):
-    pass
+class JobNotDoneError(ConflictError):
+    code = "not_done"
 
 
-class UploadTooLargeError(BatchJobError):
+class UploadTooLargeError(TooLargeError):
     pass
 
 

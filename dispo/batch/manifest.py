@@ -35,7 +35,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dispo.errors import DispoError
+from dispo.errors import ConflictError
 from dispo.labelled import LABELLED_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ MANIFEST_FORMAT = 1
 PARTS_DIR = "parts"
 
 
-class JobStateError(DispoError):
+class JobStateError(ConflictError):
     """The work folder of a label job cannot be resumed as asked (other job, damaged record)."""
 
 

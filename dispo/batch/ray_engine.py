@@ -35,7 +35,7 @@ from dispo.batch.job import JobContext
 from dispo.batch.labeller import Labeller, LabellerConfig
 from dispo.batch.manifest import ChunkDone, write_part
 from dispo.contact import Contact
-from dispo.errors import DispoError
+from dispo.errors import UnavailableError
 from dispo.labelled import LABELLED_COLUMNS, LABELLED_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ _STAGED = "ray_staged"  # manifest.extra key: chunk -> {"file_index", "records",
 _STAGING_DONE = "ray_staging_done"
 
 
-class RayEngineError(DispoError):
+class RayEngineError(UnavailableError):
     """Ray is missing, or the cluster could not be joined."""
 
 

@@ -31,7 +31,7 @@ from typing import Any, TypeAlias
 import duckdb
 import pyarrow as pa
 
-from dispo.errors import DispoError
+from dispo.errors import InvalidInputError
 from dispo.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     return rows[0]
 
 
-class MetricsInputError(DispoError):
+class MetricsInputError(InvalidInputError):
     """The labelled table or the audits cannot be read or do not have the columns the metrics need."""
 
 

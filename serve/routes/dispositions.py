@@ -9,10 +9,9 @@ from fastapi import APIRouter, Body, Depends, Path
 from starlette.concurrency import run_in_threadpool
 
 from dispo.contact import Contact, contact_problems
-from dispo.errors import FieldProblem
+from dispo.errors import FieldProblem, InvalidInputError, TooLargeError
 from dispo.predictor import Prediction
 from serve.deps import get_inference, get_settings, get_store, require
-from serve.errors import InvalidInputError, TooLargeError
 from serve.inference import InferenceService
 from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion
 from serve.settings import Settings

@@ -26,21 +26,15 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from dispo.contact import Contact, Turn
-from dispo.errors import DispoError
+from dispo.errors import DispoError, ForbiddenError
 from serve.deps import get_inference, get_settings, get_store, websocket_principal
-from serve.errors import ForbiddenError, NotReadyError, RateLimitedError, UnauthorizedError, status_for
+from serve.errors import close_code_for, status_for
 from serve.routes.dispositions import suggestion_row
 from serve.schemas import LiveTurnIn, Suggestion
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 
-CLOSE_CODES: list[tuple[type[Exception], int]] = [
-    (UnauthorizedError, 4401),
-    (ForbiddenError, 4403),
-    (RateLimitedError, 4429),
-    (NotReadyError, 1013),
-]
 CONTEXT_FIELDS = ("agent_id", "customer_id", "channel", "provider", "queue")
 
 
@@ -52,8 +46,7 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
             raise ForbiddenError(f"a {caller.role!r} key may not open live sessions; it needs an 'agent' key")
         inference = get_inference(websocket)
     except DispoError as exc:
-        code = next((c for kind, c in CLOSE_CODES if isinstance(exc, kind)), 1008)
-        await websocket.close(code=code, reason=str(exc)[:120])
+        await websocket.close(code=close_code_for(exc), reason=str(exc)[:120])
         return
     if not contact_id or len(contact_id) > 200:
         await websocket.close(code=1008, reason="contact_id must be 1-200 characters")

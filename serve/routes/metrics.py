@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from dispo.errors import ConfigError
+from dispo.errors import ConfigError, InvalidInputError
 from dispo.labelled import LABELLED_SCHEMA
 from dispo.metrics import (
     DIMENSIONS,
@@ -31,7 +31,6 @@ from dispo.metrics import (
 from dispo.metrics.report import fcr_trend_png, heatmap_png, reason_mix_png, render_html
 from serve.audit_store import AuditStore
 from serve.deps import get_inference, get_store, require
-from serve.errors import InvalidInputError
 from serve.inference import InferenceService
 from serve.routes.dispositions import ERRORS
 from serve.store import STORE_LABELLED_COLUMNS, Principal, Store

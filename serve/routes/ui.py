@@ -20,11 +20,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from dispo.audit.explain import OCCLUSION_METHOD, SENTIMENT_METHOD
+from dispo.errors import ForbiddenError, InvalidInputError, UnauthorizedError
 from serve.audit_deps import AUDIT_ROLES, COOKIE, COOKIE_MAX_AGE, get_audit, same_origin
 from serve.audit_service import AuditService
 from serve.audit_store import QueueQuery, current_value
 from serve.deps import authenticate, get_inference, get_limiter, get_store
-from serve.errors import ForbiddenError, InvalidInputError, UnauthorizedError, status_for
+from serve.errors import status_for
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
 from serve.routes.audit import Filters
