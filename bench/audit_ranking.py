@@ -48,6 +48,7 @@ from dispo.audit.ranking import (
 )
 from dispo.audit.sampling import wilson_interval
 from dispo.contact import Contact
+from dispo.model.bundle import BASELINE_FILE, load_pickled
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "audit_ranking.json"
@@ -94,14 +95,13 @@ def predictor_probabilities(predictor: Any, contacts: list[Contact]) -> tuple[Pr
 
 
 def bundle_baseline_probabilities(predictor: Any, contacts: list[Contact]) -> Probabilities | None:
-    import joblib
 
-    from dispo.baseline import contact_text
+    from dispo.model.baseline import contact_text
 
-    path = predictor.path / "baseline.joblib" if predictor.path else None
+    path = predictor.path / BASELINE_FILE if predictor.path else None
     if path is None or not path.is_file():
         return None
-    baseline = joblib.load(path)
+    baseline = load_pickled(path)
     texts = [contact_text(c) for c in contacts]
     return {
         task: (baseline.predict_proba(task, texts), list(baseline.classes_[task])) for task in ("reason", "outcome")
@@ -113,7 +113,7 @@ def cv_baseline_probabilities(contacts: list[Contact], folds: int, seed: int) ->
     raw and temperature-calibrated by cross-fitting (halves calibrate each other)."""
     from sklearn.model_selection import StratifiedKFold
 
-    from dispo.baseline import BaselineModel, contact_text
+    from dispo.model.baseline import BaselineModel, contact_text
 
     texts = np.array([contact_text(c) for c in contacts], dtype=object)
     raw: Probabilities = {}
@@ -393,7 +393,7 @@ def main() -> None:
     }
     predictions: list[Any] = []
     if args.model:
-        from dispo.predictor import Predictor
+        from dispo.model.predictor import Predictor
 
         predictor = Predictor.load(args.model, args.models_dir, backend=args.backend)
         probabilities, predictions = predictor_probabilities(predictor, contacts)

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from dispo.baseline import BaselineModel, contact_text
 from dispo.io import read_contacts
+from dispo.model.baseline import BaselineModel, contact_text
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.evalset import check_frozen, half_path
 from training.pipeline import baseline_labels
@@ -76,7 +76,7 @@ def main() -> None:
         contacts = [b.contact for b in CorpusBuilder(config).build()]
         rows[name] = {"accuracy_on_dev": score(contacts, dev), "seconds": round(time.perf_counter() - started, 1)}
         logger.info("%s: %s", name, rows[name])
-    record = {"reader": "TF-IDF 1-2 grams + logistic regression (dispo.baseline), whole transcript",
+    record = {"reader": "TF-IDF 1-2 grams + logistic regression (dispo.model.baseline), whole transcript",
               "metric": "accuracy on the realistic dev half", "dev_sha256": manifest["halves"]["dev"]["sha256"],
               "n_contacts": args.n_contacts, "seed": args.seed, "variants": rows}  # fmt: skip
     args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
-from dispo.baseline import BaselineModel, contact_text
 from dispo.contact import Contact
 from dispo.io import read_contacts, write_contacts
+from dispo.model.baseline import BaselineModel, contact_text
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.evalset import check_frozen, half_path
 from training.labelsources import resolve_labels

@@ -14,7 +14,7 @@ run, side by side:
 - **Ray engine**: 1 and 2 actors of one CPU on a local Ray instance (``--ray-contacts``);
 - **reason accuracy** of every path against the built labels, and its agreement with fp32;
 - **the physical limit**: FLOPs the encoder needs per contact at the model's token budget (after
-  the packing of :func:`dispo.predictor.encode_packed`) against this CPU's measured fp32 peak
+  the packing of :func:`dispo.model.predictor.encode_packed`) against this CPU's measured fp32 peak
   (a large float32 matrix multiply) and its theoretical one.
 
 Rates are steady-state (one process: from the first to the last chunk recorded; worker processes
@@ -46,12 +46,12 @@ import torch
 
 from dispo.batch import LabelJob, LabelProgress, run_label_job
 from dispo.batch.job import DEFAULT_BATCH_SIZE
-from dispo.bundle import read_json, resolve
 from dispo.contact import Contact
 from dispo.io import write_contacts
-from dispo.predictor import PACK_TOKENS, Predictor
+from dispo.model.bundle import ENCODER_DIR, MANIFEST_FILE, TOKENIZER_DIR, read_json, resolve
+from dispo.model.predictor import PACK_TOKENS, Predictor
+from dispo.model.runtime import read_runtime
 from dispo.redact import Redactor
-from dispo.runtime import read_runtime
 
 logger = logging.getLogger("bench.label_throughput")
 
@@ -143,12 +143,12 @@ def naive_extractor(bundle: Path) -> tuple[Any, Any]:
     """A transformers feature-extraction pipeline with the bundle's own encoder weights, and its tokenizer."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer, pipeline
 
-    from dispo.bundle import load_weights
+    from dispo.model.bundle import load_weights
 
-    encoder = AutoModel.from_config(AutoConfig.from_pretrained(bundle / "encoder"))
+    encoder = AutoModel.from_config(AutoConfig.from_pretrained(bundle / ENCODER_DIR))
     state = {k.removeprefix("encoder."): v for k, v in load_weights(bundle).items()}
     encoder.load_state_dict({k: v for k, v in state.items() if k in encoder.state_dict()}, strict=False)
-    tokenizer = AutoTokenizer.from_pretrained(bundle / "tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(bundle / TOKENIZER_DIR)
     return pipeline("feature-extraction", model=encoder.eval(), tokenizer=tokenizer, device=-1), tokenizer
 
 
@@ -212,7 +212,7 @@ def side_by_side(bundle: Path, contacts: list[Contact], naive_n: int, rounds: in
 
 def cost_model(predictor: Predictor, contacts: list[Contact], batch_size: int) -> dict[str, Any]:
     """Tokens encoded per contact (real, padded as a batch, packed) and the FLOPs they need."""
-    from dispo.predictor import encode_packed
+    from dispo.model.predictor import encode_packed
 
     redactor = Redactor()
     prepared = predictor.featurizer.prepare_many([redactor.redact_contact(c) for c in contacts])
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.corpus.builder import CorpusConfig, build_contacts
 
     bundle = resolve(args.model, args.models_dir)
-    manifest = read_json(bundle, "bundle.json")
+    manifest = read_json(bundle, MANIFEST_FILE)
     contacts = build_contacts(CorpusConfig(n_contacts=args.contacts, seed=args.seed))
     turns = [len(c.turns) for c in contacts]
     words = [sum(len(t.text.split()) for t in c.turns) for c in contacts]

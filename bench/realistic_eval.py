@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from dispo.baseline import contact_text
 from dispo.contact import Contact
 from dispo.io import read_contacts
-from dispo.predictor import Predictor
+from dispo.model.baseline import contact_text
+from dispo.model.bundle import BASELINE_FILE, RUN_CONFIG_FILE, TAXONOMY_FILE, load_pickled
+from dispo.model.predictor import Predictor
 from training.evalset import check_frozen, half_path
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.report import TURN_BUCKETS, length_bucket
@@ -124,7 +125,7 @@ def frozen_encoder(texts: Sequence[str]) -> np.ndarray:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from dispo.model import DEFAULT_BASE_MODEL, resolve_base_model
+    from dispo.model.modeling import DEFAULT_BASE_MODEL, resolve_base_model
 
     path = resolve_base_model(DEFAULT_BASE_MODEL)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -184,12 +185,12 @@ def training_sample(bundle: Path, n: int, seed: int) -> list[Contact]:
     from dispo.taxonomy import load_taxonomy
     from training.pipeline import read_training_contacts
 
-    run = json.loads((bundle / "run_config.json").read_text(encoding="utf-8"))
+    run = json.loads((bundle / RUN_CONFIG_FILE).read_text(encoding="utf-8"))
     missing = [p for p in run["data"]["train"] if not Path(p).is_file()]
     if missing:
         raise SystemExit(f"the frozen-encoder peer needs the model's training files; missing: {missing}")
     data, seed_run = run["data"], run["training"]["seed"]
-    taxonomy = load_taxonomy(bundle / "taxonomy.yaml")
+    taxonomy = load_taxonomy(bundle / TAXONOMY_FILE)
     contacts = read_training_contacts(
         data["train"], taxonomy, None, sample_sizes=data.get("sample_sizes"), seed=seed_run
     )
@@ -227,11 +228,8 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "sets": {},
     }
-    import joblib
 
-    baseline = (
-        joblib.load(predictor.path / "baseline.joblib") if (predictor.path / "baseline.joblib").is_file() else None
-    )
+    baseline = load_pickled(predictor.path / BASELINE_FILE) if (predictor.path / BASELINE_FILE).is_file() else None
     for name, members in sets.items():
         peers: dict[str, Any] = {"dispo": summarise(dispo_probs(predictor, members), members, labels)}
         if baseline is not None:

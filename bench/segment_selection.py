@@ -4,7 +4,7 @@ The transformer reads at most ``token_budget`` tokens of a contact. This script 
 bag-of-words reader (the TF-IDF + logistic-regression baseline) can still learn from the
 segments a selection keeps, compared with reading the whole transcript: a selection that drops
 the deciding segments shows up as lost F1 whatever model reads it. It compares position-only
-selection with learned salience (:mod:`dispo.salience`, fitted on the training split only) at
+selection with learned salience (:mod:`dispo.model.salience`, fitted on the training split only) at
 the default model's budget, and times the scoring.
 
     python bench/segment_selection.py --contacts 10000 --seed 7 \\
@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
-from dispo.baseline import BaselineModel
 from dispo.contact import Contact
-from dispo.features import contact_segments, select_segments
-from dispo.model import TASKS, ModelConfig
-from dispo.salience import SegmentSalience, segment_text
+from dispo.model.baseline import BaselineModel
+from dispo.model.features import contact_segments, select_segments
+from dispo.model.modeling import TASKS, ModelConfig
+from dispo.model.salience import SegmentSalience, segment_text
 from training.corpus import CorpusBuilder, CorpusConfig
 
 logger = logging.getLogger("bench.segment_selection")

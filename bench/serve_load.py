@@ -34,6 +34,8 @@ import httpx
 import numpy as np
 from fastapi import Body, FastAPI
 
+from dispo.model.bundle import LABELS_FILE, RUN_CONFIG_FILE
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "serve_load.json"
 logger = logging.getLogger("bench.serve_load")
@@ -303,14 +305,14 @@ def main() -> int:
     for noisy in ("httpx", "alembic"):  # one line per request would load the client's core
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from dispo.bundle import read_json, resolve
+    from dispo.model.bundle import read_json, resolve
 
     bundle = resolve(args.model, Path(args.models_dir) if args.models_dir else None)
-    run_config = read_json(bundle, "run_config.json")
-    from dispo.model import resolve_base_model
+    run_config = read_json(bundle, RUN_CONFIG_FILE)
+    from dispo.model.modeling import resolve_base_model
 
     base_model = resolve_base_model(run_config["model"]["base_model"])
-    n_labels = len(read_json(bundle, "labels.json")["reason"])
+    n_labels = len(read_json(bundle, LABELS_FILE)["reason"])
 
     bodies = contact_bodies(args.contacts, seed=21)
     lengths = sorted(words(b) for b in bodies)

@@ -69,7 +69,7 @@ def transformer_alone(bundle: Path, test_file: Path) -> dict[str, float]:
     what the blend adds (temperatures do not change which label wins)."""
     import numpy as np
 
-    from dispo.predictor import Predictor
+    from dispo.model.predictor import Predictor
 
     predictor = Predictor.load(bundle)
     predictor.blend = None

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 if TYPE_CHECKING:  # the table is read by code that has no need of torch
     from dispo.contact import Contact
-    from dispo.predictor import Prediction
+    from dispo.model.predictor import Prediction
     from dispo.taxonomy import Taxonomy
 
 REASON_STRUCT = pa.struct([("label", pa.string()), ("probability", pa.float32())])

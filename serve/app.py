@@ -13,7 +13,7 @@ import torch
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispo.predictor import Predictor
+from dispo.model.predictor import Predictor
 from serve.db import make_engine, upgrade
 from serve.errors import install_error_handlers
 from serve.inference import InferenceService

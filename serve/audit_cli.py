@@ -172,7 +172,7 @@ def import_rows(
         return rows
     if model is None:
         raise ConfigError("import_rows needs a labelled table or a model")
-    from dispo.predictor import Predictor
+    from dispo.model.predictor import Predictor
 
     predictor = Predictor.load(model, models_dir)
     batch: list[Any] = []

@@ -22,10 +22,10 @@ import torch
 
 from dispo.contact import Contact, Turn
 from dispo.errors import UnavailableError
-from dispo.live import LiveSession
-from dispo.predictor import Prediction, Predictor
+from dispo.model.live import LiveSession
+from dispo.model.predictor import Prediction, Predictor
+from dispo.model.runtime import SegmentCache, TorchEncoder
 from dispo.redact import Redactor
-from dispo.runtime import SegmentCache, TorchEncoder
 from dispo.taxonomy import Taxonomy
 from serve.telemetry import Telemetry
 
@@ -148,7 +148,7 @@ class InferenceService:
     # -- live sessions ----------------------------------------------------------------------------
     async def live_turn(self, tenant_id: str, contact_id: str, turn: Turn) -> tuple[Turn, Prediction | None, float]:
         """Add a turn to a live contact: the redacted turn, the updated prediction, and the update
-        time in ms. Only the new turn is encoded (see :mod:`dispo.live`)."""
+        time in ms. Only the new turn is encoded (see :mod:`dispo.model.live`)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, self._live_turn_now, tenant_id, contact_id, turn)
 

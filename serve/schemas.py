@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dispo.contact import Speaker, valid_unicode
-from dispo.predictor import Prediction
+from dispo.model.predictor import Prediction
 
 
 class ReasonScore(BaseModel):

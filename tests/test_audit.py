@@ -33,7 +33,7 @@ from dispo.audit.sampling import sample_prefix, wilson_interval
 from dispo.contact import Contact
 from dispo.io import read_contacts, write_contacts
 from dispo.labelled import labelled_row
-from dispo.predictor import Predictor
+from dispo.model.predictor import Predictor
 from serve.app import create_app
 from serve.audit_cli import register_audit
 from serve.audit_deps import COOKIE

@@ -25,7 +25,7 @@ from dispo.batch.manifest import MANIFEST_FILE, JobStateError
 from dispo.contact import Contact
 from dispo.io import write_contacts
 from dispo.labelled import LABELLED_COLUMNS
-from dispo.predictor import Predictor, encode_packed
+from dispo.model.predictor import Predictor, encode_packed
 from tests.factories import make_tiny_bundle
 
 REPO = Path(__file__).resolve().parents[1]

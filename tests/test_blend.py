@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from dispo.baseline import BaselineModel
-from dispo.blend import BaselineBlend, prepared_text
-from dispo.bundle import BundleError
-from dispo.features import PreparedContact, Segment
 from dispo.io import read_contacts, write_contacts
-from dispo.predictor import Predictor
+from dispo.model.baseline import BaselineModel
+from dispo.model.blend import BaselineBlend, prepared_text
+from dispo.model.bundle import BundleError
+from dispo.model.features import PreparedContact, Segment
+from dispo.model.predictor import Predictor
 from tests.factories import make_tiny_base_model
 from training.blending import negative_log_likelihood
 from training.config import RunConfig
@@ -125,7 +125,7 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path, text: 
     if text == "whole":
         assert over_budget > 0, "some held-out contacts are over budget, so 'whole' reads more than 'selected'"
     # A live session's last update and the audit's batched variants give the same answer.
-    from dispo.live import LiveSession
+    from dispo.model.live import LiveSession
 
     contact = held_out[0]
     session = LiveSession(predictor, contact.contact_id)

@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import load_file
 from transformers import BertModel
 
-from dispo.bundle import WEIGHTS_FILE, BundleError, base_encoder_state, load_weights, save_weights
-from dispo.model import DispoModel, ModelConfig
+from dispo.model.bundle import WEIGHTS_FILE, BundleError, base_encoder_state, load_weights, save_weights
+from dispo.model.modeling import DispoModel, ModelConfig
 from tests.factories import make_tiny_base_model
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dispo.bundle import promoted_version, versions
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
+from dispo.model.bundle import promoted_version, versions
 from tests.conftest import make_contact
 from tests.factories import make_tiny_bundle
 from training.default_model import DEFAULT_RECIPE, ROOT, SHIPPED_NAME, Recipe, ship, upsell_only
@@ -64,7 +64,7 @@ def test_upsell_only_keeps_the_upsell_labels(tmp_path: Path):
 def test_the_shipped_model_is_compact_and_predicts():
     if not versions(SHIPPED_NAME, SHIPPED.parent):
         pytest.fail("models/dispo-default is missing: rebuild it with `make default-model`")
-    from dispo.predictor import Predictor
+    from dispo.model.predictor import Predictor
 
     (version,) = versions(SHIPPED_NAME, SHIPPED.parent)
     folder = SHIPPED / version

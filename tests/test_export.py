@@ -13,12 +13,12 @@ import torch
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from dispo import export as export_module
 from dispo.contact import Contact
-from dispo.export import ExportError, export_bundle, prepare_batches
 from dispo.io import write_contacts
-from dispo.predictor import Predictor
-from dispo.runtime import (
+from dispo.model import export as export_module
+from dispo.model.export import ExportError, export_bundle, prepare_batches
+from dispo.model.predictor import Predictor
+from dispo.model.runtime import (
     RUNTIME_FILE,
     OnnxEncoder,
     RuntimeVariantError,

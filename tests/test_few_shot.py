@@ -14,10 +14,10 @@ from transformers import AutoTokenizer
 
 from dispo.contact import Contact, Labels, Turn
 from dispo.errors import ConfigError
-from dispo.features import Featurizer
 from dispo.io import write_contacts
-from dispo.model import DispoModel, ModelConfig
-from dispo.predictor import Predictor
+from dispo.model.features import Featurizer
+from dispo.model.modeling import DispoModel, ModelConfig
+from dispo.model.predictor import Predictor
 from dispo.taxonomy import Taxonomy
 from tests.factories import make_tiny_base_model
 from training.config import RunConfig, TrainingConfig

@@ -10,12 +10,13 @@ import pytest
 from dispo.contact import Contact, Labels
 from dispo.errors import ConfigError
 from dispo.io import write_contacts
+from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
 from tests.conftest import make_contact
 from tests.factories import make_tiny_base_model
 from training.config import DataConfig, RunConfig
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.labelsources import label_priority, resolve_labels
-from training.noise import ESTIMATES_FILE, ISSUES_FILE, estimate_agent_accuracy, find_label_issues, prune
+from training.noise import estimate_agent_accuracy, find_label_issues, prune
 
 
 def coded(i: int, gold: Labels | None, agent: Labels | None, **fields: object) -> Contact:
@@ -164,11 +165,11 @@ def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Pat
     assert noise["method"] == "prune" and noise["judged"] == {"reason": len(contacts), "outcome": len(contacts)}
     kept = sum(data["label_counts"]["reason"].values())
     assert kept == len(contacts) - noise["flagged"]["reason"]
-    issues = [json.loads(line) for line in (bundle.path / ISSUES_FILE).read_text().splitlines()]
+    issues = [json.loads(line) for line in (bundle.path / LABEL_ISSUES_FILE).read_text().splitlines()]
     assert len(issues) == 2 * len(contacts) and sum(i["issue"] for i in issues) == sum(noise["flagged"].values())
-    assert "provider" in json.loads((bundle.path / ESTIMATES_FILE).read_text())["groups"]
+    assert "provider" in json.loads((bundle.path / AGENT_ACCURACY_FILE).read_text())["groups"]
     card = (bundle.path / "README.md").read_text()
     assert "label sources (agent" in card and "agent codes judged by confident learning" in card
     manifest = json.loads((bundle.path / "bundle.json").read_text())
-    assert {ISSUES_FILE, ESTIMATES_FILE} <= set(manifest["files"])  # part of the version, listed in it
+    assert {LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE} <= set(manifest["files"])  # part of the version, listed in it
     assert {i["estimated_right"] for i in issues} <= {0.0, 0.5, 1.0}

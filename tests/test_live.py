@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dispo.contact import Turn
-from dispo.live import LiveSession
-from dispo.predictor import Predictor
+from dispo.model.live import LiveSession
+from dispo.model.predictor import Predictor
 from tests.factories import make_tiny_bundle
 
 

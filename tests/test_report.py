@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dispo.baseline import BaselineModel
 from dispo.contact import Contact
 from dispo.io import write_contacts
+from dispo.model.baseline import BaselineModel
 from dispo.taxonomy import load_taxonomy
 from tests.factories import make_tiny_base_model
 from training import pipeline

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dispo.bundle import SALIENCE_FILE, BundleError
 from dispo.contact import Turn
-from dispo.features import Featurizer, contact_segments, select_segments
-from dispo.model import ModelConfig
-from dispo.predictor import Predictor
-from dispo.salience import SegmentSalience, segment_text
+from dispo.model.bundle import SALIENCE_FILE, BundleError
+from dispo.model.features import Featurizer, contact_segments, select_segments
+from dispo.model.modeling import ModelConfig
+from dispo.model.predictor import Predictor
+from dispo.model.salience import SegmentSalience, segment_text
 from tests.factories import make_tiny_bundle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -158,7 +158,7 @@ def test_an_unknown_selection_is_refused() -> None:
 def test_direct_scoring_of_a_few_segments_equals_the_vectorizer_path(
     fitted: tuple[SegmentSalience, list[list[Turn]]],
 ) -> None:
-    from dispo.salience import DIRECT_SCORING_MAX_TEXTS
+    from dispo.model.salience import DIRECT_SCORING_MAX_TEXTS
 
     salience, conversations = fitted
     texts = [segment_text(s.speaker, s.text) for s in contact_segments(conversations[0], 16)]

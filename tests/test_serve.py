@@ -17,7 +17,7 @@ from sqlalchemy import inspect
 from starlette.websockets import WebSocketDisconnect
 
 from dispo.contact import Contact
-from dispo.runtime import SegmentCache
+from dispo.model.runtime import SegmentCache
 from serve.app import create_app
 from serve.db import make_engine, upgrade
 from serve.settings import Settings

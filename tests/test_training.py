@@ -12,13 +12,13 @@ import torch
 from safetensors.torch import load_file
 
 import training.trainer as trainer_module
-from dispo.baseline import BaselineModel, contact_text
-from dispo.bundle import BundleNotFoundError, BundleWriter, list_models, promote, resolve, versions
 from dispo.contact import Contact, Turn
-from dispo.features import contact_segments, select_segments
 from dispo.io import write_contacts
-from dispo.model import IGNORE_INDEX, DispoModel, ModelConfig, multitask_loss
-from dispo.predictor import Predictor
+from dispo.model.baseline import BaselineModel, contact_text
+from dispo.model.bundle import BundleNotFoundError, BundleWriter, list_models, promote, resolve, versions
+from dispo.model.features import contact_segments, select_segments
+from dispo.model.modeling import IGNORE_INDEX, DispoModel, ModelConfig, multitask_loss
+from dispo.model.predictor import Predictor
 from dispo.taxonomy import Taxonomy
 from tests.factories import make_tiny_base_model
 from training.calibration import fit_temperature

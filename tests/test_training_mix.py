@@ -63,7 +63,7 @@ def test_a_validation_file_chooses_the_epoch_and_is_not_trained_on(tmp_path: Pat
     assert data["validation_file"].endswith("validation.jsonl")
     assert data["weights"]["compact"] and data["weights"]["from_base"] > 0
     assert "validation.jsonl` (never trained on)" in (bundle.path / "README.md").read_text(encoding="utf-8")
-    from dispo.predictor import Predictor
+    from dispo.model.predictor import Predictor
 
     predictions = Predictor.load(bundle.path).predict(contacts[40:43])
     assert len(predictions) == 3

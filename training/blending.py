@@ -1,4 +1,4 @@
-"""Choosing how much of the baseline to blend into the transformer (see :mod:`dispo.blend`).
+"""Choosing how much of the baseline to blend into the transformer (see :mod:`dispo.model.blend`).
 
 On the validation split, for each blendable task, every weight of a small grid is scored by the
 negative log-likelihood after its own temperature fit; the weight with the lowest wins (0, no
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from dispo.baseline import BaselineModel
-from dispo.blend import BLENDABLE_TASKS, BaselineBlend
 from dispo.contact import Contact
+from dispo.model.baseline import BaselineModel
+from dispo.model.blend import BLENDABLE_TASKS, BaselineBlend
 from training.calibration import fit_temperature
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def choose_blend(
     trainer: Any, baseline: BaselineModel, validation: Sequence[Contact], *, text: str = "selected"
 ) -> BlendChoice:
     """``trainer``: a :class:`training.trainer.Trainer` holding its best weights; ``text``: what
-    the baseline reads (see :data:`dispo.blend.BLEND_TEXTS`)."""
+    the baseline reads (see :data:`dispo.model.blend.BLEND_TEXTS`)."""
     encoded = trainer.encode(validation, "validation (blend)")
     logits: dict[str, np.ndarray] = trainer.predict_logits(encoded)
     targets = {task: values.numpy() for task, values in trainer.label_encoder.encode(validation).items()}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dispo.errors import ConfigError
+from dispo.model.bundle import MANIFEST_FILE, METRICS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +254,7 @@ def register_models(subcommands: Any) -> None:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from dispo.bundle import list_models
+    from dispo.model.bundle import list_models
 
     models = list_models(args.models_dir)
     if not models:
@@ -264,11 +265,11 @@ def _models_list(args: argparse.Namespace) -> int:
 
 
 def _models_show(args: argparse.Namespace) -> int:
-    from dispo.bundle import read_json, resolve
+    from dispo.model.bundle import read_json, resolve
 
     path = resolve(args.ref, args.models_dir)
-    manifest = read_json(path, "bundle.json")
-    metrics = read_json(path, "metrics.json")
+    manifest = read_json(path, MANIFEST_FILE)
+    metrics = read_json(path, METRICS_FILE)
     logger.info("%s\n%s", path, json.dumps(manifest, indent=2))
     report = path / "report" / "report.json"
     blocks = {"validation": metrics.get("validation", {}).get("calibrated", {})}
@@ -289,7 +290,7 @@ def _models_show(args: argparse.Namespace) -> int:
 
 
 def _models_promote(args: argparse.Namespace) -> int:
-    from dispo.bundle import promote
+    from dispo.model.bundle import promote
 
     path = promote(args.name, args.version, args.models_dir)
     logger.info("promoted %s:%s (%s)", args.name, args.version, path)

@@ -1,4 +1,4 @@
-"""Typed configuration of a training run: data, model (see :class:`dispo.model.ModelConfig`), training.
+"""Typed configuration of a training run: data, model (see :class:`dispo.model.modeling.ModelConfig`), training.
 
 Every field is checked in ``__post_init__``. A run is configured from the CLI or from one
 YAML/JSON file with the sections ``data``, ``model`` and ``training``.
@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from dispo.blend import BLEND_TEXTS
 from dispo.errors import ConfigError
-from dispo.model import TASKS, ModelConfig
+from dispo.model.blend import BLEND_TEXTS
+from dispo.model.modeling import TASKS, ModelConfig
 from training.labelsources import label_priority
 from training.noise import check_method
 
@@ -82,7 +82,7 @@ class TrainingConfig:
     task_weights: dict[str, float] = field(default_factory=dict)
     baseline: bool = True
     # Blend the baseline into the transformer's reason/outcome/upsell scores, with weights chosen
-    # on the validation split (dispo/blend.py, training/blending.py). Needs ``baseline``.
+    # on the validation split (dispo/model/blend.py, training/blending.py). Needs ``baseline``.
     blend_baseline: bool = False
     # What the blended baseline reads: "selected" (the transformer's segments) or "whole" (every
     # turn: the evidence outside the encoder's token budget still counts on long calls).

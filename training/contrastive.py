@@ -24,8 +24,8 @@ from torch import nn
 from tqdm import tqdm
 
 from dispo.contact import Contact
-from dispo.features import Featurizer
-from dispo.model import DispoModel
+from dispo.model.features import Featurizer
+from dispo.model.modeling import DispoModel
 
 logger = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from dispo.bundle import promote, versions
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
+from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
 from training.config import RunConfig
 from training.evalset import check_frozen, half_path
 
@@ -163,7 +163,7 @@ def ship(bundle: Path, registry: Path) -> Path:
     """Make ``bundle`` (compact weights only) the shipped default model: copied into a temporary
     folder, renamed into the next version, promoted, and only then the older versions removed.
     Machine paths in its records are made relative to the project."""
-    data = json.loads((bundle / "data.json").read_text(encoding="utf-8"))
+    data = json.loads((bundle / DATA_FILE).read_text(encoding="utf-8"))
     if not data.get("weights", {}).get("compact"):
         raise ConfigError(f"{bundle}: only a bundle with compact weights ships (training.compact_weights)")
     parent = registry / SHIPPED_NAME
@@ -173,18 +173,18 @@ def ship(bundle: Path, registry: Path) -> Path:
     incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=parent))
     staged = incoming / "bundle"
     shutil.copytree(bundle, staged, ignore=shutil.ignore_patterns(*UNSHIPPED, ".*"))
-    for path in [staged / "data.json", staged / "run_config.json", staged / "README.md", *staged.rglob("*.json")]:
+    for path in [staged / DATA_FILE, staged / RUN_CONFIG_FILE, staged / MODEL_CARD_FILE, *staged.rglob("*.json")]:
         if path.is_file():
             text = path.read_text(encoding="utf-8").replace(str(ROOT) + "/", "")
             path.write_text(text, encoding="utf-8")
-    card = (staged / "README.md").read_text(encoding="utf-8").split("\n", 1)
-    (staged / "README.md").write_text(
+    card = (staged / MODEL_CARD_FILE).read_text(encoding="utf-8").split("\n", 1)
+    (staged / MODEL_CARD_FILE).write_text(
         f"# {SHIPPED_NAME} {version}\n{card[1] if len(card) > 1 else ''}", encoding="utf-8"
     )
-    manifest = json.loads((staged / "bundle.json").read_text(encoding="utf-8"))
+    manifest = json.loads((staged / MANIFEST_FILE).read_text(encoding="utf-8"))
     manifest.update(name=SHIPPED_NAME, version=version, trained_as=f"{manifest['name']}:{manifest['version']}")
-    manifest["files"] = sorted(p.name for p in staged.iterdir() if p.name != "bundle.json")
-    (staged / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    manifest["files"] = sorted(p.name for p in staged.iterdir() if p.name != MANIFEST_FILE)
+    (staged / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     target = parent / version
     staged.rename(target)
     shutil.rmtree(incoming, ignore_errors=True)
@@ -226,7 +226,7 @@ def make_default_model(
         evaluations[label] = {"data": str(path), "n": report["meta"]["n"], "model": report["model"],
                               "baseline": report["baseline"]}  # fmt: skip
     (bundle.path / "evaluations" / "summary.json").write_text(json.dumps(evaluations, indent=2) + "\n")
-    with (bundle.path / "README.md").open("a", encoding="utf-8") as card:
+    with (bundle.path / MODEL_CARD_FILE).open("a", encoding="utf-8") as card:
         card.write(evaluations_section(evaluations))
     headlines = {k: {t: _headline(v) for t, v in e["model"].items()} for k, e in evaluations.items()}
     summary = {"bundle": str(bundle.path), "minutes": round((time.perf_counter() - started) / 60, 1),

@@ -21,7 +21,7 @@ from typing import Any
 from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.io import ContactReader, write_contacts
-from dispo.runtime import file_sha256
+from dispo.model.runtime import file_sha256
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.sources.common import stratified_split
 

@@ -38,11 +38,11 @@ def register_export(subcommands: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from dispo.bundle import resolve
-    from dispo.export import DEFAULT_MIN_AGREEMENT, export_bundle
     from dispo.io import ContactReader
+    from dispo.model.bundle import resolve
+    from dispo.model.export import DEFAULT_MIN_AGREEMENT, export_bundle
+    from dispo.model.runtime import VARIANTS
     from dispo.redact import Redactor
-    from dispo.runtime import VARIANTS
 
     if args.max_contacts is not None and args.max_contacts <= 0:
         raise ConfigError(f"--max-contacts must be positive, got {args.max_contacts}")

@@ -18,7 +18,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from dispo.model import IGNORE_INDEX, DispoModel, ModelOutput
+from dispo.model.modeling import IGNORE_INDEX, DispoModel, ModelOutput
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from dispo.contact import Contact, Labels
 from dispo.errors import ConfigError
-from dispo.model import TASKS
+from dispo.model.modeling import TASKS
 
 LABEL_SOURCES: tuple[str, ...] = ("labels", "audit", "agent")
 #: Tasks a QA audit labels (`dispo audit export` carries the audited reason and outcome).

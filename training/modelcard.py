@@ -120,7 +120,7 @@ def render_model_card(
         sections += [
             "",
             f"Served predictions blend the baseline into the transformer (weights {weights}, chosen on the "
-            "validation split; see `dispo/blend.py`). The blend on the validation split:",
+            "validation split; see `dispo/model/blend.py`). The blend on the validation split:",
             "",
             metrics_table(blend["validation"], metrics.get("baseline_validation")),
         ]

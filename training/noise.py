@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from dispo.baseline import BaselineModel, contact_text
 from dispo.contact import Contact
 from dispo.errors import ConfigError
+from dispo.model.baseline import BaselineModel, contact_text
+from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -235,17 +236,13 @@ class NoiseOutcome:
     @property
     def summary(self) -> dict[str, Any]:
         return {"method": self.method, "chosen_by": self.chosen_by, "validation_scores": self.scores,
-                **self.report.summary(), "files": [ISSUES_FILE, ESTIMATES_FILE]}  # fmt: skip
+                **self.report.summary(), "files": [LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE]}  # fmt: skip
 
     def write(self, folder: Path) -> None:
-        with (folder / ISSUES_FILE).open("w", encoding="utf-8") as out:
+        with (folder / LABEL_ISSUES_FILE).open("w", encoding="utf-8") as out:
             for issue in self.report.issues:
                 out.write(json.dumps(issue.to_dict()) + "\n")
-        (folder / ESTIMATES_FILE).write_text(json.dumps(self.estimates, indent=2) + "\n", encoding="utf-8")
-
-
-ISSUES_FILE = "label_issues.jsonl"  # every judged agent code, most likely wrong first
-ESTIMATES_FILE = "agent_accuracy.json"  # estimated agent accuracy per provider, agent and queue
+        (folder / AGENT_ACCURACY_FILE).write_text(json.dumps(self.estimates, indent=2) + "\n", encoding="utf-8")
 
 
 def handle_label_noise(

@@ -18,13 +18,31 @@ import numpy as np
 import torch
 
 import dispo
-from dispo.baseline import BaselineModel, contact_text
-from dispo.blend import BLEND_FILE
-from dispo.bundle import SALIENCE_FILE, BundleWriter, models_dir, save_weights, versions
 from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.io import ContactReader
-from dispo.model import TASKS, ModelConfig
+from dispo.model.baseline import BaselineModel, contact_text
+from dispo.model.bundle import (
+    BASELINE_FILE,
+    BLEND_FILE,
+    CALIBRATION_FILE,
+    DATA_FILE,
+    ENCODER_DIR,
+    LABELS_FILE,
+    MANIFEST_FILE,
+    METRICS_FILE,
+    MODEL_CARD_FILE,
+    MODEL_CONFIG_FILE,
+    RUN_CONFIG_FILE,
+    SALIENCE_FILE,
+    TAXONOMY_FILE,
+    TOKENIZER_DIR,
+    BundleWriter,
+    models_dir,
+    save_weights,
+    versions,
+)
+from dispo.model.modeling import TASKS, ModelConfig
 from dispo.redact import Redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, choose_blend
@@ -287,20 +305,20 @@ def write_bundle(
             base_model=run.model.base_model if run.training.compact_weights else None,
         )  # fmt: skip
         data_info["weights"] = weights
-        result.model.encoder.config.save_pretrained(folder / "encoder")
-        result.tokenizer.save_pretrained(folder / "tokenizer")
-        taxonomy.to_yaml(folder / "taxonomy.yaml")
-        writer.write_json("model_config.json", run.model.to_dict())
-        writer.write_json("run_config.json", run.to_dict())
-        writer.write_json("labels.json", {t: list(v) for t, v in trainer.label_encoder.labels.items()})
-        writer.write_json("calibration.json", {"method": "temperature", "temperatures": result.temperatures})
-        writer.write_json("metrics.json", metrics)
-        writer.write_json("data.json", data_info)
+        result.model.encoder.config.save_pretrained(folder / ENCODER_DIR)
+        result.tokenizer.save_pretrained(folder / TOKENIZER_DIR)
+        taxonomy.to_yaml(folder / TAXONOMY_FILE)
+        writer.write_json(MODEL_CONFIG_FILE, run.model.to_dict())
+        writer.write_json(RUN_CONFIG_FILE, run.to_dict())
+        writer.write_json(LABELS_FILE, {t: list(v) for t, v in trainer.label_encoder.labels.items()})
+        writer.write_json(CALIBRATION_FILE, {"method": "temperature", "temperatures": result.temperatures})
+        writer.write_json(METRICS_FILE, metrics)
+        writer.write_json(DATA_FILE, data_info)
         if baseline is not None:
-            joblib.dump(baseline, folder / "baseline.joblib", compress=3)
+            joblib.dump(baseline, folder / BASELINE_FILE, compress=3)
             if blend_weights:
                 writer.write_json(BLEND_FILE, {"weights": blend_weights, "text": run.training.blend_text,
-                                               "method": "geometric, see dispo.blend"})  # fmt: skip
+                                               "method": "geometric, see dispo.model.blend"})  # fmt: skip
         if trainer.featurizer.salience is not None:
             joblib.dump(trainer.featurizer.salience, folder / SALIENCE_FILE, compress=3)
         if noise is not None:
@@ -318,9 +336,10 @@ def write_bundle(
 
         def stamp(version: str, target: Path) -> None:
             manifest["version"] = version
-            (target / "README.md").write_text(render_model_card(manifest, run, metrics, data_info), encoding="utf-8")
-            manifest["files"] = sorted(p.name for p in target.iterdir() if p.name != "bundle.json")
-            (target / "bundle.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            card = render_model_card(manifest, run, metrics, data_info)
+            (target / MODEL_CARD_FILE).write_text(card, encoding="utf-8")
+            manifest["files"] = sorted(p.name for p in target.iterdir() if p.name != MANIFEST_FILE)
+            (target / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
         return writer.commit(stamp)
     except BaseException:

@@ -29,19 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix
 
 import dispo
-from dispo.baseline import BaselineModel, contact_text
-from dispo.bundle import read_json
 from dispo.contact import Contact
 from dispo.errors import InvalidInputError, RecordError
 from dispo.io import ContactReader
-from dispo.model import TASKS
-from dispo.predictor import Predictor
+from dispo.model.baseline import BaselineModel, contact_text
+from dispo.model.bundle import BASELINE_FILE, DATA_FILE, MANIFEST_FILE, load_pickled, read_json
+from dispo.model.modeling import TASKS
+from dispo.model.predictor import Predictor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.evaluation import (
     binary_metrics,
@@ -532,7 +531,7 @@ def evaluate_bundle(
     contacts = read_evaluation_contacts(data_path, reading, predictor.version)
     if all(c.labels is None or c.labels.is_empty() for c in contacts):
         raise EvaluationError(f"{data_path}: no contact carries a label; there is nothing to evaluate against")
-    data_info = read_json(bundle, "data.json") if (bundle / "data.json").is_file() else {}
+    data_info = read_json(bundle, DATA_FILE) if (bundle / DATA_FILE).is_file() else {}
     if redact is None:
         redact = bool(data_info.get("redacted", False))
     if redact:
@@ -541,8 +540,8 @@ def evaluate_bundle(
         redactor = Redactor()
         contacts = [redactor.redact_contact(c) for c in contacts]
     baseline: BaselineModel | None = None
-    if (bundle / "baseline.joblib").is_file():
-        baseline = joblib.load(bundle / "baseline.joblib")
+    if (bundle / BASELINE_FILE).is_file():
+        baseline = load_pickled(bundle / BASELINE_FILE)
     logger.info("evaluating %s on %d contacts from %s", predictor.version, len(contacts), data_path)
 
     scored, throughput = score(predictor, contacts, baseline, batch_size)
@@ -566,7 +565,7 @@ def evaluate_bundle(
         write_pictures(scored, calibration_section, breakdown_section, out, predictor.version, files)
 
     write_predictions(scored, out / "predictions.jsonl")
-    manifest = read_json(bundle, "bundle.json")
+    manifest = read_json(bundle, MANIFEST_FILE)
     report: dict[str, Any] = {
         "model": headline(scored, "model"),
         "baseline": headline(scored, "baseline") if baseline is not None else {},

@@ -26,8 +26,15 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from dispo.contact import Contact
-from dispo.features import Featurizer, LabelEncoder, PreparedContact, assemble_batch, contact_segments, over_budget
-from dispo.model import (
+from dispo.model.features import (
+    Featurizer,
+    LabelEncoder,
+    PreparedContact,
+    assemble_batch,
+    contact_segments,
+    over_budget,
+)
+from dispo.model.modeling import (
     SPEAKER_IDS,
     TASKS,
     DispoModel,
@@ -37,7 +44,7 @@ from dispo.model import (
     multitask_loss,
     resolve_base_model,
 )
-from dispo.salience import SegmentSalience, segment_text
+from dispo.model.salience import SegmentSalience, segment_text
 from dispo.taxonomy import Taxonomy
 from training.calibration import fit_temperature
 from training.config import RunConfig

@@ -4,7 +4,7 @@
   when that turn is removed (and likewise for the agent's reason, the model's outcome and the
   upsell probability).
   Only turns the encoder reads are occluded (long contacts go through a token budget,
-  see :mod:`dispo.features`), at most ``max_occluded`` of them, chosen by the reason head's
+  see :mod:`dispo.model.features`), at most ``max_occluded`` of them, chosen by the reason head's
   attention; turns not occluded have no score, they are not "zero". With a whole-transcript
   blend (``blend.json`` text ``whole``) the other turns still count through the baseline, and
   their removal does change a variant's scores, but they are not occluded one by one.
@@ -12,7 +12,7 @@
   model's end-of-contact sentiment reads the whole contact; scoring each turn alone is the cheap
   approximation, and the page says so.
 
-The model encodes every segment on its own (see :mod:`dispo.model`), so removing a turn does not
+The model encodes every segment on its own (see :mod:`dispo.model.modeling`), so removing a turn does not
 change the vectors of the others: every distinct segment of the contact, its variants (a turn
 removed) and its customer turns alone is encoded once, in one packed call, and one batched pass
 of the small context layer and heads covers all variants (:meth:`Predictor.predict_prepared`).
@@ -29,7 +29,7 @@ from typing import Any
 
 from dispo.contact import Contact
 from dispo.errors import ConfigError
-from dispo.predictor import Predictor
+from dispo.model.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 

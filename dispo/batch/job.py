@@ -28,12 +28,12 @@ from tqdm import tqdm
 from dispo.batch.chunks import Chunk, Rejected, chunk_id, count_records, file_chunks
 from dispo.batch.labeller import LabellerConfig
 from dispo.batch.manifest import ChunkDone, JobStateError, Manifest, atomic_file
-from dispo.bundle import read_json, resolve
 from dispo.contact import DEFAULT_LIMITS, ContactLimits
 from dispo.errors import ConfigError, DispoError
 from dispo.io import RejectsWriter, expand_inputs
+from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE, WEIGHTS_FILE, read_json, resolve
+from dispo.model.runtime import BACKENDS, RUNTIME_FILE, file_sha256
 from dispo.redact import Redactor
-from dispo.runtime import BACKENDS, RUNTIME_FILE, file_sha256
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ Engine = Literal["local", "ray"]
 ENGINES: tuple[str, ...] = ("local", "ray")
 DEFAULT_CHUNK_SIZE = 1024
 # Contacts per model batch. Bigger than serving's: segments are sorted by length across the whole
-# batch (see dispo.predictor.encode_packed), so a bigger batch wastes less on padding.
+# batch (see dispo.model.predictor.encode_packed), so a bigger batch wastes less on padding.
 DEFAULT_BATCH_SIZE = 256
 
 
@@ -275,7 +275,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
     started = time.perf_counter()
     paths = [p for spec in job.inputs for p in expand_inputs(spec)]
     bundle = resolve(job.model, job.models_dir)
-    manifest_info = read_json(bundle, "bundle.json")
+    manifest_info = read_json(bundle, MANIFEST_FILE)
     version = f"{manifest_info['name']}:{manifest_info['version']}"
     manifest = Manifest.open(job.work_dir, _fingerprint(job, paths, bundle, version), restart=job.restart)
     if manifest.finished:
@@ -300,7 +300,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
         paths=paths,
         bundle=bundle,
         version=version,
-        taxonomy=Taxonomy.from_yaml(bundle / "taxonomy.yaml"),
+        taxonomy=Taxonomy.from_yaml(bundle / TAXONOMY_FILE),
         manifest=manifest,
         reporter=Reporter(total, records, outputs, rejects, job.progress, progress_callback),
         labeller=LabellerConfig(
@@ -421,7 +421,7 @@ def _fingerprint(job: LabelJob, paths: list[Path], bundle: Path, version: str) -
 
 def _weights_digest(bundle: Path) -> str:
     """A cheap identity of the weights: size and the hash of the first and last MiB."""
-    path = bundle / "model.safetensors"
+    path = bundle / WEIGHTS_FILE
     if not path.is_file():
         return "missing"
     digest = hashlib.sha256()

@@ -17,9 +17,9 @@ import torch
 from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.labelled import labelled_row, labelled_table
-from dispo.predictor import Predictor
+from dispo.model.predictor import Predictor
+from dispo.model.runtime import SegmentCache, TorchEncoder
 from dispo.redact import Redactor
-from dispo.runtime import SegmentCache, TorchEncoder
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from dispo.bundle import list_models, promote
+from dispo.model.bundle import list_models, promote
 from serve.deps import get_settings, get_store, require
 from serve.routes.dispositions import ERRORS
 from serve.schemas import KeyIn, KeyOut, PromoteIn

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispo.contact import Contact, contact_problems
 from dispo.errors import FieldProblem, InvalidInputError, TooLargeError
-from dispo.predictor import Prediction
+from dispo.model.predictor import Prediction
 from serve.deps import get_inference, get_settings, get_store, require
 from serve.inference import InferenceService
 from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion

@@ -6,7 +6,7 @@ several segments of the same speaker rather than cut, so nothing is silently dro
 turn. When a contact has more segments than the budget allows, the selection keeps what
 decides the labels: the customer's first segments (the reason usually comes early, but not
 always in the first turn) and the last segments (outcome, final sentiment). With a learned
-salience scorer (:mod:`dispo.salience`, the default for new models) the rest of the budget goes
+salience scorer (:mod:`dispo.model.salience`, the default for new models) the rest of the budget goes
 to the segments that carry the most evidence wherever they sit (an upsell offer mid-call, an
 escalation); without one, to more customer segments from the start and more segments from the
 end, alternating. The choice is deterministic and keeps the original order.
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 
 from dispo.contact import Contact, Turn
-from dispo.model import IGNORE_INDEX, SPEAKER_IDS, TASKS, ModelConfig, TurnBatch
-from dispo.salience import SegmentSalience, segment_text
+from dispo.model.modeling import IGNORE_INDEX, SPEAKER_IDS, TASKS, ModelConfig, TurnBatch
+from dispo.model.salience import SegmentSalience, segment_text
 from dispo.taxonomy import Taxonomy
 
 # Rough tokens per whitespace word for English WordPiece text; only used to plan segments
@@ -72,7 +72,7 @@ def select_segments(
     """Indices (in order) of the segments to encode, within ``max_turns`` and ``token_budget``.
 
     Without ``salience`` the choice is by position only. With it (one score per segment, see
-    :mod:`dispo.salience`), fewer positional anchors are kept and the rest of the budget goes to
+    :mod:`dispo.model.salience`), fewer positional anchors are kept and the rest of the budget goes to
     the most salient segments, wherever they are."""
     n = len(segments)
     if not over_budget(segments, config):
@@ -123,7 +123,7 @@ class PreparedContact:
 class Featurizer:
     """Turns contacts into :class:`TurnBatch` objects for a tokenizer and a model config.
 
-    ``salience`` (a fitted :class:`~dispo.salience.SegmentSalience`) guides the selection of
+    ``salience`` (a fitted :class:`~dispo.model.salience.SegmentSalience`) guides the selection of
     over-budget contacts; without it the selection is by position."""
 
     def __init__(self, tokenizer: object, config: ModelConfig, salience: SegmentSalience | None = None) -> None:

@@ -9,18 +9,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import torch
 from transformers import AutoConfig, AutoTokenizer
 
-from dispo.blend import BLEND_FILE, BaselineBlend
-from dispo.bundle import SALIENCE_FILE, BundleError, load_weights, read_json, resolve
 from dispo.contact import Contact, Turn
-from dispo.features import Featurizer, PreparedContact, Segment, assemble_batch
-from dispo.model import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
-from dispo.runtime import TurnEncoderBackend, load_encoder_backend
-from dispo.salience import SegmentSalience
+from dispo.model.blend import BaselineBlend
+from dispo.model.bundle import (
+    BASELINE_FILE,
+    BLEND_FILE,
+    CALIBRATION_FILE,
+    ENCODER_DIR,
+    LABELS_FILE,
+    MANIFEST_FILE,
+    MODEL_CONFIG_FILE,
+    SALIENCE_FILE,
+    TAXONOMY_FILE,
+    TOKENIZER_DIR,
+    BundleError,
+    load_pickled,
+    load_weights,
+    read_json,
+    resolve,
+)
+from dispo.model.features import Featurizer, PreparedContact, Segment, assemble_batch
+from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
+from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
+from dispo.model.salience import SegmentSalience
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -112,32 +127,32 @@ class Predictor:
         ``dispo export``; fastest for ``objective``, "throughput" or "latency"), or a named
         variant ("onnx_fp32", "onnx_int8", "torch_int8")."""
         path = resolve(ref, root)
-        manifest = read_json(path, "bundle.json")
-        config = ModelConfig.from_dict(read_json(path, "model_config.json"))
-        encoder_config = AutoConfig.from_pretrained(path / "encoder")
+        manifest = read_json(path, MANIFEST_FILE)
+        config = ModelConfig.from_dict(read_json(path, MODEL_CONFIG_FILE))
+        encoder_config = AutoConfig.from_pretrained(path / ENCODER_DIR)
         model = DispoModel.from_encoder_config(config, encoder_config)
         state = load_weights(path)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise BundleError(f"{path}: weights do not match the config (missing {missing}, unexpected {unexpected})")
-        tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
-        taxonomy = Taxonomy.from_yaml(path / "taxonomy.yaml")
-        labels = read_json(path, "labels.json")
-        calibration = read_json(path, "calibration.json") if (path / "calibration.json").is_file() else {}
+        tokenizer = AutoTokenizer.from_pretrained(path / TOKENIZER_DIR)
+        taxonomy = Taxonomy.from_yaml(path / TAXONOMY_FILE)
+        labels = read_json(path, LABELS_FILE)
+        calibration = read_json(path, CALIBRATION_FILE) if (path / CALIBRATION_FILE).is_file() else {}
         version = f"{manifest['name']}:{manifest['version']}"
         salience = None
         if config.segment_selection == "salience":
             if not (path / SALIENCE_FILE).is_file():
                 raise BundleError(f"{path}: the model selects segments by salience but {SALIENCE_FILE} is missing")
-            salience = joblib.load(path / SALIENCE_FILE)
+            salience = load_pickled(path / SALIENCE_FILE)
         temperatures = calibration.get("temperatures")
         blend = None
         if (path / BLEND_FILE).is_file():
-            if not (path / "baseline.joblib").is_file():
+            if not (path / BASELINE_FILE).is_file():
                 raise BundleError(f"{path}: the model blends with its baseline but baseline.joblib is missing")
             spec = read_json(path, BLEND_FILE)
             blend = BaselineBlend(
-                joblib.load(path / "baseline.joblib"), spec["weights"], labels, spec.get("text", "selected")
+                load_pickled(path / BASELINE_FILE), spec["weights"], labels, spec.get("text", "selected")
             )
         predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend)
         if backend != "torch":
@@ -261,7 +276,7 @@ class Predictor:
 
     def scores(self, logits: dict[str, np.ndarray], prepared: Sequence[PreparedContact]) -> dict[str, np.ndarray]:
         """The heads' logits for a batch, blended with the baseline when the bundle blends (see
-        :mod:`dispo.blend`); the temperatures apply to these scores."""
+        :mod:`dispo.model.blend`); the temperatures apply to these scores."""
         if self.blend is None:
             return logits
         baseline = self.blend.baseline_log_probs(self.blend.texts(prepared))

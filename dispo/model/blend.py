@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dispo.baseline import BaselineModel
-from dispo.bundle import BundleError
-from dispo.features import PreparedContact
+from dispo.model.baseline import BaselineModel
+from dispo.model.bundle import BundleError
+from dispo.model.features import PreparedContact
 
-BLEND_FILE = "blend.json"
 BLEND_TEXTS = ("selected", "whole")
 # Sentiment is not blended: the opening-sentiment read (the start of a contact) uses the same
 # head and temperature, and must stay on the same scale as the whole-contact read.

@@ -26,9 +26,29 @@ if TYPE_CHECKING:
     import torch
 
 MODELS_DIR_ENV = "DISPO_MODELS_DIR"
-PROMOTED_FILE = "PROMOTED"
+PROMOTED_FILE = "PROMOTED"  # in models/NAME/: the version served by default
+# The files of a bundle (models/NAME/VERSION/), named here and nowhere else.
+MANIFEST_FILE = "bundle.json"  # name, version, creation time, dispo version, the list of files
+MODEL_CONFIG_FILE = "model_config.json"  # the network's sizes and reading budget (dispo.model.modeling)
+RUN_CONFIG_FILE = "run_config.json"  # the whole training run, reproducible with `dispo train`
+LABELS_FILE = "labels.json"  # task -> labels in head order
+TAXONOMY_FILE = "taxonomy.yaml"
+WEIGHTS_FILE = "model.safetensors"  # compact: without the tensors equal to the base encoder's
+ENCODER_DIR = "encoder"  # the encoder's config (its weights are in WEIGHTS_FILE)
+TOKENIZER_DIR = "tokenizer"
+CALIBRATION_FILE = "calibration.json"  # temperature per task
+BASELINE_FILE = "baseline.joblib"  # the TF-IDF + logistic regression baseline
+BLEND_FILE = "blend.json"  # the baseline's weight per task (dispo.model.blend)
 SALIENCE_FILE = "salience.joblib"  # the segment scorer of a model that selects by salience
-WEIGHTS_FILE = "model.safetensors"
+RUNTIME_FILE = "runtime.json"  # exported inference variants (dispo.model.export)
+METRICS_FILE = "metrics.json"
+DATA_FILE = "data.json"  # training data: files, hash, label counts, sources
+LABEL_ISSUES_FILE = "label_issues.jsonl"  # every judged agent code, most likely wrong first
+AGENT_ACCURACY_FILE = "agent_accuracy.json"  # estimated agent accuracy per provider, agent and queue
+MODEL_CARD_FILE = "README.md"
+# Bundles pickle their scikit-learn parts with the module path of each class. These classes
+# moved into dispo.model; bundles written before still name the old paths.
+_PICKLED_MODULES = {"dispo.baseline": "dispo.model.baseline", "dispo.salience": "dispo.model.salience"}
 ENCODER_PREFIX = "encoder."
 # Metadata of a compact weights file: the tensors equal to the base encoder's are left out and
 # read from the base model when the bundle is loaded.
@@ -99,7 +119,7 @@ def resolve(ref: str | Path, root: Path | None = None) -> Path:
 
     Without a version: the promoted one, else the newest."""
     path = Path(ref)
-    if (path / "bundle.json").is_file():
+    if (path / MANIFEST_FILE).is_file():
         return path
     name, _, version = str(ref).partition(":")
     check_name(name)
@@ -142,7 +162,7 @@ class BundleWriter:
                 continue
             if stamp is not None:
                 stamp(version, self.path)
-            if not (self.path / "bundle.json").is_file():
+            if not (self.path / MANIFEST_FILE).is_file():
                 raise BundleError("a bundle needs bundle.json before it is committed")
             try:
                 # rename(2) onto a non-empty folder fails, so a version that appeared meanwhile
@@ -172,7 +192,7 @@ def base_encoder_state(base_model: str) -> dict[str, torch.Tensor]:
     import torch
     from transformers import AutoModel
 
-    from dispo.model import resolve_base_model
+    from dispo.model.modeling import resolve_base_model
 
     try:
         encoder = AutoModel.from_pretrained(resolve_base_model(base_model), dtype=torch.float32)
@@ -238,3 +258,15 @@ def load_weights(folder: Path) -> dict[str, torch.Tensor]:
             "base encoder has other weights than the one it was trained on"
         )
     return {**{k: base[k] for k in missing}, **state}
+
+
+def load_pickled(path: Path) -> Any:
+    """A scikit-learn part of a bundle (baseline, salience scorer), from this or an older layout."""
+    import importlib
+    import sys
+
+    import joblib
+
+    for old, new in _PICKLED_MODULES.items():
+        sys.modules.setdefault(old, importlib.import_module(new))
+    return joblib.load(path)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import torch
 
 from dispo.contact import Turn
-from dispo.features import PreparedContact, Segment, segment_turn, select_segments
-from dispo.predictor import Prediction, Predictor
+from dispo.model.features import PreparedContact, Segment, segment_turn, select_segments
+from dispo.model.predictor import Prediction, Predictor
 
 
 @dataclass

@@ -64,7 +64,7 @@ class ModelConfig:
     # The word-embedding matrix is half of MiniLM's parameters; freezing it makes each training
     # step ~11% cheaper on CPU (its dense gradient and AdamW update are skipped).
     freeze_word_embeddings: bool = False
-    # Which segments of an over-budget contact to read: "salience" (learned, see dispo.salience)
+    # Which segments of an over-budget contact to read: "salience" (learned, see dispo.model.salience)
     # or "position" (the opening and the close only).
     segment_selection: str = "salience"
     label_sizes: dict[str, int] = field(default_factory=dict)

@@ -2,7 +2,7 @@
 
 Only the turn encoder (encoder + mean pooling, :meth:`DispoModel.encode_turns`) has fast
 variants; the contact encoder and heads are cheap and stay in PyTorch. A variant is derived
-from a bundle by ``dispo export`` (see :mod:`dispo.export`), which records in ``runtime.json``
+from a bundle by ``dispo export`` (see :mod:`dispo.model.export`), which records in ``runtime.json``
 how far its predictions agree with the PyTorch fp32 model on evaluation contacts and how fast
 it ran. A variant is used only when that record says it is usable (argmax agreement at least
 99.5% on every task): quantization can flip predictions of a weakly trained model, so it is
@@ -27,13 +27,12 @@ import torch
 from torch import nn
 
 from dispo.errors import ConfigError
-from dispo.model import DispoModel
+from dispo.model.bundle import RUNTIME_FILE, WEIGHTS_FILE
+from dispo.model.modeling import DispoModel
 
 logger = logging.getLogger(__name__)
 
-RUNTIME_FILE = "runtime.json"
 RUNTIME_FORMAT = 1
-WEIGHTS_FILE = "model.safetensors"
 ONNX_FILES: dict[str, str] = {"onnx_fp32": "encoder.onnx", "onnx_int8": "encoder.int8.onnx"}
 VARIANTS: tuple[str, ...] = ("onnx_fp32", "onnx_int8", "torch_int8")
 BACKENDS: tuple[str, ...] = ("torch", *VARIANTS)

@@ -9,7 +9,7 @@
 - ``runtime.json``: for each variant (``onnx_fp32``, ``onnx_int8``, ``torch_int8``), its argmax
   agreement per task with the PyTorch fp32 model on the given evaluation contacts, the largest
   probability difference, its throughput on the same batches, and ``usable``: agreement at least
-  ``min_agreement`` (99.5%) on every task. :func:`dispo.runtime.load_encoder_backend` uses only
+  ``min_agreement`` (99.5%) on every task. :func:`dispo.model.runtime.load_encoder_backend` uses only
   usable variants.
 
 A version folder is otherwise never modified. These files are derived from its weights and
@@ -40,9 +40,10 @@ from torch import nn
 import dispo
 from dispo.contact import Contact
 from dispo.errors import ConfigError
-from dispo.features import Featurizer
-from dispo.model import DispoModel, TurnBatch
-from dispo.runtime import (
+from dispo.model.bundle import MANIFEST_FILE
+from dispo.model.features import Featurizer
+from dispo.model.modeling import DispoModel, TurnBatch
+from dispo.model.runtime import (
     INT8_PER_CHANNEL,
     ONNX_FILES,
     ONNX_INPUTS,
@@ -243,11 +244,11 @@ def export_bundle(
     (default: torch's current setting) on this machine; ``auto`` backend selection compares
     these numbers, so export on the kind of machine that serves.
     """
-    from dispo.predictor import Predictor
+    from dispo.model.predictor import Predictor
 
     bundle = Path(bundle_path)
     runtime_path = bundle / RUNTIME_FILE
-    if not (bundle / "bundle.json").is_file():
+    if not (bundle / MANIFEST_FILE).is_file():
         raise ExportError(f"{bundle} is not a bundle folder (no bundle.json)")
     if runtime_path.exists() and not force:
         raise ExportError(f"{runtime_path} exists; bundles are not modified in place (use force=True / --force)")
