@@ -262,11 +262,12 @@ def time_decisions(
     the next contact and render it (in-process, no network)."""
     from fastapi.testclient import TestClient
 
+    from dispo.audit.items import item_from_labelled
     from dispo.labelled import labelled_row
     from dispo.redact import Redactor
     from serve.app import create_app
-    from serve.audit_deps import COOKIE
-    from serve.audit_store import AuditStore, item_from_labelled
+    from serve.audit.deps import COOKIE
+    from serve.audit.store import AuditStore
     from serve.settings import Settings
 
     with tempfile.TemporaryDirectory() as folder:
@@ -334,7 +335,7 @@ def time_decisions(
 
 
 def _query(sort: str) -> Any:
-    from serve.audit_store import QueueQuery
+    from serve.audit.store import QueueQuery
 
     return QueueQuery(sort=sort)
 

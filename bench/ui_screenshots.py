@@ -1,4 +1,4 @@
-"""Screenshots of the audit UI for the README: ``docs/audit-queue.png`` and ``docs/audit-contact.png``.
+"""Screenshots of the audit UI for docs/audit.md: ``docs/audit-queue.png`` and ``docs/audit-contact.png``.
 
 Starts the service on a free port with the trained model (``--model``, default dispo-default),
 queues built contacts it was not trained on, signs in as an analyst in Debian's Chromium and
@@ -17,10 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dispo.audit.items import item_from_labelled
 from dispo.labelled import labelled_row
 from dispo.redact import Redactor
 from serve.app import create_app
-from serve.audit_store import AuditStore, QueueQuery, item_from_labelled
+from serve.audit.store import AuditStore, QueueQuery
 from serve.background import BackgroundServer
 from serve.settings import Settings
 

@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispo.model.predictor import Predictor
+from serve.audit import routes as audit
+from serve.audit import ui
 from serve.db import make_engine, upgrade
 from serve.errors import install_error_handlers
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
-from serve.routes import admin, audit, batches, dispositions, health, live, metrics, ui
+from serve.routes import admin, batches, dispositions, health, live, metrics
 from serve.routes.batches import BatchWorker
 from serve.settings import Settings
 from serve.store import Store

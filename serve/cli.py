@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Any
 
+from serve.roles import ROLES
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,7 +28,7 @@ def register_keys(subcommands: Any) -> None:
     actions = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="create a key; the secret is printed once, on stdout")
     create.add_argument("--tenant", required=True, help="tenant id (lowercase letters, digits, - and _)")
-    create.add_argument("--role", required=True, choices=["agent", "analyst", "admin", "service"])
+    create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", required=True, help="who or what uses the key")
     create.set_defaults(handler=_keys_create)
     listing = actions.add_parser("list", help="a tenant's keys (never their secrets)")

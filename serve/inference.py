@@ -155,8 +155,7 @@ class InferenceService:
     def _live_turn_now(self, tenant_id: str, contact_id: str, turn: Turn) -> tuple[Turn, Prediction | None, float]:
         started = time.perf_counter()
         live = self._live_entry(tenant_id, contact_id)
-        previous = live.redacted[-1].text if live.redacted else ""
-        redacted = turn.model_copy(update={"text": self.redactor.redact_text(turn.text, context=previous)})
+        redacted = self.redactor.redact_turn(turn, live.redacted[-1] if live.redacted else None)
         live.redacted.append(redacted)
         with torch.inference_mode():
             prediction = live.session.add_turn(redacted)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dispo.contact import Speaker, valid_unicode
 from dispo.model.predictor import Prediction
+from serve.roles import Role
 
 
 class ReasonScore(BaseModel):
@@ -95,7 +96,7 @@ class LiveTurnIn(BaseModel):
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["agent", "analyst", "admin", "service"]
+    role: Role
     name: str = Field(min_length=1, max_length=200)
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from dispo.contact import ContactLimits
 from dispo.errors import ConfigError
+from dispo.model.runtime import BACKENDS as RUNTIME_BACKENDS
 
 ENV_PREFIX = "DISPO_"
 DEV_PEPPER = "dispo-development-pepper"
-BACKENDS = ("torch", "auto", "onnx_fp32", "onnx_int8", "torch_int8")
+BACKENDS = ("auto", *RUNTIME_BACKENDS)  # auto: the fastest variant the bundle has
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispo.errors import ConflictError, InvalidInputError, NotFoundError
 from serve.db import ApiKey, Decision, Suggestion, Tenant, utcnow
+from serve.roles import ROLES
 
-ROLES = ("agent", "analyst", "admin", "service")
 KEY_PREFIX = "dsp_"
 # The columns of the labelled-contact table (dispo.labelled) that the store can fill.
 STORE_LABELLED_COLUMNS = (

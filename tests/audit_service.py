@@ -6,12 +6,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from dispo.audit.items import item_from_labelled
 from dispo.labelled import labelled_row
 from serve.app import create_app
-from serve.audit_store import AuditStore, item_from_labelled
+from serve.audit.store import AuditStore
 from serve.background import BackgroundServer
 from serve.settings import Settings
-from tests.factories import make_tiny_bundle
+from tests.factories import install_bundle
 
 
 class Service:
@@ -26,11 +27,12 @@ class Service:
         self.running.stop()
 
 
-def start_service(root: Path, n_contacts: int = 30) -> Service:
-    """The service on a free port with a tiny model and ``n_contacts`` built contacts queued."""
+def start_service(root: Path, bundle: Path, n_contacts: int = 30) -> Service:
+    """The service on a free port with a copy of the tiny ``bundle`` and ``n_contacts`` built
+    contacts queued."""
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
-    make_tiny_bundle(root / "models", name="dispo-default")
+    install_bundle(bundle, root / "models", name="dispo-default")
     settings = Settings.from_env(
         {}, database_url=f"sqlite:///{root / 'dispo.db'}", models_dir=str(root / "models"), backend="torch",
         rate_limit_burst=100_000, batch_dir=str(root / "batches"),

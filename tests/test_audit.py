@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dispo.audit.agreement import cohen_kappa
+from dispo.audit.items import item_from_labelled
 from dispo.audit.ranking import (
     RankingConfig,
     TaskView,
@@ -35,13 +36,13 @@ from dispo.io import read_contacts, write_contacts
 from dispo.labelled import labelled_row
 from dispo.model.predictor import Predictor
 from serve.app import create_app
-from serve.audit_cli import register_audit
-from serve.audit_deps import COOKIE
-from serve.audit_store import AuditStore, QueueQuery, item_from_labelled
+from serve.audit.cli import register_audit
+from serve.audit.deps import COOKIE
+from serve.audit.store import AuditStore, QueueQuery
 from serve.db import make_engine
 from serve.settings import Settings
 from serve.store import Store
-from tests.factories import database_url, make_tiny_bundle
+from tests.factories import database_url, install_bundle
 from training.labelsources import resolve_labels
 
 
@@ -128,9 +129,9 @@ def test_wilson_interval_and_uniform_sample_prefix() -> None:
 
 # -- the service ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
     root = tmp_path_factory.mktemp("audit-models")
-    make_tiny_bundle(root, name="dispo-default")
+    install_bundle(tiny_bundle, root, name="dispo-default")
     return root
 
 
@@ -489,7 +490,7 @@ def test_ui_login_queue_contact_decision_and_csrf(sqlite_audit: Audit) -> None:
     assert client.get("/ui/audit", follow_redirects=False).status_code == 303
 
 
-def test_fuzzed_audit_requests_never_get_a_server_error(tmp_path: Path) -> None:
+def test_fuzzed_audit_requests_never_get_a_server_error(tmp_path: Path, tiny_bundle: Path) -> None:
     """Every /v1/audit operation, fuzzed over HTTP from the OpenAPI schema with an analyst's key."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
@@ -497,7 +498,7 @@ def test_fuzzed_audit_requests_never_get_a_server_error(tmp_path: Path) -> None:
 
     from tests.audit_service import start_service
 
-    service = start_service(tmp_path, n_contacts=12)
+    service = start_service(tmp_path, tiny_bundle, n_contacts=12)
     try:
         schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
         operations = [op.ok() for op in schema.get_all_operations() if op.ok().path.startswith("/v1/audit")]

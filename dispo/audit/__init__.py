@@ -1,2 +1,2 @@
 """QA audit: which agent dispositions are probably wrong, how accurate agents are, how much two
-analysts agree, and how audited contacts become training data (see the README's "QA audit")."""
+analysts agree, and how audited contacts become training data (see docs/audit.md)."""

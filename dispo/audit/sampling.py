@@ -10,13 +10,13 @@ that sample only (see :func:`sample_prefix`) with a Wilson score interval, which
 
 from __future__ import annotations
 
-import math
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from statistics import NormalDist
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from dispo.errors import ConfigError
+from dispo.metrics import stats
 
 T = TypeVar("T")
 
@@ -47,20 +47,13 @@ class Proportion:
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Proportion:
-    """The Wilson score interval of a binomial proportion (``low``/``high`` are None when n = 0)."""
+    """The Wilson score interval of a binomial proportion (``low``/``high`` are None when n = 0),
+    computed by :func:`dispo.metrics.stats.wilson_interval` like every rate of the metrics."""
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must be in (0, 1), got {confidence!r}")
     if n < 0 or successes < 0 or successes > n:
         raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
-    if n == 0:
-        return Proportion(0, 0, confidence, None, None)
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the edges, not 1e-17
-    high = 1.0 if successes == n else min(1.0, centre + half)
+    low, high = stats.wilson_interval(successes, n, confidence) or (None, None)
     return Proportion(successes, n, confidence, low, high)
 
 
@@ -78,3 +71,27 @@ def sample_prefix(keyed: Iterable[tuple[float, T, bool]]) -> list[T]:
             break
         out.append(item)
     return out
+
+
+GROUPS = ("agent", "provider", "queue", "channel")  # what agent accuracy can be grouped by
+
+
+def accuracy_by_group(
+    judged: Iterable[tuple[str | None, bool, bool]], *, confidence: float = 0.95
+) -> list[dict[str, Any]]:
+    """Agent accuracy per group from ``(group, code right, reason right)`` of each audited item of
+    the uniform sample: the code (reason and outcome) and the reason alone, each with its Wilson
+    interval. Groups in name order; the ungrouped (None) last."""
+    code: dict[str | None, list[bool]] = defaultdict(list)
+    reason: dict[str | None, list[bool]] = defaultdict(list)
+    for group, code_right, reason_right in judged:
+        code[group].append(code_right)
+        reason[group].append(reason_right)
+    return [
+        {
+            "group": group,
+            "code_accuracy": wilson_interval(sum(code[group]), len(code[group]), confidence).to_dict(),
+            "reason_accuracy": wilson_interval(sum(reason[group]), len(reason[group]), confidence).to_dict(),
+        }
+        for group in sorted(code, key=lambda g: (g is None, g or ""))
+    ]

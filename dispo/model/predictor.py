@@ -32,6 +32,7 @@ from dispo.model.bundle import (
     read_json,
     resolve,
 )
+from dispo.model.calibration import task_probabilities
 from dispo.model.features import Featurizer, PreparedContact, Segment, assemble_batch
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
@@ -70,7 +71,10 @@ class Prediction:
     def reason(self) -> str | None:
         return self.reasons[0][0] if self.reasons else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, every_reason: bool = False) -> dict[str, Any]:
+        """The prediction as JSON; ``every_reason`` adds the calibrated probability of every reason
+        (``reason_probabilities``, what a stored suggestion keeps for the audit), not only the top-k."""
+
         def task(p: TaskPrediction | None) -> dict[str, Any] | None:
             if p is None:
                 return None
@@ -86,7 +90,7 @@ class Prediction:
             "disposition_code": self.disposition_code,
             "evidence": {t: [{"turn": i, "weight": w} for i, w in ev] for t, ev in self.evidence.items()},
             "model_version": self.model_version,
-        }
+        } | ({"reason_probabilities": self.reason_probabilities} if every_reason else {})
 
 
 class Predictor:
@@ -283,15 +287,7 @@ class Predictor:
         return self.blend.apply(logits, baseline)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        probs: dict[str, np.ndarray] = {}
-        for task, values in logits.items():
-            scaled = values / self.temperatures.get(task, 1.0)
-            if task == "upsell":
-                probs[task] = 1.0 / (1.0 + np.exp(-scaled))
-            else:
-                shifted = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
-                probs[task] = shifted / shifted.sum(axis=-1, keepdims=True)
-        return probs
+        return task_probabilities(logits, self.temperatures)
 
     def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:
         started = time.perf_counter()

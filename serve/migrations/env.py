@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import serve.audit_db  # noqa: F401  (registers the audit tables on Base.metadata)
+import serve.audit.db  # noqa: F401  (registers the audit tables on Base.metadata)
 from serve.db import Base
 
 connection = context.config.attributes.get("connection")

@@ -1,5 +1,5 @@
 """Batch labelling as asynchronous jobs (role service): upload a file, follow its progress,
-download the labelled rows. Jobs live in folders (:mod:`dispo.batch.jobs`), one root per tenant,
+download the labelled rows. Jobs live in folders (:mod:`dispo.batch.queue`), one root per tenant,
 so they survive a restart of the service and one tenant never sees another's jobs."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from dispo.batch.jobs import BatchJobs, BatchJobsConfig
+from dispo.batch.queue import BatchJobs, BatchJobsConfig
 from serve.deps import get_settings, require
 from serve.routes.dispositions import ERRORS
 from serve.settings import Settings

@@ -67,7 +67,7 @@ def suggestion_row(
         "sentiment": prediction.sentiment.label if prediction.sentiment else None,
         "upsell_probability": prediction.upsell_probability,
         "disposition_code": prediction.disposition_code,
-        "prediction": prediction.to_dict(),
+        "prediction": prediction.to_dict(every_reason=True),
         "contact": contact.to_json_dict(),
         "n_turns": len(contact.turns),
         "latency_ms": latency_ms,

@@ -29,7 +29,7 @@ from dispo.metrics import (
     report_data,
 )
 from dispo.metrics.report import fcr_trend_png, heatmap_png, reason_mix_png, render_html
-from serve.audit_store import AuditStore
+from serve.audit.store import AuditStore
 from serve.deps import get_inference, get_store, require
 from serve.inference import InferenceService
 from serve.routes.dispositions import ERRORS

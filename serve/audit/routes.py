@@ -1,6 +1,6 @@
 """The QA audit's JSON API: the queue, items, analysts' decisions, and what the audits say
 (agent accuracy on a uniform sample, agreement between analysts). Logic is in
-:mod:`serve.audit_service` and :mod:`serve.audit_store`; this module validates and delegates."""
+:mod:`serve.audit.service` and :mod:`serve.audit.store`; this module validates and delegates."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from serve.audit_deps import AUDIT_ROLES, get_audit, require_audit
-from serve.audit_service import AuditService
-from serve.audit_store import MAX_PAGE, QueueQuery, current_value, decision_dict, item_summary
+from dispo.audit.items import current_value, item_summary
+from serve.audit.deps import AUDIT_ROLES, get_audit, require_audit
+from serve.audit.service import AuditService
+from serve.audit.store import MAX_PAGE, QueueQuery, decision_dict
 from serve.deps import get_inference
 from serve.inference import InferenceService
 from serve.routes.dispositions import ERRORS

@@ -8,11 +8,10 @@ triggers refuse both in the database.
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +19,12 @@ from sqlalchemy import Engine, Select, and_, exists, func, not_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from dispo.audit.agreement import cohen_kappa
-from dispo.audit.ranking import RankingConfig, TaskView, suspicion
-from dispo.audit.sampling import wilson_interval
+from dispo.audit.agreement import analyst_agreement
+from dispo.audit.items import current_value, item_from_suggestion, item_summary
+from dispo.audit.ranking import RankingConfig
+from dispo.audit.sampling import GROUPS, accuracy_by_group
 from dispo.errors import ConflictError, InvalidInputError, NotFoundError
-from serve.audit_db import ACTIONS, MODES, SOURCES, AuditDecision, AuditItem
+from serve.audit.db import ACTIONS, MODES, SOURCES, AuditDecision, AuditItem
 from serve.db import Decision, Suggestion, Tenant, utcnow
 from serve.store import Principal
 
@@ -83,22 +83,6 @@ class ImportStats:
     added: int
     skipped: int  # already in the queue (same tenant, contact and source)
     without_code: int = 0  # no agent code: nothing to audit
-
-
-@dataclass
-class AuditedValue:
-    """The current audited value of an item: the latest decision, else the agent's code."""
-
-    source: str  # "agent" or "audit"
-    reason: str | None
-    outcome: str | None
-    code: str | None
-    decision_id: str | None = None
-    analyst: str | None = None
-    at: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -335,46 +319,17 @@ class AuditStore:
 
     # -- what the audits say ----------------------------------------------------------------------
     def agreement(self, tenant_id: str, query: QueueQuery | None = None) -> dict[str, Any]:
-        """Cohen's kappa on the audited codes of items audited by two or more analysts: overall
-        (each item's first two analysts) and per pair of analysts."""
-        per_item: list[dict[str, str]] = []  # analyst -> code label, insertion = first decision order
-        names: dict[str, str] = {}
-        for _, decisions in self.audited(tenant_id, query):
-            latest: dict[str, str] = {}
-            for d in decisions:  # oldest first: the last one per analyst wins
-                latest.pop(d["analyst_key_id"], None)
-                latest[d["analyst_key_id"]] = code_label(d["reason"], d["outcome"])
-                names[d["analyst_key_id"]] = d["analyst_name"]
-            if len(latest) >= 2:
-                first_seen = sorted(latest, key=lambda k: _first_index(decisions, k))
-                per_item.append({k: latest[k] for k in first_seen})
-        overall = cohen_kappa(
-            [next(iter(v.values())) for v in per_item], [list(v.values())[1] for v in per_item]
-        ).to_dict()
-        pairs: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-        for labels in per_item:
-            analysts = sorted(labels)
-            for i, a in enumerate(analysts):
-                for b in analysts[i + 1 :]:
-                    left, right = pairs.setdefault((a, b), ([], []))
-                    left.append(labels[a])
-                    right.append(labels[b])
-        return {
-            "items": len(per_item),
-            "overall": overall,
-            "pairs": [
-                {"analysts": [names[a], names[b]], "analyst_key_ids": [a, b], **cohen_kappa(x, y).to_dict()}
-                for (a, b), (x, y) in sorted(pairs.items())
-            ],
-        }
+        """Cohen's kappa between the analysts who audited the same items (see
+        :func:`dispo.audit.agreement.analyst_agreement`)."""
+        return analyst_agreement(decisions for _, decisions in self.audited(tenant_id, query))
 
     def accuracy(
         self, tenant_id: str, query: QueueQuery | None = None, group_by: str | None = None, confidence: float = 0.95
     ) -> dict[str, Any]:
         """Agent-disposition accuracy estimated on the uniform sample: the items in random-key order
         before the first one not yet audited (see :func:`dispo.audit.sampling.sample_prefix`)."""
-        if group_by not in (None, "agent", "provider", "queue", "channel"):
-            raise InvalidInputError(f"group_by {group_by!r}: expected agent, provider, queue or channel")
+        if group_by is not None and group_by not in GROUPS:
+            raise InvalidInputError(f"group_by {group_by!r}: expected one of {', '.join(GROUPS)}")
         query = query or QueueQuery()
         filters = QueueQuery(**{**query.__dict__, "status": "all", "sort": "random", "limit": 1, "offset": 0})
         base = self._filtered(tenant_id, filters, None).where(AuditItem.agent_reason.is_not(None))
@@ -390,18 +345,13 @@ class AuditStore:
             for start in range(0, len(items), 500):
                 chunk = [i.id for i in items[start : start + 500]]
                 decided_rows.update(self._decisions_by_item(session, tenant_id, chunk))
-        groups: dict[str | None, list[bool]] = defaultdict(list)
-        reason_groups: dict[str | None, list[bool]] = defaultdict(list)
+        judged = []
         for item in items:
             value = current_value(item, decided_rows.get(item.id, []))
-            key = None if group_by is None else getattr(item, {"agent": "agent_id"}.get(group_by, group_by))
-            groups[key].append((value.reason, value.outcome) == (item.agent_reason, item.agent_outcome))
-            reason_groups[key].append(value.reason == item.agent_reason)
-        rows = []
-        for key in sorted(groups, key=lambda k: (k is None, k or "")):
-            code = wilson_interval(sum(groups[key]), len(groups[key]), confidence)
-            reason = wilson_interval(sum(reason_groups[key]), len(reason_groups[key]), confidence)
-            rows.append({"group": key, "code_accuracy": code.to_dict(), "reason_accuracy": reason.to_dict()})
+            group = None if group_by is None else getattr(item, {"agent": "agent_id"}.get(group_by, group_by))
+            agent = (item.agent_reason, item.agent_outcome)
+            judged.append((group, (value.reason, value.outcome) == agent, value.reason == item.agent_reason))
+        rows = accuracy_by_group(judged, confidence=confidence)
         return {
             "group_by": group_by,
             "population": population,
@@ -468,23 +418,6 @@ class AuditStore:
 
 
 # -- rows ------------------------------------------------------------------------------------------
-def code_label(reason: str | None, outcome: str | None) -> str:
-    return f"{reason or '-'}/{outcome or '-'}"
-
-
-def _first_index(decisions: list[dict[str, Any]], analyst_key_id: str) -> int:
-    return next(i for i, d in enumerate(decisions) if d["analyst_key_id"] == analyst_key_id)
-
-
-def current_value(item: AuditItem, decisions: list[dict[str, Any]]) -> AuditedValue:
-    if not decisions:
-        return AuditedValue("agent", item.agent_reason, item.agent_outcome, item.agent_code)
-    last = decisions[-1]
-    return AuditedValue(
-        "audit", last["reason"], last["outcome"], last["code"], last["id"], last["analyst_name"], last["created_at"]
-    )
-
-
 def decision_dict(d: AuditDecision) -> dict[str, Any]:
     return {
         "id": d.id,
@@ -500,160 +433,6 @@ def decision_dict(d: AuditDecision) -> dict[str, Any]:
         "previous": d.previous,
         "created_at": d.created_at.isoformat() if d.created_at else None,
     }
-
-
-def item_summary(item: AuditItem, decisions: list[dict[str, Any]]) -> dict[str, Any]:
-    value = current_value(item, decisions)
-    return {
-        "id": item.id,
-        "contact_id": item.contact_id,
-        "source": item.source,
-        "provider": item.provider,
-        "agent_id": item.agent_id,
-        "queue": item.queue,
-        "channel": item.channel,
-        "started_at": item.started_at.isoformat() if item.started_at else None,
-        "n_turns": item.n_turns,
-        "agent_reason": item.agent_reason,
-        "agent_outcome": item.agent_outcome,
-        "agent_code": item.agent_code,
-        "model_version": item.model_version,
-        "reason": item.reason,
-        "reason_probability": item.reason_probability,
-        "outcome": item.outcome,
-        "outcome_probability": item.outcome_probability,
-        "model_code": item.model_code,
-        "agent_reason_probability": item.agent_reason_probability,
-        "agent_outcome_probability": item.agent_outcome_probability,
-        "disagrees": item.disagrees,
-        "suspicion": item.suspicion,
-        "audits": len(decisions),
-        "audited": value.to_dict() if decisions else None,
-    }
-
-
-def item_row(
-    contact: dict[str, Any],
-    *,
-    source: str,
-    model_version: str,
-    reasons: Sequence[tuple[str, float]],
-    outcome_probabilities: dict[str, float] | None,
-    outcome: str | None,
-    outcome_probability: float | None,
-    agent_reason: str | None,
-    agent_outcome: str | None,
-    agent_code: str | None,
-    model_code: str | None,
-    agent_reason_probability: float | None,
-    agent_outcome_probability: float | None,
-    sentiment: str | None = None,
-    upsell_probability: float | None = None,
-    suggestion_id: str | None = None,
-    config: RankingConfig | None = None,
-    rng: random.Random | None = None,
-) -> dict[str, Any] | None:
-    """One :class:`AuditItem` row, with its suspicion; None when there is no agent code to audit."""
-    if agent_reason is None and agent_outcome is None:
-        return None
-    reason_view = outcome_view = None
-    if agent_reason is not None and reasons:
-        reason_view = TaskView.bounded(agent_reason, reasons, agent_reason_probability)
-    if agent_outcome is not None and outcome is not None:
-        if outcome_probabilities:
-            top = sorted(outcome_probabilities.items(), key=lambda kv: -kv[1])[:3]
-            outcome_view = TaskView.bounded(agent_outcome, top, outcome_probabilities.get(agent_outcome, 0.0))
-        else:
-            # Only the top outcome is known; the labelled table carries the agent's outcome's probability.
-            outcome_view = TaskView.bounded(
-                agent_outcome, [(outcome, outcome_probability or 0.0)], agent_outcome_probability
-            )
-    scored = suspicion(reason_view, outcome_view, config)
-    started = contact.get("started_at")
-    return {
-        "contact_id": contact["contact_id"],
-        "source": source,
-        "suggestion_id": suggestion_id,
-        "contact": contact,
-        "n_turns": len(contact.get("turns") or []),
-        "provider": contact.get("provider"),
-        "agent_id": contact.get("agent_id"),
-        "queue": contact.get("queue"),
-        "channel": contact.get("channel"),
-        "started_at": datetime.fromisoformat(started) if isinstance(started, str) else started,
-        "agent_reason": agent_reason,
-        "agent_outcome": agent_outcome,
-        "agent_code": agent_code,
-        "model_version": model_version,
-        "reason": reasons[0][0] if reasons else None,
-        "reason_probability": reasons[0][1] if reasons else None,
-        "outcome": outcome,
-        "outcome_probability": outcome_probability,
-        "model_code": model_code,
-        "reasons": [{"label": label, "probability": p} for label, p in reasons],
-        "sentiment": sentiment,
-        "upsell_probability": upsell_probability,
-        "agent_reason_probability": reason_view.given_probability if reason_view else None,
-        "agent_outcome_probability": outcome_view.given_probability if outcome_view else None,
-        "disagrees": scored.disagrees if scored else None,
-        "suspicion": scored.score if scored else 0.0,
-        "random_key": (rng or random).random(),
-    }
-
-
-def item_from_suggestion(
-    suggestion: Suggestion, decision: Decision, config: RankingConfig | None = None
-) -> dict[str, Any] | None:
-    """An item for a live/API suggestion: the agent's decision is the agent's code."""
-    prediction = suggestion.prediction or {}
-    outcome = prediction.get("outcome") or {}
-    sentiment = prediction.get("sentiment") or {}
-    reasons = [(r["label"], float(r["probability"])) for r in prediction.get("reasons") or []]
-    return item_row(
-        suggestion.contact,
-        source="live",
-        suggestion_id=suggestion.id,
-        model_version=suggestion.model_version,
-        reasons=reasons,
-        outcome_probabilities=outcome.get("probabilities"),
-        outcome=outcome.get("label"),
-        outcome_probability=outcome.get("probability"),
-        agent_reason=decision.reason,
-        agent_outcome=decision.outcome,
-        agent_code=decision.disposition_code,
-        model_code=suggestion.disposition_code,
-        agent_reason_probability=None,
-        agent_outcome_probability=None,
-        sentiment=sentiment.get("label"),
-        upsell_probability=suggestion.upsell_probability,
-        config=config,
-    )
-
-
-def item_from_labelled(
-    contact: dict[str, Any], row: dict[str, Any], config: RankingConfig | None = None, rng: random.Random | None = None
-) -> dict[str, Any] | None:
-    """An item for a row of the labelled-contact table (:mod:`dispo.labelled`) and its contact."""
-    reasons = [(r["label"], float(r["probability"])) for r in row.get("reasons") or []]
-    return item_row(
-        contact,
-        source="batch",
-        model_version=row.get("model_version") or "",
-        reasons=reasons,
-        outcome_probabilities=row.get("outcome_probabilities"),
-        outcome=row.get("outcome"),
-        outcome_probability=row.get("outcome_probability"),
-        agent_reason=row.get("agent_reason"),
-        agent_outcome=row.get("agent_outcome"),
-        agent_code=row.get("agent_code"),
-        model_code=row.get("disposition_code"),
-        agent_reason_probability=row.get("agent_reason_probability"),
-        agent_outcome_probability=row.get("agent_outcome_probability"),
-        sentiment=row.get("sentiment"),
-        upsell_probability=row.get("upsell_probability"),
-        config=config,
-        rng=rng,
-    )
 
 
 def audited_training_contacts(

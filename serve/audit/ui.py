@@ -1,8 +1,8 @@
 """The QA audit's web pages (server-rendered Jinja2, a little JavaScript, no CDN): login, the
 queue, one contact, and the report. Reads and decisions go through the same service as the JSON
-API (:mod:`serve.audit_service`); this module only renders, redirects and delegates.
+API (:mod:`serve.audit.service`); this module only renders, redirects and delegates.
 
-Pages authenticate with the session cookie set by the login page (see :mod:`serve.audit_deps`):
+Pages authenticate with the session cookie set by the login page (see :mod:`serve.audit.deps`):
 without a valid one they redirect to the login page. Forms post to this site only: a
 cookie-authenticated POST must carry an Origin (or Referer) naming this host.
 """
@@ -20,19 +20,20 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from dispo.audit.explain import OCCLUSION_METHOD, SENTIMENT_METHOD
+from dispo.audit.items import current_value
 from dispo.errors import ForbiddenError, InvalidInputError, UnauthorizedError
-from serve.audit_deps import AUDIT_ROLES, COOKIE, COOKIE_MAX_AGE, get_audit, same_origin
-from serve.audit_service import AuditService
-from serve.audit_store import QueueQuery, current_value
+from serve.audit.deps import AUDIT_ROLES, COOKIE, COOKIE_MAX_AGE, get_audit, same_origin
+from serve.audit.routes import Filters
+from serve.audit.service import AuditService
+from serve.audit.store import QueueQuery
 from serve.deps import authenticate, get_inference, get_limiter, get_store
 from serve.errors import status_for
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
-from serve.routes.audit import Filters
 from serve.store import Principal, Store
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-HERE = FilePath(__file__).resolve().parent.parent
+HERE = FilePath(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 STATIC = {"audit.css": "text/css", "audit.js": "text/javascript"}
 ITEM_ID = Path(min_length=1, max_length=64)

@@ -20,8 +20,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import Request
 
 from dispo.errors import ForbiddenError
-from serve.audit_service import AuditService
-from serve.audit_store import AuditStore
+from serve.audit.service import AuditService
+from serve.audit.store import AuditStore
 from serve.deps import api_key_header, authenticate, bearer, get_limiter, get_store
 from serve.ratelimit import RateLimiter
 from serve.store import Principal, Store

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from dispo.audit.explain import ExplainConfig, explain
 from dispo.contact import Contact
 from dispo.errors import FieldProblem, InvalidInputError
-from serve.audit_db import AuditDecision, AuditItem
-from serve.audit_store import AuditStore, QueueQuery
+from serve.audit.db import AuditDecision, AuditItem
+from serve.audit.store import AuditStore, QueueQuery
 from serve.inference import InferenceService
 from serve.store import Principal
 

@@ -89,7 +89,7 @@ def register_audit(subcommands: Any) -> None:
 
 
 def _audit_store(args: argparse.Namespace) -> Any:
-    from serve.audit_store import AuditStore
+    from serve.audit.store import AuditStore
     from serve.cli import _store
 
     return AuditStore(_store(args).engine)
@@ -145,11 +145,11 @@ def import_rows(
     """Audit-item rows for a contacts file, from a labelled table or by predicting here."""
     import pyarrow.parquet as pq
 
+    from dispo.audit.items import item_from_labelled
     from dispo.errors import ConfigError
     from dispo.io import ContactReader
     from dispo.labelled import labelled_row
     from dispo.redact import Redactor
-    from serve.audit_store import item_from_labelled
 
     rng = random.Random(seed)
     redactor = Redactor() if redact else None
@@ -203,7 +203,7 @@ def import_rows(
 def _export(args: argparse.Namespace) -> int:
     from dispo.errors import ConfigError
     from dispo.io import write_contacts
-    from serve.audit_store import audited_training_contacts
+    from serve.audit.store import audited_training_contacts
 
     if args.output is None and args.audits_table is None:
         raise ConfigError("dispo audit export: give -o TRAINING_FILE and/or --audits-table TABLE.parquet")
@@ -272,7 +272,7 @@ def _accuracy(args: argparse.Namespace) -> int:
 
 
 def _queue(args: argparse.Namespace) -> int:
-    from serve.audit_store import QueueQuery
+    from serve.audit.store import QueueQuery
 
     query = QueueQuery(
         provider=args.provider,
