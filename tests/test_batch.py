@@ -26,16 +26,16 @@ from dispo.contact import Contact
 from dispo.io import write_contacts
 from dispo.labelled import LABELLED_COLUMNS
 from dispo.model.predictor import Predictor, encode_packed
-from tests.factories import make_tiny_bundle
+from tests.factories import install_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def models(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
     """A registry holding the tiny random-encoder model ``tiny:v1``."""
     root = tmp_path_factory.mktemp("batch-models")
-    make_tiny_bundle(root)
+    install_bundle(tiny_bundle, root)
     return root
 
 
@@ -382,7 +382,7 @@ def test_packed_encoding_equals_the_padded_batch(models: Path, corpus: list[Cont
 
 # -- durable jobs for the service --------------------------------------------------------------------
 def test_batch_jobs_run_and_survive_a_restart(models: Path, corpus: list[Contact], tmp_path: Path) -> None:
-    from dispo.batch.jobs import BatchJobs, BatchJobsConfig, JobNotDoneError, JobNotFoundError
+    from dispo.batch.queue import BatchJobs, BatchJobsConfig, JobNotDoneError, JobNotFoundError
 
     source = tmp_path / "upload.jsonl"
     n_bad = write_with_bad_records(corpus, source)
@@ -426,7 +426,7 @@ def test_batch_jobs_run_and_survive_a_restart(models: Path, corpus: list[Contact
 
 
 def test_batch_job_failures_are_reported(models: Path, tmp_path: Path) -> None:
-    from dispo.batch.jobs import BatchJobs, BatchJobsConfig
+    from dispo.batch.queue import BatchJobs, BatchJobsConfig
     from dispo.io import InputFormatError
 
     service = BatchJobs(BatchJobsConfig(root=tmp_path / "jobs", models_dir=models, default_model="tiny"))

@@ -18,19 +18,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tqdm import tqdm
-
-from dispo.batch.chunks import Chunk, Rejected, chunk_id, count_records, file_chunks
+from dispo.batch.chunks import count_records
+from dispo.batch.context import JobContext, ProgressCallback, Reporter
 from dispo.batch.labeller import LabellerConfig
-from dispo.batch.manifest import ChunkDone, JobStateError, Manifest, atomic_file
+from dispo.batch.manifest import JobStateError, Manifest
 from dispo.contact import DEFAULT_LIMITS, ContactLimits
 from dispo.errors import ConfigError, DispoError
-from dispo.io import RejectsWriter, expand_inputs
+from dispo.io import expand_inputs
 from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE, WEIGHTS_FILE, read_json, resolve
 from dispo.model.runtime import BACKENDS, RUNTIME_FILE, file_sha256
 from dispo.redact import Redactor
@@ -117,18 +116,6 @@ class LabelJob:
 
 
 @dataclass(frozen=True)
-class LabelProgress:
-    """Where a running job stands; handed to ``progress_callback`` after every chunk."""
-
-    records_done: int
-    records_total: int
-    outputs: int
-    rejects: int
-    contacts_per_s: float  # this run's rate (resumed chunks excluded)
-    eta_s: float | None
-
-
-@dataclass(frozen=True)
 class LabelSummary:
     """The end of a job: ``records == outputs + rejects`` (checked)."""
 
@@ -153,120 +140,6 @@ class LabelSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
-
-
-ProgressCallback = Callable[[LabelProgress], None]
-
-
-class Reporter:
-    """The progress bar (contacts/s, ETA) and the caller's callback, fed after each chunk."""
-
-    def __init__(
-        self, total: int, done: int, outputs: int, rejects: int, show: bool, callback: ProgressCallback | None
-    ):
-        self.total = total
-        self.done = done
-        self.outputs = outputs
-        self.rejects = rejects
-        self.callback = callback
-        self.started = time.perf_counter()
-        self.processed = 0  # by this run
-        self.bar = tqdm(
-            total=total, initial=done, unit="contact", desc="labelling", disable=not show, dynamic_ncols=True
-        )
-
-    def advance(self, records: int, outputs: int, rejects: int) -> None:
-        self.done += records
-        self.outputs += outputs
-        self.rejects += rejects
-        self.processed += records
-        self.bar.update(records)
-        if self.callback is not None:
-            self.callback(self.snapshot())
-
-    def rate(self) -> float:
-        elapsed = time.perf_counter() - self.started
-        return self.processed / elapsed if elapsed > 0 else 0.0
-
-    def snapshot(self) -> LabelProgress:
-        rate = self.rate()
-        left = max(0, self.total - self.done)
-        eta = left / rate if rate > 0 else None
-        return LabelProgress(self.done, self.total, self.outputs, self.rejects, rate, eta)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-@dataclass
-class JobContext:
-    """What the driver resolved before an engine runs: shared by the engines."""
-
-    job: LabelJob
-    workers: int | None  # resolved for the local engine; the Ray engine asks the cluster when None
-    paths: list[Path]
-    bundle: Path
-    version: str
-    taxonomy: Taxonomy
-    manifest: Manifest
-    reporter: Reporter
-    labeller: LabellerConfig
-    redactor: Redactor | None  # scrubs rejected records before they are written
-
-    file_ends: dict[int, tuple[int, int]] = field(default_factory=dict)  # file -> (records, chunks) once read
-
-    def pending_chunks(self) -> Iterator[Chunk]:
-        """The chunks not yet done, in order. Files recorded as complete are not read at all;
-        in a partly done file the done chunks are read (to find where the next one starts) but
-        not labelled again."""
-        for file_index, path in enumerate(self.paths):
-            if file_index in self.manifest.files:
-                continue
-            records = chunks = 0
-            for chunk in file_chunks(path, file_index, self.job.chunk_size, self.taxonomy, self.job.limits):
-                records += chunk.records
-                chunks += 1
-                if not self.manifest.is_done(chunk.chunk_id):
-                    yield chunk
-            self.file_ends[file_index] = (records, chunks)
-            self._maybe_file_done(file_index)
-
-    def _maybe_file_done(self, file_index: int) -> None:
-        """Record a file as complete once it was read to its end and all its chunks are recorded."""
-        end = self.file_ends.get(file_index)
-        if end is None or file_index in self.manifest.files:
-            return
-        records, chunks = end
-        if all(self.manifest.is_done(chunk_id(file_index, i)) for i in range(chunks)):
-            self.manifest.commit_file(file_index, records, chunks)
-
-    def write_rejects(self, chunk: Chunk) -> int:
-        """The chunk's rejected records (PII scrubbed), written atomically before it is recorded."""
-        rejected: list[Rejected] = chunk.rejected
-        if not rejected:
-            return 0
-        path = self.manifest.rejects_part_path(chunk.chunk_id)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.unlink(missing_ok=True)
-        writer = RejectsWriter(tmp, self.redactor.redact_value if self.redactor else None)
-        try:
-            for item in rejected:
-                writer.write(item.error, item.raw)
-        finally:
-            writer.close()
-        with atomic_file(path, "wb") as fh:
-            fh.write(tmp.read_bytes())
-        tmp.unlink()
-        return len(rejected)
-
-    def commit(self, chunk: Chunk, outputs: int, rejects: int) -> None:
-        """Record a chunk whose part and rejects part are in place."""
-        self.commit_done(ChunkDone(chunk.chunk_id, chunk.file_index, chunk.records, outputs, rejects))
-
-    def commit_done(self, done: ChunkDone) -> None:
-        self.manifest.commit_chunk(done)
-        self._maybe_file_done(done.file_index)
-        self.reporter.advance(done.records, done.outputs, done.rejects)
 
 
 def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = None) -> LabelSummary:

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 
 from dispo.batch.chunks import Chunk
-from dispo.batch.job import JobContext
+from dispo.batch.context import JobContext
 from dispo.batch.labeller import Labeller, LabellerConfig
 from dispo.batch.manifest import write_part
 from dispo.contact import Contact

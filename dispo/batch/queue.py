@@ -1,4 +1,4 @@
-"""Durable batch jobs for the service: an uploaded file is labelled in the background, its
+"""The service's queue of durable batch jobs: an uploaded file is labelled in the background, its
 progress can be read at any time, its results are downloaded when done, and a job survives a
 restart of the service.
 
@@ -35,7 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from dispo.batch.job import LabelJob, LabelProgress, run_label_job
+from dispo.batch.context import LabelProgress
+from dispo.batch.job import LabelJob, run_label_job
 from dispo.batch.manifest import atomic_file
 from dispo.errors import ConfigError, ConflictError, DispoError, InvalidInputError, NotFoundError, TooLargeError
 from dispo.io import detect_format

@@ -31,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dispo.batch.job import JobContext
+from dispo.batch.context import JobContext
 from dispo.batch.labeller import Labeller, LabellerConfig
 from dispo.batch.manifest import ChunkDone, write_part
 from dispo.contact import Contact

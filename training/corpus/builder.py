@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import training.corpus.phrases as ph
 from dispo.contact import CHANNELS, Contact, Labels, Turn
 from dispo.errors import ConfigError
 from dispo.taxonomy import Taxonomy, load_taxonomy
-from training.corpus import phrases as ph
 from training.corpus.channels import RenderedTurn, planted_records, render
 from training.corpus.dialogue import Composer, DialoguePlan, SceneBank, SlotFiller, bank_openings
 from training.corpus.pii import Person, PlantedPII

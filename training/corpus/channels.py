@@ -12,7 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from training.corpus import phrases as ph
+import training.corpus.phrases as ph
 from training.corpus.pii import MARKER_RE, MONTHS, PLANTED_KINDS, PlantedPII, mark, strip_markers
 from training.corpus.requests import typo
 

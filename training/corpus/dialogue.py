@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from training.corpus import phrases as ph
+import training.corpus.phrases as ph
 from training.corpus.channels import Move
 from training.corpus.pii import Person, gen_amount, gen_date, gen_order_number, gen_tracking, mark
 from training.corpus.requests import compose_request

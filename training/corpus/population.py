@@ -13,7 +13,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from training.corpus import phrases as ph
+import training.corpus.phrases as ph
 from training.corpus.pii import Person, gen_person
 
 
