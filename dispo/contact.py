@@ -19,7 +19,7 @@ Channel = Literal["voice", "chat", "email", "sms", "social", "mobile_app"]
 Speaker = Literal["customer", "agent", "system"]
 CHANNELS: tuple[str, ...] = ("voice", "chat", "email", "sms", "social", "mobile_app")
 SPEAKERS: tuple[str, ...] = ("customer", "agent", "system")
-LABEL_FIELDS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")
+TASKS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")  # a contact's labels; the model's heads
 
 
 #: How deep ``metadata`` may nest (a CRM record is a few levels; hundreds is an attack on the parser).
@@ -81,7 +81,7 @@ class Labels(BaseModel):
     upsell: bool | None = None
 
     def is_empty(self) -> bool:
-        return all(getattr(self, name) is None for name in LABEL_FIELDS)
+        return all(getattr(self, name) is None for name in TASKS)
 
 
 class Contact(BaseModel):

@@ -28,7 +28,7 @@ from typing import IO, Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dispo.contact import DEFAULT_LIMITS, Contact, ContactLimits, parse_contact
+from dispo.contact import DEFAULT_LIMITS, TASKS, Contact, ContactLimits, parse_contact
 from dispo.errors import FieldProblem, InvalidInputError, RecordError
 from dispo.taxonomy import Taxonomy
 
@@ -56,9 +56,8 @@ CSV_CONTACT_COLUMNS = (
     "ended_at",
     "language",
 )
-LABEL_COLUMNS = ("reason", "outcome", "sentiment", "upsell")
-AGENT_LABEL_COLUMNS = tuple(f"agent_{name}" for name in LABEL_COLUMNS)
-CSV_COLUMNS = (*CSV_CONTACT_COLUMNS, "transcript", *LABEL_COLUMNS, *AGENT_LABEL_COLUMNS, "metadata")
+AGENT_LABEL_COLUMNS = tuple(f"agent_{name}" for name in TASKS)
+CSV_COLUMNS = (*CSV_CONTACT_COLUMNS, "transcript", *TASKS, *AGENT_LABEL_COLUMNS, "metadata")
 
 SPEAKER_ALIASES: dict[str, str] = {
     "customer": "customer",
@@ -328,9 +327,9 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
         if value not in ("", None):
             record[column] = value
     record["turns"] = _parse_transcript(str(row.get("transcript", "")), problems)
-    for block, columns in (("labels", LABEL_COLUMNS), ("agent_labels", AGENT_LABEL_COLUMNS)):
+    for block, columns in (("labels", TASKS), ("agent_labels", AGENT_LABEL_COLUMNS)):
         values: dict[str, Any] = {}
-        for name, column in zip(LABEL_COLUMNS, columns, strict=True):
+        for name, column in zip(TASKS, columns, strict=True):
             value = row.get(column, "")
             value = value.strip() if isinstance(value, str) else value
             if value in ("", None):
@@ -531,7 +530,7 @@ def _flat_row(contact: Contact, data: dict[str, Any]) -> list[Any]:
     row.append(format_transcript(contact))
     for block in ("labels", "agent_labels"):
         labels = data.get(block) or {}
-        for name in LABEL_COLUMNS:
+        for name in TASKS:
             value = labels.get(name)
             row.append("" if value is None else (str(value).lower() if isinstance(value, bool) else value))
     row.append(json.dumps(data["metadata"], ensure_ascii=False) if data["metadata"] else "")

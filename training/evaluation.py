@@ -10,16 +10,6 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    scaled = logits / temperature
-    shifted = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
-    return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True))
-
-
-def sigmoid(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-logits / temperature)))
-
-
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
     """ECE with equal-width confidence bins: the weighted gap between confidence and accuracy."""
     if len(confidence) == 0:

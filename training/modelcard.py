@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispo.contact import TASKS
 from training.config import RunConfig
 
 INTENDED_USE = (
@@ -52,11 +53,10 @@ def sources_table(sources: dict[str, dict[str, Any]]) -> list[str]:
     """Which file trained which head, with how many labels (a file may be a sample of its source)."""
     if not sources:
         return []
-    tasks = ("reason", "outcome", "sentiment", "upsell")
-    header = "| file | contacts read | kept | " + " | ".join(tasks) + " |"
-    lines = ["", "Labels each head was trained on, per source file:", "", header, "|---|---|---|" + "---|" * len(tasks)]
+    header = "| file | contacts read | kept | " + " | ".join(TASKS) + " |"
+    lines = ["", "Labels each head was trained on, per source file:", "", header, "|---|---|---|" + "---|" * len(TASKS)]
     for path, info in sources.items():
-        counts = [str(sum(info["labels"].get(task, {}).values())) for task in tasks]
+        counts = [str(sum(info["labels"].get(task, {}).values())) for task in TASKS]
         lines.append(f"| {path} | {info['read']} | {info['kept']} | " + " | ".join(counts) + " |")
     return lines
 

@@ -39,6 +39,7 @@ from dispo.errors import InvalidInputError, RecordError
 from dispo.io import ContactReader
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.bundle import BASELINE_FILE, DATA_FILE, MANIFEST_FILE, load_pickled, read_json
+from dispo.model.calibration import sigmoid, softmax
 from dispo.model.modeling import TASKS
 from dispo.model.predictor import Predictor
 from dispo.taxonomy import Taxonomy, load_taxonomy
@@ -47,8 +48,6 @@ from training.evaluation import (
     expected_calibration_error,
     multiclass_metrics,
     reliability_bins,
-    sigmoid,
-    softmax,
 )
 
 logger = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from dispo.contact import Contact
+from dispo.model.calibration import sigmoid, softmax
 from dispo.model.features import (
     Featurizer,
     LabelEncoder,
@@ -49,7 +50,7 @@ from dispo.taxonomy import Taxonomy
 from training.calibration import fit_temperature
 from training.config import RunConfig
 from training.contrastive import contrastive_pretrain
-from training.evaluation import binary_metrics, multiclass_metrics, selection_score, sigmoid, softmax
+from training.evaluation import binary_metrics, multiclass_metrics, selection_score
 from training.head_init import fit_heads, pooled_features
 
 logger = logging.getLogger(__name__)

@@ -41,6 +41,7 @@ import dispo
 from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.model.bundle import MANIFEST_FILE
+from dispo.model.calibration import task_probabilities
 from dispo.model.features import Featurizer
 from dispo.model.modeling import DispoModel, TurnBatch
 from dispo.model.runtime import (
@@ -131,11 +132,7 @@ def prepare_batches(featurizer: Featurizer, contacts: Sequence[Contact], batch_s
 
 def probabilities(logits: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     """Uncalibrated probabilities: softmax per class task, sigmoid for upsell."""
-    out: dict[str, np.ndarray] = {}
-    for task, values in logits.items():
-        tensor = values.float()
-        out[task] = (torch.sigmoid(tensor) if task == "upsell" else torch.softmax(tensor, dim=-1)).numpy()
-    return out
+    return task_probabilities({task: values.float().numpy() for task, values in logits.items()})
 
 
 def decisions(task: str, probs: np.ndarray) -> np.ndarray:

@@ -25,10 +25,10 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
+from dispo.contact import TASKS
 from dispo.errors import ConfigError
 from dispo.taxonomy import Taxonomy
 
-TASKS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")
 SPEAKER_IDS: dict[str, int] = {"customer": 0, "agent": 1, "system": 2}
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 IGNORE_INDEX = -100
@@ -320,7 +320,7 @@ def _layer_output(output: Any) -> torch.Tensor:
 
 def _encoder_overrides(config: ModelConfig, path: str) -> dict[str, Any]:
     """Attention dropout off by default: on CPU its random numbers cost ~19% of a step and it
-    blocks the fused attention kernel (measured, see the README)."""
+    blocks the fused attention kernel (measured, see docs/model.md)."""
     encoder_config = AutoConfig.from_pretrained(path)
     overrides: dict[str, Any] = {}
     if hasattr(encoder_config, "attention_probs_dropout_prob"):

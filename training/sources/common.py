@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dispo.contact import Contact, contact_problems
+from dispo.contact import TASKS, Contact, contact_problems
 from dispo.errors import ConfigError, FieldProblem, RecordError
 from dispo.io import InputFormatError, write_contacts
 from dispo.taxonomy import Taxonomy
@@ -184,7 +184,7 @@ def stratified_split(
 def label_distribution(contacts: Sequence[Contact]) -> dict[str, dict[str, int]]:
     """Per label field with at least one value: counts by value, ``null`` for a missing label."""
     out: dict[str, dict[str, int]] = {}
-    for name in ("reason", "outcome", "sentiment", "upsell"):
+    for name in TASKS:
         counts: Counter[str] = Counter()
         for contact in contacts:
             value = None if contact.labels is None else getattr(contact.labels, name)
