@@ -24,6 +24,16 @@ def shared_data(name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny random-encoder bundle, trained once per test session (see
+    :func:`tests.factories.make_tiny_bundle`). Tests copy it into their own registry with
+    :func:`tests.factories.install_bundle` rather than change it."""
+    from tests.factories import make_tiny_bundle
+
+    return make_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
+
+
+@pytest.fixture(scope="session")
 def taxonomy() -> Taxonomy:
     return load_taxonomy()
 

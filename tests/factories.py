@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -60,6 +62,16 @@ def make_tiny_bundle(
         }
     )
     return train_model(run, name, root=root).path
+
+
+def install_bundle(bundle: Path, root: Path, name: str = "tiny") -> Path:
+    """A copy of ``bundle`` registered as ``root/name/v1`` (its manifest renamed): a registry of
+    the test's own, from the session's one trained bundle."""
+    target = root / name / "v1"
+    shutil.copytree(bundle, target)
+    manifest = json.loads((target / "bundle.json").read_text(encoding="utf-8"))
+    (target / "bundle.json").write_text(json.dumps({**manifest, "name": name}, indent=2), encoding="utf-8")
+    return target
 
 
 POSTGRES_URL = os.environ.get("DISPO_TEST_POSTGRES_URL")

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="apt-get install c
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    running = start_service(tmp_path_factory.mktemp("browser"))
+def service(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Iterator[Service]:
+    running = start_service(tmp_path_factory.mktemp("browser"), tiny_bundle)
     try:
         yield running
     finally:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dispo.contact import Turn
 from dispo.model.live import LiveSession
 from dispo.model.predictor import Predictor
-from tests.factories import make_tiny_bundle
 
 
 @pytest.fixture(scope="module")
-def predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
-    root = tmp_path_factory.mktemp("models")
-    make_tiny_bundle(root)
-    return Predictor.load("tiny", root=root)
+def predictor(tiny_bundle: Path) -> Predictor:
+    return Predictor.load(tiny_bundle)
 
 
 def test_live_session_encodes_each_turn_once_and_ends_where_a_one_shot_prediction_does(predictor: Predictor) -> None:

@@ -15,7 +15,7 @@ from dispo.model.features import Featurizer, contact_segments, select_segments
 from dispo.model.modeling import ModelConfig
 from dispo.model.predictor import Predictor
 from dispo.model.salience import SegmentSalience, segment_text
-from tests.factories import make_tiny_bundle
+from tests.factories import install_bundle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -115,8 +115,8 @@ def test_batched_preparation_selects_like_one_by_one(fitted: tuple[SegmentSalien
     assert featurizer.prepare(short).segments[0].text == "where is my parcel"
 
 
-def test_a_bundle_carries_its_scorer_and_old_bundles_select_by_position(tmp_path: Path) -> None:
-    path = make_tiny_bundle(tmp_path)
+def test_a_bundle_carries_its_scorer_and_old_bundles_select_by_position(tmp_path: Path, tiny_bundle: Path) -> None:
+    path = install_bundle(tiny_bundle, tmp_path)
     config = json.loads((path / "model_config.json").read_text())
     assert config["segment_selection"] == "salience" and (path / SALIENCE_FILE).is_file()
     predictor = Predictor.load(path)

@@ -22,15 +22,15 @@ from serve.app import create_app
 from serve.db import make_engine, upgrade
 from serve.settings import Settings
 from serve.store import Store
-from tests.factories import database_url, make_tiny_bundle
+from tests.factories import database_url, install_bundle
 
 DATABASES = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="module")
-def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
     root = tmp_path_factory.mktemp("models")
-    make_tiny_bundle(root, name="dispo-default")
+    install_bundle(tiny_bundle, root, name="dispo-default")
     return root
 
 

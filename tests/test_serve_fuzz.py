@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,16 +16,16 @@ from schemathesis.checks import not_a_server_error
 from serve.app import create_app
 from serve.background import BackgroundServer
 from serve.settings import Settings
-from tests.factories import make_tiny_bundle
+from tests.factories import install_bundle
 
 KEYS: dict[str, str] = {}
 STATUSES: dict[str, set[int]] = {}
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def api_schema(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Iterator[Any]:
     root = tmp_path_factory.mktemp("fuzz")
-    make_tiny_bundle(root / "models", name="dispo-default")
+    install_bundle(tiny_bundle, root / "models", name="dispo-default")
     app_settings = Settings.from_env(
         {}, database_url=f"sqlite:///{root / 'dispo.db'}", models_dir=str(root / "models"), backend="torch",
         rate_limit_burst=100_000, batch_dir=str(root / "batches"),
