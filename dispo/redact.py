@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dispo.contact import Contact
+from dispo.contact import Contact, Turn
 from dispo.errors import ConfigError
 
 #: Every kind this module detects, in overlap-resolution priority: when two findings overlap,
@@ -1453,18 +1453,21 @@ class Redactor:
             return tuple(self.redact_value(v) for v in value)
         return value
 
+    def redact_turn(self, turn: Turn, previous: Turn | None) -> Turn:
+        """``turn`` redacted, read in the context of the ``previous`` turn as redacted."""
+        return turn.model_copy(update={"text": self.redact_text(turn.text, previous.text if previous else "")})
+
     def redact_contact(self, contact: Contact) -> Contact:
         """A new contact with every turn's text and every metadata string redacted.
 
-        Each turn is read with the previous turn as context (an answer to "what's the order
-        number?" is an order number). Ids, times, channel, labels and turn speakers/offsets are
-        carried over unchanged; the input contact is not modified.
+        Each turn is read with the previous turn, as redacted, as its context (an answer to
+        "what's the order number?" is an order number): the one rule for a whole contact and a
+        live session alike, which keeps no raw turn. Ids, times, channel, labels and turn
+        speakers/offsets are carried over unchanged; the input contact is not modified.
         """
-        turns = []
-        previous = ""
+        turns: list[Turn] = []
         for turn in contact.turns:
-            turns.append(turn.model_copy(update={"text": self.redact_text(turn.text, previous)}))
-            previous = turn.text
+            turns.append(self.redact_turn(turn, turns[-1] if turns else None))
         return contact.model_copy(update={"turns": turns, "metadata": self.redact_value(contact.metadata)})
 
 
