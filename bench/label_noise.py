@@ -17,7 +17,7 @@ intent's most confusable one (from a clean model's out-of-fold confusions); test
 naive and pruned training.
 
 The learner is the TF-IDF baseline (minutes for the whole table); the transformer's figures at
-one rate come from ``dispo train --labels agent [--label-noise prune]`` on the same files (README).
+one rate come from ``dispo train --labels agent [--label-noise prune]`` on the same files (docs/quality.md).
 
     python bench/label_noise.py --shared ../shared/data
 """

@@ -1,6 +1,6 @@
 """Contact-center metrics from labelled contacts: resolution rate, first-contact resolution, repeat,
 escalation, transfer and callback rates, handle time, sentiment, upsell, label agreement and
-accuracy, by any slice, and the outsourced-provider scorecard. Definitions: README, "Metrics".
+accuracy, by any slice, and the outsourced-provider scorecard. Definitions: docs/metrics.md.
 
 For a service, one call per endpoint (every result is a JSON-serialisable dict)::
 

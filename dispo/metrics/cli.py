@@ -35,7 +35,7 @@ def register_report(subcommands: Any) -> None:
         help="label_issues.jsonl of a model trained with --label-noise: estimated agent accuracy without audits",
     )  # fmt: skip
     report.add_argument("-o", "--output", type=Path, default=Path("metrics-report"), help="report folder")
-    report.add_argument("--config", type=Path, default=None, help="metrics configuration YAML (see the README)")
+    report.add_argument("--config", type=Path, default=None, help="metrics configuration YAML (see docs/metrics.md)")
     report.add_argument("--targets", type=Path, default=None, help="SLA targets YAML (default, providers)")
     report.add_argument("--taxonomy", default=None, help="taxonomy YAML or built-in name (default: retail)")
     report.add_argument(

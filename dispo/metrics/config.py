@@ -1,6 +1,6 @@
 """How the metrics are computed: label sources, the repeat window, the end of the data, SLA targets.
 
-Every definition of the README's "Metrics" section has its knob here, checked on construction, and
+Every definition of docs/metrics.md has its knob here, checked on construction, and
 the whole configuration loads from one YAML file (``dispo report --config metrics.yaml``)::
 
     label_priority: [audit, agent, model]   # first non-null label wins, per contact and per field

@@ -2,8 +2,8 @@
 
 The engine computes every metric of :data:`METRICS` for every group; the scorecard, the SLA targets,
 the report and the CSV tables read names, titles and directions from here, so a metric is defined
-once. The definitions themselves (what is counted over what) are written out in the README, section
-"Metrics", and in :mod:`dispo.metrics.engine`.
+once. The definitions themselves (what is counted over what) are written out in docs/metrics.md
+and in :mod:`dispo.metrics.engine`.
 """
 
 from __future__ import annotations

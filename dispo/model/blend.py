@@ -3,7 +3,7 @@
 The two models err differently: the transformer reads meaning from a token budget, the
 baseline counts exact words and phrases. On BANKING77 a geometric blend of their reason
 probabilities, ``(1 - w) log p_model + w log p_baseline``, is more accurate than either (see
-README, Benchmarks). Training picks ``w`` per task on the validation split (0 where the blend
+docs/benchmarks.md). Training picks ``w`` per task on the validation split (0 where the blend
 does not help) and fits the temperatures on the blended scores, which is why a bundle that
 blends keeps its temperatures in ``calibration.json`` as usual and its weights in ``blend.json``.
 
