@@ -35,6 +35,7 @@ from dispo.contact import Contact
 from dispo.io import read_contacts, write_contacts
 from dispo.labelled import labelled_row
 from dispo.model.predictor import Predictor
+from dispo.redact import Redactor
 from serve.app import create_app
 from serve.audit.cli import register_audit
 from serve.audit.deps import COOKIE
@@ -352,6 +353,9 @@ def test_live_suggestions_with_an_agent_decision_are_queued(sqlite_audit: Audit,
     live = api.get("/v1/audit/items", source="live").json()["items"]
     assert len(live) == 1 and live[0]["contact_id"] == "live-1" and live[0]["agent_reason"] == chosen
     assert live[0]["agent_outcome_probability"] is not None and live[0]["suspicion"] > 0
+    # The exact probability of the agent's reason, as batch items have it (not a bound from the top-3).
+    exact = api.predictor.predict([Redactor().redact_contact(contact)])[0].reason_probabilities[chosen]
+    assert live[0]["agent_reason_probability"] == pytest.approx(exact, abs=1e-5)
     assert api.client.post("/v1/audit/live", headers=api.headers()).json()["added"] == 0  # not twice
 
 
