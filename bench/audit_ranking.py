@@ -264,7 +264,7 @@ def time_decisions(
 
     from dispo.audit.items import item_from_labelled
     from dispo.labelled import labelled_row
-    from dispo.redact import Redactor
+    from dispo.redact import default_redactor
     from serve.app import create_app
     from serve.audit.deps import COOKIE
     from serve.audit.store import AuditStore
@@ -278,7 +278,7 @@ def time_decisions(
         with TestClient(create_app(settings), base_url="http://testserver") as client:
             state: Any = client.app.state  # type: ignore[attr-defined]
             taxonomy = state.inference.taxonomy
-            redactor = Redactor()
+            redactor = default_redactor()
             rng = random.Random(0)
             rows = []
             for contact, prediction in zip(contacts, predictions, strict=True):

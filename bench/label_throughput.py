@@ -51,7 +51,7 @@ from dispo.io import write_contacts
 from dispo.model.bundle import ENCODER_DIR, MANIFEST_FILE, TOKENIZER_DIR, read_json, resolve
 from dispo.model.predictor import PACK_TOKENS, Predictor
 from dispo.model.runtime import read_runtime
-from dispo.redact import Redactor
+from dispo.redact import default_redactor
 
 logger = logging.getLogger("bench.label_throughput")
 
@@ -214,7 +214,7 @@ def cost_model(predictor: Predictor, contacts: list[Contact], batch_size: int) -
     """Tokens encoded per contact (real, padded as a batch, packed) and the FLOPs they need."""
     from dispo.model.predictor import encode_packed
 
-    redactor = Redactor()
+    redactor = default_redactor()
     prepared = predictor.featurizer.prepare_many([redactor.redact_contact(c) for c in contacts])
     order = sorted(range(len(prepared)), key=lambda i: sum(s.est_tokens for s in prepared[i].segments))
     real = padded = packed = 0

@@ -19,7 +19,7 @@ from typing import Any
 
 from dispo.audit.items import item_from_labelled
 from dispo.labelled import labelled_row
-from dispo.redact import Redactor
+from dispo.redact import default_redactor
 from serve.app import create_app
 from serve.audit.store import AuditStore, QueueQuery
 from serve.background import BackgroundServer
@@ -68,7 +68,7 @@ def main() -> None:
             store = app.state.store
             key = store.create_key("demo", "analyst", "Dana Whitfield").secret
             predictor = app.state.inference.predictor
-            redactor = Redactor()
+            redactor = default_redactor()
             contacts = [
                 redactor.redact_contact(b.contact)
                 for b in CorpusBuilder(CorpusConfig(n_contacts=args.contacts, seed=args.seed)).build()

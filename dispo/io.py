@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from dispo.contact import DEFAULT_LIMITS, TASKS, Contact, ContactLimits, parse_contact
 from dispo.errors import FieldProblem, InvalidInputError, RecordError
+from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -140,14 +141,16 @@ class RejectsWriter:
         self.scrub = scrub
         self._fh: IO[str] | None = None
 
-    def write(self, error: RecordError, raw: Any) -> None:
+    def write(self, error: RecordError, raw: Any, *, source: str | None = None) -> None:
+        """``source``: the name the input goes by here, in place of the path it was read from."""
         if self._fh is None:
-            self._fh = self.path.open("a", encoding="utf-8")
+            self._fh = self.path.open("a", encoding="utf-8", errors="backslashreplace")  # junk as read
+        message = str(error) if source is None else source + str(error)[len(error.source) :]
         entry = {
-            "source": error.source,
+            "source": error.source if source is None else source,
             "line": error.line,
             "errors": [p.to_dict() for p in error.problems],
-            "message": str(error),
+            "message": message,
             "record": raw if self.scrub is None else self.scrub(raw),
         }
         self._fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
@@ -159,11 +162,66 @@ class RejectsWriter:
             self._fh = None
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """An input record that is not a valid contact: the error (file, line, fields) and the record as read."""
+
+    error: RecordError
+    raw: Any
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of an input file, in file order: a valid contact or its rejection, never both.
+    ``position`` is 0-based within ``path``."""
+
+    path: Path
+    position: int
+    item: Contact | Rejected
+
+
+def iter_records(
+    inputs: str | Path | Iterable[str | Path],
+    *,
+    taxonomy: Taxonomy | None = None,
+    limits: ContactLimits = DEFAULT_LIMITS,
+    redactor: Redactor | None = None,
+) -> Iterator[Record]:
+    """Every record of the input files (a file, folder or glob, or a list of them), each with its
+    position: the one path by which contacts enter dispo (commands, batch jobs, training).
+
+    With a ``redactor`` each valid contact comes out redacted (each turn read in the context of
+    the previous one as redacted, see :meth:`dispo.redact.Redactor.redact_contact`); rejections
+    keep the record as read, and whoever writes them scrubs them (:class:`RejectsWriter`)."""
+    for path in _input_paths(inputs):
+        fmt = detect_format(path)
+        raw_records = {"jsonl": _raw_jsonl, "csv": _raw_csv, "parquet": _raw_parquet}[fmt](path)
+        for position, (line, original, record, pre_error) in enumerate(raw_records):
+            try:
+                if pre_error is not None:
+                    raise pre_error
+                contact = parse_contact(record, taxonomy=taxonomy, limits=limits, source=str(path), line=line)
+            except RecordError as error:
+                yield Record(path, position, Rejected(error, original))
+                continue
+            yield Record(path, position, redactor.redact_contact(contact) if redactor else contact)
+
+
+def _input_paths(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
+    paths = expand_inputs(inputs) if isinstance(inputs, str | Path) else [Path(p) for p in inputs]
+    for path in paths:
+        if not path.is_file():
+            raise InputFormatError(f"input file not found: {path}")
+        detect_format(path)
+    return paths
+
+
 class ContactReader:
     """Iterate over the valid contacts of one or more files, accounting for every record.
 
     With ``rejects`` unset, the first invalid record raises :class:`RecordError`.
-    With ``rejects`` set, invalid records go to that JSONL file and reading goes on.
+    With ``rejects`` set, invalid records go to that JSONL file and reading goes on. With
+    ``redact``, contacts come out redacted and rejected records are scrubbed before they are written.
     """
 
     def __init__(
@@ -173,53 +231,37 @@ class ContactReader:
         taxonomy: Taxonomy | None = None,
         limits: ContactLimits = DEFAULT_LIMITS,
         rejects: str | Path | None = None,
-        scrub: Callable[[Any], Any] | None = None,
+        redact: bool = False,
     ) -> None:
-        """``scrub`` is applied to a rejected record before it is written (e.g. PII redaction)."""
-        if isinstance(inputs, str | Path):
-            self.paths = expand_inputs(inputs)
-        else:
-            self.paths = [Path(p) for p in inputs]
-        for path in self.paths:
-            if not path.is_file():
-                raise InputFormatError(f"input file not found: {path}")
-            detect_format(path)
+        self.paths = _input_paths(inputs)
         self.taxonomy = taxonomy
         self.limits = limits
+        self.redactor = default_redactor() if redact else None
         self.stats = ReadStats(rejects_path=Path(rejects) if rejects else None)
+        scrub = self.redactor.redact_value if self.redactor else None
         self._rejects = RejectsWriter(rejects, scrub) if rejects else None
 
     def __iter__(self) -> Iterator[Contact]:
         try:
-            for path in self.paths:
-                yield from self._read_file(path)
+            for record in iter_records(self.paths, taxonomy=self.taxonomy, limits=self.limits, redactor=self.redactor):
+                self.stats.records += 1
+                if isinstance(record.item, Rejected):
+                    self._reject(record.item)
+                    continue
+                self.stats.accepted += 1
+                yield record.item
         finally:
             if self._rejects is not None:
                 self._rejects.close()
 
-    def _read_file(self, path: Path) -> Iterator[Contact]:
-        fmt = detect_format(path)
-        raw_records = {"jsonl": _raw_jsonl, "csv": _raw_csv, "parquet": _raw_parquet}[fmt](path)
-        for line, original, record, pre_error in raw_records:
-            self.stats.records += 1
-            try:
-                if pre_error is not None:
-                    raise pre_error
-                contact = parse_contact(record, taxonomy=self.taxonomy, limits=self.limits, source=str(path), line=line)
-            except RecordError as error:
-                self._reject(error, original)
-                continue
-            self.stats.accepted += 1
-            yield contact
-
-    def _reject(self, error: RecordError, raw: Any) -> None:
+    def _reject(self, rejected: Rejected) -> None:
         self.stats.rejected += 1
-        for problem in error.problems:
+        for problem in rejected.error.problems:
             self.stats.errors_by_field[problem.field] = self.stats.errors_by_field.get(problem.field, 0) + 1
         if self._rejects is None:
-            raise error
-        logger.debug("rejected %s", error)
-        self._rejects.write(error, raw)
+            raise rejected.error
+        logger.debug("rejected %s", rejected.error)
+        self._rejects.write(rejected.error, rejected.raw)
 
 
 def read_contacts(
@@ -227,9 +269,10 @@ def read_contacts(
     *,
     taxonomy: Taxonomy | None = None,
     limits: ContactLimits = DEFAULT_LIMITS,
+    redact: bool = False,
 ) -> list[Contact]:
-    """Read every contact, raising on the first invalid record."""
-    return list(ContactReader(inputs, taxonomy=taxonomy, limits=limits))
+    """Read every contact (redacted with ``redact``), raising on the first invalid record."""
+    return list(ContactReader(inputs, taxonomy=taxonomy, limits=limits, redact=redact))
 
 
 # (line or row number, the record as found in the file, the canonical raw dict, an early error)
@@ -237,8 +280,15 @@ RawRecord = tuple[int, Any, Any, RecordError | None]
 
 
 def _raw_jsonl(path: Path) -> Iterator[RawRecord]:
-    with path.open("r", encoding="utf-8") as fh:
-        for number, text in enumerate(fh, start=1):
+    with path.open("rb") as fh:  # decoded line by line: a line of binary junk is that line's rejection
+        for number, data in enumerate(fh, start=1):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problem = FieldProblem("<line>", "UTF-8 text", f"a byte that is not UTF-8 at column {exc.start + 1}")
+                shown = data.decode("utf-8", "backslashreplace").rstrip("\n")
+                yield number, shown, None, RecordError(str(path), number, [problem])
+                continue
             if not text.strip():
                 continue
             try:
@@ -253,7 +303,9 @@ def _raw_jsonl(path: Path) -> Iterator[RawRecord]:
 
 def _raw_csv(path: Path) -> Iterator[RawRecord]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with path.open("r", encoding="utf-8", newline="") as fh:
+    # Bytes that are not UTF-8 become lone surrogates, which the contract refuses field by field:
+    # a record with junk is that record's rejection, not the end of the file.
+    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)

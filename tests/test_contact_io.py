@@ -10,7 +10,16 @@ import pytest
 
 from dispo.contact import Contact, ContactLimits, parse_contact
 from dispo.errors import ConfigError, RecordError
-from dispo.io import ContactReader, ContactWriter, InputFormatError, expand_inputs, read_contacts, write_contacts
+from dispo.io import (
+    ContactReader,
+    ContactWriter,
+    InputFormatError,
+    Rejected,
+    expand_inputs,
+    iter_records,
+    read_contacts,
+    write_contacts,
+)
 from dispo.taxonomy import Taxonomy
 from tests.conftest import make_contact
 
@@ -109,11 +118,21 @@ def test_rejects_file_keeps_every_bad_record_with_its_reason(tmp_path: Path, tax
     assert rejects[1]["errors"][0]["field"] == "labels.reason"
 
 
-def test_rejects_are_scrubbed_before_they_are_written(tmp_path: Path) -> None:
-    path = _bad_jsonl(tmp_path, [{**GOOD, "channel": "fax", "metadata": {"email": "jo@example.com"}}])
-    reader = ContactReader(path, rejects=tmp_path / "r.jsonl", scrub=lambda raw: "<scrubbed>")
-    assert list(reader) == []
-    assert json.loads((tmp_path / "r.jsonl").read_text())["record"] == "<scrubbed>"
+def test_a_redacting_reader_redacts_contacts_and_scrubs_rejects_before_they_are_written(tmp_path: Path) -> None:
+    with_pii = {**GOOD, "turns": [{"speaker": "customer", "text": "mail me at jo@example.com please"}]}
+    path = _bad_jsonl(tmp_path, [with_pii, {**GOOD, "channel": "fax", "metadata": {"email": "jo@example.com"}}])
+    reader = ContactReader(path, rejects=tmp_path / "r.jsonl", redact=True)
+    [contact] = list(reader)
+    assert contact.turns[0].text == "mail me at [EMAIL] please"
+    written = (tmp_path / "r.jsonl").read_text()
+    assert "jo@example.com" not in written and json.loads(written)["record"]["metadata"] == {"email": "[EMAIL]"}
+
+
+def test_records_come_with_their_position_whether_valid_or_not(tmp_path: Path) -> None:
+    path = _bad_jsonl(tmp_path, [GOOD, {**GOOD, "channel": "fax"}, {**GOOD, "contact_id": "C-3"}])
+    records = list(iter_records(path))
+    assert [(r.position, isinstance(r.item, Rejected)) for r in records] == [(0, False), (1, True), (2, False)]
+    assert records[1].item.error.line == 2 and records[1].path == path
 
 
 @pytest.mark.parametrize(

@@ -115,13 +115,11 @@ def _redact(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from dispo.io import ContactReader, ContactWriter
-    from dispo.redact import Redactor
 
-    redactor = Redactor()
-    reader = ContactReader(args.input, rejects=args.rejects, scrub=redactor.redact_value)
+    reader = ContactReader(args.input, rejects=args.rejects, redact=True)
     with ContactWriter(args.output) as writer:
         for contact in tqdm(reader, unit="contact", desc="redacting"):
-            writer.write(redactor.redact_contact(contact))
+            writer.write(contact)
     _log_accounting(reader.stats, args.output)
     return 0 if reader.stats.rejected == 0 else 1
 

@@ -42,16 +42,14 @@ def _export(args: argparse.Namespace) -> int:
     from dispo.model.bundle import resolve
     from dispo.model.export import DEFAULT_MIN_AGREEMENT, export_bundle
     from dispo.model.runtime import VARIANTS
-    from dispo.redact import Redactor
 
     if args.max_contacts is not None and args.max_contacts <= 0:
         raise ConfigError(f"--max-contacts must be positive, got {args.max_contacts}")
     bundle = resolve(args.ref, args.models_dir)
-    redactor = None if args.no_redact else Redactor()
     contacts = []
     # Labels are not needed (agreement is with the PyTorch model), so any valid contact will do.
-    for contact in ContactReader(args.data):
-        contacts.append(redactor.redact_contact(contact) if redactor else contact)
+    for contact in ContactReader(args.data, redact=not args.no_redact):
+        contacts.append(contact)
         if args.max_contacts is not None and len(contacts) >= args.max_contacts:
             break
     record = export_bundle(

@@ -43,7 +43,7 @@ from dispo.model.bundle import (
     versions,
 )
 from dispo.model.modeling import TASKS, ModelConfig
-from dispo.redact import Redactor
+from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, choose_blend
 from training.config import RunConfig
@@ -145,7 +145,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     if not run.model.label_sizes:  # heads sized from the taxonomy unless the config fixed them
         sized = ModelConfig.for_taxonomy(taxonomy)
         run.model = replace(run.model, label_sizes=sized.label_sizes)
-    redactor = Redactor() if redact else None
+    redactor = default_redactor() if redact else None
     sources: dict[str, dict[str, Any]] = {}
     contacts = read_training_contacts(
         run.data.train, taxonomy, redactor, sample_sizes=run.data.sample_sizes, seed=run.training.seed,

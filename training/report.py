@@ -534,9 +534,9 @@ def evaluate_bundle(
     if redact is None:
         redact = bool(data_info.get("redacted", False))
     if redact:
-        from dispo.redact import Redactor
+        from dispo.redact import default_redactor
 
-        redactor = Redactor()
+        redactor = default_redactor()
         contacts = [redactor.redact_contact(c) for c in contacts]
     baseline: BaselineModel | None = None
     if (bundle / BASELINE_FILE).is_file():

@@ -19,24 +19,15 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dispo.contact import DEFAULT_LIMITS, Contact, ContactLimits
-from dispo.errors import RecordError
-from dispo.io import ContactReader, detect_format
+from dispo.io import InputFormatError, Rejected, detect_format, iter_records
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """An input record that is not a valid contact: the error (file, line, fields) and the record as read."""
-
-    error: RecordError
-    raw: Any
 
 
 @dataclass
@@ -69,36 +60,12 @@ def chunk_id(file_index: int, index: int) -> str:
     return f"{file_index:05d}-{index:06d}"
 
 
-class _CollectingReader(ContactReader):
-    """A :class:`ContactReader` that hands rejected records back to its caller (with their
-    position) instead of writing them to a side file: the job writes the rejects of each chunk
-    together with the chunk, so a resumed run neither loses nor repeats one."""
-
-    def __init__(self, path: Path, taxonomy: Taxonomy | None, limits: ContactLimits) -> None:
-        super().__init__([path], taxonomy=taxonomy, limits=limits)
-        self.pending: list[tuple[int, Rejected]] = []
-
-    def _reject(self, error: RecordError, raw: Any) -> None:
-        self.stats.rejected += 1
-        for problem in error.problems:
-            self.stats.errors_by_field[problem.field] = self.stats.errors_by_field.get(problem.field, 0) + 1
-        # stats.records was counted before the record was parsed: it is this record's 1-based position.
-        self.pending.append((self.stats.records - 1, Rejected(error, raw)))
-
-    def drain(self) -> Iterator[tuple[int, Rejected]]:
-        pending, self.pending = self.pending, []
-        yield from pending
-
-
 def file_records(
     path: Path, taxonomy: Taxonomy | None = None, limits: ContactLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, Contact | Rejected]]:
     """Every record of one file in order: ``(position, contact)`` or ``(position, rejection)``."""
-    reader = _CollectingReader(path, taxonomy, limits)
-    for contact in reader:
-        yield from reader.drain()
-        yield reader.stats.records - 1, contact
-    yield from reader.drain()
+    for record in iter_records([path], taxonomy=taxonomy, limits=limits):
+        yield record.position, record.item
 
 
 def file_chunks(
@@ -126,7 +93,10 @@ def count_records(path: Path) -> int:
     that are not blank (quoted fields may span lines, so the file is parsed as CSV)."""
     fmt = detect_format(path)
     if fmt == "parquet":
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputFormatError(f"{path}: not a readable Parquet file: {exc}") from None
     if fmt == "jsonl":
         count = 0
         with path.open("rb") as fh:
@@ -135,7 +105,7 @@ def count_records(path: Path) -> int:
                     count += 1
         return count
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with path.open("r", encoding="utf-8", newline="") as fh:
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:  # bad bytes: rejects later
         reader = csv.reader(fh)
         if next(reader, None) is None:
             return 0

@@ -19,7 +19,7 @@ from dispo.errors import ConfigError
 from dispo.labelled import labelled_row, labelled_table
 from dispo.model.predictor import Predictor
 from dispo.model.runtime import SegmentCache, TorchEncoder
-from dispo.redact import Redactor
+from dispo.redact import default_redactor
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Labeller:
             torch.set_num_threads(config.threads)
         self.config = config
         self.predictor = Predictor.load(Path(config.bundle), backend=config.backend)
-        self.redactor = Redactor() if config.redact else None
+        self.redactor = default_redactor() if config.redact else None
         self._backend_name = "torch" if self.predictor.backend is None else self.predictor.backend.name
         self.cache: SegmentCache | None = None
         if config.segment_cache:

@@ -148,10 +148,16 @@ class Redactor:
 
 __all__ = [
     "DEFAULT_PLACEHOLDER", "PII_KINDS", "PIISpan", "Redactor",
-    "iban_valid", "luhn_valid", "redact_contact", "redact_text",
+    "default_redactor", "iban_valid", "luhn_valid", "redact_contact", "redact_text",
 ]  # fmt: skip
 
 _DEFAULT = Redactor()
+
+
+def default_redactor() -> Redactor:
+    """The redactor dispo uses wherever it redacts (every kind, ``[KIND]`` placeholders): one
+    instance, so a file, a batch job, a live session and training redact alike."""
+    return _DEFAULT
 
 
 def redact_contact(contact: Contact) -> Contact:

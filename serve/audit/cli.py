@@ -149,10 +149,10 @@ def import_rows(
     from dispo.errors import ConfigError
     from dispo.io import ContactReader
     from dispo.labelled import labelled_row
-    from dispo.redact import Redactor
+    from dispo.redact import default_redactor
 
     rng = random.Random(seed)
-    redactor = Redactor() if redact else None
+    redactor = default_redactor() if redact else None
     reader = ContactReader(contacts)
     rows: list[dict[str, Any]] = []
     if labelled is not None:
