@@ -44,19 +44,23 @@ def configure_logging(level: str) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse, set up logging and run the chosen command: its exit status, 2 on a domain error
+    (logged as one line naming what and where), 130 when interrupted."""
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     try:
-        result = args.handler(args)
+        return int(args.handler(args) or 0)
     except DispoError as exc:
         logger.error("%s", exc)
         return 2
     except KeyboardInterrupt:
         logger.error("interrupted")
         return 130
-    return int(result or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

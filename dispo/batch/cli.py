@@ -87,19 +87,9 @@ def label_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dispo.batch label ...``: the command without the plugin entry point."""
-    from dispo.cli import configure_logging
-    from dispo.errors import DispoError
+    from dispo.cli import run
 
     parser = argparse.ArgumentParser(prog="python -m dispo.batch")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     register_label(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    configure_logging(args.log_level)
-    try:
-        return int(args.handler(args) or 0)
-    except DispoError as exc:
-        logger.error("%s", exc)
-        return 2
-    except KeyboardInterrupt:
-        logger.error("interrupted")
-        return 130
+    return run(parser, argv)

@@ -241,6 +241,22 @@ def write_summary(summary: ConversionSummary) -> Path:
     return path
 
 
+def numbered_rows(
+    reader: Any, path: Path, *, start: int = 1, what: str = "valid CSV"
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a ``csv.reader`` with the line each starts on (a quoted cell may span lines);
+    a malformed row is a :class:`RecordError` naming its line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise record_error(path, start, "<row>", what, str(exc)) from None
+        line, start = start, reader.line_num + 1
+        yield line, row
+
+
 def iter_csv(path: Path, header: Sequence[str], skipped: Counter[str]) -> Iterator[tuple[int, list[str]]]:
     """Data rows of a CSV file with exactly ``header``, each with the line it starts on.
 
@@ -257,15 +273,7 @@ def iter_csv(path: Path, header: Sequence[str], skipped: Counter[str]) -> Iterat
             raise record_error(path, reader.line_num, "<header>", "valid CSV", str(exc)) from None
         if [h.strip() for h in first] != list(header):
             raise record_error(path, 1, "<header>", ",".join(header), ",".join(first))
-        start = reader.line_num + 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise record_error(path, start, "<row>", "valid CSV", str(exc)) from None
-            line, start = start, reader.line_num + 1
+        for line, row in numbered_rows(reader, path, start=reader.line_num + 1):
             if not any(cell.strip() for cell in row):
                 skipped["blank_rows"] += 1
                 continue

@@ -39,7 +39,7 @@ from pathlib import Path
 from dispo.contact import Contact, Labels, Turn
 from dispo.io import InputFormatError
 from dispo.taxonomy import Taxonomy
-from training.sources.common import Converted, record_error, require_file
+from training.sources.common import Converted, numbered_rows, record_error, require_file
 
 NAME = "goemotions"
 SPLITS = {"train": "train", "dev": "train", "test": "test"}
@@ -123,16 +123,7 @@ def _labels(file: Path) -> list[str]:
 def _rows(file: Path) -> Iterator[tuple[int, tuple[str, str, str]]]:
     """Data rows (text, label ids, comment id) with the line each one starts on."""
     with file.open(encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t")
-        start = 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise record_error(file, start, "<row>", "valid TSV", str(exc)) from None
-            line, start = start, reader.line_num + 1
+        for line, row in numbered_rows(csv.reader(fh, delimiter="\t"), file, what="valid TSV"):
             if not any(cell.strip() for cell in row):
                 raise record_error(file, line, "<row>", "text, label ids and comment id", "a blank line")
             if len(row) != 3:
