@@ -198,6 +198,8 @@ def contact_problems(
             )
     if total > limits.max_total_chars:
         problems.append(FieldProblem("turns", f"at most {limits.max_total_chars} characters in all", f"{total}", True))
+    if contact.metadata and len(repr(contact.metadata)) > limits.max_metadata_chars:
+        problems.append(FieldProblem("metadata", f"at most {limits.max_metadata_chars} characters", "larger", True))
     if taxonomy is not None:
         for block in ("labels", "agent_labels"):
             labels = getattr(contact, block)

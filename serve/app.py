@@ -69,11 +69,14 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
             telemetry,
             max_batch=settings.max_inference_batch,
             max_live_sessions=settings.max_live_sessions,
+            max_live_sessions_per_tenant=settings.max_live_sessions_per_tenant,
             live_idle_seconds=settings.live_idle_seconds,
             segment_cache=settings.segment_cache,
         )
         await inference.start()
         previous = getattr(app.state, "inference", None)
+        if previous is not None:
+            inference.adopt_live(previous)  # open live sessions finish on the version they started on
         app.state.inference = inference
         telemetry.model_info.clear()
         backend = predictor.backend.name if predictor.backend is not None else "torch"  # a cache keeps its name

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import torch
 
 from dispo.contact import Contact, Turn
-from dispo.errors import UnavailableError
+from dispo.errors import ForbiddenError, UnavailableError
 from dispo.model.live import LiveSession
 from dispo.model.predictor import Prediction, Predictor
 from dispo.model.runtime import SegmentCache, TorchEncoder
-from dispo.redact import Redactor
+from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy
 from serve.telemetry import Telemetry
 
@@ -46,9 +46,10 @@ class _Request:
 
 @dataclass
 class _Live:
-    session: LiveSession
+    session: LiveSession  # bound to the predictor it started on: a reload does not change it
     redacted: list[Turn]
     touched: float
+    owner: str  # the API key that opened it: only that key may continue or close it
 
 
 class InferenceService:
@@ -60,7 +61,8 @@ class InferenceService:
         redactor: Redactor | None = None,
         max_batch: int = 64,
         max_live_sessions: int = 2_000,
-        live_idle_seconds: float = 3_600.0,
+        max_live_sessions_per_tenant: int = 200,
+        live_idle_seconds: float = 600.0,
         segment_cache: int = 0,
     ) -> None:
         if segment_cache and not isinstance(predictor.backend, SegmentCache):
@@ -69,9 +71,10 @@ class InferenceService:
             predictor.backend = SegmentCache(predictor.backend or TorchEncoder(predictor.model), segment_cache)
         self.predictor = predictor
         self.telemetry = telemetry
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor or default_redactor()
         self.max_batch = max_batch
         self.max_live_sessions = max_live_sessions
+        self.max_live_sessions_per_tenant = max_live_sessions_per_tenant
         self.live_idle_seconds = live_idle_seconds
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispo-model")
         self._queue: asyncio.Queue[_Request] | None = None
@@ -126,11 +129,10 @@ class InferenceService:
             contacts = [c for request in batch for c in request.contacts]
             try:
                 results = await loop.run_in_executor(self.executor, self._predict_now, contacts)
-            except Exception as exc:  # one bad batch must not stop the worker
-                logger.exception("prediction failed for a batch of %d contacts", len(contacts))
-                for request in batch:
-                    if not request.future.done():
-                        request.future.set_exception(exc)
+            except Exception:  # one bad contact must not fail the other requests of its batch
+                logger.warning("a batch of %d contacts failed; predicting its %d requests one by one",
+                               len(contacts), len(batch))  # fmt: skip
+                await self._one_by_one(batch)
                 continue
             self.telemetry.batch_size.observe(len(contacts))
             start = 0
@@ -140,21 +142,42 @@ class InferenceService:
                     request.future.set_result(results[start:end])
                 start = end
 
+    async def _one_by_one(self, batch: list[_Request]) -> None:
+        """Each request of a failed batch on its own: the request that fails gets the error, the
+        others their predictions. The error is logged by type only (no contact text in logs)."""
+        loop = asyncio.get_running_loop()
+        for request in batch:
+            try:
+                result = await loop.run_in_executor(self.executor, self._predict_now, request.contacts)
+            except Exception as exc:
+                logger.error("prediction failed for a request of %d contacts: %s", len(request.contacts),
+                             type(exc).__name__)  # fmt: skip
+                if not request.future.done():
+                    request.future.set_exception(exc)
+                continue
+            if not request.future.done():
+                request.future.set_result(result)
+
     def _predict_now(self, contacts: list[Contact]) -> list[tuple[Contact, Prediction]]:
         redacted = [self.redactor.redact_contact(c) for c in contacts]
         predictions = self.predictor.predict(redacted, batch_size=self.max_batch)
         return list(zip(redacted, predictions, strict=True))
 
     # -- live sessions ----------------------------------------------------------------------------
-    async def live_turn(self, tenant_id: str, contact_id: str, turn: Turn) -> tuple[Turn, Prediction | None, float]:
-        """Add a turn to a live contact: the redacted turn, the updated prediction, and the update
-        time in ms. Only the new turn is encoded (see :mod:`dispo.model.live`)."""
+    async def live_turn(
+        self, tenant_id: str, key_id: str, contact_id: str, turn: Turn
+    ) -> tuple[Turn, Prediction | None, float]:
+        """Add a turn to a live contact opened by ``key_id``: the redacted turn, the updated
+        prediction, and the update time in ms. Only the new turn is encoded (see
+        :mod:`dispo.model.live`)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self._live_turn_now, tenant_id, contact_id, turn)
+        return await loop.run_in_executor(self.executor, self._live_turn_now, tenant_id, key_id, contact_id, turn)
 
-    def _live_turn_now(self, tenant_id: str, contact_id: str, turn: Turn) -> tuple[Turn, Prediction | None, float]:
+    def _live_turn_now(
+        self, tenant_id: str, key_id: str, contact_id: str, turn: Turn
+    ) -> tuple[Turn, Prediction | None, float]:
         started = time.perf_counter()
-        live = self._live_entry(tenant_id, contact_id)
+        live = self._live_entry(tenant_id, key_id, contact_id)
         redacted = self.redactor.redact_turn(turn, live.redacted[-1] if live.redacted else None)
         live.redacted.append(redacted)
         with torch.inference_mode():
@@ -168,16 +191,27 @@ class InferenceService:
             live = self._live.get((tenant_id, contact_id))
             return len(live.redacted) if live else 0
 
-    def close_live(self, tenant_id: str, contact_id: str) -> tuple[list[Turn], Prediction | None, float]:
+    def close_live(self, tenant_id: str, key_id: str, contact_id: str) -> tuple[list[Turn], Prediction | None, float]:
         """End a live session: its redacted turns, last prediction and that update's time in ms."""
         with self._live_lock:
-            live = self._live.pop((tenant_id, contact_id), None)
+            live = self._live.get((tenant_id, contact_id))
+            if live is not None:
+                _check_owner(live, key_id, contact_id)
+                del self._live[(tenant_id, contact_id)]
             self.telemetry.live_sessions.set(len(self._live))
         if live is None:
             return [], None, 0.0
         return live.redacted, live.session.last_prediction, live.session.stats.last_update_ms
 
-    def _live_entry(self, tenant_id: str, contact_id: str) -> _Live:
+    def adopt_live(self, previous: InferenceService) -> None:
+        """Take over the open live sessions of the service this one replaces (a model reload):
+        they go on, and finish, on the model version they started on."""
+        with previous._live_lock, self._live_lock:
+            self._live.update(previous._live)
+            previous._live.clear()
+            self.telemetry.live_sessions.set(len(self._live))
+
+    def _live_entry(self, tenant_id: str, key_id: str, contact_id: str) -> _Live:
         now = time.monotonic()
         key = (tenant_id, contact_id)
         with self._live_lock:
@@ -186,9 +220,14 @@ class InferenceService:
             if live is None:
                 if len(self._live) >= self.max_live_sessions:
                     raise TooManySessionsError(f"all {self.max_live_sessions} live-session slots are in use")
-                live = _Live(LiveSession(self.predictor, contact_id), [], now)
+                if sum(1 for tenant, _ in self._live if tenant == tenant_id) >= self.max_live_sessions_per_tenant:
+                    raise TooManySessionsError(
+                        f"this tenant's {self.max_live_sessions_per_tenant} live-session slots are in use"
+                    )
+                live = _Live(LiveSession(self.predictor, contact_id), [], now, key_id)
                 self._live[key] = live
                 self.telemetry.live_sessions.set(len(self._live))
+            _check_owner(live, key_id, contact_id)
             live.touched = now
             self._live.move_to_end(key)
             return live
@@ -200,3 +239,8 @@ class InferenceService:
                 break
             del self._live[key]
             logger.info("live session %s/%s expired after %.0f s idle", key[0], key[1], self.live_idle_seconds)
+
+
+def _check_owner(live: _Live, key_id: str, contact_id: str) -> None:
+    if live.owner != key_id:
+        raise ForbiddenError(f"live session {contact_id!r} was opened by another API key; only that key may use it")

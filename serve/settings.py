@@ -41,13 +41,18 @@ class Settings:
     max_turns: int = 500
     max_turn_chars: int = 20_000
     max_total_chars: int = 100_000
+    max_metadata_chars: int = 20_000  # of a contact's metadata (as written out)
     # batch jobs (POST /v1/batches): uploaded files and results, one folder per tenant
     batch_dir: str = "data/batches"
     batch_worker: bool = True  # run queued jobs in this process
     max_upload_bytes: int = 2_000_000_000
     # live sessions
-    max_live_sessions: int = 2_000
-    live_idle_seconds: float = 3_600.0
+    max_live_sessions: int = 2_000  # all tenants together
+    max_live_sessions_per_tenant: int = 200
+    live_idle_seconds: float = 600.0  # a session left without a turn (or dropped) is closed after this
+    # model management: promoting a version changes the model of every tenant, so only admin keys
+    # of this tenant (the operator's) may do it through the API; unset, only `dispo models promote`.
+    operator_tenant: str | None = None
     # inference
     max_inference_batch: int = 64  # contacts per forward pass when concurrent requests are batched
     # Threads of the model (PyTorch and ONNX Runtime); 0: all cores. One measured best on 2 cores
@@ -69,7 +74,9 @@ class Settings:
             "max_turns",
             "max_turn_chars",
             "max_total_chars",
+            "max_metadata_chars",
             "max_live_sessions",
+            "max_live_sessions_per_tenant",
             "live_idle_seconds",
             "max_inference_batch",
         )
@@ -105,8 +112,9 @@ class Settings:
     @property
     def limits(self) -> ContactLimits:
         return ContactLimits(
-            max_turns=self.max_turns, max_turn_chars=self.max_turn_chars, max_total_chars=self.max_total_chars
-        )
+            max_turns=self.max_turns, max_turn_chars=self.max_turn_chars, max_total_chars=self.max_total_chars,
+            max_metadata_chars=self.max_metadata_chars,
+        )  # fmt: skip
 
     @property
     def models_root(self) -> Path | None:

@@ -6,10 +6,17 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
+from fastapi.testclient import TestClient
 from transformers import BertConfig, BertModel, BertTokenizerFast
+
+from serve.app import create_app
+from serve.settings import Settings
+from serve.store import Store
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -96,3 +103,31 @@ def database_url(kind: str, tmp_path: Path) -> str:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     return POSTGRES_URL
+
+
+class Api:
+    """A test client with one key per role in two tenants."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        store: Store = client.app.state.store  # type: ignore[attr-defined]
+        self.keys = {
+            (tenant, role): store.create_key(tenant, role, f"{tenant}-{role}").secret
+            for tenant in ("acme", "globex")
+            for role in ("agent", "analyst", "admin", "service")
+        }
+
+    def headers(self, role: str = "agent", tenant: str = "acme") -> dict[str, str]:
+        return {"X-API-Key": self.keys[(tenant, role)]}
+
+    def post(self, path: str, body: Any, role: str = "agent", tenant: str = "acme") -> Any:
+        return self.client.post(path, json=body, headers=self.headers(role, tenant))
+
+
+def make_api(models_root: Path, url: str, **overrides: Any) -> Iterator[Api]:
+    overrides.setdefault("batch_dir", tempfile.mkdtemp(prefix="dispo-batches-"))
+    settings = Settings.from_env(
+        {}, database_url=url, models_dir=str(models_root), backend="torch", max_batch_contacts=4, **overrides
+    )
+    with TestClient(create_app(settings)) as client:
+        yield Api(client)

@@ -4,7 +4,6 @@ PostgreSQL too when DISPO_TEST_POSTGRES_URL is set, as CI does)."""
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,17 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 from starlette.websockets import WebSocketDisconnect
 
 from dispo.contact import Contact
 from dispo.model.runtime import SegmentCache
-from serve.app import create_app
 from serve.db import make_engine, upgrade
 from serve.settings import Settings
-from serve.store import Store
-from tests.factories import database_url, install_bundle
+from tests.factories import Api, database_url, install_bundle, make_api
 
 DATABASES = ["sqlite", "postgresql"]
 
@@ -39,34 +35,6 @@ def sample_contacts() -> list[Contact]:
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
     return [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=12, seed=11)).build()]
-
-
-class Api:
-    """A test client with one key per role in two tenants."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        store: Store = client.app.state.store  # type: ignore[attr-defined]
-        self.keys = {
-            (tenant, role): store.create_key(tenant, role, f"{tenant}-{role}").secret
-            for tenant in ("acme", "globex")
-            for role in ("agent", "analyst", "admin", "service")
-        }
-
-    def headers(self, role: str = "agent", tenant: str = "acme") -> dict[str, str]:
-        return {"X-API-Key": self.keys[(tenant, role)]}
-
-    def post(self, path: str, body: Any, role: str = "agent", tenant: str = "acme") -> Any:
-        return self.client.post(path, json=body, headers=self.headers(role, tenant))
-
-
-def make_api(models_root: Path, url: str, **overrides: Any) -> Iterator[Api]:
-    overrides.setdefault("batch_dir", tempfile.mkdtemp(prefix="dispo-batches-"))
-    settings = Settings.from_env(
-        {}, database_url=url, models_dir=str(models_root), backend="torch", max_batch_contacts=4, **overrides
-    )
-    with TestClient(create_app(settings)) as client:
-        yield Api(client)
 
 
 @pytest.fixture(params=DATABASES)
@@ -320,7 +288,7 @@ def test_promoting_a_version_reloads_the_served_model(models_root: Path, tmp_pat
     shutil.copytree(root / "dispo-default" / "v1", root / "dispo-default" / "v2")
     manifest = root / "dispo-default" / "v2" / "bundle.json"
     manifest.write_text(manifest.read_text().replace('"version": "v1"', '"version": "v2"'))
-    for api in make_api(root, database_url("sqlite", tmp_path)):
+    for api in make_api(root, database_url("sqlite", tmp_path), operator_tenant="acme"):
         assert api.client.get("/readyz").json()["model"] == "dispo-default:v2"  # the latest by default
         response = api.post("/v1/models/dispo-default/promote", {"version": "v1"}, role="admin")
         assert response.status_code == 200 and response.json()["reloaded"] is True

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from dispo.batch.chunks import Chunk, Rejected, chunk_id, file_chunks
+from dispo.batch.chunks import Chunk, chunk_id, file_chunks
 from dispo.batch.labeller import LabellerConfig
 from dispo.batch.manifest import ChunkDone, Manifest, atomic_file
-from dispo.io import RejectsWriter
+from dispo.io import Rejected, RejectsWriter
 from dispo.redact import Redactor
 from dispo.taxonomy import Taxonomy
 
@@ -130,8 +130,9 @@ class JobContext:
         tmp.unlink(missing_ok=True)
         writer = RejectsWriter(tmp, self.redactor.redact_value if self.redactor else None)
         try:
+            source = self.job.source_names.get(str(self.paths[chunk.file_index]))
             for item in rejected:
-                writer.write(item.error, item.raw)
+                writer.write(item.error, item.raw, source=source)
         finally:
             writer.close()
         with atomic_file(path, "wb") as fh:

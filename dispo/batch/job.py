@@ -32,7 +32,7 @@ from dispo.errors import ConfigError, DispoError
 from dispo.io import expand_inputs
 from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE, WEIGHTS_FILE, read_json, resolve
 from dispo.model.runtime import BACKENDS, RUNTIME_FILE, file_sha256
-from dispo.redact import Redactor
+from dispo.redact import default_redactor
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class LabelJob:
     progress: bool = True
     ray_address: str | None = None
     limits: ContactLimits = field(default_factory=lambda: DEFAULT_LIMITS)
+    #: The name each input file goes by in the rejects (input path -> name): a service job names
+    #: the upload as the user gave it, never the server's folder.
+    source_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.inputs, str | Path):
@@ -184,7 +187,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
             batch_size=job.batch_size,
             threads=threads,
         ),
-        redactor=Redactor() if job.redact else None,
+        redactor=default_redactor() if job.redact else None,
     )
     try:
         if job.engine == "ray":

@@ -51,6 +51,7 @@ OUTPUT_FILE = "output.parquet"
 REJECTS_FILE = "output.rejects.jsonl"
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NAME_CHARS = 100  # of an uploaded file's name as stored (the suffix kept)
 COPY_BLOCK = 1 << 20
 # Tells this process's claims from those of an earlier process that had the same pid (a
 # restarted container often gets the same pid back).
@@ -127,6 +128,8 @@ class BatchJobs:
         """Store an uploaded file as a new queued job. ``filename`` gives the format (.jsonl, .csv,
         .parquet); the file is checked only when the job runs (bad records go to its rejects)."""
         name = _SAFE_NAME.sub("_", Path(filename).name).lstrip(".") or "upload"
+        stem, suffix = Path(name).stem, Path(name).suffix
+        name = stem[:MAX_NAME_CHARS] + suffix[:16]  # file systems refuse names over 255 bytes
         detect_format(name)  # raises InputFormatError naming the accepted suffixes
         job_id = uuid.uuid4().hex
         folder = self.root / job_id
@@ -220,8 +223,10 @@ class BatchJobs:
                 eta_s=None if p.eta_s is None else round(p.eta_s, 1),
             )
 
+        upload = folder / "input" / job.input_name
         label_job = LabelJob(
-            inputs=[folder / "input" / job.input_name],
+            inputs=[upload],
+            source_names={str(upload): job.input_name},
             output=folder / OUTPUT_FILE,
             rejects=folder / REJECTS_FILE,
             model=job.model,
@@ -235,10 +240,12 @@ class BatchJobs:
             summary = run_label_job(label_job, progress_callback=progress)
         except DispoError as exc:
             logger.error("batch job %s failed: %s", job.job_id, exc)
-            job = self._update(job, state="failed", error=str(exc))
-        except Exception as exc:  # a bug: the job fails visibly, the worker goes on with the next one
+            # The caller sees its file by the name it gave, not the server's folders.
+            public = str(exc).replace(str(upload), job.input_name).replace(str(folder), "<job>")
+            job = self._update(job, state="failed", error=public)
+        except Exception:  # a bug: the job fails visibly, the worker goes on with the next one
             logger.exception("batch job %s failed", job.job_id)
-            job = self._update(job, state="failed", error=f"internal error: {type(exc).__name__}: {exc}")
+            job = self._update(job, state="failed", error=f"internal error (logged with job id {job.job_id})")
         else:
             job = self._update(
                 job,

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
+from dispo.errors import ForbiddenError
 from dispo.model.bundle import list_models, promote
 from serve.deps import get_settings, get_store, require
 from serve.routes.dispositions import ERRORS
 from serve.schemas import KeyIn, KeyOut, PromoteIn
-from serve.settings import Settings
+from serve.settings import ENV_PREFIX, Settings
 from serve.store import Principal, Store
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -63,6 +64,11 @@ async def promote_model(
     caller: Annotated[Principal, Depends(admin)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> dict[str, Any]:
+    if settings.operator_tenant is None or caller.tenant_id != settings.operator_tenant:
+        raise ForbiddenError(
+            "promoting a version changes the model of every tenant: only admin keys of the operator tenant "
+            f"({ENV_PREFIX}OPERATOR_TENANT) may do it, or `dispo models promote` on the server"
+        )
     await run_in_threadpool(promote, name, body.version, settings.models_root)
     reloaded = False
     if settings.model.split(":", 1)[0] == name and ":" not in settings.model:

@@ -7,7 +7,11 @@ Protocol (JSON messages):
   server -> ``{"type": "final", "suggestion": {... with "suggestion_id"}}``, then closes (1000). The final
   suggestion is stored like an on-demand one (source "live") and takes feedback the same way.
 - an invalid message gets ``{"type": "error", "error": ..., "detail": ..., "problems": [...]}`` and the
-  session goes on; nothing is lost.
+  session goes on; nothing is lost. So do a turn over the key's rate limit (``rate_limited``, with
+  ``retry_after``), a full house (``too_many_live_sessions``: all slots, or the tenant's) and a turn
+  for a session another key opened (``forbidden``: a session belongs to the key that opened it).
+- a dropped connection leaves the session open for ``DISPO_LIVE_IDLE_SECONDS`` (10 minutes) so the
+  desktop can reconnect; a model reload does not end it (it finishes on the version it started on).
 
 The contact's context comes as query parameters: ``agent_id``, ``customer_id``, ``channel``,
 ``provider``, ``queue``. Authentication uses the same headers as HTTP; a refused connection is
@@ -27,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispo.contact import Contact, Turn
 from dispo.errors import DispoError, ForbiddenError
-from serve.deps import get_inference, get_settings, get_store, websocket_principal
+from serve.deps import get_inference, get_limiter, get_settings, get_store, websocket_principal
 from serve.errors import close_code_for, status_for
 from serve.routes.dispositions import suggestion_row
 from serve.schemas import LiveTurnIn, Suggestion
@@ -53,6 +57,7 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
         return
     settings = get_settings(websocket)
     store = get_store(websocket)
+    limiter = get_limiter(websocket)
     context = {k: websocket.query_params[k] for k in CONTEXT_FIELDS if websocket.query_params.get(k)}
     started_at = datetime.now(UTC)
     try:
@@ -73,8 +78,14 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
             except ValidationError as exc:
                 await websocket.send_json(_error("invalid_input", "not a valid live message", exc.errors()))
                 continue
+            # The service in charge now: after a model reload it holds this session (on its old version).
+            inference = get_inference(websocket)
             if incoming.type == "close":
-                turns, prediction, latency = inference.close_live(caller.tenant_id, contact_id)
+                try:
+                    turns, prediction, latency = inference.close_live(caller.tenant_id, caller.key_id, contact_id)
+                except DispoError as exc:
+                    await websocket.send_json(_error(status_for(exc)[1], str(exc), []))
+                    continue
                 final = None
                 if prediction is not None:
                     contact = Contact(
@@ -87,6 +98,13 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
                 await websocket.send_json({"type": "final", "suggestion": final})
                 await websocket.close(code=1000)
                 return
+            wait = limiter.acquire(caller.key_id)  # turns count against the key's rate like requests
+            if wait > 0:
+                retry = {"retry_after": round(wait, 2)}
+                await websocket.send_json(
+                    _error("rate_limited", f"rate limit exceeded; retry after {wait:.1f} s", []) | retry
+                )
+                continue
             if incoming.speaker is None or incoming.text is None:
                 await websocket.send_json(_error("invalid_input", "a turn needs 'speaker' and 'text'", []))
                 continue
@@ -99,7 +117,7 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
                 continue
             turn = Turn(speaker=incoming.speaker, text=incoming.text, offset_s=incoming.offset_s)
             try:
-                _, prediction, latency_ms = await inference.live_turn(caller.tenant_id, contact_id, turn)
+                _, prediction, latency_ms = await inference.live_turn(caller.tenant_id, caller.key_id, contact_id, turn)
             except DispoError as exc:
                 _, error = status_for(exc)
                 await websocket.send_json(_error(error, str(exc), []))

@@ -1,0 +1,167 @@
+"""Attacks on what tenants share, run against the real app (issue: hostile input and shared
+resources): one bad contact in a shared inference batch, live-session quotas and ownership, live
+turns over the rate limit, promotion of the shared model, and a reload under open live sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from dispo.contact import Contact
+from dispo.model.predictor import Prediction, Predictor
+from serve.inference import InferenceService
+from serve.store import Store
+from serve.telemetry import Telemetry
+from tests.conftest import make_contact
+from tests.factories import Api, database_url, install_bundle, make_api
+
+
+@pytest.fixture(scope="module")
+def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    install_bundle(tiny_bundle, root, name="dispo-default")
+    return root
+
+
+def _second_agent_key(api: Api, tenant: str = "acme") -> dict[str, str]:
+    store: Store = api.client.app.state.store  # type: ignore[attr-defined]
+    return {"X-API-Key": store.create_key(tenant, "agent", f"{tenant}-agent-2").secret}
+
+
+def test_one_failing_contact_fails_its_own_request_only(tiny_bundle: Path) -> None:
+    """Requests batched together: the one that breaks the model gets the error, the rest their answers."""
+    predictor = Predictor.load(tiny_bundle)
+    real_predict = predictor.predict
+
+    def predict(contacts: Sequence[Contact], **options: object) -> list[Prediction]:
+        if any(c.contact_id == "poison" for c in contacts):
+            raise ValueError("a contact the model cannot read")
+        return real_predict(contacts, **options)  # type: ignore[arg-type]
+
+    predictor.predict = predict  # type: ignore[method-assign]
+
+    async def scenario() -> list[object]:
+        service = InferenceService(predictor, Telemetry(), max_batch=64)
+        await service.start()
+        try:
+            requests = [[make_contact(i)] for i in range(6)]
+            requests.insert(3, [make_contact(99, contact_id="poison")])
+            return await asyncio.gather(*(service.predict(r) for r in requests), return_exceptions=True)
+        finally:
+            await service.stop()
+
+    results = asyncio.run(scenario())
+    failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+    assert failed == [3]
+    assert all(len(r) == 1 for r in results if not isinstance(r, BaseException))  # type: ignore[arg-type]
+
+
+def test_live_sessions_are_capped_per_tenant_and_belong_to_the_key_that_opened_them(
+    models_root: Path, tmp_path: Path
+) -> None:
+    for api in make_api(models_root, database_url("sqlite", tmp_path), max_live_sessions_per_tenant=1):
+        turn = {"type": "turn", "speaker": "customer", "text": "where is my order"}
+        with api.client.websocket_connect("/v1/live/c1", headers=api.headers("agent")) as ws:
+            ws.send_json(turn)
+            assert ws.receive_json()["type"] == "suggestion"
+            # The same tenant's second session is refused; another tenant still gets one.
+            with api.client.websocket_connect("/v1/live/c2", headers=api.headers("agent")) as second:
+                second.send_json(turn)
+                assert second.receive_json()["error"] == "too_many_live_sessions"
+            with api.client.websocket_connect("/v1/live/c2", headers=api.headers("agent", "globex")) as other:
+                other.send_json(turn)
+                assert other.receive_json()["type"] == "suggestion"
+            # Another agent of the same tenant can neither continue nor close c1.
+            with api.client.websocket_connect("/v1/live/c1", headers=_second_agent_key(api)) as intruder:
+                intruder.send_json(turn)
+                assert intruder.receive_json()["error"] == "forbidden"
+                intruder.send_json({"type": "close"})
+                assert intruder.receive_json()["error"] == "forbidden"
+            ws.send_json(turn)
+            assert ws.receive_json()["turn"] == 1  # the owner's session went on, untouched
+            ws.send_json({"type": "close"})
+            assert ws.receive_json()["suggestion"] is not None
+
+
+def test_live_turns_count_against_the_keys_rate_limit(models_root: Path, tmp_path: Path) -> None:
+    for api in make_api(models_root, database_url("sqlite", tmp_path), rate_limit_burst=3, rate_limit_per_minute=1):
+        with api.client.websocket_connect("/v1/live/c1", headers=api.headers("agent")) as ws:  # 1 token
+            answers = []
+            for _ in range(4):
+                ws.send_json({"type": "turn", "speaker": "customer", "text": "where is my order"})
+                answers.append(ws.receive_json())
+        assert [a["type"] for a in answers[:2]] == ["suggestion", "suggestion"]
+        assert answers[2]["error"] == "rate_limited" and answers[2]["retry_after"] > 0
+
+
+def test_only_the_operator_tenant_promotes_and_open_live_sessions_survive_the_reload(
+    models_root: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "models"
+    shutil.copytree(models_root, root)
+    shutil.copytree(root / "dispo-default" / "v1", root / "dispo-default" / "v2")
+    manifest = root / "dispo-default" / "v2" / "bundle.json"
+    manifest.write_text(manifest.read_text().replace('"version": "v1"', '"version": "v2"'))
+    for api in make_api(root, database_url("sqlite", tmp_path), operator_tenant="acme"):
+        refused = api.post("/v1/models/dispo-default/promote", {"version": "v1"}, role="admin", tenant="globex")
+        assert refused.status_code == 403 and "operator" in refused.json()["detail"]
+        assert api.client.get("/readyz").json()["model"] == "dispo-default:v2"
+        turn = {"type": "turn", "speaker": "customer", "text": "i want a refund"}
+        with api.client.websocket_connect("/v1/live/c1", headers=api.headers("agent", "globex")) as ws:
+            ws.send_json(turn)
+            assert ws.receive_json()["suggestion"]["model_version"] == "dispo-default:v2"
+            promoted = api.post("/v1/models/dispo-default/promote", {"version": "v1"}, role="admin")
+            assert promoted.status_code == 200 and promoted.json()["reloaded"] is True
+            ws.send_json(turn)
+            assert ws.receive_json()["suggestion"]["model_version"] == "dispo-default:v2"  # its own version
+            ws.send_json({"type": "close"})
+            assert ws.receive_json()["suggestion"]["model_version"] == "dispo-default:v2"
+        with api.client.websocket_connect("/v1/live/c2", headers=api.headers("agent")) as fresh:
+            fresh.send_json(turn)
+            assert fresh.receive_json()["suggestion"]["model_version"] == "dispo-default:v1"
+
+
+def _wait_for(api: Api, job_id: str, headers: dict[str, str]) -> dict[str, object]:
+    deadline = time.monotonic() + 120
+    while (job := api.client.get(f"/v1/batches/{job_id}", headers=headers).json())["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    return job  # type: ignore[no-any-return]
+
+
+def test_hostile_uploads_are_rejects_or_a_clean_failure_named_as_uploaded(models_root: Path, tmp_path: Path) -> None:
+    good = json.dumps(make_contact(1).to_json_dict()).encode()
+    for api in make_api(models_root, database_url("sqlite", tmp_path), batch_dir=str(tmp_path / "batches")):
+        service = api.headers("service")
+        long_name = "x" * 300 + ".jsonl"
+        junk = good + b"\n\xff\xfe\x00 binary junk\n" + good.replace(b'"C-1"', b'"C-2"') + b"\n"
+        submitted = api.client.post("/v1/batches", files={"file": (long_name, junk, "application/x-ndjson")},
+                                    headers=service)  # fmt: skip
+        assert submitted.status_code == 202, submitted.text
+        job = _wait_for(api, submitted.json()["job_id"], service)
+        assert (job["state"], job["outputs"], job["rejects"]) == ("done", 2, 1)
+        assert len(str(job["input_name"])) <= 120
+        [reject] = [json.loads(line) for line in api.client.get(
+            f"/v1/batches/{job['job_id']}/rejects", headers=service).text.splitlines()]  # fmt: skip
+        assert reject["source"] == job["input_name"] and str(tmp_path) not in json.dumps(reject)
+        assert reject["errors"][0]["expected"] == "UTF-8 text"
+        # Not Parquet at all: the job fails with a message naming the upload, never a server path.
+        not_parquet = ("calls.parquet", b"not parquet", "application/x-parquet")
+        fake = api.client.post("/v1/batches", files={"file": not_parquet}, headers=service)
+        failed = _wait_for(api, fake.json()["job_id"], service)
+        assert failed["state"] == "failed" and "calls.parquet" in str(failed["error"])
+        assert str(tmp_path) not in str(failed["error"]) and "Error" not in str(failed["error"]).split(":")[0]
+
+
+def test_metadata_over_the_limit_is_a_413_before_the_model(models_root: Path, tmp_path: Path) -> None:
+    for api in make_api(models_root, database_url("sqlite", tmp_path), max_metadata_chars=1_000):
+        contact = make_contact(1).to_json_dict() | {"metadata": {"blob": "x" * 5_000}}
+        response = api.post("/v1/dispositions", contact)
+        assert response.status_code == 413
+        assert response.json()["problems"][0]["field"] == "metadata"
