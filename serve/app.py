@@ -19,6 +19,7 @@ from serve.audit import ui
 from serve.db import make_engine, upgrade
 from serve.errors import install_error_handlers
 from serve.inference import InferenceService
+from serve.logfilter import install_privacy_filter
 from serve.ratelimit import RateLimiter
 from serve.routes import admin, batches, dispositions, health, live, metrics
 from serve.routes.batches import BatchWorker
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_privacy_filter()  # uvicorn has set up its handlers by now
         threads_before = torch.get_num_threads()  # process-wide: given back at shutdown
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)

@@ -45,6 +45,7 @@ class Settings:
     # batch jobs (POST /v1/batches): uploaded files and results, one folder per tenant
     batch_dir: str = "data/batches"
     batch_worker: bool = True  # run queued jobs in this process
+    batch_keep_uploads: bool = False  # keep raw uploads after their job (off: deleted once read)
     max_upload_bytes: int = 2_000_000_000
     # live sessions
     max_live_sessions: int = 2_000  # all tenants together

@@ -5,8 +5,11 @@ turns over the rate limit, promotion of the shared model, and a reload under ope
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 from dispo.contact import Contact
 from dispo.model.predictor import Prediction, Predictor
 from serve.inference import InferenceService
+from serve.logfilter import ACCESS_LOGGER, PrivacyFilter
 from serve.store import Store
 from serve.telemetry import Telemetry
 from tests.conftest import make_contact
@@ -165,3 +169,47 @@ def test_metadata_over_the_limit_is_a_413_before_the_model(models_root: Path, tm
         response = api.post("/v1/dispositions", contact)
         assert response.status_code == 413
         assert response.json()["problems"][0]["field"] == "metadata"
+
+
+def test_logs_carry_no_query_strings_no_pii_and_no_request_bodies_in_tracebacks() -> None:
+    privacy = PrivacyFilter()
+    access = logging.LogRecord(
+        ACCESS_LOGGER, logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", "/v1/live/c1?customer_id=jo%40example.com&agent_id=Jo+Smith", "1.1", 101), None,
+    )  # fmt: skip
+    assert privacy.filter(access) and "customer_id" not in access.getMessage()
+    assert access.getMessage().endswith('"GET /v1/live/c1 HTTP/1.1" 101')
+    body = {"text": "card 4111 1111 1111 1111, ssn 123-45-6789, mail jo@example.com"}
+    said = logging.LogRecord("serve", logging.ERROR, __file__, 1, "bad body %s", (body,), None)
+    privacy.filter(said)
+    try:
+        raise ValueError(f"cannot parse {body}")
+    except ValueError:
+        crashed = logging.LogRecord("serve", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    privacy.filter(crashed)
+    formatted = logging.Formatter().format(said) + logging.Formatter().format(crashed)
+    for secret in ("4111", "123-45-6789", "jo@example.com"):
+        assert secret not in formatted
+    assert "[CARD]" in formatted and "ValueError" in formatted
+
+
+def test_the_service_installs_the_privacy_filter_on_its_handlers(models_root: Path, tmp_path: Path) -> None:
+    handler = logging.StreamHandler(io.StringIO())
+    logging.getLogger().addHandler(handler)
+    try:
+        for _ in make_api(models_root, database_url("sqlite", tmp_path)):
+            assert any(isinstance(f, PrivacyFilter) for f in handler.filters)
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def test_an_uploaded_file_is_deleted_once_its_job_has_read_it(models_root: Path, tmp_path: Path) -> None:
+    for api in make_api(models_root, database_url("sqlite", tmp_path), batch_dir=str(tmp_path / "batches")):
+        service = api.headers("service")
+        upload = ("calls.jsonl", json.dumps(make_contact(1).to_json_dict()).encode() + b"\n", "application/x-ndjson")
+        job = _wait_for(api, api.client.post("/v1/batches", files={"file": upload}, headers=service).json()["job_id"],
+                        service)  # fmt: skip
+        assert job["state"] == "done"
+        folder = tmp_path / "batches" / "acme" / str(job["job_id"])
+        assert not (folder / "input" / "calls.jsonl").exists()
+        assert (folder / "output.parquet").stat().st_mode & 0o077 == 0

@@ -108,6 +108,9 @@ class BatchJobsConfig:
     workers: int = 1  # worker processes per job: the service shares the machine with online requests
     max_upload_bytes: int = 2 << 30
     status_interval_s: float = 1.0  # at most one status write per interval while a job runs
+    #: Keep an uploaded file after its job has read it. Off by default: uploads are raw (unredacted)
+    #: contacts, and the job's results and rejects are redacted, so nothing raw rests on disk.
+    keep_uploads: bool = False
 
     def __post_init__(self) -> None:
         for name in ("chunk_size", "workers", "max_upload_bytes"):
@@ -121,7 +124,7 @@ class BatchJobs:
     def __init__(self, config: BatchJobsConfig) -> None:
         self.config = config
         self.root = Path(config.root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # -- the endpoint's side ----------------------------------------------------------------------
     def submit(self, filename: str, data: IO[bytes] | bytes, model: str | None = None) -> BatchJob:
@@ -135,7 +138,8 @@ class BatchJobs:
         folder = self.root / job_id
         incoming = self.root / f".incoming-{job_id}"
         try:
-            (incoming / "input").mkdir(parents=True)
+            (incoming / "input").mkdir(mode=0o700, parents=True)
+            incoming.chmod(0o700)
             self._copy_upload(data, incoming / "input" / name)
             now = _now()
             job = BatchJob(job_id, name, model or self.config.default_model, created_at=now, updated_at=now)
@@ -259,6 +263,12 @@ class BatchJobs:
             )
         finally:
             (folder / CLAIM_FILE).unlink(missing_ok=True)
+        if job.state in ("done", "failed"):
+            for produced in (folder / OUTPUT_FILE, folder / REJECTS_FILE):
+                if produced.is_file():
+                    produced.chmod(0o600)
+            if not self.config.keep_uploads:
+                upload.unlink(missing_ok=True)  # read to the end: the raw contacts go
         return job
 
     def _claim(self, job_id: str) -> bool:
@@ -290,7 +300,7 @@ class BatchJobs:
 
     def _copy_upload(self, data: IO[bytes] | bytes, target: Path) -> None:
         limit = self.config.max_upload_bytes
-        with target.open("wb") as out:
+        with os.fdopen(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as out:
             if isinstance(data, bytes):
                 if len(data) > limit:
                     raise UploadTooLargeError(f"upload of {len(data)} bytes is over the limit of {limit}")

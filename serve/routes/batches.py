@@ -34,6 +34,7 @@ def tenant_jobs(settings: Settings, tenant_id: str) -> BatchJobs:
             default_model=settings.model,
             backend=settings.backend,
             max_upload_bytes=settings.max_upload_bytes,
+            keep_uploads=settings.batch_keep_uploads,
         )
     )
 
