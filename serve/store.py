@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispo.errors import ConflictError, InvalidInputError, NotFoundError
-from serve.db import ApiKey, Decision, Suggestion, Tenant, utcnow
+from serve.db import ApiKey, Decision, Suggestion, Tenant, UiSession, utcnow
 from serve.roles import ROLES
 
 KEY_PREFIX = "dsp_"
@@ -98,6 +98,36 @@ class Store:
             if key is None or key.revoked_at is not None:
                 return None
             return Principal(key.id, key.tenant_id, key.role, key.name)
+
+    # -- browser sessions of the audit UI ---------------------------------------------------------
+    def open_ui_session(self, principal: Principal, max_age_s: int) -> str:
+        """A new session for ``principal``: the token for the cookie (shown once, stored as an HMAC)."""
+        token = secrets.token_urlsafe(32)
+        with self.sessions.begin() as session:
+            session.add(UiSession(
+                token_hash=hash_key(token, self.pepper), tenant_id=principal.tenant_id, api_key_id=principal.key_id,
+                expires_at=utcnow() + timedelta(seconds=max_age_s),
+            ))  # fmt: skip
+        return token
+
+    def ui_session_principal(self, token: str) -> Principal | None:
+        """The caller behind a session token, or None when it is unknown, revoked, expired or its key revoked."""
+        if not token or len(token) > 200:
+            return None
+        with self.sessions() as session:
+            row = session.get(UiSession, hash_key(token, self.pepper))
+            if row is None or row.revoked_at is not None or _aware(row.expires_at) <= utcnow():
+                return None
+            key = session.get(ApiKey, row.api_key_id)
+            if key is None or key.revoked_at is not None:
+                return None
+            return Principal(key.id, key.tenant_id, key.role, key.name)
+
+    def close_ui_session(self, token: str) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(UiSession, hash_key(token, self.pepper)) if token and len(token) <= 200 else None
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = utcnow()
 
     def revoke_key(self, tenant_id: str, key_id: str) -> None:
         with self.sessions.begin() as session:
@@ -257,3 +287,8 @@ class Store:
                 "agent_code": chosen.disposition_code if chosen else None,
             }
         return list(rows.values())
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes for timezone-aware columns: they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

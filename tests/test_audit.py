@@ -494,6 +494,26 @@ def test_ui_login_queue_contact_decision_and_csrf(sqlite_audit: Audit) -> None:
     assert client.get("/ui/audit", follow_redirects=False).status_code == 303
 
 
+def test_ui_sessions_are_server_side_revoked_at_logout_and_for_analysts_only(sqlite_audit: Audit) -> None:
+    client = sqlite_audit.client
+    origin = {"Origin": "http://testserver"}
+    key = sqlite_audit.keys[("acme", "analyst")]
+    login = client.post("/ui/login", data={"api_key": key}, headers=origin, follow_redirects=False)
+    token = login.cookies[COOKIE]
+    assert token and key not in token and key not in login.headers["set-cookie"]  # a session id, not the key
+    client.cookies.clear()
+    replay = {"Cookie": f"{COOKIE}={token}"}
+    assert client.get("/ui/audit", headers=replay, follow_redirects=False).status_code == 200
+    assert client.get("/v1/audit/items", headers=replay).status_code == 200
+    client.post("/ui/logout", headers={**origin, **replay}, follow_redirects=False)
+    # The same cookie, kept by an attacker after logout, opens nothing.
+    assert client.get("/ui/audit", headers=replay, follow_redirects=False).status_code == 303
+    assert client.get("/v1/audit/items", headers=replay).status_code == 401
+    admin = client.post("/ui/login", data={"api_key": sqlite_audit.keys[("acme", "admin")]}, headers=origin,
+                        follow_redirects=False)  # fmt: skip
+    assert admin.status_code == 403 and COOKIE not in admin.cookies
+
+
 def test_fuzzed_audit_requests_never_get_a_server_error(tmp_path: Path, tiny_bundle: Path) -> None:
     """Every /v1/audit operation, fuzzed over HTTP from the OpenAPI schema with an analyst's key."""
     import schemathesis

@@ -1,9 +1,11 @@
 """Who is auditing: API keys in headers (scripts) or in the UI's session cookie (browsers), and
 the audit service on the app's state.
 
-The browser flow: an analyst pastes their key once on the login page; it is kept in an
-HttpOnly, SameSite=Strict cookie (Secure over HTTPS), which scripts in the page cannot read and
-other sites cannot make the browser send. Because a cookie is sent automatically, a request
+The browser flow: an analyst pastes their key once on the login page and gets a server-side
+session: the cookie holds a random token (never the key), in an HttpOnly, SameSite=Strict cookie
+(Secure over HTTPS), which scripts in the page cannot read and other sites cannot make the browser
+send. The session ends at logout (revoked in the database), after ``COOKIE_MAX_AGE``, or with its
+key. Only analyst keys sign in to the UI. Because a cookie is sent automatically, a request
 authenticated by the cookie that changes something must also come from this site: its Origin
 (or, failing that, Referer) header must name this host. Header-authenticated requests need no
 such check: a browser never adds an X-API-Key header to a cross-site request on its own.
@@ -19,7 +21,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import Request
 
-from dispo.errors import ForbiddenError
+from dispo.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 from serve.audit.service import AuditService
 from serve.audit.store import AuditStore
 from serve.deps import api_key_header, authenticate, bearer, get_limiter, get_store
@@ -30,6 +32,18 @@ COOKIE = "dispo_session"
 COOKIE_MAX_AGE = 12 * 3600
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 AUDIT_ROLES = ("analyst", "admin")  # admins may read the queue and reports; only analysts decide
+UI_ROLE = "analyst"  # the one role that signs in to the UI
+
+
+def session_principal(token: str, store: Store, limiter: RateLimiter) -> Principal:
+    """The caller behind a UI session cookie, counted against its key's rate like a request."""
+    caller = store.ui_session_principal(token)
+    if caller is None:
+        raise UnauthorizedError("the session has ended (signed out, expired or its key revoked): sign in again")
+    wait = limiter.acquire(caller.key_id)
+    if wait > 0:
+        raise RateLimitedError(wait)
+    return caller
 
 
 def get_audit(request: Request) -> AuditService:
@@ -62,7 +76,7 @@ def cookie_or_header_principal(
     if secret is None and request.cookies.get(COOKIE):
         if request.method not in SAFE_METHODS and not same_origin(request):
             raise ForbiddenError("cross-site request refused: a cookie-authenticated change must come from this site")
-        secret = request.cookies[COOKIE]
+        return session_principal(request.cookies[COOKIE], store, limiter)
     return authenticate(secret, store, limiter)
 
 

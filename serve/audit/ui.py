@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from dispo.audit.explain import OCCLUSION_METHOD, SENTIMENT_METHOD
 from dispo.audit.items import current_value
 from dispo.errors import ForbiddenError, InvalidInputError, UnauthorizedError
-from serve.audit.deps import AUDIT_ROLES, COOKIE, COOKIE_MAX_AGE, get_audit, same_origin
+from serve.audit.deps import COOKIE, COOKIE_MAX_AGE, UI_ROLE, get_audit, same_origin, session_principal
 from serve.audit.routes import Filters
 from serve.audit.service import AuditService
 from serve.audit.store import QueueQuery
@@ -67,16 +67,16 @@ def page_principal(
     limiter: Annotated[RateLimiter, Depends(get_limiter)],
 ) -> Principal | None:
     """The analyst behind the session cookie, or None (the page then redirects to the login)."""
-    secret = request.cookies.get(COOKIE)
-    if not secret:
+    token = request.cookies.get(COOKIE)
+    if not token:
         return None
     if request.method not in ("GET", "HEAD") and not same_origin(request):
         raise ForbiddenError("cross-site request refused: a cookie-authenticated change must come from this site")
     try:
-        caller = authenticate(secret, store, limiter)
+        caller = session_principal(token, store, limiter)
     except UnauthorizedError:
         return None
-    return caller if caller.role in AUDIT_ROLES else None
+    return caller if caller.role == UI_ROLE else None
 
 
 Caller = Annotated[Principal | None, Depends(page_principal)]
@@ -128,13 +128,14 @@ async def login(
         caller = authenticate(api_key.strip(), store, limiter)
     except UnauthorizedError:
         return render(request, "login.html", {"next": target, "error": "Unknown or revoked API key."}, 401)
-    if caller.role not in AUDIT_ROLES:
-        message = f"A {caller.role} key cannot open the QA audit: use an analyst key."
+    if caller.role != UI_ROLE:
+        message = f"A {caller.role} key cannot sign in to the QA audit: use an analyst key."
         return render(request, "login.html", {"next": target, "error": message}, 403)
+    token = await run_in_threadpool(store.open_ui_session, caller, COOKIE_MAX_AGE)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
-        api_key.strip(),
+        token,
         max_age=COOKIE_MAX_AGE,
         httponly=True,
         samesite="strict",
@@ -145,9 +146,12 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, store: Annotated[Store, Depends(get_store)]) -> Response:
     response = RedirectResponse("/ui/login", status_code=303)
     if same_origin(request):
+        token = request.cookies.get(COOKIE)
+        if token:
+            await run_in_threadpool(store.close_ui_session, token)  # the cookie is dead even if kept
         response.delete_cookie(COOKIE, path="/")
     return response
 
