@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispo.model.predictor import Predictor
+from dispo.redact.pseudonym import Pseudonymizer
 from serve.audit import routes as audit
 from serve.audit import ui
 from serve.db import make_engine, upgrade
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
             max_live_sessions_per_tenant=settings.max_live_sessions_per_tenant,
             live_idle_seconds=settings.live_idle_seconds,
             segment_cache=settings.segment_cache,
+            pseudonymizer=Pseudonymizer(settings.pseudonym_key) if settings.pseudonym_key else None,
         )
         await inference.start()
         previous = getattr(app.state, "inference", None)

@@ -26,6 +26,7 @@ from dispo.model.live import LiveSession
 from dispo.model.predictor import Prediction, Predictor
 from dispo.model.runtime import SegmentCache, TorchEncoder
 from dispo.redact import Redactor, default_redactor
+from dispo.redact.pseudonym import Pseudonymizer
 from dispo.taxonomy import Taxonomy
 from serve.telemetry import Telemetry
 
@@ -64,6 +65,7 @@ class InferenceService:
         max_live_sessions_per_tenant: int = 200,
         live_idle_seconds: float = 600.0,
         segment_cache: int = 0,
+        pseudonymizer: Pseudonymizer | None = None,
     ) -> None:
         if segment_cache and not isinstance(predictor.backend, SegmentCache):
             # Scripted lines (greetings, verification, hold notices, closings) recur across
@@ -72,6 +74,7 @@ class InferenceService:
         self.predictor = predictor
         self.telemetry = telemetry
         self.redactor = redactor or default_redactor()
+        self.pseudonymizer = pseudonymizer
         self.max_batch = max_batch
         self.max_live_sessions = max_live_sessions
         self.max_live_sessions_per_tenant = max_live_sessions_per_tenant
@@ -158,8 +161,16 @@ class InferenceService:
             if not request.future.done():
                 request.future.set_result(result)
 
+    def private(self, contact: Contact) -> Contact:
+        """``contact`` as the service may keep it: redacted text (done on the way in), and its
+        customer and agent ids pseudonymised when the service has a pseudonym key."""
+        return self.pseudonymizer.apply(contact) if self.pseudonymizer is not None else contact
+
+    def pseudonym(self, value: str | None) -> str | None:
+        return self.pseudonymizer.pseudonym(value) if self.pseudonymizer is not None else value
+
     def _predict_now(self, contacts: list[Contact]) -> list[tuple[Contact, Prediction]]:
-        redacted = [self.redactor.redact_contact(c) for c in contacts]
+        redacted = [self.private(self.redactor.redact_contact(c)) for c in contacts]
         predictions = self.predictor.predict(redacted, batch_size=self.max_batch)
         return list(zip(redacted, predictions, strict=True))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class Settings:
     torch_threads: int = 1
     segment_cache: int = 20_000  # vectors of repeated (scripted) segments kept, ~1.5 KB each; 0: off
     log_level: str = "INFO"
+    # privacy: pseudonymise customer_id and agent_id with this key before anything is stored
+    # (suggestions, decisions, batch results); FCR chaining still works (same id, same pseudonym).
+    pseudonym_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         positive = (
@@ -98,6 +101,8 @@ class Settings:
                 f"refusing to listen on {self.host} with the development key pepper: set {ENV_PREFIX}KEY_PEPPER "
                 "to a long random secret (API keys are stored as HMACs under it)"
             )
+        if self.pseudonym_key is not None and len(self.pseudonym_key) < 16:
+            raise ConfigError(f"{ENV_PREFIX}PSEUDONYM_KEY must be at least 16 characters")
         if len(self.key_pepper) < 16:
             raise ConfigError(f"{ENV_PREFIX}KEY_PEPPER must be at least 16 characters")
 

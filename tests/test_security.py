@@ -14,10 +14,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from dispo.contact import Contact
+from dispo.errors import ConfigError
 from dispo.model.predictor import Prediction, Predictor
+from dispo.redact.pseudonym import Pseudonymizer
 from serve.inference import InferenceService
 from serve.logfilter import ACCESS_LOGGER, PrivacyFilter
 from serve.store import Store
@@ -213,3 +216,42 @@ def test_an_uploaded_file_is_deleted_once_its_job_has_read_it(models_root: Path,
         folder = tmp_path / "batches" / "acme" / str(job["job_id"])
         assert not (folder / "input" / "calls.jsonl").exists()
         assert (folder / "output.parquet").stat().st_mode & 0o077 == 0
+
+
+KEY = "a-long-random-pseudonym-key"
+
+
+def test_pseudonyms_are_keyed_stable_and_keep_customers_apart() -> None:
+    pseudonyms = Pseudonymizer(KEY)
+    same = pseudonyms.pseudonym("jo@example.com")
+    assert same == pseudonyms.pseudonym("jo@example.com") != pseudonyms.pseudonym("al@example.com")
+    assert same is not None and "jo" not in same and same.startswith("anon-")
+    assert Pseudonymizer(KEY + "x").pseudonym("jo@example.com") != same  # another key, other pseudonyms
+    assert pseudonyms.pseudonym(same) == same and pseudonyms.pseudonym(None) is None
+    with pytest.raises(ConfigError):
+        Pseudonymizer("short")
+
+
+def test_the_service_stores_pseudonyms_for_customer_and_agent_ids(models_root: Path, tmp_path: Path) -> None:
+    for api in make_api(models_root, database_url("sqlite", tmp_path), pseudonym_key=KEY,
+                        batch_dir=str(tmp_path / "batches")):  # fmt: skip
+        first = make_contact(1, customer_id="jo@example.com", agent_id="Jo Agent Smith").to_json_dict()
+        again = make_contact(2, customer_id="jo@example.com", agent_id="Jo Agent Smith").to_json_dict()
+        ids = [api.post("/v1/dispositions", c).json()["suggestion_id"] for c in (first, again)]
+        stored = [api.client.get(f"/v1/dispositions/{i}", headers=api.headers()).json() for i in ids]
+        dump = json.dumps(stored)
+        assert "jo@example.com" not in dump and "Jo Agent Smith" not in dump
+        customers = {s["contact"]["customer_id"] for s in stored}
+        assert len(customers) == 1 and customers.pop().startswith("anon-")  # still one customer: FCR chains
+        feedback = {"agent_id": "Jo Agent Smith", "accepted": True}
+        decided = api.post(f"/v1/dispositions/{ids[0]}/feedback", feedback).json()
+        assert decided["agent_id"] == Pseudonymizer(KEY).pseudonym("Jo Agent Smith")
+        service = api.headers("service")
+        upload = ("calls.jsonl", json.dumps(first).encode() + b"\n", "application/x-ndjson")
+        job = _wait_for(api, api.client.post("/v1/batches", files={"file": upload}, headers=service).json()["job_id"],
+                        service)  # fmt: skip
+        rows = pq.read_table(
+            io.BytesIO(api.client.get(f"/v1/batches/{job['job_id']}/results", headers=service).content)
+        )
+        assert rows.column("customer_id").to_pylist() == [Pseudonymizer(KEY).pseudonym("jo@example.com")]
+        assert KEY not in (tmp_path / "batches").joinpath("acme", str(job["job_id"]), "job.json").read_text()

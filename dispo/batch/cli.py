@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,21 @@ def register_label(subcommands: Any) -> None:
     label.add_argument("--keep-parts", action="store_true", help="keep the chunk parts after the final merge")
     label.add_argument("--no-redact", action="store_true", help="the input is already redacted")
     label.add_argument("--no-progress", action="store_true", help="no progress bar")
+    label.add_argument(
+        "--pseudonymize", action="store_true",
+        help="replace customer and agent ids by keyed hashes; the key is read from DISPO_PSEUDONYM_KEY",
+    )  # fmt: skip
     label.set_defaults(handler=label_command)
 
 
 def label_command(args: argparse.Namespace) -> int:
     from dispo.batch.job import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, LabelJob, run_label_job
+    from dispo.errors import ConfigError
+    from dispo.redact.pseudonym import KEY_ENV as PSEUDONYM_KEY_ENV
 
+    key = os.environ.get(PSEUDONYM_KEY_ENV) if args.pseudonymize else None
+    if args.pseudonymize and not key:
+        raise ConfigError(f"--pseudonymize needs the key in {PSEUDONYM_KEY_ENV} (never on the command line)")
     job = LabelJob(
         inputs=args.inputs,
         output=args.output,
@@ -80,6 +90,7 @@ def label_command(args: argparse.Namespace) -> int:
         keep_parts=args.keep_parts,
         progress=not args.no_progress,
         ray_address=args.ray_address,
+        pseudonym_key=key,
     )
     run_label_job(job)
     return 0

@@ -33,6 +33,7 @@ from dispo.io import expand_inputs
 from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE, WEIGHTS_FILE, read_json, resolve
 from dispo.model.runtime import BACKENDS, RUNTIME_FILE, file_sha256
 from dispo.redact import default_redactor
+from dispo.redact.pseudonym import Pseudonymizer
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ class LabelJob:
     #: The name each input file goes by in the rejects (input path -> name): a service job names
     #: the upload as the user gave it, never the server's folder.
     source_names: dict[str, str] = field(default_factory=dict)
+    #: Pseudonymise customer and agent ids with this key (see :mod:`dispo.redact.pseudonym`); the
+    #: key itself is never written to the job's folder.
+    pseudonym_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.inputs, str | Path):
@@ -186,6 +190,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
             top_k=job.top_k,
             batch_size=job.batch_size,
             threads=threads,
+            pseudonym_key=job.pseudonym_key,
         ),
         redactor=default_redactor() if job.redact else None,
     )
@@ -291,6 +296,7 @@ def _fingerprint(job: LabelJob, paths: list[Path], bundle: Path, version: str) -
         "chunk_size": job.chunk_size,
         "top_k": job.top_k,
         "redact": job.redact,
+        "pseudonyms": Pseudonymizer(job.pseudonym_key).fingerprint() if job.pseudonym_key else None,
         "limits": asdict(job.limits),
     }
 

@@ -20,6 +20,7 @@ from dispo.labelled import labelled_row, labelled_table
 from dispo.model.predictor import Predictor
 from dispo.model.runtime import SegmentCache, TorchEncoder
 from dispo.redact import default_redactor
+from dispo.redact.pseudonym import Pseudonymizer
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class LabellerConfig:
     batch_size: int = 32
     threads: int | None = None  # torch intra-op threads; None: torch's default
     segment_cache: int = 50_000  # turn vectors kept for repeated segments (0: none)
+    pseudonym_key: str | None = None  # pseudonymise customer and agent ids (dispo.redact.pseudonym)
 
     def __post_init__(self) -> None:
         if self.top_k <= 0:
@@ -54,6 +56,7 @@ class Labeller:
         self.config = config
         self.predictor = Predictor.load(Path(config.bundle), backend=config.backend)
         self.redactor = default_redactor() if config.redact else None
+        self.pseudonymizer = Pseudonymizer(config.pseudonym_key) if config.pseudonym_key else None
         self._backend_name = "torch" if self.predictor.backend is None else self.predictor.backend.name
         self.cache: SegmentCache | None = None
         if config.segment_cache:
@@ -72,6 +75,8 @@ class Labeller:
         carry ids, times and labels, which redaction leaves unchanged."""
         if self.redactor is not None:
             contacts = [self.redactor.redact_contact(c) for c in contacts]
+        if self.pseudonymizer is not None:
+            contacts = [self.pseudonymizer.apply(c) for c in contacts]
         predictions = self.predictor.predict(contacts, top_k=self.config.top_k, batch_size=self.config.batch_size)
         taxonomy = self.predictor.taxonomy
         return labelled_table(

@@ -111,6 +111,7 @@ class BatchJobsConfig:
     #: Keep an uploaded file after its job has read it. Off by default: uploads are raw (unredacted)
     #: contacts, and the job's results and rejects are redacted, so nothing raw rests on disk.
     keep_uploads: bool = False
+    pseudonym_key: str | None = field(default=None, repr=False)  # see dispo.redact.pseudonym
 
     def __post_init__(self) -> None:
         for name in ("chunk_size", "workers", "max_upload_bytes"):
@@ -231,6 +232,7 @@ class BatchJobs:
         label_job = LabelJob(
             inputs=[upload],
             source_names={str(upload): job.input_name},
+            pseudonym_key=self.config.pseudonym_key,
             output=folder / OUTPUT_FILE,
             rejects=folder / REJECTS_FILE,
             model=job.model,

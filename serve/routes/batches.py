@@ -35,6 +35,7 @@ def tenant_jobs(settings: Settings, tenant_id: str) -> BatchJobs:
             backend=settings.backend,
             max_upload_bytes=settings.max_upload_bytes,
             keep_uploads=settings.batch_keep_uploads,
+            pseudonym_key=settings.pseudonym_key,
         )
     )
 

@@ -158,7 +158,7 @@ async def feedback(
         lambda: store.add_decision(
             caller,
             suggestion_id,
-            agent_id=body.agent_id,
+            agent_id=inference.pseudonym(body.agent_id) or body.agent_id,
             accepted=body.accepted,
             reason=reason,
             outcome=outcome,

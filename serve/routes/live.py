@@ -88,8 +88,14 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
                     continue
                 final = None
                 if prediction is not None:
-                    contact = Contact(
-                        contact_id=contact_id, turns=turns, started_at=started_at, ended_at=datetime.now(UTC), **context
+                    contact = inference.private(
+                        Contact(
+                            contact_id=contact_id,
+                            turns=turns,
+                            started_at=started_at,
+                            ended_at=datetime.now(UTC),
+                            **context,
+                        )
                     )
                     row = suggestion_row(caller, "live", contact, prediction, latency)
                     (suggestion_id,) = await run_in_threadpool(store.add_suggestions, [row])
