@@ -8,7 +8,8 @@ Writes one JSON file with a report per seed and the pooled report, and logs a ma
 
     python bench/redaction.py --contacts 3000 --seeds 1 2 3 --out bench/results/redaction.json
 
-Targets (issue): recall 100% for cards, emails, SSNs and IBANs; >= 98% for phones and addresses;
+Targets (issues): recall 100% for cards, emails, SSNs and IBANs; >= 98% for phones and addresses;
+>= 85% for names;
 false positives < 1% for order numbers, amounts and dates. Throughput is redaction time only
 (single process, one core), not corpus building.
 """
@@ -37,6 +38,7 @@ TARGETS: dict[str, tuple[str, str, float]] = {
     "iban": ("recall", ">=", 1.0),
     "phone": ("recall", ">=", 0.98),
     "address": ("recall", ">=", 0.98),
+    "name": ("recall", ">=", 0.85),
     "order_number": ("false_positive", "<", 0.01),
     "amount": ("false_positive", "<", 0.01),
     "date": ("false_positive", "<", 0.01),

@@ -344,12 +344,11 @@ def test_measure_redaction_on_a_hand_built_set() -> None:
     assert (report.false_positive["order_number"].total, report.false_positive["order_number"].hits) == (2, 1)
     assert report.false_positive["order_number"].rate == 0.5
     assert report.false_positive["date"].rate == 0.0 and report.false_positive["amount"].total == 1
-    assert report.by_design == {"name": 1}
+    assert (report.recall["name"].total, report.recall["name"].hits) == (1, 1) and report.by_design == {}
     assert (report.contacts, report.turns) == (1, 3)
     table = report.to_markdown()
     assert "| card | recall | 1 | 0 caught | 0.00% |" in table
     assert "| order_number | false positives | 2 | 1 redacted | 50.00% |" in table
-    assert "not redacted by design" in table
 
 
 # -- throughput -----------------------------------------------------------------------------------
@@ -567,3 +566,38 @@ def test_spoken_nine_digits_default_to_ssn_without_any_cue() -> None:
     assert R.find(spoken, context="What's the order number?") == []
     assert kinds(f"order number {spoken}") == []
     assert kinds(f"my number is {spoken}") == []  # a phone cue: nine digits are no phone either
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        ("My name is Dana Okafor and I need help", "", "My name is [NAME] and I need help"),
+        ("my name is john smith and uh i need a refund", "", "my name is [NAME] and uh i need a refund"),
+        ("yeah it's maria lopez", "can i have your er full name please", "yeah it's [NAME]"),
+        ("Maria Lopez, that's me.", "Who am I speaking with?", "[NAME], that's me."),
+        ("Hi, this is Priya from accounts.", "", "Hi, this is [NAME] from accounts."),
+        ("Dear Tom,\n\nwhere is it?\n\nThanks,\nSarah Connor", "", "Dear [NAME],\n\nwhere is it?\n\nThanks,\n[NAME]"),
+        ("ok\n\n> Sincerely,\n> Omar Allen", "", "ok\n\n> Sincerely,\n> [NAME]"),
+        ("where is my parcel\n\nJo\n\nSent from my iPhone", "", "where is my parcel\n\n[NAME]\n\nSent from my iPhone"),
+        ("Thank you Mr. Alvarez, it is updated.", "", "Thank you Mr. [NAME], it is updated."),
+        ("Hello, Acme customer care, Jordan speaking.", "", "Hello, Acme customer care, [NAME] speaking."),
+    ],
+)
+def test_names_are_redacted_where_they_are_given(text: str, previous: str, expected: str) -> None:
+    assert Redactor().redact_text(text, previous) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("my name is on the account", ""),
+        ("It's Tuesday so I can wait", ""),
+        ("The order from Seattle never came and I'm Furious", ""),
+        ("Dear Kitewood Customer Services,\n\nplease close my account", ""),
+        ("Hi, this is Maple & Rye Home. That order shipped.", ""),
+        ("KW30552167", "Can I have the name and order number?"),
+        ("[caller placed on hold 00:02:05]", "may i have your full name"),
+    ],
+)
+def test_words_that_are_not_names_stay(text: str, previous: str) -> None:
+    assert "[NAME]" not in Redactor().redact_text(text, previous)

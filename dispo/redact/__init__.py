@@ -16,7 +16,8 @@ IBANs read out letter by letter ("d e eight nine three seven oh four ...", or in
 alphabet) are normalised the same way and checked against the registry length and mod-97.
 
 Kinds and placeholders: ``email`` -> ``[EMAIL]``, ``phone`` -> ``[PHONE]``, ``card`` -> ``[CARD]``,
-``ssn`` -> ``[SSN]``, ``iban`` -> ``[IBAN]``, ``address`` -> ``[ADDRESS]``. Names are out of scope.
+``ssn`` -> ``[SSN]``, ``iban`` -> ``[IBAN]``, ``address`` -> ``[ADDRESS]``, ``name`` -> ``[NAME]``
+(found where names are given, see :mod:`dispo.redact.names`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dispo.contact import Contact, Turn
 from dispo.errors import ConfigError
 from dispo.redact.checks import iban_valid, luhn_valid
 from dispo.redact.context import _NO_CONTEXT, _Context
+from dispo.redact.names import find_names, may_hold_name
 from dispo.redact.spans import DEFAULT_PLACEHOLDER, PII_KINDS, PIISpan
 from dispo.redact.spoken import _UNITS, _find_spoken
 from dispo.redact.written import _find_addresses, _find_cards, _find_emails, _find_ibans, _find_phones, _find_ssns
@@ -44,6 +46,7 @@ _DETECTORS: dict[str, Callable[[str, _Context], Iterator[PIISpan]]] = {
     "ssn": _find_ssns,
     "phone": _find_phones,
     "address": _find_addresses,
+    "name": find_names,
 }
 _PRIORITY = {kind: i for i, kind in enumerate(PII_KINDS)}
 _MAY_HOLD_PII_RE = re.compile(r"[\d@]|\b(?:dot|box|" + "|".join(_UNITS) + r")\b", re.IGNORECASE)
@@ -70,6 +73,7 @@ class Redactor:
         self.kinds: tuple[str, ...] = tuple(k for k in PII_KINDS if k in chosen)
         self.placeholder = placeholder
         self._spoken = bool({"phone", "card", "ssn"} & set(self.kinds))
+        self._names = "name" in self.kinds
 
     def placeholder_for(self, kind: str) -> str:
         return self._placeholders[kind]
@@ -81,9 +85,12 @@ class Redactor:
         followed by a turn holding only "4829301746" makes that number an order id, not a phone.
         Only its last words are used, and nothing in it is ever reported.
         """
-        if not text or _MAY_HOLD_PII_RE.search(text) is None:
+        if not text:
             return []
-        return self._find(text, _Context(context) if context else _NO_CONTEXT)
+        ctx = _Context(context) if context else _NO_CONTEXT
+        if _MAY_HOLD_PII_RE.search(text) is None and not (self._names and may_hold_name(text, ctx)):
+            return []
+        return self._find(text, ctx)
 
     def _find(self, text: str, ctx: _Context) -> list[PIISpan]:
         candidates: list[PIISpan] = []

@@ -218,15 +218,31 @@ def _scan_cues(tokens: list[str], bound: bool) -> tuple[str | None, int]:
     return best_role, best_rank
 
 
-class _Context:
-    """What the previous turn says about numbers in this one; worked out lazily, once per turn."""
+_FILLER = r"(?:\s+(?:er|uh|um|erm|i\s+mean|please|just))*"
+_NAME_QUESTION = re.compile(
+    rf"\b(?:your|the){_FILLER}(?:\s+(?:full|first|last|and|account|legal)){{0,3}}{_FILLER}\s+name\b|"
+    r"\bname\s+on\s+the\s+account\b|\b(?:speaking|talking)\s+(?:with|to)\W*$|"
+    r"\bwho(?:'s|\s+is)\s+calling\b",
+    re.IGNORECASE,
+)
 
-    __slots__ = ("_previous", "_role", "_ssn")
+
+class _Context:
+    """What the previous turn says about numbers and names in this one; worked out lazily, once per turn."""
+
+    __slots__ = ("_name", "_previous", "_role", "_ssn")
 
     def __init__(self, previous: str = "") -> None:
         self._previous = previous
         self._role: tuple[str | None, int] | None = None
         self._ssn: bool | None = None
+        self._name: bool | None = None
+
+    def previous_asks_name(self) -> bool:
+        """The previous turn ends asking for the customer's name ("Who am I speaking with?")."""
+        if self._name is None:
+            self._name = bool(self._previous) and _NAME_QUESTION.search(self._previous[-160:]) is not None
+        return self._name
 
     def previous_role(self) -> str | None:
         if self._role is None:
