@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -106,13 +106,15 @@ def detect_format(path: str | Path) -> Format:
         ) from None
 
 
-def expand_inputs(spec: str | Path) -> list[Path]:
-    """A file, a folder (every supported file inside, recursively) or a glob, in sorted order."""
+def expand_inputs(spec: str | Path, *, suffixes: Collection[str] | None = None) -> list[Path]:
+    """A file, a folder (every file inside with one of ``suffixes``, recursively; by default the
+    contact formats') or a glob, in sorted order."""
+    wanted = FORMAT_BY_SUFFIX if suffixes is None else suffixes
     path = Path(spec)
     if path.is_file():
         return [path]
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMAT_BY_SUFFIX)
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in wanted)
     else:
         files = sorted(Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file())
     if not files:
@@ -378,7 +380,7 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
         value = value.strip() if isinstance(value, str) else value
         if value not in ("", None):
             record[column] = value
-    record["turns"] = _parse_transcript(str(row.get("transcript", "")), problems)
+    record["turns"] = parse_transcript(str(row.get("transcript", "")), problems)
     for block, columns in (("labels", TASKS), ("agent_labels", AGENT_LABEL_COLUMNS)):
         values: dict[str, Any] = {}
         for name, column in zip(TASKS, columns, strict=True):
@@ -420,7 +422,8 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
     return record, (RecordError(source, line, problems) if problems else None)
 
 
-def _parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
+def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
+    """The turns of ``Speaker: text`` lines (see the CSV layout); a bad line is a problem, not a turn."""
     turns: list[dict[str, Any]] = []
     for number, line in enumerate(transcript.splitlines(), start=1):
         if not line.strip() and not line.startswith("  "):

@@ -71,6 +71,19 @@ def register_data(subcommands: Any) -> None:
     validate.add_argument("--rejects", type=Path, default=None, help="write invalid records here instead of stopping")
     validate.set_defaults(handler=_validate)
 
+    platform = actions.add_parser(
+        "import", help="read a contact-center platform's export (Contact Lens, Transcribe Call Analytics, text/SRT/VTT)"
+    )
+    platform.add_argument("format", help="contact_lens, transcribe_call_analytics or speaker_text")
+    platform.add_argument("input", help="an exported file, a folder of them, or a glob")
+    platform.add_argument("-o", "--output", type=Path, required=True, help="contacts file (.jsonl, .csv, .parquet)")
+    platform.add_argument(
+        "--codes", type=Path, default=None, help="YAML mapping the platform's wrap-up codes to labels"
+    )
+    platform.add_argument("--taxonomy", default=None, help="check labels against this taxonomy (default: retail)")
+    platform.add_argument("--rejects", type=Path, default=None, help="write bad records here instead of stopping")
+    platform.set_defaults(handler=_import)
+
 
 def _build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
@@ -135,6 +148,34 @@ def _validate(args: argparse.Namespace) -> int:
         pass
     _log_accounting(reader.stats, None)
     return 0 if reader.stats.rejected == 0 else 1
+
+
+def _import(args: argparse.Namespace) -> int:
+    from dispo.io import ContactWriter, Rejected, RejectsWriter
+    from dispo.platforms import CodeMap, iter_platform_records
+    from dispo.taxonomy import load_taxonomy
+
+    codes = CodeMap.from_yaml(args.codes) if args.codes else None
+    records = iter_platform_records(args.format, args.input, taxonomy=load_taxonomy(args.taxonomy), codes=codes)
+    rejects = RejectsWriter(args.rejects) if args.rejects else None
+    read = accepted = 0
+    try:
+        with ContactWriter(args.output) as writer:
+            for record in records:
+                read += 1
+                if isinstance(record.item, Rejected):
+                    if rejects is None:
+                        raise record.item.error
+                    rejects.write(record.item.error, record.item.raw)
+                    continue
+                writer.write(record.item)
+                accepted += 1
+    finally:
+        if rejects is not None:
+            rejects.close()
+    logger.info("%d records read = %d imported -> %s + %d rejected%s", read, accepted, args.output,
+                read - accepted, f" -> {args.rejects}" if args.rejects else "")  # fmt: skip
+    return 0 if read == accepted else 1
 
 
 def _log_accounting(stats: Any, output: Path | None) -> None:

@@ -1,0 +1,80 @@
+"""Contacts as contact-center platforms export them, read into dispo's contract.
+
+Each format has a reader (one module per platform) that turns one exported record into a raw
+contact (``dict``) that :func:`dispo.contact.parse_contact` checks like any other input, so a bad
+record gets the same ``file:record: field`` error, and the same rejects accounting, as JSONL or CSV.
+Speakers come from the platform's roles; offsets from its timestamps; contact, agent and queue ids
+where the export has them. The platform's own analytics (sentiment, categories, detected issues,
+conversation characteristics) are kept in ``metadata``, never used as labels; a wrap-up code
+becomes ``agent_labels`` only through a mapping file (:class:`CodeMap`).
+
+    dispo data import contact_lens exports/ -o contacts.jsonl --codes wrapup-codes.yaml
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dispo.contact import DEFAULT_LIMITS, ContactLimits, parse_contact
+from dispo.errors import FieldProblem, RecordError
+from dispo.io import InputFormatError, Record, Rejected, expand_inputs
+from dispo.platforms.codes import CodeMap
+from dispo.platforms.connect import read_contact_lens, read_transcribe_call_analytics
+from dispo.platforms.text import read_speaker_text
+from dispo.taxonomy import Taxonomy
+
+#: A platform reader: the raw contacts of one exported file, each with its position, the record as
+#: found, and either the raw contact or the problems that keep it from being one.
+PlatformReader = Callable[[Path, CodeMap | None], Iterator[tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]]]
+
+
+@dataclass(frozen=True)
+class Platform:
+    reader: PlatformReader
+    suffixes: tuple[str, ...]  # of the files a folder of exports is read for
+    what: str
+
+
+FORMATS: dict[str, Platform] = {
+    "contact_lens": Platform(
+        read_contact_lens, (".json",), "Amazon Connect Contact Lens conversational analytics output (one call)"
+    ),
+    "transcribe_call_analytics": Platform(
+        read_transcribe_call_analytics, (".json",), "Amazon Transcribe Call Analytics post-call output (one call)"
+    ),
+    "speaker_text": Platform(
+        read_speaker_text, (".txt", ".srt", ".vtt"), "a 'Speaker: text' transcript, SRT or WebVTT (one contact a file)"
+    ),
+}
+
+__all__ = ["FORMATS", "CodeMap", "Platform", "iter_platform_records"]
+
+
+def iter_platform_records(
+    fmt: str,
+    inputs: str | Path,
+    *,
+    taxonomy: Taxonomy | None = None,
+    limits: ContactLimits = DEFAULT_LIMITS,
+    codes: CodeMap | None = None,
+) -> Iterator[Record]:
+    """Every record of a platform export (a file, folder or glob), like :func:`dispo.io.iter_records`:
+    a contact or a rejection naming the format, the file, the record and the field."""
+    platform = FORMATS.get(fmt)
+    if platform is None:
+        raise InputFormatError(f"unknown platform format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
+    for path in expand_inputs(inputs, suffixes=platform.suffixes):
+        for position, original, raw, problems in platform.reader(path, codes):
+            source = f"{path} ({fmt})"
+            if problems or raw is None:
+                yield Record(path, position, Rejected(RecordError(source, position + 1, problems), original))
+                continue
+            try:
+                contact = parse_contact(raw, taxonomy=taxonomy, limits=limits, source=source, line=position + 1)
+            except RecordError as error:
+                yield Record(path, position, Rejected(error, original))
+                continue
+            yield Record(path, position, contact)

@@ -1,0 +1,54 @@
+"""Wrap-up codes of a platform, mapped to dispo's labels by a file the contact center writes.
+
+A platform's disposition (Genesys wrap-up code, Amazon Connect contact attribute, Zendesk field) is
+the agent's code in the platform's words; dispo needs it as ``agent_labels`` (reason and outcome of
+its taxonomy). The mapping is explicit, never guessed::
+
+    # wrapup-codes.yaml
+    codes:
+      "Refund - Done": {reason: get_refund, outcome: resolved}
+      "Where is my order": {reason: track_order}          # the outcome stays unknown
+      "Transfer to billing": {outcome: transferred}
+    unmapped: keep      # keep (default: the code goes to metadata only) or reject
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dispo.errors import ConfigError
+
+UNMAPPED = ("keep", "reject")
+
+
+@dataclass(frozen=True)
+class CodeMap:
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)  # platform code -> {reason, outcome}
+    unmapped: str = "keep"
+
+    def __post_init__(self) -> None:
+        if self.unmapped not in UNMAPPED:
+            raise ConfigError(f"code map: unmapped must be one of {', '.join(UNMAPPED)}, got {self.unmapped!r}")
+        for code, labels in self.codes.items():
+            if not isinstance(labels, dict) or not labels or set(labels) - {"reason", "outcome"}:
+                raise ConfigError(f"code map: {code!r} must map to reason and/or outcome, got {labels!r}")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> CodeMap:
+        try:
+            raw: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read the code map: {exc}") from None
+        if not isinstance(raw, dict) or set(raw) - {"codes", "unmapped"}:
+            raise ConfigError(f"{path}: a code map has 'codes' and optionally 'unmapped'")
+        return cls({str(k): v for k, v in (raw.get("codes") or {}).items()}, raw.get("unmapped", "keep"))
+
+    def agent_labels(self, code: str | None) -> dict[str, str] | None:
+        """The agent's labels for a platform code (None when there is no code or no mapping)."""
+        if code is None:
+            return None
+        return dict(self.codes[code]) if code in self.codes else None

@@ -1,0 +1,141 @@
+"""Amazon's contact-center exports: Contact Lens (Amazon Connect) conversational analytics output
+and Amazon Transcribe Call Analytics post-call output. One JSON file is one call.
+
+Contact Lens names speakers by ``ParticipantId`` (roles listed under ``Participants``) and the
+contact under ``CustomerMetadata.ContactId``; Transcribe Call Analytics gives each turn its
+``ParticipantRole`` and the call its ``JobName``. Both carry per-turn ``Sentiment``, detected
+issues and outcomes, ``Categories`` and ``ConversationCharacteristics``: kept in metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dispo.errors import FieldProblem
+from dispo.platforms.codes import CodeMap
+
+# Amazon Connect participant roles -> dispo speakers. A bot or the IVR is the system side of the
+# conversation; a supervisor who barges in speaks for the contact center.
+ROLES = {"AGENT": "agent", "CUSTOMER": "customer", "SYSTEM": "system", "CUSTOM_BOT": "system", "SUPERVISOR": "agent"}
+CHANNELS = {"VOICE": "voice", "CHAT": "chat", "EMAIL": "email", "TASK": "chat"}
+TURN_ANALYTICS = ("Sentiment", "IssuesDetected", "OutcomesDetected", "ActionItemsDetected", "Redaction")
+CALL_ANALYTICS = ("Categories", "ConversationCharacteristics", "LanguageCode", "JobDetails")
+
+RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
+
+
+def _load(path: Path) -> tuple[Any, list[FieldProblem]]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), []
+    except UnicodeDecodeError as exc:
+        return None, [FieldProblem("<file>", "UTF-8 JSON", f"a byte that is not UTF-8 at {exc.start}")]
+    except json.JSONDecodeError as exc:
+        return None, [FieldProblem("<file>", "one JSON object", f"invalid JSON ({exc.msg} at line {exc.lineno})")]
+
+
+def _turns(items: Any, speaker_of: Any, problems: list[FieldProblem]) -> list[dict[str, Any]]:
+    if not isinstance(items, list) or not items:
+        problems.append(FieldProblem("Transcript", "a non-empty list of turns", type(items).__name__))
+        return []
+    turns = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.append(FieldProblem(f"Transcript[{i}]", "an object", type(item).__name__))
+            continue
+        speaker = speaker_of(item)
+        if speaker is None:
+            who = item.get("ParticipantId", item.get("ParticipantRole"))
+            problems.append(FieldProblem(f"Transcript[{i}].ParticipantRole", f"one of {', '.join(ROLES)}", who))
+            continue
+        content = item.get("Content")
+        if not isinstance(content, str):
+            problems.append(FieldProblem(f"Transcript[{i}].Content", "the text of the turn", content))
+            continue
+        turn: dict[str, Any] = {"speaker": speaker, "text": content}
+        begin = item.get("BeginOffsetMillis")
+        if isinstance(begin, int | float) and not isinstance(begin, bool):
+            turn["offset_s"] = begin / 1000.0
+        turns.append(turn)
+    return turns
+
+
+def _turn_analytics(items: Any) -> list[dict[str, Any]]:
+    """Per turn (by its index among the turns), what the platform said about it."""
+    out = []
+    for index, item in enumerate(i for i in items or [] if isinstance(i, dict)):
+        analytics = {key: item[key] for key in TURN_ANALYTICS if key in item}
+        if analytics:
+            out.append({"turn": index, **analytics})
+    return out
+
+
+def _contact(
+    contact_id: Any, channel: Any, turns: list[dict[str, Any]], doc: dict[str, Any], codes: CodeMap | None,
+    problems: list[FieldProblem], extra: dict[str, Any],
+) -> dict[str, Any] | None:  # fmt: skip
+    if not isinstance(contact_id, str) or not contact_id:
+        problems.append(FieldProblem("ContactId", "the contact's id", contact_id))
+    if problems:
+        return None
+    raw: dict[str, Any] = {"contact_id": contact_id, "channel": CHANNELS.get(str(channel).upper(), "voice"),
+                           "turns": turns}  # fmt: skip
+    platform = {key: doc[key] for key in CALL_ANALYTICS if key in doc} | extra
+    turn_analytics = _turn_analytics(doc.get("Transcript"))
+    if turn_analytics:
+        platform["turns"] = turn_analytics
+    code = platform.get("wrapup_code")
+    labels = codes.agent_labels(code) if codes is not None else None
+    if code is not None and codes is not None and labels is None and codes.unmapped == "reject":
+        problems.append(FieldProblem("wrapup_code", "a code of the code map", code))
+        return None
+    if labels:
+        raw["agent_labels"] = labels
+    raw["metadata"] = {"platform": platform}  # the platform's analytics: kept, never labels
+    return raw
+
+
+def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+    doc, problems = _load(path)
+    if doc is not None and not isinstance(doc, dict):
+        problems.append(FieldProblem("<file>", "a JSON object (one Contact Lens analysis)", type(doc).__name__))
+    if problems:
+        yield 0, doc, None, problems
+        return
+    roles = {p.get("ParticipantId"): ROLES.get(str(p.get("ParticipantRole", "")).upper())
+             for p in doc.get("Participants") or [] if isinstance(p, dict)}  # fmt: skip
+
+    def speaker_of(item: dict[str, Any]) -> str | None:
+        who = item.get("ParticipantId")
+        return roles.get(who) or ROLES.get(str(who or item.get("ParticipantRole", "")).upper())
+
+    turns = _turns(doc.get("Transcript"), speaker_of, problems)
+    meta = doc.get("CustomerMetadata") if isinstance(doc.get("CustomerMetadata"), dict) else {}
+    extra = {key: doc[key] for key in ("AccountId", "Version") if key in doc}
+    extra.update({k: meta[k] for k in ("InstanceId", "InputS3Uri") if k in meta})
+    if "wrapup_code" in doc:  # an export joined with the contact record's disposition attribute
+        extra["wrapup_code"] = doc["wrapup_code"]
+    yield (
+        0,
+        doc,
+        _contact(meta.get("ContactId"), doc.get("Channel", "VOICE"), turns, doc, codes, problems, extra),
+        problems,
+    )
+
+
+def read_transcribe_call_analytics(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+    doc, problems = _load(path)
+    if doc is not None and not isinstance(doc, dict):
+        problems.append(FieldProblem("<file>", "a JSON object (one Call Analytics result)", type(doc).__name__))
+    if problems:
+        yield 0, doc, None, problems
+        return
+
+    def speaker_of(item: dict[str, Any]) -> str | None:
+        return ROLES.get(str(item.get("ParticipantRole", "")).upper())
+
+    turns = _turns(doc.get("Transcript"), speaker_of, problems)
+    contact_id = doc.get("JobName") or path.stem
+    yield 0, doc, _contact(contact_id, "VOICE", turns, doc, codes, problems, {}), problems

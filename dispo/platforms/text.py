@@ -1,0 +1,69 @@
+"""Transcripts as plain text: ``Speaker: text`` lines (with an optional ``[hh:mm:ss]`` offset),
+SubRip (``.srt``) and WebVTT (``.vtt``) subtitles. One file is one contact, named by the file.
+
+Speakers are recognised by the same aliases as the CSV reader (Caller, Rep, Advisor, IVR, Bot...);
+in subtitles a cue names its speaker as ``Agent: ...`` or, in WebVTT, ``<v Agent>...``; the cue's
+start time is the turn's offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dispo.errors import FieldProblem
+from dispo.io import SPEAKER_ALIASES, parse_transcript
+from dispo.platforms.codes import CodeMap
+
+_TIMING = re.compile(r"^(?P<h>\d{1,2}:)?(?P<m>\d{2}):(?P<s>\d{2})[.,](?P<ms>\d{3})\s+-->\s+\S+")
+_VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+(?P<speaker>[^>]+)>(?P<text>.*?)(?:</v>)?$")
+_NAMED = re.compile(r"^(?P<speaker>[A-Za-z][A-Za-z _-]{0,30}?)\s*:\s?(?P<text>.*)$")
+
+RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
+
+
+def read_speaker_text(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield 0, None, None, [FieldProblem("<file>", "UTF-8 text", f"a byte that is not UTF-8 at {exc.start}")]
+        return
+    problems: list[FieldProblem] = []
+    suffix = path.suffix.lower()
+    turns = _cues(text, problems) if suffix in (".srt", ".vtt") else parse_transcript(text, problems)
+    if problems:
+        yield 0, text[:2000], None, problems
+        return
+    yield 0, text[:2000], {"contact_id": path.stem, "channel": "voice" if suffix != ".txt" else "chat",
+                           "turns": turns, "metadata": {"platform": {"file": path.name}}}, []  # fmt: skip
+
+
+def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
+    """The turns of SRT or WebVTT cues: a timing line, then the cue's text lines."""
+    turns: list[dict[str, Any]] = []
+    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
+    for number, block in enumerate(blocks, start=1):
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        timing_at = next((i for i, line in enumerate(lines) if _TIMING.match(line)), None)
+        if timing_at is None:
+            if lines and (lines[0].startswith("WEBVTT") or lines[0].startswith(("NOTE", "STYLE", "REGION"))):
+                continue
+            problems.append(FieldProblem(f"cue {number}", "a timing line 'start --> end'", lines[0] if lines else ""))
+            continue
+        timing = _TIMING.match(lines[timing_at])
+        assert timing is not None
+        offset = (
+            int((timing["h"] or "0:")[:-1]) * 3600 + int(timing["m"]) * 60 + int(timing["s"]) + int(timing["ms"]) / 1000
+        )
+        body = " ".join(lines[timing_at + 1 :])
+        voice = _VOICE.match(body) or _NAMED.match(body)
+        speaker = SPEAKER_ALIASES.get(voice["speaker"].strip().lower()) if voice else None
+        if speaker is None:
+            found = voice["speaker"] if voice else body[:40]
+            problems.append(FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')", found))
+            continue
+        assert voice is not None
+        turns.append({"speaker": speaker, "text": re.sub(r"</?[^>]+>", "", voice["text"]).strip(), "offset_s": offset})
+    return turns

@@ -1,0 +1,137 @@
+"""Platform exports (written by hand in each vendor's documented shape) read into the contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dispo.contact import Contact
+from dispo.errors import ConfigError
+from dispo.io import InputFormatError, Rejected, read_contacts
+from dispo.platforms import CodeMap, iter_platform_records
+
+FIXTURES = Path(__file__).parent / "fixtures" / "platforms"
+CODES = CodeMap.from_yaml(FIXTURES / "wrapup-codes.yaml")
+
+
+def _only(fmt: str, name: str, tmp_path: Path, codes: CodeMap | None = None) -> Contact | Rejected:
+    shutil.copy(FIXTURES / name, tmp_path / name)
+    [record] = list(iter_platform_records(fmt, tmp_path / name, codes=codes))
+    return record.item
+
+
+def test_contact_lens_speakers_offsets_ids_and_analytics_in_metadata(tmp_path: Path) -> None:
+    contact = _only("contact_lens", "contact_lens_call.json", tmp_path, CODES)
+    assert isinstance(contact, Contact)
+    assert contact.contact_id == "0d5c1f6a-3b8e-4c4e-9c1e-2f7d8a6b4e21" and contact.channel == "voice"
+    assert [t.speaker for t in contact.turns] == ["system", "customer", "agent", "customer", "agent"]  # bot: system
+    assert [t.offset_s for t in contact.turns][:3] == [0.0, 3.3, 7.37]
+    platform = contact.metadata["platform"]
+    assert platform["Categories"]["MatchedCategories"] == ["Cancellation"] and platform["InstanceId"]
+    assert platform["turns"][1] == {"turn": 1, "Sentiment": "NEGATIVE", "IssuesDetected": [
+        {"CharacterOffsets": {"BeginOffsetChar": 2, "EndOffsetChar": 25}}]}  # fmt: skip
+    assert contact.labels is None  # the platform's analytics are never labels
+    assert contact.agent_labels is not None and contact.agent_labels.reason == "cancel_order"  # through the map
+
+
+def test_transcribe_call_analytics_roles_and_job_name(tmp_path: Path) -> None:
+    contact = _only("transcribe_call_analytics", "transcribe_call_analytics.json", tmp_path)
+    assert isinstance(contact, Contact) and contact.contact_id == "call-2026-03-01-0915"
+    assert [t.speaker for t in contact.turns] == ["agent", "customer", "agent", "customer", "agent"]
+    assert contact.metadata["platform"]["turns"][4]["OutcomesDetected"][0]["CharacterOffsets"]["Begin"] == 12
+    assert contact.agent_labels is None
+
+
+@pytest.mark.parametrize(
+    ("name", "speakers", "first_offset"),
+    [("call.srt", ["agent", "customer", "agent"], 1.2), ("call.vtt", ["agent", "customer", "agent"], 0.5),
+     ("chat.txt", ["agent", "customer", "agent"], 2.0)],
+)  # fmt: skip
+def test_text_subtitles_and_transcripts(tmp_path: Path, name: str, speakers: list[str], first_offset: float) -> None:
+    contact = _only("speaker_text", name, tmp_path)
+    assert isinstance(contact, Contact) and contact.contact_id == Path(name).stem
+    assert [t.speaker for t in contact.turns] == speakers and contact.turns[0].offset_s == first_offset
+    assert "<v" not in contact.turns[1].text
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("contact_lens_no_contact_id.json", "ContactId"),
+        ("contact_lens_unknown_role.json", "Transcript[1].ParticipantRole"),
+    ],
+)
+def test_a_bad_export_is_a_rejection_naming_format_file_record_and_field(tmp_path: Path, name: str, field: str) -> None:
+    rejected = _only("contact_lens", name, tmp_path)
+    assert isinstance(rejected, Rejected)
+    assert rejected.error.problems[0].field == field
+    assert f"{name} (contact_lens):1:" in str(rejected.error)
+
+
+def test_broken_files_unknown_formats_and_bad_code_maps(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("{not json")
+    [broken] = list(iter_platform_records("contact_lens", tmp_path / "x.json"))
+    assert isinstance(broken.item, Rejected) and "invalid JSON" in str(broken.item.error)
+    (tmp_path / "y.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nRobot: beep\n")
+    [unknown] = list(iter_platform_records("speaker_text", tmp_path / "y.srt"))
+    assert isinstance(unknown.item, Rejected) and unknown.item.error.problems[0].found == "Robot"
+    with pytest.raises(InputFormatError, match="unknown platform format"):
+        list(iter_platform_records("genesys", tmp_path / "x.json"))
+    (tmp_path / "codes.yaml").write_text("codes:\n  X: {reason: a, colour: red}\n")
+    with pytest.raises(ConfigError, match="reason and/or outcome"):
+        CodeMap.from_yaml(tmp_path / "codes.yaml")
+    strict = CodeMap({"Order cancelled": {"reason": "cancel_order"}}, unmapped="reject")
+    doc = json.loads((FIXTURES / "contact_lens_call.json").read_text()) | {"wrapup_code": "Something else"}
+    (tmp_path / "z.json").write_text(json.dumps(doc))
+    [refused] = list(iter_platform_records("contact_lens", tmp_path / "z.json", codes=strict))
+    assert isinstance(refused.item, Rejected) and refused.item.error.problems[0].field == "wrapup_code"
+
+
+def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("contact_lens_call.json", "contact_lens_unknown_role.json"):
+        shutil.copy(FIXTURES / name, exports / name)
+    out, rejects = tmp_path / "contacts.jsonl", tmp_path / "rejects.jsonl"
+    code = main(["data", "import", "contact_lens", str(exports), "-o", str(out), "--rejects", str(rejects),
+                 "--codes", str(FIXTURES / "wrapup-codes.yaml")])  # fmt: skip
+    assert code == 1  # one record rejected
+    [contact] = read_contacts(out)
+    assert contact.agent_labels is not None and contact.agent_labels.outcome == "resolved"
+    [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert reject["errors"][0]["field"] == "Transcript[1].ParticipantRole"
+
+
+def test_each_format_goes_through_dispo_label_and_the_metrics(tmp_path: Path, tiny_bundle: Path) -> None:
+    from dispo.batch.job import LabelJob, run_label_job
+    from dispo.io import write_contacts
+    from dispo.metrics import MetricsConfig, compute_metrics, open_source
+    from tests.factories import install_bundle
+
+    install_bundle(tiny_bundle, tmp_path / "models")
+    exports = {"contact_lens": "contact_lens_call.json", "transcribe_call_analytics": "transcribe_call_analytics.json",
+               "speaker_text": "call.srt"}  # fmt: skip
+    contacts = []
+    for fmt, name in exports.items():
+        [record] = list(iter_platform_records(fmt, FIXTURES / name, codes=CODES))
+        assert isinstance(record.item, Contact), record.item
+        contacts.append(record.item)
+    write_contacts(contacts, tmp_path / "imported.jsonl")
+    summary = run_label_job(
+        LabelJob(
+            inputs=[tmp_path / "imported.jsonl"],
+            output=tmp_path / "labelled.parquet",
+            model="tiny",
+            models_dir=tmp_path / "models",
+            backend="torch",
+            progress=False,
+        )
+    )
+    assert (summary.records, summary.outputs, summary.rejects) == (3, 3, 0)
+    metrics = compute_metrics(open_source(tmp_path / "labelled.parquet"), MetricsConfig(label_priority=("model",)))
+    assert metrics["overall"]["contacts"]["value"] == 3
