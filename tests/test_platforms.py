@@ -45,6 +45,29 @@ def test_transcribe_call_analytics_roles_and_job_name(tmp_path: Path) -> None:
     assert contact.agent_labels is None
 
 
+def test_twilio_sentences_become_turns_by_channel_participant(tmp_path: Path) -> None:
+    contact = _only("twilio", "twilio_transcript.json", tmp_path)
+    assert isinstance(contact, Contact) and contact.contact_id == "GT0123456789abcdef0123456789abcdef"
+    assert [t.speaker for t in contact.turns] == ["agent", "customer", "agent"]  # one turn per speaker run
+    assert contact.turns[1].text == "Hi, I never got my tracking number. The order was placed last week."
+    assert contact.turns[1].offset_s == 3.5
+    doc = json.loads((FIXTURES / "twilio_transcript.json").read_text())
+    del doc["transcript"]["channel"]["participants"][1]  # who is on channel 2 is no longer known
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    [record] = list(iter_platform_records("twilio", tmp_path / "t.json"))
+    assert isinstance(record.item, Rejected)
+    assert record.item.error.problems[0].field == "transcript.channel.participants"
+
+
+def test_zendesk_requester_is_the_customer_and_private_notes_stay_out(tmp_path: Path) -> None:
+    contact = _only("zendesk", "zendesk_ticket.json", tmp_path, CODES)
+    assert isinstance(contact, Contact) and contact.contact_id == "zendesk-35436" and contact.channel == "email"
+    assert [t.speaker for t in contact.turns] == ["customer", "agent"]
+    assert (contact.customer_id, contact.agent_id, contact.queue) == ("20978392", "235323", "98738")
+    assert contact.metadata["platform"]["private_notes"] == 1 and "carrier claim" not in str(contact.turns)
+    assert contact.agent_labels is not None and contact.agent_labels.reason == "get_refund"
+
+
 @pytest.mark.parametrize(
     ("name", "speakers", "first_offset"),
     [("call.srt", ["agent", "customer", "agent"], 1.2), ("call.vtt", ["agent", "customer", "agent"], 0.5),
@@ -114,8 +137,13 @@ def test_each_format_goes_through_dispo_label_and_the_metrics(tmp_path: Path, ti
     from tests.factories import install_bundle
 
     install_bundle(tiny_bundle, tmp_path / "models")
-    exports = {"contact_lens": "contact_lens_call.json", "transcribe_call_analytics": "transcribe_call_analytics.json",
-               "speaker_text": "call.srt"}  # fmt: skip
+    exports = {
+        "contact_lens": "contact_lens_call.json",
+        "transcribe_call_analytics": "transcribe_call_analytics.json",
+        "twilio": "twilio_transcript.json",
+        "zendesk": "zendesk_ticket.json",
+        "speaker_text": "call.srt",
+    }
     contacts = []
     for fmt, name in exports.items():
         [record] = list(iter_platform_records(fmt, FIXTURES / name, codes=CODES))
@@ -132,6 +160,6 @@ def test_each_format_goes_through_dispo_label_and_the_metrics(tmp_path: Path, ti
             progress=False,
         )
     )
-    assert (summary.records, summary.outputs, summary.rejects) == (3, 3, 0)
+    assert (summary.records, summary.outputs, summary.rejects) == (5, 5, 0)
     metrics = compute_metrics(open_source(tmp_path / "labelled.parquet"), MetricsConfig(label_priority=("model",)))
-    assert metrics["overall"]["contacts"]["value"] == 3
+    assert metrics["overall"]["contacts"]["value"] == 5

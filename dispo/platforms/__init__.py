@@ -24,6 +24,8 @@ from dispo.io import InputFormatError, Record, Rejected, expand_inputs
 from dispo.platforms.codes import CodeMap
 from dispo.platforms.connect import read_contact_lens, read_transcribe_call_analytics
 from dispo.platforms.text import read_speaker_text
+from dispo.platforms.twilio import read_twilio
+from dispo.platforms.zendesk import read_zendesk
 from dispo.taxonomy import Taxonomy
 
 #: A platform reader: the raw contacts of one exported file, each with its position, the record as
@@ -45,6 +47,8 @@ FORMATS: dict[str, Platform] = {
     "transcribe_call_analytics": Platform(
         read_transcribe_call_analytics, (".json",), "Amazon Transcribe Call Analytics post-call output (one call)"
     ),
+    "twilio": Platform(read_twilio, (".json",), "Twilio Voice Intelligence transcript with its sentences (one call)"),
+    "zendesk": Platform(read_zendesk, (".json",), "a Zendesk ticket with its comments (one ticket)"),
     "speaker_text": Platform(
         read_speaker_text, (".txt", ".srt", ".vtt"), "a 'Speaker: text' transcript, SRT or WebVTT (one contact a file)"
     ),

@@ -27,7 +27,7 @@ CALL_ANALYTICS = ("Categories", "ConversationCharacteristics", "LanguageCode", "
 RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
 
 
-def _load(path: Path) -> tuple[Any, list[FieldProblem]]:
+def load_json(path: Path) -> tuple[Any, list[FieldProblem]]:
     try:
         return json.loads(path.read_text(encoding="utf-8")), []
     except UnicodeDecodeError as exc:
@@ -98,7 +98,7 @@ def _contact(
 
 
 def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
-    doc, problems = _load(path)
+    doc, problems = load_json(path)
     if doc is not None and not isinstance(doc, dict):
         problems.append(FieldProblem("<file>", "a JSON object (one Contact Lens analysis)", type(doc).__name__))
     if problems:
@@ -126,7 +126,7 @@ def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
 
 
 def read_transcribe_call_analytics(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
-    doc, problems = _load(path)
+    doc, problems = load_json(path)
     if doc is not None and not isinstance(doc, dict):
         problems.append(FieldProblem("<file>", "a JSON object (one Call Analytics result)", type(doc).__name__))
     if problems:

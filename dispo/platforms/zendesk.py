@@ -1,0 +1,91 @@
+"""Zendesk tickets with their comments: one JSON file per ticket, ``{"ticket": <Ticket>,
+"comments": [<Ticket Comment>...]}`` as the Ticketing API returns them (``GET /api/v2/tickets/{id}``
+and ``GET /api/v2/tickets/{id}/comments``).
+
+A comment's author is the customer when it is the ticket's ``requester_id``, an agent otherwise;
+private (internal) notes are agents' notes to each other, not part of the conversation, and are
+kept out of the turns (counted in metadata). The ticket's channel comes from ``via.channel``; its
+tags, custom fields, group and assignee are metadata; a tag or field is the agent's code only
+through the code map (``wrapup_field`` names which custom field holds it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dispo.errors import FieldProblem
+from dispo.platforms.codes import CodeMap
+from dispo.platforms.connect import RawContact, load_json
+
+CHANNELS = {"email": "email", "web": "email", "api": "email", "chat": "chat", "native_messaging": "chat",
+            "voice": "voice", "sms": "sms", "twitter": "social", "facebook": "social", "whatsapp": "chat",
+            "mobile_sdk": "mobile_app", "mobile": "mobile_app"}  # fmt: skip
+
+
+def read_zendesk(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+    doc, problems = load_json(path)
+    if doc is not None and not (isinstance(doc, dict) and isinstance(doc.get("ticket"), dict)):
+        problems.append(FieldProblem("ticket", "a Zendesk ticket object", type(doc).__name__))
+    if problems:
+        yield 0, doc, None, problems
+        return
+    ticket: dict[str, Any] = doc["ticket"]
+    comments = doc.get("comments")
+    if not isinstance(comments, list) or not comments:
+        yield 0, doc, None, [FieldProblem("comments", "the ticket's comments", type(comments).__name__)]
+        return
+    requester = ticket.get("requester_id")
+    if requester is None:
+        yield 0, doc, None, [FieldProblem("ticket.requester_id", "the customer's user id", None)]
+        return
+    turns: list[dict[str, Any]] = []
+    private = 0
+    for i, comment in enumerate(comments):
+        if not isinstance(comment, dict):
+            problems.append(FieldProblem(f"comments[{i}]", "a comment object", type(comment).__name__))
+            continue
+        if comment.get("public") is False:
+            private += 1
+            continue
+        text = comment.get("plain_body") or comment.get("body")
+        if not isinstance(text, str) or not text.strip():
+            problems.append(FieldProblem(f"comments[{i}].body", "the comment's text", text))
+            continue
+        turns.append({"speaker": "customer" if comment.get("author_id") == requester else "agent", "text": text})
+    if problems:
+        yield 0, doc, None, problems
+        return
+    via: dict[str, Any] = ticket["via"] if isinstance(ticket.get("via"), dict) else {}
+    raw: dict[str, Any] = {
+        "contact_id": f"zendesk-{ticket.get('id')}",
+        "customer_id": str(requester),
+        "channel": CHANNELS.get(str(via.get("channel", "email")), "email"),
+        "turns": turns,
+    }
+    if ticket.get("assignee_id") is not None:
+        raw["agent_id"] = str(ticket["assignee_id"])
+    if ticket.get("group_id") is not None:
+        raw["queue"] = str(ticket["group_id"])
+    for when, key in (("created_at", "started_at"), ("updated_at", "ended_at")):
+        if isinstance(ticket.get(when), str):
+            raw[key] = ticket[when]
+    kept = ("id", "tags", "custom_fields", "status", "priority", "satisfaction_rating")
+    platform: dict[str, Any] = {k: ticket[k] for k in kept if k in ticket}
+    platform["private_notes"] = private
+    raw["metadata"] = {"platform": platform}
+    code = _wrapup(ticket, doc.get("wrapup_field"))
+    labels = codes.agent_labels(code) if codes is not None else None
+    if labels:
+        raw["agent_labels"] = labels
+    yield 0, doc, raw, []
+
+
+def _wrapup(ticket: dict[str, Any], field_id: Any) -> str | None:
+    """The disposition the agent set: the custom field ``field_id`` (when the export names one)."""
+    for field in ticket.get("custom_fields") or []:
+        if isinstance(field, dict) and field_id is not None and field.get("id") == field_id:
+            value = field.get("value")
+            return str(value) if value is not None else None
+    return None
