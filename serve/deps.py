@@ -48,6 +48,11 @@ def authenticate(secret: str | None, store: Store, limiter: RateLimiter) -> Prin
     principal = store.authenticate(secret)
     if principal is None:
         raise UnauthorizedError("unknown or revoked API key")
+    return charge(principal, limiter)
+
+
+def charge(principal: Principal, limiter: RateLimiter) -> Principal:
+    """Count one request of ``principal`` against its key's rate: the caller, or RateLimitedError."""
     wait = limiter.acquire(principal.key_id)
     if wait > 0:
         raise RateLimitedError(wait)

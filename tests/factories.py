@@ -131,3 +131,12 @@ def make_api(models_root: Path, url: str, **overrides: Any) -> Iterator[Api]:
     )
     with TestClient(create_app(settings)) as client:
         yield Api(client)
+
+
+def two_version_registry(models_root: Path, target: Path) -> Path:
+    """A copy of ``models_root`` whose dispo-default has a v2 (the same weights) beside v1."""
+    shutil.copytree(models_root, target)
+    shutil.copytree(target / "dispo-default" / "v1", target / "dispo-default" / "v2")
+    manifest = target / "dispo-default" / "v2" / "bundle.json"
+    manifest.write_text(manifest.read_text().replace('"version": "v1"', '"version": "v2"'))
+    return target

@@ -18,7 +18,7 @@ from dispo.contact import Contact
 from dispo.model.runtime import SegmentCache
 from serve.db import make_engine, upgrade
 from serve.settings import Settings
-from tests.factories import Api, database_url, install_bundle, make_api
+from tests.factories import Api, database_url, install_bundle, make_api, two_version_registry
 
 DATABASES = ["sqlite", "postgresql"]
 
@@ -281,13 +281,8 @@ def test_health_readiness_and_prometheus_metrics(sqlite_api: Api, sample_contact
 
 
 def test_promoting_a_version_reloads_the_served_model(models_root: Path, tmp_path: Path) -> None:
-    import shutil
 
-    root = tmp_path / "models"
-    shutil.copytree(models_root, root)
-    shutil.copytree(root / "dispo-default" / "v1", root / "dispo-default" / "v2")
-    manifest = root / "dispo-default" / "v2" / "bundle.json"
-    manifest.write_text(manifest.read_text().replace('"version": "v1"', '"version": "v2"'))
+    root = two_version_registry(models_root, tmp_path / "models")
     for api in make_api(root, database_url("sqlite", tmp_path), operator_tenant="acme"):
         assert api.client.get("/readyz").json()["model"] == "dispo-default:v2"  # the latest by default
         response = api.post("/v1/models/dispo-default/promote", {"version": "v1"}, role="admin")

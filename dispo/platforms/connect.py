@@ -27,6 +27,14 @@ CALL_ANALYTICS = ("Categories", "ConversationCharacteristics", "LanguageCode", "
 RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
 
 
+def load_object(path: Path, what: str) -> tuple[Any, list[FieldProblem]]:
+    """The JSON object of one exported file, or the problems that make it none (``what`` it should be)."""
+    doc, problems = load_json(path)
+    if doc is not None and not isinstance(doc, dict):
+        problems.append(FieldProblem("<file>", f"a JSON object ({what})", type(doc).__name__))
+    return doc, problems
+
+
 def load_json(path: Path) -> tuple[Any, list[FieldProblem]]:
     try:
         return json.loads(path.read_text(encoding="utf-8")), []
@@ -98,9 +106,7 @@ def _contact(
 
 
 def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
-    doc, problems = load_json(path)
-    if doc is not None and not isinstance(doc, dict):
-        problems.append(FieldProblem("<file>", "a JSON object (one Contact Lens analysis)", type(doc).__name__))
+    doc, problems = load_object(path, "one Contact Lens analysis")
     if problems:
         yield 0, doc, None, problems
         return
@@ -126,9 +132,7 @@ def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
 
 
 def read_transcribe_call_analytics(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
-    doc, problems = load_json(path)
-    if doc is not None and not isinstance(doc, dict):
-        problems.append(FieldProblem("<file>", "a JSON object (one Call Analytics result)", type(doc).__name__))
+    doc, problems = load_object(path, "one Call Analytics result")
     if problems:
         yield 0, doc, None, problems
         return

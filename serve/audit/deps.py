@@ -21,10 +21,10 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import Request
 
-from dispo.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from dispo.errors import ForbiddenError, UnauthorizedError
 from serve.audit.service import AuditService
 from serve.audit.store import AuditStore
-from serve.deps import api_key_header, authenticate, bearer, get_limiter, get_store
+from serve.deps import api_key_header, authenticate, bearer, charge, get_limiter, get_store
 from serve.ratelimit import RateLimiter
 from serve.store import Principal, Store
 
@@ -40,10 +40,7 @@ def session_principal(token: str, store: Store, limiter: RateLimiter) -> Princip
     caller = store.ui_session_principal(token)
     if caller is None:
         raise UnauthorizedError("the session has ended (signed out, expired or its key revoked): sign in again")
-    wait = limiter.acquire(caller.key_id)
-    if wait > 0:
-        raise RateLimitedError(wait)
-    return caller
+    return charge(caller, limiter)
 
 
 def get_audit(request: Request) -> AuditService:
