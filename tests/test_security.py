@@ -27,6 +27,8 @@ from serve.telemetry import Telemetry
 from tests.conftest import make_contact
 from tests.factories import Api, database_url, install_bundle, make_api, two_version_registry
 
+DATABASES = ["sqlite", "postgresql"]  # PostgreSQL where DISPO_TEST_POSTGRES_URL is set (CI)
+
 
 @pytest.fixture(scope="module")
 def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
@@ -68,10 +70,11 @@ def test_one_failing_contact_fails_its_own_request_only(tiny_bundle: Path) -> No
     assert all(len(r) == 1 for r in results if not isinstance(r, BaseException))  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("db", DATABASES)
 def test_live_sessions_are_capped_per_tenant_and_belong_to_the_key_that_opened_them(
-    models_root: Path, tmp_path: Path
+    models_root: Path, tmp_path: Path, db: str
 ) -> None:
-    for api in make_api(models_root, database_url("sqlite", tmp_path), max_live_sessions_per_tenant=1):
+    for api in make_api(models_root, database_url(db, tmp_path), max_live_sessions_per_tenant=1):
         turn = {"type": "turn", "speaker": "customer", "text": "where is my order"}
         with api.client.websocket_connect("/v1/live/c1", headers=api.headers("agent")) as ws:
             ws.send_json(turn)
@@ -95,8 +98,9 @@ def test_live_sessions_are_capped_per_tenant_and_belong_to_the_key_that_opened_t
             assert ws.receive_json()["suggestion"] is not None
 
 
-def test_live_turns_count_against_the_keys_rate_limit(models_root: Path, tmp_path: Path) -> None:
-    for api in make_api(models_root, database_url("sqlite", tmp_path), rate_limit_burst=3, rate_limit_per_minute=1):
+@pytest.mark.parametrize("db", DATABASES)
+def test_live_turns_count_against_the_keys_rate_limit(models_root: Path, tmp_path: Path, db: str) -> None:
+    for api in make_api(models_root, database_url(db, tmp_path), rate_limit_burst=3, rate_limit_per_minute=1):
         with api.client.websocket_connect("/v1/live/c1", headers=api.headers("agent")) as ws:  # 1 token
             answers = []
             for _ in range(4):
@@ -106,11 +110,12 @@ def test_live_turns_count_against_the_keys_rate_limit(models_root: Path, tmp_pat
         assert answers[2]["error"] == "rate_limited" and answers[2]["retry_after"] > 0
 
 
+@pytest.mark.parametrize("db", DATABASES)
 def test_only_the_operator_tenant_promotes_and_open_live_sessions_survive_the_reload(
-    models_root: Path, tmp_path: Path
+    models_root: Path, tmp_path: Path, db: str
 ) -> None:
     root = two_version_registry(models_root, tmp_path / "models")
-    for api in make_api(root, database_url("sqlite", tmp_path), operator_tenant="acme"):
+    for api in make_api(root, database_url(db, tmp_path), operator_tenant="acme"):
         refused = api.post("/v1/models/dispo-default/promote", {"version": "v1"}, role="admin", tenant="globex")
         assert refused.status_code == 403 and "operator" in refused.json()["detail"]
         assert api.client.get("/readyz").json()["model"] == "dispo-default:v2"
@@ -137,9 +142,12 @@ def _wait_for(api: Api, job_id: str, headers: dict[str, str]) -> dict[str, objec
     return job  # type: ignore[no-any-return]
 
 
-def test_hostile_uploads_are_rejects_or_a_clean_failure_named_as_uploaded(models_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("db", DATABASES)
+def test_hostile_uploads_are_rejects_or_a_clean_failure_named_as_uploaded(
+    models_root: Path, tmp_path: Path, db: str
+) -> None:
     good = json.dumps(make_contact(1).to_json_dict()).encode()
-    for api in make_api(models_root, database_url("sqlite", tmp_path), batch_dir=str(tmp_path / "batches")):
+    for api in make_api(models_root, database_url(db, tmp_path), batch_dir=str(tmp_path / "batches")):
         service = api.headers("service")
         long_name = "x" * 300 + ".jsonl"
         junk = good + b"\n\xff\xfe\x00 binary junk\n" + good.replace(b'"C-1"', b'"C-2"') + b"\n"
@@ -161,8 +169,9 @@ def test_hostile_uploads_are_rejects_or_a_clean_failure_named_as_uploaded(models
         assert str(tmp_path) not in str(failed["error"]) and "Error" not in str(failed["error"]).split(":")[0]
 
 
-def test_metadata_over_the_limit_is_a_413_before_the_model(models_root: Path, tmp_path: Path) -> None:
-    for api in make_api(models_root, database_url("sqlite", tmp_path), max_metadata_chars=1_000):
+@pytest.mark.parametrize("db", DATABASES)
+def test_metadata_over_the_limit_is_a_413_before_the_model(models_root: Path, tmp_path: Path, db: str) -> None:
+    for api in make_api(models_root, database_url(db, tmp_path), max_metadata_chars=1_000):
         contact = make_contact(1).to_json_dict() | {"metadata": {"blob": "x" * 5_000}}
         response = api.post("/v1/dispositions", contact)
         assert response.status_code == 413
@@ -230,8 +239,9 @@ def test_pseudonyms_are_keyed_stable_and_keep_customers_apart() -> None:
         Pseudonymizer("short")
 
 
-def test_the_service_stores_pseudonyms_for_customer_and_agent_ids(models_root: Path, tmp_path: Path) -> None:
-    for api in make_api(models_root, database_url("sqlite", tmp_path), pseudonym_key=KEY,
+@pytest.mark.parametrize("db", DATABASES)
+def test_the_service_stores_pseudonyms_for_customer_and_agent_ids(models_root: Path, tmp_path: Path, db: str) -> None:
+    for api in make_api(models_root, database_url(db, tmp_path), pseudonym_key=KEY,
                         batch_dir=str(tmp_path / "batches")):  # fmt: skip
         first = make_contact(1, customer_id="jo@example.com", agent_id="Jo Agent Smith").to_json_dict()
         again = make_contact(2, customer_id="jo@example.com", agent_id="Jo Agent Smith").to_json_dict()
