@@ -130,36 +130,35 @@ def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Pa
     assert reject["errors"][0]["field"] == "Transcript[1].ParticipantRole"
 
 
-def test_each_format_goes_through_dispo_label_and_the_metrics(tmp_path: Path, tiny_bundle: Path) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [
+        ("contact_lens", "contact_lens_call.json"),
+        ("transcribe_call_analytics", "transcribe_call_analytics.json"),
+        ("twilio", "twilio_transcript.json"),
+        ("zendesk", "zendesk_ticket.json"),
+        ("speaker_text", "call.srt"),
+    ],
+)
+def test_each_format_goes_through_dispo_label_and_dispo_report(
+    tmp_path: Path, tiny_bundle: Path, fmt: str, name: str
+) -> None:
     from dispo.batch.job import LabelJob, run_label_job
-    from dispo.io import write_contacts
-    from dispo.metrics import MetricsConfig, compute_metrics, open_source
+    from dispo.cli import main
     from tests.factories import install_bundle
 
     install_bundle(tiny_bundle, tmp_path / "models")
-    exports = {
-        "contact_lens": "contact_lens_call.json",
-        "transcribe_call_analytics": "transcribe_call_analytics.json",
-        "twilio": "twilio_transcript.json",
-        "zendesk": "zendesk_ticket.json",
-        "speaker_text": "call.srt",
-    }
-    contacts = []
-    for fmt, name in exports.items():
-        [record] = list(iter_platform_records(fmt, FIXTURES / name, codes=CODES))
-        assert isinstance(record.item, Contact), record.item
-        contacts.append(record.item)
-    write_contacts(contacts, tmp_path / "imported.jsonl")
-    summary = run_label_job(
-        LabelJob(
-            inputs=[tmp_path / "imported.jsonl"],
-            output=tmp_path / "labelled.parquet",
-            model="tiny",
-            models_dir=tmp_path / "models",
-            backend="torch",
-            progress=False,
-        )
-    )
-    assert (summary.records, summary.outputs, summary.rejects) == (5, 5, 0)
-    metrics = compute_metrics(open_source(tmp_path / "labelled.parquet"), MetricsConfig(label_priority=("model",)))
-    assert metrics["overall"]["contacts"]["value"] == 5
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(FIXTURES / name, exports / name)
+    (exports / "notes.md").write_text("not an export: a folder is read for the format's files only")
+    labelled = tmp_path / "labelled.parquet"
+    summary = run_label_job(LabelJob(inputs=[exports], output=labelled, model="tiny", models_dir=tmp_path / "models",
+                                     backend="torch", progress=False, platform=fmt))  # fmt: skip
+    assert (summary.records, summary.outputs, summary.rejects) == (1, 1, 0)
+    assert main(["report", "--data", str(labelled), "-o", str(tmp_path / "report"), "--no-charts"]) == 0
+    # Straight from the export, no model: the agents' codes (where the code map gives them).
+    report = tmp_path / "from-export"
+    assert main(["report", "--data", str(exports), "--format", fmt, "--labels", "agent", "-o", str(report),
+                 "--no-charts"]) == 0  # fmt: skip
+    assert json.loads((report / "metrics.json").read_text())["overall"]["contacts"]["value"] == 1

@@ -601,3 +601,17 @@ def test_names_are_redacted_where_they_are_given(text: str, previous: str, expec
 )
 def test_words_that_are_not_names_stay(text: str, previous: str) -> None:
     assert "[NAME]" not in Redactor().redact_text(text, previous)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("send it to Bath BA2 4JT please", "send it to Bath [ADDRESS] please"),
+        ("my postcode is sw1a 1aa", "my postcode is [ADDRESS]"),
+        ("Toronto M5V 3L9", "Toronto [ADDRESS]"),
+        ("order AB123456 and tracking 1Z999AA10123456784", "order AB123456 and tracking 1Z999AA10123456784"),
+        ("model TV55 4K, order MR-6377012, code A1 2BC", "model TV55 4K, order MR-6377012, code A1 2BC"),
+    ],
+)
+def test_uk_and_canadian_postcodes_are_addresses(text: str, expected: str) -> None:
+    assert Redactor().redact_text(text) == expected

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from dispo.contact import DEFAULT_LIMITS, Contact, ContactLimits
 from dispo.io import InputFormatError, Rejected, detect_format, iter_records
+from dispo.platforms import iter_platform_records
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -61,10 +62,16 @@ def chunk_id(file_index: int, index: int) -> str:
 
 
 def file_records(
-    path: Path, taxonomy: Taxonomy | None = None, limits: ContactLimits = DEFAULT_LIMITS
+    path: Path, taxonomy: Taxonomy | None = None, limits: ContactLimits = DEFAULT_LIMITS, platform: str | None = None
 ) -> Iterator[tuple[int, Contact | Rejected]]:
-    """Every record of one file in order: ``(position, contact)`` or ``(position, rejection)``."""
-    for record in iter_records([path], taxonomy=taxonomy, limits=limits):
+    """Every record of one file in order: ``(position, contact)`` or ``(position, rejection)``.
+    ``platform``: the file is a platform's export (see :mod:`dispo.platforms`), not a contact file."""
+    records = (
+        iter_platform_records(platform, path, taxonomy=taxonomy, limits=limits)
+        if platform is not None
+        else iter_records([path], taxonomy=taxonomy, limits=limits)
+    )
+    for record in records:
         yield record.position, record.item
 
 
@@ -74,10 +81,11 @@ def file_chunks(
     chunk_size: int,
     taxonomy: Taxonomy | None = None,
     limits: ContactLimits = DEFAULT_LIMITS,
+    platform: str | None = None,
 ) -> Iterator[Chunk]:
     """The chunks of one file, in order; the last one may be short. An empty file has none."""
     chunk = Chunk(file_index, 0)
-    for position, item in file_records(path, taxonomy, limits):
+    for position, item in file_records(path, taxonomy, limits, platform):
         chunk.items.append((position, item))
         if chunk.records >= chunk_size:
             yield chunk
@@ -86,11 +94,14 @@ def file_chunks(
         yield chunk
 
 
-def count_records(path: Path) -> int:
+def count_records(path: Path, platform: str | None = None) -> int:
     """How many records a file holds, cheaply (no validation): for the progress bar's total.
 
     JSONL: non-blank lines; Parquet: the row count in its footer; CSV: rows after the header
-    that are not blank (quoted fields may span lines, so the file is parsed as CSV)."""
+    that are not blank (quoted fields may span lines, so the file is parsed as CSV); a platform
+    export: one (each file is one contact)."""
+    if platform is not None:
+        return 1
     fmt = detect_format(path)
     if fmt == "parquet":
         try:

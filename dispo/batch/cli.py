@@ -57,6 +57,11 @@ def register_label(subcommands: Any) -> None:
     label.add_argument("--no-redact", action="store_true", help="the input is already redacted")
     label.add_argument("--no-progress", action="store_true", help="no progress bar")
     label.add_argument(
+        "--format", default=None, metavar="PLATFORM",
+        help="the inputs are a platform's exports (contact_lens, transcribe_call_analytics, twilio, zendesk, "
+        "speaker_text), as dispo data import reads them",
+    )  # fmt: skip
+    label.add_argument(
         "--pseudonymize", action="store_true",
         help="replace customer and agent ids by keyed hashes; the key is read from DISPO_PSEUDONYM_KEY",
     )  # fmt: skip
@@ -91,6 +96,7 @@ def label_command(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         ray_address=args.ray_address,
         pseudonym_key=key,
+        platform=args.format,
     )
     run_label_job(job)
     return 0

@@ -103,7 +103,9 @@ class JobContext:
             if file_index in self.manifest.files:
                 continue
             records = chunks = 0
-            for chunk in file_chunks(path, file_index, self.job.chunk_size, self.taxonomy, self.job.limits):
+            for chunk in file_chunks(
+                path, file_index, self.job.chunk_size, self.taxonomy, self.job.limits, self.job.platform
+            ):
                 records += chunk.records
                 chunks += 1
                 if not self.manifest.is_done(chunk.chunk_id):

@@ -32,6 +32,7 @@ from dispo.errors import ConfigError, DispoError
 from dispo.io import expand_inputs
 from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE, WEIGHTS_FILE, read_json, resolve
 from dispo.model.runtime import BACKENDS, RUNTIME_FILE, file_sha256
+from dispo.platforms import FORMATS
 from dispo.redact import default_redactor
 from dispo.redact.pseudonym import Pseudonymizer
 from dispo.taxonomy import Taxonomy
@@ -92,6 +93,8 @@ class LabelJob:
     #: Pseudonymise customer and agent ids with this key (see :mod:`dispo.redact.pseudonym`); the
     #: key itself is never written to the job's folder.
     pseudonym_key: str | None = field(default=None, repr=False)
+    #: The inputs are a platform's exports (``dispo data import`` formats), not contact files.
+    platform: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.inputs, str | Path):
@@ -112,6 +115,8 @@ class LabelJob:
         for name in ("workers", "threads"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise ConfigError(f"LabelJob.{name} must be positive, got {getattr(self, name)}")
+        if self.platform is not None and self.platform not in FORMATS:
+            raise ConfigError(f"LabelJob.platform must be one of {', '.join(sorted(FORMATS))}, got {self.platform!r}")
         if self.ray_address is not None and self.engine != "ray":
             raise ConfigError("LabelJob.ray_address is only used with engine='ray'")
         self.rejects = (
@@ -153,7 +158,8 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
     """Run (or resume, or just report a finished) label job. See the module docstring."""
     assert job.work_dir is not None and job.rejects is not None  # set by __post_init__
     started = time.perf_counter()
-    paths = [p for spec in job.inputs for p in expand_inputs(spec)]
+    suffixes = FORMATS[job.platform].suffixes if job.platform is not None else None
+    paths = [p for spec in job.inputs for p in expand_inputs(spec, suffixes=suffixes)]
     bundle = resolve(job.model, job.models_dir)
     manifest_info = read_json(bundle, MANIFEST_FILE)
     version = f"{manifest_info['name']}:{manifest_info['version']}"
@@ -161,7 +167,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
     if manifest.finished:
         return _already_finished(job, manifest, version, started)
 
-    counts = [count_records(p) for p in paths]
+    counts = [count_records(p, job.platform) for p in paths]
     total = sum(counts)
     records, outputs, rejects = manifest.totals()
     resumed = len(manifest.chunks)
@@ -296,6 +302,7 @@ def _fingerprint(job: LabelJob, paths: list[Path], bundle: Path, version: str) -
         "chunk_size": job.chunk_size,
         "top_k": job.top_k,
         "redact": job.redact,
+        "platform": job.platform,
         "pseudonyms": Pseudonymizer(job.pseudonym_key).fingerprint() if job.pseudonym_key else None,
         "limits": asdict(job.limits),
     }

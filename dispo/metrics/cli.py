@@ -29,6 +29,10 @@ def register_report(subcommands: Any) -> None:
         help="labelled-contact Parquet (a file, a folder or a glob), or a contact file (JSONL, CSV, contact "
         "Parquet): then no model is needed, the labels are the agents' codes and the file's own labels",
     )  # fmt: skip
+    report.add_argument(
+        "--format", default=None, metavar="PLATFORM",
+        help="--data is a platform's exports (contact_lens, transcribe_call_analytics, twilio, zendesk, speaker_text)",
+    )  # fmt: skip
     report.add_argument("--audits", default=None, help="QA audits Parquet (contact_id, audit_reason, audit_outcome)")
     report.add_argument(
         "--label-issues", default=None, type=Path, metavar="FILE",
@@ -65,7 +69,9 @@ def is_contact_file(data: str) -> bool:
     return False
 
 
-def contact_file_table(data: str, words: list[str] | None, *, taxonomy: str | None) -> tuple[Any, list[str]]:
+def contact_file_table(
+    data: str, words: list[str] | None, *, taxonomy: str | None, platform: str | None = None
+) -> tuple[Any, list[str]]:
     """A contact file as a labelled table with no model run, and the label priority in the table's
     words: ``labels`` (the file's own labels) fills the columns a model would, so it stands where
     ``model`` stands (default: audit, agent, labels); ``model`` itself is refused."""
@@ -80,7 +86,18 @@ def contact_file_table(data: str, words: list[str] | None, *, taxonomy: str | No
             "file's own labels (--labels labels) or the agents' codes (--labels agent)"
         )
     tax = load_taxonomy(taxonomy)
-    rows = [contact_row(c, tax, file_labels="labels" in words) for c in ContactReader(data, taxonomy=tax)]
+    if platform is not None:
+        from dispo.io import Rejected
+        from dispo.platforms import iter_platform_records
+
+        contacts = []
+        for record in iter_platform_records(platform, data, taxonomy=tax):
+            if isinstance(record.item, Rejected):
+                raise record.item.error
+            contacts.append(record.item)
+    else:
+        contacts = list(ContactReader(data, taxonomy=tax))
+    rows = [contact_row(c, tax, file_labels="labels" in words) for c in contacts]
     logger.info("read %d contacts from %s (labels: %s)", len(rows), data, " over ".join(words))
     return labelled_table(rows), ["model" if s == "labels" else s for s in words]
 
@@ -115,8 +132,8 @@ def _report(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     data: Any = args.data
     words = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
-    if is_contact_file(args.data):
-        data, words = contact_file_table(args.data, words, taxonomy=args.taxonomy)
+    if args.format is not None or is_contact_file(args.data):
+        data, words = contact_file_table(args.data, words, taxonomy=args.taxonomy, platform=args.format)
     elif words and "labels" in words:
         raise ConfigError("--labels labels names a contact file's own labels; a labelled table has model labels")
     args.labels = ",".join(words) if words else None

@@ -429,3 +429,19 @@ def _find_addresses(text: str, ctx: _Context) -> Iterator[PIISpan]:
     if "box" in text.lower():
         for m in _PO_BOX_RE.finditer(text):
             yield PIISpan("address", m.start(), m.end(), m.group())
+    for pattern in (_UK_POSTCODE_RE, _CA_POSTAL_RE):
+        for m in pattern.finditer(text):
+            yield PIISpan("address", m.start(), m.end(), m.group())
+
+
+# Postcodes outside the US narrow an address down to a street or a few houses: PII on their own.
+# UK: outward code (area letters, district digits, optional letter) and inward code (digit, two
+# letters of the ones the Royal Mail uses); Canada: letter-digit-letter digit-letter-digit.
+_UK_POSTCODE_RE = re.compile(
+    r"(?<![\w-])(?:GIR ?0AA|[A-PR-UWYZ](?:\d{1,2}|[A-HK-Y]\d{1,2}|\d[A-HJKPSTUW]|[A-HK-Y]\d[ABEHMNPRV-Y]) ?"
+    r"\d[ABD-HJLNP-UW-Z]{2})(?![\w-])",
+    re.IGNORECASE,
+)
+_CA_POSTAL_RE = re.compile(
+    r"(?<![\w-])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d(?![\w-])", re.IGNORECASE
+)
