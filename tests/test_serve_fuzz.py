@@ -3,14 +3,17 @@ service answers without a server error and within its documented responses."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from serve.app import create_app
@@ -76,3 +79,42 @@ def fuzz_operation(operation: Any) -> None:
         STATUSES.setdefault(operation.label, set()).add(response.status_code)
 
     fuzz()
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+@st.composite
+def hostile_contacts(draw: Any) -> str:
+    """A contact body with what validation must catch before the model: any code point (lone
+    surrogates included, as JSON escapes), non-finite numbers, and metadata nested deeply."""
+    text = draw(st.text(alphabet=st.characters(codec=None, exclude_categories=()), min_size=1, max_size=60))
+    offset = draw(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**6)))
+    depth = draw(st.sampled_from([0, 1, 15, 16, 17, 200, 800]))
+    speaker = draw(st.sampled_from(["customer", "agent", "system", "bot", "\ud800"]))
+    body = {
+        "contact_id": draw(st.text(min_size=1, max_size=20)),
+        "channel": "chat",
+        "turns": [{"speaker": speaker, "text": text, "offset_s": offset}],
+        "metadata": {"m": _nested(depth), "n": draw(st.floats())},
+    }
+    return json.dumps(body, ensure_ascii=True, allow_nan=True)
+
+
+def test_hostile_values_get_a_named_4xx_never_a_server_error(api_schema: Any) -> None:
+    @given(body=hostile_contacts())
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def send(body: str) -> None:
+        response = httpx.post(
+            f"{KEYS['base_url']}/v1/dispositions", content=body,
+            headers={"X-API-Key": KEYS["agent"], "Content-Type": "application/json"}, timeout=30,
+        )  # fmt: skip
+        assert response.status_code < 500, response.text
+        if response.status_code == 422:
+            assert response.json()["problems"], response.text  # the field is named
+
+    send()
