@@ -68,6 +68,17 @@ def test_zendesk_requester_is_the_customer_and_private_notes_stay_out(tmp_path: 
     assert contact.agent_labels is not None and contact.agent_labels.reason == "get_refund"
 
 
+def test_ccai_roles_or_call_channels_and_the_disposition_code(tmp_path: Path) -> None:
+    contact = _only("ccai", "ccai_conversation.json", tmp_path, CODES)
+    assert isinstance(contact, Contact) and contact.contact_id == "conv-7731" and contact.channel == "voice"
+    # Segments 3 and 4 have no participant role: callMetadata says which channel is whose.
+    assert [t.speaker for t in contact.turns] == ["agent", "customer", "agent", "customer"]
+    assert [t.offset_s for t in contact.turns] == [0.4, 3.1, 9.0, 15.5]
+    assert (contact.agent_id, contact.queue) == ("agent-552", "billing")
+    assert contact.metadata["platform"]["turns"] == [{"turn": 1, "sentiment": {"magnitude": 0.8, "score": -0.6}}]
+    assert contact.agent_labels is not None and contact.agent_labels.reason == "get_refund"
+
+
 @pytest.mark.parametrize(
     ("name", "speakers", "first_offset"),
     [("call.srt", ["agent", "customer", "agent"], 1.2), ("call.vtt", ["agent", "customer", "agent"], 0.5),
@@ -137,6 +148,7 @@ def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Pa
         ("transcribe_call_analytics", "transcribe_call_analytics.json"),
         ("twilio", "twilio_transcript.json"),
         ("zendesk", "zendesk_ticket.json"),
+        ("ccai", "ccai_conversation.json"),
         ("speaker_text", "call.srt"),
     ],
 )

@@ -31,7 +31,7 @@ def register_report(subcommands: Any) -> None:
     )  # fmt: skip
     report.add_argument(
         "--format", default=None, metavar="PLATFORM",
-        help="--data is a platform's exports (contact_lens, transcribe_call_analytics, twilio, zendesk, speaker_text)",
+        help="--data is a platform's exports, in a format of `dispo data import` (e.g. contact_lens, zendesk)",
     )  # fmt: skip
     report.add_argument("--audits", default=None, help="QA audits Parquet (contact_id, audit_reason, audit_outcome)")
     report.add_argument(

@@ -21,6 +21,7 @@ from typing import Any
 from dispo.contact import DEFAULT_LIMITS, ContactLimits, parse_contact
 from dispo.errors import FieldProblem, RecordError
 from dispo.io import InputFormatError, Record, Rejected, expand_inputs
+from dispo.platforms.ccai import read_ccai
 from dispo.platforms.codes import CodeMap
 from dispo.platforms.connect import read_contact_lens, read_transcribe_call_analytics
 from dispo.platforms.text import read_speaker_text
@@ -49,6 +50,7 @@ FORMATS: dict[str, Platform] = {
     ),
     "twilio": Platform(read_twilio, (".json",), "Twilio Voice Intelligence transcript with its sentences (one call)"),
     "zendesk": Platform(read_zendesk, (".json",), "a Zendesk ticket with its comments (one ticket)"),
+    "ccai": Platform(read_ccai, (".json",), "a Google CCAI Insights Conversation resource (one conversation)"),
     "speaker_text": Platform(
         read_speaker_text, (".txt", ".srt", ".vtt"), "a 'Speaker: text' transcript, SRT or WebVTT (one contact a file)"
     ),

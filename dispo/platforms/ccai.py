@@ -1,0 +1,110 @@
+"""Google Contact Center AI Insights conversations: one JSON file per Conversation resource (REST
+JSON, as ``projects.locations.conversations.get`` returns it with ``view=FULL``).
+
+Speakers come from each transcript segment's ``segmentParticipant.role`` (END_USER, HUMAN_AGENT,
+AUTOMATED_AGENT, ANY_AGENT) or, for two-channel calls, from ``callMetadata`` (which channel holds
+the customer and which the agent). A segment's offset is its first word's ``startOffset``. The
+agent's disposition code (``qualityMetadata.agentInfo[].dispositionCode``) is the agent's code
+through the code map; segment sentiment and the latest analysis are metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dispo.errors import FieldProblem
+from dispo.platforms.codes import CodeMap
+from dispo.platforms.connect import RawContact, load_object
+
+ROLES = {"END_USER": "customer", "HUMAN_AGENT": "agent", "AUTOMATED_AGENT": "system", "ANY_AGENT": "agent"}
+MEDIUMS = {"PHONE_CALL": "voice", "CHAT": "chat"}
+
+
+def _seconds(duration: Any) -> float | None:
+    """A protobuf Duration in JSON (``"1.500s"``) as seconds."""
+    if isinstance(duration, str) and duration.endswith("s"):
+        try:
+            return float(duration[:-1])
+        except ValueError:
+            return None
+    return None
+
+
+def read_ccai(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+    doc, problems = load_object(path, "one CCAI Insights Conversation")
+    if problems:
+        yield 0, doc, None, problems
+        return
+    transcript: dict[str, Any] = doc["transcript"] if isinstance(doc.get("transcript"), dict) else {}
+    segments = transcript.get("transcriptSegments")
+    if not isinstance(segments, list) or not segments:
+        found = type(segments).__name__
+        yield 0, doc, None, [FieldProblem("transcript.transcriptSegments", "a non-empty list", found)]
+        return
+    call = doc["callMetadata"] if isinstance(doc.get("callMetadata"), dict) else {}
+    by_channel = {call.get("customerChannel"): "customer", call.get("agentChannel"): "agent"}
+    turns: list[dict[str, Any]] = []
+    analytics: list[dict[str, Any]] = []
+    for i, segment in enumerate(segments):
+        if not isinstance(segment, dict):
+            problems.append(FieldProblem(f"transcript.transcriptSegments[{i}]", "an object", type(segment).__name__))
+            continue
+        participant: dict[str, Any] = (
+            segment["segmentParticipant"] if isinstance(segment.get("segmentParticipant"), dict) else {}
+        )
+        speaker = ROLES.get(str(participant.get("role", ""))) or by_channel.get(segment.get("channelTag"))
+        if speaker is None:
+            problems.append(FieldProblem(
+                f"transcript.transcriptSegments[{i}].segmentParticipant.role",
+                f"one of {', '.join(ROLES)} (or callMetadata channels)", participant.get("role"),
+            ))  # fmt: skip
+            continue
+        text = segment.get("text")
+        if not isinstance(text, str):
+            problems.append(FieldProblem(f"transcript.transcriptSegments[{i}].text", "the segment's text", text))
+            continue
+        turn: dict[str, Any] = {"speaker": speaker, "text": text}
+        words = segment.get("words")
+        if isinstance(words, list) and words and isinstance(words[0], dict):
+            offset = _seconds(words[0].get("startOffset"))
+            if offset is not None:
+                turn["offset_s"] = offset
+        turns.append(turn)
+        if "sentiment" in segment:
+            analytics.append({"turn": len(turns) - 1, "sentiment": segment["sentiment"]})
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(FieldProblem("name", "the conversation's resource name", name))
+    if problems:
+        yield 0, doc, None, problems
+        return
+    assert isinstance(name, str)
+    channel = MEDIUMS.get(str(doc.get("medium")), "voice")
+    raw: dict[str, Any] = {"contact_id": name.rsplit("/", 1)[-1], "channel": channel, "turns": turns}
+    quality: dict[str, Any] = doc["qualityMetadata"] if isinstance(doc.get("qualityMetadata"), dict) else {}
+    agents = quality.get("agentInfo")
+    agent: dict[str, Any] = agents[0] if isinstance(agents, list) and agents and isinstance(agents[0], dict) else {}
+    if doc.get("agentId") or agent.get("agentId"):
+        raw["agent_id"] = str(doc.get("agentId") or agent.get("agentId"))
+    if agent.get("team"):
+        raw["queue"] = str(agent["team"])
+    if isinstance(doc.get("startTime"), str):
+        raw["started_at"] = doc["startTime"]
+    platform: dict[str, Any] = {k: doc[k] for k in ("name", "duration", "turnCount", "languageCode", "labels",
+                                                    "latestAnalysis") if k in doc}  # fmt: skip
+    if analytics:
+        platform["turns"] = analytics
+    code = agent.get("dispositionCode")
+    if code is not None:
+        platform["wrapup_code"] = code
+    raw["metadata"] = {"platform": platform}
+    labels = codes.agent_labels(code) if codes is not None else None
+    if code is not None and codes is not None and labels is None and codes.unmapped == "reject":
+        field = "qualityMetadata.agentInfo[0].dispositionCode"
+        yield 0, doc, None, [FieldProblem(field, "a code of the code map", code)]
+        return
+    if labels:
+        raw["agent_labels"] = labels
+    yield 0, doc, raw, []
