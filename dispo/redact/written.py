@@ -238,7 +238,8 @@ def _find_phones(text: str, ctx: _Context) -> Iterator[PIISpan]:
 
 # -- address ------------------------------------------------------------------------------------
 _SUFFIXES = (
-    r"(?:street|avenue|road|boulevard|lane|drive|court|way|place|terrace|circle|parkway|highway)"
+    r"(?:street|avenue|road|boulevard|lane|drive|court|way|place|terrace|circle|parkway|highway"
+    r"|close|crescent|gardens|grove|mews|square|parade|wharf)"  # UK and Irish street types
     r"|(?:st|ave|rd|blvd|ln|dr|ct|pl|ter|cir|pkwy|hwy)\b\.?"
 )
 _DIRECTION = r"(?:north|south|east|west|northeast|northwest|southeast|southwest|[nsew]|ne|nw|se|sw)\.?"
