@@ -20,12 +20,14 @@ import argparse
 import json
 import logging
 import platform
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dispo.redact import PII_KINDS, Redactor
+from dispo.redact.context import _Context
 from training.redaction_eval import DECOY_KINDS, RedactionReport, measure_redaction, merge_reports
 
 logger = logging.getLogger("bench.redaction")
@@ -54,6 +56,39 @@ def run_seed(n_contacts: int, seed: int, redactor: Redactor, max_examples: int) 
     build_s = time.perf_counter() - t0
     report = measure_redaction(((b.contact, b.pii) for b in built), redactor, max_examples=max_examples)
     return report, build_s
+
+
+_INTRO_BEFORE = re.compile(
+    r"(?:my name is|name's|this is|it's|it is|i'm|i am|speaking with|call me)\W*$", re.IGNORECASE
+)
+
+
+def name_forms(n_contacts: int, seed: int, redactor: Redactor) -> dict[str, dict[str, int]]:
+    """Planted names by the form they were given in, caught or not: ``introduced`` (an introduction
+    cue right before it, or the answer to a name question), ``written`` (an email's salutation,
+    signature or sign-off), ``other``."""
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+
+    forms: dict[str, dict[str, int]] = {}
+    for built in CorpusBuilder(CorpusConfig(n_contacts=n_contacts, seed=seed)).build():
+        redacted = redactor.redact_contact(built.contact)
+        for item in built.pii:
+            if item.kind != "name":
+                continue
+            index = item.turn if isinstance(item.turn, int) else built.contact.turns.index(item.turn)
+            text = built.contact.turns[index].text
+            previous = built.contact.turns[index - 1].text if index else ""
+            at = text.find(item.value)
+            if _INTRO_BEFORE.search(text[max(0, at - 24) : max(0, at)]) or _Context(previous).previous_asks_name():
+                form = "introduced"
+            elif "\n" in text:
+                form = "written"
+            else:
+                form = "other"
+            count = forms.setdefault(form, {"planted": 0, "caught": 0})
+            count["planted"] += 1
+            count["caught"] += int(item.value not in redacted.turns[index].text)
+    return forms
 
 
 def check_targets(report: RedactionReport) -> dict[str, dict[str, Any]]:
@@ -117,6 +152,18 @@ def main(argv: list[str] | None = None) -> int:
         pooled.seconds,
         f"{pooled.turns_per_second:,.0f}",
     )
+    forms: dict[str, dict[str, int]] = {}
+    for seed in args.seeds:
+        for form, count in name_forms(args.contacts, seed, redactor).items():
+            pooled_form = forms.setdefault(form, {"planted": 0, "caught": 0})
+            pooled_form["planted"] += count["planted"]
+            pooled_form["caught"] += count["caught"]
+    for form, count in sorted(forms.items()):
+        count["recall"] = round(count["caught"] / count["planted"], 4) if count["planted"] else 0.0
+        logger.info("names %s: %d of %d (%.2f%%)", form, count["caught"], count["planted"], 100 * count["recall"])
+    targets["name_introduced"] = {"measure": "recall", "target": ">= 95%",
+                                  "rate": forms.get("introduced", {}).get("recall", 0.0),
+                                  "met": forms.get("introduced", {}).get("recall", 0.0) >= 0.95}  # fmt: skip
     missed = [k for k, t in targets.items() if not t["met"]]
     if missed:
         logger.warning("targets not met: %s", ", ".join(missed))
@@ -131,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": targets,
         "all_targets_met": not missed,
         "pooled": pooled.to_dict(),
+        "names_by_form": forms,
         "per_seed": per_seed,
         "table_markdown": table,
     }
