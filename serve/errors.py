@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -54,6 +55,14 @@ def problem(status: int, error: str, detail: str, problems: list[dict[str, Any]]
     return JSONResponse({"error": error, "detail": detail, "problems": problems or []}, status_code=status)
 
 
+_SERVER_PATH = re.compile(r"(?<![\w.])/(?!v1/|ui/)(?:[\w.@+-]+/){2,}([\w.@+-]*)")  # not the API's own paths
+
+
+def public_detail(message: str) -> str:
+    """An error message as a caller may see it: absolute server paths cut to their last part."""
+    return _SERVER_PATH.sub(lambda m: m.group(1) or "<folder>", message)
+
+
 def status_for(exc: Exception) -> tuple[int, str]:
     """The HTTP status and the ``error`` name of an exception (500 ``internal`` when unexpected)."""
     for kind, status, _ in STATUS:
@@ -71,9 +80,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         status, error = status_for(exc)
         if status >= 500:
+            # The operator reads the whole message in the log; the caller learns what failed, not
+            # how the server is laid out.
             logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+            detail = f"the service cannot do this now ({error}); the operator's log has the details"
+        else:
+            detail = public_detail(str(exc))
         problems = [p.to_dict() for p in getattr(exc, "problems", [])]
-        response = problem(status, error, str(exc), problems)
+        response = problem(status, error, detail, problems)
         if isinstance(exc, RateLimitedError):
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after + 0.5)))
         if isinstance(exc, UnauthorizedError):

@@ -303,3 +303,10 @@ def test_no_raw_pii_rests_in_the_database_the_job_folders_or_the_log(models_root
     assert b"[CARD]" in kept and b"[NAME]" in kept and KEY.encode() not in kept  # what was scanned holds the record
     for secret in (card, ssn, mail, name, card.replace(" ", "")):
         assert secret.encode() not in kept, secret
+
+
+def test_error_bodies_carry_no_server_paths_or_exception_names(models_root: Path, tmp_path: Path) -> None:
+    for api in make_api(models_root, database_url("sqlite", tmp_path), operator_tenant="acme"):
+        missing = api.post("/v1/models/no-such-model/promote", {"version": "v1"}, role="admin")
+        assert missing.status_code == 404 and "no-such-model" in missing.json()["detail"]
+        assert str(models_root) not in missing.text and "Error" not in missing.json()["detail"]

@@ -10,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from dispo.contact import Contact, contact_problems
 from dispo.errors import FieldProblem, InvalidInputError, TooLargeError
+from dispo.labelled import labelled_row
 from dispo.model.predictor import Prediction
+from dispo.taxonomy import Taxonomy
 from serve.deps import get_inference, get_settings, get_store, require
 from serve.inference import InferenceService
 from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion
@@ -44,32 +46,29 @@ def check_contacts(contacts: list[Contact], settings: Settings, inference: Infer
             raise error(message, problems)
 
 
+#: The columns of the labelled-contact row (:mod:`dispo.labelled`) that a stored suggestion keeps
+#: as columns (the rest of the prediction is in its ``prediction`` JSON).
+SUGGESTION_COLUMNS = (
+    "contact_id", "customer_id", "agent_id", "provider", "channel", "queue", "model_version", "reason",
+    "reason_probability", "outcome", "sentiment", "upsell_probability", "disposition_code", "n_turns",
+)  # fmt: skip
+
+
 def suggestion_row(
-    principal: Principal, source: str, contact: Contact, prediction: Prediction, latency_ms: float
+    principal: Principal, source: str, contact: Contact, prediction: Prediction, latency_ms: float, taxonomy: Taxonomy
 ) -> dict[str, Any]:
-    """A row of the suggestions table for a redacted contact and its prediction."""
+    """A row of the suggestions table for a redacted contact and its prediction: the labelled-contact
+    row's columns (one definition for batch, service, metrics and audit) plus who asked and how fast."""
+    row = labelled_row(contact, prediction, taxonomy)
     return {
+        **{name: row[name] for name in SUGGESTION_COLUMNS},
+        "started_at": as_utc(contact.started_at),
+        "ended_at": as_utc(contact.ended_at),
         "tenant_id": principal.tenant_id,
         "api_key_id": principal.key_id,
         "source": source,
-        "contact_id": contact.contact_id,
-        "customer_id": contact.customer_id,
-        "agent_id": contact.agent_id,
-        "provider": contact.provider,
-        "channel": contact.channel,
-        "queue": contact.queue,
-        "started_at": as_utc(contact.started_at),
-        "ended_at": as_utc(contact.ended_at),
-        "model_version": prediction.model_version,
-        "reason": prediction.reason,
-        "reason_probability": prediction.reasons[0][1] if prediction.reasons else None,
-        "outcome": prediction.outcome.label if prediction.outcome else None,
-        "sentiment": prediction.sentiment.label if prediction.sentiment else None,
-        "upsell_probability": prediction.upsell_probability,
-        "disposition_code": prediction.disposition_code,
         "prediction": prediction.to_dict(every_reason=True),
         "contact": contact.to_json_dict(),
-        "n_turns": len(contact.turns),
         "latency_ms": latency_ms,
     }
 
@@ -92,7 +91,10 @@ async def create_dispositions(
     check_contacts(contacts, settings, inference)
     results = await inference.predict(contacts)
     latency_ms = (time.perf_counter() - started) * 1000
-    rows = [suggestion_row(caller, "api", contact, prediction, latency_ms) for contact, prediction in results]
+    rows = [
+        suggestion_row(caller, "api", contact, prediction, latency_ms, inference.taxonomy)
+        for contact, prediction in results
+    ]
     ids = await run_in_threadpool(store.add_suggestions, rows)
     inference.telemetry.suggestions.labels("api").inc(len(ids))
     suggestions = [

@@ -97,7 +97,7 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
                             **context,
                         )
                     )
-                    row = suggestion_row(caller, "live", contact, prediction, latency)
+                    row = suggestion_row(caller, "live", contact, prediction, latency, inference.taxonomy)
                     (suggestion_id,) = await run_in_threadpool(store.add_suggestions, [row])
                     inference.telemetry.suggestions.labels("live").inc()
                     final = Suggestion.from_prediction(suggestion_id, prediction, latency).model_dump()
