@@ -68,6 +68,15 @@ def test_zendesk_requester_is_the_customer_and_private_notes_stay_out(tmp_path: 
     assert contact.agent_labels is not None and contact.agent_labels.reason == "get_refund"
 
 
+def test_genesys_purposes_epoch_offsets_and_the_wrap_up_code(tmp_path: Path) -> None:
+    contact = _only("genesys", "genesys_transcript.json", tmp_path, CODES)
+    assert isinstance(contact, Contact) and contact.contact_id == "b657c46c-f88d-414a-8ec7-a2f446fc1d12"
+    assert [t.speaker for t in contact.turns] == ["system", "agent", "customer", "agent"]
+    assert [t.offset_s for t in contact.turns] == [1.0, 6.4, 10.1, 15.0]
+    assert contact.metadata["platform"]["analytics"][0]["sentiment"][0]["sentiment"] == -0.6
+    assert contact.agent_labels is not None and contact.agent_labels.reason == "cancel_order"
+
+
 def test_ccai_roles_or_call_channels_and_the_disposition_code(tmp_path: Path) -> None:
     contact = _only("ccai", "ccai_conversation.json", tmp_path, CODES)
     assert isinstance(contact, Contact) and contact.contact_id == "conv-7731" and contact.channel == "voice"
@@ -113,7 +122,7 @@ def test_broken_files_unknown_formats_and_bad_code_maps(tmp_path: Path) -> None:
     [unknown] = list(iter_platform_records("speaker_text", tmp_path / "y.srt"))
     assert isinstance(unknown.item, Rejected) and unknown.item.error.problems[0].found == "Robot"
     with pytest.raises(InputFormatError, match="unknown platform format"):
-        list(iter_platform_records("genesys", tmp_path / "x.json"))
+        list(iter_platform_records("avaya", tmp_path / "x.json"))
     (tmp_path / "codes.yaml").write_text("codes:\n  X: {reason: a, colour: red}\n")
     with pytest.raises(ConfigError, match="reason and/or outcome"):
         CodeMap.from_yaml(tmp_path / "codes.yaml")
@@ -149,6 +158,7 @@ def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Pa
         ("twilio", "twilio_transcript.json"),
         ("zendesk", "zendesk_ticket.json"),
         ("ccai", "ccai_conversation.json"),
+        ("genesys", "genesys_transcript.json"),
         ("speaker_text", "call.srt"),
     ],
 )

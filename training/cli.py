@@ -74,7 +74,9 @@ def register_data(subcommands: Any) -> None:
     platform = actions.add_parser(
         "import", help="read a contact-center platform's export into contacts (docs/data.md, Platform exports)"
     )
-    platform.add_argument("format", help="contact_lens, transcribe_call_analytics, twilio, zendesk, ccai, speaker_text")
+    platform.add_argument(
+        "format", help="contact_lens, transcribe_call_analytics, twilio, zendesk, genesys, ccai, speaker_text"
+    )
     platform.add_argument("input", help="an exported file, a folder of them, or a glob")
     platform.add_argument("-o", "--output", type=Path, required=True, help="contacts file (.jsonl, .csv, .parquet)")
     platform.add_argument(

@@ -58,8 +58,7 @@ def register_label(subcommands: Any) -> None:
     label.add_argument("--no-progress", action="store_true", help="no progress bar")
     label.add_argument(
         "--format", default=None, metavar="PLATFORM",
-        help="the inputs are a platform's exports (contact_lens, transcribe_call_analytics, twilio, zendesk, ccai, "
-        "speaker_text), as dispo data import reads them",
+        help="the inputs are a platform's exports, in a format of `dispo data import` (e.g. contact_lens, zendesk)",
     )  # fmt: skip
     label.add_argument(
         "--pseudonymize", action="store_true",

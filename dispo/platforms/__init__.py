@@ -24,6 +24,7 @@ from dispo.io import InputFormatError, Record, Rejected, expand_inputs
 from dispo.platforms.ccai import read_ccai
 from dispo.platforms.codes import CodeMap
 from dispo.platforms.connect import read_contact_lens, read_transcribe_call_analytics
+from dispo.platforms.genesys import read_genesys
 from dispo.platforms.text import read_speaker_text
 from dispo.platforms.twilio import read_twilio
 from dispo.platforms.zendesk import read_zendesk
@@ -50,6 +51,7 @@ FORMATS: dict[str, Platform] = {
     ),
     "twilio": Platform(read_twilio, (".json",), "Twilio Voice Intelligence transcript with its sentences (one call)"),
     "zendesk": Platform(read_zendesk, (".json",), "a Zendesk ticket with its comments (one ticket)"),
+    "genesys": Platform(read_genesys, (".json",), "a Genesys Cloud communication transcript (transcript URL JSON)"),
     "ccai": Platform(read_ccai, (".json",), "a Google CCAI Insights Conversation resource (one conversation)"),
     "speaker_text": Platform(
         read_speaker_text, (".txt", ".srt", ".vtt"), "a 'Speaker: text' transcript, SRT or WebVTT (one contact a file)"
