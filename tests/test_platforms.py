@@ -184,3 +184,29 @@ def test_each_format_goes_through_dispo_label_and_dispo_report(
     assert main(["report", "--data", str(exports), "--format", fmt, "--labels", "agent", "-o", str(report),
                  "--no-charts"]) == 0  # fmt: skip
     assert json.loads((report / "metrics.json").read_text())["overall"]["contacts"]["value"] == 1
+
+
+def test_the_batch_api_takes_a_platform_export(tmp_path: Path, tiny_bundle: Path) -> None:
+    import time
+
+    from tests.factories import database_url, install_bundle, make_api
+
+    install_bundle(tiny_bundle, tmp_path / "models", name="dispo-default")
+    for api in make_api(tmp_path / "models", database_url("sqlite", tmp_path), batch_dir=str(tmp_path / "batches")):
+        service = api.headers("service")
+        upload = ("call.json", (FIXTURES / "contact_lens_call.json").read_bytes(), "application/json")
+        submitted = api.client.post("/v1/batches?format=contact_lens", files={"file": upload}, headers=service)
+        assert submitted.status_code == 202, submitted.text
+        deadline = time.monotonic() + 120
+        while (job := api.client.get(f"/v1/batches/{submitted.json()['job_id']}", headers=service).json())["state"] in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert (job["state"], job["outputs"], job["platform"]) == ("done", 1, "contact_lens")
+        wrong = api.client.post("/v1/batches?format=contact_lens", files={"file": ("c.jsonl", b"{}", "x")},
+                                headers=service)  # fmt: skip
+        assert wrong.status_code == 422 and "contact_lens export is a .json file" in wrong.json()["detail"]
+        unknown = api.client.post("/v1/batches?format=avaya", files={"file": upload}, headers=service)
+        assert unknown.status_code == 422 and "unknown platform format" in unknown.json()["detail"]

@@ -40,6 +40,7 @@ from dispo.batch.job import LabelJob, run_label_job
 from dispo.batch.manifest import atomic_file
 from dispo.errors import ConfigError, ConflictError, DispoError, InvalidInputError, NotFoundError, TooLargeError
 from dispo.io import detect_format
+from dispo.platforms import FORMATS
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class BatchJob:
     attempts: int = 0
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    platform: str | None = None  # the upload is this platform's export (see dispo.platforms)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,13 +130,23 @@ class BatchJobs:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # -- the endpoint's side ----------------------------------------------------------------------
-    def submit(self, filename: str, data: IO[bytes] | bytes, model: str | None = None) -> BatchJob:
+    def submit(
+        self, filename: str, data: IO[bytes] | bytes, model: str | None = None, *, platform: str | None = None
+    ) -> BatchJob:
         """Store an uploaded file as a new queued job. ``filename`` gives the format (.jsonl, .csv,
-        .parquet); the file is checked only when the job runs (bad records go to its rejects)."""
+        .parquet), or ``platform`` names the platform whose export it is; the file is checked only
+        when the job runs (bad records go to its rejects)."""
         name = _SAFE_NAME.sub("_", Path(filename).name).lstrip(".") or "upload"
         stem, suffix = Path(name).stem, Path(name).suffix
         name = stem[:MAX_NAME_CHARS] + suffix[:16]  # file systems refuse names over 255 bytes
-        detect_format(name)  # raises InputFormatError naming the accepted suffixes
+        if platform is None:
+            detect_format(name)  # raises InputFormatError naming the accepted suffixes
+        elif platform not in FORMATS:
+            raise BatchJobError(f"unknown platform format {platform!r}; known: {', '.join(sorted(FORMATS))}")
+        elif Path(name).suffix.lower() not in FORMATS[platform].suffixes:
+            raise BatchJobError(
+                f"a {platform} export is a {' or '.join(FORMATS[platform].suffixes)} file, got {name!r}"
+            )
         job_id = uuid.uuid4().hex
         folder = self.root / job_id
         incoming = self.root / f".incoming-{job_id}"
@@ -143,10 +155,16 @@ class BatchJobs:
             incoming.chmod(0o700)
             self._copy_upload(data, incoming / "input" / name)
             now = _now()
-            job = BatchJob(job_id, name, model or self.config.default_model, created_at=now, updated_at=now)
-            _write_json(
-                incoming / JOB_FILE, {"job_id": job_id, "input_name": name, "model": job.model, "created_at": now}
-            )
+            job = BatchJob(job_id, name, model or self.config.default_model, created_at=now, updated_at=now,
+                           platform=platform)  # fmt: skip
+            request = {
+                "job_id": job_id,
+                "input_name": name,
+                "model": job.model,
+                "created_at": now,
+                "platform": platform,
+            }
+            _write_json(incoming / JOB_FILE, request)
             _write_json(incoming / STATUS_FILE, job.to_dict())
             incoming.rename(folder)  # the job appears whole or not at all
         except BaseException:
@@ -232,6 +250,7 @@ class BatchJobs:
         label_job = LabelJob(
             inputs=[upload],
             source_names={str(upload): job.input_name},
+            platform=job.platform,
             pseudonym_key=self.config.pseudonym_key,
             output=folder / OUTPUT_FILE,
             rejects=folder / REJECTS_FILE,

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
@@ -82,9 +82,13 @@ async def submit(
     file: Annotated[UploadFile, File(description="contacts; the suffix of the name gives the format")],
     caller: Annotated[Principal, Depends(service)],
     settings: Annotated[Settings, Depends(get_settings)],
+    format: Annotated[
+        str | None,
+        Query(max_length=40, description="the file is this platform's export (a format of `dispo data import`)"),
+    ] = None,
 ) -> dict[str, Any]:
     jobs = tenant_jobs(settings, caller.tenant_id)
-    job = await run_in_threadpool(jobs.submit, file.filename or "upload.jsonl", file.file)
+    job = await run_in_threadpool(lambda: jobs.submit(file.filename or "upload.jsonl", file.file, platform=format))
     return job.to_dict()
 
 
