@@ -210,3 +210,22 @@ def test_the_batch_api_takes_a_platform_export(tmp_path: Path, tiny_bundle: Path
         assert wrong.status_code == 422 and "contact_lens export is a .json file" in wrong.json()["detail"]
         unknown = api.client.post("/v1/batches?format=avaya", files={"file": upload}, headers=service)
         assert unknown.status_code == 422 and "unknown platform format" in unknown.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "field"),
+    [
+        ("contact_lens", "contact_lens_call.json", "wrapup_code"),
+        ("zendesk", "zendesk_ticket.json", "ticket.custom_fields[id=27642]"),
+        ("genesys", "genesys_transcript.json", "wrapUpCode"),
+        ("ccai", "ccai_conversation.json", "qualityMetadata.agentInfo[0].dispositionCode"),
+    ],
+)
+def test_every_reader_keeps_the_code_and_refuses_an_unmapped_one_when_asked(fmt: str, name: str, field: str) -> None:
+    keep = CodeMap({"nothing": {"reason": "track_order"}})
+    [kept] = list(iter_platform_records(fmt, FIXTURES / name, codes=keep))
+    assert isinstance(kept.item, Contact) and kept.item.agent_labels is None
+    assert kept.item.metadata["platform"]["wrapup_code"]
+    strict = CodeMap({"nothing": {"reason": "track_order"}}, unmapped="reject")
+    [refused] = list(iter_platform_records(fmt, FIXTURES / name, codes=strict))
+    assert isinstance(refused.item, Rejected) and refused.item.error.problems[0].field == field

@@ -96,15 +96,7 @@ def read_ccai(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
                                                     "latestAnalysis") if k in doc}  # fmt: skip
     if analytics:
         platform["turns"] = analytics
-    code = agent.get("dispositionCode")
-    if code is not None:
-        platform["wrapup_code"] = code
     raw["metadata"] = {"platform": platform}
-    labels = codes.agent_labels(code) if codes is not None else None
-    if code is not None and codes is not None and labels is None and codes.unmapped == "reject":
-        field = "qualityMetadata.agentInfo[0].dispositionCode"
-        yield 0, doc, None, [FieldProblem(field, "a code of the code map", code)]
-        return
-    if labels:
-        raw["agent_labels"] = labels
-    yield 0, doc, raw, []
+    code = agent.get("dispositionCode")
+    problems = codes.apply(raw, code, "qualityMetadata.agentInfo[0].dispositionCode") if codes is not None else []
+    yield 0, doc, None if problems else raw, problems

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from dispo.errors import ConfigError
+from dispo.errors import ConfigError, FieldProblem
 
 UNMAPPED = ("keep", "reject")
 
@@ -46,6 +46,19 @@ class CodeMap:
         if not isinstance(raw, dict) or set(raw) - {"codes", "unmapped"}:
             raise ConfigError(f"{path}: a code map has 'codes' and optionally 'unmapped'")
         return cls({str(k): v for k, v in (raw.get("codes") or {}).items()}, raw.get("unmapped", "keep"))
+
+    def apply(self, raw: dict[str, Any], code: Any, field: str) -> list[FieldProblem]:
+        """Record the platform's wrap-up ``code`` (found at ``field`` of the export) in the raw
+        contact: kept in ``metadata.platform.wrapup_code``, and as ``agent_labels`` where the map has
+        it. A code the map lacks is a problem when the map says ``unmapped: reject``."""
+        if code is None:
+            return []
+        raw.setdefault("metadata", {}).setdefault("platform", {})["wrapup_code"] = code
+        labels = self.agent_labels(str(code))
+        if labels is None:
+            return [FieldProblem(field, "a code of the code map", code)] if self.unmapped == "reject" else []
+        raw["agent_labels"] = labels
+        return []
 
     def agent_labels(self, code: str | None) -> dict[str, str] | None:
         """The agent's labels for a platform code (None when there is no code or no mapping)."""

@@ -94,15 +94,10 @@ def _contact(
     turn_analytics = _turn_analytics(doc.get("Transcript"))
     if turn_analytics:
         platform["turns"] = turn_analytics
-    code = platform.get("wrapup_code")
-    labels = codes.agent_labels(code) if codes is not None else None
-    if code is not None and codes is not None and labels is None and codes.unmapped == "reject":
-        problems.append(FieldProblem("wrapup_code", "a code of the code map", code))
-        return None
-    if labels:
-        raw["agent_labels"] = labels
     raw["metadata"] = {"platform": platform}  # the platform's analytics: kept, never labels
-    return raw
+    if codes is not None:
+        problems.extend(codes.apply(raw, platform.get("wrapup_code"), "wrapup_code"))
+    return None if problems else raw
 
 
 def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:

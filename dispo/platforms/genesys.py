@@ -73,14 +73,9 @@ def read_genesys(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
                                 if k in doc}  # fmt: skip
     if analytics:
         platform["analytics"] = analytics
-    code = doc.get("wrapUpCode")
-    if code is not None:
-        platform["wrapup_code"] = code
     raw["metadata"] = {"platform": platform}
-    labels = codes.agent_labels(code) if codes is not None else None
-    if labels:
-        raw["agent_labels"] = labels
-    yield 0, doc, raw, []
+    problems = codes.apply(raw, doc.get("wrapUpCode"), "wrapUpCode") if codes is not None else []
+    yield 0, doc, None if problems else raw, problems
 
 
 def _offset_s(start_ms: Any, started: Any) -> float | None:

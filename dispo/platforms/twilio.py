@@ -67,8 +67,5 @@ def read_twilio(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
                                            "date_created") if k in transcript}  # fmt: skip
     raw: dict[str, Any] = {"contact_id": str(contact_id), "channel": "voice", "turns": turns,
                            "metadata": {"platform": platform}}  # fmt: skip
-    code = doc.get("wrapup_code")
-    labels = codes.agent_labels(code) if codes is not None else None
-    if labels:
-        raw["agent_labels"] = labels
-    yield 0, doc, raw, []
+    problems = codes.apply(raw, doc.get("wrapup_code"), "wrapup_code") if codes is not None else []
+    yield 0, doc, None if problems else raw, problems

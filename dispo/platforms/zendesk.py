@@ -75,11 +75,9 @@ def read_zendesk(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
     platform: dict[str, Any] = {k: ticket[k] for k in kept if k in ticket}
     platform["private_notes"] = private
     raw["metadata"] = {"platform": platform}
-    code = _wrapup(ticket, doc.get("wrapup_field"))
-    labels = codes.agent_labels(code) if codes is not None else None
-    if labels:
-        raw["agent_labels"] = labels
-    yield 0, doc, raw, []
+    field = f"ticket.custom_fields[id={doc.get('wrapup_field')}]"
+    problems = codes.apply(raw, _wrapup(ticket, doc.get("wrapup_field")), field) if codes is not None else []
+    yield 0, doc, None if problems else raw, problems
 
 
 def _wrapup(ticket: dict[str, Any], field_id: Any) -> str | None:
