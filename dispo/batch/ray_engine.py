@@ -26,7 +26,6 @@ import dataclasses
 import json
 import logging
 from collections import defaultdict
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -191,8 +190,3 @@ def _commit(context: JobContext, chunk: str, info: dict[str, int], tables: list[
     context.commit_done(ChunkDone(chunk, info["file_index"], info["records"], table.num_rows, info["rejects"]))
     stage = context.manifest.work_dir / STAGE_DIR / f"{chunk}.parquet"
     stage.unlink(missing_ok=True)
-
-
-def stage_paths(work_dir: Path) -> list[Path]:
-    """The staged chunk files in a work folder (for inspection and tests)."""
-    return sorted((work_dir / STAGE_DIR).glob("*.parquet"))

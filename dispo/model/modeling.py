@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -363,7 +362,3 @@ def multitask_loss(
         first = next(iter(logits.values()))
         total = first.sum() * 0.0
     return total, parts
-
-
-def save_encoder_config(model: DispoModel, folder: Path) -> None:
-    model.encoder.config.save_pretrained(folder)
