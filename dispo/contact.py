@@ -17,6 +17,7 @@ from dispo.taxonomy import Taxonomy
 
 Channel = Literal["voice", "chat", "email", "sms", "social", "mobile_app"]
 Speaker = Literal["customer", "agent", "system"]
+Disconnector = Literal["customer", "agent", "system"]
 CHANNELS: tuple[str, ...] = ("voice", "chat", "email", "sms", "social", "mobile_app")
 SPEAKERS: tuple[str, ...] = ("customer", "agent", "system")
 TASKS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")  # a contact's labels; the model's heads
@@ -95,6 +96,12 @@ class Contact(BaseModel):
     queue: str | None = None
     started_at: AwareDatetime | None = None
     ended_at: AwareDatetime | None = None
+    # Queue events, where the platform records them (service level, abandonment, speed of answer):
+    queued_at: AwareDatetime | None = None  # entered the queue
+    answered_at: AwareDatetime | None = None  # an agent connected
+    disconnected_by: Disconnector | None = None
+    abandoned: bool | None = None  # the customer left the queue before an agent answered
+    blocked: bool | None = None  # refused at the door (queue full, overflow, busy signal): never queued
     language: str = "en"
     turns: list[Turn]
     labels: Labels | None = None
@@ -119,6 +126,11 @@ class Contact(BaseModel):
     def transcript(self) -> str:
         """``Speaker: text`` lines, the common export format of contact-center platforms."""
         return "\n".join(f"{t.speaker.capitalize()}: {t.text}" for t in self.turns)
+
+    @property
+    def never_answered(self) -> bool:
+        """Abandoned in the queue or blocked: no agent spoke, so there may be no transcript to classify."""
+        return bool(self.abandoned or self.blocked)
 
     def duration_s(self) -> float | None:
         if self.started_at is None or self.ended_at is None:
@@ -183,8 +195,10 @@ def contact_problems(
                 contact.ended_at.isoformat(),
             )
         )
+    problems.extend(queue_problems(contact))
     if not contact.turns:
-        problems.append(FieldProblem("turns", "at least one turn", []))
+        if not contact.never_answered:
+            problems.append(FieldProblem("turns", "at least one turn (none only when abandoned or blocked)", []))
     elif not any(t.text.strip() for t in contact.turns):
         problems.append(FieldProblem("turns", "at least one turn with non-blank text", "only blank turns"))
     total = 0
@@ -207,6 +221,26 @@ def contact_problems(
                 continue
             for field, expected, found in taxonomy.label_problems(labels.model_dump()):
                 problems.append(FieldProblem(f"{block}.{field}", expected, found))
+    return problems
+
+
+def queue_problems(contact: Contact) -> list[FieldProblem]:
+    """Queue events that contradict each other (answered before queued, abandoned yet answered)."""
+    problems: list[FieldProblem] = []
+    queued, answered = contact.queued_at, contact.answered_at
+    if queued is not None and answered is not None and answered < queued:
+        problems.append(
+            FieldProblem("answered_at", f"a time at or after queued_at ({queued.isoformat()})", answered.isoformat())
+        )
+    if answered is not None and contact.never_answered:
+        flag = "abandoned" if contact.abandoned else "blocked"
+        problems.append(
+            FieldProblem("answered_at", f"no answer time for a contact that is {flag}", answered.isoformat())
+        )
+    if contact.abandoned and contact.blocked:
+        problems.append(
+            FieldProblem("blocked", "not both abandoned and blocked (a blocked contact never queued)", True)
+        )
     return problems
 
 

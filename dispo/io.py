@@ -55,8 +55,14 @@ CSV_CONTACT_COLUMNS = (
     "queue",
     "started_at",
     "ended_at",
+    "queued_at",
+    "answered_at",
+    "disconnected_by",
+    "abandoned",
+    "blocked",
     "language",
 )
+FLAG_COLUMNS = ("abandoned", "blocked")  # booleans among the contact columns
 AGENT_LABEL_COLUMNS = tuple(f"agent_{name}" for name in TASKS)
 CSV_COLUMNS = (*CSV_CONTACT_COLUMNS, "transcript", *TASKS, *AGENT_LABEL_COLUMNS, "metadata")
 
@@ -485,7 +491,7 @@ _LABELS_TYPE = pa.struct(
 )
 PARQUET_SCHEMA = pa.schema(
     [
-        *[(name, pa.string()) for name in CSV_CONTACT_COLUMNS],
+        *[(name, pa.bool_() if name in FLAG_COLUMNS else pa.string()) for name in CSV_CONTACT_COLUMNS],
         (
             "turns",
             pa.list_(pa.struct([("speaker", pa.string()), ("text", pa.string()), ("offset_s", pa.float64())])),
@@ -581,7 +587,9 @@ def write_contacts(contacts: Iterable[Contact], path: str | Path, fmt: Format | 
 
 
 def _flat_row(contact: Contact, data: dict[str, Any]) -> list[Any]:
-    row: list[Any] = ["" if data[c] is None else data[c] for c in CSV_CONTACT_COLUMNS]
+    row: list[Any] = [
+        "" if data[c] is None else (str(data[c]).lower() if c in FLAG_COLUMNS else data[c]) for c in CSV_CONTACT_COLUMNS
+    ]
     row.append(format_transcript(contact))
     for block in ("labels", "agent_labels"):
         labels = data.get(block) or {}

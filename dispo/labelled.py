@@ -32,6 +32,12 @@ LABELLED_SCHEMA = pa.schema(
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("ended_at", pa.timestamp("us", tz="UTC")),
         ("n_turns", pa.int32()),
+        # queue events, where the input carries them
+        ("queued_at", pa.timestamp("us", tz="UTC")),
+        ("answered_at", pa.timestamp("us", tz="UTC")),
+        ("disconnected_by", pa.string()),
+        ("abandoned", pa.bool_()),
+        ("blocked", pa.bool_()),
         # the model
         ("model_version", pa.string()),
         ("reasons", pa.list_(REASON_STRUCT)),  # top-k, most probable first
@@ -64,9 +70,6 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
     agent = contact.agent_labels
     agent_reason = agent.reason if agent is not None else None
     agent_outcome = agent.outcome if agent is not None else None
-    agent_code = None
-    if agent_reason is not None and agent_outcome is not None:
-        agent_code = taxonomy.render_code(agent_reason, agent_outcome)
     agrees: bool | None = None
     agent_p: float | None = None
     if agent_reason is not None and prediction.reason_probabilities:
@@ -76,15 +79,7 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
     if agent_outcome is not None and outcome is not None:
         agent_outcome_p = outcome.probabilities.get(agent_outcome, 0.0)
     return {
-        "contact_id": contact.contact_id,
-        "customer_id": contact.customer_id,
-        "channel": contact.channel,
-        "provider": contact.provider,
-        "agent_id": contact.agent_id,
-        "queue": contact.queue,
-        "started_at": contact.started_at,
-        "ended_at": contact.ended_at,
-        "n_turns": len(contact.turns),
+        **contact_columns(contact),
         "model_version": prediction.model_version,
         "reasons": [{"label": r, "probability": p} for r, p in prediction.reasons],
         "reason": prediction.reason,
@@ -96,14 +91,41 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
         "sentiment_start": prediction.sentiment_start.label if prediction.sentiment_start is not None else None,
         "upsell_probability": prediction.upsell_probability,
         "disposition_code": prediction.disposition_code,
-        "agent_reason": agent_reason,
-        "agent_outcome": agent_outcome,
-        "agent_code": agent_code,
+        **agent_columns(contact, taxonomy),
         "agent_agrees": agrees,
         "agent_reason_probability": agent_p,
         "agent_wrong_probability": None if agent_p is None else 1.0 - agent_p,
         "agent_outcome_probability": agent_outcome_p,
     }
+
+
+def contact_columns(contact: Contact) -> dict[str, Any]:
+    """The columns of a row that come from the contact alone: who, where, when, and its queue events."""
+    return {
+        "contact_id": contact.contact_id,
+        "customer_id": contact.customer_id,
+        "channel": contact.channel,
+        "provider": contact.provider,
+        "agent_id": contact.agent_id,
+        "queue": contact.queue,
+        "started_at": contact.started_at,
+        "ended_at": contact.ended_at,
+        "n_turns": len(contact.turns),
+        "queued_at": contact.queued_at,
+        "answered_at": contact.answered_at,
+        "disconnected_by": contact.disconnected_by,
+        "abandoned": contact.abandoned,
+        "blocked": contact.blocked,
+    }
+
+
+def agent_columns(contact: Contact, taxonomy: Taxonomy) -> dict[str, Any]:
+    """The agent's wrap-up code, where the contact carries one."""
+    agent = contact.agent_labels
+    reason = agent.reason if agent is not None else None
+    outcome = agent.outcome if agent is not None else None
+    code = taxonomy.render_code(reason, outcome) if reason is not None and outcome is not None else None
+    return {"agent_reason": reason, "agent_outcome": outcome, "agent_code": code}
 
 
 def labelled_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -119,22 +141,7 @@ def contact_row(contact: Contact, taxonomy: Taxonomy, *, file_labels: bool = Fal
     agent's code; with ``file_labels`` the contact's own ``labels`` fill the label columns (marked by
     :data:`FILE_LABELS_VERSION`), so that `dispo report` computes metrics straight from a contact file."""
     row: dict[str, Any] = dict.fromkeys(LABELLED_COLUMNS)
-    agent = contact.agent_labels
-    row.update(
-        contact_id=contact.contact_id,
-        customer_id=contact.customer_id,
-        channel=contact.channel,
-        provider=contact.provider,
-        agent_id=contact.agent_id,
-        queue=contact.queue,
-        started_at=contact.started_at,
-        ended_at=contact.ended_at,
-        n_turns=len(contact.turns),
-        agent_reason=agent.reason if agent is not None else None,
-        agent_outcome=agent.outcome if agent is not None else None,
-    )
-    if row["agent_reason"] is not None and row["agent_outcome"] is not None:
-        row["agent_code"] = taxonomy.render_code(row["agent_reason"], row["agent_outcome"])
+    row.update(contact_columns(contact), **agent_columns(contact, taxonomy))
     labels = contact.labels
     if file_labels and labels is not None:
         row.update(

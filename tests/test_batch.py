@@ -436,3 +436,20 @@ def test_batch_job_failures_are_reported(models: Path, tmp_path: Path) -> None:
     failed = service.run_next()
     assert failed is not None and failed.job_id == queued.job_id and failed.state == "failed"
     assert "missing-model" in (failed.error or "")
+
+
+def test_a_contact_abandoned_in_the_queue_gets_a_row_without_a_prediction(
+    models: Path, corpus: list[Contact], tmp_path: Path
+) -> None:
+    """Nothing to classify, but the queue measures count it: its row carries the queue events."""
+    abandoned = Contact.model_validate(
+        {"contact_id": "gone", "queued_at": "2026-03-02T09:00:00Z", "abandoned": True, "turns": []}
+    )
+    write_contacts([corpus[0], abandoned, corpus[1]], tmp_path / "in.csv")
+    summary = run_label_job(job(models, [tmp_path / "in.csv"], tmp_path / "out.parquet"))
+    assert (summary.records, summary.outputs, summary.rejects) == (3, 3, 0)
+    out = {r["contact_id"]: r for r in rows(tmp_path / "out.parquet")}
+    assert out["gone"]["abandoned"] is True and out["gone"]["n_turns"] == 0
+    assert out["gone"]["reason"] is None and out["gone"]["model_version"] is None
+    assert out["gone"]["queued_at"] is not None
+    assert out[corpus[0].contact_id]["reason"] is not None and out[corpus[1].contact_id]["reason"] is not None

@@ -77,6 +77,23 @@ def test_genesys_purposes_epoch_offsets_and_the_wrap_up_code(tmp_path: Path) -> 
     assert contact.agent_labels is not None and contact.agent_labels.reason == "cancel_order"
 
 
+def test_genesys_conversation_details_give_the_queue_events(tmp_path: Path) -> None:
+    contact = _only("genesys", "genesys_with_details.json", tmp_path, CODES)
+    assert isinstance(contact, Contact) and contact.queue == "q-billing" and contact.agent_id == "u-ana"
+    assert contact.queued_at is not None and contact.answered_at is not None
+    assert (contact.answered_at - contact.queued_at).total_seconds() == 25.0
+    # the customer's last segment ended because the other side (the agent) hung up
+    assert (contact.abandoned, contact.disconnected_by) == (False, "agent")
+    assert contact.started_at is not None and contact.duration_s() == 390.0
+
+
+def test_genesys_details_of_an_abandoned_call_make_a_contact_without_turns(tmp_path: Path) -> None:
+    contact = _only("genesys", "genesys_abandoned.json", tmp_path)
+    assert isinstance(contact, Contact) and contact.turns == []
+    assert (contact.abandoned, contact.disconnected_by, contact.answered_at) == (True, "customer", None)
+    assert contact.queued_at is not None and contact.queue == "q-billing"
+
+
 def test_ccai_roles_or_call_channels_and_the_disposition_code(tmp_path: Path) -> None:
     contact = _only("ccai", "ccai_conversation.json", tmp_path, CODES)
     assert isinstance(contact, Contact) and contact.contact_id == "conv-7731" and contact.channel == "voice"

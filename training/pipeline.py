@@ -81,7 +81,8 @@ def read_training_contacts(
     contacts were read and kept and how many labels each head gets from it."""
     contacts: list[Contact] = []
     for path in paths:
-        read = list(ContactReader(path, taxonomy=taxonomy))
+        # A contact abandoned or blocked in the queue has no transcript: nothing to learn from.
+        read = [c for c in ContactReader(path, taxonomy=taxonomy) if c.turns]
         refuse_evaluation_contacts(read, path)
         limit = (sample_sizes or {}).get(path)
         # Seeded by the file's folder and name, not its absolute path: the same sample on any machine.

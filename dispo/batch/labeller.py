@@ -16,7 +16,7 @@ import torch
 
 from dispo.contact import Contact
 from dispo.errors import ConfigError
-from dispo.labelled import labelled_row, labelled_table
+from dispo.labelled import contact_row, labelled_row, labelled_table
 from dispo.model.predictor import Predictor
 from dispo.model.runtime import SegmentCache, TorchEncoder
 from dispo.redact import default_redactor
@@ -72,16 +72,21 @@ class Labeller:
         """Rows of :data:`dispo.labelled.LABELLED_SCHEMA`, one per contact, in input order.
 
         Redaction runs before the model sees the text (as on every ingestion path); the rows
-        carry ids, times and labels, which redaction leaves unchanged."""
+        carry ids, times and labels, which redaction leaves unchanged. A contact without a transcript
+        (abandoned in the queue, or blocked) has nothing to classify: its row carries the contact's
+        columns and no prediction, so queue measures still count it."""
         if self.redactor is not None:
             contacts = [self.redactor.redact_contact(c) for c in contacts]
         if self.pseudonymizer is not None:
             contacts = [self.pseudonymizer.apply(c) for c in contacts]
-        predictions = self.predictor.predict(contacts, top_k=self.config.top_k, batch_size=self.config.batch_size)
+        spoken = [c for c in contacts if c.turns]
+        predictions = iter(
+            self.predictor.predict(spoken, top_k=self.config.top_k, batch_size=self.config.batch_size) if spoken else []
+        )
         taxonomy = self.predictor.taxonomy
         return labelled_table(
             [
-                labelled_row(contact, prediction, taxonomy)
-                for contact, prediction in zip(contacts, predictions, strict=True)
+                labelled_row(contact, next(predictions), taxonomy) if contact.turns else contact_row(contact, taxonomy)
+                for contact in contacts
             ]
         )

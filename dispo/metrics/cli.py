@@ -38,9 +38,20 @@ def register_report(subcommands: Any) -> None:
         "--label-issues", default=None, type=Path, metavar="FILE",
         help="label_issues.jsonl of a model trained with --label-noise: estimated agent accuracy without audits",
     )  # fmt: skip
+    report.add_argument(
+        "--surveys", default=None, type=Path, metavar="FILE",
+        help="survey answers (CSV, JSONL or Parquet: contact_id and nps 0-10 and/or csat 1-5) for NPS and CSAT",
+    )  # fmt: skip
+    report.add_argument(
+        "--agent-hours", default=None, type=Path, metavar="FILE",
+        help="agent login sessions (agent_id, logged_in_at, logged_out_at): contacts per logged-in hour",
+    )  # fmt: skip
     report.add_argument("-o", "--output", type=Path, default=Path("metrics-report"), help="report folder")
     report.add_argument("--config", type=Path, default=None, help="metrics configuration YAML (see docs/metrics.md)")
-    report.add_argument("--targets", type=Path, default=None, help="SLA targets YAML (default, providers)")
+    report.add_argument(
+        "--targets", type=Path, default=None,
+        help="SLA targets YAML (default, providers, answer_within_s, rate_cards)",
+    )  # fmt: skip
     report.add_argument("--taxonomy", default=None, help="taxonomy YAML or built-in name (default: retail)")
     report.add_argument(
         "--labels",
@@ -139,7 +150,13 @@ def _report(args: argparse.Namespace) -> int:
     args.labels = ",".join(words) if words else None
     config = config_from_args(args)
     with open_source(
-        data, audits=args.audits, taxonomy=args.taxonomy, threads=args.threads, label_issues=args.label_issues
+        data,
+        audits=args.audits,
+        taxonomy=args.taxonomy,
+        threads=args.threads,
+        label_issues=args.label_issues,
+        surveys=args.surveys,
+        agent_hours=args.agent_hours,
     ) as source:
         paths = write_report(source, config, args.output, charts=not args.no_charts)
     logger.info("wrote the metrics report in %.1f s: open %s", time.perf_counter() - started, paths["report.html"])

@@ -11,8 +11,10 @@ the whole configuration loads from one YAML file (``dispo report --config metric
     as_of: "2026-03-01T00:00:00+00:00"       # end of the data (default: the last contact's start)
     timezone: Europe/Berlin                  # periods (day, week, month) are cut in this zone
     targets:
-      default: {fcr: 0.75, aht_s: 420}
+      default: {fcr: 0.75, aht_s: 420, service_level: 0.8}
       providers: {bluepeak_bpo: {fcr: 0.70}}
+      answer_within_s: {default: 20, channels: {chat: 60}, queues: {vip: 10}}   # the service level's wait
+      rate_cards: {bluepeak_bpo: {per: minute, amount: 0.85, currency: EUR}}    # per contact, minute or hour
 """
 
 from __future__ import annotations
@@ -61,6 +63,109 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+RATE_UNITS: tuple[str, ...] = ("contact", "minute", "hour")
+DEFAULT_ANSWER_WITHIN_S = 20.0  # the 80/20 convention of voice queues
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{where}: expected a number of seconds >= 0, found {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class AnswerTargets:
+    """The wait within which a contact counts as answered for the service level: a queue's own target,
+    else its channel's, else the default."""
+
+    default: float = DEFAULT_ANSWER_WITHIN_S
+    channels: Mapping[str, float] = field(default_factory=dict)
+    queues: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "default", _seconds(self.default, "answer_within_s.default"))
+        for name in ("channels", "queues"):
+            value = getattr(self, name)
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"answer_within_s.{name}: expected a mapping of name -> seconds, found {value!r}")
+            object.__setattr__(
+                self, name, {str(k): _seconds(v, f"answer_within_s.{name}.{k}") for k, v in value.items()}
+            )
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> AnswerTargets:
+        if raw is None:
+            return cls()
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return cls(default=raw)
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"answer_within_s: expected seconds or a mapping, found {raw!r}")
+        unknown = sorted(set(raw) - {"default", "channels", "queues"})
+        if unknown:
+            raise ConfigError(f"answer_within_s: unknown keys {unknown}; expected default, channels, queues")
+        return cls(
+            default=raw.get("default", DEFAULT_ANSWER_WITHIN_S),
+            channels=raw.get("channels") or {},
+            queues=raw.get("queues") or {},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"default": self.default, "channels": dict(self.channels), "queues": dict(self.queues)}
+
+
+@dataclass(frozen=True)
+class RateCard:
+    """What a provider is paid: ``amount`` per handled contact, per handled minute, or per hour (the
+    hours CPH is computed on: logged-in hours when given, else handled hours)."""
+
+    per: str
+    amount: float
+    currency: str = ""
+
+    def __post_init__(self) -> None:
+        if self.per not in RATE_UNITS:
+            raise ConfigError(f"per: expected one of {', '.join(RATE_UNITS)}, found {self.per!r}")
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int | float) or not math.isfinite(self.amount):
+            raise ConfigError(f"amount: expected a number, found {self.amount!r}")
+        if self.amount < 0:
+            raise ConfigError(f"amount: expected a number >= 0, found {self.amount!r}")
+        if not isinstance(self.currency, str):
+            raise ConfigError(f"currency: expected a currency code such as EUR, found {self.currency!r}")
+        object.__setattr__(self, "amount", float(self.amount))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"per": self.per, "amount": self.amount, "currency": self.currency}
+
+
+def _rate_cards(raw: Any) -> dict[str, RateCard]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"rate_cards: expected a mapping of provider -> rate card, found {raw!r}")
+    cards: dict[str, RateCard] = {}
+    for provider, card in raw.items():
+        where = f"rate_cards.{provider}"
+        if isinstance(card, RateCard):
+            cards[str(provider)] = card
+            continue
+        if not isinstance(card, Mapping):
+            raise ConfigError(f"{where}: expected {{per, amount, currency}}, found {card!r}")
+        unknown = sorted(set(card) - {"per", "amount", "currency"})
+        missing = sorted({"per", "amount"} - set(card))
+        if unknown or missing:
+            raise ConfigError(
+                f"{where}: unknown keys {unknown}, missing keys {missing}; expected per, amount, currency"
+            )
+        try:
+            cards[str(provider)] = RateCard(per=card["per"], amount=card["amount"], currency=card.get("currency", ""))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.{exc}") from None
+    currencies = sorted({c.currency for c in cards.values()})
+    if len(currencies) > 1:
+        raise ConfigError(f"rate_cards: one currency for every provider, found {currencies} (costs are summed)")
+    return cards
+
+
 @dataclass(frozen=True)
 class SlaTargets:
     """Targets per metric (the SLA), with per-provider overrides.
@@ -71,8 +176,15 @@ class SlaTargets:
 
     default: Mapping[str, float] = field(default_factory=dict)
     providers: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: The wait within which a contact counts as answered, for the service level.
+    answer_within_s: AnswerTargets = field(default_factory=AnswerTargets)
+    #: What each provider is paid, for the cost per contact; a provider without one has no CPC.
+    rate_cards: Mapping[str, RateCard] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.answer_within_s, AnswerTargets):
+            object.__setattr__(self, "answer_within_s", AnswerTargets.from_dict(self.answer_within_s))
+        object.__setattr__(self, "rate_cards", _rate_cards(self.rate_cards))
         object.__setattr__(self, "default", self._checked(self.default, "targets.default"))
         if not isinstance(self.providers, Mapping):
             raise ConfigError(f"targets.providers: expected a mapping of provider -> targets, found {self.providers!r}")
@@ -107,7 +219,12 @@ class SlaTargets:
         return self.default.get(metric)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"default": dict(self.default), "providers": {p: dict(t) for p, t in self.providers.items()}}
+        return {
+            "default": dict(self.default),
+            "providers": {p: dict(t) for p, t in self.providers.items()},
+            "answer_within_s": self.answer_within_s.to_dict(),
+            "rate_cards": {p: c.to_dict() for p, c in self.rate_cards.items()},
+        }
 
     @classmethod
     def from_dict(cls, raw: Any, source: str = "targets") -> SlaTargets:
@@ -115,11 +232,17 @@ class SlaTargets:
             return cls()
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{source}: expected a mapping with 'default' and 'providers', found {raw!r}")
-        unknown = sorted(set(raw) - {"default", "providers"})
+        keys = ("default", "providers", "answer_within_s", "rate_cards")
+        unknown = sorted(set(raw) - set(keys))
         if unknown:
-            raise ConfigError(f"{source}: unknown keys {unknown}; expected 'default' and 'providers'")
+            raise ConfigError(f"{source}: unknown keys {unknown}; expected {', '.join(keys)}")
         try:
-            return cls(default=raw.get("default") or {}, providers=raw.get("providers") or {})
+            return cls(
+                default=raw.get("default") or {},
+                providers=raw.get("providers") or {},
+                answer_within_s=AnswerTargets.from_dict(raw.get("answer_within_s")),
+                rate_cards=raw.get("rate_cards") or {},
+            )
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 

@@ -13,7 +13,9 @@ from typing import Literal
 
 from dispo.errors import ConfigError
 
-MetricKind = Literal["count", "rate", "mean"]
+#: count: a number of things; rate: k of n (Wilson interval); mean: a mean of per-contact values (normal
+#: interval); ratio: a count per unit of exposure, contacts per hour (exact Poisson interval).
+MetricKind = Literal["count", "rate", "mean", "ratio"]
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,87 @@ METRICS: tuple[MetricSpec, ...] = (
         "audited contacts where the model's reason and outcome both equal the audited ones",
     ),
 )
+#: The measures outsourcing contracts are managed by (queue events, staffing, cost, surveys).
+OUTSOURCING_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "service_level",
+        "Service level",
+        "rate",
+        True,
+        "contact",
+        "%",
+        "contacts answered within the target wait (answered_at - queued_at <= the queue's or channel's target, "
+        "so exactly at the target counts) / contacts offered to the queue that were answered or abandoned",
+    ),
+    MetricSpec(
+        "abandonment_rate",
+        "Abandonment rate",
+        "rate",
+        False,
+        "contact",
+        "%",
+        "contacts abandoned in the queue / contacts offered to the queue whose queue outcome is known "
+        "(answered or abandoned); blocked contacts never entered the queue and are left out",
+    ),
+    MetricSpec(
+        "blockage_rate",
+        "Blockage rate",
+        "rate",
+        False,
+        "contact",
+        "%",
+        "contacts refused at entry (queue full, overflow, busy) / contacts whose export records blocking",
+    ),
+    MetricSpec(
+        "asa_s",
+        "Average speed of answer",
+        "mean",
+        False,
+        "contact",
+        "s",
+        "mean of answered_at - queued_at over answered contacts with both times",
+    ),
+    MetricSpec(
+        "cph",
+        "Contacts per hour",
+        "ratio",
+        True,
+        "contact",
+        "/h",
+        "handled contacts / agent logged-in hours when agent hours are given (each agent-day's hours shared "
+        "among its handled contacts), else / handled hours (the sum of handle times); the report says which",
+    ),
+    MetricSpec(
+        "cpc",
+        "Cost per contact",
+        "mean",
+        False,
+        "contact",
+        "cost",
+        "mean cost of a handled contact from the provider's rate card (per contact, per handled minute, or per "
+        "hour on the CPH basis); providers without a rate card are left out, never counted as free",
+    ),
+    MetricSpec(
+        "nps",
+        "Net promoter score",
+        "mean",
+        True,
+        "contact",
+        "points",
+        "% promoters (9-10) - % detractors (0-6) over contacts with a 0-10 survey answer (each answer scores "
+        "+100, 0 or -100, and the score is their mean)",
+    ),
+    MetricSpec(
+        "csat",
+        "Customer satisfaction",
+        "rate",
+        True,
+        "contact",
+        "%",
+        "survey answers of 4 or 5 on the 1-5 scale / contacts with an answer",
+    ),
+)
+METRICS = (*METRICS, *OUTSOURCING_METRICS)
 METRIC_INDEX: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 #: The counts behind FCR: issues = closed + pending; closed ones include those repeated early.
@@ -313,6 +396,13 @@ DEFAULT_SCORECARD_METRICS: tuple[str, ...] = (
     "agent_accuracy_code",
     "agent_accuracy_estimated_code",
     "agent_model_agreement_reason",
+    "service_level",
+    "abandonment_rate",
+    "asa_s",
+    "cph",
+    "cpc",
+    "csat",
+    "nps",
 )
 
 #: Dimensions a metric can be sliced by. Periods are cut in the configured time zone.

@@ -36,7 +36,7 @@ from dispo.errors import ConfigError
 from dispo.metrics.config import MetricsConfig
 from dispo.metrics.definitions import DIMENSIONS, ISSUE_COUNTS, METRICS, PERIODS, MetricSpec
 from dispo.metrics.source import MetricsSource, first_row, run
-from dispo.metrics.stats import mean_interval, wilson_interval
+from dispo.metrics.stats import mean_interval, poisson_rate_interval, wilson_interval
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,9 @@ def _cache_key(config: MetricsConfig) -> tuple[Any, ...]:
         config.escalation_outcomes,
         config.transfer_outcomes,
         config.callback_outcomes,
+        repr(config.targets.answer_within_s),
+        tuple(sorted(config.targets.rate_cards.items())),
+        config.timezone,
     )
 
 
@@ -244,15 +247,20 @@ def _base_sql(
             "NULL::DOUBLE AS est_reason_right, NULL::DOUBLE AS est_outcome_right, NULL::DOUBLE AS est_code_right"
         )
         joins = ""
+    if source.has_surveys:
+        surveys = "s.nps AS survey_nps, s.csat AS survey_csat"
+        joins += " LEFT JOIN surveys s ON s.contact_id = c.contact_id"
+    else:
+        surveys = "NULL::DOUBLE AS survey_nps, NULL::DOUBLE AS survey_csat"
     if source.has_audits:
         audits = (
-            f"a.audit_reason, a.audit_outcome, coalesce(a.audit_uniform, false) AS audit_uniform, {estimates} "
-            f"FROM contacts c LEFT JOIN audits a ON a.contact_id = c.contact_id{joins}"
+            "a.audit_reason, a.audit_outcome, coalesce(a.audit_uniform, false) AS audit_uniform, "
+            f"{estimates}, {surveys} FROM contacts c LEFT JOIN audits a ON a.contact_id = c.contact_id{joins}"
         )
     else:  # no join to pay for
         audits = (
             "NULL::VARCHAR AS audit_reason, NULL::VARCHAR AS audit_outcome, false AS audit_uniform, "
-            f"{estimates} FROM contacts c{joins}"
+            f"{estimates}, {surveys} FROM contacts c{joins}"
         )
         reason = reason.replace("a.audit_reason", "NULL::VARCHAR")
         outcome = outcome.replace("a.audit_outcome", "NULL::VARCHAR")
@@ -268,23 +276,78 @@ WITH labelled AS (
         coalesce(rm.window_s, {default_days * DAY_S!r}) AS window_s,
         epoch(l.started_at) AS start_s,
         {anchor} AS anchor_s,
-        CASE WHEN l.ended_at >= l.started_at THEN epoch(l.ended_at) - epoch(l.started_at) END AS handle_s,
+        coalesce(l.abandoned, false) AS is_abandoned,
+        coalesce(l.blocked, false) AS is_blocked,
+        NOT coalesce(l.abandoned OR l.blocked, false) AS handled,
+        CASE WHEN l.ended_at >= l.started_at AND NOT coalesce(l.abandoned OR l.blocked, false)
+            THEN epoch(l.ended_at) - epoch(l.started_at) END AS handle_s,
+        CASE WHEN l.answered_at >= l.queued_at THEN epoch(l.answered_at) - epoch(l.queued_at) END AS wait_s,
+        {_answer_within_sql(config)} AS answer_within_s,
+        NOT coalesce(l.blocked, false) AND (l.abandoned IS NOT NULL OR l.answered_at IS NOT NULL) AS queue_known,
+        CAST(timezone({_lit(config.timezone)}, l.started_at) AS DATE) AS work_day,
         {end_score} AS sent_end_score,
         {change} AS sent_change,
-        (l.customer_id IS NOT NULL AND l.started_at IS NOT NULL
+        (l.customer_id IS NOT NULL AND l.started_at IS NOT NULL AND NOT coalesce(l.abandoned OR l.blocked, false)
             {"AND rm.category IS NOT NULL" if same_category else ""}) AS chainable
     FROM labelled l
     LEFT JOIN {reason_map} rm ON rm.reason = l.reason_label
     LEFT JOIN {outcome_map} om ON om.outcome = l.outcome_label
+), staffed AS (
+    SELECT m.*, {_hours_sql(source)} AS cph_hours
+    FROM mapped m{_agent_days_join(config) if source.has_agent_hours else ""}
 )
 SELECT contact_id, customer_id, provider, channel, agent_id, queue, started_at,
     reason_label, reason_source, category, outcome_label, outcome_source,
     resolved, window_s, start_s, anchor_s, handle_s, sent_end_score, sent_change, chainable,
     est_reason_right, est_outcome_right, est_code_right,
     ended_at IS NULL AS no_end, coalesce(ended_at < started_at, false) AS bad_end,
+    CASE WHEN NOT is_abandoned THEN wait_s END AS answer_wait_s,
+    handled AND cph_hours IS NOT NULL AS cph_contact, cph_hours,
+    {_cost_sql(config)} AS cost,
+    CASE WHEN survey_nps >= 9 THEN 100.0 WHEN survey_nps <= 6 THEN -100.0 WHEN survey_nps IS NOT NULL THEN 0.0
+        END AS nps_score,
     {", ".join(f"{sql} AS {column}" for column, sql in _contact_flags(config).columns.items())}
-FROM mapped
+FROM staffed
 """
+
+
+def _answer_within_sql(config: MetricsConfig) -> str:
+    """The service level's target wait of each contact: its queue's, else its channel's, else the default."""
+    targets = config.targets.answer_within_s
+    cases = [f"WHEN l.queue = {_lit(q)} THEN {s!r}" for q, s in targets.queues.items()]
+    cases += [f"WHEN l.channel = {_lit(c)} THEN {s!r}" for c, s in targets.channels.items()]
+    return f"(CASE {' '.join(cases)} ELSE {targets.default!r} END)" if cases else repr(targets.default)
+
+
+def _hours_sql(source: MetricsSource) -> str:
+    """The hours a handled contact stands for in contacts per hour: its share of its agent's logged-in
+    hours that day (shared evenly among the agent's handled contacts of the day) when agent hours are
+    given, else its own handle time."""
+    if not source.has_agent_hours:
+        return "CASE WHEN m.handled THEN m.handle_s / 3600.0 END"
+    return (
+        "CASE WHEN m.handled AND m.agent_id IS NOT NULL THEN ah.hours / sum(CASE WHEN m.handled THEN 1 ELSE 0 END) "
+        "OVER (PARTITION BY m.agent_id, m.work_day) END"
+    )
+
+
+def _agent_days_join(config: MetricsConfig) -> str:
+    """Logged-in hours per agent and day of the login, in the report's time zone."""
+    day = f"CAST(timezone({_lit(config.timezone)}, logged_in_at) AS DATE)"
+    return (
+        f" LEFT JOIN (SELECT agent_id, {day} AS day, sum(hours) AS hours FROM agent_hours GROUP BY 1, 2) ah "
+        "ON ah.agent_id = m.agent_id AND ah.day = m.work_day"
+    )
+
+
+def _cost_sql(config: MetricsConfig) -> str:
+    """What a handled contact cost under its provider's rate card; NULL without a card (never free)."""
+    cards = config.targets.rate_cards
+    if not cards:
+        return "NULL::DOUBLE"
+    per = {"contact": "1.0", "minute": "handle_s / 60.0", "hour": "cph_hours"}
+    cases = " ".join(f"WHEN provider = {_lit(p)} THEN {c.amount!r} * {per[c.per]}" for p, c in cards.items())
+    return f"CASE WHEN handled THEN (CASE {cases} END) END"
 
 
 def _links_sql(table: str, base: str, config: MetricsConfig, as_of: str) -> str:
@@ -395,6 +458,13 @@ def _contact_rate_sql(config: MetricsConfig) -> dict[str, tuple[str, str]]:
         "sentiment_negative": ("sent_end_score < 0", "sent_end_score IS NOT NULL"),
         "sentiment_positive": ("sent_end_score > 0", "sent_end_score IS NOT NULL"),
         "upsell_rate": (f"upsell_probability >= {float(config.upsell_threshold)!r}", "upsell_probability IS NOT NULL"),
+        "service_level": (
+            "NOT is_abandoned AND wait_s <= answer_within_s",
+            "queue_known AND (is_abandoned OR wait_s IS NOT NULL)",
+        ),
+        "abandonment_rate": ("is_abandoned", "queue_known"),
+        "blockage_rate": ("is_blocked", "blocked IS NOT NULL"),
+        "csat": ("survey_csat >= 4", "survey_csat IS NOT NULL"),
         "agent_model_agreement_reason": (
             "agent_reason = model_reason",
             "agent_reason IS NOT NULL AND model_reason IS NOT NULL",
@@ -445,7 +515,12 @@ _MEAN_SQL = {
     "agent_accuracy_estimated_reason": "est_reason_right",
     "agent_accuracy_estimated_outcome": "est_outcome_right",
     "agent_accuracy_estimated_code": "est_code_right",
+    "asa_s": "answer_wait_s",
+    "cpc": "cost",
+    "nps": "nps_score",
 }
+#: (count column, exposure column) of the metrics of kind "ratio".
+_RATIO_SQL = {"cph": ("cph_contact", "cph_hours")}
 
 
 def _count_true(column: str) -> str:
@@ -471,6 +546,9 @@ def _aggregate_columns(config: MetricsConfig) -> tuple[list[str], list[tuple[str
         elif spec.kind == "rate":
             k, n = rates[spec.name]
             layout.append((spec.name, [at(_count_true(k)), at(_count_true(n))]))
+        elif spec.kind == "ratio":
+            k, exposure = _RATIO_SQL[spec.name]
+            layout.append((spec.name, [at(_count_true(k)), at(f"coalesce(sum({exposure}), 0)")]))
         else:
             column = _MEAN_SQL[spec.name]
             values = [f"count({column})", f"coalesce(sum({column}), 0)", f"coalesce(sum({column} * {column}), 0)"]
@@ -567,6 +645,17 @@ def finish_metric(spec: MetricSpec, values: tuple[float, ...], config: MetricsCo
             "ci_high": interval[1] if interval else None,
             "small": n < config.small_group_n,
         }
+    if spec.kind == "ratio":
+        k, exposure = int(values[0]), values[1]
+        interval = poisson_rate_interval(k, exposure, config.confidence) if exposure > 1e-12 else None
+        return {
+            "value": k / exposure if exposure > 1e-12 else None,
+            "n": k,
+            "hours": exposure,
+            "ci_low": interval[0] if interval else None,
+            "ci_high": interval[1] if interval else None,
+            "small": k < config.small_group_n,
+        }
     n = int(values[0])
     total, total_sq = values[1], values[2]
     interval = mean_interval(n, total, total_sq, config.confidence)
@@ -629,6 +718,25 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
             "model_accuracy_code",
         ):
             reasons.setdefault(name, "no audits were given (accuracy is measured against QA audits)")
+    queue_times = [c for c in ("queued_at", "answered_at") if not source.has_values(c)]
+    if queue_times:
+        for name in ("service_level", "asa_s"):
+            reasons[name] = f"the contacts carry no {' / '.join(queue_times)} (queue events)"
+    if not source.has_values("abandoned") and not source.has_values("answered_at"):
+        reasons["abandonment_rate"] = "the contacts carry no abandoned flag or answered_at time (queue events)"
+    if not source.has_values("blocked"):
+        reasons["blockage_rate"] = "the export records no refused or overflowed contacts (no blocked flag)"
+    if "ended_at" in missing and not source.has_agent_hours:
+        reasons["cph"] = "no handle times (ended_at) and no agent hours were given"
+    if not config.targets.rate_cards:
+        reasons["cpc"] = "no provider has a rate card (rate_cards in the targets YAML)"
+    for name in ("nps", "csat"):
+        if name not in source.has_surveys:
+            reasons[name] = (
+                f"the survey file has no {name} column"
+                if source.has_surveys
+                else "no survey file was given (--surveys)"
+            )
     if not source.has_label_issues:
         for name in (
             "agent_accuracy_estimated_reason",
@@ -652,6 +760,16 @@ def describe(source: MetricsSource, config: MetricsConfig) -> dict[str, Any]:
             + (", or no reason in the taxonomy" if config.window_mode == "same_category" else "")
             + ") and are left out of FCR and repeat rates"
         )
+    if source.has_agent_hours:
+        with source.query() as con:
+            total, used = first_row(
+                con, f"SELECT (SELECT sum(hours) FROM agent_hours), (SELECT sum(cph_hours) FROM {chained.table})"
+            )
+        if total and total - (used or 0.0) > 1e-6:
+            notes.append(
+                f"{total - (used or 0.0):.1f} of {total:.1f} logged-in hours fall on agent-days with no handled "
+                "contact in the data and do not count in contacts per hour"
+            )
     if quality["ended_before_started"]:
         notes.append(f"{quality['ended_before_started']} contacts end before they start and are left out of AHT")
     return {
@@ -667,6 +785,8 @@ def describe(source: MetricsSource, config: MetricsConfig) -> dict[str, Any]:
         "timezone": config.timezone,
         "confidence": config.confidence,
         "upsell_threshold": config.upsell_threshold,
+        "cph_basis": "agent logged-in hours" if source.has_agent_hours else "handled hours (no agent hours given)",
+        "answer_within_s": config.targets.answer_within_s.to_dict(),
         "sentiment_from": "sentiment_end"
         if "sentiment_end" in source.columns
         else "sentiment (read as end of contact)",

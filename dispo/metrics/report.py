@@ -30,10 +30,10 @@ from jinja2 import Environment
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from dispo.metrics.config import MetricsConfig
-from dispo.metrics.definitions import DIMENSIONS, METRIC_INDEX, METRICS
+from dispo.metrics.config import MetricsConfig, SlaTargets
+from dispo.metrics.definitions import DIMENSIONS, METRIC_INDEX, METRICS, OUTSOURCING_METRICS
 from dispo.metrics.engine import compare_label_sources, compute_metrics, reason_mix
-from dispo.metrics.scorecard import provider_scorecard
+from dispo.metrics.scorecard import meets_target, provider_scorecard
 from dispo.metrics.source import MetricsSource
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,12 @@ def format_value(metric: str, value: Any) -> str:
         minutes, seconds = divmod(round(value), 60)
         hours, minutes = divmod(minutes, 60)
         return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    if spec.unit == "/h":
+        return f"{value:.2f}/h"
+    if spec.unit == "cost":
+        return f"{value:,.2f}"
+    if spec.unit == "points":
+        return f"{value:+.1f}"
     return f"{value:+.2f}"
 
 
@@ -97,6 +103,8 @@ def flatten_metrics(metrics: Mapping[str, Mapping[str, Any]], names: Sequence[st
             out[f"{name}_n"] = entry["n"]
             out[f"{name}_ci_low"] = entry["ci_low"]
             out[f"{name}_ci_high"] = entry["ci_high"]
+        if METRIC_INDEX[name].kind == "ratio":
+            out[f"{name}_hours"] = entry["hours"]
     return out
 
 
@@ -331,6 +339,18 @@ side of the other providers' pooled value.</p>
 (the last weeks are mostly pending); every week is in by_week.csv and provider_week.csv.</p>
 {% else %}<p class="note">No week with a decided issue.</p>{% endif %}
 
+<h2>Outsourcing measures by provider and week</h2>
+{% if outsourcing.metrics %}
+<table><tr><th>provider</th><th>week</th>{% for m in outsourcing.metrics %}<th>{{ title(m) }}</th>{% endfor %}</tr>
+{% for r in outsourcing.rows %}<tr><td>{{ r.provider }}</td><td>{{ r.week }}</td>
+{% for m in outsourcing.metrics %}{% set e = r.metrics[m] %}
+<td{% if e.meets_target is true %} class="good"{% elif e.meets_target is false %} class="bad"{% endif %}>
+{{ fmt(m, e.value) }}{% if e.small and e.value is not none %} <span class="small">(n={{ e.n }})</span>{% endif %}
+</td>{% endfor %}</tr>{% endfor %}</table>
+<p class="note">Green / red: the provider's SLA target is met / missed. Contacts per hour are per {{ meta.cph_basis }}.
+Absent measures ({{ outsourcing.absent | join(", ") or "none" }}) have no inputs in the data; see the notes.</p>
+{% else %}<p class="note">No queue events, agent hours, rate cards or surveys in the data.</p>{% endif %}
+
 <h2>Reason mix</h2>
 {% if charts.reasons %}<img alt="reason mix" src="data:image/png;base64,{{ charts.reasons }}">{% endif %}
 
@@ -414,6 +434,25 @@ def _trend_min_n(config: MetricsConfig) -> int:
     return max(1, config.small_group_n)
 
 
+def outsourcing_by_week(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The outsourcing measures the data can give, per provider and week, each against its target."""
+    unavailable = {m: e.get("unavailable") for m, e in data["overall"].items()}
+    names = [m.name for m in OUTSOURCING_METRICS]
+    shown = [m for m in names if not unavailable.get(m)]
+    targets = SlaTargets.from_dict(data["config"]["targets"])
+    rows = []
+    for group in data["provider_week"]:
+        provider = group["key"]["provider"] or data["config"]["no_provider_label"]
+        metrics = {}
+        for name in shown:
+            entry = dict(group["metrics"][name])
+            target = targets.target(provider, name)
+            entry["meets_target"] = meets_target(entry["value"], target, METRIC_INDEX[name].higher_is_better)
+            metrics[name] = entry
+        rows.append({"provider": provider, "week": group["key"]["week"], "metrics": metrics})
+    return {"metrics": shown, "absent": [m for m in names if m not in shown], "rows": rows}
+
+
 def render_html(
     data: Mapping[str, Any], images: Mapping[str, str | None], csv_files: Sequence[str], trend_min_n: int = 1
 ) -> str:
@@ -433,6 +472,7 @@ def render_html(
         label_metrics=LABEL_DEPENDENT,
         fcr_by_source=[{"provider": p, "values": v} for p, v in sorted(providers.items())],
         scorecard=data["scorecard"],
+        outsourcing=outsourcing_by_week(data),
         page_slices={dim: data["slices"][dim] for dim in PAGE_SLICES},
         slice_metrics=PAGE_SLICE_METRICS,
         charts=images,

@@ -17,7 +17,7 @@ from dispo.metrics.engine import Raw, aggregate, describe, finish_metric, subtra
 from dispo.metrics.source import MetricsSource, run
 
 
-def _meets(value: float | None, target: float | None, higher_is_better: bool | None) -> bool | None:
+def meets_target(value: float | None, target: float | None, higher_is_better: bool | None) -> bool | None:
     if value is None or target is None or higher_is_better is None:
         return None
     return value >= target if higher_is_better else value <= target
@@ -79,7 +79,7 @@ def provider_scorecard(source: MetricsSource, config: MetricsConfig | None = Non
             target = config.targets.target(name, metric)
             entry.update(
                 target=target,
-                meets_target=_meets(entry["value"], target, spec.higher_is_better),
+                meets_target=meets_target(entry["value"], target, spec.higher_is_better),
                 others=others,
                 delta_vs_others=None if entry["value"] is None or others is None else entry["value"] - others,
                 vs_others=_versus(entry, others, spec.higher_is_better),

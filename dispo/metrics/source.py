@@ -10,6 +10,10 @@
 - ``audits``: one row per audited contact, ``contact_id, audit_reason, audit_outcome``, the latest
   decision when a contact was audited more than once (by ``decided_at``, ``audited_at`` or
   ``created_at``, whichever the table has).
+- ``surveys`` (optional): per contact, ``nps`` (0-10) and ``csat`` (1-5) answers of a survey file
+  (CSV, JSONL or Parquet with a ``contact_id`` column and one or both answers), joined on contact_id.
+- ``agent_hours`` (optional): login sessions with their hours, from a file of ``agent_id``,
+  ``logged_in_at``, ``logged_out_at`` (the engine sums them per agent and day of the login).
 - ``label_issues`` (optional): per contact, the estimated chance that the agent's reason and outcome
   codes are right (its ``estimated_right`` column), from the ``label_issues.jsonl``
   that ``dispo train --label-noise`` writes into the bundle (JSONL or Parquet).
@@ -50,8 +54,10 @@ STRING_COLUMNS: tuple[str, ...] = (
     "sentiment_end",
     "agent_reason",
     "agent_outcome",
+    "disconnected_by",
 )
-TIME_COLUMNS: tuple[str, ...] = ("started_at", "ended_at")
+TIME_COLUMNS: tuple[str, ...] = ("started_at", "ended_at", "queued_at", "answered_at")
+FLAG_COLUMNS: tuple[str, ...] = ("abandoned", "blocked")
 NUMBER_COLUMNS: tuple[str, ...] = ("upsell_probability",)
 AUDIT_TIME_COLUMNS: tuple[str, ...] = ("decided_at", "audited_at", "created_at")
 _TIME_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP_US")
@@ -87,6 +93,8 @@ class MetricsSource:
     columns: frozenset[str]
     has_audits: bool
     has_label_issues: bool = False
+    has_surveys: frozenset[str] = frozenset()  # which answers the survey file has: nps, csat
+    has_agent_hours: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     #: What the engine derived from the views (chained contacts, aggregates) per configuration, by key.
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -95,7 +103,7 @@ class MetricsSource:
 
     @property
     def missing_columns(self) -> tuple[str, ...]:
-        known = (*STRING_COLUMNS, *TIME_COLUMNS, *NUMBER_COLUMNS)
+        known = (*STRING_COLUMNS, *TIME_COLUMNS, *NUMBER_COLUMNS, *FLAG_COLUMNS)
         return tuple(c for c in known if c not in self.columns and c not in ("sentiment_start", "sentiment_end"))
 
     @property
@@ -109,6 +117,18 @@ class MetricsSource:
                 (count,) = first_row(con, "SELECT count(sentiment_start) FROM contacts")
             self.cache["has_sentiment_start"] = count > 0
         return bool(self.cache["has_sentiment_start"])
+
+    def has_values(self, column: str) -> bool:
+        """The contacts view's ``column`` holds at least one value (a labelled table has every column of
+        the schema, all null where the input had none)."""
+        if column not in self.columns:
+            return False
+        key = ("has_values", column)
+        if key not in self.cache:
+            with self.query() as con:
+                (count,) = first_row(con, f'SELECT count("{column}") FROM contacts')
+            self.cache[key] = count > 0
+        return bool(self.cache[key])
 
     @contextmanager
     def query(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -145,9 +165,12 @@ def open_source(
     threads: int | None = None,
     audit_time_column: str | None = None,
     label_issues: str | Path | None = None,
+    surveys: str | Path | None = None,
+    agent_hours: str | Path | None = None,
 ) -> MetricsSource:
-    """Open a labelled table (a Parquet file, folder or glob, or an Arrow table), optional audits and
-    optional label issues (estimated agent accuracy without audits)."""
+    """Open a labelled table (a Parquet file, folder or glob, or an Arrow table), optional audits,
+    optional label issues (estimated agent accuracy without audits), optional survey answers and
+    optional agent login sessions."""
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise MetricsInputError(f"threads must be a positive integer, got {threads!r}")
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
@@ -172,11 +195,23 @@ def open_source(
             )
         if label_issues is not None:
             _label_issues_view(con, Path(label_issues))
+        answers = _surveys_view(con, Path(surveys)) if surveys is not None else frozenset()
+        if agent_hours is not None:
+            _agent_hours_view(con, Path(agent_hours))
     except BaseException:
         con.close()
         raise
     logger.debug("metrics source %s (columns: %s, audits: %s)", description, sorted(columns), has_audits)
-    return MetricsSource(con, tax, description, frozenset(columns), has_audits, label_issues is not None)
+    return MetricsSource(
+        con,
+        tax,
+        description,
+        frozenset(columns),
+        has_audits,
+        label_issues is not None,
+        has_surveys=answers,
+        has_agent_hours=agent_hours is not None,
+    )
 
 
 def _register(con: duckdb.DuckDBPyConnection, data: DataInput, name: str, what: str) -> str:
@@ -210,6 +245,9 @@ def _check_contacts(con: duckdb.DuckDBPyConnection, columns: dict[str, str], whe
     for name in TIME_COLUMNS:
         if name in columns and columns[name] not in _TIME_TYPES:
             raise MetricsInputError(f"{where}: column {name!r} must be a timestamp, found type {columns[name]}")
+    for name in FLAG_COLUMNS:
+        if name in columns and columns[name] != "BOOLEAN":
+            raise MetricsInputError(f"{where}: column {name!r} must be true/false, found type {columns[name]}")
     for name in NUMBER_COLUMNS:
         if name in columns and not columns[name].startswith(_NUMBER_TYPES):
             raise MetricsInputError(f"{where}: column {name!r} must be a number, found type {columns[name]}")
@@ -248,8 +286,103 @@ def _contacts_view_sql(columns: dict[str, str]) -> str:
         pick(end_sentiment, "VARCHAR", "sentiment_end"),
         pick("sentiment_start", "VARCHAR"),
         pick("upsell_probability", "DOUBLE"),
+        pick("queued_at", "TIMESTAMPTZ"),
+        pick("answered_at", "TIMESTAMPTZ"),
+        pick("disconnected_by", "VARCHAR"),
+        pick("abandoned", "BOOLEAN"),
+        pick("blocked", "BOOLEAN"),
     ]
     return "CREATE VIEW contacts AS SELECT " + ", ".join(select) + " FROM input_contacts"
+
+
+def _read_table(con: duckdb.DuckDBPyConnection, path: Path, name: str, where: str) -> dict[str, str]:
+    """Register a CSV, JSONL or Parquet file as view ``name``; its columns and types."""
+    if not path.is_file():
+        raise MetricsInputError(f"{where}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            relation = con.read_parquet(str(path))
+        elif suffix == ".csv":
+            relation = con.read_csv(str(path), header=True)
+        else:
+            relation = con.read_json(str(path))
+        relation.create_view(name)
+    except duckdb.Error as exc:
+        raise MetricsInputError(f"{where}: cannot read as CSV, JSONL or Parquet: {exc}") from None
+    return _columns(con, name)
+
+
+def _surveys_view(con: duckdb.DuckDBPyConnection, path: Path) -> frozenset[str]:
+    """Survey answers per contact: NPS on 0-10, CSAT on 1-5 (whole numbers); a value outside its scale or
+    a contact answered twice is an error naming a contact, never a silent guess."""
+    where = f"surveys: {path}"
+    columns = _read_table(con, path, "input_surveys", where)
+    answers = frozenset(c for c in ("nps", "csat") if c in columns)
+    if "contact_id" not in columns or not answers:
+        raise MetricsInputError(
+            f"{where}: needs a contact_id column and an nps or csat column (found {sorted(columns)})"
+        )
+    select = ["CAST(contact_id AS VARCHAR) AS id_"]
+    for name in ("nps", "csat"):
+        select.append(f"TRY_CAST({name} AS DOUBLE) AS {name}" if name in answers else f"NULL::DOUBLE AS {name}")
+        if name in answers:
+            select.append(f"{name} AS raw_{name}")
+    run(con, f"CREATE VIEW survey_rows AS SELECT {', '.join(select)} FROM input_surveys")
+    scales = {"nps": (0, 10), "csat": (1, 5)}
+    for name in sorted(answers):
+        low, high = scales[name]
+        bad, example = first_row(
+            con,
+            f"SELECT count(*), min(id_) FROM survey_rows WHERE raw_{name} IS NOT NULL AND (TRY_CAST(raw_{name} AS "
+            f"DOUBLE) IS NULL OR {name} NOT BETWEEN {low} AND {high} OR {name} <> round({name}))",
+        )
+        if bad:
+            raise MetricsInputError(
+                f"{where}: column {name!r}: expected a whole number from {low} to {high}; {bad} answers are not, "
+                f"e.g. the one of contact {example}"
+            )
+    nulls, duplicates = first_row(
+        con,
+        "SELECT (SELECT count(*) FROM survey_rows WHERE id_ IS NULL), (SELECT list(id_) FROM (SELECT id_ FROM "
+        "survey_rows WHERE id_ IS NOT NULL GROUP BY id_ HAVING count(*) > 1 ORDER BY id_ LIMIT 3))",
+    )
+    if nulls:
+        raise MetricsInputError(f"{where}: {nulls} rows have no contact_id")
+    if duplicates:
+        raise MetricsInputError(f"{where}: contacts answered more than once, e.g. {', '.join(map(str, duplicates))}")
+    run(con, "CREATE VIEW surveys AS SELECT id_ AS contact_id, nps, csat FROM survey_rows WHERE id_ IS NOT NULL")
+    return answers
+
+
+def _agent_hours_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Login sessions with their hours (the engine sums them per agent and day in the report's time zone)."""
+    where = f"agent hours: {path}"
+    columns = _read_table(con, path, "input_agent_hours", where)
+    missing = [c for c in ("agent_id", "logged_in_at", "logged_out_at") if c not in columns]
+    if missing:
+        raise MetricsInputError(f"{where}: missing required columns {missing} (found {sorted(columns)})")
+    run(
+        con,
+        "CREATE VIEW agent_sessions AS SELECT CAST(agent_id AS VARCHAR) AS agent_id, "
+        "TRY_CAST(logged_in_at AS TIMESTAMPTZ) AS logged_in_at, TRY_CAST(logged_out_at AS TIMESTAMPTZ) AS "
+        "logged_out_at, logged_in_at AS raw_in, logged_out_at AS raw_out FROM input_agent_hours",
+    )
+    bad, example = first_row(
+        con,
+        "SELECT count(*), min(coalesce(agent_id, '(no agent_id)')) FROM agent_sessions WHERE agent_id IS NULL "
+        "OR logged_in_at IS NULL OR logged_out_at IS NULL OR logged_out_at < logged_in_at",
+    )
+    if bad:
+        raise MetricsInputError(
+            f"{where}: {bad} sessions lack an agent_id, lack a readable time, or end before they start, "
+            f"e.g. agent {example}"
+        )
+    run(
+        con,
+        "CREATE VIEW agent_hours AS SELECT agent_id, logged_in_at, "
+        "(epoch(logged_out_at) - epoch(logged_in_at)) / 3600.0 AS hours FROM agent_sessions",
+    )
 
 
 def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:

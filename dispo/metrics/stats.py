@@ -2,7 +2,8 @@
 
 Rates use the Wilson score interval: unlike the normal approximation it stays inside [0, 1] and
 keeps a sensible width for the small groups a scorecard has (an agent with 12 contacts, a provider
-in its first week). Means use the normal approximation on the sample variance.
+in its first week). Means use the normal approximation on the sample variance. Counts per unit of
+exposure (contacts per hour) use the exact Poisson interval of the count.
 """
 
 from __future__ import annotations
@@ -44,3 +45,17 @@ def mean_interval(n: int, total: float, total_sq: float, confidence: float = 0.9
     variance = max(0.0, (total_sq - n * mean * mean) / (n - 1))
     half = z_value(confidence) * math.sqrt(variance / n)
     return mean - half, mean + half
+
+
+def poisson_rate_interval(k: int, exposure: float, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Exact (Garwood) interval of a rate of ``k`` events over ``exposure`` units; None without exposure."""
+    if k < 0 or exposure < 0:
+        raise ValueError(f"need k >= 0 and exposure >= 0, got k={k}, exposure={exposure}")
+    if exposure == 0:
+        return None
+    from scipy.stats import chi2  # only reports with staffing figures need it
+
+    alpha = 1.0 - confidence
+    low = 0.0 if k == 0 else float(chi2.ppf(alpha / 2.0, 2 * k)) / 2.0
+    high = float(chi2.ppf(1.0 - alpha / 2.0, 2 * k + 2)) / 2.0
+    return low / exposure, high / exposure

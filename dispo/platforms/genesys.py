@@ -8,6 +8,16 @@ IVR, ACD, conference, voicemail): ``external`` is the customer, ``internal`` and
 agent, ``ivr``, ``acd`` and bots the system side. Sentiment and topic events of the transcript's
 ``analytics`` are metadata; a wrap-up code (``wrapUpCode``, joined from the conversation details)
 is the agent's code through the code map.
+
+Queue events come from the conversation's analytics details (``GET /api/v2/analytics/conversations/
+{id}/details``) when the export joins them as ``participants`` (each with its ``purpose`` and
+``sessions[].segments[]``): the ACD participant's first segment starts the wait (``queued_at``, and its
+``queueId`` is the queue), the agent's first ``interact`` segment answers it (``answered_at``, and the
+agent's ``userId`` is the agent), an ACD session with a ``tAbandon`` metric or none answered while the
+customer hung up is ``abandoned``, and the customer's last segment's ``disconnectType`` says who hung up
+(``endpoint`` or ``client``: the customer; ``peer``: the agent, or the system when no agent answered;
+``system``, ``timeout``, ``error`` and the like: the system). Details of an abandoned conversation with no
+transcript make a contact without turns.
 """
 
 from __future__ import annotations
@@ -30,8 +40,11 @@ def read_genesys(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
     if problems:
         yield 0, doc, None, problems
         return
+    events, problems = queue_events(doc.get("participants"))
     transcripts = doc.get("transcripts")
-    if not isinstance(transcripts, list) or not transcripts:
+    if transcripts is None and events.get("abandoned"):
+        transcripts = []  # abandoned in the queue: no one spoke
+    elif not isinstance(transcripts, list) or not transcripts:
         yield 0, doc, None, [FieldProblem("transcripts", "a non-empty list of transcripts", type(transcripts).__name__)]
         return
     started = doc.get("conversationStartTime") or doc.get("startTime")
@@ -68,7 +81,10 @@ def read_genesys(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         yield 0, doc, None, problems
         return
     raw: dict[str, Any] = {"contact_id": contact_id, "channel": MEDIA.get(str(doc.get("mediaType", "call")), "voice"),
-                           "turns": turns}  # fmt: skip
+                           "turns": turns, **events}  # fmt: skip
+    for field, key in (("started_at", "conversationStart"), ("ended_at", "conversationEnd")):
+        if isinstance(doc.get(key), str):
+            raw[field] = doc[key]
     platform: dict[str, Any] = {k: doc[k] for k in ("communicationId", "recordingId", "organizationId", "mediaType")
                                 if k in doc}  # fmt: skip
     if analytics:
@@ -76,6 +92,67 @@ def read_genesys(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
     raw["metadata"] = {"platform": platform}
     problems = codes.apply(raw, doc.get("wrapUpCode"), "wrapUpCode") if codes is not None else []
     yield 0, doc, None if problems else raw, problems
+
+
+#: Disconnect types of the customer's last segment that are the system's doing.
+_SYSTEM_DISCONNECTS = ("system", "timeout", "error", "transport.failure", "spam", "uncallable", "other")
+
+
+def queue_events(participants: Any) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """Queue events of a conversation's analytics details (see the module docstring); empty without them."""
+    if participants is None:
+        return {}, []
+    if not isinstance(participants, list):
+        return {}, [FieldProblem("participants", "a list of participants (conversation details)", participants)]
+    events: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    customer_last: dict[str, Any] | None = None
+    abandoned = False
+    for i, participant in enumerate(participants):
+        if not isinstance(participant, dict) or not isinstance(participant.get("sessions", []), list):
+            problems.append(FieldProblem(f"participants[{i}]", "a participant with a list of sessions", participant))
+            continue
+        purpose = str(participant.get("purpose", "")).lower()
+        if purpose not in PURPOSES:
+            problems.append(
+                FieldProblem(f"participants[{i}].purpose", "customer, external, acd, agent or ivr", purpose)
+            )
+            continue
+        for j, session in enumerate(participant.get("sessions", [])):
+            segments = session.get("segments") if isinstance(session, dict) else None
+            if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments):
+                problems.append(
+                    FieldProblem(f"participants[{i}].sessions[{j}].segments", "a list of segments", segments)
+                )
+                continue
+            segments = sorted(segments, key=lambda s: str(s.get("segmentStart", "")))
+            metrics = {m.get("name") for m in session.get("metrics", []) if isinstance(m, dict)}
+            if purpose == "acd" and segments:
+                events.setdefault("queued_at", segments[0].get("segmentStart"))
+                if isinstance(segments[0].get("queueId"), str):
+                    events.setdefault("queue", segments[0]["queueId"])
+                abandoned = abandoned or "tAbandon" in metrics
+            elif PURPOSES[purpose] == "agent" and purpose != "internal":
+                interact = [s for s in segments if s.get("segmentType") == "interact"]
+                if interact:
+                    events.setdefault("answered_at", interact[0].get("segmentStart"))
+                    if isinstance(participant.get("userId"), str):
+                        events.setdefault("agent_id", participant["userId"])
+            elif PURPOSES[purpose] == "customer" and segments:
+                customer_last = segments[-1]
+    answered = "answered_at" in events
+    if customer_last is not None:
+        kind = str(customer_last.get("disconnectType", "")).lower()
+        if kind in ("endpoint", "client"):
+            events["disconnected_by"] = "customer"
+        elif kind == "peer":
+            events["disconnected_by"] = "agent" if answered else "system"
+        elif kind in _SYSTEM_DISCONNECTS or kind.startswith("transfer"):
+            events["disconnected_by"] = "system"
+    if "queued_at" in events:
+        hung_up_waiting = not answered and events.get("disconnected_by") == "customer"
+        events["abandoned"] = not answered and (abandoned or hung_up_waiting)
+    return {k: v for k, v in events.items() if v is not None}, problems
 
 
 def _offset_s(start_ms: Any, started: Any) -> float | None:

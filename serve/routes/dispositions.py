@@ -40,6 +40,8 @@ def check_contacts(contacts: list[Contact], settings: Settings, inference: Infer
         if len(contact.turns) > limits.max_turns:
             raise TooLargeError(f"{where}: at most {limits.max_turns} turns, got {len(contact.turns)}", [])
         problems = contact_problems(contact, taxonomy=inference.taxonomy, limits=limits)
+        if not contact.turns and not problems:  # abandoned or blocked: valid in a file, nothing to classify
+            problems = [FieldProblem("turns", "at least one turn to classify", [])]
         if problems:
             message = f"{where} ({contact.contact_id}): " + "; ".join(p.describe() for p in problems)
             error = TooLargeError if any(p.too_large for p in problems) else InvalidInputError
