@@ -21,6 +21,7 @@ Disconnector = Literal["customer", "agent", "system"]
 CHANNELS: tuple[str, ...] = ("voice", "chat", "email", "sms", "social", "mobile_app")
 SPEAKERS: tuple[str, ...] = ("customer", "agent", "system")
 TASKS: tuple[str, ...] = ("reason", "outcome", "sentiment", "upsell")  # a contact's labels; the model's heads
+QUEUE_EVENTS: tuple[str, ...] = ("queued_at", "answered_at", "disconnected_by", "abandoned", "blocked")
 
 
 #: How deep ``metadata`` may nest (a CRM record is a few levels; hundreds is an attack on the parser).

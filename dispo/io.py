@@ -28,7 +28,7 @@ from typing import IO, Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dispo.contact import DEFAULT_LIMITS, TASKS, Contact, ContactLimits, parse_contact
+from dispo.contact import DEFAULT_LIMITS, QUEUE_EVENTS, TASKS, Contact, ContactLimits, parse_contact
 from dispo.errors import FieldProblem, InvalidInputError, RecordError
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy
@@ -55,11 +55,7 @@ CSV_CONTACT_COLUMNS = (
     "queue",
     "started_at",
     "ended_at",
-    "queued_at",
-    "answered_at",
-    "disconnected_by",
-    "abandoned",
-    "blocked",
+    *QUEUE_EVENTS,
     "language",
 )
 FLAG_COLUMNS = ("abandoned", "blocked")  # booleans among the contact columns

@@ -163,7 +163,7 @@ def test_csv_rejects(models: Path, corpus: list[Contact], tmp_path: Path) -> Non
     write_contacts(corpus[:10], source)
     lines = len(source.read_text(encoding="utf-8").splitlines())  # transcripts span several lines
     with source.open("a", encoding="utf-8") as fh:
-        fh.write('x-1,,chat,,,,,,en,"Robot: hello",,,,,,,,,\n')
+        fh.write('x-1,,chat,,,,,,,,,,,en,"Robot: hello",,,,,,,,,\n')
     summary = run_label_job(job(models, [source], tmp_path / "out.parquet"))
     assert (summary.records, summary.outputs, summary.rejects) == (11, 10, 1)
     reject = json.loads((tmp_path / "out.rejects.jsonl").read_text())
@@ -326,7 +326,7 @@ def test_ray_engine_gives_the_same_rows_as_the_local_engine(
     source = tmp_path / "in.csv"
     write_contacts(corpus[:40], source)
     with source.open("a", encoding="utf-8") as fh:
-        fh.write('x-1,,chat,,,,,,en,"Robot: hello",,,,,,,,,\n')
+        fh.write('x-1,,chat,,,,,,,,,,,en,"Robot: hello",,,,,,,,,\n')
     local = run_label_job(job(models, [source], tmp_path / "local.parquet"))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
