@@ -757,8 +757,8 @@ def describe(source: MetricsSource, config: MetricsConfig) -> dict[str, Any]:
     if quality["not_chainable"]:
         notes.append(
             f"{quality['not_chainable']} contacts could not be chained into issues (no customer_id, no started_at"
-            + (", or no reason in the taxonomy" if config.window_mode == "same_category" else "")
-            + ") and are left out of FCR and repeat rates"
+            + (", no reason in the taxonomy" if config.window_mode == "same_category" else "")
+            + ", or never answered: abandoned or blocked) and are left out of FCR and repeat rates"
         )
     if source.has_agent_hours:
         with source.query() as con:
