@@ -13,24 +13,12 @@ import pytest
 
 from dispo.contact import contact_problems
 from dispo.errors import ConfigError
+from dispo.redact.spoken import SPOKEN_DIGITS
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.corpus import BuiltContact, CorpusBuilder, CorpusConfig, PlantedPII, build_contacts
 from training.corpus.pii import DECOY_KINDS, PLANTED_KINDS, iban_valid, luhn_valid
 
 BITEXT = Path(__file__).parents[2] / "shared/data/bitext_cs_20k/bitext_cs_20k.csv"
-_WORD_DIGITS = {
-    "zero": "0",
-    "oh": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
 
 
 def _build(n: int, **kw: object) -> list[BuiltContact]:
@@ -152,7 +140,7 @@ def test_planted_pii_is_not_stored_in_the_contact(big: list[BuiltContact]) -> No
 def _digits(value: str) -> str:
     if re.search(r"\d", value):
         return re.sub(r"\D", "", value)
-    return "".join(_WORD_DIGITS.get(w, "") for w in value.split())
+    return "".join(SPOKEN_DIGITS.get(w, "") for w in value.split())
 
 
 def test_planted_cards_are_luhn_valid_in_every_channel(big: list[BuiltContact]) -> None:

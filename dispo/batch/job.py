@@ -224,22 +224,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
         raise AccountingError(f"merged {rows} rows and {rejected} rejects; the record says {outputs} and {rejects}")
     manifest.extra["summary"] = {"backend": backend, "engine": job.engine, "model_version": version}
     manifest.finish(keep_parts=job.keep_parts)
-    summary = LabelSummary(
-        records=records,
-        outputs=outputs,
-        rejects=rejects,
-        output=job.output,
-        rejects_path=job.rejects,
-        model_version=version,
-        backend=backend,
-        engine=job.engine,
-        chunks=len(manifest.chunks),
-        resumed_chunks=resumed,
-        seconds=time.perf_counter() - started,
-        contacts_per_s=run_rate,
-    )
-    _log_summary(summary)
-    return summary
+    return _summarise(job, manifest, version, backend, job.engine, resumed, started, run_rate)
 
 
 def _already_finished(job: LabelJob, manifest: Manifest, version: str, started: float) -> LabelSummary:
@@ -248,23 +233,29 @@ def _already_finished(job: LabelJob, manifest: Manifest, version: str, started: 
         raise JobStateError(
             f"{job.work_dir} records this job as finished but {job.output} is missing; rerun with --restart"
         )
-    records, outputs, rejects = manifest.totals()
     info = manifest.extra.get("summary", {})
     logger.info("%s is already complete (nothing to do)", job.output)
+    backend, engine = str(info.get("backend", job.backend)), str(info.get("engine", job.engine))
+    return _summarise(job, manifest, version, backend, engine, len(manifest.chunks), started, 0.0)
+
+
+def _summarise(
+    job: LabelJob,
+    manifest: Manifest,
+    version: str,
+    backend: str,
+    engine: str,
+    resumed: int,
+    started: float,
+    rate: float,
+) -> LabelSummary:
+    """The job's summary from its manifest's totals, logged."""
+    assert job.rejects is not None
+    records, outputs, rejects = manifest.totals()
     summary = LabelSummary(
-        records=records,
-        outputs=outputs,
-        rejects=rejects,
-        output=job.output,
-        rejects_path=job.rejects,
-        model_version=version,
-        backend=str(info.get("backend", job.backend)),
-        engine=str(info.get("engine", job.engine)),
-        chunks=len(manifest.chunks),
-        resumed_chunks=len(manifest.chunks),
-        seconds=time.perf_counter() - started,
-        contacts_per_s=0.0,
-    )
+        records, outputs, rejects, job.output, job.rejects, version, backend, engine,
+        chunks=len(manifest.chunks), resumed_chunks=resumed, seconds=time.perf_counter() - started, contacts_per_s=rate,
+    )  # fmt: skip
     _log_summary(summary)
     return summary
 

@@ -32,7 +32,7 @@ from dispo.redact.checks import iban_valid, luhn_valid
 from dispo.redact.context import _NO_CONTEXT, _Context
 from dispo.redact.names import find_names, may_hold_name
 from dispo.redact.spans import DEFAULT_PLACEHOLDER, PII_KINDS, PIISpan
-from dispo.redact.spoken import _UNITS, _find_spoken
+from dispo.redact.spoken import SPOKEN_DIGITS, _find_spoken
 from dispo.redact.written import _find_addresses, _find_cards, _find_emails, _find_ibans, _find_phones, _find_ssns
 
 #: Every kind this module detects, in overlap-resolution priority: when two findings overlap,
@@ -49,7 +49,7 @@ _DETECTORS: dict[str, Callable[[str, _Context], Iterator[PIISpan]]] = {
     "name": find_names,
 }
 _PRIORITY = {kind: i for i, kind in enumerate(PII_KINDS)}
-_MAY_HOLD_PII_RE = re.compile(r"[\d@]|\b(?:dot|box|" + "|".join(_UNITS) + r")\b", re.IGNORECASE)
+_MAY_HOLD_PII_RE = re.compile(r"[\d@]|\b(?:dot|box|" + "|".join(SPOKEN_DIGITS) + r")\b", re.IGNORECASE)
 
 
 class Redactor:

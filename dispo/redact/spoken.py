@@ -12,7 +12,8 @@ from dispo.redact.context import _ANSWER_CHARS, _Context, _ssn_context, _turn_cu
 from dispo.redact.spans import PIISpan
 
 # -- spoken digits (ASR) --------------------------------------------------------------------------
-_UNITS = {
+#: A digit as a caller says it (ASR text), "oh" included.
+SPOKEN_DIGITS = {
     "zero": "0",
     "oh": "0",
     "o": "0",
@@ -50,7 +51,7 @@ _TENS = {
 }
 _REPEAT = {"double": 2, "triple": 3}
 _FILLERS = frozenset({"uh", "um", "uhm", "umm", "uhh", "er", "erm", "ah", "hmm", "mm"})
-_NUMBER_WORDS = sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT, *_FILLERS, "hundred"], key=len, reverse=True)
+_NUMBER_WORDS = sorted([*SPOKEN_DIGITS, *_TEENS, *_TENS, *_REPEAT, *_FILLERS, "hundred"], key=len, reverse=True)
 _SPOKEN_TOKEN = r"(?:(?:" + "|".join(_NUMBER_WORDS) + r")\b|\d+(?![\w.,/:]\d))"
 #: Three or more number words / numerals separated only by spaces, commas, dashes or periods.
 _SPOKEN_RUN_RE = re.compile(
@@ -100,14 +101,14 @@ def _spoken_digits(run: str, offset: int) -> tuple[list[_Digits], bool]:
             if pieces and len(pieces[-1].digits) == 1:
                 last = pieces.pop()
                 pieces.append(_Digits(last.digits + "00", last.start, end))
-        elif was_tens and word in _UNITS and word not in ("oh", "o", "zero"):
+        elif was_tens and word in SPOKEN_DIGITS and word not in ("oh", "o", "zero"):
             last = pieces.pop()
-            pieces.append(_Digits(last.digits[0] + _UNITS[word], last.start, end))
+            pieces.append(_Digits(last.digits[0] + SPOKEN_DIGITS[word], last.start, end))
         else:
             if word.isdigit():
                 digits = word
-            elif word in _UNITS:
-                digits = _UNITS[word]
+            elif word in SPOKEN_DIGITS:
+                digits = SPOKEN_DIGITS[word]
             elif word in _TEENS:
                 digits = _TEENS[word]
             else:
@@ -319,7 +320,7 @@ _LETTER_WORDS: dict[str, str] = {
     "zed": "Z",
     "zee": "Z",
 }
-_DIGIT_WORDS = "|".join(sorted([*_UNITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True))
+_DIGIT_WORDS = "|".join(sorted([*SPOKEN_DIGITS, *_TEENS, *_TENS, *_REPEAT], key=len, reverse=True))
 #: Two spelled letters (a country code) followed by a spoken digit or a numeral: where a read-out IBAN starts.
 _SPOKEN_IBAN_HEAD_RE = re.compile(
     r"(?<![\w'])([a-z]+)[\s,.-]+([a-z]+)[\s,.-]+(?=(?:" + _DIGIT_WORDS + r")\b|\d)", re.IGNORECASE
@@ -367,18 +368,18 @@ def _spelled_chars(text: str, start: int, limit: int) -> list[tuple[str, str, in
             repeat = _REPEAT[word]
             continue
         alt = ""
-        if was_tens and word in _UNITS and word not in ("oh", "o", "zero"):
+        if was_tens and word in SPOKEN_DIGITS and word not in ("oh", "o", "zero"):
             chars, _, first, _ = out.pop()
             total -= len(chars)
-            out.append((chars[0] + _UNITS[word], "", first, tok.end()))
+            out.append((chars[0] + SPOKEN_DIGITS[word], "", first, tok.end()))
             total += 2
             continue
         if word.isdigit():
             chars = word
         elif word in ("o", "oh"):
             chars, alt = "0", "O"
-        elif word in _UNITS:
-            chars = _UNITS[word]
+        elif word in SPOKEN_DIGITS:
+            chars = SPOKEN_DIGITS[word]
         elif word in _TEENS:
             chars = _TEENS[word]
         elif word in _TENS:

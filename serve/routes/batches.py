@@ -110,14 +110,26 @@ async def get_job(
     return job.to_dict()
 
 
+#: What a finished job serves: its path on the queue, media type and file-name suffix.
+_JOB_FILES = {
+    "results": ("result_path", "application/vnd.apache.parquet", ".parquet"),
+    "rejects": ("rejects_path", "application/x-ndjson", ".rejects.jsonl"),
+}
+
+
+async def _job_file(settings: Settings, caller: Principal, job_id: str, kind: str) -> FileResponse:
+    attribute, media_type, suffix = _JOB_FILES[kind]
+    path = await run_in_threadpool(getattr(tenant_jobs(settings, caller.tenant_id), attribute), job_id)
+    return FileResponse(path, media_type=media_type, filename=f"{job_id}{suffix}")
+
+
 @router.get("/{job_id}/results", responses=ERRORS, summary="The labelled rows (Parquet) of a finished job")
 async def results(
     job_id: Annotated[str, JOB_ID],
     caller: Annotated[Principal, Depends(service)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> FileResponse:
-    path = await run_in_threadpool(tenant_jobs(settings, caller.tenant_id).result_path, job_id)
-    return FileResponse(path, media_type="application/vnd.apache.parquet", filename=f"{job_id}.parquet")
+    return await _job_file(settings, caller, job_id, "results")
 
 
 @router.get("/{job_id}/rejects", responses=ERRORS, summary="The rejected records (JSONL) with their reasons")
@@ -126,5 +138,4 @@ async def rejects(
     caller: Annotated[Principal, Depends(service)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> FileResponse:
-    path = await run_in_threadpool(tenant_jobs(settings, caller.tenant_id).rejects_path, job_id)
-    return FileResponse(path, media_type="application/x-ndjson", filename=f"{job_id}.rejects.jsonl")
+    return await _job_file(settings, caller, job_id, "rejects")
