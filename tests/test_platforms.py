@@ -77,6 +77,21 @@ def test_genesys_purposes_epoch_offsets_and_the_wrap_up_code(tmp_path: Path) -> 
     assert contact.agent_labels is not None and contact.agent_labels.reason == "cancel_order"
 
 
+def test_contact_lens_with_the_contact_record_joined_gives_the_queue_events(tmp_path: Path) -> None:
+    contact = _only("contact_lens", "contact_lens_with_record.json", tmp_path, CODES)
+    assert isinstance(contact, Contact) and (contact.queue, contact.agent_id) == ("Billing", "maria.k")
+    assert contact.queued_at is not None and contact.answered_at is not None
+    assert (contact.answered_at - contact.queued_at).total_seconds() == 32.0
+    assert (contact.abandoned, contact.disconnected_by) == (False, "agent") and contact.duration_s() == 449.0
+    assert contact.turns and contact.agent_labels is not None  # the analysis and the code are read as before
+
+
+def test_a_contact_record_abandoned_in_the_queue_needs_no_transcript(tmp_path: Path) -> None:
+    contact = _only("contact_lens", "contact_lens_abandoned.json", tmp_path)
+    assert isinstance(contact, Contact) and contact.contact_id.endswith("abandoned0001") and contact.turns == []
+    assert (contact.abandoned, contact.disconnected_by, contact.answered_at) == (True, "customer", None)
+
+
 def test_genesys_conversation_details_give_the_queue_events(tmp_path: Path) -> None:
     contact = _only("genesys", "genesys_with_details.json", tmp_path, CODES)
     assert isinstance(contact, Contact) and contact.queue == "q-billing" and contact.agent_id == "u-ana"

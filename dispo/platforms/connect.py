@@ -5,6 +5,13 @@ Contact Lens names speakers by ``ParticipantId`` (roles listed under ``Participa
 contact under ``CustomerMetadata.ContactId``; Transcribe Call Analytics gives each turn its
 ``ParticipantRole`` and the call its ``JobName``. Both carry per-turn ``Sentiment``, detected
 issues and outcomes, ``Categories`` and ``ConversationCharacteristics``: kept in metadata.
+
+Queue events are in the Amazon Connect contact record, not in the analysis; an export that joins the
+record as ``ContactRecord`` gives them: ``Queue.EnqueueTimestamp`` (``queued_at``; ``Queue.Name`` the
+queue), ``Agent.ConnectedToAgentTimestamp`` (``answered_at``; ``Agent.Username`` the agent),
+``InitiationTimestamp`` and ``DisconnectTimestamp``, and ``DisconnectReason`` (who hung up). A queued
+contact that never reached an agent and that the customer disconnected is ``abandoned``, and may come
+without a transcript.
 """
 
 from __future__ import annotations
@@ -44,7 +51,39 @@ def load_json(path: Path) -> tuple[Any, list[FieldProblem]]:
         return None, [FieldProblem("<file>", "one JSON object", f"invalid JSON ({exc.msg} at line {exc.lineno})")]
 
 
-def _turns(items: Any, speaker_of: Any, problems: list[FieldProblem]) -> list[dict[str, Any]]:
+#: The contact record's DisconnectReason -> who hung up.
+DISCONNECTS = {"CUSTOMER_DISCONNECT": "customer", "AGENT_DISCONNECT": "agent"}
+
+
+def contact_record_events(record: Any) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """Queue events, ids and times of a joined contact record (see the module docstring)."""
+    if record is None:
+        return {}, []
+    if not isinstance(record, dict):
+        return {}, [FieldProblem("ContactRecord", "the contact record joined to the analysis (an object)", record)]
+    queue: dict[str, Any] = record["Queue"] if isinstance(record.get("Queue"), dict) else {}
+    agent: dict[str, Any] = record["Agent"] if isinstance(record.get("Agent"), dict) else {}
+    events: dict[str, Any] = {
+        "queued_at": queue.get("EnqueueTimestamp"),
+        "queue": queue.get("Name"),
+        "answered_at": agent.get("ConnectedToAgentTimestamp"),
+        "agent_id": agent.get("Username"),
+        "started_at": record.get("InitiationTimestamp"),
+        "ended_at": record.get("DisconnectTimestamp"),
+    }
+    reason = record.get("DisconnectReason")
+    if isinstance(reason, str) and reason:
+        events["disconnected_by"] = DISCONNECTS.get(reason.upper(), "system")
+    if events["queued_at"] is not None:
+        events["abandoned"] = events["answered_at"] is None and events.get("disconnected_by") == "customer"
+    return {k: v for k, v in events.items() if v is not None}, []
+
+
+def _turns(
+    items: Any, speaker_of: Any, problems: list[FieldProblem], *, may_be_empty: bool = False
+) -> list[dict[str, Any]]:
+    if may_be_empty and items in (None, []):
+        return []
     if not isinstance(items, list) or not items:
         problems.append(FieldProblem("Transcript", "a non-empty list of turns", type(items).__name__))
         return []
@@ -112,18 +151,17 @@ def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
         who = item.get("ParticipantId")
         return roles.get(who) or ROLES.get(str(who or item.get("ParticipantRole", "")).upper())
 
-    turns = _turns(doc.get("Transcript"), speaker_of, problems)
+    events, problems = contact_record_events(doc.get("ContactRecord"))
+    turns = _turns(doc.get("Transcript"), speaker_of, problems, may_be_empty=bool(events.get("abandoned")))
     meta = doc.get("CustomerMetadata") if isinstance(doc.get("CustomerMetadata"), dict) else {}
     extra = {key: doc[key] for key in ("AccountId", "Version") if key in doc}
     extra.update({k: meta[k] for k in ("InstanceId", "InputS3Uri") if k in meta})
     if "wrapup_code" in doc:  # an export joined with the contact record's disposition attribute
         extra["wrapup_code"] = doc["wrapup_code"]
-    yield (
-        0,
-        doc,
-        _contact(meta.get("ContactId"), doc.get("Channel", "VOICE"), turns, doc, codes, problems, extra),
-        problems,
-    )
+    record = doc.get("ContactRecord") if isinstance(doc.get("ContactRecord"), dict) else {}
+    contact_id = meta.get("ContactId") or record.get("ContactId")
+    raw = _contact(contact_id, doc.get("Channel", "VOICE"), turns, doc, codes, problems, extra)
+    yield 0, doc, None if raw is None else {**raw, **events}, problems
 
 
 def read_transcribe_call_analytics(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
