@@ -350,3 +350,13 @@ def test_audited_labels_win_over_training_labels(corpus: dict[str, Path], tmp_pa
     after = data["label_counts"]["reason"]
     assert after.get(new_reason, 0) == before.get(new_reason, 0) + 1
     assert second.metrics["previous_test"]["version"] == first.version
+
+
+def test_training_chooses_class_offsets_on_the_validation_split(corpus: dict[str, Path], tmp_path: Path) -> None:
+    bundle = train_model(tiny_run(corpus, epochs=1, class_offsets=["sentiment"]), "tiny", root=tmp_path)
+    choice = bundle.metrics["class_offsets"]["sentiment"]
+    assert set(choice) == {"offsets", "macro_f1_before", "macro_f1_after", "macro_f1_out_of_fold", "kept"}
+    calibration = json.loads((bundle.path / "calibration.json").read_text())
+    assert calibration.get("offsets", {}).get("sentiment", {}) == choice["offsets"]
+    with pytest.raises(Exception, match="not multi-class heads"):
+        tiny_run(corpus, class_offsets=["upsell"])

@@ -32,6 +32,7 @@ class BlendChoice:
     temperatures: dict[str, float]  # for every task: of the blended scores where blended
     nll: dict[str, dict[str, float]] = field(default_factory=dict)  # task -> weight -> validation NLL
     validation: dict[str, Any] = field(default_factory=dict)  # calibrated metrics of the blend
+    scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the blended validation scores
 
 
 def negative_log_likelihood(scores: np.ndarray, targets: np.ndarray, temperature: float, binary: bool) -> float:
@@ -81,4 +82,4 @@ def choose_blend(
             weights[task] = weight
     metrics = trainer.metrics(blended, {t: torch.from_numpy(v) for t, v in targets.items()}, temperatures)
     logger.info("blend with the baseline (chosen on validation NLL): %s", weights or "none")
-    return BlendChoice(weights, temperatures, nll, metrics)
+    return BlendChoice(weights, temperatures, nll, metrics, blended)

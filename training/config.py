@@ -118,9 +118,17 @@ class TrainingConfig:
     # whose source is "agent" are judged, with `label_noise_folds` out-of-fold baseline fits.
     label_noise: str = "none"
     label_noise_folds: int = 5
+    # Heads whose class priors are shifted for macro-F1 on the validation split after the
+    # temperatures (training/calibration.py; a head of at most 3 labels, e.g. sentiment), kept only
+    # when the shift also helps out of fold on that split.
+    class_offsets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_method(self.label_noise)
+        self.class_offsets = tuple(self.class_offsets)
+        not_multiclass = [t for t in self.class_offsets if t not in TASKS or t == "upsell"]
+        if not_multiclass:
+            raise ConfigError(f"TrainingConfig.class_offsets: {not_multiclass} are not multi-class heads of {TASKS}")
         if self.label_noise_folds < 2:
             raise ConfigError(f"TrainingConfig.label_noise_folds must be >= 2, got {self.label_noise_folds}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):

@@ -200,7 +200,6 @@ def make_default_model(
     recipe_path: Path, shared: Path, work: Path, *, name: str, ship_to: Path | None
 ) -> dict[str, Any]:
     from training.pipeline import train_model
-    from training.report import evaluate_bundle
 
     started = time.perf_counter()
     check_frozen()
@@ -216,23 +215,54 @@ def make_default_model(
     run = RunConfig.from_sections(sections, source=str(recipe_path))
     registry = work / "models"
     bundle = train_model(run, name, root=registry)
+    return finish_default_model(bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to)
+
+
+def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
+    """The shipped model's next version without training: its weights with the recipe's class offsets
+    (``run.training.class_offsets``) chosen on the realistic dev half, evaluated and shipped like a
+    trained one. What a full `make default-model` fits during training, for a model trained before."""
+    from training.pipeline import recalibrate_bundle
+
+    started = time.perf_counter()
+    check_frozen()
+    recipe = Recipe.from_file(recipe_path)
+    tasks = tuple(recipe.run.get("training", {}).get("class_offsets") or ())
+    if not tasks:
+        raise ConfigError(f"{recipe_path}: run.training.class_offsets names no head to recalibrate")
+    work.mkdir(parents=True, exist_ok=True)
+    _, built_test = build_corpus(recipe.corpus, shared, work)
+    registry = work / "models"
+    shipped = ROOT / "models" / SHIPPED_NAME
+    source = shipped / (shipped / "PROMOTED").read_text(encoding="utf-8").strip()
+    bundle = recalibrate_bundle(source, str(half_path("dev")), tasks, root=registry, name=SHIPPED_NAME)
+    return finish_default_model(bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to)
+
+
+def finish_default_model(
+    bundle: Path, recipe: Recipe, shared: Path, work: Path, built_test: Path, *, started: float, ship_to: Path | None
+) -> dict[str, Any]:
+    """Evaluate a new default model on the realistic test half, the built test split and the public
+    test splits, write the reports and the model card's table into it, and ship it."""
+    from training.report import evaluate_bundle
+
     evaluations: dict[str, Any] = {}
     targets = {"realistic_test": half_path("test"), "built_test": built_test}
     for label, spec in recipe.evaluations.items():
         path = convert_source(spec.source, shared / spec.path, work, spec.options) / f"{spec.split}.jsonl"
         targets[label] = upsell_only(path, work / f"{label}.jsonl") if spec.source == "dstc11" else path
     for label, path in targets.items():
-        report = evaluate_bundle(bundle.path, path, bundle.path / "evaluations" / label, pictures=False)
+        report = evaluate_bundle(bundle, path, bundle / "evaluations" / label, pictures=False)
         evaluations[label] = {"data": str(path), "n": report["meta"]["n"], "model": report["model"],
                               "baseline": report["baseline"]}  # fmt: skip
-    (bundle.path / "evaluations" / "summary.json").write_text(json.dumps(evaluations, indent=2) + "\n")
-    with (bundle.path / MODEL_CARD_FILE).open("a", encoding="utf-8") as card:
+    (bundle / "evaluations" / "summary.json").write_text(json.dumps(evaluations, indent=2) + "\n")
+    with (bundle / MODEL_CARD_FILE).open("a", encoding="utf-8") as card:
         card.write(evaluations_section(evaluations))
     headlines = {k: {t: _headline(v) for t, v in e["model"].items()} for k, e in evaluations.items()}
-    summary = {"bundle": str(bundle.path), "minutes": round((time.perf_counter() - started) / 60, 1),
+    summary = {"bundle": str(bundle), "minutes": round((time.perf_counter() - started) / 60, 1),
                "evaluations": headlines}  # fmt: skip
     if ship_to is not None:
-        summary["shipped"] = str(ship(bundle.path, ship_to))
+        summary["shipped"] = str(ship(bundle, ship_to))
     logger.info("default model: %s", json.dumps(summary, indent=2))
     return summary
 
@@ -263,13 +293,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "work" / "default-model")
     parser.add_argument("--name", default=SHIPPED_NAME, help="model name in the work registry")
     parser.add_argument("--no-ship", action="store_true", help="train and evaluate, leave models/ alone")
+    parser.add_argument(
+        "--offsets-only", action="store_true",
+        help="no training: the shipped model with the recipe's class offsets chosen on the dev half, evaluated",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.shared.is_dir():
         raise SystemExit(f"public data sets not found at {args.shared} (pass --shared)")
-    make_default_model(
-        args.recipe, args.shared, args.work, name=args.name, ship_to=None if args.no_ship else ROOT / "models"
-    )
+    ship_to = None if args.no_ship else ROOT / "models"
+    if args.offsets_only:
+        recalibrate_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
+    else:
+        make_default_model(args.recipe, args.shared, args.work, name=args.name, ship_to=ship_to)
 
 
 if __name__ == "__main__":

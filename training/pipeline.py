@@ -39,13 +39,17 @@ from dispo.model.bundle import (
     TOKENIZER_DIR,
     BundleWriter,
     models_dir,
+    read_json,
+    resolve,
     save_weights,
     versions,
 )
+from dispo.model.calibration import softmax
 from dispo.model.modeling import TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, choose_blend
+from training.calibration import choose_class_offsets, fit_class_offsets
 from training.config import RunConfig
 from training.evalset import refuse_evaluation_contacts, refuse_test_half
 from training.evaluation import binary_metrics, multiclass_metrics
@@ -208,6 +212,15 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         blend = choose_blend(trainer, baseline, validation, text=run.training.blend_text)
         result.temperatures = blend.temperatures
         metrics["blend"] = {"weights": blend.weights, "validation_nll": blend.nll, "validation": blend.validation}
+    offsets: dict[str, dict[str, float]] = {}
+    if run.training.class_offsets and validation:
+        choices = choose_class_offsets(
+            trainer, validation, result.temperatures, run.training.class_offsets,
+            scores=blend.scores if blend is not None else None,
+        )  # fmt: skip
+        offsets = {task: choice.offsets for task, choice in choices.items() if choice.kept}
+        metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
+        logger.info("class offsets (chosen on the validation split): %s", metrics["class_offsets"])
     refit: dict[str, Any] | None = None
     if run.training.refit_on_all:
         trainer, result, refit = refit_on_all(run, taxonomy, contacts, result, checkpoint_dir / "refit")
@@ -245,7 +258,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     previous = latest_report(name, root)
     blend_weights = blend.weights if blend is not None else {}
     version, path = write_bundle(
-        name, run, taxonomy, trainer, result, baseline, metrics, data_info, root, blend_weights, noise
+        name, run, taxonomy, trainer, result, baseline, metrics, data_info, root, blend_weights, noise, offsets
     )
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
@@ -285,6 +298,14 @@ def refit_on_all(
     return trainer, result, info
 
 
+def calibration_record(temperatures: dict[str, float], offsets: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """What ``calibration.json`` holds (read by :class:`dispo.model.predictor.Predictor`)."""
+    record: dict[str, Any] = {"method": "temperature", "temperatures": temperatures}
+    if offsets:
+        record.update(method="temperature and class offsets", offsets=offsets)
+    return record
+
+
 def write_bundle(
     name: str,
     run: RunConfig,
@@ -297,6 +318,7 @@ def write_bundle(
     root: Path | None,
     blend_weights: dict[str, float] | None = None,
     noise: NoiseOutcome | None = None,
+    offsets: dict[str, dict[str, float]] | None = None,
 ) -> tuple[str, Path]:
     writer = BundleWriter(name, root)
     try:
@@ -312,7 +334,7 @@ def write_bundle(
         writer.write_json(MODEL_CONFIG_FILE, run.model.to_dict())
         writer.write_json(RUN_CONFIG_FILE, run.to_dict())
         writer.write_json(LABELS_FILE, {t: list(v) for t, v in trainer.label_encoder.labels.items()})
-        writer.write_json(CALIBRATION_FILE, {"method": "temperature", "temperatures": result.temperatures})
+        writer.write_json(CALIBRATION_FILE, calibration_record(result.temperatures, offsets or {}))
         writer.write_json(METRICS_FILE, metrics)
         writer.write_json(DATA_FILE, data_info)
         if baseline is not None:
@@ -358,3 +380,67 @@ def _label_counts(contacts: list[Contact]) -> dict[str, dict[str, int]]:
             if value is not None:
                 counts[task][str(value)] = counts[task].get(str(value), 0) + 1
     return counts
+
+
+def recalibrate_bundle(
+    ref: str | Path, validation: str, tasks: tuple[str, ...], *, root: Path | None = None, name: str | None = None
+) -> TrainedBundle:
+    """A new version of a trained bundle whose only change is class offsets for ``tasks``, chosen on
+    ``validation`` as training chooses them (:func:`training.calibration.choose_class_offsets`): the
+    weights, baseline, blend and temperatures are the source's. For a shipped model whose training
+    predates the offsets; a new training run with ``class_offsets`` fits the same on its own."""
+    from dispo.model.predictor import Predictor
+
+    refuse_test_half(validation)
+    source = resolve(ref, root)
+    predictor = Predictor.load(source)
+    contacts = [default_redactor().redact_contact(c) for c in ContactReader(validation, taxonomy=predictor.taxonomy)]
+    raws = list(predictor.logits(contacts))
+    choices = {}
+    for task in tasks:
+        if task not in predictor.labels or task == "upsell":
+            raise ConfigError(f"{source}: no multi-class {task} head to shift")
+        labels = list(predictor.labels[task])
+        gold = [getattr(c.labels, task) if c.labels is not None else None for c in contacts]
+        targets = np.array([labels.index(g) if g in labels else -1 for g in gold])
+        scores = np.stack([raw["logits"][task] for raw in raws])
+        choices[task] = fit_class_offsets(softmax(scores, predictor.temperatures.get(task, 1.0)), targets, labels)
+    offsets = {task: choice.offsets for task, choice in choices.items() if choice.kept}
+    logger.info(
+        "class offsets of %s on %s: %s", predictor.version, validation, {t: c.to_dict() for t, c in choices.items()}
+    )
+    manifest = read_json(source, MANIFEST_FILE)
+    writer = BundleWriter(name or manifest["name"], root)
+    try:
+        for item in source.iterdir():
+            if item.name not in (MANIFEST_FILE, CALIBRATION_FILE) and not item.name.startswith("."):
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, writer.path / item.name)
+        writer.write_json(CALIBRATION_FILE, calibration_record(predictor.temperatures, offsets))
+        metrics = read_json(source, METRICS_FILE)
+        metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
+        writer.write_json(METRICS_FILE, metrics)
+        card = (source / MODEL_CARD_FILE).read_text(encoding="utf-8").split("\n", 1)[1]
+        card = card.split("\n## Evaluations", 1)[0]  # the source's evaluations are not this version's
+        rows = "\n".join(
+            f"| {task} | {c.offsets or '-'} | {c.macro_f1_before} | {c.macro_f1_after} | {c.macro_f1_out_of_fold} "
+            f"| {'kept' if c.kept else 'not kept'} |" for task, c in choices.items()
+        )  # fmt: skip
+        card += (
+            f"\n## Class offsets\nThe weights, baseline, blend and temperatures of {predictor.version}, with class "
+            f"offsets chosen on `{validation}` for macro-F1 (training/calibration.py):\n\n| task | offsets | "
+            "macro-F1 before | after (in sample) | out of fold | |\n|---|---|---|---|---|---|\n" + rows + "\n"
+        )
+        manifest.update(created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), derived_from=predictor.version)
+
+        def stamp(version: str, target: Path) -> None:
+            manifest["version"] = version
+            (target / MODEL_CARD_FILE).write_text(f"# {manifest['name']} {version}\n{card}", encoding="utf-8")
+            manifest["files"] = sorted(p.name for p in target.iterdir() if p.name != MANIFEST_FILE)
+            (target / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+        version, path = writer.commit(stamp)
+    except BaseException:
+        writer.abort()
+        raise
+    logger.info("wrote %s:%s (class offsets on %s) to %s", manifest["name"], version, predictor.version, path)
+    return TrainedBundle(manifest["name"], version, path, {"class_offsets": metrics["class_offsets"]})

@@ -32,7 +32,7 @@ from dispo.model.bundle import (
     read_json,
     resolve,
 )
-from dispo.model.calibration import task_probabilities
+from dispo.model.calibration import offset_vectors, task_probabilities
 from dispo.model.features import Featurizer, PreparedContact, Segment, assemble_batch
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
@@ -107,6 +107,7 @@ class Predictor:
         path: Path | None = None,
         salience: SegmentSalience | None = None,
         blend: BaselineBlend | None = None,
+        offsets: dict[str, dict[str, float]] | None = None,
     ) -> None:
         self.model = model.eval()
         self.blend = blend if blend is not None and blend.active else None
@@ -114,6 +115,8 @@ class Predictor:
         self.taxonomy = taxonomy
         self.labels = labels
         self.temperatures = temperatures or {}
+        self.offsets = offsets or {}  # task -> label -> class offset (see dispo.model.calibration)
+        self._offset_vectors = offset_vectors(self.offsets, labels)
         self.version = version
         self.path = path
         self.featurizer = Featurizer(tokenizer, model.config, salience)
@@ -158,7 +161,11 @@ class Predictor:
             blend = BaselineBlend(
                 load_pickled(path / BASELINE_FILE), spec["weights"], labels, spec.get("text", "selected")
             )
-        predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend)
+        try:
+            offsets = calibration.get("offsets") or {}
+            predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend, offsets)
+        except ValueError as exc:
+            raise BundleError(f"{path / CALIBRATION_FILE}: {exc}") from None
         if backend != "torch":
             predictor.backend = load_encoder_backend(path, model, backend, objective=objective)
         logger.info("loaded model %s from %s (encoder backend: %s)", version, path, backend)
@@ -287,7 +294,7 @@ class Predictor:
         return self.blend.apply(logits, baseline)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return task_probabilities(logits, self.temperatures)
+        return task_probabilities(logits, self.temperatures, self._offset_vectors)
 
     def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:
         started = time.perf_counter()
