@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from dispo.contact import QUEUE_EVENTS
+
 if TYPE_CHECKING:  # the table is read by code that has no need of torch
     from dispo.contact import Contact
     from dispo.model.predictor import Prediction
@@ -99,24 +101,15 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
     }
 
 
+#: The columns of a row that are the contact's own fields: who, where, when, and its queue events.
+CONTACT_FIELDS = (
+    "contact_id", "customer_id", "channel", "provider", "agent_id", "queue", "started_at", "ended_at", *QUEUE_EVENTS
+)  # fmt: skip
+
+
 def contact_columns(contact: Contact) -> dict[str, Any]:
-    """The columns of a row that come from the contact alone: who, where, when, and its queue events."""
-    return {
-        "contact_id": contact.contact_id,
-        "customer_id": contact.customer_id,
-        "channel": contact.channel,
-        "provider": contact.provider,
-        "agent_id": contact.agent_id,
-        "queue": contact.queue,
-        "started_at": contact.started_at,
-        "ended_at": contact.ended_at,
-        "n_turns": len(contact.turns),
-        "queued_at": contact.queued_at,
-        "answered_at": contact.answered_at,
-        "disconnected_by": contact.disconnected_by,
-        "abandoned": contact.abandoned,
-        "blocked": contact.blocked,
-    }
+    """The columns of a row that come from the contact alone."""
+    return {**{name: getattr(contact, name) for name in CONTACT_FIELDS}, "n_turns": len(contact.turns)}
 
 
 def agent_columns(contact: Contact, taxonomy: Taxonomy) -> dict[str, Any]:

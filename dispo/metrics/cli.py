@@ -149,15 +149,8 @@ def _report(args: argparse.Namespace) -> int:
         raise ConfigError("--labels labels names a contact file's own labels; a labelled table has model labels")
     args.labels = ",".join(words) if words else None
     config = config_from_args(args)
-    with open_source(
-        data,
-        audits=args.audits,
-        taxonomy=args.taxonomy,
-        threads=args.threads,
-        label_issues=args.label_issues,
-        surveys=args.surveys,
-        agent_hours=args.agent_hours,
-    ) as source:
+    inputs = {name: getattr(args, name) for name in ("audits", "label_issues", "surveys", "agent_hours")}
+    with open_source(data, taxonomy=args.taxonomy, threads=args.threads, **inputs) as source:
         paths = write_report(source, config, args.output, charts=not args.no_charts)
     logger.info("wrote the metrics report in %.1f s: open %s", time.perf_counter() - started, paths["report.html"])
     return 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from dispo.errors import FieldProblem
 from dispo.platforms.codes import CodeMap
-from dispo.platforms.connect import RawContact, load_object
+from dispo.platforms.connect import RawContact, load_object, spoken_turn
 
 ROLES = {"END_USER": "customer", "HUMAN_AGENT": "agent", "AUTOMATED_AGENT": "system", "ANY_AGENT": "agent"}
 MEDIUMS = {"PHONE_CALL": "voice", "CHAT": "chat"}
@@ -54,18 +54,15 @@ def read_ccai(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         participant: dict[str, Any] = (
             segment["segmentParticipant"] if isinstance(segment.get("segmentParticipant"), dict) else {}
         )
-        speaker = ROLES.get(str(participant.get("role", ""))) or by_channel.get(segment.get("channelTag"))
-        if speaker is None:
-            problems.append(FieldProblem(
-                f"transcript.transcriptSegments[{i}].segmentParticipant.role",
-                f"one of {', '.join(ROLES)} (or callMetadata channels)", participant.get("role"),
-            ))  # fmt: skip
+        where = f"transcript.transcriptSegments[{i}]"
+        turn = spoken_turn(
+            ROLES.get(str(participant.get("role", ""))) or by_channel.get(segment.get("channelTag")),
+            segment.get("text"), problems, text_field=f"{where}.text", what="the segment's text",
+            unmapped=FieldProblem(f"{where}.segmentParticipant.role",
+                                  f"one of {', '.join(ROLES)} (or callMetadata channels)", participant.get("role")),
+        )  # fmt: skip
+        if turn is None:
             continue
-        text = segment.get("text")
-        if not isinstance(text, str):
-            problems.append(FieldProblem(f"transcript.transcriptSegments[{i}].text", "the segment's text", text))
-            continue
-        turn: dict[str, Any] = {"speaker": speaker, "text": text}
         words = segment.get("words")
         if isinstance(words, list) and words and isinstance(words[0], dict):
             offset = _seconds(words[0].get("startOffset"))

@@ -51,6 +51,20 @@ def load_json(path: Path) -> tuple[Any, list[FieldProblem]]:
         return None, [FieldProblem("<file>", "one JSON object", f"invalid JSON ({exc.msg} at line {exc.lineno})")]
 
 
+def spoken_turn(
+    speaker: str | None, text: Any, problems: list[FieldProblem], *, unmapped: FieldProblem, text_field: str, what: str
+) -> dict[str, Any] | None:
+    """The turn of one exported item, or None with its problem noted: ``unmapped`` when the export
+    names a speaker dispo cannot map, else ``text_field`` when the text is not a string."""
+    if speaker is None:
+        problems.append(unmapped)
+        return None
+    if not isinstance(text, str):
+        problems.append(FieldProblem(text_field, what, text))
+        return None
+    return {"speaker": speaker, "text": text}
+
+
 #: The contact record's DisconnectReason -> who hung up.
 DISCONNECTS = {"CUSTOMER_DISCONNECT": "customer", "AGENT_DISCONNECT": "agent"}
 
@@ -92,16 +106,14 @@ def _turns(
         if not isinstance(item, dict):
             problems.append(FieldProblem(f"Transcript[{i}]", "an object", type(item).__name__))
             continue
-        speaker = speaker_of(item)
-        if speaker is None:
-            who = item.get("ParticipantId", item.get("ParticipantRole"))
-            problems.append(FieldProblem(f"Transcript[{i}].ParticipantRole", f"one of {', '.join(ROLES)}", who))
+        who = item.get("ParticipantId", item.get("ParticipantRole"))
+        turn = spoken_turn(
+            speaker_of(item), item.get("Content"), problems, text_field=f"Transcript[{i}].Content",
+            unmapped=FieldProblem(f"Transcript[{i}].ParticipantRole", f"one of {', '.join(ROLES)}", who),
+            what="the text of the turn",
+        )  # fmt: skip
+        if turn is None:
             continue
-        content = item.get("Content")
-        if not isinstance(content, str):
-            problems.append(FieldProblem(f"Transcript[{i}].Content", "the text of the turn", content))
-            continue
-        turn: dict[str, Any] = {"speaker": speaker, "text": content}
         begin = item.get("BeginOffsetMillis")
         if isinstance(begin, int | float) and not isinstance(begin, bool):
             turn["offset_s"] = begin / 1000.0

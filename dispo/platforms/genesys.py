@@ -28,7 +28,7 @@ from typing import Any
 
 from dispo.errors import FieldProblem
 from dispo.platforms.codes import CodeMap
-from dispo.platforms.connect import RawContact, load_object
+from dispo.platforms.connect import RawContact, load_object, spoken_turn
 
 PURPOSES = {"external": "customer", "customer": "customer", "internal": "agent", "agent": "agent", "user": "agent",
             "ivr": "system", "acd": "system", "bot": "system", "voicemail": "system", "workflow": "system"}  # fmt: skip
@@ -60,16 +60,14 @@ def read_genesys(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         for p, phrase in enumerate(phrases):
             where = f"transcripts[{t}].phrases[{p}]"
             purpose = str(phrase.get("participantPurpose", "")).lower() if isinstance(phrase, dict) else ""
-            speaker = PURPOSES.get(purpose)
-            if speaker is None:
-                found = phrase.get("participantPurpose") if isinstance(phrase, dict) else phrase
-                problems.append(FieldProblem(f"{where}.participantPurpose", "external, internal, ivr or acd", found))
+            found = phrase.get("participantPurpose") if isinstance(phrase, dict) else phrase
+            turn = spoken_turn(
+                PURPOSES.get(purpose), phrase.get("text") if isinstance(phrase, dict) else None, problems,
+                unmapped=FieldProblem(f"{where}.participantPurpose", "external, internal, ivr or acd", found),
+                text_field=f"{where}.text", what="the phrase's text",
+            )  # fmt: skip
+            if turn is None:
                 continue
-            text = phrase.get("text")
-            if not isinstance(text, str):
-                problems.append(FieldProblem(f"{where}.text", "the phrase's text", text))
-                continue
-            turn: dict[str, Any] = {"speaker": speaker, "text": text}
             offset = _offset_s(phrase.get("startTimeMs"), started)
             if offset is not None:
                 turn["offset_s"] = offset

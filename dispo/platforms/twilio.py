@@ -17,7 +17,7 @@ from typing import Any
 
 from dispo.errors import FieldProblem
 from dispo.platforms.codes import CodeMap
-from dispo.platforms.connect import RawContact, load_json
+from dispo.platforms.connect import RawContact, load_json, spoken_turn
 
 ROLES = {"customer": "customer", "caller": "customer", "agent": "agent", "rep": "agent", "bot": "system",
          "ivr": "system", "system": "system"}  # fmt: skip
@@ -42,17 +42,17 @@ def read_twilio(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
     ordered = sorted((s for s in doc["sentences"] if isinstance(s, dict)), key=lambda s: s.get("sentence_index", 0))
     for i, sentence in enumerate(ordered):
         speaker = speakers.get(sentence.get("media_channel"))  # type: ignore[arg-type]
-        if speaker is None:
-            problems.append(FieldProblem(
-                "transcript.channel.participants", f"a role for media channel {sentence.get('media_channel')!r}",
-                sorted(speakers),
-            ))  # fmt: skip
-            break
-        text = sentence.get("transcript")
-        if not isinstance(text, str):
-            problems.append(FieldProblem(f"sentences[{i}].transcript", "the sentence's text", text))
+        channel_role = f"a role for media channel {sentence.get('media_channel')!r}"
+        turn = spoken_turn(
+            speaker, sentence.get("transcript"), problems, text_field=f"sentences[{i}].transcript",
+            what="the sentence's text",
+            unmapped=FieldProblem("transcript.channel.participants", channel_role, sorted(speakers)),
+        )  # fmt: skip
+        if turn is None and speaker is None:
+            break  # one unmapped channel: said once, not for each of its sentences
+        if turn is None:
             continue
-        turn: dict[str, Any] = {"speaker": speaker, "text": text}
+        text = turn["text"]
         with contextlib.suppress(KeyError, TypeError, ValueError):  # no time: the turn has no offset
             turn["offset_s"] = float(sentence["start_time"])
         if turns and turns[-1]["speaker"] == speaker:  # sentences of one speaker make one turn
