@@ -32,6 +32,7 @@ from dispo.audit.ranking import (
 )
 from dispo.audit.sampling import sample_prefix, wilson_interval
 from dispo.contact import Contact
+from dispo.errors import InvalidInputError
 from dispo.io import read_contacts, write_contacts
 from dispo.labelled import labelled_row
 from dispo.model.predictor import Predictor
@@ -435,6 +436,49 @@ def test_cli_imports_a_labelled_table_and_lists_the_queue(
     assert args.handler(args) == 0
     assert '"population": 40' in capsys.readouterr().out
     assert math.isclose(page.items[0]["suspicion"], max(i["suspicion"] for i in page.items))
+
+
+def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(
+    tmp_path: Path, corpus: list[Contact]
+) -> None:
+    """`dispo train --label-noise` writes label_issues.jsonl into the bundle; importing it queues
+    the training contacts by how likely their agent code is wrong, flagged ones first."""
+    import json
+
+    contacts = [c for c in corpus if c.agent_labels is not None and c.agent_labels.reason][:6]
+    write_contacts(contacts, tmp_path / "train.jsonl")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    rows = []
+    for i, contact in enumerate(contacts):
+        agent = contact.agent_labels
+        assert agent is not None and agent.outcome is not None
+        wrong = i == 2  # the pass flags this one: the text says another reason
+        rows += [
+            {"contact_id": contact.contact_id, "task": "reason", "given": agent.reason,
+             "suggested": "cancel_order" if wrong else agent.reason, "self_confidence": 0.03 if wrong else 0.9,
+             "issue": wrong},
+            {"contact_id": contact.contact_id, "task": "outcome", "given": agent.outcome,
+             "suggested": agent.outcome, "self_confidence": 0.8, "issue": False},
+        ]  # fmt: skip
+    (bundle / "label_issues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'issues.db'}"
+    parser = argparse.ArgumentParser()
+    register_audit(parser.add_subparsers())
+    args = parser.parse_args(
+        ["audit", "--database-url", url, "import", "--tenant", "acme", "--contacts", str(tmp_path / "train.jsonl"),
+         "--label-issues", str(bundle / "label_issues.jsonl")]
+    )  # fmt: skip
+    assert args.handler(args) == 0
+    page = AuditStore(make_engine(url)).queue("acme", QueueQuery(limit=50))
+    assert page.total == len(contacts)
+    first = page.items[0]
+    assert first["contact_id"] == contacts[2].contact_id and first["disagrees"] is True
+    assert first["agent_reason_probability"] == pytest.approx(0.03) and first["reason"] == "cancel_order"
+    assert first["suspicion"] == pytest.approx(1 - 0.03 * 0.8)
+    (bundle / "label_issues.jsonl").write_text('{"contact_id": "x", "task": "reason"}\n', encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"label_issues.jsonl:1: .*missing or wrong: given, suggested"):
+        args.handler(args)
 
 
 # -- the web pages -----------------------------------------------------------------------------------

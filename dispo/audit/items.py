@@ -137,6 +137,49 @@ def item_row(
     }
 
 
+def item_from_label_issues(
+    contact: dict[str, Any],
+    issues: dict[str, dict[str, Any]],
+    *,
+    model_version: str,
+    agent_code: str | None = None,
+    model_code: str | None = None,
+    config: RankingConfig | None = None,
+    rng: random.Random | None = None,
+) -> dict[str, Any] | None:
+    """An item for a contact whose agent codes the confident-learning pass of `dispo train
+    --label-noise` judged (its ``label_issues.jsonl`` rows, by task): the out-of-fold probability
+    of the agent's label is the pass's ``self_confidence``, and its ``suggested`` label takes the
+    rest at most (the bound of :meth:`TaskView.bounded`). No model has to be run."""
+
+    def view(task: str) -> tuple[str | None, str | None, float | None, float | None]:
+        issue = issues.get(task)
+        if issue is None:
+            return None, None, None, None
+        given, suggested, confidence = issue["given"], issue["suggested"], float(issue["self_confidence"])
+        return given, suggested, confidence, confidence if suggested == given else 1.0 - confidence
+
+    agent_reason, reason, reason_confidence, reason_probability = view("reason")
+    agent_outcome, outcome, outcome_confidence, outcome_probability = view("outcome")
+    return item_row(
+        contact,
+        source="batch",
+        model_version=model_version,
+        reasons=[(reason, reason_probability or 0.0)] if reason is not None else [],
+        outcome_probabilities=None,
+        outcome=outcome,
+        outcome_probability=outcome_probability,
+        agent_reason=agent_reason,
+        agent_outcome=agent_outcome,
+        agent_code=agent_code,
+        model_code=model_code,
+        agent_reason_probability=reason_confidence,
+        agent_outcome_probability=outcome_confidence,
+        config=config,
+        rng=rng,
+    )
+
+
 def item_from_suggestion(suggestion: Any, decision: Any, config: RankingConfig | None = None) -> dict[str, Any] | None:
     """An item for a live/API suggestion (a :class:`serve.db.Suggestion` row) and the agent's
     decision on it (a :class:`serve.db.Decision`): the decision is the agent's code. The stored

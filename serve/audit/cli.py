@@ -37,6 +37,11 @@ def register_audit(subcommands: Any) -> None:
     load.add_argument("--contacts", default=None, help="contacts file (JSONL, CSV or Parquet; file, folder or glob)")
     load.add_argument("--labelled", type=Path, default=None, help="the labelled table (Parquet) for those contacts")
     load.add_argument("--model", default=None, help="NAME[:VERSION]: predict the contacts here (no --labelled)")
+    load.add_argument(
+        "--label-issues", type=Path, default=None, metavar="FILE",
+        help="label_issues.jsonl of `dispo train --label-noise` (in the bundle): queue the training contacts by "
+        "how likely their agent code is wrong, no model run",
+    )  # fmt: skip
     load.add_argument("--models-dir", type=Path, default=None, help="registry folder (env DISPO_MODELS_DIR)")
     load.add_argument("--live", action="store_true", help="queue the service's decided live/API suggestions")
     load.add_argument("--method", default="self_confidence", choices=["self_confidence", "normalized_margin"])
@@ -109,11 +114,14 @@ def _import(args: argparse.Namespace) -> int:
     else:
         if not args.contacts:
             raise ConfigError("dispo audit import: give --contacts (with --labelled or --model), or --live")
-        if args.labelled is None and args.model is None:
-            raise ConfigError("dispo audit import: --contacts needs --labelled TABLE.parquet or --model NAME")
+        if args.labelled is None and args.model is None and args.label_issues is None:
+            raise ConfigError(
+                "dispo audit import: --contacts needs --labelled TABLE.parquet, --model NAME or --label-issues FILE"
+            )
         rows = import_rows(
             args.contacts,
             labelled=args.labelled,
+            label_issues=args.label_issues,
             model=args.model,
             models_dir=args.models_dir,
             config=config,
@@ -135,6 +143,7 @@ def import_rows(
     contacts: str,
     *,
     labelled: Path | None = None,
+    label_issues: Path | None = None,
     model: str | None = None,
     models_dir: Path | None = None,
     config: Any = None,
@@ -142,7 +151,8 @@ def import_rows(
     seed: int | None = None,
     batch_size: int = 32,
 ) -> list[dict[str, Any]]:
-    """Audit-item rows for a contacts file, from a labelled table or by predicting here."""
+    """Audit-item rows for a contacts file, from a labelled table, from the label issues of a
+    training run, or by predicting here."""
     import pyarrow.parquet as pq
 
     from dispo.audit.items import item_from_labelled
@@ -170,8 +180,10 @@ def import_rows(
         if missing:
             logger.warning("%d contacts of %s are not in %s and were not queued", missing, contacts, labelled)
         return rows
+    if label_issues is not None:
+        return _label_issue_rows(reader, label_issues, redactor, config, rng)
     if model is None:
-        raise ConfigError("import_rows needs a labelled table or a model")
+        raise ConfigError("import_rows needs a labelled table, label issues or a model")
     from dispo.model.predictor import Predictor
 
     predictor = Predictor.load(model, models_dir)
@@ -197,6 +209,60 @@ def import_rows(
             flush()
     if batch:
         flush()
+    return rows
+
+
+def _label_issue_rows(
+    contacts: Any, path: Path, redactor: Any, config: Any, rng: random.Random
+) -> list[dict[str, Any]]:
+    """Items for the contacts that ``label_issues.jsonl`` judged; its bundle (the folder around it)
+    gives the taxonomy that renders the codes and the version the items name."""
+    from dispo.audit.items import item_from_label_issues
+    from dispo.errors import InvalidInputError
+    from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE
+    from dispo.taxonomy import Taxonomy, load_taxonomy
+
+    fields = ("contact_id", "task", "given", "suggested", "self_confidence")
+    issues: dict[str, dict[str, dict[str, Any]]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                issue = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            missing = [name for name in fields if not isinstance(issue, dict) or issue.get(name) is None]
+            if missing or not isinstance(issue["self_confidence"], int | float):
+                raise InvalidInputError(
+                    f"{path}:{number}: a label issue needs {', '.join(fields)} (self_confidence a number); "
+                    f"missing or wrong: {', '.join(missing) or 'self_confidence'}"
+                )
+            issues.setdefault(str(issue["contact_id"]), {})[str(issue["task"])] = issue
+    folder = path.parent
+    taxonomy = Taxonomy.from_yaml(folder / TAXONOMY_FILE) if (folder / TAXONOMY_FILE).is_file() else load_taxonomy()
+    version = "label issues"
+    if (folder / MANIFEST_FILE).is_file():
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        version = f"{manifest.get('name')}:{manifest.get('version')} label issues"
+
+    def code(reason: str | None, outcome: str | None) -> str | None:
+        return taxonomy.render_code(reason, outcome) if reason is not None and outcome is not None else None
+
+    rows = []
+    for contact in contacts:
+        judged = issues.get(contact.contact_id)
+        if not judged:
+            continue
+        clean = redactor.redact_contact(contact) if redactor else contact
+        agent = contact.agent_labels
+        suggested = {task: judged[task]["suggested"] if task in judged else None for task in ("reason", "outcome")}
+        item = item_from_label_issues(
+            clean.to_json_dict(), judged, model_version=version, config=config, rng=rng,
+            agent_code=code(agent.reason, agent.outcome) if agent is not None else None,
+            model_code=code(suggested["reason"], suggested["outcome"]),
+        )  # fmt: skip
+        if item is not None:
+            rows.append(item)
+    logger.info("%d of %d judged contacts found in the contacts file", len(rows), len(issues))
     return rows
 
 
