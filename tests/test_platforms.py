@@ -109,6 +109,23 @@ def test_genesys_details_of_an_abandoned_call_make_a_contact_without_turns(tmp_p
     assert contact.queued_at is not None and contact.queue == "q-billing"
 
 
+def test_genesys_details_edge_cases_are_read_not_guessed() -> None:
+    from dispo.platforms.genesys import queue_events
+
+    def segment(start: str, kind: str = "interact", disconnect: str | None = None) -> dict[str, object]:
+        return {"segmentStart": f"2026-03-03T10:{start}Z", "segmentType": kind, "disconnectType": disconnect}
+
+    acd = {"purpose": "acd", "sessions": [{"segments": [segment("01:00")], "metrics": None}]}
+    dialer = {"purpose": "dialer", "sessions": [{"segments": [segment("00:00")]}]}  # says nothing of the queue
+    agent = {"purpose": "agent", "userId": "u1", "sessions": [{"segments": [segment("00:30"), segment("02:00")]}]}
+    events, problems = queue_events([dialer, acd, agent])
+    # the agent's interact before the queue (an outbound leg) is not the answer
+    assert problems == [] and events["answered_at"] == "2026-03-03T10:02:00Z" and events["abandoned"] is False
+    timeout = {"purpose": "customer", "sessions": [{"segments": [segment("01:00", disconnect="timeout")]}]}
+    events, _ = queue_events([acd, timeout])
+    assert "abandoned" not in events and events["disconnected_by"] == "system"  # unanswered, not left: unknown
+
+
 def test_ccai_roles_or_call_channels_and_the_disposition_code(tmp_path: Path) -> None:
     contact = _only("ccai", "ccai_conversation.json", tmp_path, CODES)
     assert isinstance(contact, Contact) and contact.contact_id == "conv-7731" and contact.channel == "voice"

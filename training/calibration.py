@@ -50,6 +50,7 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray, binary: bool = Fals
 #: exhaustive search (3: sentiment; 36 x 36 points).
 OFFSET_GRID: tuple[float, ...] = tuple(round(-1.0 + 0.1 * i, 1) for i in range(36))
 MAX_OFFSET_LABELS = 3
+MIN_OFFSET_CONTACTS = 20  # labelled validation contacts needed to choose offsets at all
 
 
 @dataclass
@@ -105,6 +106,9 @@ def fit_class_offsets(
     known = targets >= 0
     log_probs, y = np.log(np.clip(probabilities[known], 1e-12, None)), targets[known].astype(int)
     n_labels = len(labels)
+    if len(y) < MIN_OFFSET_CONTACTS:  # too few to choose, let alone to check out of fold
+        before = macro_f1(y, log_probs.argmax(1), n_labels) if len(y) else 0.0
+        return OffsetChoice({}, round(before, 4), round(before, 4), round(before, 4), kept=False)
     reference = int(np.bincount(y, minlength=n_labels).argmax())
     offsets = _best_offsets(log_probs, y, reference)
     before, after = macro_f1(y, log_probs.argmax(1), n_labels), macro_f1(y, (log_probs + offsets).argmax(1), n_labels)

@@ -178,7 +178,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         # data, never trained on.
         refuse_test_half(run.data.validation)
         fixed_validation = [redactor.redact_contact(c) if redactor else c
-                            for c in ContactReader(run.data.validation, taxonomy=taxonomy)]  # fmt: skip
+                            for c in ContactReader(run.data.validation, taxonomy=taxonomy) if c.turns]  # fmt: skip
     noise: NoiseOutcome | None = None
     if run.training.label_noise != "none":
         noise = handle_label_noise(
@@ -394,7 +394,9 @@ def recalibrate_bundle(
     refuse_test_half(validation)
     source = resolve(ref, root)
     predictor = Predictor.load(source)
-    contacts = [default_redactor().redact_contact(c) for c in ContactReader(validation, taxonomy=predictor.taxonomy)]
+    contacts = [
+        default_redactor().redact_contact(c) for c in ContactReader(validation, taxonomy=predictor.taxonomy) if c.turns
+    ]
     raws = list(predictor.logits(contacts))
     choices = {}
     for task in tasks:
@@ -405,7 +407,8 @@ def recalibrate_bundle(
         targets = np.array([labels.index(g) if g in labels else -1 for g in gold])
         scores = np.stack([raw["logits"][task] for raw in raws])
         choices[task] = fit_class_offsets(softmax(scores, predictor.temperatures.get(task, 1.0)), targets, labels)
-    offsets = {task: choice.offsets for task, choice in choices.items() if choice.kept}
+    offsets = {task: by_label for task, by_label in predictor.offsets.items() if task not in choices}
+    offsets.update({task: choice.offsets for task, choice in choices.items() if choice.kept})
     logger.info(
         "class offsets of %s on %s: %s", predictor.version, validation, {t: c.to_dict() for t, c in choices.items()}
     )
@@ -413,7 +416,8 @@ def recalibrate_bundle(
     writer = BundleWriter(name or manifest["name"], root)
     try:
         for item in source.iterdir():
-            if item.name not in (MANIFEST_FILE, CALIBRATION_FILE) and not item.name.startswith("."):
+            # the source's reports are not this version's: `dispo evaluate` writes its own
+            if item.name not in (MANIFEST_FILE, CALIBRATION_FILE, "report", "evaluations") and item.name[0] != ".":
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, writer.path / item.name)
         writer.write_json(CALIBRATION_FILE, calibration_record(predictor.temperatures, offsets))
         metrics = read_json(source, METRICS_FILE)

@@ -159,9 +159,10 @@ class Scored:
 
 
 def read_evaluation_contacts(data_path: str | Path, taxonomy: Taxonomy, model: str) -> list[Contact]:
-    """Read strictly with the model's taxonomy: a label the model cannot predict is an error."""
+    """Read strictly with the model's taxonomy: a label the model cannot predict is an error.
+    Contacts abandoned or blocked in the queue have no transcript to read and are left out."""
     try:
-        contacts = list(ContactReader(data_path, taxonomy=taxonomy))
+        contacts = [c for c in ContactReader(data_path, taxonomy=taxonomy) if c.turns]
     except RecordError as exc:
         raise EvaluationError(
             f"cannot evaluate {model} on {data_path}: {exc} (labels must belong to the model's "

@@ -726,7 +726,7 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
         reasons["abandonment_rate"] = "the contacts carry no abandoned flag or answered_at time (queue events)"
     if not source.has_values("blocked"):
         reasons["blockage_rate"] = "the export records no refused or overflowed contacts (no blocked flag)"
-    if "ended_at" in missing and not source.has_agent_hours:
+    if not source.has_values("ended_at") and not source.has_agent_hours:
         reasons["cph"] = "no handle times (ended_at) and no agent hours were given"
     if not config.targets.rate_cards:
         reasons["cpc"] = "no provider has a rate card (rate_cards in the targets YAML)"
@@ -768,7 +768,13 @@ def describe(source: MetricsSource, config: MetricsConfig) -> dict[str, Any]:
         if total and total - (used or 0.0) > 1e-6:
             notes.append(
                 f"{total - (used or 0.0):.1f} of {total:.1f} logged-in hours fall on agent-days with no handled "
-                "contact in the data and do not count in contacts per hour"
+                "contact in the data and do not count in contacts per hour (a session counts on the day it "
+                "started"
+                + (
+                    "; no agent id matched: are the ids pseudonymised in one file and not the other?)"
+                    if not used
+                    else ")"
+                )
             )
     if quality["ended_before_started"]:
         notes.append(f"{quality['ended_before_started']} contacts end before they start and are left out of AHT")

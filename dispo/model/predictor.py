@@ -14,6 +14,7 @@ import torch
 from transformers import AutoConfig, AutoTokenizer
 
 from dispo.contact import Contact, Turn
+from dispo.errors import InvalidInputError
 from dispo.model.blend import BaselineBlend
 from dispo.model.bundle import (
     BASELINE_FILE,
@@ -175,7 +176,12 @@ class Predictor:
     @torch.inference_mode()
     def logits(self, contacts: Sequence[Contact | Sequence[Turn]], batch_size: int = 32) -> Iterator[dict[str, Any]]:
         """Uncalibrated scores (the heads' logits, blended with the baseline when the bundle
-        blends: see :meth:`scores`) and pooling weights per contact, in input order."""
+        blends: see :meth:`scores`) and pooling weights per contact, in input order. A contact
+        without turns (abandoned or blocked in the queue) has nothing to read and is refused."""
+        for index, contact in enumerate(contacts):
+            if not (contact.turns if isinstance(contact, Contact) else contact):
+                name = contact.contact_id if isinstance(contact, Contact) else f"contacts[{index}]"
+                raise InvalidInputError(f"{name}: no turns to classify (an abandoned or blocked contact)")
         prepared = self.featurizer.prepare_many(contacts)
         order = sorted(range(len(prepared)), key=lambda i: sum(s.est_tokens for s in prepared[i].segments))
         results: dict[int, dict[str, Any]] = {}

@@ -89,7 +89,11 @@ def contact_record_events(record: Any) -> tuple[dict[str, Any], list[FieldProble
     if isinstance(reason, str) and reason:
         events["disconnected_by"] = DISCONNECTS.get(reason.upper(), "system")
     if events["queued_at"] is not None:
-        events["abandoned"] = events["answered_at"] is None and events.get("disconnected_by") == "customer"
+        if events["answered_at"] is not None:
+            events["abandoned"] = False
+        elif events.get("disconnected_by") == "customer":
+            events["abandoned"] = True
+        # else: never answered, but not left by the customer (a flow timeout, a transfer out): unknown
     return {k: v for k, v in events.items() if v is not None}, []
 
 

@@ -23,6 +23,7 @@ transcript make a contact without turns.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,17 +107,14 @@ def queue_events(participants: Any) -> tuple[dict[str, Any], list[FieldProblem]]
     problems: list[FieldProblem] = []
     customer_last: dict[str, Any] | None = None
     abandoned = False
+    answers: list[tuple[str, Any]] = []  # (segment start, user id) of every agent interact segment
     for i, participant in enumerate(participants):
-        if not isinstance(participant, dict) or not isinstance(participant.get("sessions", []), list):
+        if not isinstance(participant, dict) or not isinstance(participant.get("sessions") or [], list):
             problems.append(FieldProblem(f"participants[{i}]", "a participant with a list of sessions", participant))
             continue
         purpose = str(participant.get("purpose", "")).lower()
-        if purpose not in PURPOSES:
-            problems.append(
-                FieldProblem(f"participants[{i}].purpose", "customer, external, acd, agent or ivr", purpose)
-            )
-            continue
-        for j, session in enumerate(participant.get("sessions", [])):
+        role = PURPOSES.get(purpose)  # dialer, station, api and the like say nothing of the queue
+        for j, session in enumerate(participant.get("sessions") or []):
             segments = session.get("segments") if isinstance(session, dict) else None
             if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments):
                 problems.append(
@@ -124,20 +122,25 @@ def queue_events(participants: Any) -> tuple[dict[str, Any], list[FieldProblem]]
                 )
                 continue
             segments = sorted(segments, key=lambda s: str(s.get("segmentStart", "")))
-            metrics = {m.get("name") for m in session.get("metrics", []) if isinstance(m, dict)}
+            metrics = {m.get("name") for m in session.get("metrics") or [] if isinstance(m, dict)}
             if purpose == "acd" and segments:
                 events.setdefault("queued_at", segments[0].get("segmentStart"))
                 if isinstance(segments[0].get("queueId"), str):
                     events.setdefault("queue", segments[0]["queueId"])
                 abandoned = abandoned or "tAbandon" in metrics
-            elif PURPOSES[purpose] == "agent" and purpose != "internal":
-                interact = [s for s in segments if s.get("segmentType") == "interact"]
-                if interact:
-                    events.setdefault("answered_at", interact[0].get("segmentStart"))
-                    if isinstance(participant.get("userId"), str):
-                        events.setdefault("agent_id", participant["userId"])
-            elif PURPOSES[purpose] == "customer" and segments:
+            elif role == "agent" and purpose != "internal":
+                answers += [(str(s.get("segmentStart", "")), participant.get("userId"))
+                            for s in segments if s.get("segmentType") == "interact"]  # fmt: skip
+            elif role == "customer" and segments:
                 customer_last = segments[-1]
+    # The answer is the first agent interact at or after the queue entry (an agent may have spoken
+    # before the queue: an outbound call, a transfer into a queue).
+    queued = _when(events.get("queued_at"))
+    after = sorted(a for a in answers if queued is None or (_when(a[0]) or queued) >= queued)
+    if after:
+        events["answered_at"] = after[0][0]
+        if isinstance(after[0][1], str):
+            events["agent_id"] = after[0][1]
     answered = "answered_at" in events
     if customer_last is not None:
         kind = str(customer_last.get("disconnectType", "")).lower()
@@ -148,9 +151,21 @@ def queue_events(participants: Any) -> tuple[dict[str, Any], list[FieldProblem]]
         elif kind in _SYSTEM_DISCONNECTS or kind.startswith("transfer"):
             events["disconnected_by"] = "system"
     if "queued_at" in events:
-        hung_up_waiting = not answered and events.get("disconnected_by") == "customer"
-        events["abandoned"] = not answered and (abandoned or hung_up_waiting)
+        if answered:
+            events["abandoned"] = False
+        elif abandoned or events.get("disconnected_by") == "customer":
+            events["abandoned"] = True
+        # else: never answered, but not left by the customer (a timeout, an overflow): unknown
     return {k: v for k, v in events.items() if v is not None}, problems
+
+
+def _when(value: Any) -> datetime | None:
+    """An ISO time with its zone (Genesys writes UTC with Z); None for anything else."""
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return when if when is not None and when.tzinfo is not None else None
 
 
 def _offset_s(start_ms: Any, started: Any) -> float | None:

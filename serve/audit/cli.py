@@ -204,6 +204,8 @@ def import_rows(
         batch.clear()
 
     for contact in reader:
+        if not contact.turns:  # abandoned or blocked: no agent code to audit, nothing to classify
+            continue
         batch.append(redactor.redact_contact(contact) if redactor else contact)
         if len(batch) >= 256:
             flush()
@@ -238,7 +240,11 @@ def _label_issue_rows(
                 )
             issues.setdefault(str(issue["contact_id"]), {})[str(issue["task"])] = issue
     folder = path.parent
-    taxonomy = Taxonomy.from_yaml(folder / TAXONOMY_FILE) if (folder / TAXONOMY_FILE).is_file() else load_taxonomy()
+    if (folder / TAXONOMY_FILE).is_file():
+        taxonomy = Taxonomy.from_yaml(folder / TAXONOMY_FILE)
+    else:
+        logger.warning("%s is not inside a model bundle: its codes are rendered with the default taxonomy", path)
+        taxonomy = load_taxonomy()
     version = "label issues"
     if (folder / MANIFEST_FILE).is_file():
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
