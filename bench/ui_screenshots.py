@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,6 @@ from serve.background import BackgroundServer
 from serve.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 logger = logging.getLogger("bench.ui_screenshots")
 
 
@@ -48,13 +40,16 @@ def main() -> None:
 
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
+    sys.path.insert(0, str(ROOT))
+    from tests.audit_service import CHROMIUM, CHROMIUM_ARGS  # the browser test's launch
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="dispo-default")
     parser.add_argument("--models-dir", default=None)
     parser.add_argument("--contacts", type=int, default=80)
     parser.add_argument("--seed", type=int, default=202)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=str(CHROMIUM))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

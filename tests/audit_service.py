@@ -14,6 +14,18 @@ from serve.background import BackgroundServer
 from serve.settings import Settings
 from tests.factories import install_bundle
 
+# Debian's Chromium, as Playwright launches it for the browser test and the docs' screenshots.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 class Service:
     def __init__(self, running: BackgroundServer, key: str) -> None:

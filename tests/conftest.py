@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see dispo/cli.py: before torch is imported
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,27 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.factories import make_tiny_bundle
 
     return make_tiny_bundle(tmp_path_factory.mktemp("tiny-bundle"))
+
+
+@pytest.fixture(scope="module")
+def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
+    """A registry per test module holding a copy of :func:`tiny_bundle` as ``dispo-default``."""
+    from tests.factories import install_bundle
+
+    root = tmp_path_factory.mktemp("models")
+    install_bundle(tiny_bundle, root, name="dispo-default")
+    return root
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread: on a small shared machine, 2 spinning threads per process slow tests down."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ from serve.audit.store import AuditStore, QueueQuery
 from serve.db import make_engine
 from serve.settings import Settings
 from serve.store import Store
-from tests.factories import database_url, install_bundle
+from tests.factories import database_url
 from training.labelsources import resolve_labels
 
 
@@ -130,13 +130,6 @@ def test_wilson_interval_and_uniform_sample_prefix() -> None:
 
 
 # -- the service ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
-    root = tmp_path_factory.mktemp("audit-models")
-    install_bundle(tiny_bundle, root, name="dispo-default")
-    return root
-
-
 @pytest.fixture(scope="module")
 def corpus() -> list[Contact]:
     from training.corpus.builder import CorpusBuilder, CorpusConfig

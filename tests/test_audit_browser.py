@@ -10,18 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit_service import Service, start_service
+from tests.audit_service import CHROMIUM, CHROMIUM_ARGS, Service, start_service
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's)")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="apt-get install chromium")
 

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from dispo.model.predictor import Predictor, encode_packed
 from tests.factories import install_bundle
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +44,6 @@ def corpus() -> list[Contact]:
     from training.corpus.builder import CorpusConfig, build_contacts
 
     return build_contacts(CorpusConfig(n_contacts=60, seed=11))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One torch thread: the machine is small and shared."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def job(models: Path, inputs: Any, output: Path, **overrides: Any) -> LabelJob:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,8 @@ from dispo.model.runtime import (
 )
 from tests.factories import make_tiny_base_model
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Contact]]:
@@ -51,15 +52,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Contac
     )
     bundle = train_model(run, "tiny", root=root / "models", redact=False)
     return bundle.path, evaluation
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One thread: on a small shared machine, 2 spinning threads per process slow tests down."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture

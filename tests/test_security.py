@@ -25,16 +25,9 @@ from serve.logfilter import ACCESS_LOGGER, PrivacyFilter
 from serve.store import Store
 from serve.telemetry import Telemetry
 from tests.conftest import make_contact
-from tests.factories import Api, database_url, install_bundle, make_api, two_version_registry
+from tests.factories import Api, database_url, make_api, two_version_registry
 
 DATABASES = ["sqlite", "postgresql"]  # PostgreSQL where DISPO_TEST_POSTGRES_URL is set (CI)
-
-
-@pytest.fixture(scope="module")
-def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
-    root = tmp_path_factory.mktemp("models")
-    install_bundle(tiny_bundle, root, name="dispo-default")
-    return root
 
 
 def _second_agent_key(api: Api, tenant: str = "acme") -> dict[str, str]:

@@ -18,16 +18,9 @@ from dispo.contact import Contact
 from dispo.model.runtime import SegmentCache
 from serve.db import make_engine, upgrade
 from serve.settings import Settings
-from tests.factories import Api, database_url, install_bundle, make_api, two_version_registry
+from tests.factories import Api, database_url, make_api, two_version_registry
 
 DATABASES = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="module")
-def models_root(tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path) -> Path:
-    root = tmp_path_factory.mktemp("models")
-    install_bundle(tiny_bundle, root, name="dispo-default")
-    return root
 
 
 @pytest.fixture(scope="module")

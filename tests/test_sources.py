@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from dispo.contact import Contact, contact_problems
+from dispo.contact import Contact
 from dispo.errors import ConfigError, RecordError
 from dispo.io import InputFormatError
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from tests.conftest import shared_data
+from tests.converted import convert_valid, outputs
 from training.sources import SOURCES, convert
 from training.sources.common import stratified_split
 
@@ -138,14 +139,6 @@ def _uss(root: Path) -> Path:
 FIXTURES = {"banking77": _banking77, "bitext": _bitext, "dstc11": _dstc11, "nlupp": _nlupp, "uss": _uss}
 
 
-def _read(path: Path) -> list[Contact]:
-    return [Contact.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def _outputs(out: Path) -> tuple[list[Contact], list[Contact], Taxonomy]:
-    return _read(out / "train.jsonl"), _read(out / "test.jsonl"), Taxonomy.from_yaml(out / "taxonomy.yaml")
-
-
 # ---------------------------------------------------------------------------------------------
 # Every source
 # ---------------------------------------------------------------------------------------------
@@ -157,18 +150,8 @@ def test_sources_list_matches_fixtures() -> None:
 
 @pytest.mark.parametrize("source", sorted(FIXTURES))
 def test_convert_writes_valid_contacts(source: str, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    summary = convert(source, FIXTURES[source](tmp_path), out)
-    train, test, taxonomy = _outputs(out)
-    assert train and test
-    assert summary.counts == {"train": len(train), "test": len(test)}
-    assert json.loads((out / "summary.json").read_text())["counts"] == summary.counts
-    assert summary.to_dict()["source"] == source and summary.notes
-    ids = [c.contact_id for c in train + test]
-    assert len(ids) == len(set(ids))
-    for contact in train + test:
-        assert contact_problems(contact, taxonomy=taxonomy) == []
-        assert contact.metadata["source"] == source
+    contacts, taxonomy = convert_valid(source, FIXTURES[source](tmp_path), tmp_path / "out")
+    for contact in contacts:
         assert contact.channel is None and contact.provider is None and contact.agent_id is None
         assert contact.labels is not None and contact.labels.outcome is None
         if contact.labels.reason is not None:
@@ -217,7 +200,7 @@ def test_unknown_source_and_option(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 def test_banking77_official_split_and_taxonomy(tmp_path: Path) -> None:
     summary = convert("banking77", _banking77(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert summary.counts == {"train": 12, "test": 2} and summary.split == "official"
     assert taxonomy.reason_names == ("card_arrival", "lost_or_stolen_card", "top_up_failed")
     assert test[0].contact_id == "banking77-test-000000" and test[0].turns[0].text == "my card never came"
@@ -228,7 +211,7 @@ def test_banking77_official_split_and_taxonomy(tmp_path: Path) -> None:
 
 def test_bitext_default_taxonomy_alias_and_placeholders(tmp_path: Path) -> None:
     summary = convert("bitext", _bitext(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert taxonomy.reason_names == load_taxonomy().reason_names
     assert summary.skipped == {"blank_rows": 1} and summary.counts == {"train": 12, "test": 3}
     by_reason = {c.labels.reason: c for c in train + test if c.labels}
@@ -241,7 +224,7 @@ def test_bitext_default_taxonomy_alias_and_placeholders(tmp_path: Path) -> None:
 
 def test_dstc11_upsell_mapping(tmp_path: Path) -> None:
     convert("dstc11", _dstc11(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert len(taxonomy.reasons) == 22 and [c.name for c in taxonomy.categories] == ["INSURANCE"]
     upsell = {c.labels.reason: c.labels.upsell for c in train + test if c.labels}
     assert upsell == {"GetQuote": True, "FileClaim": False, "ChangePlan": None, "CancelPlan": False}
@@ -250,7 +233,7 @@ def test_dstc11_upsell_mapping(tmp_path: Path) -> None:
 
 def test_nlupp_reasons_and_upsell(tmp_path: Path) -> None:
     convert("nlupp", _nlupp(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert set(taxonomy.reason_names) == {
         "banking.transfer_payment_deposit",
         "banking.account",
@@ -288,7 +271,7 @@ def test_nlupp_single_domain(tmp_path: Path) -> None:
 
 def test_uss_sentiments_and_turn_alignment(tmp_path: Path) -> None:
     summary = convert("uss", _uss(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert taxonomy.reasons == () and summary.skipped == {"empty_turns": 1}
     by_id = {c.contact_id: c for c in train + test}
     angry, happy = by_id["uss-mwoz-0000"], by_id["uss-mwoz-0001"]
@@ -388,5 +371,5 @@ def test_real_dstc11(tmp_path: Path) -> None:
     assert summary.counts["train"] + summary.counts["test"] == 913
     assert len(summary.label_distributions["train"]["reason"]) == 22
     assert len(summary.label_distributions["test"]["reason"]) == 22
-    _, _, taxonomy = _outputs(tmp_path / "out")
+    _, _, taxonomy = outputs(tmp_path / "out")
     assert len(taxonomy.reasons) == 22

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from dispo.contact import Contact, contact_problems
 from dispo.errors import ConfigError, RecordError
 from dispo.io import InputFormatError
-from dispo.taxonomy import Taxonomy, load_taxonomy
+from dispo.taxonomy import load_taxonomy
 from tests.conftest import shared_data
+from tests.converted import convert_valid, outputs
 from training.sources import OPTIONS, SOURCES, convert
 from training.sources.bitext_responses import PLACEHOLDER, placeholder_type
 from training.sources.clinc150 import INTENT_REASONS, NEAR_INTENTS
@@ -140,15 +140,6 @@ FIXTURES = {
 }
 
 
-def _read(path: Path) -> list[Contact]:
-    lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: texts may hold U+2028
-    return [Contact.model_validate_json(line) for line in lines if line]
-
-
-def _outputs(out: Path) -> tuple[list[Contact], list[Contact], Taxonomy]:
-    return _read(out / "train.jsonl"), _read(out / "test.jsonl"), Taxonomy.from_yaml(out / "taxonomy.yaml")
-
-
 def _expect_record_error(source: str, path: Path, out: Path, file: str, line: int | None, field: str) -> None:
     with pytest.raises(RecordError) as info:
         convert(source, path, out)
@@ -171,18 +162,8 @@ def test_new_sources_are_registered() -> None:
 
 @pytest.mark.parametrize("source", NEW_SOURCES)
 def test_convert_writes_valid_contacts(source: str, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    summary = convert(source, FIXTURES[source](tmp_path), out)
-    train, test, taxonomy = _outputs(out)
-    assert train and test
-    assert summary.counts == {"train": len(train), "test": len(test)}
-    assert json.loads((out / "summary.json").read_text())["counts"] == summary.counts
-    assert summary.source == source and summary.notes
-    ids = [c.contact_id for c in train + test]
-    assert len(ids) == len(set(ids))
-    for contact in train + test:
-        assert contact_problems(contact, taxonomy=taxonomy) == []
-        assert contact.metadata["source"] == source
+    contacts, _ = convert_valid(source, FIXTURES[source](tmp_path), tmp_path / "out")
+    for contact in contacts:
         assert contact.turns[0].speaker == "customer" and contact.turns[0].text.strip()
         assert contact.labels is not None and contact.labels.outcome is None and contact.labels.upsell is None
 
@@ -214,7 +195,7 @@ def test_options_are_refused_where_none_apply(source: str, tmp_path: Path) -> No
 # ---------------------------------------------------------------------------------------------
 def test_goemotions_sentiment_mapping_skips_and_split(tmp_path: Path) -> None:
     summary = convert("goemotions", _goemotions(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert taxonomy.reasons == () and summary.split == "official"
     assert summary.skipped == {"ambiguous_only": 2, "mixed_positive_negative": 2, "mixed_with_neutral": 2}
     by_id = {c.metadata["comment_id"]: c for c in train + test}
@@ -268,7 +249,7 @@ def test_goemotions_bad_rows(tmp_path: Path, file: str, text: str, line: int | N
 # ---------------------------------------------------------------------------------------------
 def test_tweeteval_val_is_train_and_test_is_test(tmp_path: Path) -> None:
     summary = convert("tweeteval", _tweeteval(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert taxonomy.reasons == () and summary.split == "official" and summary.skipped == {}
     assert summary.counts == {"train": 3, "test": 2}
     assert [c.labels.sentiment for c in train if c.labels] == ["positive", "neutral", "negative"]
@@ -284,7 +265,7 @@ def test_tweeteval_uses_a_train_split_when_present(tmp_path: Path) -> None:
     (folder / "sentiment_train_text.txt").write_text("first train tweet\n", encoding="utf-8")
     (folder / "sentiment_train_labels.txt").write_text("1\n", encoding="utf-8")
     summary = convert("tweeteval", folder, tmp_path / "out")
-    train, _, _ = _outputs(tmp_path / "out")
+    train, _, _ = outputs(tmp_path / "out")
     assert summary.counts == {"train": 4, "test": 2}
     assert train[0].contact_id == "tweeteval-train-000000"
     assert any("train + val -> train" in note for note in summary.notes)
@@ -294,7 +275,7 @@ def test_tweeteval_lines_split_on_newline_only(tmp_path: Path) -> None:
     folder = _tweeteval(tmp_path)
     (folder / "sentiment_test_text.txt").write_text("a\u2028b \nc\r\n", encoding="utf-8")
     convert("tweeteval", folder, tmp_path / "out")
-    _, test, _ = _outputs(tmp_path / "out")
+    _, test, _ = outputs(tmp_path / "out")
     assert [c.turns[0].text for c in test] == ["a\u2028b", "c"]
 
 
@@ -333,7 +314,7 @@ def test_clinc150_tables_use_retail_reasons() -> None:
 
 def test_clinc150_mapping_out_of_scope_and_split(tmp_path: Path) -> None:
     summary = convert("clinc150", _clinc(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert taxonomy.reason_names == load_taxonomy().reason_names and summary.split == "official"
     # pay_bill and cancel are near a retail reason: skipped (3 train + 1 val + 2 test each)
     assert summary.skipped == {"near_retail_reason": 12}
@@ -364,7 +345,7 @@ def test_clinc150_reads_the_file_itself(tmp_path: Path) -> None:
 def test_clinc150_lines_point_at_the_pair(tmp_path: Path) -> None:
     folder = _clinc(tmp_path)
     convert("clinc150", folder, tmp_path / "out")
-    train, _, _ = _outputs(tmp_path / "out")
+    train, _, _ = outputs(tmp_path / "out")
     lines = (folder / "data_full.json").read_text(encoding="utf-8").splitlines()
     for contact in train[:5]:
         line = lines[contact.metadata["source_line"] - 1].strip()
@@ -417,7 +398,7 @@ def test_clinc150_bad_structure(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 def test_bitext_responses_turns_reasons_and_duplicates(tmp_path: Path) -> None:
     summary = convert("bitext_responses", _bitext_responses(tmp_path), tmp_path / "out")
-    train, test, taxonomy = _outputs(tmp_path / "out")
+    train, test, taxonomy = outputs(tmp_path / "out")
     assert taxonomy.reason_names == load_taxonomy().reason_names
     assert summary.skipped == {"duplicate_pairs": 1, "blank_rows": 1}
     assert summary.counts["train"] + summary.counts["test"] == 24
@@ -438,7 +419,7 @@ def test_bitext_responses_turns_reasons_and_duplicates(tmp_path: Path) -> None:
 def test_bitext_responses_fill_placeholders(tmp_path: Path) -> None:
     folder = _bitext_responses(tmp_path)
     summary = convert("bitext_responses", folder, tmp_path / "out", seed=5)
-    train, test, _ = _outputs(tmp_path / "out")
+    train, test, _ = outputs(tmp_path / "out")
     contacts = train + test
     assert not any(PLACEHOLDER.search(t.text) for c in contacts for t in c.turns)
     cancel = next(c for c in contacts if c.contact_id == "bitext_responses-long-000000")
@@ -459,9 +440,8 @@ def test_bitext_responses_fill_placeholders(tmp_path: Path) -> None:
     assert "order_number 12" in note and "phone_number 6" in note and "label 18" in note
     # another seed draws other values (the phone numbers), the entity values stay
     convert("bitext_responses", folder, tmp_path / "other", seed=6)
-    other = {
-        c.contact_id: c for c in _read(tmp_path / "other" / "train.jsonl") + _read(tmp_path / "other" / "test.jsonl")
-    }
+    other_train, other_test, _ = outputs(tmp_path / "other")
+    other = {c.contact_id: c for c in other_train + other_test}
     others = [other[c.contact_id].metadata.get("placeholder_fills") for c in contacts]
     assert others != [c.metadata.get("placeholder_fills") for c in contacts]
     assert other[cancel.contact_id].metadata["placeholder_fills"]["{{Order Number}}"] == "1000"
@@ -469,7 +449,7 @@ def test_bitext_responses_fill_placeholders(tmp_path: Path) -> None:
 
 def test_bitext_responses_keep_placeholders(tmp_path: Path) -> None:
     summary = convert("bitext_responses", _bitext_responses(tmp_path), tmp_path / "out", placeholders="keep")
-    train, test, _ = _outputs(tmp_path / "out")
+    train, test, _ = outputs(tmp_path / "out")
     cancel = next(c for c in train + test if c.contact_id == "bitext_responses-long-000000")
     assert "{{Order Number}}" in cancel.turns[1].text and "placeholder_fills" not in cancel.metadata
     assert any(n.startswith("placeholders=keep: 60 ") for n in summary.notes)
@@ -529,7 +509,7 @@ def test_bitext_responses_split_groups_instructions_and_stratifies(tmp_path: Pat
     for seed in (1, 2, 3):
         out = tmp_path / f"out{seed}"
         convert("bitext_responses", folder / "both.csv", out, seed=seed, test_size=0.2)
-        train, test, _ = _outputs(out)
+        train, test, _ = outputs(out)
         assert len(test) == 8  # 20 groups -> 4 test groups of 2 rows
         assert {c.turns[0].text for c in train}.isdisjoint({c.turns[0].text for c in test})
         assert sorted(str(c.labels.reason) for c in test if c.labels) == ["cancel_order"] * 4 + ["track_order"] * 4
@@ -629,7 +609,7 @@ def test_real_bitext_responses(tmp_path: Path) -> None:
     assert summary.counts["train"] + summary.counts["test"] + summary.skipped.get("duplicate_pairs", 0) == 10_994
     assert len(summary.label_distributions["test"]["reason"]) == 27
     assert any("(6630 groups;" in note for note in summary.notes)  # 4,514 + 6,480 - 4,364 instructions
-    train, test, _ = _outputs(tmp_path / "out")
+    train, test, _ = outputs(tmp_path / "out")
     assert {c.turns[0].text for c in train}.isdisjoint({c.turns[0].text for c in test})
     assert 0.18 < len(test) / (len(train) + len(test)) < 0.22
     assert not any(PLACEHOLDER.search(c.turns[1].text) for c in train + test)

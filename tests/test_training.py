@@ -25,7 +25,7 @@ from training.calibration import fit_temperature
 from training.config import RunConfig
 from training.evaluation import expected_calibration_error
 from training.pipeline import train_model
-from training.trainer import Trainer, split_validation
+from training.trainer import EncodedContact, Trainer, split_validation
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -256,14 +256,22 @@ def test_unfreezing_and_freezing_layers(corpus: dict[str, Path]) -> None:
     assert frozen == {"embeddings.word_embeddings.weight"}
 
 
-def test_trainer_caches_turn_vectors_when_the_encoder_is_frozen(corpus: dict[str, Path], taxonomy: Taxonomy) -> None:
-    run = tiny_run(corpus)
-    run.model = ModelConfig.for_taxonomy(taxonomy, base_model=str(corpus["base"]), freeze_encoder_layers=2)
-    trainer = Trainer(run, taxonomy, checkpoint_dir=Path("/nonexistent"))
+def frozen_trainer(
+    corpus: dict[str, Path], taxonomy: Taxonomy, layers: int
+) -> tuple[Trainer, list[EncodedContact], dict[str, np.ndarray]]:
+    """A trainer with the bottom ``layers`` encoder layers frozen, the test contacts encoded, and
+    their logits before anything is cached."""
     from dispo.io import read_contacts
 
+    run = tiny_run(corpus)
+    run.model = ModelConfig.for_taxonomy(taxonomy, base_model=str(corpus["base"]), freeze_encoder_layers=layers)
+    trainer = Trainer(run, taxonomy, checkpoint_dir=Path("/nonexistent"))
     encoded = trainer.encode(read_contacts(corpus["test"]), "test")
-    direct = trainer.predict_logits(encoded)
+    return trainer, encoded, trainer.predict_logits(encoded)
+
+
+def test_trainer_caches_turn_vectors_when_the_encoder_is_frozen(corpus: dict[str, Path], taxonomy: Taxonomy) -> None:
+    trainer, encoded, direct = frozen_trainer(corpus, taxonomy, 2)
     trainer.cache_turn_vectors(encoded)
     cached = trainer.predict_logits(encoded)
     assert all(item.vectors is not None for item in encoded)
@@ -302,13 +310,7 @@ def test_lower_and_upper_layers_compose_to_the_full_encoder(corpus: dict[str, Pa
 
 
 def test_trainer_caches_frozen_bottom_layers(corpus: dict[str, Path], taxonomy: Taxonomy) -> None:
-    run = tiny_run(corpus)
-    run.model = ModelConfig.for_taxonomy(taxonomy, base_model=str(corpus["base"]), freeze_encoder_layers=1)
-    trainer = Trainer(run, taxonomy, checkpoint_dir=Path("/nonexistent"))
-    from dispo.io import read_contacts
-
-    encoded = trainer.encode(read_contacts(corpus["test"]), "test")
-    direct = trainer.predict_logits(encoded)
+    trainer, encoded, direct = frozen_trainer(corpus, taxonomy, 1)
     trainer.cache_lower_states(encoded, 1)
     assert all(item.hidden is not None and item.vectors is None for item in encoded)
     cached = trainer.predict_logits(encoded)
