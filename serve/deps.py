@@ -68,13 +68,18 @@ def principal(
     return authenticate(key or (token.credentials if token else None), store, limiter)
 
 
+def check_role(caller: Principal, roles: tuple[str, ...]) -> Principal:
+    """``caller`` if its key has one of ``roles``, else ForbiddenError."""
+    if caller.role not in roles:
+        raise ForbiddenError(f"a {caller.role!r} key may not do this; it needs one of: {', '.join(roles)}")
+    return caller
+
+
 def require(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency admitting only keys with one of ``roles``."""
 
     def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        if caller.role not in roles:
-            raise ForbiddenError(f"a {caller.role!r} key may not do this; it needs one of: {', '.join(roles)}")
-        return caller
+        return check_role(caller, roles)
 
     return check
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from dispo.errors import FieldProblem
 from dispo.platforms.codes import CodeMap
-from dispo.platforms.connect import RawContact, load_object, spoken_turn
+from dispo.platforms.connect import RawContact, check_id, load_object, spoken_turn
 
 ROLES = {"END_USER": "customer", "HUMAN_AGENT": "agent", "AUTOMATED_AGENT": "system", "ANY_AGENT": "agent"}
 MEDIUMS = {"PHONE_CALL": "voice", "CHAT": "chat"}
@@ -72,8 +72,7 @@ def read_ccai(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         if "sentiment" in segment:
             analytics.append({"turn": len(turns) - 1, "sentiment": segment["sentiment"]})
     name = doc.get("name")
-    if not isinstance(name, str) or not name:
-        problems.append(FieldProblem("name", "the conversation's resource name", name))
+    check_id(name, "name", "the conversation's resource name", problems)
     if problems:
         yield 0, doc, None, problems
         return

@@ -42,6 +42,21 @@ def load_object(path: Path, what: str) -> tuple[Any, list[FieldProblem]]:
     return doc, problems
 
 
+def load_object_holding(path: Path, key: str, kind: type, what: str) -> tuple[Any, list[FieldProblem]]:
+    """The JSON object of one exported file whose ``key`` holds a ``kind`` (``what`` it should be),
+    or the problems that make it none."""
+    doc, problems = load_json(path)
+    if doc is not None and not (isinstance(doc, dict) and isinstance(doc.get(key), kind)):
+        problems.append(FieldProblem(key, what, type(doc).__name__))
+    return doc, problems
+
+
+def check_id(contact_id: Any, field: str, what: str, problems: list[FieldProblem]) -> None:
+    """Note the problem of a contact id that is not a non-empty string (``field`` in the export)."""
+    if not isinstance(contact_id, str) or not contact_id:
+        problems.append(FieldProblem(field, what, contact_id))
+
+
 def load_json(path: Path) -> tuple[Any, list[FieldProblem]]:
     try:
         return json.loads(path.read_text(encoding="utf-8")), []
@@ -139,8 +154,7 @@ def _contact(
     contact_id: Any, channel: Any, turns: list[dict[str, Any]], doc: dict[str, Any], codes: CodeMap | None,
     problems: list[FieldProblem], extra: dict[str, Any],
 ) -> dict[str, Any] | None:  # fmt: skip
-    if not isinstance(contact_id, str) or not contact_id:
-        problems.append(FieldProblem("ContactId", "the contact's id", contact_id))
+    check_id(contact_id, "ContactId", "the contact's id", problems)
     if problems:
         return None
     raw: dict[str, Any] = {"contact_id": contact_id, "channel": CHANNELS.get(str(channel).upper(), "voice"),

@@ -29,7 +29,7 @@ from typing import Any
 
 from dispo.errors import FieldProblem
 from dispo.platforms.codes import CodeMap
-from dispo.platforms.connect import RawContact, load_object, spoken_turn
+from dispo.platforms.connect import RawContact, check_id, load_object, spoken_turn
 
 PURPOSES = {"external": "customer", "customer": "customer", "internal": "agent", "agent": "agent", "user": "agent",
             "ivr": "system", "acd": "system", "bot": "system", "voicemail": "system", "workflow": "system"}  # fmt: skip
@@ -74,8 +74,7 @@ def read_genesys(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
                 turn["offset_s"] = offset
             turns.append(turn)
     contact_id = doc.get("conversationId")
-    if not isinstance(contact_id, str) or not contact_id:
-        problems.append(FieldProblem("conversationId", "the conversation's id", contact_id))
+    check_id(contact_id, "conversationId", "the conversation's id", problems)
     if problems:
         yield 0, doc, None, problems
         return

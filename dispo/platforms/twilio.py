@@ -17,16 +17,14 @@ from typing import Any
 
 from dispo.errors import FieldProblem
 from dispo.platforms.codes import CodeMap
-from dispo.platforms.connect import RawContact, load_json, spoken_turn
+from dispo.platforms.connect import RawContact, load_object_holding, spoken_turn
 
 ROLES = {"customer": "customer", "caller": "customer", "agent": "agent", "rep": "agent", "bot": "system",
          "ivr": "system", "system": "system"}  # fmt: skip
 
 
 def read_twilio(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
-    doc, problems = load_json(path)
-    if doc is not None and not (isinstance(doc, dict) and isinstance(doc.get("sentences"), list)):
-        problems.append(FieldProblem("sentences", "a list of Transcript Sentences", type(doc).__name__))
+    doc, problems = load_object_holding(path, "sentences", list, "a list of Transcript Sentences")
     if problems:
         yield 0, doc, None, problems
         return

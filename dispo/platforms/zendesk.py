@@ -17,7 +17,7 @@ from typing import Any
 
 from dispo.errors import FieldProblem
 from dispo.platforms.codes import CodeMap
-from dispo.platforms.connect import RawContact, load_json
+from dispo.platforms.connect import RawContact, load_object_holding
 
 CHANNELS = {"email": "email", "web": "email", "api": "email", "chat": "chat", "native_messaging": "chat",
             "voice": "voice", "sms": "sms", "twitter": "social", "facebook": "social", "whatsapp": "chat",
@@ -25,9 +25,7 @@ CHANNELS = {"email": "email", "web": "email", "api": "email", "chat": "chat", "n
 
 
 def read_zendesk(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
-    doc, problems = load_json(path)
-    if doc is not None and not (isinstance(doc, dict) and isinstance(doc.get("ticket"), dict)):
-        problems.append(FieldProblem("ticket", "a Zendesk ticket object", type(doc).__name__))
+    doc, problems = load_object_holding(path, "ticket", dict, "a Zendesk ticket object")
     if problems:
         yield 0, doc, None, problems
         return

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from dispo.errors import ForbiddenError, UnauthorizedError
 from serve.audit.service import AuditService
 from serve.audit.store import AuditStore
-from serve.deps import api_key_header, authenticate, bearer, charge, get_limiter, get_store
+from serve.deps import api_key_header, authenticate, bearer, charge, check_role, get_limiter, get_store
 from serve.ratelimit import RateLimiter
 from serve.store import Principal, Store
 
@@ -81,8 +81,6 @@ def require_audit(*roles: str) -> Callable[[Principal], Principal]:
     """Like :func:`serve.deps.require`, but the UI's cookie is accepted too."""
 
     def check(caller: Annotated[Principal, Depends(cookie_or_header_principal)]) -> Principal:
-        if caller.role not in roles:
-            raise ForbiddenError(f"a {caller.role!r} key may not do this; it needs one of: {', '.join(roles)}")
-        return caller
+        return check_role(caller, roles)
 
     return check
