@@ -25,7 +25,6 @@ Results go to ``bench/results/audit_ranking.json``.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
 import os
@@ -49,6 +48,7 @@ from dispo.audit.ranking import (
 from dispo.audit.sampling import wilson_interval
 from dispo.contact import Contact
 from dispo.model.bundle import BASELINE_FILE, load_pickled
+from training.evaluation import expected_calibration_error
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "audit_ranking.json"
@@ -208,14 +208,7 @@ def evaluate(
 
 def ece(probabilities: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
     """Expected calibration error of the top label's probability (equal-width bins)."""
-    confidence = probabilities.max(axis=1)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    total = 0.0
-    for low, high in itertools.pairwise(edges):
-        inside = (confidence > low) & (confidence <= high)
-        if inside.any():
-            total += inside.mean() * abs(confidence[inside].mean() - correct[inside].mean())
-    return round(float(total), 4)
+    return round(expected_calibration_error(probabilities.max(axis=1), correct, bins), 4)
 
 
 def metrics(order: np.ndarray, facts: dict[str, np.ndarray]) -> dict[str, float]:

@@ -7,7 +7,6 @@ Everything is drawn from one ``random.Random(seed)``, so a seed gives the same c
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import random
@@ -25,7 +24,7 @@ from training.corpus.channels import RenderedTurn, planted_records, render
 from training.corpus.dialogue import Composer, DialoguePlan, SceneBank, SlotFiller, bank_openings
 from training.corpus.pii import Person, PlantedPII
 from training.corpus.population import Agent, Population, make_agents, pick_agent, queue_for
-from training.corpus.responses import load_agent_lines
+from training.corpus.responses import bitext_rows, load_agent_lines
 
 log = logging.getLogger(__name__)
 
@@ -241,19 +240,11 @@ def load_bitext_utterances(path: str | Path, reasons: tuple[str, ...]) -> dict[s
             raise ConfigError(f"{path}: expected exactly one Bitext CSV in the folder, found {len(found)}")
         path = found[0]
     by_reason: dict[str, list[str]] = {}
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"utterance", "intent"} - set(reader.fieldnames or ())
-            if missing:
-                raise ConfigError(f"{path}: not a Bitext CSV, missing columns {sorted(missing)}")
-            for row in reader:
-                text = (row.get("utterance") or "").strip()
-                intent = (row.get("intent") or "").strip()
-                if text and intent:
-                    by_reason.setdefault(intent, []).append(_placeholders_to_slots(text))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"cannot read utterances from {path}: {exc}") from None
+    for row in bitext_rows(path, {"utterance", "intent"}, kind="Bitext CSV", what="utterances"):
+        text = (row.get("utterance") or "").strip()
+        intent = (row.get("intent") or "").strip()
+        if text and intent:
+            by_reason.setdefault(intent, []).append(_placeholders_to_slots(text))
     uncovered = [r for r in reasons if not by_reason.get(r)]
     if uncovered:
         raise ConfigError(f"{path}: no utterances for reasons {uncovered}")

@@ -362,6 +362,32 @@ class Composer:
         for _ in range(self.rng.randint(0, 2)):
             self.body_block(0.8, plan.second_category or plan.category, plan.second_reason)
 
+    def answer_offer(
+        self,
+        r: float,
+        cuts: tuple[float, float, float],
+        direct: tuple[str, ...],
+        indirect: tuple[str, ...],
+        after_detail: tuple[str, ...],
+    ) -> bool:
+        """The customer's answer to an upsell offer, by where ``r`` falls among ``cuts``: ``direct``,
+        ``indirect``, or a hesitation, the offer's detail and an answer from ``after_detail``. Past the
+        last cut: a hesitation (perhaps detailed) and False, the answer left for later."""
+        if r < cuts[0]:
+            self.say("customer", self.pick(direct))
+        elif r < cuts[1]:
+            self.say("customer", self.pick(indirect))
+        elif r < cuts[2]:
+            self.say("customer", self.pick(ph.UPSELL_HESITATE))
+            self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+            self.say("customer", self.pick(after_detail))
+        else:
+            self.say("customer", self.pick(ph.UPSELL_HESITATE))
+            if self.rng.random() < 0.5:
+                self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+            return False
+        return True
+
     def upsell(self) -> None:
         """Say the first part of the upsell moment; a delayed part (a late yes or no) goes to ``self.later``.
 
@@ -378,18 +404,14 @@ class Composer:
         if mode in ("accept", "decline", "ignored"):
             self.say("agent", self.pick(ph.UPSELL_OFFER))
         if mode == "accept":
-            if r < 0.42:
-                self.say("customer", self.pick(ph.UPSELL_ACCEPT))
-            elif r < 0.7:
-                self.say("customer", self.pick(ph.UPSELL_ACCEPT_IMPLICIT))
-            elif r < 0.85:
-                self.say("customer", self.pick(ph.UPSELL_HESITATE))
-                self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
-                self.say("customer", self.pick(ph.UPSELL_ACCEPT_IMPLICIT + ph.UPSELL_ACCEPT))
-            else:
-                self.say("customer", self.pick(ph.UPSELL_HESITATE))
-                if rng.random() < 0.5:
-                    self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+            answered = self.answer_offer(
+                r,
+                (0.42, 0.7, 0.85),
+                ph.UPSELL_ACCEPT,
+                ph.UPSELL_ACCEPT_IMPLICIT,
+                ph.UPSELL_ACCEPT_IMPLICIT + ph.UPSELL_ACCEPT,
+            )
+            if not answered:
                 self.later.append(("customer", self.pick(ph.UPSELL_LATE_ACCEPT)))
                 if rng.random() < 0.85:
                     self.later.append(("agent", self.pick(ph.UPSELL_CONFIRM)))
@@ -397,18 +419,14 @@ class Composer:
             if rng.random() < 0.85:
                 self.say("agent", self.pick(ph.UPSELL_CONFIRM))
         elif mode == "decline":
-            if r < 0.42:
-                self.say("customer", self.pick(ph.UPSELL_DECLINE))
-            elif r < 0.65:
-                self.say("customer", self.pick(ph.UPSELL_DECLINE_AS_ACCEPT))
-            elif r < 0.82:
-                self.say("customer", self.pick(ph.UPSELL_HESITATE))
-                self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
-                self.say("customer", self.pick(ph.UPSELL_DECLINE + ph.UPSELL_DECLINE_AS_ACCEPT))
-            else:
-                self.say("customer", self.pick(ph.UPSELL_HESITATE))
-                if rng.random() < 0.5:
-                    self.say("agent", self.pick(ph.UPSELL_OFFER_DETAIL))
+            answered = self.answer_offer(
+                r,
+                (0.42, 0.65, 0.82),
+                ph.UPSELL_DECLINE,
+                ph.UPSELL_DECLINE_AS_ACCEPT,
+                ph.UPSELL_DECLINE + ph.UPSELL_DECLINE_AS_ACCEPT,
+            )
+            if not answered:
                 if rng.random() < 0.6:  # otherwise the customer never comes back to it
                     self.later.append(("customer", self.pick(ph.UPSELL_LATE_DECLINE)))
                 if rng.random() < 0.4:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from dispo.errors import ConfigError
@@ -62,6 +63,20 @@ def response_files(path: str | Path) -> list[Path]:
             return found
         raise ConfigError(f"{path}: no Bitext response file ({', '.join(FILES)}) in this folder")
     raise ConfigError(f"Bitext responses not found: {path}")
+
+
+def bitext_rows(file: Path, columns: set[str], *, kind: str, what: str) -> Iterator[dict[str, str]]:
+    """The rows of a Bitext CSV with (at least) ``columns``; a ConfigError naming the ``kind`` of
+    file when it lacks one, or naming ``what`` was being read when the file cannot be read."""
+    try:
+        with file.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = columns - set(reader.fieldnames or ())
+            if missing:
+                raise ConfigError(f"{file}: not a {kind}, missing columns {sorted(missing)}")
+            yield from reader
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"cannot read {what} from {file}: {exc}") from None
 
 
 def placeholder_text(name: str) -> str:
@@ -125,26 +140,18 @@ def load_agent_lines(path: str | Path, reasons: tuple[str, ...]) -> dict[str, tu
     """Agent lines per reason from the Bitext response files; every reason must have some."""
     by_reason: dict[str, dict[str, None]] = {}
     for file in response_files(path):
-        try:
-            with file.open(encoding="utf-8", newline="") as fh:
-                reader = csv.DictReader(fh)
-                missing = {"intent", "response"} - set(reader.fieldnames or ())
-                if missing:
-                    raise ConfigError(f"{file}: not a Bitext response file, missing columns {sorted(missing)}")
-                for row in reader:
-                    intent = (row.get("intent") or "").strip()
-                    reason = INTENT_ALIASES.get(intent, intent)
-                    if reason not in reasons:
-                        continue
-                    lines = by_reason.setdefault(reason, {})
-                    for paragraph in spoken_paragraphs(row.get("response") or ""):
-                        if paragraph.endswith(":"):  # announces a list that was cut away
-                            continue
-                        if reason not in SUPPORT_REASONS and _SUPPORT_BOILERPLATE.search(paragraph):
-                            continue
-                        lines[paragraph] = None
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise ConfigError(f"cannot read Bitext responses from {file}: {exc}") from None
+        for row in bitext_rows(file, {"intent", "response"}, kind="Bitext response file", what="Bitext responses"):
+            intent = (row.get("intent") or "").strip()
+            reason = INTENT_ALIASES.get(intent, intent)
+            if reason not in reasons:
+                continue
+            lines = by_reason.setdefault(reason, {})
+            for paragraph in spoken_paragraphs(row.get("response") or ""):
+                if paragraph.endswith(":"):  # announces a list that was cut away
+                    continue
+                if reason not in SUPPORT_REASONS and _SUPPORT_BOILERPLATE.search(paragraph):
+                    continue
+                lines[paragraph] = None
     uncovered = [r for r in reasons if not by_reason.get(r)]
     if uncovered:
         raise ConfigError(f"{path}: no agent responses for reasons {uncovered}")
