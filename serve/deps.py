@@ -37,6 +37,11 @@ def get_inference(connection: HTTPConnection) -> InferenceService:
     return inference
 
 
+#: Route parameters for the service's store and model (FastAPI's ``Annotated`` dependencies).
+StoreDep = Annotated[Store, Depends(get_store)]
+InferenceDep = Annotated[InferenceService, Depends(get_inference)]
+
+
 def get_limiter(connection: HTTPConnection) -> RateLimiter:
     limiter: RateLimiter = connection.app.state.limiter
     return limiter

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends
+from fastapi import Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import Request
 
@@ -51,6 +51,10 @@ def get_audit(request: Request) -> AuditService:
         service = AuditService(AuditStore(store.engine))
         request.app.state.audit = service
     return service
+
+
+AuditDep = Annotated[AuditService, Depends(get_audit)]
+ItemId = Annotated[str, Path(min_length=1, max_length=64, description="the audit item's id")]
 
 
 def same_origin(request: Request) -> bool:

@@ -7,23 +7,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from dispo.audit.items import current_value, item_summary
-from serve.audit.deps import AUDIT_ROLES, get_audit, require_audit
-from serve.audit.service import AuditService
+from serve.audit.deps import AUDIT_ROLES, AuditDep, ItemId, require_audit
 from serve.audit.store import MAX_PAGE, QueueQuery, decision_dict
-from serve.deps import get_inference
-from serve.inference import InferenceService
+from serve.deps import InferenceDep
 from serve.routes.dispositions import ERRORS
 from serve.store import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 reader = require_audit(*AUDIT_ROLES)
 analyst = require_audit("analyst")
-ITEM_ID = Path(min_length=1, max_length=64, description="the audit item's id")
 Text = Annotated[str | None, Query(max_length=200)]
 # An empty date field of the UI's filter form means "no bound", not an invalid date.
 OptionalDate = Annotated[date | None, BeforeValidator(lambda value: value or None)]
@@ -83,7 +80,7 @@ class DecisionIn(BaseModel):
 async def items(
     query: Filters,
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
 ) -> dict[str, Any]:
     page = await run_in_threadpool(audit.store.queue, caller.tenant_id, query, caller.key_id)
     return {"items": page.items, "total": page.total, "limit": query.limit, "offset": query.offset}
@@ -93,7 +90,7 @@ async def items(
 async def next_item(
     query: Filters,
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
     after: Annotated[str | None, Query(max_length=64, description="skip this item")] = None,
 ) -> dict[str, Any]:
     item_id = await run_in_threadpool(audit.store.next_item, caller.tenant_id, query, caller.key_id, after)
@@ -102,10 +99,10 @@ async def next_item(
 
 @router.get("/items/{item_id}", responses=ERRORS, summary="One item: contact, predictions, explanation, decisions")
 async def item(
-    item_id: Annotated[str, ITEM_ID],
+    item_id: ItemId,
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
-    inference: Annotated[InferenceService, Depends(get_inference)],
+    audit: AuditDep,
+    inference: InferenceDep,
 ) -> dict[str, Any]:
     row = await run_in_threadpool(audit.store.item, caller.tenant_id, item_id)
     decisions = await run_in_threadpool(audit.store.decisions, caller.tenant_id, item_id)
@@ -122,20 +119,20 @@ async def item(
 
 @router.get("/items/{item_id}/decisions", responses=ERRORS, summary="An item's audit log, oldest first")
 async def decisions(
-    item_id: Annotated[str, ITEM_ID],
+    item_id: ItemId,
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
 ) -> list[dict[str, Any]]:
     return await run_in_threadpool(audit.store.decisions, caller.tenant_id, item_id)
 
 
 @router.post("/items/{item_id}/decisions", status_code=201, responses=ERRORS, summary="Record an audit decision")
 async def decide(
-    item_id: Annotated[str, ITEM_ID],
+    item_id: ItemId,
     body: DecisionIn,
     caller: Annotated[Principal, Depends(analyst)],
-    audit: Annotated[AuditService, Depends(get_audit)],
-    inference: Annotated[InferenceService, Depends(get_inference)],
+    audit: AuditDep,
+    inference: InferenceDep,
 ) -> dict[str, Any]:
     decision = await audit.decide(
         caller,
@@ -154,7 +151,7 @@ async def decide(
 async def sample(
     query: Filters,
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
     n: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     rows = await run_in_threadpool(audit.store.sample, caller.tenant_id, n, query)
@@ -165,7 +162,7 @@ async def sample(
 async def accuracy(
     query: Filters,
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
     group_by: Annotated[Literal["agent", "provider", "queue", "channel"] | None, Query()] = None,
     confidence: Annotated[float, Query(gt=0.5, lt=1.0)] = 0.95,
 ) -> dict[str, Any]:
@@ -176,7 +173,7 @@ async def accuracy(
 async def agreement(
     query: Filters,
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
 ) -> dict[str, Any]:
     return await run_in_threadpool(audit.store.agreement, caller.tenant_id, query)
 
@@ -184,7 +181,7 @@ async def agreement(
 @router.post("/live", responses=ERRORS, summary="Queue the stored live/API suggestions that have an agent decision")
 async def enqueue_live(
     caller: Annotated[Principal, Depends(reader)],
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
 ) -> dict[str, int]:
     stats = await run_in_threadpool(audit.store.enqueue_live, caller.tenant_id)
     return {"added": stats.added, "skipped": stats.skipped, "without_code": stats.without_code}

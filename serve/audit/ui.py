@@ -14,7 +14,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -22,21 +22,20 @@ from starlette.concurrency import run_in_threadpool
 from dispo.audit.explain import OCCLUSION_METHOD, SENTIMENT_METHOD
 from dispo.audit.items import current_value
 from dispo.errors import ForbiddenError, InvalidInputError, UnauthorizedError
-from serve.audit.deps import COOKIE, COOKIE_MAX_AGE, UI_ROLE, get_audit, same_origin, session_principal
+from serve.audit.deps import COOKIE, COOKIE_MAX_AGE, UI_ROLE, AuditDep, ItemId, same_origin, session_principal
 from serve.audit.routes import Filters
 from serve.audit.service import AuditService
 from serve.audit.store import QueueQuery
-from serve.deps import authenticate, get_inference, get_limiter, get_store
+from serve.deps import InferenceDep, StoreDep, authenticate, get_limiter
 from serve.errors import status_for
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
-from serve.store import Principal, Store
+from serve.store import Principal
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 HERE = FilePath(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 STATIC = {"audit.css": "text/css", "audit.js": "text/javascript"}
-ITEM_ID = Path(min_length=1, max_length=64)
 QUERY_FIELDS = (
     "provider",
     "agent_id",
@@ -63,7 +62,7 @@ SECURITY_HEADERS = {
 
 def page_principal(
     request: Request,
-    store: Annotated[Store, Depends(get_store)],
+    store: StoreDep,
     limiter: Annotated[RateLimiter, Depends(get_limiter)],
 ) -> Principal | None:
     """The analyst behind the session cookie, or None (the page then redirects to the login)."""
@@ -116,7 +115,7 @@ async def login_page(request: Request, next: str = "/ui/audit") -> HTMLResponse:
 @router.post("/login")
 async def login(
     request: Request,
-    store: Annotated[Store, Depends(get_store)],
+    store: StoreDep,
     limiter: Annotated[RateLimiter, Depends(get_limiter)],
     api_key: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "/ui/audit",
@@ -146,7 +145,7 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, store: Annotated[Store, Depends(get_store)]) -> Response:
+async def logout(request: Request, store: StoreDep) -> Response:
     response = RedirectResponse("/ui/login", status_code=303)
     if same_origin(request):
         token = request.cookies.get(COOKIE)
@@ -179,8 +178,8 @@ async def queue_page(
     request: Request,
     query: Filters,
     caller: Caller,
-    audit: Annotated[AuditService, Depends(get_audit)],
-    inference: Annotated[InferenceService, Depends(get_inference)],
+    audit: AuditDep,
+    inference: InferenceDep,
     done: bool = False,
 ) -> Response:
     if caller is None:
@@ -209,7 +208,7 @@ async def next_page(
     request: Request,
     query: Filters,
     caller: Caller,
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
     after: str | None = None,
 ) -> Response:
     if caller is None:
@@ -225,7 +224,7 @@ async def report_page(
     request: Request,
     query: Filters,
     caller: Caller,
-    audit: Annotated[AuditService, Depends(get_audit)],
+    audit: AuditDep,
 ) -> Response:
     if caller is None:
         return to_login(request)
@@ -248,11 +247,11 @@ async def report_page(
 @router.get("/audit/{item_id}")
 async def item_page(
     request: Request,
-    item_id: Annotated[str, ITEM_ID],
+    item_id: ItemId,
     query: Filters,
     caller: Caller,
-    audit: Annotated[AuditService, Depends(get_audit)],
-    inference: Annotated[InferenceService, Depends(get_inference)],
+    audit: AuditDep,
+    inference: InferenceDep,
 ) -> Response:
     if caller is None:
         return to_login(request)
@@ -300,11 +299,11 @@ async def _item_response(
 @router.post("/audit/{item_id}/decide")
 async def decide(
     request: Request,
-    item_id: Annotated[str, ITEM_ID],
+    item_id: ItemId,
     query: Filters,
     caller: Caller,
-    audit: Annotated[AuditService, Depends(get_audit)],
-    inference: Annotated[InferenceService, Depends(get_inference)],
+    audit: AuditDep,
+    inference: InferenceDep,
     action: Annotated[str, Form(max_length=16)],
     reason: Annotated[str | None, Form(max_length=200)] = None,
     outcome: Annotated[str | None, Form(max_length=64)] = None,

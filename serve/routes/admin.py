@@ -9,28 +9,24 @@ from starlette.concurrency import run_in_threadpool
 
 from dispo.errors import ForbiddenError
 from dispo.model.bundle import list_models, promote
-from serve.deps import get_settings, get_store, require
+from serve.deps import StoreDep, get_settings, require
 from serve.routes.dispositions import ERRORS
 from serve.schemas import KeyIn, KeyOut, PromoteIn
 from serve.settings import ENV_PREFIX, Settings
-from serve.store import Principal, Store
+from serve.store import Principal
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 admin = require("admin")
 
 
 @router.post("/keys", response_model=KeyOut, status_code=201, responses=ERRORS, summary="Create an API key")
-async def create_key(
-    body: KeyIn, caller: Annotated[Principal, Depends(admin)], store: Annotated[Store, Depends(get_store)]
-) -> KeyOut:
+async def create_key(body: KeyIn, caller: Annotated[Principal, Depends(admin)], store: StoreDep) -> KeyOut:
     new = await run_in_threadpool(store.create_key, caller.tenant_id, body.role, body.name)
     return KeyOut(id=new.principal.key_id, tenant_id=caller.tenant_id, role=body.role, name=body.name, key=new.secret)
 
 
 @router.get("/keys", responses=ERRORS, summary="The tenant's API keys (never their secrets)")
-async def keys(
-    caller: Annotated[Principal, Depends(admin)], store: Annotated[Store, Depends(get_store)]
-) -> list[dict[str, Any]]:
+async def keys(caller: Annotated[Principal, Depends(admin)], store: StoreDep) -> list[dict[str, Any]]:
     return await run_in_threadpool(store.list_keys, caller.tenant_id)
 
 
@@ -38,7 +34,7 @@ async def keys(
 async def revoke_key(
     key_id: Annotated[str, Path(min_length=1, max_length=64)],
     caller: Annotated[Principal, Depends(admin)],
-    store: Annotated[Store, Depends(get_store)],
+    store: StoreDep,
 ) -> None:
     await run_in_threadpool(store.revoke_key, caller.tenant_id, key_id)
 

@@ -13,11 +13,11 @@ from dispo.errors import FieldProblem, InvalidInputError, TooLargeError
 from dispo.labelled import labelled_row
 from dispo.model.predictor import Prediction
 from dispo.taxonomy import Taxonomy
-from serve.deps import get_inference, get_settings, get_store, require
+from serve.deps import InferenceDep, StoreDep, get_settings, require
 from serve.inference import InferenceService
 from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion
 from serve.settings import Settings
-from serve.store import Principal, Store, as_utc
+from serve.store import Principal, as_utc
 
 router = APIRouter(prefix="/v1/dispositions", tags=["dispositions"])
 
@@ -85,8 +85,8 @@ async def create_dispositions(
     body: Annotated[Contact | list[Contact], Body(description="a contact in the contract's JSON form, or an array")],
     caller: Annotated[Principal, Depends(require("agent", "service"))],
     settings: Annotated[Settings, Depends(get_settings)],
-    inference: Annotated[InferenceService, Depends(get_inference)],
-    store: Annotated[Store, Depends(get_store)],
+    inference: InferenceDep,
+    store: StoreDep,
 ) -> Suggestion | Dispositions:
     started = time.perf_counter()
     contacts = body if isinstance(body, list) else [body]
@@ -110,7 +110,7 @@ async def create_dispositions(
 async def get_suggestion(
     suggestion_id: Annotated[str, SUGGESTION_ID],
     caller: Annotated[Principal, Depends(require("agent", "analyst", "admin"))],
-    store: Annotated[Store, Depends(get_store)],
+    store: StoreDep,
 ) -> dict[str, Any]:
     row = await run_in_threadpool(store.suggestion, caller.tenant_id, suggestion_id)
     decisions = await run_in_threadpool(store.decisions, caller.tenant_id, suggestion_id)
@@ -138,8 +138,8 @@ async def feedback(
     suggestion_id: Annotated[str, SUGGESTION_ID],
     body: FeedbackIn,
     caller: Annotated[Principal, Depends(require("agent"))],
-    inference: Annotated[InferenceService, Depends(get_inference)],
-    store: Annotated[Store, Depends(get_store)],
+    inference: InferenceDep,
+    store: StoreDep,
 ) -> FeedbackOut:
     suggestion = await run_in_threadpool(store.suggestion, caller.tenant_id, suggestion_id)
     reason, outcome = body.reason, body.outcome

@@ -30,7 +30,7 @@ from dispo.metrics import (
 )
 from dispo.metrics.report import fcr_trend_png, heatmap_png, reason_mix_png, render_html
 from serve.audit.store import AuditStore
-from serve.deps import get_inference, get_store, require
+from serve.deps import InferenceDep, StoreDep, require
 from serve.inference import InferenceService
 from serve.routes.dispositions import ERRORS
 from serve.store import STORE_LABELLED_COLUMNS, Principal, Store
@@ -104,8 +104,8 @@ Common = tuple[Principal, Store, InferenceService]
 
 def common(
     caller: Annotated[Principal, Depends(analyst)],
-    store: Annotated[Store, Depends(get_store)],
-    inference: Annotated[InferenceService, Depends(get_inference)],
+    store: StoreDep,
+    inference: InferenceDep,
 ) -> Common:
     return caller, store, inference
 
