@@ -1,0 +1,164 @@
+"""Beyond pruning: what else confident learning could do with agent codes, on a dev corpus (issue 16).
+
+``bench/label_noise.py`` reports gold vs naive vs prune on the seed-7 corpus. This script tries the
+alternatives on a *different* built corpus (seed 21 by default, so that a choice made here is not
+made on the reported figures), with the same TF-IDF + logistic-regression learner and the same
+out-of-fold pass, and scores each on gold labels of the held-out 20% and on the realistic **dev**
+half (never the test half):
+
+- ``prune``: drop the codes cleanlab flags (``filter_by="both"``), as shipped;
+- ``prune+half``: as ``prune``, and the codes only the looser noise-rate rule flags train at half weight;
+- ``prune_loose``: drop those too;
+- ``soft``: flagged codes train at weight 0.3 instead of being dropped;
+- ``relabel``: a flagged code whose out-of-fold suggestion has probability >= 0.7 is replaced by it;
+- ``prune_twice``: a second out-of-fold pass on the pruned labels, and its flags dropped too.
+
+It also compares estimators of each provider's agent accuracy against the truth: the shipped one
+(flagged 0, suspect 0.5, else 1), the posterior that a code is right given cleanlab's noise matrix,
+and the per-provider calibrated confident joint.
+
+    python bench/label_noise_variants.py            # 20% agent-code errors; --rates 0.2 0.3 for more
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cleanlab.count import compute_confident_joint, estimate_py_and_noise_matrices_from_probabilities
+from cleanlab.filter import find_label_issues
+from label_noise import TASKS, built_split  # bench/ is on the path of a bench script
+from sklearn.metrics import f1_score
+
+from dispo.contact import Contact
+from dispo.io import read_contacts
+from dispo.model.baseline import BaselineModel, contact_text
+from training.evalset import half_path
+from training.labelsources import resolve_labels
+from training.noise import out_of_fold_probabilities
+
+logger = logging.getLogger("bench.label_noise_variants")
+RESULTS = Path("bench/results/label_noise_variants.json")
+VARIANTS = ("naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice")
+
+
+def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cleanlab's strict flags (what ``prune`` drops) and the codes only the loose rule flags."""
+    strict = np.asarray(find_label_issues(y, probs, filter_by="both", min_examples_per_class=5), dtype=bool)
+    loose = np.asarray(find_label_issues(y, probs, filter_by="prune_by_noise_rate", min_examples_per_class=5), bool)
+    return strict, loose & ~strict
+
+
+def variant_labels(
+    name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The class index each training text learns from under ``name``, and its weight (0: not trained)."""
+    strict, suspect = flags(y, probs)
+    labels, weights = y.copy(), np.ones(len(y))
+    if name == "naive":
+        return labels, weights
+    weights[strict] = 0.3 if name == "soft" else 0.0
+    if name == "prune+half":
+        weights[suspect] = 0.5
+    elif name == "prune_loose":
+        weights[suspect] = 0.0
+    elif name == "relabel":
+        confident = strict & (probs.max(axis=1) >= 0.7)
+        labels[confident] = probs[confident].argmax(axis=1)
+        weights[confident] = 1.0
+    elif name == "prune_twice":
+        kept = np.flatnonzero(~strict)
+        again = out_of_fold_probabilities([texts[i] for i in kept], y[kept], seed=seed + 1)
+        weights[kept[flags(y[kept], again)[0]]] = 0.0
+    return labels, weights
+
+
+def score(task: str, model: Any, classes: list[str], contacts: Sequence[Contact]) -> float:
+    """Reason accuracy or outcome macro-F1 against gold labels."""
+    gold = [str(getattr(c.labels, task)) for c in contacts]
+    predicted = [classes[k] for k in model.predict([contact_text(c) for c in contacts])]
+    if task == "reason":
+        return round(float(np.mean([p == g for p, g in zip(predicted, gold, strict=True)])), 4)
+    return round(float(f1_score(gold, predicted, average="macro", labels=sorted(set(gold)))), 4)
+
+
+def estimates(y: np.ndarray, probs: np.ndarray, truth: np.ndarray, providers: np.ndarray) -> dict[str, Any]:
+    """Estimated minus true accuracy per provider, for each estimator."""
+    strict, suspect = flags(y, probs)
+    shipped = np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))
+    noise_matrix = estimate_py_and_noise_matrices_from_probabilities(y, probs)[1]  # P(given | true)
+    rows = np.arange(len(y))
+    posterior = noise_matrix[y, y] * probs[rows, y] / (noise_matrix[y, :] * probs).sum(axis=1)
+    thresholds = np.array([probs[y == k, k].mean() for k in range(probs.shape[1])])
+    out: dict[str, dict[str, float]] = {"flags (shipped)": {}, "posterior": {}, "provider confident joint": {}}
+    for provider in sorted(set(providers)):
+        own = providers == provider
+        true = float(truth[own].mean())
+        joint = compute_confident_joint(y[own], probs[own], thresholds=thresholds, calibrate=False)
+        counts = np.bincount(y[own], minlength=probs.shape[1])
+        row_sums = joint.sum(axis=1, keepdims=True)
+        calibrated = np.where(row_sums > 0, joint / np.maximum(row_sums, 1) * counts[:, None], 0.0)
+        out["flags (shipped)"][provider] = round(float(shipped[own].mean()) - true, 4)
+        out["posterior"][provider] = round(float(posterior[own].mean()) - true, 4)
+        out["provider confident joint"][provider] = round(float(np.trace(calibrated) / own.sum()) - true, 4)
+    return {name: {"errors": errors, "worst": max(abs(e) for e in errors.values())} for name, errors in out.items()}
+
+
+def rate_part(rate: float, n: int, seed: int, dev: Sequence[Contact]) -> dict[str, Any]:
+    train, held_out = built_split(rate, n, seed)
+    agent = resolve_labels(train, priority=["agent"]).contacts
+    texts = [contact_text(c) for c in agent]
+    providers = np.array([c.provider for c in agent])
+    result: dict[str, Any] = {"agent_error_rate": rate, "methods": {v: {} for v in ("gold", *VARIANTS)}}
+    for task in TASKS:
+        given = [str(getattr(c.labels, task)) for c in agent]
+        classes = sorted(set(given))
+        y = np.array([classes.index(v) for v in given])
+        started = time.perf_counter()
+        probs = out_of_fold_probabilities(texts, y, seed=seed)
+        logger.info("rate %.2f %s: out-of-fold pass %.0f s", rate, task, time.perf_counter() - started)
+        gold_y = np.array([classes.index(str(getattr(c.labels, task))) for c in train])
+        result.setdefault("estimates", {})[task] = estimates(y, probs, gold_y == y, providers)
+        for name in ("gold", *VARIANTS):
+            labels, weights = (gold_y, np.ones(len(y))) if name == "gold" else variant_labels(
+                name, y, probs, texts, seed=seed)  # fmt: skip
+            keep = np.flatnonzero(weights > 0)
+            model = (
+                BaselineModel()
+                .task_pipeline()
+                .fit([texts[i] for i in keep], labels[keep], logisticregression__sample_weight=weights[keep])
+            )
+            result["methods"][name][task] = {"built_held_out": score(task, model, classes, held_out),
+                                             "realistic_dev": score(task, model, classes, dev)}  # fmt: skip
+            logger.info("rate %.2f %s %s: %s", rate, task, name, result["methods"][name][task])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("-n", "--n-contacts", type=int, default=10_000)
+    parser.add_argument("--rates", type=float, nargs="+", default=[0.2])
+    parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    dev = read_contacts(half_path("dev"))
+    record = {
+        "learner": "TF-IDF 1-2 grams + logistic regression (sample weights), whole transcript",
+        "scores": "reason accuracy, outcome macro-F1 against gold: built held-out 20% and the realistic dev half",
+        "n_contacts": args.n_contacts,
+        "seed": args.seed,
+        "rates": [rate_part(rate, args.n_contacts, args.seed, dev) for rate in args.rates],
+    }
+    args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    logger.info("wrote %s", args.results)
+
+
+if __name__ == "__main__":
+    main()
