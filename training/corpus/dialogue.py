@@ -53,6 +53,8 @@ DETAIL_LINES = (
 #: Which verification items an agent may ask for, with weights; money topics add card, bank and SSN checks.
 VERIFY_ITEMS: dict[str, float] = {"name": 5, "email": 4, "order": 4, "phone": 2, "last4": 2, "address": 1.5, "dob": 1}
 VERIFY_MONEY_ITEMS: dict[str, float] = {"ssn": 2.2, "card": 1.6, "iban": 1.2}
+#: Slots filled with the customer's own detail of the same name (planted for the redaction tests).
+PERSON_SLOTS = frozenset({"email", "phone", "address", "card", "iban", "ssn", "last4"})
 MONEY_CATEGORIES = frozenset({"PAYMENT", "REFUND", "INVOICE", "CANCELLATION_FEE"})
 SOCIAL_DM = (
     "Sorry to hear that! Please DM us your order number and we'll take a look.",
@@ -155,20 +157,8 @@ class SlotFiller:
             return mark("tracking", gen_tracking(rng))
         if slot == "name":
             return mark("name", person.full_name if rng.random() < 0.7 else person.first)
-        if slot == "email":
-            return mark("email", person.email)
-        if slot == "phone":
-            return mark("phone", person.phone)
-        if slot == "address":
-            return mark("address", person.address)
-        if slot == "card":
-            return mark("card", person.card)
-        if slot == "iban":
-            return mark("iban", person.iban)
-        if slot == "ssn":
-            return mark("ssn", person.ssn)
-        if slot == "last4":
-            return mark("last4", person.last4)
+        if slot in PERSON_SLOTS:
+            return mark(slot, getattr(person, slot))
         if slot == "ticket":
             return gen_ticket(rng)
         if slot == "team":
@@ -213,6 +203,17 @@ def wrap_register(text: str, sentiment: str, channel: str, rng: random.Random) -
     if channel in ("chat", "sms", "social", "mobile_app") and r < 0.35:
         return f"{rng.choice(ph.COLLOQUIAL_PREFIX)} {text}"
     return text[:1].upper() + text[1:] if rng.random() < 0.7 else text
+
+
+#: How a customer answers an upsell offer they accept or decline (:meth:`Composer.answer_offer`):
+#: the cuts between a direct answer, an indirect one and a hesitation with the offer's detail, and
+#: the phrases of each.
+OFFER_ANSWERS: dict[str, tuple[tuple[float, float, float], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "accept": ((0.42, 0.7, 0.85), ph.UPSELL_ACCEPT, ph.UPSELL_ACCEPT_IMPLICIT,
+               ph.UPSELL_ACCEPT_IMPLICIT + ph.UPSELL_ACCEPT),
+    "decline": ((0.42, 0.65, 0.82), ph.UPSELL_DECLINE, ph.UPSELL_DECLINE_AS_ACCEPT,
+                ph.UPSELL_DECLINE + ph.UPSELL_DECLINE_AS_ACCEPT),
+}  # fmt: skip
 
 
 class Composer:
@@ -404,14 +405,7 @@ class Composer:
         if mode in ("accept", "decline", "ignored"):
             self.say("agent", self.pick(ph.UPSELL_OFFER))
         if mode == "accept":
-            answered = self.answer_offer(
-                r,
-                (0.42, 0.7, 0.85),
-                ph.UPSELL_ACCEPT,
-                ph.UPSELL_ACCEPT_IMPLICIT,
-                ph.UPSELL_ACCEPT_IMPLICIT + ph.UPSELL_ACCEPT,
-            )
-            if not answered:
+            if not self.answer_offer(r, *OFFER_ANSWERS["accept"]):
                 self.later.append(("customer", self.pick(ph.UPSELL_LATE_ACCEPT)))
                 if rng.random() < 0.85:
                     self.later.append(("agent", self.pick(ph.UPSELL_CONFIRM)))
@@ -419,14 +413,7 @@ class Composer:
             if rng.random() < 0.85:
                 self.say("agent", self.pick(ph.UPSELL_CONFIRM))
         elif mode == "decline":
-            answered = self.answer_offer(
-                r,
-                (0.42, 0.65, 0.82),
-                ph.UPSELL_DECLINE,
-                ph.UPSELL_DECLINE_AS_ACCEPT,
-                ph.UPSELL_DECLINE + ph.UPSELL_DECLINE_AS_ACCEPT,
-            )
-            if not answered:
+            if not self.answer_offer(r, *OFFER_ANSWERS["decline"]):
                 if rng.random() < 0.6:  # otherwise the customer never comes back to it
                     self.later.append(("customer", self.pick(ph.UPSELL_LATE_DECLINE)))
                 if rng.random() < 0.4:
