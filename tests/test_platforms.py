@@ -124,6 +124,10 @@ def test_genesys_details_edge_cases_are_read_not_guessed() -> None:
     timeout = {"purpose": "customer", "sessions": [{"segments": [segment("01:00", disconnect="timeout")]}]}
     events, _ = queue_events([acd, timeout])
     assert "abandoned" not in events and events["disconnected_by"] == "system"  # unanswered, not left: unknown
+    # two legs answering at the same moment, one without a user id: the first listed answers
+    nameless = {"purpose": "agent", "sessions": [{"segments": [segment("02:00")]}]}
+    events, problems = queue_events([acd, nameless, agent])
+    assert problems == [] and events["answered_at"] == "2026-03-03T10:02:00Z" and "agent_id" not in events
 
 
 def test_ccai_roles_or_call_channels_and_the_disposition_code(tmp_path: Path) -> None:

@@ -135,7 +135,8 @@ def queue_events(participants: Any) -> tuple[dict[str, Any], list[FieldProblem]]
     # The answer is the first agent interact at or after the queue entry (an agent may have spoken
     # before the queue: an outbound call, a transfer into a queue).
     queued = _when(events.get("queued_at"))
-    after = sorted(a for a in answers if queued is None or (_when(a[0]) or queued) >= queued)
+    # by start only: two legs starting at once must not compare their user ids (one may be missing)
+    after = sorted((a for a in answers if queued is None or (_when(a[0]) or queued) >= queued), key=lambda a: a[0])
     if after:
         events["answered_at"] = after[0][0]
         if isinstance(after[0][1], str):
