@@ -39,11 +39,11 @@ from dispo.model.bundle import BASELINE_FILE, RUN_CONFIG_FILE, TAXONOMY_FILE, lo
 from dispo.model.predictor import Predictor
 from training.evalset import check_frozen, half_path
 from training.evaluation import binary_metrics, multiclass_metrics
+from training.frozen_features import frozen_encoder_features
 from training.report import TURN_BUCKETS, length_bucket
 
 logger = logging.getLogger("bench.realistic_eval")
 TASKS = ("reason", "outcome", "sentiment", "upsell")
-FROZEN_MAX_TOKENS = 256
 
 
 def targets(contacts: Sequence[Contact], task: str, labels: Sequence[str]) -> np.ndarray:
@@ -121,34 +121,13 @@ def baseline_probs(baseline: Any, contacts: Sequence[Contact], labels: dict[str,
     return out
 
 
-def frozen_encoder(texts: Sequence[str]) -> np.ndarray:
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    from dispo.model.modeling import DEFAULT_BASE_MODEL, resolve_base_model
-
-    path = resolve_base_model(DEFAULT_BASE_MODEL)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).eval()
-    vectors = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), 32):
-            batch = tokenizer(list(texts[start : start + 32]), truncation=True, max_length=FROZEN_MAX_TOKENS,
-                              padding=True, return_tensors="pt")  # fmt: skip
-            hidden = model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).float()
-            pooled = (hidden * mask).sum(1) / mask.sum(1)
-            vectors.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-    return np.concatenate(vectors)
-
-
 def frozen_probs(
     train: Sequence[Contact], contacts: Sequence[Contact], labels: dict[str, list[str]]
 ) -> dict[str, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
-    x_train = frozen_encoder([contact_text(c) for c in train])
-    x_eval = frozen_encoder([contact_text(c) for c in contacts])
+    x_train = frozen_encoder_features([contact_text(c) for c in train])
+    x_eval = frozen_encoder_features([contact_text(c) for c in contacts])
     out: dict[str, np.ndarray] = {}
     for task in TASKS:
         y = targets(train, task, labels.get(task, []))
