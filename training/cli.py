@@ -213,9 +213,10 @@ def register_train(subcommands: Any) -> None:
         "(e.g. 'agent' or 'labels,audit,agent'; default labels); audits win unless the list places them",
     )  # fmt: skip
     train.add_argument(
-        "--label-noise", default=None, choices=("none", "prune", "auto"),
-        help="agent codes as labels: prune the ones confident learning flags (auto: if it reads the "
-        "--validation labels better); writes label_issues.jsonl and agent_accuracy.json into the bundle",
+        "--label-noise", default=None, choices=("none", "prune", "correct", "auto"),
+        help="agent codes as labels: prune the ones confident learning flags, or correct each to its "
+        "posterior true label (auto: whichever reads the --validation labels best); writes "
+        "label_issues.jsonl and agent_accuracy.json into the bundle",
     )  # fmt: skip
     train.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")
     train.add_argument("--base-model", default=None, help="encoder: local path or hub name (default all-MiniLM-L6-v2)")
