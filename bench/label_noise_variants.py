@@ -11,13 +11,16 @@ half (never the test half):
 - ``prune_loose``: drop those too;
 - ``soft``: flagged codes train at weight 0.3 instead of being dropped;
 - ``relabel``: a flagged code whose out-of-fold suggestion has probability >= 0.7 is replaced by it;
-- ``prune_twice``: a second out-of-fold pass on the pruned labels, and its flags dropped too.
+- ``prune_twice``: a second out-of-fold pass on the pruned labels, and its flags dropped too;
+- ``correct``: every code replaced by its posterior true label under forward loss correction
+  (``dispo train --label-noise correct``: training/noise_correction.py).
 
 It also compares estimators of each provider's agent accuracy against the truth: the shipped one
 (flagged 0, suspect 0.5, else 1), the posterior that a code is right given cleanlab's noise matrix,
 and the per-provider calibrated confident joint.
 
     python bench/label_noise_variants.py            # 20% agent-code errors; --rates 0.2 0.3 for more
+    python bench/label_noise_variants.py --variants correct   # one variant, merged into the results
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ from dispo.io import read_contacts
 from dispo.model.baseline import BaselineModel, contact_text
 from training.evalset import half_path
 from training.labelsources import resolve_labels
-from training.noise import out_of_fold_probabilities
+from training.noise import correction_features, out_of_fold_probabilities
+from training.noise_correction import correct_labels
 
 logger = logging.getLogger("bench.label_noise_variants")
 RESULTS = Path("bench/results/label_noise_variants.json")
-VARIANTS = ("naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice")
+VARIANTS = ("naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct")
 
 
 def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,6 +63,8 @@ def variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The class index each training text learns from under ``name``, and its weight (0: not trained)."""
+    if name == "correct":
+        return correct_labels(correction_features(texts, seed=seed), y, seed=seed).labels, np.ones(len(y))
     strict, suspect = flags(y, probs)
     labels, weights = y.copy(), np.ones(len(y))
     if name == "naive":
@@ -110,12 +116,14 @@ def estimates(y: np.ndarray, probs: np.ndarray, truth: np.ndarray, providers: np
     return {name: {"errors": errors, "worst": max(abs(e) for e in errors.values())} for name, errors in out.items()}
 
 
-def rate_part(rate: float, n: int, seed: int, dev: Sequence[Contact]) -> dict[str, Any]:
+def rate_part(
+    rate: float, n: int, seed: int, dev: Sequence[Contact], *, variants: Sequence[str] = ("gold", *VARIANTS)
+) -> dict[str, Any]:
     train, held_out = built_split(rate, n, seed)
     agent = resolve_labels(train, priority=["agent"]).contacts
     texts = [contact_text(c) for c in agent]
     providers = np.array([c.provider for c in agent])
-    result: dict[str, Any] = {"agent_error_rate": rate, "methods": {v: {} for v in ("gold", *VARIANTS)}}
+    result: dict[str, Any] = {"agent_error_rate": rate, "methods": {v: {} for v in variants}}
     for task in TASKS:
         given = [str(getattr(c.labels, task)) for c in agent]
         classes = sorted(set(given))
@@ -125,7 +133,7 @@ def rate_part(rate: float, n: int, seed: int, dev: Sequence[Contact]) -> dict[st
         logger.info("rate %.2f %s: out-of-fold pass %.0f s", rate, task, time.perf_counter() - started)
         gold_y = np.array([classes.index(str(getattr(c.labels, task))) for c in train])
         result.setdefault("estimates", {})[task] = estimates(y, probs, gold_y == y, providers)
-        for name in ("gold", *VARIANTS):
+        for name in variants:
             labels, weights = (gold_y, np.ones(len(y))) if name == "gold" else variant_labels(
                 name, y, probs, texts, seed=seed)  # fmt: skip
             keep = np.flatnonzero(weights > 0)
@@ -146,9 +154,26 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[0.2])
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--variants", nargs="+", choices=VARIANTS, default=None,
+        help="run these only and merge them into the --results of the same seed and rates",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     dev = read_contacts(half_path("dev"))
+    if args.variants:
+        record = json.loads(args.results.read_text(encoding="utf-8"))
+        if record["seed"] != args.seed or record["n_contacts"] != args.n_contacts:
+            raise SystemExit(
+                f"{args.results}: seed {record['seed']}, n {record['n_contacts']}; asked {args.seed}, {args.n_contacts}"
+            )
+        for part in record["rates"]:
+            if part["agent_error_rate"] in args.rates:
+                new = rate_part(part["agent_error_rate"], args.n_contacts, args.seed, dev, variants=args.variants)
+                part["methods"].update(new["methods"])
+        args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        logger.info("merged %s into %s", ", ".join(args.variants), args.results)
+        return
     record = {
         "learner": "TF-IDF 1-2 grams + logistic regression (sample weights), whole transcript",
         "scores": "reason accuracy, outcome macro-F1 against gold: built held-out 20% and the realistic dev half",

@@ -114,8 +114,9 @@ class TrainingConfig:
     # fraction of the model); loading then reads the rest from the base model package.
     compact_weights: bool = False
     # Agent codes as labels (training.noise): "none", "prune" (drop the codes confident learning
-    # flags) or "auto" (prune only if it reads the trusted validation labels better). Only labels
-    # whose source is "agent" are judged, with `label_noise_folds` out-of-fold baseline fits.
+    # flags), "correct" (replace each by its posterior true label: training/noise_correction.py) or
+    # "auto" (whichever of the three reads the trusted validation labels best). Only labels whose
+    # source is "agent" are judged or changed, with `label_noise_folds` out-of-fold fits.
     label_noise: str = "none"
     label_noise_folds: int = 5
     # Heads whose class priors are shifted for macro-F1 on the validation split after the
