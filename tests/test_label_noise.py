@@ -211,3 +211,24 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
     assert outcome.summary["method"] == outcome.method and "corrected" in outcome.summary
     with pytest.raises(ConfigError, match="label_noise: expected one of none, prune, correct, auto"):
         handle_label_noise(agent.contacts, agent.sources, method="relabel")
+
+
+def test_dispo_train_can_correct_agent_codes_and_says_so_in_the_card(tmp_path: Path) -> None:
+    from training.pipeline import train_model
+
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=160, seed=3, agent_error_rate=0.3)).build()]
+    write_contacts(contacts, tmp_path / "train.jsonl")
+    base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
+    run = RunConfig.from_sections(
+        {
+            "data": {"train": [str(tmp_path / "train.jsonl")], "labels": ["agent"]},
+            "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
+            "training": {"epochs": 1, "batch_size": 16, "label_noise": "correct", "label_noise_folds": 3},
+        }
+    )
+    bundle = train_model(run, "agent-corrected", root=tmp_path / "models")
+    noise = json.loads((bundle.path / "data.json").read_text())["label_noise"]
+    assert noise["method"] == "correct" and noise["chosen_by"] == "config"
+    assert set(noise["corrected"]) == {"reason", "outcome"} and sum(noise["corrected"].values()) > 0
+    card = (bundle.path / "README.md").read_text()
+    assert "replaced by their posterior true label (forward correction): reason " in card

@@ -64,3 +64,12 @@ def test_bad_noise_matrix_is_named(matrix: np.ndarray | None, message: str) -> N
     x, y = blobs()
     with pytest.raises(ConfigError, match=message):
         ForwardCorrectedClassifier(matrix).fit(x, y)
+
+
+def test_an_empty_or_nan_noise_column_becomes_the_identity() -> None:
+    from training.noise_correction import _column_stochastic
+
+    matrix = np.array([[0.8, 0.0, np.nan], [0.2, 0.0, np.nan], [0.0, 0.0, np.nan]])
+    fixed = _column_stochastic(matrix)
+    assert np.allclose(fixed.sum(axis=0), 1.0)
+    assert np.allclose(fixed[:, 0], [0.8, 0.2, 0.0]) and fixed[1, 1] == 1.0 and fixed[2, 2] == 1.0

@@ -104,6 +104,17 @@ class ForwardCorrectedClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self.predict_proba(X).argmax(axis=1))
 
 
+def _column_stochastic(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` with NaNs zeroed and each column summing to 1. On small sets cleanlab can leave a
+    class no confident example of its own (an empty or NaN column): that class is taken as coded
+    right (the identity column)."""
+    out = np.nan_to_num(np.asarray(matrix, dtype=np.float64), nan=0.0).clip(0.0)
+    sums = out.sum(axis=0)
+    for j in np.flatnonzero(sums <= 1e-12):
+        out[j, j], sums[j] = 1.0, 1.0
+    return out / sums
+
+
 def _tensor(X: Any) -> Any:  # noqa: N803
     """Dense features as they are; a scipy sparse matrix (TF-IDF) as a torch sparse one."""
     import torch
@@ -155,12 +166,13 @@ def correct_labels(
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*least populated class.*")
+        warnings.filterwarnings("ignore", message=".*[Nn]umber of classes in training fold.*")  # rare class
         plain = cross_val_predict(LogisticRegression(C=READER_C, max_iter=3000), features, codes, cv=splitter,
                                   method="predict_proba")  # fmt: skip
     present = np.unique(codes)  # classes no code uses keep the identity row and column
     _, matrix_present, _, _ = estimate_py_and_noise_matrices_from_probabilities(np.searchsorted(present, codes), plain)
     matrix = np.eye(k)
-    matrix[np.ix_(present, present)] = matrix_present
+    matrix[np.ix_(present, present)] = _column_stochastic(matrix_present)
     likelihood: dict[float, float] = {}
     best: tuple[float, np.ndarray] | None = None
     for decay in weight_decays:
