@@ -17,6 +17,7 @@ from training.config import DataConfig, RunConfig
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.labelsources import label_priority, resolve_labels
 from training.noise import estimate_agent_accuracy, find_label_issues, prune
+from training.pipeline import TrainedBundle, train_model
 
 
 def coded(i: int, gold: Labels | None, agent: Labels | None, **fields: object) -> Contact:
@@ -144,9 +145,8 @@ def test_estimated_agent_accuracy_counts_the_unflagged_codes_per_group(noisy_cor
     assert agents[some]["reason"]["k"] == pytest.approx(sum(reasons[c.contact_id] for c in own), abs=0.01)
 
 
-def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Path) -> None:
-    from training.pipeline import train_model
-
+def train_on_agent_codes(tmp_path: Path, *, label_noise: str) -> tuple[list[Contact], TrainedBundle]:
+    """160 built contacts with 30% agent-code errors, trained by ``dispo train --labels agent``."""
     contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=160, seed=3, agent_error_rate=0.3)).build()]
     write_contacts(contacts, tmp_path / "train.jsonl")
     base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
@@ -154,10 +154,15 @@ def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Pat
         {
             "data": {"train": [str(tmp_path / "train.jsonl")], "labels": ["agent"]},
             "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
-            "training": {"epochs": 1, "batch_size": 16, "label_noise": "prune", "label_noise_folds": 3},
+            "training": {"epochs": 1, "batch_size": 16, "label_noise": label_noise, "label_noise_folds": 3},
         }
     )
-    bundle = train_model(run, "agent-coded", root=tmp_path / "models")
+    bundle = train_model(run, f"agent-{label_noise}", root=tmp_path / "models")
+    return contacts, bundle
+
+
+def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Path) -> None:
+    contacts, bundle = train_on_agent_codes(tmp_path, label_noise="prune")
     data = json.loads((bundle.path / "data.json").read_text())
     assert data["label_priority"] == ["agent"]
     assert data["label_sources"]["reason"] == {"agent": len(contacts)}
@@ -214,19 +219,7 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
 
 
 def test_dispo_train_can_correct_agent_codes_and_says_so_in_the_card(tmp_path: Path) -> None:
-    from training.pipeline import train_model
-
-    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=160, seed=3, agent_error_rate=0.3)).build()]
-    write_contacts(contacts, tmp_path / "train.jsonl")
-    base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
-    run = RunConfig.from_sections(
-        {
-            "data": {"train": [str(tmp_path / "train.jsonl")], "labels": ["agent"]},
-            "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
-            "training": {"epochs": 1, "batch_size": 16, "label_noise": "correct", "label_noise_folds": 3},
-        }
-    )
-    bundle = train_model(run, "agent-corrected", root=tmp_path / "models")
+    _, bundle = train_on_agent_codes(tmp_path, label_noise="correct")
     noise = json.loads((bundle.path / "data.json").read_text())["label_noise"]
     assert noise["method"] == "correct" and noise["chosen_by"] == "config"
     assert set(noise["corrected"]) == {"reason", "outcome"} and sum(noise["corrected"].values()) > 0

@@ -316,8 +316,8 @@ def handle_label_noise(
 ) -> NoiseOutcome:
     """Judge the agent codes, estimate agent accuracy, and prune or correct when ``method`` says so.
     ``auto`` applies whichever of none, prune and correct makes a baseline read ``validation``
-    (trusted labels: gold or audited) best, ties going to the simpler; without trusted labels it
-    prunes (cleanlab's estimate decides)."""
+    (trusted labels: gold or audited) best, ties going to prune, then none; without trusted labels
+    it prunes (cleanlab's estimate decides)."""
     check_method(method)
     report = find_label_issues(contacts, sources, folds=folds, seed=seed, max_features=max_features)
     estimates = estimate_agent_accuracy(contacts, report)
@@ -335,12 +335,12 @@ def handle_label_noise(
             prune(contacts, report), report, "prune", "no trusted validation labels", estimates=estimates
         )
     options: dict[str, tuple[list[Contact], dict[str, int]]] = {
-        "none": (contacts, {}),
         "prune": (prune(contacts, report), {}),
+        "none": (contacts, {}),
         "correct": correct(contacts, sources, folds=folds, seed=seed, max_features=max_features),
     }
     scores = {name: _baseline_score(data, trusted, max_features) for name, (data, _) in options.items()}
-    best = max(options, key=lambda name: np.mean(list(scores[name].values())))  # dict order: simplest first
+    best = max(options, key=lambda name: np.mean(list(scores[name].values())))  # ties: the first (prune, as before)
     logger.info("label noise: auto chose %s on %d trusted validation contacts: %s", best, len(trusted), scores)
     chosen, changed = options[best]
     return NoiseOutcome(chosen, report, best, "validation", scores, estimates, changed)
