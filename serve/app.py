@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
 
     app.state.reload_model = reload_model
     install_error_handlers(app)
+    app.add_exception_handler(ui.LoginRequiredError, ui.to_login)
     for module in (dispositions, live, batches, admin, health, audit, ui, metrics):
         app.include_router(module.router)
     app.add_middleware(

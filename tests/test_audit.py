@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -478,6 +479,9 @@ def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(
 def test_ui_login_queue_contact_decision_and_csrf(sqlite_audit: Audit) -> None:
     client = sqlite_audit.client
     assert client.get("/ui/audit", follow_redirects=False).headers["location"].startswith("/ui/login")
+    for page in ("/ui/audit/report", "/ui/audit/next?after=x"):  # every page sends a stranger to the login, and back
+        answer = client.get(page, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == f"/ui/login?{urlencode({'next': page})}"
     origin = {"Origin": "http://testserver"}
     login = client.post(
         "/ui/login", data={"api_key": sqlite_audit.keys[("acme", "analyst")], "next": "/ui/audit"}, headers=origin,

@@ -78,7 +78,17 @@ def page_principal(
     return caller if caller.role == UI_ROLE else None
 
 
-Caller = Annotated[Principal | None, Depends(page_principal)]
+class LoginRequiredError(Exception):
+    """A page asked for without an analyst session: the answer is the login page (:func:`to_login`)."""
+
+
+def signed_in(caller: Annotated[Principal | None, Depends(page_principal)]) -> Principal:
+    if caller is None:
+        raise LoginRequiredError
+    return caller
+
+
+Caller = Annotated[Principal, Depends(signed_in)]
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -87,7 +97,8 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     return response
 
 
-def to_login(request: Request) -> RedirectResponse:
+async def to_login(request: Request, exc: Exception | None = None) -> RedirectResponse:
+    """The login page, which comes back to the page asked for (the handler of :class:`LoginRequiredError`)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
 
@@ -182,8 +193,6 @@ async def queue_page(
     inference: InferenceDep,
     done: bool = False,
 ) -> Response:
-    if caller is None:
-        return to_login(request)
     page = await run_in_threadpool(audit.store.queue, caller.tenant_id, query, caller.key_id)
     choices = await run_in_threadpool(audit.store.choices, caller.tenant_id)
     summary = await run_in_threadpool(audit.store.summary, caller.tenant_id, query)
@@ -205,14 +214,11 @@ async def queue_page(
 
 @router.get("/audit/next")
 async def next_page(
-    request: Request,
     query: Filters,
     caller: Caller,
     audit: AuditDep,
     after: str | None = None,
 ) -> Response:
-    if caller is None:
-        return to_login(request)
     item_id = await run_in_threadpool(audit.store.next_item, caller.tenant_id, query, caller.key_id, after)
     if item_id is None:
         return RedirectResponse(f"/ui/audit?{query_string(query, done='true')}", status_code=303)
@@ -226,8 +232,6 @@ async def report_page(
     caller: Caller,
     audit: AuditDep,
 ) -> Response:
-    if caller is None:
-        return to_login(request)
     by_provider = await run_in_threadpool(audit.store.accuracy, caller.tenant_id, query, "provider")
     by_agent = await run_in_threadpool(audit.store.accuracy, caller.tenant_id, query, "agent")
     overall = await run_in_threadpool(audit.store.accuracy, caller.tenant_id, query, None)
@@ -253,8 +257,6 @@ async def item_page(
     audit: AuditDep,
     inference: InferenceDep,
 ) -> Response:
-    if caller is None:
-        return to_login(request)
     return await _item_response(request, item_id, query, caller, audit, inference)
 
 
@@ -309,8 +311,6 @@ async def decide(
     outcome: Annotated[str | None, Form(max_length=64)] = None,
     note: Annotated[str | None, Form(max_length=2_000)] = None,
 ) -> Response:
-    if caller is None:
-        return to_login(request)
     if caller.role != "analyst":
         raise ForbiddenError(f"a {caller.role!r} key may not record audit decisions; it needs an analyst key")
     if action != "other":
