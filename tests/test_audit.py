@@ -470,6 +470,19 @@ def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(
     assert first["contact_id"] == contacts[2].contact_id and first["disagrees"] is True
     assert first["agent_reason_probability"] == pytest.approx(0.03) and first["reason"] == "cancel_order"
     assert first["suspicion"] == pytest.approx(1 - 0.03 * 0.8)
+    # Files of this version carry each code's one-coin chance of being right: it ranks, not self_confidence.
+    for row in rows:
+        row["estimated_right"] = 0.02 if row["contact_id"] == contacts[4].contact_id else 0.95
+    (bundle / "label_issues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    args.database_url = f"sqlite:///{tmp_path / 'ranked.db'}"
+    assert args.handler(args) == 0
+    first = AuditStore(make_engine(args.database_url)).queue("acme", QueueQuery(limit=50)).items[0]
+    assert first["contact_id"] == contacts[4].contact_id and first["agent_reason_probability"] == pytest.approx(0.02)
+    assert first["suspicion"] == pytest.approx(1 - 0.02 * 0.02)
+    rows[0]["estimated_right"] = 1.5
+    (bundle / "label_issues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"label_issues.jsonl:1: .*missing or wrong: estimated_right"):
+        args.handler(args)
     (bundle / "label_issues.jsonl").write_text('{"contact_id": "x", "task": "reason"}\n', encoding="utf-8")
     with pytest.raises(InvalidInputError, match=r"label_issues.jsonl:1: .*missing or wrong: given, suggested"):
         args.handler(args)

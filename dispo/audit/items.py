@@ -148,15 +148,18 @@ def item_from_label_issues(
     rng: random.Random | None = None,
 ) -> dict[str, Any] | None:
     """An item for a contact whose agent codes the confident-learning pass of `dispo train
-    --label-noise` judged (its ``label_issues.jsonl`` rows, by task): the out-of-fold probability
-    of the agent's label is the pass's ``self_confidence``, and its ``suggested`` label takes the
-    rest at most (the bound of :meth:`TaskView.bounded`). No model has to be run."""
+    --label-noise` judged (its ``label_issues.jsonl`` rows, by task). The chance that the agent's
+    label is right is the pass's ``estimated_right`` (the one-coin posterior, which weighs the text
+    against the agent's record: training/agent_accuracy.py), or its out-of-fold ``self_confidence``
+    in files written before it; the ``suggested`` label takes the rest at most (the bound of
+    :meth:`TaskView.bounded`). No model has to be run."""
 
     def view(task: str) -> tuple[str | None, str | None, float | None, float | None]:
         issue = issues.get(task)
         if issue is None:
             return None, None, None, None
-        given, suggested, confidence = issue["given"], issue["suggested"], float(issue["self_confidence"])
+        confidence = float(issue.get("estimated_right", issue["self_confidence"]))
+        given, suggested = issue["given"], issue["suggested"]
         return given, suggested, confidence, confidence if suggested == given else 1.0 - confidence
 
     agent_reason, reason, reason_confidence, reason_probability = view("reason")

@@ -214,6 +214,10 @@ def import_rows(
     return rows
 
 
+def _chance(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+
+
 def _label_issue_rows(
     contacts: Any, path: Path, redactor: Any, config: Any, rng: random.Random
 ) -> list[dict[str, Any]]:
@@ -233,10 +237,12 @@ def _label_issue_rows(
             except json.JSONDecodeError as exc:
                 raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
             missing = [name for name in fields if not isinstance(issue, dict) or issue.get(name) is None]
-            if missing or not isinstance(issue["self_confidence"], int | float):
+            chances = ("self_confidence", "estimated_right")
+            wrong = [name for name in chances if not missing and not _chance(issue.get(name, 0.0))]
+            if missing or wrong:
                 raise InvalidInputError(
-                    f"{path}:{number}: a label issue needs {', '.join(fields)} (self_confidence a number); "
-                    f"missing or wrong: {', '.join(missing) or 'self_confidence'}"
+                    f"{path}:{number}: a label issue needs {', '.join(fields)} (self_confidence and any "
+                    f"estimated_right a number from 0 to 1); missing or wrong: {', '.join(missing or wrong)}"
                 )
             issues.setdefault(str(issue["contact_id"]), {})[str(issue["task"])] = issue
     folder = path.parent
