@@ -23,6 +23,7 @@ one rate come from ``dispo train --labels agent [--label-noise prune]`` on the s
 
     python bench/label_noise.py --shared ../shared/data
     python bench/label_noise.py --shared ../shared/data --skip-built   # BANKING77 only
+    python bench/label_noise.py --skip-banking                         # the built corpus only
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ from sklearn.metrics import f1_score
 from dispo.contact import Contact
 from dispo.io import read_contacts, write_contacts
 from dispo.model.baseline import BaselineModel, contact_text
+from training.agent_accuracy import estimate_agent_accuracy
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.evalset import check_frozen, half_path
 from training.frozen_features import frozen_encoder_features
 from training.labelsources import resolve_labels
 from training.noise import (
     FILTER_BY,
-    estimate_agent_accuracy,
     find_label_issues,
     judge_labels,
     out_of_fold_probabilities,
@@ -221,7 +222,9 @@ def main() -> None:
     parser.add_argument("--banking-rates", type=float, nargs="+", default=[0.2, 0.4])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-features", type=int, default=30_000)
-    parser.add_argument("--skip-banking", action="store_true")
+    parser.add_argument(
+        "--skip-banking", action="store_true", help="re-run the built part only; BANKING77 kept from --results"
+    )
     parser.add_argument(
         "--skip-built", action="store_true", help="re-run BANKING77 only, keeping the built part of --results"
     )
@@ -255,6 +258,8 @@ def main() -> None:
         }
     if not args.skip_banking:
         record["banking77"] = banking_part(args.shared / "banking77", args.banking_rates, args.seed, args.max_features)
+    elif args.results.is_file() and "banking77" in (kept := json.loads(args.results.read_text(encoding="utf-8"))):
+        record["banking77"] = kept["banking77"]
     args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     logger.info("wrote %s", args.results)
 

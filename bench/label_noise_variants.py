@@ -13,11 +13,14 @@ half (never the test half):
 - ``relabel``: a flagged code whose out-of-fold suggestion has probability >= 0.7 is replaced by it;
 - ``prune_twice``: a second out-of-fold pass on the pruned labels, and its flags dropped too;
 - ``correct``: every code replaced by its posterior true label under forward loss correction
-  (``dispo train --label-noise correct``: training/noise_correction.py).
+  (``dispo train --label-noise correct``: training/noise_correction.py);
+- ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
+  (training/agent_accuracy.py) is below one half; ``weight_posterior``: train each code at that chance.
 
 It also compares estimators of each provider's agent accuracy against the truth: the shipped one
-(flagged 0, suspect 0.5, else 1), the posterior that a code is right given cleanlab's noise matrix,
-and the per-provider calibrated confident joint.
+(one-coin EM per agent at confident learning's level: training/agent_accuracy.py), the flags it
+replaced (flagged 0, suspect 0.5, else 1), the posterior that a code is right given cleanlab's noise
+matrix, and the per-provider calibrated confident joint. ``--variants`` merges the estimates too.
 
     python bench/label_noise_variants.py            # 20% agent-code errors; --rates 0.2 0.3 for more
     python bench/label_noise_variants.py --variants correct   # one variant, merged into the results
@@ -42,6 +45,7 @@ from sklearn.metrics import f1_score
 from dispo.contact import Contact
 from dispo.io import read_contacts
 from dispo.model.baseline import BaselineModel, contact_text
+from training.agent_accuracy import agent_key, code_posteriors
 from training.evalset import half_path
 from training.labelsources import resolve_labels
 from training.noise import correction_features, out_of_fold_probabilities
@@ -49,7 +53,10 @@ from training.noise_correction import correct_labels
 
 logger = logging.getLogger("bench.label_noise_variants")
 RESULTS = Path("bench/results/label_noise_variants.json")
-VARIANTS = ("naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct")
+VARIANTS = (
+    "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
+    "prune_posterior", "weight_posterior",
+)  # fmt: skip
 
 
 def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +67,7 @@ def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def variant_labels(
-    name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int
+    name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The class index each training text learns from under ``name``, and its weight (0: not trained)."""
     if name == "correct":
@@ -69,6 +76,11 @@ def variant_labels(
     labels, weights = y.copy(), np.ones(len(y))
     if name == "naive":
         return labels, weights
+    if name in ("prune_posterior", "weight_posterior"):
+        level = float(np.mean(np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))))
+        noise_matrix = np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(y, probs)[1])
+        right = code_posteriors(probs, y, agents, level=level, noise_matrix=noise_matrix).right
+        return labels, (right >= 0.5).astype(float) if name == "prune_posterior" else right
     weights[strict] = 0.3 if name == "soft" else 0.0
     if name == "prune+half":
         weights[suspect] = 0.5
@@ -94,15 +106,20 @@ def score(task: str, model: Any, classes: list[str], contacts: Sequence[Contact]
     return round(float(f1_score(gold, predicted, average="macro", labels=sorted(set(gold)))), 4)
 
 
-def estimates(y: np.ndarray, probs: np.ndarray, truth: np.ndarray, providers: np.ndarray) -> dict[str, Any]:
+def estimates(
+    y: np.ndarray, probs: np.ndarray, truth: np.ndarray, providers: np.ndarray, agents: Sequence[str]
+) -> dict[str, Any]:
     """Estimated minus true accuracy per provider, for each estimator."""
     strict, suspect = flags(y, probs)
-    shipped = np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))
+    flagged = np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))
     noise_matrix = estimate_py_and_noise_matrices_from_probabilities(y, probs)[1]  # P(given | true)
+    shipped = code_posteriors(probs, y, agents, level=float(flagged.mean()), noise_matrix=np.nan_to_num(noise_matrix))
     rows = np.arange(len(y))
     posterior = noise_matrix[y, y] * probs[rows, y] / (noise_matrix[y, :] * probs).sum(axis=1)
     thresholds = np.array([probs[y == k, k].mean() for k in range(probs.shape[1])])
-    out: dict[str, dict[str, float]] = {"flags (shipped)": {}, "posterior": {}, "provider confident joint": {}}
+    out: dict[str, dict[str, float]] = {
+        "one-coin EM per agent (shipped)": {}, "flags (before)": {}, "posterior": {}, "provider confident joint": {}
+    }  # fmt: skip
     for provider in sorted(set(providers)):
         own = providers == provider
         true = float(truth[own].mean())
@@ -110,10 +127,23 @@ def estimates(y: np.ndarray, probs: np.ndarray, truth: np.ndarray, providers: np
         counts = np.bincount(y[own], minlength=probs.shape[1])
         row_sums = joint.sum(axis=1, keepdims=True)
         calibrated = np.where(row_sums > 0, joint / np.maximum(row_sums, 1) * counts[:, None], 0.0)
-        out["flags (shipped)"][provider] = round(float(shipped[own].mean()) - true, 4)
+        out["one-coin EM per agent (shipped)"][provider] = round(float(shipped.right[own].mean()) - true, 4)
+        out["flags (before)"][provider] = round(float(flagged[own].mean()) - true, 4)
         out["posterior"][provider] = round(float(posterior[own].mean()) - true, 4)
         out["provider confident joint"][provider] = round(float(np.trace(calibrated) / own.sum()) - true, 4)
-    return {name: {"errors": errors, "worst": max(abs(e) for e in errors.values())} for name, errors in out.items()}
+    result: dict[str, Any] = {
+        name: {"errors": errors, "worst": max(abs(e) for e in errors.values())} for name, errors in out.items()
+    }
+    # Which codes an audit should read first: ranked by the one-coin chance of being right, or by the
+    # out-of-fold probability of the code (self-confidence), against the codes that are wrong.
+    wrong = ~truth
+    for name, quality in (("one-coin chance", shipped.right), ("self-confidence", probs[rows, y])):
+        order = np.argsort(quality, kind="stable")
+        result.setdefault("ranking", {})[name] = {
+            "precision_top_5pct": round(float(wrong[order[: len(y) // 20]].mean()), 4),
+            "recall_top_20pct": round(float(wrong[order[: len(y) // 5]].sum() / max(1, wrong.sum())), 4),
+        }
+    return result
 
 
 def rate_part(
@@ -123,6 +153,7 @@ def rate_part(
     agent = resolve_labels(train, priority=["agent"]).contacts
     texts = [contact_text(c) for c in agent]
     providers = np.array([c.provider for c in agent])
+    agents = [agent_key(c) for c in agent]
     result: dict[str, Any] = {"agent_error_rate": rate, "methods": {v: {} for v in variants}}
     for task in TASKS:
         given = [str(getattr(c.labels, task)) for c in agent]
@@ -132,10 +163,10 @@ def rate_part(
         probs = out_of_fold_probabilities(texts, y, seed=seed)
         logger.info("rate %.2f %s: out-of-fold pass %.0f s", rate, task, time.perf_counter() - started)
         gold_y = np.array([classes.index(str(getattr(c.labels, task))) for c in train])
-        result.setdefault("estimates", {})[task] = estimates(y, probs, gold_y == y, providers)
+        result.setdefault("estimates", {})[task] = estimates(y, probs, gold_y == y, providers, agents)
         for name in variants:
             labels, weights = (gold_y, np.ones(len(y))) if name == "gold" else variant_labels(
-                name, y, probs, texts, seed=seed)  # fmt: skip
+                name, y, probs, texts, seed=seed, agents=agents)  # fmt: skip
             keep = np.flatnonzero(weights > 0)
             model = (
                 BaselineModel()
@@ -171,6 +202,7 @@ def main() -> None:
             if part["agent_error_rate"] in args.rates:
                 new = rate_part(part["agent_error_rate"], args.n_contacts, args.seed, dev, variants=args.variants)
                 part["methods"].update(new["methods"])
+                part["estimates"] = new["estimates"]
         args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         logger.info("merged %s into %s", ", ".join(args.variants), args.results)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dispo.contact import Contact, Labels
@@ -13,10 +14,11 @@ from dispo.io import write_contacts
 from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
 from tests.conftest import make_contact
 from tests.factories import make_tiny_base_model
+from training.agent_accuracy import code_posteriors, estimate_agent_accuracy
 from training.config import DataConfig, RunConfig
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.labelsources import label_priority, resolve_labels
-from training.noise import estimate_agent_accuracy, find_label_issues, prune
+from training.noise import find_label_issues, prune
 from training.pipeline import TrainedBundle, train_model
 
 
@@ -105,12 +107,16 @@ def test_confident_learning_flags_wrong_agent_codes_and_only_those(noisy_corpus:
         # Even from 900 contacts, a flagged code is far more likely to be wrong than one left alone
         # (how well it does at scale is bench/label_noise.py's job).
         assert flagged_wrong > 2 * unflagged_wrong, (task, flagged_wrong, unflagged_wrong)
-    assert [i.issue for i in report.issues] == sorted((i.issue for i in report.issues), reverse=True)
+    # Most likely wrong first; a flagged code is, on the whole, given less chance of being right.
+    chances = [i.estimated_right for i in report.issues]
+    assert chances == sorted(chances) and all(0.0 <= c <= 1.0 for c in chances)
+    flagged_chance = np.mean([i.estimated_right for i in report.issues if i.issue])
+    assert flagged_chance < 0.5 < np.mean([i.estimated_right for i in report.issues if not i.issue])
     # Trusted labels are never judged, and pruning removes only the flagged task's label.
     trusted = resolve_labels(noisy_corpus[:100], priority=["labels"])
     assert find_label_issues(trusted.contacts, trusted.sources, folds=3).issues == []
     pruned = {c.contact_id: c for c in prune(resolved.contacts, report)}
-    for issue in report.issues[:20]:
+    for issue in [i for i in report.issues if i.issue][:20]:
         labels = pruned[issue.contact_id].labels
         assert labels is not None and getattr(labels, issue.task) is None
         other = "outcome" if issue.task == "reason" else "reason"
@@ -119,20 +125,23 @@ def test_confident_learning_flags_wrong_agent_codes_and_only_those(noisy_corpus:
             assert getattr(labels, other) == getattr(original, other)
 
 
-def test_estimated_agent_accuracy_counts_the_unflagged_codes_per_group(noisy_corpus: list[Contact]) -> None:
+def test_estimated_agent_accuracy_sums_each_codes_chance_at_confident_learnings_level(
+    noisy_corpus: list[Contact],
+) -> None:
     resolved = resolve_labels(noisy_corpus, priority=["agent"])
     report = find_label_issues(resolved.contacts, resolved.sources, folds=3, seed=0, max_features=5000)
     estimates = estimate_agent_accuracy(noisy_corpus, report)
     overall = estimates["groups"]["overall"]["all"]
     for task in ("reason", "outcome"):
         assert overall[task]["n"] == len(noisy_corpus)
-        assert overall[task]["k"] == len(noisy_corpus) - report.flagged[task] - report.suspects[task] / 2
+        # The population's estimate is confident learning's: a flagged code wrong, a suspect one half.
+        unflagged = len(noisy_corpus) - report.flagged[task] - report.suspects[task] / 2
+        assert overall[task]["k"] == pytest.approx(unflagged, abs=0.005 * len(noisy_corpus))
         assert overall[task]["low"] <= overall[task]["value"] <= overall[task]["high"]
+        assert 0.05 <= estimates["temperature"][task] <= 2.0
     scores: dict[str, float] = {}
-    for issue in report.issues:  # a contact's code is right when each judged task is: 1, 0.5 or 0
-        scores[issue.contact_id] = scores.get(issue.contact_id, 1.0) * (
-            0.0 if issue.issue else 0.5 if issue.suspect else 1.0
-        )
+    for issue in report.issues:  # a contact's code is right when each judged task is
+        scores[issue.contact_id] = scores.get(issue.contact_id, 1.0) * issue.estimated_right
     assert overall["code"]["k"] == pytest.approx(sum(scores.values()), abs=0.01)
     providers = estimates["groups"]["provider"]
     assert set(providers) == {c.provider for c in noisy_corpus}
@@ -141,8 +150,34 @@ def test_estimated_agent_accuracy_counts_the_unflagged_codes_per_group(noisy_cor
     some = next(iter(agents))
     own = [c for c in noisy_corpus if c.agent_id == some]
     assert agents[some]["reason"]["n"] == len(own)
-    reasons = {i.contact_id: 0.0 if i.issue else 0.5 if i.suspect else 1.0 for i in report.issues if i.task == "reason"}
+    reasons = {i.contact_id: i.estimated_right for i in report.issues if i.task == "reason"}
     assert agents[some]["reason"]["k"] == pytest.approx(sum(reasons[c.contact_id] for c in own), abs=0.01)
+
+
+def test_one_coin_em_gives_each_agent_its_own_accuracy() -> None:
+    """Two agents, 95% and 65% right, each wrong code one class off; the classifier is the same weak
+    reader for both. A prior shared by both agents pulls them together; each agent's own prior keeps
+    them apart, close to the truth."""
+    rng = np.random.default_rng(0)
+    n, k = 4000, 6
+    true = rng.integers(0, k, n)
+    agents = np.array(["good"] * (n // 2) + ["poor"] * (n // 2))
+    accuracy = np.where(agents == "good", 0.95, 0.65)
+    right = rng.random(n) < accuracy
+    given = np.where(right, true, (true + 1) % k)
+    logits = rng.normal(0.0, 1.0, (n, k)) + 2.0 * np.eye(k)[true]
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    noise = np.eye(k) * 0.8 + np.roll(np.eye(k), 1, axis=0) * 0.2  # P(code i | true j): j -> j + 1
+    level = float(right.mean())
+    own = code_posteriors(probabilities, given, list(agents), level=level, noise_matrix=noise)
+    shared = code_posteriors(probabilities, given, ["all"] * n, level=level, noise_matrix=noise)
+    assert own.right.mean() == pytest.approx(level, abs=0.005)
+    for name, truth in (("good", 0.95), ("poor", 0.65)):
+        mine = agents == name
+        assert abs(own.right[mine].mean() - right[mine].mean()) < 0.03, name
+        assert abs(own.right[mine].mean() - truth) < abs(shared.right[mine].mean() - truth), name
+    with pytest.raises(ValueError, match="4000 codes, 3 probability rows"):
+        code_posteriors(probabilities[:3], given, list(agents), level=level, noise_matrix=noise)
 
 
 def train_on_agent_codes(tmp_path: Path, *, label_noise: str) -> tuple[list[Contact], TrainedBundle]:
@@ -177,7 +212,7 @@ def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Pat
     assert "label sources (agent" in card and "agent codes judged by confident learning" in card
     manifest = json.loads((bundle.path / "bundle.json").read_text())
     assert {LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE} <= set(manifest["files"])  # part of the version, listed in it
-    assert {i["estimated_right"] for i in issues} <= {0.0, 0.5, 1.0}
+    assert all(0.0 <= i["estimated_right"] <= 1.0 for i in issues)
 
 
 def test_correction_changes_agent_codes_only_and_counts_them(noisy_corpus: list[Contact]) -> None:

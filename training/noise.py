@@ -8,9 +8,9 @@ on a flagged contact (the masked loss skips it; the contact still trains the oth
 ``correct`` instead replaces each agent code by its posterior true label (forward loss correction:
 training/noise_correction.py).
 
-The same pass estimates each agent's, provider's and queue's accuracy without a single audit
-(:func:`estimate_agent_accuracy`) and ranks the contacts whose code is most likely wrong, which is
-where QA should look first.
+The same pass gives each agent code its chance of being right (training/agent_accuracy.py), which
+estimates each agent's, provider's and queue's accuracy without a single audit and ranks the codes
+most likely wrong first, where QA should look first.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
+from training.agent_accuracy import agent_key, code_posteriors, estimate_agent_accuracy
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "auto")
 #: Dimensions of the TF-IDF projection (LSA) the correction reads: a dense linear model on 300
 #: dimensions trains in seconds, one on the sparse 30,000 in an hour.
 CORRECTION_DIMENSIONS = 300
-GROUPS: tuple[str, ...] = ("provider", "agent_id", "queue")
 #: cleanlab's filter: "both" flags a code only when the noise-rate and the per-class rules agree.
 #: On a built dev corpus (4,000 contacts, 20% agent errors, seed 21) it flagged fewer codes at
 #: higher precision than prune_by_noise_rate (0.72 vs 0.54 for reasons) and the pruned baseline
@@ -62,15 +62,11 @@ class LabelIssue:
     suggested: str
     self_confidence: float  # out-of-fold probability of the given label
     issue: bool  # flagged as probably wrong (pruned by ``prune``)
-    suspect: bool = False  # flagged by the looser noise-rate rule only (counts half in the estimates)
-
-    @property
-    def estimated_right(self) -> float:
-        """The chance the code is right as the estimates count it: 0 flagged, 0.5 suspect, else 1."""
-        return 0.0 if self.issue else 0.5 if self.suspect else 1.0
+    suspect: bool = False  # flagged by the looser noise-rate rule only
+    estimated_right: float = 1.0  # P(code right | text, code, agent): training/agent_accuracy.py
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "estimated_right": self.estimated_right}
+        return asdict(self)
 
 
 @dataclass
@@ -79,6 +75,7 @@ class NoiseReport:
     flagged: dict[str, int] = field(default_factory=dict)  # task -> agent codes flagged
     suspects: dict[str, int] = field(default_factory=dict)  # task -> codes only the loose rule flags
     issues: list[LabelIssue] = field(default_factory=list)  # every judged code, most likely wrong first
+    temperatures: dict[str, float] = field(default_factory=dict)  # task -> the estimates' tempering
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -112,17 +109,21 @@ def find_label_issues(
             continue
         judgement = judge_labels([texts[i] for i in rows], given, folds=folds, seed=seed, max_features=max_features)
         flagged, probs, classes = judgement.flags, judgement.probabilities, judgement.classes
-        for k in judged:
-            confidence = round(float(probs[k, classes.index(given[k])]), 6)
-            suggested = classes[int(probs[k].argmax())]
-            issue = LabelIssue(contacts[rows[k]].contact_id, task, given[k], suggested, confidence,
-                               bool(flagged[k]), bool(judgement.suspects[k]))  # fmt: skip
+        codes = np.array([classes.index(given[k]) for k in judged])
+        level = 1.0 - float(np.mean(flagged[judged] + 0.5 * judgement.suspects[judged]))
+        posteriors = code_posteriors(probs[judged], codes, [agent_key(contacts[rows[k]]) for k in judged],
+                                     level=level, noise_matrix=judgement.noise_matrix)  # fmt: skip
+        report.temperatures[task] = round(posteriors.temperature, 4)
+        for k, code, right in zip(judged, codes, posteriors.right, strict=True):
+            issue = LabelIssue(contacts[rows[k]].contact_id, task, given[k], classes[int(probs[k].argmax())],
+                               round(float(probs[k, code]), 6), bool(flagged[k]), bool(judgement.suspects[k]),
+                               round(float(right), 6))  # fmt: skip
             report.issues.append(issue)
         report.judged[task] = len(judged)
         report.flagged[task] = int(flagged[judged].sum())
         report.suspects[task] = int(judgement.suspects[judged].sum())
         logger.info("label noise: %s: %d of %d agent codes flagged", task, report.flagged[task], len(judged))
-    report.issues.sort(key=lambda issue: (not issue.issue, not issue.suspect, issue.self_confidence))
+    report.issues.sort(key=lambda issue: (issue.estimated_right, issue.self_confidence))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -133,6 +134,7 @@ class Judgement:
     suspects: np.ndarray  # wrong by the noise-rate rule only
     probabilities: np.ndarray  # out-of-fold, one column per class
     classes: list[str]
+    noise_matrix: np.ndarray  # cleanlab's estimate of P(given i | true j)
 
 
 def judge_labels(
@@ -143,6 +145,7 @@ def judge_labels(
     ``flags``: cleanlab's :data:`FILTER_BY` rule (what ``prune`` drops); ``suspects``: flagged by
     ``prune_by_noise_rate`` alone, which flags more codes at lower precision. Classes with fewer
     than 5 examples keep all their labels."""
+    from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
     from cleanlab.filter import find_label_issues as cleanlab_issues
 
     if folds < 2:
@@ -152,7 +155,8 @@ def judge_labels(
     probs = out_of_fold_probabilities(texts, y, folds=folds, seed=seed, max_features=max_features)
     flags = np.asarray(cleanlab_issues(y, probs, filter_by=FILTER_BY, min_examples_per_class=5), dtype=bool)
     loose = np.asarray(cleanlab_issues(y, probs, filter_by="prune_by_noise_rate", min_examples_per_class=5), dtype=bool)
-    return Judgement(flags, loose & ~flags, probs, classes)
+    noise_matrix = np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(y, probs)[1])
+    return Judgement(flags, loose & ~flags, probs, classes, noise_matrix)
 
 
 def out_of_fold_probabilities(
@@ -231,46 +235,6 @@ def correct(
         assert labels is not None
         out[i] = contacts[i].model_copy(update={"labels": labels.model_copy(update=update)})
     return out, changed
-
-
-def estimate_agent_accuracy(
-    contacts: Sequence[Contact], report: NoiseReport, *, groups: Sequence[str] = GROUPS, confidence: float = 0.95
-) -> dict[str, Any]:
-    """Per provider, agent and queue: the estimated share of right agent codes, per task and for the
-    whole code, without audits. A flagged code counts as wrong, a suspect one as half wrong (the
-    strict rule misses wrong codes, the loose one accuses right ones; on a built dev corpus their
-    midpoint tracked each provider's true accuracy within 2.5 points). The whole code is right when
-    every judged task is. Wilson intervals cover the sampling error of the estimate, not its bias;
-    audited accuracy, where there is some, is the figure to trust."""
-    from dispo.metrics.stats import wilson_interval
-
-    by_contact: dict[str, dict[str, float]] = defaultdict(dict)
-    for issue in report.issues:
-        by_contact[issue.contact_id][issue.task] = issue.estimated_right
-    out: dict[str, Any] = {"method": "confident learning (cleanlab) on out-of-fold TF-IDF probabilities",
-                           "confidence": confidence, "groups": {}}  # fmt: skip
-    for group in ("overall", *groups):
-        tally: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
-        for contact in contacts:
-            judged = by_contact.get(contact.contact_id)
-            if not judged:
-                continue
-            key = "all" if group == "overall" else getattr(contact, group)
-            if key is None:
-                continue
-            for task, right in [*judged.items(), ("code", float(np.prod(list(judged.values()))))]:
-                tally[str(key)][task][0] += right
-                tally[str(key)][task][1] += 1
-        out["groups"][group] = {
-            key: {task: _rate(k, int(n), confidence, wilson_interval) for task, (k, n) in tasks.items()}
-            for key, tasks in sorted(tally.items())
-        }
-    return out
-
-
-def _rate(k: float, n: int, confidence: float, interval: Any) -> dict[str, Any]:
-    low, high = interval(k, n, confidence) or (None, None)
-    return {"value": round(k / n, 4), "k": round(k, 2), "n": n, "low": low, "high": high}
 
 
 def check_method(method: str) -> str:

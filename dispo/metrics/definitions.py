@@ -232,8 +232,8 @@ METRICS: tuple[MetricSpec, ...] = (
         True,
         "contact",
         "%",
-        "estimated without audits by confident learning (`dispo train --label-noise`, label_issues.jsonl): a "
-        "flagged reason code counts as wrong, a suspect one as half; audited accuracy is the figure to trust",
+        "estimated without audits (`dispo train --label-noise`, label_issues.jsonl): the mean chance that each "
+        "reason code is right, weighing the text against the agent's record; audited accuracy is the figure to trust",
     ),
     MetricSpec(
         "agent_accuracy_estimated_outcome",
