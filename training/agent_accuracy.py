@@ -21,7 +21,7 @@ between agents.
 
 On the dev corpus of ``bench/label_noise_variants.py`` (seed 21, 10,000 contacts, 20% agent
 errors), the largest error over the 5 providers fell from 3.6 to 1.0 points for reasons and from
-1.7 to 1.2 for outcomes, against counting the flags alone (docs/quality.md).
+1.7 to 1.3 for outcomes, against counting the flags alone (docs/quality.md).
 """
 
 from __future__ import annotations
