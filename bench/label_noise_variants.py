@@ -13,7 +13,10 @@ half (never the test half):
 - ``relabel``: a flagged code whose out-of-fold suggestion has probability >= 0.7 is replaced by it;
 - ``prune_twice``: a second out-of-fold pass on the pruned labels, and its flags dropped too;
 - ``correct``: every code replaced by its posterior true label under forward loss correction
-  (``dispo train --label-noise correct``: training/noise_correction.py);
+  (``dispo train --label-noise correct``: training/noise_correction.py), reading the 3,000 TF-IDF
+  1-2 grams most associated with the codes (chi-squared);
+- ``correct_lsa``: as ``correct``, reading a 300-dimension LSA projection of TF-IDF instead (the
+  reader it had before);
 - ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
   (training/agent_accuracy.py) is below one half; ``weight_posterior``: train each code at that chance.
 
@@ -40,6 +43,7 @@ import numpy as np
 from cleanlab.count import compute_confident_joint, estimate_py_and_noise_matrices_from_probabilities
 from cleanlab.filter import find_label_issues
 from label_noise import TASKS, built_split  # bench/ is on the path of a bench script
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 
 from dispo.contact import Contact
@@ -55,7 +59,7 @@ logger = logging.getLogger("bench.label_noise_variants")
 RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
-    "prune_posterior", "weight_posterior",
+    "prune_posterior", "weight_posterior", "correct_lsa",
 )  # fmt: skip
 
 
@@ -66,12 +70,24 @@ def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return strict, loose & ~strict
 
 
+def lsa_features(texts: Sequence[str], *, seed: int, dimensions: int = 300) -> np.ndarray:
+    """The correction's earlier reader: TF-IDF 1-2 grams projected to ``dimensions`` (LSA), rows L2-normalised."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.preprocessing import normalize
+
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=30_000).fit_transform(texts)
+    return np.asarray(normalize(TruncatedSVD(dimensions, random_state=seed).fit_transform(tfidf)))
+
+
 def variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The class index each training text learns from under ``name``, and its weight (0: not trained)."""
     if name == "correct":
-        return correct_labels(correction_features(texts, seed=seed), y, seed=seed).labels, np.ones(len(y))
+        tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=30_000).fit_transform(texts)
+        return correct_labels(correction_features(tfidf, y), y, seed=seed).labels, np.ones(len(y))
+    if name == "correct_lsa":
+        return correct_labels(lsa_features(texts, seed=seed), y, seed=seed).labels, np.ones(len(y))
     strict, suspect = flags(y, probs)
     labels, weights = y.copy(), np.ones(len(y))
     if name == "naive":
