@@ -7,7 +7,10 @@ hand-written test half:
 
 - ``gold``: the builder's true labels (the ceiling);
 - ``naive``: the agents' codes as they are (``dispo train --labels agent``);
-- ``prune``: the codes confident learning flags are dropped (``--label-noise prune``).
+- ``prune``: the codes confident learning flags are dropped (``--label-noise prune``);
+- ``correct``: each code replaced by its posterior true label under forward loss correction
+  (``--label-noise correct``). The learner fits each task on its own, so a run that corrects
+  reasons and prunes outcomes scores the ``correct`` reason and the ``prune`` outcome.
 
 It also scores the estimated agent accuracy per provider (no audits) against the true accuracy,
 and times the noise handling against the learner's training.
@@ -52,6 +55,7 @@ from training.frozen_features import frozen_encoder_features
 from training.labelsources import resolve_labels
 from training.noise import (
     FILTER_BY,
+    correct,
     find_label_issues,
     judge_labels,
     out_of_fold_probabilities,
@@ -119,7 +123,10 @@ def built_part(rate: float, n: int, seed: int, realistic: list[Contact], max_fea
               for t in TASKS}  # fmt: skip
     agent = resolve_labels(train, priority=["agent"])
     report = find_label_issues(agent.contacts, agent.sources, seed=seed, max_features=max_features)
-    variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report)}
+    started = time.perf_counter()
+    corrected, _ = correct(agent.contacts, agent.sources, seed=seed, max_features=max_features)
+    correct_seconds = time.perf_counter() - started
+    variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report), "correct": corrected}
     methods: dict[str, Any] = {}
     fit_seconds = 0.0
     for name, data in variants.items():
@@ -144,6 +151,7 @@ def built_part(rate: float, n: int, seed: int, realistic: list[Contact], max_fea
         "flagged": flagged,
         "flag_precision": precision,
         "noise_seconds": round(report.seconds, 1),
+        "correct_seconds": round(correct_seconds, 1),
         "baseline_fit_seconds": round(fit_seconds, 1),
         "provider_accuracy_estimates": providers,
         "worst_provider_error": round(worst, 4),

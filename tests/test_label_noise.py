@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -250,11 +252,54 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
         agent.contacts, agent.sources, method="auto", folds=3, max_features=5000, validation=validation
     )
     assert set(outcome.scores) == {"none", "prune", "correct"} and outcome.chosen_by == "validation"
-    best = max(sum(s.values()) for s in outcome.scores.values())
-    assert sum(outcome.scores[outcome.method].values()) == pytest.approx(best)
+    chosen = dict(part.split(": ") for part in outcome.method.split(", ")) if ":" in outcome.method else {}
+    for task in ("reason", "outcome"):  # per task, the method that reads the trusted labels best
+        name = chosen.get(task, outcome.method)
+        assert outcome.scores[name][task] == max(s[task] for s in outcome.scores.values())
+        by_id = {c.contact_id: c for c in agent.contacts}
+        if name == "none":  # the codes as given
+            assert all(getattr(c.labels, task) == getattr(by_id[c.contact_id].labels, task) for c in outcome.contacts)
     assert outcome.summary["method"] == outcome.method and "corrected" in outcome.summary
+    assert set(outcome.corrected) <= {t for t in ("reason", "outcome") if chosen.get(t, outcome.method) == "correct"}
     with pytest.raises(ConfigError, match="label_noise: expected one of none, prune, correct, auto"):
         handle_label_noise(agent.contacts, agent.sources, method="relabel")
+
+
+def test_auto_can_correct_one_task_and_prune_the_other(
+    noisy_corpus: list[Contact], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the trusted labels favour correction for reasons and pruning for outcomes, each task
+    trains on what won for it."""
+    import training.noise as noise
+
+    made: dict[str, list[Contact]] = {}
+    real_correct, real_prune = noise.correct, noise.prune
+
+    def correct(*args: Any, **kwargs: Any) -> tuple[list[Contact], dict[str, int]]:
+        made["correct"], changed = real_correct(*args, **kwargs)
+        return made["correct"], changed
+
+    def prune(*args: Any, **kwargs: Any) -> list[Contact]:
+        made["prune"] = real_prune(*args, **kwargs)
+        return made["prune"]
+
+    def score(train: Sequence[Contact], validation: Sequence[Contact], max_features: int) -> dict[str, float]:
+        if train is made.get("correct"):
+            return {"reason": 0.9, "outcome": 0.5}
+        return {"reason": 0.5, "outcome": 0.9} if train is made.get("prune") else {"reason": 0.1, "outcome": 0.1}
+
+    monkeypatch.setattr(noise, "correct", correct)
+    monkeypatch.setattr(noise, "prune", prune)
+    monkeypatch.setattr(noise, "_baseline_score", score)
+    agent = resolve_labels(noisy_corpus[:300], priority=["agent"])
+    outcome = noise.handle_label_noise(
+        agent.contacts, agent.sources, method="auto", folds=3, max_features=5000, validation=noisy_corpus[800:]
+    )
+    assert outcome.method == "reason: correct, outcome: prune" and set(outcome.corrected) <= {"reason"}
+    for mixed, fixed, pruned in zip(outcome.contacts, made["correct"], made["prune"], strict=True):
+        assert mixed.labels is not None and fixed.labels is not None and pruned.labels is not None
+        assert mixed.labels.reason == fixed.labels.reason and mixed.labels.outcome == pruned.labels.outcome
+    assert any(m.labels != p.labels for m, p in zip(outcome.contacts, made["prune"], strict=True))
 
 
 def test_dispo_train_can_correct_agent_codes_and_says_so_in_the_card(tmp_path: Path) -> None:

@@ -215,7 +215,7 @@ def register_train(subcommands: Any) -> None:
     train.add_argument(
         "--label-noise", default=None, choices=("none", "prune", "correct", "auto"),
         help="agent codes as labels: prune the ones confident learning flags, or correct each to its "
-        "posterior true label (auto: whichever reads the --validation labels best); writes "
+        "posterior true label (auto: per task, whichever reads the --validation labels best); writes "
         "label_issues.jsonl and agent_accuracy.json into the bundle",
     )  # fmt: skip
     train.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")

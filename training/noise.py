@@ -253,7 +253,7 @@ class NoiseOutcome:
 
     contacts: list[Contact]  # the training contacts as trained on
     report: NoiseReport
-    method: str  # "none", "prune" or "correct": what was applied
+    method: str  # "none", "prune" or "correct": what was applied ("reason: correct, outcome: prune" per task)
     chosen_by: str
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # auto: validation scores per method
     estimates: dict[str, Any] = field(default_factory=dict)
@@ -283,9 +283,9 @@ def handle_label_noise(
     validation: Sequence[Contact] = (),
 ) -> NoiseOutcome:
     """Judge the agent codes, estimate agent accuracy, and prune or correct when ``method`` says so.
-    ``auto`` applies whichever of none, prune and correct makes a baseline read ``validation``
-    (trusted labels: gold or audited) best, ties going to prune, then none; without trusted labels
-    it prunes (cleanlab's estimate decides)."""
+    ``auto`` applies, per task, whichever of none, prune and correct makes a baseline read
+    ``validation`` (trusted labels: gold or audited) best, ties going to prune, then none; without
+    trusted labels it prunes (cleanlab's estimate decides)."""
     check_method(method)
     report = find_label_issues(contacts, sources, folds=folds, seed=seed, max_features=max_features)
     estimates = estimate_agent_accuracy(contacts, report)
@@ -308,10 +308,22 @@ def handle_label_noise(
         "correct": correct(contacts, sources, folds=folds, seed=seed, max_features=max_features),
     }
     scores = {name: _baseline_score(data, trusted, max_features) for name, (data, _) in options.items()}
-    best = max(options, key=lambda name: np.mean(list(scores[name].values())))  # ties: the first (prune, as before)
-    logger.info("label noise: auto chose %s on %d trusted validation contacts: %s", best, len(trusted), scores)
-    chosen, changed = options[best]
-    return NoiseOutcome(chosen, report, best, "validation", scores, estimates, changed)
+    # Per task (the baseline fits each on its own): ties go to the first, prune, as before, then none.
+    chosen = {task: max(options, key=lambda name: scores[name].get(task, 0.0)) for task in NOISE_TASKS}
+    logger.info("label noise: auto chose %s on %d trusted validation contacts: %s", chosen, len(trusted), scores)
+    if len(set(chosen.values())) == 1:
+        best = chosen[NOISE_TASKS[0]]
+        return NoiseOutcome(options[best][0], report, best, "validation", scores, estimates, options[best][1])
+    combined = []
+    for i, contact in enumerate(contacts):
+        if contact.labels is None:
+            combined.append(contact)
+            continue
+        update = {task: getattr(options[name][0][i].labels, task) for task, name in chosen.items()}
+        combined.append(contact.model_copy(update={"labels": contact.labels.model_copy(update=update)}))
+    changed = {task: n for task, n in options["correct"][1].items() if chosen.get(task) == "correct"}
+    method = ", ".join(f"{task}: {name}" for task, name in chosen.items())
+    return NoiseOutcome(combined, report, method, "validation", scores, estimates, changed)
 
 
 def _baseline_score(train: Sequence[Contact], validation: Sequence[Contact], max_features: int) -> dict[str, float]:
