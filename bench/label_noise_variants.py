@@ -43,7 +43,6 @@ import numpy as np
 from cleanlab.count import compute_confident_joint, estimate_py_and_noise_matrices_from_probabilities
 from cleanlab.filter import find_label_issues
 from label_noise import TASKS, built_split  # bench/ is on the path of a bench script
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 
 from dispo.contact import Contact
@@ -75,7 +74,7 @@ def lsa_features(texts: Sequence[str], *, seed: int, dimensions: int = 300) -> n
     from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize
 
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=30_000).fit_transform(texts)
+    tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
     return np.asarray(normalize(TruncatedSVD(dimensions, random_state=seed).fit_transform(tfidf)))
 
 
@@ -84,7 +83,7 @@ def variant_labels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The class index each training text learns from under ``name``, and its weight (0: not trained)."""
     if name == "correct":
-        tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=30_000).fit_transform(texts)
+        tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         return correct_labels(correction_features(tfidf, y), y, seed=seed).labels, np.ones(len(y))
     if name == "correct_lsa":
         return correct_labels(lsa_features(texts, seed=seed), y, seed=seed).labels, np.ones(len(y))

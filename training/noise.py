@@ -211,12 +211,9 @@ def correct(
 ) -> tuple[list[Contact], dict[str, int]]:
     """``contacts`` with each agent code of ``tasks`` replaced by its posterior true label, read from
     the text's most telling n-grams (trusted labels stay as they are); and how many changed."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     from training.noise_correction import correct_labels
 
-    texts = [contact_text(c) for c in contacts]
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=max_features).fit_transform(texts)
+    tfidf = BaselineModel(max_features=max_features).vectorizer().fit_transform([contact_text(c) for c in contacts])
     updates: dict[int, dict[str, str]] = defaultdict(dict)
     changed: dict[str, int] = {}
     for task in tasks:

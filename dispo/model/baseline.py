@@ -32,12 +32,15 @@ class BaselineModel(BaseEstimator):
         self.C = C
         self.min_df = min_df
 
+    def vectorizer(self) -> TfidfVectorizer:
+        """The unfitted TF-IDF reader of the text (word 1-2 grams), also what other passes read."""
+        return TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, max_features=self.max_features, min_df=self.min_df
+        )
+
     def task_pipeline(self) -> Pipeline:
         """An unfitted pipeline of one task (also used for out-of-fold passes)."""
-        return make_pipeline(
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=self.max_features, min_df=self.min_df),
-            LogisticRegression(C=self.C, max_iter=2000),
-        )
+        return make_pipeline(self.vectorizer(), LogisticRegression(C=self.C, max_iter=2000))
 
     def fit(self, texts: Sequence[str], labels: Mapping[str, Sequence[Any]]) -> BaselineModel:
         self.pipelines_: dict[str, Pipeline] = {}

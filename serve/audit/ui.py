@@ -97,7 +97,7 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     return response
 
 
-async def to_login(request: Request, exc: Exception | None = None) -> RedirectResponse:
+async def to_login(request: Request, exc: Exception) -> RedirectResponse:
     """The login page, which comes back to the page asked for (the handler of :class:`LoginRequiredError`)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
