@@ -12,43 +12,17 @@ from dispo.redact.context import _ANSWER_CHARS, _Context, _ssn_context, _turn_cu
 from dispo.redact.spans import PIISpan
 
 # -- spoken digits (ASR) --------------------------------------------------------------------------
+#: 0 to 19 spelled out, in order; the corpus builder speaks numbers with the same words.
+NUMBER_WORDS: tuple[str, ...] = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+#: 20, 30, ... 90 spelled out.
+TENS_WORDS: tuple[str, ...] = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 #: A digit as a caller says it (ASR text), "oh" included.
-SPOKEN_DIGITS = {
-    "zero": "0",
-    "oh": "0",
-    "o": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
-_TEENS = {
-    "ten": "10",
-    "eleven": "11",
-    "twelve": "12",
-    "thirteen": "13",
-    "fourteen": "14",
-    "fifteen": "15",
-    "sixteen": "16",
-    "seventeen": "17",
-    "eighteen": "18",
-    "nineteen": "19",
-}
-_TENS = {
-    "twenty": "2",
-    "thirty": "3",
-    "forty": "4",
-    "fifty": "5",
-    "sixty": "6",
-    "seventy": "7",
-    "eighty": "8",
-    "ninety": "9",
-}
+SPOKEN_DIGITS = {"zero": "0", "oh": "0", "o": "0", **{w: str(i) for i, w in enumerate(NUMBER_WORDS[1:10], 1)}}
+_TEENS = {w: str(i) for i, w in enumerate(NUMBER_WORDS[10:], 10)}
+_TENS = {w: str(i) for i, w in enumerate(TENS_WORDS, 2)}  # the tens digit
 _REPEAT = {"double": 2, "triple": 3}
 _FILLERS = frozenset({"uh", "um", "uhm", "umm", "uhh", "er", "erm", "ah", "hmm", "mm"})
 _NUMBER_WORDS = sorted([*SPOKEN_DIGITS, *_TEENS, *_TENS, *_REPEAT, *_FILLERS, "hundred"], key=len, reverse=True)

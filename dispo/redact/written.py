@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dispo.redact.checks import _IBAN_LENGTHS, e164_plausible, iban_valid, luhn_valid, ssn_plausible
 from dispo.redact.context import _CARD_CONTEXT, _bound_to_id, _Context, _role, _ssn_context, _words_before
 from dispo.redact.spans import PIISpan
-from dispo.redact.spoken import _find_spoken_ibans
+from dispo.redact.spoken import NUMBER_WORDS, _find_spoken_ibans
 
 # -- email --------------------------------------------------------------------------------------
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -399,16 +399,7 @@ _NOT_STREET_WORDS = frozenset(
         "few",
         "hundred",
         "thousand",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
+        *NUMBER_WORDS[1:11],
     }
 )
 

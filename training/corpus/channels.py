@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 import training.corpus.phrases as ph
+from dispo.redact.spoken import NUMBER_WORDS, TENS_WORDS
 from training.corpus.pii import MARKER_RE, MONTHS, PLANTED_KINDS, PlantedPII, mark, strip_markers
 from training.corpus.requests import typo
 
@@ -38,29 +39,8 @@ class RenderedTurn:
 
 
 # -- numbers and spoken forms -------------------------------------------------------------------
-_ONES = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_ONES = NUMBER_WORDS
+_TENS = ("", "", *TENS_WORDS)
 _ORDINALS = {
     "one": "first",
     "two": "second",
