@@ -12,20 +12,28 @@ from serve.roles import ROLES
 
 logger = logging.getLogger(__name__)
 
+DATABASE_HELP = "the service's database: sqlite:///... or postgresql+psycopg://... (env DISPO_DATABASE_URL)"
+
+
+def database_commands(subcommands: Any, name: str, *, summary: str) -> Any:
+    """``dispo NAME [--database-url URL] ACTION ...``: a group of commands on the service's database;
+    returns the group's subparsers, one per action."""
+    group = subcommands.add_parser(name, help=summary)
+    group.add_argument("--database-url", default=None, help=DATABASE_HELP)
+    return group.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
+
 
 def register_serve(subcommands: Any) -> None:
     serve = subcommands.add_parser("serve", help="run the HTTP API (settings from DISPO_* environment variables)")
     serve.add_argument("--host", default=None, help="interface to bind (env DISPO_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (env DISPO_PORT, default 8000)")
     serve.add_argument("--model", default=None, help="NAME[:VERSION] to serve (env DISPO_MODEL)")
-    serve.add_argument("--database-url", default=None, help="sqlite:///... or postgresql+psycopg://... (env)")
+    serve.add_argument("--database-url", default=None, help=DATABASE_HELP)
     serve.set_defaults(handler=_serve)
 
 
 def register_keys(subcommands: Any) -> None:
-    keys = subcommands.add_parser("keys", help="create, list and revoke API keys")
-    keys.add_argument("--database-url", default=None, help="the service's database (env DISPO_DATABASE_URL)")
-    actions = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    actions = database_commands(subcommands, "keys", summary="create, list and revoke API keys")
     create = actions.add_parser("create", help="create a key; the secret is printed once, on stdout")
     create.add_argument("--tenant", required=True, help="tenant id (lowercase letters, digits, - and _)")
     create.add_argument("--role", required=True, choices=ROLES)
@@ -41,9 +49,7 @@ def register_keys(subcommands: Any) -> None:
 
 
 def register_db(subcommands: Any) -> None:
-    db = subcommands.add_parser("db", help="the service's database")
-    db.add_argument("--database-url", default=None, help="(env DISPO_DATABASE_URL)")
-    actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    actions = database_commands(subcommands, "db", summary="the service's database")
     upgrade = actions.add_parser("upgrade", help="apply migrations (the service also does this at start)")
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(handler=_db_upgrade)

@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from serve.cli import database_commands
+
 logger = logging.getLogger(__name__)
 
 
 def register_audit(subcommands: Any) -> None:
-    audit = subcommands.add_parser("audit", help="the QA audit queue: import, export, list")
-    audit.add_argument("--database-url", default=None, help="the service's database (env DISPO_DATABASE_URL)")
-    actions = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    actions = database_commands(subcommands, "audit", summary="the QA audit queue: import, export, list")
 
     load = actions.add_parser(
         "import",

@@ -9,6 +9,7 @@ cookie-authenticated POST must carry an Origin (or Referer) naming this host.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -248,29 +249,38 @@ async def report_page(
     return render(request, "report.html", context)
 
 
+@dataclass(frozen=True)
+class ItemView:
+    """What an item page is drawn from: the item, the queue the analyst came from, and the services."""
+
+    request: Request
+    item_id: str
+    query: QueueQuery
+    caller: Principal
+    audit: AuditService
+    inference: InferenceService
+
+
+async def item_view(
+    request: Request, item_id: ItemId, query: Filters, caller: Caller, audit: AuditDep, inference: InferenceDep
+) -> ItemView:
+    return ItemView(request, item_id, query, caller, audit, inference)
+
+
+Item = Annotated[ItemView, Depends(item_view)]
+
+
 @router.get("/audit/{item_id}")
-async def item_page(
-    request: Request,
-    item_id: ItemId,
-    query: Filters,
-    caller: Caller,
-    audit: AuditDep,
-    inference: InferenceDep,
-) -> Response:
-    return await _item_response(request, item_id, query, caller, audit, inference)
+async def item_page(view: Item) -> Response:
+    return await _item_response(view)
 
 
 async def _item_response(
-    request: Request,
-    item_id: str,
-    query: QueueQuery,
-    caller: Principal,
-    audit: AuditService,
-    inference: InferenceService,
-    error: str | None = None,
-    status_code: int = 200,
-    form: dict[str, str] | None = None,
+    view: ItemView, error: str | None = None, status_code: int = 200, form: dict[str, str] | None = None
 ) -> HTMLResponse:
+    request, item_id, query, caller, audit, inference = (
+        view.request, view.item_id, view.query, view.caller, view.audit, view.inference
+    )  # fmt: skip
     item = await run_in_threadpool(audit.store.item, caller.tenant_id, item_id)
     decisions = await run_in_threadpool(audit.store.decisions, caller.tenant_id, item_id)
     explanation = await audit.explanation(item, inference)
@@ -300,29 +310,25 @@ async def _item_response(
 
 @router.post("/audit/{item_id}/decide")
 async def decide(
-    request: Request,
-    item_id: ItemId,
-    query: Filters,
-    caller: Caller,
-    audit: AuditDep,
-    inference: InferenceDep,
+    view: Item,
     action: Annotated[str, Form(max_length=16)],
     reason: Annotated[str | None, Form(max_length=200)] = None,
     outcome: Annotated[str | None, Form(max_length=64)] = None,
     note: Annotated[str | None, Form(max_length=2_000)] = None,
 ) -> Response:
+    item_id, query, caller, audit = view.item_id, view.query, view.caller, view.audit
     if caller.role != "analyst":
         raise ForbiddenError(f"a {caller.role!r} key may not record audit decisions; it needs an analyst key")
     if action != "other":
         reason = outcome = None  # the other fields of the form belong to the "other code" choice
     try:
         await audit.decide(
-            caller, item_id, inference, action=action, reason=reason, outcome=outcome, note=note, mode=query.mode
+            caller, item_id, view.inference, action=action, reason=reason, outcome=outcome, note=note, mode=query.mode
         )
     except InvalidInputError as exc:
         status, _ = status_for(exc)
         form = {"reason": reason or "", "outcome": outcome or "", "note": note or ""}
-        return await _item_response(request, item_id, query, caller, audit, inference, str(exc), status, form)
+        return await _item_response(view, str(exc), status, form)
     next_id = await run_in_threadpool(audit.store.next_item, caller.tenant_id, query, caller.key_id, item_id)
     if next_id is None:
         return RedirectResponse(f"/ui/audit?{query_string(query, done='true')}", status_code=303)
