@@ -55,6 +55,7 @@ from training.frozen_features import frozen_encoder_features
 from training.labelsources import resolve_labels
 from training.noise import (
     FILTER_BY,
+    OutOfFold,
     correct,
     find_label_issues,
     judge_labels,
@@ -122,9 +123,10 @@ def built_part(rate: float, n: int, seed: int, realistic: list[Contact], max_fea
     actual = {t: round(float(np.mean([getattr(c.agent_labels, t) != getattr(c.labels, t) for c in train])), 4)
               for t in TASKS}  # fmt: skip
     agent = resolve_labels(train, priority=["agent"])
-    report = find_label_issues(agent.contacts, agent.sources, seed=seed, max_features=max_features)
+    reader = OutOfFold(seed=seed, max_features=max_features)
+    report = find_label_issues(agent.contacts, agent.sources, reader=reader)
     started = time.perf_counter()
-    corrected, _ = correct(agent.contacts, agent.sources, seed=seed, max_features=max_features)
+    corrected, _ = correct(agent.contacts, agent.sources, reader=reader)
     correct_seconds = time.perf_counter() - started
     variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report), "correct": corrected}
     methods: dict[str, Any] = {}
@@ -170,7 +172,8 @@ def banking_part(folder: Path, rates: Sequence[float], seed: int, max_features: 
     classes = sorted(set(labels))
     y = np.array([classes.index(v) for v in labels])
     # The most confusable intent of each intent: where a clean model's out-of-fold mistakes go most.
-    clean_probs = out_of_fold_probabilities(texts, y, seed=seed, max_features=max_features)
+    reader = OutOfFold(seed=seed, max_features=max_features)
+    clean_probs = out_of_fold_probabilities(texts, y, reader=reader)
     confusions: dict[int, Counter[int]] = {k: Counter() for k in range(len(classes))}
     for true, guess in zip(y, clean_probs.argmax(axis=1), strict=True):
         if true != guess:
@@ -195,7 +198,7 @@ def banking_part(folder: Path, rates: Sequence[float], seed: int, max_features: 
             else:  # to the most confusable intent
                 noisy[i] = classes[nearest[int(y[i])]]
         started = time.perf_counter()
-        flags = judge_labels(texts, noisy, seed=seed, max_features=max_features).flags
+        flags = judge_labels(texts, noisy, reader=reader).flags
         seconds = time.perf_counter() - started
         keep = [i for i in range(len(texts)) if not flags[i]]
         wrong = np.array(noisy) != np.array(labels)

@@ -51,7 +51,7 @@ from dispo.model.baseline import BaselineModel, contact_text
 from training.agent_accuracy import agent_key, code_posteriors
 from training.evalset import half_path
 from training.labelsources import resolve_labels
-from training.noise import correction_features, out_of_fold_probabilities
+from training.noise import OutOfFold, correction_features, out_of_fold_probabilities
 from training.noise_correction import correct_labels
 
 logger = logging.getLogger("bench.label_noise_variants")
@@ -107,7 +107,7 @@ def variant_labels(
         weights[confident] = 1.0
     elif name == "prune_twice":
         kept = np.flatnonzero(~strict)
-        again = out_of_fold_probabilities([texts[i] for i in kept], y[kept], seed=seed + 1)
+        again = out_of_fold_probabilities([texts[i] for i in kept], y[kept], reader=OutOfFold(seed=seed + 1))
         weights[kept[flags(y[kept], again)[0]]] = 0.0
     return labels, weights
 
@@ -175,7 +175,7 @@ def rate_part(
         classes = sorted(set(given))
         y = np.array([classes.index(v) for v in given])
         started = time.perf_counter()
-        probs = out_of_fold_probabilities(texts, y, seed=seed)
+        probs = out_of_fold_probabilities(texts, y, reader=OutOfFold(seed=seed))
         logger.info("rate %.2f %s: out-of-fold pass %.0f s", rate, task, time.perf_counter() - started)
         gold_y = np.array([classes.index(str(getattr(c.labels, task))) for c in train])
         result.setdefault("estimates", {})[task] = estimates(y, probs, gold_y == y, providers, agents)

@@ -20,7 +20,7 @@ from training.agent_accuracy import code_posteriors, estimate_agent_accuracy
 from training.config import DataConfig, RunConfig
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.labelsources import label_priority, resolve_labels
-from training.noise import find_label_issues, prune
+from training.noise import OutOfFold, find_label_issues, prune
 from training.pipeline import TrainedBundle, train_model
 
 
@@ -96,7 +96,7 @@ def noisy_corpus() -> list[Contact]:
 
 def test_confident_learning_flags_wrong_agent_codes_and_only_those(noisy_corpus: list[Contact]) -> None:
     resolved = resolve_labels(noisy_corpus, priority=["agent"])
-    report = find_label_issues(resolved.contacts, resolved.sources, folds=3, seed=0, max_features=5000)
+    report = find_label_issues(resolved.contacts, resolved.sources, reader=OutOfFold(folds=3, max_features=5000))
     gold = {c.contact_id: c.labels for c in noisy_corpus}
     for task in ("reason", "outcome"):
         judged = [i for i in report.issues if i.task == task]
@@ -116,7 +116,7 @@ def test_confident_learning_flags_wrong_agent_codes_and_only_those(noisy_corpus:
     assert flagged_chance < 0.5 < np.mean([i.estimated_right for i in report.issues if not i.issue])
     # Trusted labels are never judged, and pruning removes only the flagged task's label.
     trusted = resolve_labels(noisy_corpus[:100], priority=["labels"])
-    assert find_label_issues(trusted.contacts, trusted.sources, folds=3).issues == []
+    assert find_label_issues(trusted.contacts, trusted.sources, reader=OutOfFold(folds=3)).issues == []
     pruned = {c.contact_id: c for c in prune(resolved.contacts, report)}
     for issue in [i for i in report.issues if i.issue][:20]:
         labels = pruned[issue.contact_id].labels
@@ -131,7 +131,7 @@ def test_estimated_agent_accuracy_sums_each_codes_chance_at_confident_learnings_
     noisy_corpus: list[Contact],
 ) -> None:
     resolved = resolve_labels(noisy_corpus, priority=["agent"])
-    report = find_label_issues(resolved.contacts, resolved.sources, folds=3, seed=0, max_features=5000)
+    report = find_label_issues(resolved.contacts, resolved.sources, reader=OutOfFold(folds=3, max_features=5000))
     estimates = estimate_agent_accuracy(noisy_corpus, report)
     overall = estimates["groups"]["overall"]["all"]
     for task in ("reason", "outcome"):
@@ -231,7 +231,7 @@ def test_correction_changes_agent_codes_only_and_counts_them(noisy_corpus: list[
     trusted = set(range(0, len(noisy_corpus), 5))  # every fifth contact: its gold label, trusted
     contacts = [noisy_corpus[i] if i in trusted else c for i, c in enumerate(agent.contacts)]
     sources = [{"reason": "labels", "outcome": "labels"} if i in trusted else s for i, s in enumerate(agent.sources)]
-    corrected, changed = correct(contacts, sources, folds=3)
+    corrected, changed = correct(contacts, sources, reader=OutOfFold(folds=3))
     for task in ("reason", "outcome"):
         moved = [i for i, (a, b) in enumerate(zip(contacts, corrected, strict=True))
                  if getattr(a.labels, task) != getattr(b.labels, task)]  # fmt: skip
@@ -249,7 +249,11 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
     train, validation = noisy_corpus[:450], noisy_corpus[800:]
     agent = resolve_labels(train, priority=["agent"])
     outcome = handle_label_noise(
-        agent.contacts, agent.sources, method="auto", folds=3, max_features=5000, validation=validation
+        agent.contacts,
+        agent.sources,
+        method="auto",
+        reader=OutOfFold(folds=3, max_features=5000),
+        validation=validation,
     )
     assert set(outcome.scores) == {"none", "prune", "correct"} and outcome.chosen_by == "validation"
     chosen = dict(part.split(": ") for part in outcome.method.split(", ")) if ":" in outcome.method else {}
@@ -293,7 +297,11 @@ def test_auto_can_correct_one_task_and_prune_the_other(
     monkeypatch.setattr(noise, "_baseline_score", score)
     agent = resolve_labels(noisy_corpus[:300], priority=["agent"])
     outcome = noise.handle_label_noise(
-        agent.contacts, agent.sources, method="auto", folds=3, max_features=5000, validation=noisy_corpus[800:]
+        agent.contacts,
+        agent.sources,
+        method="auto",
+        reader=OutOfFold(folds=3, max_features=5000),
+        validation=noisy_corpus[800:],
     )
     assert outcome.method == "reason: correct, outcome: prune" and set(outcome.corrected) <= {"reason"}
     for mixed, fixed, pruned in zip(outcome.contacts, made["correct"], made["prune"], strict=True):

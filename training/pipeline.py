@@ -55,7 +55,7 @@ from training.evalset import refuse_evaluation_contacts, refuse_test_half
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.labelsources import label_priority, resolve_labels
 from training.modelcard import render_model_card
-from training.noise import NoiseOutcome, handle_label_noise
+from training.noise import NoiseOutcome, OutOfFold, handle_label_noise
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
 
 logger = logging.getLogger(__name__)
@@ -182,8 +182,8 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     noise: NoiseOutcome | None = None
     if run.training.label_noise != "none":
         noise = handle_label_noise(
-            contacts, resolved.sources, method=run.training.label_noise, folds=run.training.label_noise_folds,
-            seed=run.training.seed, max_features=run.training.baseline_max_features, validation=fixed_validation,
+            contacts, resolved.sources, method=run.training.label_noise, validation=fixed_validation,
+            reader=OutOfFold(run.training.label_noise_folds, run.training.seed, run.training.baseline_max_features),
         )  # fmt: skip
         contacts = noise.contacts
     if run.data.validation:
