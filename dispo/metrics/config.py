@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +67,16 @@ RATE_UNITS: tuple[str, ...] = ("contact", "minute", "hour")
 DEFAULT_ANSWER_WITHIN_S = 20.0  # the 80/20 convention of voice queues
 
 
+def _mapping(raw: Any, where: str, keys: Sequence[str], *, expected: str) -> Mapping[str, Any]:
+    """``raw`` as a mapping that uses only ``keys``; ``expected`` says what it should have been."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected {expected}, found {raw!r}")
+    unknown = sorted(set(raw) - set(keys))
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; expected {', '.join(keys)}")
+    return raw
+
+
 def _seconds(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         raise ConfigError(f"{where}: expected a number of seconds >= 0, found {value!r}")
@@ -98,11 +108,7 @@ class AnswerTargets:
             return cls()
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             return cls(default=raw)
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"answer_within_s: expected seconds or a mapping, found {raw!r}")
-        unknown = sorted(set(raw) - {"default", "channels", "queues"})
-        if unknown:
-            raise ConfigError(f"answer_within_s: unknown keys {unknown}; expected default, channels, queues")
+        raw = _mapping(raw, "answer_within_s", ("default", "channels", "queues"), expected="seconds or a mapping")
         return cls(
             default=raw.get("default", DEFAULT_ANSWER_WITHIN_S),
             channels=raw.get("channels") or {},
@@ -230,12 +236,8 @@ class SlaTargets:
     def from_dict(cls, raw: Any, source: str = "targets") -> SlaTargets:
         if raw is None:
             return cls()
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{source}: expected a mapping with 'default' and 'providers', found {raw!r}")
         keys = ("default", "providers", "answer_within_s", "rate_cards")
-        unknown = sorted(set(raw) - set(keys))
-        if unknown:
-            raise ConfigError(f"{source}: unknown keys {unknown}; expected {', '.join(keys)}")
+        raw = _mapping(raw, source, keys, expected="a mapping with 'default' and 'providers'")
         try:
             return cls(
                 default=raw.get("default") or {},
@@ -379,13 +381,7 @@ class MetricsConfig:
     def from_dict(cls, raw: Any, source: str = "metrics config") -> MetricsConfig:
         if raw is None:
             return cls()
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{source}: expected a mapping at the top level, found {type(raw).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown keys {unknown}; known: {', '.join(sorted(known))}")
-        values = dict(raw)
+        values = dict(_mapping(raw, source, sorted(f.name for f in fields(cls)), expected="a mapping at the top level"))
         if "targets" in values:
             values["targets"] = SlaTargets.from_dict(values["targets"], source=f"{source}: targets")
         for key in _TUPLE_FIELDS:
