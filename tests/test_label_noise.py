@@ -127,6 +127,29 @@ def test_confident_learning_flags_wrong_agent_codes_and_only_those(noisy_corpus:
             assert getattr(labels, other) == getattr(original, other)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"folds": 1}, "folds must be >= 2"), ({"max_features": 0}, "max_features must be positive"),
+     ({"jobs": 0}, "jobs must be positive")],
+)  # fmt: skip
+def test_bad_out_of_fold_options_fail_fast(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        OutOfFold(**options)
+
+
+def test_folds_fitted_in_parallel_give_the_same_probabilities(noisy_corpus: list[Contact]) -> None:
+    from dispo.model.baseline import contact_text
+    from training.noise import out_of_fold_probabilities
+
+    texts = [contact_text(c) for c in noisy_corpus[:120]]
+    y = np.array([sorted({str(c.labels.outcome) for c in noisy_corpus}).index(str(c.labels.outcome))
+                  for c in noisy_corpus[:120] if c.labels is not None])  # fmt: skip
+    one = out_of_fold_probabilities(texts, y, reader=OutOfFold(folds=3, max_features=2000, jobs=1))
+    two = out_of_fold_probabilities(texts, y, reader=OutOfFold(folds=3, max_features=2000, jobs=2))
+    assert OutOfFold(folds=3, jobs=8).parallel_folds == 3
+    np.testing.assert_allclose(one, two)
+
+
 def test_estimated_agent_accuracy_sums_each_codes_chance_at_confident_learnings_level(
     noisy_corpus: list[Contact],
 ) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import warnings
 from collections import defaultdict
@@ -58,17 +59,26 @@ FILTER_BY = "both"
 @dataclass(frozen=True)
 class OutOfFold:
     """How the noise pass reads the codes: each text by a TF-IDF baseline (``max_features`` 1-2
-    grams) fitted on the other ``folds`` - 1 folds, shuffled by ``seed``."""
+    grams) fitted on the other ``folds`` - 1 folds, shuffled by ``seed``. The folds are fitted
+    ``jobs`` at a time (processes; default: one per core, at most ``folds``): a fold's fit runs on
+    one core."""
 
     folds: int = 5
     seed: int = 0
     max_features: int = 30_000
+    jobs: int | None = None
 
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ConfigError(f"label noise: folds must be >= 2, got {self.folds}")
         if self.max_features < 1:
             raise ConfigError(f"label noise: max_features must be positive, got {self.max_features}")
+        if self.jobs is not None and self.jobs < 1:
+            raise ConfigError(f"label noise: jobs must be positive, got {self.jobs}")
+
+    @property
+    def parallel_folds(self) -> int:
+        return min(self.folds, self.jobs or os.cpu_count() or 1)
 
 
 @dataclass
@@ -180,7 +190,9 @@ def out_of_fold_probabilities(texts: Sequence[str], y: np.ndarray, *, reader: Ou
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*least populated class.*")
         warnings.filterwarnings("ignore", message=".*[Nn]umber of classes in training fold.*")
-        return np.asarray(cross_val_predict(pipeline, list(texts), y, cv=splitter, method="predict_proba"))
+        probabilities = cross_val_predict(pipeline, list(texts), y, cv=splitter, method="predict_proba",
+                                          n_jobs=reader.parallel_folds)  # fmt: skip
+        return np.asarray(probabilities)
 
 
 def prune(contacts: Sequence[Contact], report: NoiseReport) -> list[Contact]:
