@@ -46,6 +46,7 @@ from dispo.audit.ranking import (
     suspicion_scores,
 )
 from dispo.audit.sampling import wilson_interval
+from dispo.cli import configure_logging
 from dispo.contact import Contact
 from dispo.model.bundle import BASELINE_FILE, load_pickled
 from training.evaluation import expected_calibration_error
@@ -361,7 +362,7 @@ def main() -> None:
     parser.add_argument("--think-time", type=float, default=1.0, help="seconds between page load and decision")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
 
     contacts = build(args.contacts, args.seed, args.agent_error_rate, args.utterances)
     facts = truth(contacts)

@@ -25,6 +25,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline, make_union
 
+from dispo.cli import configure_logging
 from dispo.io import read_contacts
 from dispo.model.baseline import contact_text
 from dispo.redact import default_redactor
@@ -37,7 +38,7 @@ RESULTS = Path("bench/results/baseline_features.json")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     train = []
     for name, sample in SOURCES.items():
         contacts = read_contacts(WORK / name)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from dispo.cli import configure_logging
 from dispo.io import read_contacts
 from dispo.model.baseline import BaselineModel, contact_text
 from training.corpus.builder import CorpusBuilder, CorpusConfig
@@ -66,7 +67,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--results", type=Path, default=Path("bench/results/builder_ablation.json"))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     manifest = check_frozen()
     dev = read_contacts(half_path("dev"))
     rows: dict[str, Any] = {}

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from dispo.cli import configure_logging
+
 logger = logging.getLogger("bench.calibration_floor")
 DEFAULT_REPORT = Path("models/dispo-default/v4/evaluations/realistic_test/report.json")
 
@@ -60,7 +62,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=Path("bench/results/calibration_floor.json"))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     report = json.loads(args.report.read_text(encoding="utf-8"))
     tasks = {
         task: noise_floor(part["bins_after"], target=args.target, draws=args.draws, seed=args.seed)

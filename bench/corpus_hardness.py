@@ -38,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
+from dispo.cli import configure_logging
 from training.corpus import BuiltContact, CorpusBuilder, CorpusConfig
 
 logger = logging.getLogger("bench.corpus_hardness")
@@ -133,7 +134,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/corpus_hardness.json"))
     parser.add_argument("--variant", default=None, help="key in the results file (default from --utterances)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
 
     variant = args.variant or ("bitext_openings" if args.utterances else "phrase_bank")
     config = CorpusConfig(

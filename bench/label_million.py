@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dispo.cli import configure_logging
+
 logger = logging.getLogger("bench.label_million")
 
 # The `dispo` command of the running interpreter's environment (an unactivated venv included).
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-after", type=float, default=300.0, help="SIGKILL the first run after this many s")
     parser.add_argument("--out", type=Path, default=Path("bench/results/label_million.json"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
 
     import pyarrow.parquet as pq
 

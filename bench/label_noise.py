@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
+from dispo.cli import configure_logging
 from dispo.contact import Contact
 from dispo.io import read_contacts, write_contacts
 from dispo.model.baseline import BaselineModel, contact_text
@@ -245,7 +246,7 @@ def main() -> None:
         help="only write DIR/train.jsonl and DIR/held_out.jsonl of the first --rates (for dispo train runs)",
     )  # fmt: skip
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     if args.export is not None:
         train, held_out = built_split(args.rates[0], args.n_contacts, args.seed)
         write_contacts(train, args.export / "train.jsonl")

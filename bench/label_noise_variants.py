@@ -45,6 +45,7 @@ from cleanlab.filter import find_label_issues
 from label_noise import TASKS, built_split  # bench/ is on the path of a bench script
 from sklearn.metrics import f1_score
 
+from dispo.cli import configure_logging
 from dispo.contact import Contact
 from dispo.io import read_contacts
 from dispo.model.baseline import BaselineModel, contact_text
@@ -205,7 +206,7 @@ def main() -> None:
         help="run these only and merge them into the --results of the same seed and rates",
     )  # fmt: skip
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     dev = read_contacts(half_path("dev"))
     if args.variants:
         record = json.loads(args.results.read_text(encoding="utf-8"))

@@ -46,6 +46,7 @@ import torch
 
 from dispo.batch import LabelJob, LabelProgress, run_label_job
 from dispo.batch.job import DEFAULT_BATCH_SIZE
+from dispo.cli import configure_logging
 from dispo.contact import Contact
 from dispo.io import write_contacts
 from dispo.model.bundle import ENCODER_DIR, MANIFEST_FILE, TOKENIZER_DIR, read_json, resolve
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--out", type=Path, default=Path("bench/results/label_throughput.json"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     logging.getLogger("dispo").setLevel(logging.WARNING)
     from training.corpus.builder import CorpusConfig, build_contacts
 

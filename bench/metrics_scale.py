@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dispo.cli import configure_logging
 from dispo.labelled import LABELLED_SCHEMA
 from dispo.metrics.config import MetricsConfig
 from dispo.metrics.definitions import DIMENSIONS
@@ -218,7 +219,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for the Parquet files (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/metrics_scale.json"))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
 
     taxonomy = load_taxonomy()
     t0 = time.perf_counter()

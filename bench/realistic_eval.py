@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from dispo.cli import configure_logging
 from dispo.contact import Contact
 from dispo.io import read_contacts
 from dispo.model.baseline import contact_text
@@ -188,7 +189,7 @@ def main() -> None:
     parser.add_argument("--no-frozen", action="store_true", help="skip the frozen-encoder peer")
     parser.add_argument("--results", type=Path, default=Path("bench/results/realistic_eval.jsonl"))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     started = time.perf_counter()
     manifest = check_frozen()
     contacts = read_contacts(half_path(args.half))

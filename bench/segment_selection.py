@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
+from dispo.cli import configure_logging
 from dispo.contact import Contact
 from dispo.model.baseline import BaselineModel
 from dispo.model.features import contact_segments, select_segments
@@ -62,7 +63,7 @@ def main() -> None:
     parser.add_argument("--token-budget", type=int, default=160)
     parser.add_argument("--out", type=Path, default=Path("bench/results/segment_selection.json"))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
 
     built = CorpusBuilder(CorpusConfig(args.contacts, seed=args.seed, utterances_path=args.utterances)).build()
     contacts = [b.contact for b in built]

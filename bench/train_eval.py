@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dispo.cli import configure_logging
 from dispo.io import read_contacts, write_contacts
 from training.config import RunConfig
 from training.pipeline import train_model
@@ -104,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch  # after dispo, which sets OMP_WAIT_POLICY before torch loads OpenMP
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
 
     work = Path(tempfile.mkdtemp(prefix="dispo-bench-"))
     if args.build:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dispo.audit.items import item_from_labelled
+from dispo.cli import configure_logging
 from dispo.labelled import labelled_row
 from dispo.redact import default_redactor
 from serve.app import create_app
@@ -51,7 +52,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--chromium", default=str(CHROMIUM))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
 
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.from_env(

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from dispo.cli import configure_logging
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         help="no training: the shipped model with the recipe's class offsets chosen on the dev half, evaluated",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     if not args.shared.is_dir():
         raise SystemExit(f"public data sets not found at {args.shared} (pass --shared)")
     ship_to = None if args.no_ship else ROOT / "models"
