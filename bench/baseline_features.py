@@ -13,6 +13,7 @@ data/work/default-model (`make default-model` writes them).
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import random
@@ -38,6 +39,7 @@ RESULTS = Path("bench/results/baseline_features.json")
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None).parse_args()
     configure_logging("INFO")
     train = []
     for name, sample in SOURCES.items():
