@@ -1,10 +1,11 @@
 """The results file of bench/label_noise_transformer.sh: each method's figures and its gap to gold.
 
 For every method trained under ``DIR`` (``DIR/models/noise-METHOD``, its realistic evaluation in
-``DIR/realistic-METHOD``): reason accuracy and outcome macro-F1 on the built held-out split and the
-realistic test half, the training and noise-handling seconds, and the gap to the gold-trained model
-with a 95% paired bootstrap interval over the contacts (the same contacts resampled for both models),
-which says how large a gap each evaluation set can resolve.
+``DIR/realistic-METHOD``; a replicate with another seed is one more METHOD, e.g. correct-seed43):
+reason accuracy and outcome macro-F1 on the built held-out split and the realistic test half, the
+training and noise-handling seconds, and the gap to the gold-trained model with a 95% paired
+bootstrap interval over the contacts (the same contacts resampled for both models), which says how
+large a gap each evaluation set can resolve.
 
     python bench/label_noise_transformer_report.py data/work/label-noise-0.2 0.2
 """
@@ -66,7 +67,8 @@ def main() -> None:
     configure_logging("INFO")
     rows: dict[str, Any] = {}
     predictions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
-    for method in METHODS:
+    found = {path.name.removeprefix("realistic-") for path in args.work.glob("realistic-*")}
+    for method in [*METHODS, *sorted(found - set(METHODS))]:  # replicates such as correct-seed43 last
         realistic = args.work / f"realistic-{method}"
         if not (realistic / "predictions.jsonl").is_file():
             continue
