@@ -16,16 +16,30 @@ import argparse
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dispo.cli import configure_logging
+from dispo.contact import Contact, Labels
 from dispo.io import read_contacts
 from dispo.redact import default_redactor
 from training.labelsources import resolve_labels
-from training.noise import NOISE_METHODS, OutOfFold, handle_label_noise
+from training.noise import NOISE_METHODS, NOISE_TASKS, OutOfFold, handle_label_noise
 
 logger = logging.getLogger("bench.noise_cost")
+
+
+def codes_left(contacts: Sequence[Contact], gold: dict[str, Labels]) -> dict[str, dict[str, int]]:
+    """Per noise task, the training labels left after the handling and how many differ from gold
+    (where the file has gold labels beside the agents' codes, as built corpora do)."""
+    out: dict[str, dict[str, int]] = {}
+    for task in NOISE_TASKS:
+        left = [(c.contact_id, getattr(c.labels, task)) for c in contacts
+                if c.labels is not None and getattr(c.labels, task) is not None]  # fmt: skip
+        known = [(k, v) for k, v in left if k in gold and getattr(gold[k], task) is not None]
+        out[task] = {"left": len(left), "wrong": sum(v != getattr(gold[k], task) for k, v in known)}
+    return out
 
 
 def main() -> None:
@@ -42,11 +56,13 @@ def main() -> None:
     redactor = default_redactor()
     contacts = [redactor.redact_contact(c) for c in read_contacts(args.data)]
     agent = resolve_labels(contacts, priority=["agent"])
+    gold = {c.contact_id: c.labels for c in contacts if c.labels is not None}
+    as_given = codes_left(agent.contacts, gold)
     reader = OutOfFold(folds=args.folds, seed=args.seed, max_features=args.max_features)
     record: dict[str, Any] = {"data": str(args.data), "contacts": len(agent.contacts), "cores": os.cpu_count(),
                               "reader": {"folds": reader.folds, "seed": reader.seed,
                                          "max_features": reader.max_features, "parallel_folds": reader.parallel_folds},
-                              "methods": {}}  # fmt: skip
+                              "codes_as_given": as_given, "methods": {}}  # fmt: skip
     training_seconds = None
     if args.bundle is not None:
         training_seconds = json.loads((args.bundle / "metrics.json").read_text(encoding="utf-8"))["training"]["seconds"]
@@ -57,6 +73,7 @@ def main() -> None:
                "corrected": outcome.corrected}  # fmt: skip
         if training_seconds:
             row["share_of_training"] = round(outcome.seconds / training_seconds, 3)
+        row["codes_left"] = codes_left(outcome.contacts, gold)
         record["methods"][method] = row
         logger.info("%s: %s", method, row)
     args.results.parent.mkdir(parents=True, exist_ok=True)
