@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from serve.cli import database_commands
+from serve.cli import _store, database_commands
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,6 @@ def register_audit(subcommands: Any) -> None:
 
 def _audit_store(args: argparse.Namespace) -> Any:
     from serve.audit.store import AuditStore
-    from serve.cli import _store
 
     return AuditStore(_store(args).engine)
 
@@ -103,7 +102,6 @@ def _audit_store(args: argparse.Namespace) -> Any:
 def _import(args: argparse.Namespace) -> int:
     from dispo.audit.ranking import RankingConfig
     from dispo.errors import ConfigError
-    from serve.cli import _store
 
     store = _store(args)
     store.ensure_tenant(args.tenant)
