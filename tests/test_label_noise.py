@@ -287,6 +287,8 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
         if name == "none":  # the codes as given
             assert all(getattr(c.labels, task) == getattr(by_id[c.contact_id].labels, task) for c in outcome.contacts)
     assert outcome.summary["method"] == outcome.method and "corrected" in outcome.summary
+    # the whole handling is timed (auto fits three baselines after judging), the judging apart
+    assert outcome.summary["seconds"] > outcome.summary["judging_seconds"] > 0
     assert set(outcome.corrected) <= {t for t in ("reason", "outcome") if chosen.get(t, outcome.method) == "correct"}
     with pytest.raises(ConfigError, match="label_noise: expected one of none, prune, correct, auto"):
         handle_label_noise(agent.contacts, agent.sources, method="relabel")
