@@ -27,7 +27,13 @@ import numpy as np
 from dispo.cli import configure_logging
 
 logger = logging.getLogger("bench.calibration_floor")
-DEFAULT_REPORT = Path("models/dispo-default/v4/evaluations/realistic_test/report.json")
+SHIPPED = Path("models/dispo-default")
+
+
+def shipped_report() -> Path:
+    """The promoted default model's report on the realistic test half."""
+    version = (SHIPPED / "PROMOTED").read_text(encoding="utf-8").strip()
+    return SHIPPED / version / "evaluations" / "realistic_test" / "report.json"
 
 
 def ece_of_bins(counts: np.ndarray, confidences: np.ndarray, accuracies: np.ndarray) -> np.ndarray:
@@ -56,13 +62,14 @@ def noise_floor(bins: list[dict[str, Any]], *, target: float, draws: int, seed: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--report", type=Path, default=DEFAULT_REPORT)
+    parser.add_argument("--report", type=Path, default=None, help="default: the shipped model's realistic test half")
     parser.add_argument("--target", type=float, default=0.05)
     parser.add_argument("--draws", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=Path("bench/results/calibration_floor.json"))
     args = parser.parse_args()
     configure_logging("INFO")
+    args.report = args.report or shipped_report()
     report = json.loads(args.report.read_text(encoding="utf-8"))
     tasks = {
         task: noise_floor(part["bins_after"], target=args.target, draws=args.draws, seed=args.seed)

@@ -1,5 +1,6 @@
 """Class offsets: a head's class priors shifted for macro-F1 on a validation split, kept only when
-the shift also helps out of fold there (training/calibration.py, dispo/model/calibration.py)."""
+the shift also helps out of fold there (training/calibration.py, dispo/model/calibration.py); and
+`dispo models recalibrate`, which fits offsets and top-label maps for a trained bundle."""
 
 from __future__ import annotations
 
@@ -70,16 +71,25 @@ def test_recalibrate_writes_a_new_version_and_leaves_the_source_alone(tiny_bundl
     before = (source / "calibration.json").read_text()
     contacts = [make_contact(i, labels={"sentiment": LABELS[i % 3]}) for i in range(30)]
     write_contacts(contacts, tmp_path / "dev.jsonl")
-    bundle = recalibrate_bundle("tiny", str(tmp_path / "dev.jsonl"), ("sentiment",), root=tmp_path / "models")
+    dev, root = str(tmp_path / "dev.jsonl"), tmp_path / "models"
+    bundle = recalibrate_bundle("tiny", dev, offsets=("sentiment",), top_label=("sentiment",), root=root)
     assert bundle.version == "v2" and (source / "calibration.json").read_text() == before
     calibration = json.loads((bundle.path / "calibration.json").read_text())
-    choice = json.loads((bundle.path / "metrics.json").read_text())["class_offsets"]["sentiment"]
+    metrics = json.loads((bundle.path / "metrics.json").read_text())
+    choice, mapping = metrics["class_offsets"]["sentiment"], metrics["top_label_calibration"]["sentiment"]
     assert ("offsets" in calibration) == choice["kept"]
+    assert ("top_label" in calibration) == mapping["kept"]
+    assert bundle.metrics.keys() == {"class_offsets", "top_label_calibration"}
     manifest = json.loads((bundle.path / "bundle.json").read_text())
     assert manifest["version"] == "v2" and manifest["derived_from"] == "tiny:v1"
-    assert "## Class offsets" in (bundle.path / "README.md").read_text()
-    predictor = Predictor.load("tiny:v2", root=tmp_path / "models")
+    card = (bundle.path / "README.md").read_text()
+    assert "## Recalibration" in card and "Class offsets" in card and "Top-label maps" in card
+    predictor = Predictor.load("tiny:v2", root=root)
     assert predictor.offsets == calibration.get("offsets", {})
     assert predictor.predict(contacts[:2])[0].sentiment is not None
     with pytest.raises(ConfigError, match="no multi-class upsell head"):
-        recalibrate_bundle("tiny", str(tmp_path / "dev.jsonl"), ("upsell",), root=tmp_path / "models")
+        recalibrate_bundle("tiny", dev, offsets=("upsell",), root=root)
+    with pytest.raises(ConfigError, match="no multi-class upsell head"):
+        recalibrate_bundle("tiny", dev, top_label=("upsell",), root=root)
+    with pytest.raises(ConfigError, match="name at least one head"):
+        recalibrate_bundle("tiny", dev, root=root)

@@ -354,11 +354,19 @@ def test_audited_labels_win_over_training_labels(corpus: dict[str, Path], tmp_pa
     assert second.metrics["previous_test"]["version"] == first.version
 
 
-def test_training_chooses_class_offsets_on_the_validation_split(corpus: dict[str, Path], tmp_path: Path) -> None:
-    bundle = train_model(tiny_run(corpus, epochs=1, class_offsets=["sentiment"]), "tiny", root=tmp_path)
+def test_training_chooses_its_calibration_on_the_validation_split(corpus: dict[str, Path], tmp_path: Path) -> None:
+    run = tiny_run(corpus, epochs=1, class_offsets=["sentiment"], top_label_calibration=["reason", "sentiment"])
+    bundle = train_model(run, "tiny", root=tmp_path)
     choice = bundle.metrics["class_offsets"]["sentiment"]
     assert set(choice) == {"offsets", "macro_f1_before", "macro_f1_after", "macro_f1_out_of_fold", "kept"}
     calibration = json.loads((bundle.path / "calibration.json").read_text())
     assert calibration.get("offsets", {}).get("sentiment", {}) == choice["offsets"]
+    maps = bundle.metrics["top_label_calibration"]
+    assert set(maps) == {"reason", "sentiment"}
+    kept = {task: {"slope": m["slope"], "intercept": m["intercept"]} for task, m in maps.items() if m["kept"]}
+    assert calibration.get("top_label", {}) == kept
+    assert Predictor.load(bundle.path).top_label.keys() == kept.keys()
     with pytest.raises(Exception, match="not multi-class heads"):
         tiny_run(corpus, class_offsets=["upsell"])
+    with pytest.raises(Exception, match=r"top_label_calibration.*not multi-class heads"):
+        tiny_run(corpus, top_label_calibration=["upsell"])

@@ -295,24 +295,34 @@ def register_models(subcommands: Any) -> None:
     promote.set_defaults(handler=_models_promote)
     recalibrate = actions.add_parser(
         "recalibrate",
-        help="a new version with class offsets chosen on a validation file (weights unchanged)",
+        help="a new version with class offsets and top-label maps chosen on a validation file (weights unchanged)",
         description=(
             "Shift a head's class priors for macro-F1 on a validation file (e.g. the realistic dev half), as "
-            "`training.class_offsets` does during training; kept only when the shift also helps out of fold."
+            "`training.class_offsets` does during training, and recalibrate its winning probability with a top-label "
+            "map, as `training.top_label_calibration` does; each kept only when it also helps out of fold."
         ),
     )
     recalibrate.add_argument("ref", help="NAME[:VERSION] or a bundle folder")
     recalibrate.add_argument("--validation", required=True, help="contacts with gold labels (never the test half)")
     recalibrate.add_argument("--offsets", default="sentiment", help="heads, comma-separated (default: sentiment)")
+    recalibrate.add_argument(
+        "--top-label",
+        default="",
+        help="heads whose winning probability to recalibrate, comma-separated (default: none)",
+    )
     recalibrate.set_defaults(handler=_models_recalibrate)
 
 
 def _models_recalibrate(args: argparse.Namespace) -> int:
     from training.pipeline import recalibrate_bundle
 
-    tasks = tuple(t.strip() for t in args.offsets.split(",") if t.strip())
-    bundle = recalibrate_bundle(args.ref, args.validation, tasks, root=args.models_dir)
-    logger.info("%s:%s: %s", bundle.name, bundle.version, bundle.metrics["class_offsets"])
+    def heads(value: str) -> tuple[str, ...]:
+        return tuple(t.strip() for t in value.split(",") if t.strip())
+
+    bundle = recalibrate_bundle(
+        args.ref, args.validation, offsets=heads(args.offsets), top_label=heads(args.top_label), root=args.models_dir
+    )
+    logger.info("%s:%s: %s", bundle.name, bundle.version, bundle.metrics)
     return 0
 
 

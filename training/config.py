@@ -123,13 +123,19 @@ class TrainingConfig:
     # temperatures (training/calibration.py; a head of at most 3 labels, e.g. sentiment), kept only
     # when the shift also helps out of fold on that split.
     class_offsets: tuple[str, ...] = ()
+    # Heads whose winning probability is recalibrated after the temperatures and offsets by a
+    # top-label map fitted on the validation split (dispo/model/calibration.py), kept only when it
+    # lowers both the ECE and the log-loss out of fold on that split.
+    top_label_calibration: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_method(self.label_noise)
         self.class_offsets = tuple(self.class_offsets)
-        not_multiclass = [t for t in self.class_offsets if t not in TASKS or t == "upsell"]
-        if not_multiclass:
-            raise ConfigError(f"TrainingConfig.class_offsets: {not_multiclass} are not multi-class heads of {TASKS}")
+        self.top_label_calibration = tuple(self.top_label_calibration)
+        for name in ("class_offsets", "top_label_calibration"):
+            not_multiclass = [t for t in getattr(self, name) if t not in TASKS or t == "upsell"]
+            if not_multiclass:
+                raise ConfigError(f"TrainingConfig.{name}: {not_multiclass} are not multi-class heads of {TASKS}")
         if self.label_noise_folds < 2:
             raise ConfigError(f"TrainingConfig.label_noise_folds must be >= 2, got {self.label_noise_folds}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):

@@ -221,22 +221,29 @@ def make_default_model(
 
 def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
     """The shipped model's next version without training: its weights with the recipe's class offsets
-    (``run.training.class_offsets``) chosen on the realistic dev half, evaluated and shipped like a
-    trained one. What a full `make default-model` fits during training, for a model trained before."""
+    (``run.training.class_offsets``) and top-label maps (``run.training.top_label_calibration``)
+    chosen on the realistic dev half, evaluated and shipped like a trained one. What a full
+    `make default-model` fits during training, for a model trained before."""
     from training.pipeline import recalibrate_bundle
 
     started = time.perf_counter()
     check_frozen()
     recipe = Recipe.from_file(recipe_path)
-    tasks = tuple(recipe.run.get("training", {}).get("class_offsets") or ())
-    if not tasks:
-        raise ConfigError(f"{recipe_path}: run.training.class_offsets names no head to recalibrate")
+    training = recipe.run.get("training", {})
+    offsets = tuple(training.get("class_offsets") or ())
+    top_label = tuple(training.get("top_label_calibration") or ())
+    if not offsets and not top_label:
+        raise ConfigError(
+            f"{recipe_path}: run.training.class_offsets and top_label_calibration name no head to recalibrate"
+        )
     work.mkdir(parents=True, exist_ok=True)
     _, built_test = build_corpus(recipe.corpus, shared, work)
     registry = work / "models"
     shipped = ROOT / "models" / SHIPPED_NAME
     source = shipped / (shipped / "PROMOTED").read_text(encoding="utf-8").strip()
-    bundle = recalibrate_bundle(source, str(half_path("dev")), tasks, root=registry, name=SHIPPED_NAME)
+    bundle = recalibrate_bundle(
+        source, str(half_path("dev")), offsets=offsets, top_label=top_label, root=registry, name=SHIPPED_NAME
+    )
     return finish_default_model(bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to)
 
 
@@ -295,15 +302,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=SHIPPED_NAME, help="model name in the work registry")
     parser.add_argument("--no-ship", action="store_true", help="train and evaluate, leave models/ alone")
     parser.add_argument(
-        "--offsets-only", action="store_true",
-        help="no training: the shipped model with the recipe's class offsets chosen on the dev half, evaluated",
+        "--calibration-only", action="store_true",
+        help="no training: the shipped model with the recipe's class offsets and top-label maps chosen on the dev "
+        "half, evaluated",
     )  # fmt: skip
     args = parser.parse_args(argv)
     configure_logging("INFO")
     if not args.shared.is_dir():
         raise SystemExit(f"public data sets not found at {args.shared} (pass --shared)")
     ship_to = None if args.no_ship else ROOT / "models"
-    if args.offsets_only:
+    if args.calibration_only:
         recalibrate_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
     else:
         make_default_model(args.recipe, args.shared, args.work, name=args.name, ship_to=ship_to)

@@ -15,8 +15,8 @@ INTENDED_USE = (
 LIMITS = [
     "Trained on the data named below; on other domains, languages or taxonomies its accuracy is unknown "
     "until measured (`dispo evaluate`).",
-    "Probabilities are calibrated by temperature scaling on the validation split; calibration can drift "
-    "on data unlike the training data.",
+    "Probabilities are calibrated on the validation split (temperature scaling, and class offsets and "
+    "top-label maps where the card says so); calibration can drift on data unlike the training data.",
     "Long contacts are read through a token budget: the customer's first segments and the last segments "
     "are always read, middle segments only while the budget lasts.",
     "Upsell and sentiment labels in the public data are noisy proxies; treat those heads as signals, not facts.",
@@ -83,6 +83,40 @@ def label_source_lines(data_info: dict[str, Any]) -> list[str]:
     return lines
 
 
+def calibration_lines(offsets: dict[str, Any], maps: dict[str, Any]) -> list[str]:
+    """The class offsets and top-label maps chosen on the validation split (``metrics.json``'s
+    ``class_offsets`` and ``top_label_calibration``), kept or not, with what they were worth."""
+    lines: list[str] = []
+    if offsets:
+        lines += [
+            "",
+            "Class offsets, chosen for macro-F1:",
+            "",
+            "| task | offsets | macro-F1 before | after (in sample) | out of fold | |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {task} | {c['offsets'] or '-'} | {c['macro_f1_before']} | {c['macro_f1_after']} "
+            f"| {c['macro_f1_out_of_fold']} | {'kept' if c['kept'] else 'not kept'} |"
+            for task, c in offsets.items()
+        ]
+    if maps:
+        lines += [
+            "",
+            "Top-label maps (the winner's log-odds times the slope plus the intercept), kept when they lower both "
+            "the ECE and the log-loss out of fold against a refitted temperature:",
+            "",
+            "| task | slope | intercept | ECE, temperature | ECE, map | log-loss, temperature | log-loss, map | |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {task} | {c['slope']} | {c['intercept']} | {c['ece_temperature']} | {c['ece_top_label']} "
+            f"| {c['log_loss_temperature']} | {c['log_loss_top_label']} | {'kept' if c['kept'] else 'not kept'} |"
+            for task, c in maps.items()
+        ]
+    return lines
+
+
 def render_model_card(
     manifest: dict[str, Any], run: RunConfig, metrics: dict[str, Any], data_info: dict[str, Any]
 ) -> str:
@@ -127,6 +161,9 @@ def render_model_card(
             "",
             metrics_table(blend["validation"], metrics.get("baseline_validation")),
         ]
+    calibration = calibration_lines(metrics.get("class_offsets") or {}, metrics.get("top_label_calibration") or {})
+    if calibration:
+        sections += ["", "Calibration beyond the temperatures, chosen on the validation split:", *calibration]
     if data_info.get("eval_file"):
         sections += [
             "",

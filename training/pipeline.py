@@ -44,17 +44,24 @@ from dispo.model.bundle import (
     save_weights,
     versions,
 )
-from dispo.model.calibration import softmax
+from dispo.model.calibration import TopLabelMap, softmax
 from dispo.model.modeling import TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, choose_blend
-from training.calibration import choose_class_offsets, fit_class_offsets
+from training.calibration import (
+    OffsetChoice,
+    TopLabelChoice,
+    choose_class_offsets,
+    choose_top_label,
+    fit_class_offsets,
+    fit_top_label,
+)
 from training.config import RunConfig
 from training.evalset import refuse_evaluation_contacts, refuse_test_half
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.labelsources import label_priority, resolve_labels
-from training.modelcard import render_model_card
+from training.modelcard import calibration_lines, render_model_card
 from training.noise import NoiseOutcome, OutOfFold, handle_label_noise
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
 
@@ -213,14 +220,26 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         result.temperatures = blend.temperatures
         metrics["blend"] = {"weights": blend.weights, "validation_nll": blend.nll, "validation": blend.validation}
     offsets: dict[str, dict[str, float]] = {}
-    if run.training.class_offsets and validation:
-        choices = choose_class_offsets(
-            trainer, validation, result.temperatures, run.training.class_offsets,
-            scores=blend.scores if blend is not None else None,
+    top_label: dict[str, TopLabelMap] = {}
+    if validation and (run.training.class_offsets or run.training.top_label_calibration):
+        validation_scores = blend.scores if blend is not None else trainer.predict_logits(
+            trainer.encode(validation, "validation (calibration)")
         )  # fmt: skip
-        offsets = {task: choice.offsets for task, choice in choices.items() if choice.kept}
-        metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
-        logger.info("class offsets (chosen on the validation split): %s", metrics["class_offsets"])
+        if run.training.class_offsets:
+            choices = choose_class_offsets(
+                trainer, validation, result.temperatures, run.training.class_offsets, scores=validation_scores
+            )
+            offsets = {task: choice.offsets for task, choice in choices.items() if choice.kept}
+            metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
+            logger.info("class offsets (chosen on the validation split): %s", metrics["class_offsets"])
+        if run.training.top_label_calibration:
+            maps = choose_top_label(
+                trainer, validation, result.temperatures, offsets, run.training.top_label_calibration,
+                scores=validation_scores,
+            )  # fmt: skip
+            top_label = {task: choice.mapping for task, choice in maps.items() if choice.mapping is not None}
+            metrics["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
+            logger.info("top-label maps (fitted on the validation split): %s", metrics["top_label_calibration"])
     refit: dict[str, Any] | None = None
     if run.training.refit_on_all:
         trainer, result, refit = refit_on_all(run, taxonomy, contacts, result, checkpoint_dir / "refit")
@@ -258,8 +277,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     previous = latest_report(name, root)
     blend_weights = blend.weights if blend is not None else {}
     version, path = write_bundle(
-        name, run, taxonomy, trainer, result, baseline, metrics, data_info, root, blend_weights, noise, offsets
-    )
+        name, run, taxonomy, trainer, result, baseline, metrics, data_info, root,
+        blend_weights=blend_weights, noise=noise, offsets=offsets, top_label=top_label,
+    )  # fmt: skip
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     logger.info("wrote %s:%s to %s in %.1f min", name, version, path, (time.perf_counter() - started) / 60)
     if run.data.eval:
@@ -298,12 +318,21 @@ def refit_on_all(
     return trainer, result, info
 
 
-def calibration_record(temperatures: dict[str, float], offsets: dict[str, dict[str, float]]) -> dict[str, Any]:
+def calibration_record(
+    temperatures: dict[str, float],
+    offsets: dict[str, dict[str, float]],
+    top_label: dict[str, TopLabelMap] | None = None,
+) -> dict[str, Any]:
     """What ``calibration.json`` holds (read by :class:`dispo.model.predictor.Predictor`)."""
-    record: dict[str, Any] = {"method": "temperature", "temperatures": temperatures}
+    methods = ["temperature"]
+    record: dict[str, Any] = {"temperatures": temperatures}
     if offsets:
-        record.update(method="temperature and class offsets", offsets=offsets)
-    return record
+        methods.append("class offsets")
+        record["offsets"] = offsets
+    if top_label:
+        methods.append("top-label maps")
+        record["top_label"] = {task: mapping.to_dict() for task, mapping in top_label.items()}
+    return {"method": ", ".join(methods), **record}
 
 
 def write_bundle(
@@ -316,9 +345,11 @@ def write_bundle(
     metrics: dict[str, Any],
     data_info: dict[str, Any],
     root: Path | None,
+    *,
     blend_weights: dict[str, float] | None = None,
     noise: NoiseOutcome | None = None,
     offsets: dict[str, dict[str, float]] | None = None,
+    top_label: dict[str, TopLabelMap] | None = None,
 ) -> tuple[str, Path]:
     writer = BundleWriter(name, root)
     try:
@@ -334,7 +365,7 @@ def write_bundle(
         writer.write_json(MODEL_CONFIG_FILE, run.model.to_dict())
         writer.write_json(RUN_CONFIG_FILE, run.to_dict())
         writer.write_json(LABELS_FILE, {t: list(v) for t, v in trainer.label_encoder.labels.items()})
-        writer.write_json(CALIBRATION_FILE, calibration_record(result.temperatures, offsets or {}))
+        writer.write_json(CALIBRATION_FILE, calibration_record(result.temperatures, offsets or {}, top_label))
         writer.write_json(METRICS_FILE, metrics)
         writer.write_json(DATA_FILE, data_info)
         if baseline is not None:
@@ -383,35 +414,58 @@ def _label_counts(contacts: list[Contact]) -> dict[str, dict[str, int]]:
 
 
 def recalibrate_bundle(
-    ref: str | Path, validation: str, tasks: tuple[str, ...], *, root: Path | None = None, name: str | None = None
+    ref: str | Path,
+    validation: str,
+    *,
+    offsets: tuple[str, ...] = (),
+    top_label: tuple[str, ...] = (),
+    root: Path | None = None,
+    name: str | None = None,
 ) -> TrainedBundle:
-    """A new version of a trained bundle whose only change is class offsets for ``tasks``, chosen on
-    ``validation`` as training chooses them (:func:`training.calibration.choose_class_offsets`): the
-    weights, baseline, blend and temperatures are the source's. For a shipped model whose training
-    predates the offsets; a new training run with ``class_offsets`` fits the same on its own."""
+    """A new version of a trained bundle whose only change is its calibration: class offsets for the
+    heads ``offsets`` names, then top-label maps for those ``top_label`` names, chosen on
+    ``validation`` as training chooses them (:mod:`training.calibration`); the weights, baseline,
+    blend and temperatures are the source's. For a shipped model whose training predates them; a
+    new training run with ``class_offsets`` and ``top_label_calibration`` fits the same on its own."""
+    from dispo.model.calibration import offset_vectors, task_probabilities
     from dispo.model.predictor import Predictor
 
     refuse_test_half(validation)
     source = resolve(ref, root)
     predictor = Predictor.load(source)
+    if not offsets and not top_label:
+        raise ConfigError("recalibrate: name at least one head for class offsets or a top-label map")
+    for task in (*offsets, *top_label):
+        if task not in predictor.labels or task == "upsell":
+            raise ConfigError(f"{source}: no multi-class {task} head to recalibrate")
     contacts = [
         default_redactor().redact_contact(c) for c in ContactReader(validation, taxonomy=predictor.taxonomy) if c.turns
     ]
     raws = list(predictor.logits(contacts))
-    choices = {}
-    for task in tasks:
-        if task not in predictor.labels or task == "upsell":
-            raise ConfigError(f"{source}: no multi-class {task} head to shift")
+    scores = {task: np.stack([raw["logits"][task] for raw in raws]) for task in {*offsets, *top_label}}
+    targets = {}
+    for task in scores:
         labels = list(predictor.labels[task])
         gold = [getattr(c.labels, task) if c.labels is not None else None for c in contacts]
-        targets = np.array([labels.index(g) if g in labels else -1 for g in gold])
-        scores = np.stack([raw["logits"][task] for raw in raws])
-        choices[task] = fit_class_offsets(softmax(scores, predictor.temperatures.get(task, 1.0)), targets, labels)
-    offsets = {task: by_label for task, by_label in predictor.offsets.items() if task not in choices}
-    offsets.update({task: choice.offsets for task, choice in choices.items() if choice.kept})
+        targets[task] = np.array([labels.index(g) if g in labels else -1 for g in gold])
+    choices = {
+        task: fit_class_offsets(softmax(scores[task], predictor.temperatures.get(task, 1.0)), targets[task],
+                                list(predictor.labels[task]))
+        for task in offsets
+    }  # fmt: skip
+    kept_offsets = {task: by_label for task, by_label in predictor.offsets.items() if task not in choices}
+    kept_offsets.update({task: choice.offsets for task, choice in choices.items() if choice.kept})
+    probabilities = task_probabilities(
+        {task: scores[task] for task in top_label}, predictor.temperatures,
+        offset_vectors(kept_offsets, predictor.labels),
+    )  # fmt: skip
+    maps = {task: fit_top_label(probabilities[task], targets[task]) for task in top_label}
+    kept_maps = {task: mapping for task, mapping in predictor.top_label.items() if task not in maps}
+    kept_maps.update({task: choice.mapping for task, choice in maps.items() if choice.mapping is not None})
     logger.info(
-        "class offsets of %s on %s: %s", predictor.version, validation, {t: c.to_dict() for t, c in choices.items()}
-    )
+        "calibration of %s on %s: class offsets %s, top-label maps %s", predictor.version, validation,
+        {t: c.to_dict() for t, c in choices.items()}, {t: c.to_dict() for t, c in maps.items()},
+    )  # fmt: skip
     manifest = read_json(source, MANIFEST_FILE)
     writer = BundleWriter(name or manifest["name"], root)
     try:
@@ -419,21 +473,16 @@ def recalibrate_bundle(
             # the source's reports are not this version's: `dispo evaluate` writes its own
             if item.name not in (MANIFEST_FILE, CALIBRATION_FILE, "report", "evaluations") and item.name[0] != ".":
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, writer.path / item.name)
-        writer.write_json(CALIBRATION_FILE, calibration_record(predictor.temperatures, offsets))
+        writer.write_json(CALIBRATION_FILE, calibration_record(predictor.temperatures, kept_offsets, kept_maps))
         metrics = read_json(source, METRICS_FILE)
-        metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
+        if choices:
+            metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
+        if maps:
+            metrics["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
         writer.write_json(METRICS_FILE, metrics)
         card = (source / MODEL_CARD_FILE).read_text(encoding="utf-8").split("\n", 1)[1]
         card = card.split("\n## Evaluations", 1)[0]  # the source's evaluations are not this version's
-        rows = "\n".join(
-            f"| {task} | {c.offsets or '-'} | {c.macro_f1_before} | {c.macro_f1_after} | {c.macro_f1_out_of_fold} "
-            f"| {'kept' if c.kept else 'not kept'} |" for task, c in choices.items()
-        )  # fmt: skip
-        card += (
-            f"\n## Class offsets\nThe weights, baseline, blend and temperatures of {predictor.version}, with class "
-            f"offsets chosen on `{validation}` for macro-F1 (training/calibration.py):\n\n| task | offsets | "
-            "macro-F1 before | after (in sample) | out of fold | |\n|---|---|---|---|---|---|\n" + rows + "\n"
-        )
+        card += recalibration_card(predictor.version or str(source), validation, choices, maps)
         manifest.update(created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), derived_from=predictor.version)
 
         def stamp(version: str, target: Path) -> None:
@@ -446,5 +495,19 @@ def recalibrate_bundle(
     except BaseException:
         writer.abort()
         raise
-    logger.info("wrote %s:%s (class offsets on %s) to %s", manifest["name"], version, predictor.version, path)
-    return TrainedBundle(manifest["name"], version, path, {"class_offsets": metrics["class_offsets"]})
+    logger.info("wrote %s:%s (recalibrated %s) to %s", manifest["name"], version, predictor.version, path)
+    recalibration = {key: metrics[key] for key in ("class_offsets", "top_label_calibration") if key in metrics}
+    return TrainedBundle(manifest["name"], version, path, recalibration)
+
+
+def recalibration_card(
+    source: str, validation: str, offsets: dict[str, OffsetChoice], maps: dict[str, TopLabelChoice]
+) -> str:
+    """The model card's section on what a recalibration chose."""
+    lines = calibration_lines(
+        {task: c.to_dict() for task, c in offsets.items()}, {task: c.to_dict() for task, c in maps.items()}
+    )
+    return (
+        f"\n## Recalibration\nThe weights, baseline, blend and temperatures of {source}, recalibrated on "
+        f"`{validation}` (training/calibration.py).\n" + "\n".join(lines) + "\n"
+    )

@@ -1,16 +1,25 @@
 """From the heads' scores to calibrated probabilities: temperature scaling, then, for a task that
-has them, class offsets (the temperatures and offsets are fitted by training, see
+has them, class offsets, then a top-label map (all fitted by training, see
 ``training/calibration.py``). Training's evaluation, the predictor and the export checks all use
 these functions, so a probability means the same everywhere.
 
 An offset is added to a label's log-probability before renormalising: a shift of the class
 priors. Temperature scaling never changes which label wins; offsets do, which is their point when
 the training mix's priors differ from real contacts' (a sentiment head trained on many neutral
-comments reads real negative endings as neutral)."""
+comments reads real negative endings as neutral).
+
+A top-label map (:class:`TopLabelMap`) recalibrates only the winner's probability, by Platt scaling
+of its log-odds, and shares the rest among the other labels in their proportions (top-label
+calibration, Gupta & Ramdas 2022). One temperature scales every confidence alike; a blended reason
+head can be over-confident at the top and under-confident in the middle, which a slope and an
+intercept on the winner's log-odds correct. It never changes which label wins."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,21 +36,73 @@ def sigmoid(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-scores / temperature)))
 
 
+def log_odds(probabilities: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probabilities, 1e-12, 1.0 - 1e-12)
+    return np.asarray(np.log(clipped) - np.log1p(-clipped))
+
+
+@dataclass(frozen=True)
+class TopLabelMap:
+    """The winner's probability becomes ``sigmoid(slope * log_odds(p) + intercept)``; the other
+    labels keep their proportions. Where the map would lower the winner below the runner-up, the
+    winner is held just above it, so the predicted label never changes."""
+
+    slope: float
+    intercept: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.slope) and self.slope > 0 and math.isfinite(self.intercept)):
+            raise ValueError(f"a top-label map needs a finite slope > 0 and a finite intercept, got {self}")
+
+    def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=float)
+        rows = np.arange(len(p))
+        winner = p.argmax(axis=-1)
+        top = p[rows, winner]
+        runner_up = np.partition(p, -2, axis=-1)[:, -2] if p.shape[-1] > 1 else np.zeros(len(p))
+        mapped = 1.0 / (1.0 + np.exp(-(self.slope * log_odds(top) + self.intercept)))
+        # the winner stays ahead: mapped * (1 - top) >= runner_up * (1 - mapped)
+        floor = runner_up / np.maximum(1.0 - top + runner_up, 1e-12) * (1.0 + 1e-9)
+        mapped = np.clip(np.maximum(mapped, floor), 0.0, 1.0)
+        rest = np.divide(1.0 - mapped, 1.0 - top, out=np.zeros_like(top), where=(1.0 - top) > 1e-12)
+        out = p * rest[:, None]
+        out[rows, winner] = mapped
+        return out
+
+    def to_dict(self) -> dict[str, float]:
+        return {"slope": self.slope, "intercept": self.intercept}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> TopLabelMap:
+        unknown = sorted(set(raw) - {"slope", "intercept"})
+        if unknown or not {"slope", "intercept"} <= set(raw):
+            raise ValueError(f"a top-label map has exactly 'slope' and 'intercept', got {sorted(raw)}")
+        return cls(float(raw["slope"]), float(raw["intercept"]))
+
+
 def task_probabilities(
     scores: Mapping[str, np.ndarray],
     temperatures: Mapping[str, float] | None = None,
     offsets: Mapping[str, np.ndarray] | None = None,
+    top_label: Mapping[str, TopLabelMap] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per task: the probabilities of its scores (logits, or blended scores) at its temperature
-    (1 where none is given), with its class offsets (one per label, in the labels' order) where given."""
+    (1 where none is given), with its class offsets (one per label, in the labels' order) and its
+    top-label map where given."""
     temperatures = temperatures or {}
     offsets = offsets or {}
+    top_label = top_label or {}
     out: dict[str, np.ndarray] = {}
     for task, values in scores.items():
         if task in BINARY_TASKS:
             out[task] = sigmoid(values, temperatures.get(task, 1.0))
-        else:
-            out[task] = softmax(values, temperatures.get(task, 1.0), offsets.get(task))
+            continue
+        probabilities = softmax(values, temperatures.get(task, 1.0), offsets.get(task))
+        mapping = top_label.get(task)
+        if mapping is not None:  # one contact's vector or a batch's matrix
+            rows = probabilities.reshape(-1, probabilities.shape[-1])
+            probabilities = mapping.apply(rows).reshape(probabilities.shape)
+        out[task] = probabilities
     return out
 
 

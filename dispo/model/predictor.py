@@ -33,7 +33,7 @@ from dispo.model.bundle import (
     read_json,
     resolve,
 )
-from dispo.model.calibration import offset_vectors, task_probabilities
+from dispo.model.calibration import BINARY_TASKS, TopLabelMap, offset_vectors, task_probabilities
 from dispo.model.features import Featurizer, PreparedContact, Segment, assemble_batch
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
@@ -109,6 +109,7 @@ class Predictor:
         salience: SegmentSalience | None = None,
         blend: BaselineBlend | None = None,
         offsets: dict[str, dict[str, float]] | None = None,
+        top_label: dict[str, TopLabelMap] | None = None,
     ) -> None:
         self.model = model.eval()
         self.blend = blend if blend is not None and blend.active else None
@@ -118,6 +119,10 @@ class Predictor:
         self.temperatures = temperatures or {}
         self.offsets = offsets or {}  # task -> label -> class offset (see dispo.model.calibration)
         self._offset_vectors = offset_vectors(self.offsets, labels)
+        self.top_label = top_label or {}  # task -> top-label map (see dispo.model.calibration)
+        unknown = sorted(set(self.top_label) - {t for t in labels if t not in BINARY_TASKS})
+        if unknown:
+            raise ValueError(f"top-label maps for {unknown}: not multi-class heads of the model")
         self.version = version
         self.path = path
         self.featurizer = Featurizer(tokenizer, model.config, salience)
@@ -164,7 +169,10 @@ class Predictor:
             )
         try:
             offsets = calibration.get("offsets") or {}
-            predictor = cls(model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend, offsets)
+            top_label = {task: TopLabelMap.from_dict(raw) for task, raw in (calibration.get("top_label") or {}).items()}
+            predictor = cls(
+                model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend, offsets, top_label
+            )
         except ValueError as exc:
             raise BundleError(f"{path / CALIBRATION_FILE}: {exc}") from None
         if backend != "torch":
@@ -300,7 +308,7 @@ class Predictor:
         return self.blend.apply(logits, baseline)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return task_probabilities(logits, self.temperatures, self._offset_vectors)
+        return task_probabilities(logits, self.temperatures, self._offset_vectors, self.top_label)
 
     def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:
         started = time.perf_counter()

@@ -1,0 +1,112 @@
+"""Top-label maps: the winner's probability recalibrated by Platt scaling of its log-odds, fitted
+on a validation split and kept only when it beats a refitted temperature out of fold
+(dispo/model/calibration.py, training/calibration.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dispo.model.bundle import BundleError
+from dispo.model.calibration import TopLabelMap, task_probabilities
+from dispo.model.predictor import Predictor
+from tests.factories import install_bundle
+from training.calibration import fit_top_label
+from training.evaluation import expected_calibration_error
+
+
+def head(n: int, seed: int, *, stretch: float, labels: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities whose winner is right with chance q but claims sigmoid(stretch * logit(q) +
+    stretch - 1): over-confident at the top and under-confident low down for stretch > 1, with
+    the losers' shares drawn at random (no temperature can fix both)."""
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(0.2, 0.97, n)
+    y = rng.integers(0, labels, n)
+    right = rng.random(n) < q
+    winner = np.where(right, y, (y + rng.integers(1, labels, n)) % labels)
+    claimed = 1 / (1 + np.exp(-(stretch * np.log(q / (1 - q)) + (stretch - 1.0))))
+    rest = rng.dirichlet(np.ones(labels - 1), n) * (1 - claimed)[:, None]
+    probabilities = np.zeros((n, labels))
+    for i in range(n):
+        others = [j for j in range(labels) if j != winner[i]]
+        probabilities[i, others] = rest[i]
+        probabilities[i, winner[i]] = claimed[i]
+    keep = probabilities.max(1) == probabilities[np.arange(n), winner]  # the winner must be the top
+    return probabilities[keep], y[keep]
+
+
+def ece(probabilities: np.ndarray, y: np.ndarray) -> float:
+    return expected_calibration_error(probabilities.max(1), (probabilities.argmax(1) == y).astype(float))
+
+
+def test_the_map_keeps_the_winner_and_a_distribution() -> None:
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.full(5, 0.3), 500)
+    for mapping in (TopLabelMap(0.1, -5.0), TopLabelMap(3.0, 2.0), TopLabelMap(0.63, 0.37)):
+        mapped = mapping.apply(probabilities)
+        assert np.allclose(mapped.sum(1), 1.0) and (mapped >= 0).all()
+        assert (mapped.argmax(1) == probabilities.argmax(1)).all()
+        # the losers keep their proportions
+        order = np.argsort(probabilities, axis=1)[:, :-1]
+        ratio = np.take_along_axis(mapped, order, 1) / np.take_along_axis(probabilities, order, 1)
+        assert np.allclose(ratio, ratio[:, :1])
+    assert np.allclose(TopLabelMap(1.0, 0.0).apply(probabilities), probabilities)
+    one = task_probabilities({"reason": np.array([2.0, 0.0, -1.0])}, top_label={"reason": TopLabelMap(0.5, 0.0)})
+    assert one["reason"].shape == (3,) and one["reason"].argmax() == 0 and one["reason"][0] < 0.84
+
+
+def test_a_map_is_checked_when_made_and_read() -> None:
+    with pytest.raises(ValueError, match="slope > 0"):
+        TopLabelMap(0.0, 1.0)
+    with pytest.raises(ValueError, match="exactly 'slope' and 'intercept'"):
+        TopLabelMap.from_dict({"slope": 1.0})
+    assert TopLabelMap.from_dict(TopLabelMap(0.5, 0.25).to_dict()) == TopLabelMap(0.5, 0.25)
+
+
+def test_an_over_confident_head_is_corrected_and_the_map_holds_on_fresh_contacts() -> None:
+    probabilities, y = head(400, seed=1, stretch=2.0)
+    choice = fit_top_label(probabilities, y)
+    assert choice.kept and choice.slope < 0.8
+    assert choice.ece_top_label < choice.ece_temperature and choice.log_loss_top_label < choice.log_loss_temperature
+    mapping = choice.mapping
+    assert mapping is not None
+    fresh, fresh_y = head(3000, seed=2, stretch=2.0)
+    assert ece(mapping.apply(fresh), fresh_y) < 0.5 * ece(fresh, fresh_y)
+
+
+def test_a_calibrated_head_keeps_its_probabilities_and_few_contacts_fit_nothing() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0.0, 2.0, (400, 8))
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([rng.choice(8, p=row) for row in probabilities])  # every label as likely as it claims
+    choice = fit_top_label(probabilities, y)
+    assert not choice.kept and choice.mapping is None
+    few = fit_top_label(probabilities[:10], y[:10])
+    assert not few.kept and (few.slope, few.intercept) == (1.0, 0.0)
+    unknown = fit_top_label(probabilities, np.full(len(y), -1))
+    assert not unknown.kept
+
+
+def test_a_bundle_reads_its_maps_and_refuses_one_for_a_binary_head(tiny_bundle: Path, tmp_path: Path) -> None:
+    bundle = install_bundle(tiny_bundle, tmp_path / "models")
+    calibration = json.loads((bundle / "calibration.json").read_text())
+    plain = Predictor.load(bundle)
+    (bundle / "calibration.json").write_text(
+        json.dumps({**calibration, "top_label": {"reason": {"slope": 0.5, "intercept": -1.0}}})
+    )
+    mapped = Predictor.load(bundle)
+    assert mapped.top_label == {"reason": TopLabelMap(0.5, -1.0)}
+    scores = {
+        task: np.random.default_rng(0).normal(0.0, 2.0, (4, len(plain.labels[task]))) for task in ("reason", "outcome")
+    }
+    after, before = mapped.probabilities(scores), plain.probabilities(scores)
+    assert np.allclose(after["reason"], TopLabelMap(0.5, -1.0).apply(before["reason"]))
+    assert not np.allclose(after["reason"], before["reason"]) and np.allclose(after["outcome"], before["outcome"])
+    (bundle / "calibration.json").write_text(
+        json.dumps({**calibration, "top_label": {"upsell": {"slope": 0.5, "intercept": 0.0}}})
+    )
+    with pytest.raises(BundleError, match=r"calibration\.json.*not multi-class heads"):
+        Predictor.load(bundle)
