@@ -93,3 +93,16 @@ def test_recalibrate_writes_a_new_version_and_leaves_the_source_alone(tiny_bundl
         recalibrate_bundle("tiny", dev, top_label=("upsell",), root=root)
     with pytest.raises(ConfigError, match="name at least one head"):
         recalibrate_bundle("tiny", dev, root=root)
+
+
+def test_dispo_models_recalibrate_fits_only_the_heads_it_names(tiny_bundle: Path, tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    install_bundle(tiny_bundle, tmp_path / "models")
+    contacts = [make_contact(i, labels={"reason": "track_order" if i % 2 else "get_refund"}) for i in range(30)]
+    write_contacts(contacts, tmp_path / "dev.jsonl")
+    argv = ["models", "--models-dir", str(tmp_path / "models"), "recalibrate", "tiny", "--validation",
+            str(tmp_path / "dev.jsonl"), "--offsets", "", "--top-label", "reason"]  # fmt: skip
+    assert main(argv) == 0
+    metrics = json.loads((tmp_path / "models" / "tiny" / "v2" / "metrics.json").read_text())
+    assert set(metrics["top_label_calibration"]) == {"reason"} and "class_offsets" not in metrics

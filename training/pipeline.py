@@ -462,10 +462,12 @@ def recalibrate_bundle(
     maps = {task: fit_top_label(probabilities[task], targets[task]) for task in top_label}
     kept_maps = {task: mapping for task, mapping in predictor.top_label.items() if task not in maps}
     kept_maps.update({task: choice.mapping for task, choice in maps.items() if choice.mapping is not None})
-    logger.info(
-        "calibration of %s on %s: class offsets %s, top-label maps %s", predictor.version, validation,
-        {t: c.to_dict() for t, c in choices.items()}, {t: c.to_dict() for t, c in maps.items()},
-    )  # fmt: skip
+    recalibration: dict[str, Any] = {}  # what this recalibration chose, not what the source carried
+    if choices:
+        recalibration["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
+    if maps:
+        recalibration["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
+    logger.info("calibration of %s on %s: %s", predictor.version, validation, recalibration)
     manifest = read_json(source, MANIFEST_FILE)
     writer = BundleWriter(name or manifest["name"], root)
     try:
@@ -474,11 +476,7 @@ def recalibrate_bundle(
             if item.name not in (MANIFEST_FILE, CALIBRATION_FILE, "report", "evaluations") and item.name[0] != ".":
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, writer.path / item.name)
         writer.write_json(CALIBRATION_FILE, calibration_record(predictor.temperatures, kept_offsets, kept_maps))
-        metrics = read_json(source, METRICS_FILE)
-        if choices:
-            metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
-        if maps:
-            metrics["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
+        metrics = {**read_json(source, METRICS_FILE), **recalibration}
         writer.write_json(METRICS_FILE, metrics)
         card = (source / MODEL_CARD_FILE).read_text(encoding="utf-8").split("\n", 1)[1]
         card = card.split("\n## Evaluations", 1)[0]  # the source's evaluations are not this version's
@@ -496,7 +494,6 @@ def recalibrate_bundle(
         writer.abort()
         raise
     logger.info("wrote %s:%s (recalibrated %s) to %s", manifest["name"], version, predictor.version, path)
-    recalibration = {key: metrics[key] for key in ("class_offsets", "top_label_calibration") if key in metrics}
     return TrainedBundle(manifest["name"], version, path, recalibration)
 
 
