@@ -15,6 +15,8 @@ half (never the test half):
 - ``correct``: every code replaced by its posterior true label under forward loss correction
   (``dispo train --label-noise correct``: training/noise_correction.py), reading the 3,000 TF-IDF
   1-2 grams most associated with the codes (chi-squared);
+- ``correct_soft``: as ``correct``, but each text trains on every true label its posterior gives at
+  least 0.05, weighted by it (cross-entropy against the posterior instead of its argmax);
 - ``correct_lsa``: as ``correct``, reading a 300-dimension LSA projection of TF-IDF instead (the
   reader it had before);
 - ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
@@ -59,8 +61,9 @@ logger = logging.getLogger("bench.label_noise_variants")
 RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
-    "prune_posterior", "weight_posterior", "correct_lsa",
+    "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft",
 )  # fmt: skip
+SOFT_FLOOR = 0.05  # correct_soft: posterior labels below this share are not trained on
 
 
 def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +84,23 @@ def lsa_features(texts: Sequence[str], *, seed: int, dimensions: int = 300) -> n
 
 def variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training rows under ``name``: which text, the class index it learns from, and its weight
+    (0: not trained). Every text once, except ``correct_soft`` (a text per label it may have)."""
+    if name == "correct_soft":
+        tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
+        posterior = correct_labels(correction_features(tfidf, y), y, seed=seed).posterior
+        posterior = np.where(posterior >= SOFT_FLOOR, posterior, 0.0)
+        posterior /= posterior.sum(axis=1, keepdims=True)
+        rows, labels = np.nonzero(posterior)
+        return rows, labels, posterior[rows, labels]
+    every = np.arange(len(y))
+    return (every, *_variant_labels(name, y, probs, texts, seed=seed, agents=agents))
+
+
+def _variant_labels(
+    name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The class index each training text learns from under ``name``, and its weight (0: not trained)."""
     if name == "correct":
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         return correct_labels(correction_features(tfidf, y), y, seed=seed).labels, np.ones(len(y))
@@ -181,13 +199,13 @@ def rate_part(
         gold_y = np.array([classes.index(str(getattr(c.labels, task))) for c in train])
         result.setdefault("estimates", {})[task] = estimates(y, probs, gold_y == y, providers, agents)
         for name in variants:
-            labels, weights = (gold_y, np.ones(len(y))) if name == "gold" else variant_labels(
+            rows, labels, weights = (np.arange(len(y)), gold_y, np.ones(len(y))) if name == "gold" else variant_labels(
                 name, y, probs, texts, seed=seed, agents=agents)  # fmt: skip
             keep = np.flatnonzero(weights > 0)
             model = (
                 BaselineModel()
                 .task_pipeline()
-                .fit([texts[i] for i in keep], labels[keep], logisticregression__sample_weight=weights[keep])
+                .fit([texts[i] for i in rows[keep]], labels[keep], logisticregression__sample_weight=weights[keep])
             )
             result["methods"][name][task] = {"built_held_out": score(task, model, classes, held_out),
                                              "realistic_dev": score(task, model, classes, dev)}  # fmt: skip

@@ -54,6 +54,8 @@ def test_the_map_keeps_the_winner_and_a_distribution() -> None:
         ratio = np.take_along_axis(mapped, order, 1) / np.take_along_axis(probabilities, order, 1)
         assert np.allclose(ratio, ratio[:, :1])
     assert np.allclose(TopLabelMap(1.0, 0.0).apply(probabilities), probabilities)
+    certain = TopLabelMap(0.5, 0.0).apply(np.array([[0.0, 1.0, 0.0]]))  # nothing left to share: evenly
+    assert certain.sum() == pytest.approx(1.0) and certain[0, 0] == certain[0, 2] > 0 and certain.argmax() == 1
     one = task_probabilities({"reason": np.array([2.0, 0.0, -1.0])}, top_label={"reason": TopLabelMap(0.5, 0.0)})
     assert one["reason"].shape == (3,) and one["reason"].argmax() == 0 and one["reason"][0] < 0.84
 

@@ -55,17 +55,24 @@ class TopLabelMap:
             raise ValueError(f"a top-label map needs a finite slope > 0 and a finite intercept, got {self}")
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        """Rows of probabilities (one per contact) mapped; each row still sums to one."""
         p = np.asarray(probabilities, dtype=float)
+        if p.shape[-1] < 2:
+            return p
         rows = np.arange(len(p))
         winner = p.argmax(axis=-1)
         top = p[rows, winner]
-        runner_up = np.partition(p, -2, axis=-1)[:, -2] if p.shape[-1] > 1 else np.zeros(len(p))
+        others = p.copy()
+        others[rows, winner] = 0.0
+        rest = others.sum(axis=-1)
+        # the losers' shares of what the winner leaves; even shares where they had nothing at all
+        shares = np.divide(others, rest[:, None], out=np.full_like(p, 1.0 / (p.shape[-1] - 1)), where=rest[:, None] > 0)
+        shares[rows, winner] = 0.0
         mapped = 1.0 / (1.0 + np.exp(-(self.slope * log_odds(top) + self.intercept)))
-        # the winner stays ahead: mapped * (1 - top) >= runner_up * (1 - mapped)
-        floor = runner_up / np.maximum(1.0 - top + runner_up, 1e-12) * (1.0 + 1e-9)
-        mapped = np.clip(np.maximum(mapped, floor), 0.0, 1.0)
-        rest = np.divide(1.0 - mapped, 1.0 - top, out=np.zeros_like(top), where=(1.0 - top) > 1e-12)
-        out = p * rest[:, None]
+        # the winner stays ahead of the runner-up: mapped >= (1 - mapped) * its share
+        runner_up = shares.max(axis=-1)
+        mapped = np.clip(np.maximum(mapped, runner_up / (1.0 + runner_up) * (1.0 + 1e-9)), 0.0, 1.0)
+        out = shares * (1.0 - mapped)[:, None]
         out[rows, winner] = mapped
         return out
 
