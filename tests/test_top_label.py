@@ -10,12 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dispo.io import write_contacts
 from dispo.model.bundle import BundleError
 from dispo.model.calibration import TopLabelMap, task_probabilities
 from dispo.model.predictor import Predictor
+from tests.conftest import make_contact
 from tests.factories import install_bundle
 from training.calibration import fit_top_label
 from training.evaluation import expected_calibration_error
+from training.report import evaluate_bundle
 
 
 def head(n: int, seed: int, *, stretch: float, labels: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +95,7 @@ def test_a_calibrated_head_keeps_its_probabilities_and_few_contacts_fit_nothing(
     assert not unknown.kept
 
 
-def test_a_bundle_reads_its_maps_and_refuses_one_for_a_binary_head(tiny_bundle: Path, tmp_path: Path) -> None:
+def test_a_bundle_reads_its_maps_and_its_report_names_them(tiny_bundle: Path, tmp_path: Path) -> None:
     bundle = install_bundle(tiny_bundle, tmp_path / "models")
     calibration = json.loads((bundle / "calibration.json").read_text())
     plain = Predictor.load(bundle)
@@ -107,6 +110,11 @@ def test_a_bundle_reads_its_maps_and_refuses_one_for_a_binary_head(tiny_bundle: 
     after, before = mapped.probabilities(scores), plain.probabilities(scores)
     assert np.allclose(after["reason"], TopLabelMap(0.5, -1.0).apply(before["reason"]))
     assert not np.allclose(after["reason"], before["reason"]) and np.allclose(after["outcome"], before["outcome"])
+    contacts = [make_contact(i, labels={"reason": "track_order" if i % 2 else "get_refund"}) for i in range(6)]
+    write_contacts(contacts, tmp_path / "eval.jsonl")
+    report = evaluate_bundle(bundle, tmp_path / "eval.jsonl", tmp_path / "report", pictures=False)
+    assert report["calibration"]["reason"]["then"] == ["top-label map (slope 0.5, intercept -1)"]
+    assert "top-label map (slope 0.5, intercept -1)" in (tmp_path / "report" / "report.md").read_text()
     (bundle / "calibration.json").write_text(
         json.dumps({**calibration, "top_label": {"upsell": {"slope": 0.5, "intercept": 0.0}}})
     )

@@ -151,6 +151,7 @@ class Scored:
     uncalibrated: dict[str, np.ndarray]
     baseline: dict[str, np.ndarray] = field(default_factory=dict)
     temperatures: dict[str, float] = field(default_factory=dict)
+    after_temperature: dict[str, list[str]] = field(default_factory=dict)  # offsets, top-label map
 
     @property
     def tasks(self) -> list[str]:
@@ -284,6 +285,17 @@ def baseline_probabilities(
     return out, timing
 
 
+def calibration_steps(predictor: Predictor, task: str) -> list[str]:
+    """What a task's probabilities go through after its temperature, in words."""
+    steps = []
+    if task in predictor.offsets:
+        steps.append("class offsets " + ", ".join(f"{k} {v:+g}" for k, v in predictor.offsets[task].items()))
+    mapping = predictor.top_label.get(task)
+    if mapping is not None:
+        steps.append(f"top-label map (slope {mapping.slope:g}, intercept {mapping.intercept:g})")
+    return steps
+
+
 def score(
     predictor: Predictor,
     contacts: list[Contact],
@@ -302,6 +314,7 @@ def score(
         calibrated=calibrated,
         uncalibrated=uncalibrated,
         temperatures={task: float(predictor.temperatures.get(task, 1.0)) for task in logits},
+        after_temperature={task: calibration_steps(predictor, task) for task in logits},
     )
     if baseline is not None:
         scored.baseline, timing = baseline_probabilities(baseline, contacts, scored.labels, scored.tasks)
@@ -328,6 +341,7 @@ def calibration(scored: Scored) -> dict[str, Any]:
         after = confidence_and_correct(task, scored.calibrated[task], scored.targets[task])
         out[task] = {
             "temperature": scored.temperatures[task],
+            "then": scored.after_temperature.get(task, []),
             "ece_before": expected_calibration_error(*before),
             "ece_after": expected_calibration_error(*after),
             "bins_before": reliability_bins(*before, bins=RELIABILITY_BINS),
@@ -670,10 +684,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
     lines += ["", "## Calibration", ""]
     rows = [
-        [task, c["temperature"], c["ece_before"], c["ece_after"], baseline.get(task, {}).get("ece")]
+        [task, c["temperature"], "; ".join(c.get("then") or []) or "–", c["ece_before"], c["ece_after"],
+         baseline.get(task, {}).get("ece")]
         for task, c in report["calibration"].items()
-    ]
-    lines += _table(["task", "temperature", "ECE before (T=1)", "ECE after", "baseline ECE"], rows)
+    ]  # fmt: skip
+    lines += _table(["task", "temperature", "then", "ECE before (T=1)", "ECE after", "baseline ECE"], rows)
     if "reliability_reason" in files:
         lines += ["", f"![reason reliability diagram]({files['reliability_reason']})"]
 
