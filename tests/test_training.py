@@ -24,6 +24,7 @@ from tests.factories import make_tiny_base_model
 from training.calibration import fit_temperature
 from training.config import RunConfig
 from training.evaluation import expected_calibration_error
+from training.labelsources import OUT_OF_SCOPE
 from training.pipeline import train_model
 from training.trainer import EncodedContact, Trainer, split_validation
 
@@ -370,3 +371,20 @@ def test_training_chooses_its_calibration_on_the_validation_split(corpus: dict[s
         tiny_run(corpus, class_offsets=["upsell"])
     with pytest.raises(Exception, match=r"top_label_calibration.*not multi-class heads"):
         tiny_run(corpus, top_label_calibration=["upsell"])
+
+
+def test_a_run_trains_with_out_of_scope_contacts_and_says_so(corpus: dict[str, Path], tmp_path: Path) -> None:
+    requests = [
+        Contact(contact_id=f"oos-{i}", turns=[Turn(speaker="customer", text=f"what is the weather on day {i}")],
+                metadata={OUT_OF_SCOPE: True})
+        for i in range(12)
+    ]  # fmt: skip
+    write_contacts(requests, tmp_path / "oos.jsonl")
+    run = tiny_run(corpus, epochs=1, out_of_scope_weight=1.0)
+    run.data.train = [*run.data.train, str(tmp_path / "oos.jsonl")]
+    bundle = train_model(run, "tiny", root=tmp_path / "models")
+    data = json.loads((bundle.path / "data.json").read_text())
+    assert data["outlier_exposure"]["weight"] == 1.0 and 0 < data["outlier_exposure"]["contacts"] <= len(requests)
+    assert "outlier exposure: " in (bundle.path / "README.md").read_text()
+    with pytest.raises(Exception, match="out_of_scope_weight must be >= 0"):
+        tiny_run(corpus, out_of_scope_weight=-1.0)

@@ -7,6 +7,7 @@ YAML/JSON file with the sections ``data``, ``model`` and ``training``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -91,6 +92,10 @@ class TrainingConfig:
     # the bundle (200,000: ~37 MB for the default model; 30,000: a fifth of it).
     baseline_max_features: int = 200_000
     label_smoothing: float = 0.0
+    # Outlier exposure: contacts no reason fits (``metadata.out_of_scope`` true and no reason label,
+    # e.g. CLINC150's out-of-scope requests) pull the reason head towards uniform, at this weight
+    # (0: they train nothing, as any contact without a reason).
+    out_of_scope_weight: float = 0.0
     eval_batch_size: int = 64
     device: str = "cpu"
     # Few-shot mode (training/contrastive.py): epochs of supervised contrastive tuning of the
@@ -140,6 +145,8 @@ class TrainingConfig:
             raise ConfigError(f"TrainingConfig.label_noise_folds must be >= 2, got {self.label_noise_folds}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):
             raise ConfigError(f"TrainingConfig.device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if not (math.isfinite(self.out_of_scope_weight) and self.out_of_scope_weight >= 0):
+            raise ConfigError(f"TrainingConfig.out_of_scope_weight must be >= 0, got {self.out_of_scope_weight}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"TrainingConfig.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.head_init not in ("random", "logistic"):

@@ -20,6 +20,9 @@ from dispo.errors import ConfigError
 from dispo.model.modeling import TASKS
 
 LABEL_SOURCES: tuple[str, ...] = ("labels", "audit", "agent")
+#: ``metadata`` key of a contact that no reason of the taxonomy fits (a public set's out-of-scope
+#: request, training/sources/clinc150.py); training may expose the reason head to it.
+OUT_OF_SCOPE = "out_of_scope"
 #: Tasks a QA audit labels (`dispo audit export` carries the audited reason and outcome).
 AUDITED_TASKS: tuple[str, ...] = ("reason", "outcome")
 
@@ -97,3 +100,8 @@ def _label(contact: Contact, audit: Contact | None, source: str, task: str) -> A
         return getattr(audit.labels, task)
     block = contact.labels if source == "labels" else contact.agent_labels
     return getattr(block, task) if block is not None else None
+
+
+def is_out_of_scope(contact: Contact) -> bool:
+    """Marked as fitting no reason, and without a reason label that would say otherwise."""
+    return contact.metadata.get(OUT_OF_SCOPE) is True and (contact.labels is None or contact.labels.reason is None)

@@ -80,6 +80,12 @@ def label_source_lines(data_info: dict[str, Any]) -> list[str]:
         if noise.get("corrected"):
             changed = ", ".join(f"{t} {n}" for t, n in noise["corrected"].items())
             lines.append(f"- agent codes replaced by their posterior true label (forward correction): {changed}")
+    exposure = data_info.get("outlier_exposure")
+    if exposure:
+        lines.append(
+            f"- outlier exposure: {exposure['contacts']} out-of-scope contacts (no reason fits) pulled the reason "
+            f"head towards uniform at weight {exposure['weight']:g}"
+        )
     return lines
 
 

@@ -60,7 +60,7 @@ from training.calibration import (
 from training.config import RunConfig
 from training.evalset import refuse_evaluation_contacts, refuse_test_half
 from training.evaluation import binary_metrics, multiclass_metrics
-from training.labelsources import label_priority, resolve_labels
+from training.labelsources import is_out_of_scope, label_priority, resolve_labels
 from training.modelcard import calibration_lines, render_model_card
 from training.noise import NoiseOutcome, OutOfFold, handle_label_noise
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
@@ -273,6 +273,12 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "label_priority": list(label_priority(run.data.labels, audits=bool(audited))),
         "label_sources": resolved.counts(),
         "label_noise": noise.summary if noise is not None else None,
+        "outlier_exposure": {
+            "contacts": sum(is_out_of_scope(c) for c in (contacts if refit is not None else train)),
+            "weight": run.training.out_of_scope_weight,
+        }
+        if run.training.out_of_scope_weight > 0
+        else None,
     }
     previous = latest_report(name, root)
     blend_weights = blend.weights if blend is not None else {}

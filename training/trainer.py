@@ -52,6 +52,7 @@ from training.config import RunConfig
 from training.contrastive import contrastive_pretrain
 from training.evaluation import binary_metrics, multiclass_metrics, selection_score
 from training.head_init import fit_heads, pooled_features
+from training.labelsources import is_out_of_scope
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +326,10 @@ class Trainer:
         val_encoded = self.encode(val_contacts, "validation") if has_validation else []
         train_targets = self.label_encoder.encode(train_contacts)
         val_targets = self.label_encoder.encode(val_contacts) if has_validation else {}
+        out_of_scope = torch.tensor([is_out_of_scope(c) for c in train_contacts], dtype=torch.bool)
+        if cfg.out_of_scope_weight > 0:
+            logger.info("outlier exposure: %d out-of-scope contacts at weight %g",
+                        int(out_of_scope.sum()), cfg.out_of_scope_weight)  # fmt: skip
         steps_per_epoch = math.ceil(len(train_encoded) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
         optimizer, scheduler = self._optimizer(total_steps)
@@ -373,7 +378,10 @@ class Trainer:
                     indices = batches[step]
                     output, n_tokens = self.forward([train_encoded[i] for i in indices])
                     targets = {task: values[indices].to(self.device) for task, values in train_targets.items()}
-                    loss, _parts = multitask_loss(output.logits, targets, cfg.task_weights, cfg.label_smoothing)
+                    loss, _parts = multitask_loss(
+                        output.logits, targets, cfg.task_weights, cfg.label_smoothing,
+                        out_of_scope=out_of_scope[indices].to(self.device), out_of_scope_weight=cfg.out_of_scope_weight,
+                    )  # fmt: skip
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)

@@ -332,14 +332,26 @@ def multitask_loss(
     targets: dict[str, torch.Tensor],
     weights: dict[str, float] | None = None,
     label_smoothing: float = 0.0,
+    *,
+    out_of_scope: torch.Tensor | None = None,
+    out_of_scope_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of per-task losses over the examples that carry that task's label.
 
     Missing labels are ``IGNORE_INDEX`` (classification) or ``-1`` (upsell): they contribute
     nothing, so a data set with only some labels trains only those heads.
+
+    ``out_of_scope`` marks the examples no reason fits (outlier exposure, Hendrycks et al. 2019):
+    their reason distribution is pulled towards uniform, ``out_of_scope_weight`` times the
+    cross-entropy between the uniform distribution and the predicted one (reported as
+    ``reason_out_of_scope``).
     """
     total: torch.Tensor | None = None
     parts: dict[str, float] = {}
+    if out_of_scope is not None and out_of_scope_weight > 0 and "reason" in logits and bool(out_of_scope.any()):
+        uniform = -nn.functional.log_softmax(logits["reason"][out_of_scope], dim=-1).mean(dim=-1).mean()
+        total = uniform * out_of_scope_weight
+        parts["reason_out_of_scope"] = float(uniform.detach())
     for task, task_logits in logits.items():
         target = targets.get(task)
         if target is None:

@@ -10,9 +10,10 @@ list (or another intent in an ``oos_*`` list), or a ``val``/``test`` intent that
 have is an error naming file, line and field.
 
 The point of this source for dispo is requests that no reason of the default ``retail`` taxonomy
-fits. Under today's masked loss a contact with no label trains nothing, so the out-of-scope
-contacts serve evaluation (how confident the model is on requests it has no code for), not
-training; the few mapped in-scope requests do carry a reason. Every request becomes a contact with
+fits. A contact with no label trains nothing under the masked loss, unless the run exposes the
+reason head to out-of-scope contacts (``training.out_of_scope_weight``: pulled towards a uniform
+reason); they also serve evaluation (how confident the model is on requests it has no code for,
+``bench/out_of_scope.py``). The few mapped in-scope requests carry a reason. Every request becomes a contact with
 one customer turn (the text as given, surrounding whitespace stripped); ``metadata`` keeps
 ``clinc_intent`` and ``clinc_split`` (the list it came from), and ``out_of_scope`` says whether a retail reason fits:
 
@@ -52,6 +53,7 @@ from typing import Any
 from dispo.contact import Contact, Labels, Turn
 from dispo.io import InputFormatError
 from dispo.taxonomy import load_taxonomy
+from training.labelsources import OUT_OF_SCOPE
 from training.sources.common import Converted, record_error
 
 NAME = "clinc150"
@@ -127,7 +129,7 @@ def load(path: Path, *, seed: int, test_size: float) -> Converted:
                     "source_line": line,
                     "clinc_intent": intent,
                     "clinc_split": split,
-                    "out_of_scope": reason is None,
+                    OUT_OF_SCOPE: reason is None,
                 },
             )
         )
