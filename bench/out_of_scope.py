@@ -16,6 +16,9 @@ model always names a reason; what matters is that it is not sure of it. This scr
   served model.
 
     python bench/out_of_scope.py --shared ../shared/data
+    python bench/out_of_scope.py --model BUNDLE --no-proxy --results OUT.json   # another model
+
+Outlier exposure in the transformer itself: ``bash bench/out_of_scope_transformer.sh``.
 
 It needs the model's training files (``make default-model`` writes them under data/work/). Results go
 to ``bench/results/out_of_scope.json``.
@@ -68,12 +71,20 @@ def in_scope_auroc(in_scope: np.ndarray, out_of_scope: np.ndarray) -> float:
 def served(predictor: Predictor, dev: Sequence[Contact], outside: Sequence[Contact]) -> dict[str, Any]:
     """The winning reason's calibrated probability, redacted as served."""
     redactor = default_redactor()
-    confidence = {}
+    probabilities = {}
     for name, contacts in (("realistic_dev", dev), ("out_of_scope", outside)):
         logits, _ = predict_with_throughput(predictor, [redactor.redact_contact(c) for c in contacts], 64)
-        confidence[name] = predictor.probabilities(logits)["reason"].max(axis=1)
+        probabilities[name] = predictor.probabilities(logits)["reason"]
+    names = np.array(predictor.labels["reason"])
+    gold = np.array([c.labels.reason if c.labels else None for c in dev])
+    right = (names[probabilities["realistic_dev"].argmax(axis=1)] == gold).astype(float)
+    confidence = {name: p.max(axis=1) for name, p in probabilities.items()}
     return {
-        "realistic_dev": confidence_summary(confidence["realistic_dev"]),
+        "realistic_dev": {
+            "reason_accuracy": round(float(right.mean()), 4),
+            "reason_ece": round(expected_calibration_error(confidence["realistic_dev"], right), 4),
+            **confidence_summary(confidence["realistic_dev"]),
+        },
         "out_of_scope": confidence_summary(confidence["out_of_scope"]),
         "auroc_in_scope": in_scope_auroc(confidence["realistic_dev"], confidence["out_of_scope"]),
     }
@@ -129,6 +140,7 @@ def main() -> None:
     parser.add_argument("--exposure", type=int, default=3000, help="out-of-scope training requests (proxy)")
     parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.5, 1.0], help="proxy weights")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-proxy", action="store_true", help="the model only, not the baseline proxy")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     configure_logging("INFO")
@@ -152,6 +164,10 @@ def main() -> None:
         "served": served(predictor, dev, outside),
     }
     logger.info("served: %s", record["served"])
+    if args.no_proxy:
+        args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        logger.info("wrote %s", args.results)
+        return
     train = training_sample(predictor.path, 10**9, args.seed)
     exposure = out_of_scope("train", args.exposure, args.seed + 1)
     record["exposure_proxy"] = {
