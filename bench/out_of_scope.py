@@ -48,6 +48,7 @@ from dispo.redact import default_redactor
 from training.default_model import convert_source
 from training.evalset import half_path
 from training.evaluation import expected_calibration_error
+from training.labelsources import is_out_of_scope
 from training.report import predict_with_throughput
 
 logger = logging.getLogger("bench.out_of_scope")
@@ -104,7 +105,7 @@ def exposure_proxy(
     reasons = [c.labels.reason for c in train if c.labels is not None and c.labels.reason is not None]
     classes = sorted(set(reasons))
     exposed = [contact_text(c) for c in exposure]
-    dev_texts, dev_gold = [contact_text(c) for c in dev], np.array([c.labels.reason for c in dev if c.labels])
+    dev_texts, dev_gold = [contact_text(c) for c in dev], np.array([c.labels.reason if c.labels else None for c in dev])
     outside_texts = [contact_text(c) for c in outside]
     out: dict[str, Any] = {}
     for weight in weights:
@@ -149,15 +150,15 @@ def main() -> None:
     assert predictor.path is not None
 
     def out_of_scope(split: str, n: int, seed: int) -> list[Contact]:
-        found = [
-            c
-            for c in ContactReader(clinc / f"{split}.jsonl", taxonomy=predictor.taxonomy)
-            if c.metadata.get("out_of_scope")
-        ]
+        found = [c for c in ContactReader(clinc / f"{split}.jsonl", taxonomy=predictor.taxonomy) if is_out_of_scope(c)]
         return random.Random(seed).sample(found, min(n, len(found)))
 
     outside = out_of_scope("test", args.sample, args.seed)
-    dev = [c for c in ContactReader(half_path("dev"), taxonomy=predictor.taxonomy) if c.turns]
+    dev = [
+        c
+        for c in ContactReader(half_path("dev"), taxonomy=predictor.taxonomy)
+        if c.turns and c.labels is not None and c.labels.reason is not None
+    ]
     record: dict[str, Any] = {
         "model": predictor.version,
         "out_of_scope_test": f"{len(outside)} CLINC150 out-of-scope test requests (seed {args.seed})",

@@ -47,9 +47,15 @@ def test_ship_replaces_the_shipped_version_and_leaves_derived_files_out(tmp_path
     assert promoted_version(SHIPPED_NAME, registry) == "v2"
     manifest = json.loads((second / "bundle.json").read_text(encoding="utf-8"))
     assert (manifest["name"], manifest["version"]) == (SHIPPED_NAME, "v2")
+    assert manifest["trained_as"] == "candidate:v1"  # where its weights were trained
     assert not list(second.rglob("*.png"))
     assert (second / "README.md").read_text(encoding="utf-8").startswith(f"# {SHIPPED_NAME} v2\n")
     assert not [p for p in (registry / SHIPPED_NAME).iterdir() if p.name.startswith(".incoming")]
+    # a recalibrated bundle (its manifest already says where its weights were trained) keeps that
+    recalibrated = json.loads((bundle / "bundle.json").read_text(encoding="utf-8"))
+    (bundle / "bundle.json").write_text(json.dumps({**recalibrated, "trained_as": "exp:v7"}), encoding="utf-8")
+    third = json.loads((ship(bundle, registry) / "bundle.json").read_text(encoding="utf-8"))
+    assert third["trained_as"] == "exp:v7" and third["version"] == "v3"
 
 
 def test_upsell_only_keeps_the_upsell_labels(tmp_path: Path):

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 from dispo.io import write_contacts
 from dispo.model.bundle import BundleError
@@ -16,8 +18,9 @@ from dispo.model.calibration import TopLabelMap, task_probabilities
 from dispo.model.predictor import Predictor
 from tests.conftest import make_contact
 from tests.factories import install_bundle
-from training.calibration import fit_top_label
+from training.calibration import choose_top_label, fit_top_label
 from training.evaluation import expected_calibration_error
+from training.pipeline import recalibrate_bundle
 from training.report import evaluate_bundle
 
 
@@ -57,6 +60,9 @@ def test_the_map_keeps_the_winner_and_a_distribution() -> None:
         ratio = np.take_along_axis(mapped, order, 1) / np.take_along_axis(probabilities, order, 1)
         assert np.allclose(ratio, ratio[:, :1])
     assert np.allclose(TopLabelMap(1.0, 0.0).apply(probabilities), probabilities)
+    assert TopLabelMap(0.5, 0.0).apply(np.zeros((0, 5))).shape == (0, 5)
+    vector = TopLabelMap(0.5, 0.0).apply(np.array([0.2, 0.5, 0.3]))
+    assert vector.shape == (3,) and vector.argmax() == 1 and vector.sum() == pytest.approx(1.0)
     certain = TopLabelMap(0.5, 0.0).apply(np.array([[0.0, 1.0, 0.0]]))  # nothing left to share: evenly
     assert certain.sum() == pytest.approx(1.0) and certain[0, 0] == certain[0, 2] > 0 and certain.argmax() == 1
     one = task_probabilities({"reason": np.array([2.0, 0.0, -1.0])}, top_label={"reason": TopLabelMap(0.5, 0.0)})
@@ -120,3 +126,27 @@ def test_a_bundle_reads_its_maps_and_its_report_names_them(tiny_bundle: Path, tm
     )
     with pytest.raises(BundleError, match=r"calibration\.json.*not multi-class heads"):
         Predictor.load(bundle)
+
+
+def test_a_map_is_fitted_after_its_own_heads_offsets_only() -> None:
+    """Offsets kept on a head without a map (sentiment) must not get in the way of another head's map."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60)
+    scores = {task: rng.normal(0.0, 1.0, (60, 3)) + 2.0 * np.eye(3)[y] for task in ("reason", "sentiment")}
+    names = {"reason": ["get_refund", "track_order", "cancel_order"], "sentiment": ["negative", "neutral", "positive"]}
+    encoder = SimpleNamespace(labels=names, encode=lambda _: {task: torch.tensor(y) for task in names})
+    offsets = {"sentiment": {"negative": 0.5}}
+    maps = choose_top_label(SimpleNamespace(label_encoder=encoder), [None] * 60, {}, offsets, ["reason"], scores=scores)
+    assert set(maps) == {"reason"}
+
+
+def test_recalibrating_offsets_drops_the_map_fitted_after_the_old_ones(tiny_bundle: Path, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    bundle = install_bundle(tiny_bundle, root)
+    calibration = json.loads((bundle / "calibration.json").read_text())
+    maps = {"sentiment": {"slope": 0.5, "intercept": 0.0}, "outcome": {"slope": 2.0, "intercept": 0.0}}
+    (bundle / "calibration.json").write_text(json.dumps({**calibration, "top_label": maps}))
+    labels = ["negative", "neutral", "positive"]
+    write_contacts([make_contact(i, labels={"sentiment": labels[i % 3]}) for i in range(30)], tmp_path / "dev.jsonl")
+    offsets_only = recalibrate_bundle("tiny", str(tmp_path / "dev.jsonl"), offsets=("sentiment",), root=root)
+    assert Predictor.load(offsets_only.path).top_label == {"outcome": TopLabelMap(2.0, 0.0)}  # sentiment's dropped

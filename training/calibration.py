@@ -260,7 +260,8 @@ def choose_top_label(
     the kept class ``offsets`` (``scores`` as for :func:`choose_class_offsets`)."""
     scores, targets = _validation_scores(trainer, validation, scores, tasks, "top_label_calibration")
     labels = {task: list(trainer.label_encoder.labels[task]) for task in tasks}
+    kept = {task: by_label for task, by_label in offsets.items() if task in labels}  # a map follows its head's offsets
     probabilities = task_probabilities(
-        {task: scores[task] for task in tasks}, temperatures, offset_vectors(offsets, labels)
+        {task: scores[task] for task in tasks}, temperatures, offset_vectors(kept, labels)
     )
     return {task: fit_top_label(probabilities[task], targets[task]) for task in tasks}

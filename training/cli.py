@@ -304,7 +304,9 @@ def register_models(subcommands: Any) -> None:
     )
     recalibrate.add_argument("ref", help="NAME[:VERSION] or a bundle folder")
     recalibrate.add_argument("--validation", required=True, help="contacts with gold labels (never the test half)")
-    recalibrate.add_argument("--offsets", default="sentiment", help="heads, comma-separated (default: sentiment)")
+    recalibrate.add_argument(
+        "--offsets", default="", help="heads whose class offsets to choose, comma-separated (default: none)"
+    )
     recalibrate.add_argument(
         "--top-label",
         default="",

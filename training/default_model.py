@@ -183,7 +183,9 @@ def ship(bundle: Path, registry: Path) -> Path:
         f"# {SHIPPED_NAME} {version}\n{card[1] if len(card) > 1 else ''}", encoding="utf-8"
     )
     manifest = json.loads((staged / MANIFEST_FILE).read_text(encoding="utf-8"))
-    manifest.update(name=SHIPPED_NAME, version=version, trained_as=f"{manifest['name']}:{manifest['version']}")
+    # where its weights were trained; a recalibrated bundle (derived_from) keeps its source's
+    manifest.setdefault("trained_as", f"{manifest['name']}:{manifest['version']}")
+    manifest.update(name=SHIPPED_NAME, version=version)
     manifest["files"] = sorted(p.name for p in staged.iterdir() if p.name != MANIFEST_FILE)
     (staged / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     target = parent / version

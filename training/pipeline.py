@@ -327,6 +327,7 @@ def refit_on_all(
 def calibration_record(
     temperatures: dict[str, float],
     offsets: dict[str, dict[str, float]],
+    *,
     top_label: dict[str, TopLabelMap] | None = None,
 ) -> dict[str, Any]:
     """What ``calibration.json`` holds (read by :class:`dispo.model.predictor.Predictor`)."""
@@ -371,7 +372,7 @@ def write_bundle(
         writer.write_json(MODEL_CONFIG_FILE, run.model.to_dict())
         writer.write_json(RUN_CONFIG_FILE, run.to_dict())
         writer.write_json(LABELS_FILE, {t: list(v) for t, v in trainer.label_encoder.labels.items()})
-        writer.write_json(CALIBRATION_FILE, calibration_record(result.temperatures, offsets or {}, top_label))
+        writer.write_json(CALIBRATION_FILE, calibration_record(result.temperatures, offsets or {}, top_label=top_label))
         writer.write_json(METRICS_FILE, metrics)
         writer.write_json(DATA_FILE, data_info)
         if baseline is not None:
@@ -466,7 +467,12 @@ def recalibrate_bundle(
         offset_vectors(kept_offsets, predictor.labels),
     )  # fmt: skip
     maps = {task: fit_top_label(probabilities[task], targets[task]) for task in top_label}
-    kept_maps = {task: mapping for task, mapping in predictor.top_label.items() if task not in maps}
+    # a source map stays only where neither it nor the offsets before it are refitted
+    stale = sorted(set(predictor.top_label) & (set(choices) - set(maps)))
+    if stale:
+        logger.warning("%s: top-label maps of %s dropped: their offsets are refitted (refit them with --top-label)",
+                       predictor.version, stale)  # fmt: skip
+    kept_maps = {task: m for task, m in predictor.top_label.items() if task not in maps and task not in stale}
     kept_maps.update({task: choice.mapping for task, choice in maps.items() if choice.mapping is not None})
     recalibration: dict[str, Any] = {}  # what this recalibration chose, not what the source carried
     if choices:
@@ -481,7 +487,8 @@ def recalibrate_bundle(
             # the source's reports are not this version's: `dispo evaluate` writes its own
             if item.name not in (MANIFEST_FILE, CALIBRATION_FILE, "report", "evaluations") and item.name[0] != ".":
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, writer.path / item.name)
-        writer.write_json(CALIBRATION_FILE, calibration_record(predictor.temperatures, kept_offsets, kept_maps))
+        record = calibration_record(predictor.temperatures, kept_offsets, top_label=kept_maps)
+        writer.write_json(CALIBRATION_FILE, record)
         metrics = {**read_json(source, METRICS_FILE), **recalibration}
         writer.write_json(METRICS_FILE, metrics)
         card = (source / MODEL_CARD_FILE).read_text(encoding="utf-8").split("\n", 1)[1]

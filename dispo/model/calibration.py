@@ -55,9 +55,11 @@ class TopLabelMap:
             raise ValueError(f"a top-label map needs a finite slope > 0 and a finite intercept, got {self}")
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
-        """Rows of probabilities (one per contact) mapped; each row still sums to one."""
+        """Probabilities mapped: one contact's vector or a batch's rows; each still sums to one."""
         p = np.asarray(probabilities, dtype=float)
-        if p.shape[-1] < 2:
+        if p.ndim == 1:
+            return self.apply(p[None, :])[0]
+        if p.shape[-1] < 2 or len(p) == 0:
             return p
         rows = np.arange(len(p))
         winner = p.argmax(axis=-1)
@@ -106,10 +108,7 @@ def task_probabilities(
             continue
         probabilities = softmax(values, temperatures.get(task, 1.0), offsets.get(task))
         mapping = top_label.get(task)
-        if mapping is not None:  # one contact's vector or a batch's matrix
-            rows = probabilities.reshape(-1, probabilities.shape[-1])
-            probabilities = mapping.apply(rows).reshape(probabilities.shape)
-        out[task] = probabilities
+        out[task] = mapping.apply(probabilities) if mapping is not None else probabilities
     return out
 
 

@@ -342,15 +342,16 @@ def multitask_loss(
     nothing, so a data set with only some labels trains only those heads.
 
     ``out_of_scope`` marks the examples no reason fits (outlier exposure, Hendrycks et al. 2019):
-    their reason distribution is pulled towards uniform, ``out_of_scope_weight`` times the
-    cross-entropy between the uniform distribution and the predicted one (reported as
-    ``reason_out_of_scope``).
+    their reason distribution is pulled towards uniform. As in the paper, the term is a mean of its
+    own, the cross-entropy between the uniform distribution and the predicted one averaged over the
+    batch's out-of-scope examples, added to the labelled examples' mean at ``out_of_scope_weight``
+    (times the reason task's weight); it is reported as ``reason_out_of_scope``.
     """
     total: torch.Tensor | None = None
     parts: dict[str, float] = {}
     if out_of_scope is not None and out_of_scope_weight > 0 and "reason" in logits and bool(out_of_scope.any()):
         uniform = -nn.functional.log_softmax(logits["reason"][out_of_scope], dim=-1).mean(dim=-1).mean()
-        total = uniform * out_of_scope_weight
+        total = uniform * out_of_scope_weight * (weights or {}).get("reason", 1.0)
         parts["reason_out_of_scope"] = float(uniform.detach())
     for task, task_logits in logits.items():
         target = targets.get(task)
