@@ -68,6 +68,9 @@ def test_offsets_change_the_winner_and_must_name_the_models_labels() -> None:
 
 def test_recalibrate_writes_a_new_version_and_leaves_the_source_alone(tiny_bundle: Path, tmp_path: Path) -> None:
     source = install_bundle(tiny_bundle, tmp_path / "models")
+    card = (source / "README.md").read_text()
+    older = card.replace("Probabilities are calibrated on the validation split", "Temperatures only, an older card")
+    (source / "README.md").write_text(older)
     before = (source / "calibration.json").read_text()
     contacts = [make_contact(i, labels={"sentiment": LABELS[i % 3]}) for i in range(30)]
     write_contacts(contacts, tmp_path / "dev.jsonl")
@@ -84,6 +87,8 @@ def test_recalibrate_writes_a_new_version_and_leaves_the_source_alone(tiny_bundl
     assert manifest["version"] == "v2" and manifest["derived_from"] == "tiny:v1"
     card = (bundle.path / "README.md").read_text()
     assert "## Recalibration" in card and "Class offsets" in card and "Top-label maps" in card
+    assert card.count("## Limits") == 1 and "an older card" not in card  # today's limits, not the source's
+    assert "Probabilities are calibrated on the validation split" in card
     predictor = Predictor.load("tiny:v2", root=root)
     assert predictor.offsets == calibration.get("offsets", {})
     assert predictor.predict(contacts[:2])[0].sentiment is not None

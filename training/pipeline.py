@@ -493,6 +493,7 @@ def recalibrate_bundle(
         writer.write_json(METRICS_FILE, metrics)
         card = (source / MODEL_CARD_FILE).read_text(encoding="utf-8").split("\n", 1)[1]
         card = card.split("\n## Evaluations", 1)[0]  # the source's evaluations are not this version's
+        card = current_limits(card)
         card += recalibration_card(predictor.version or str(source), validation, choices, maps)
         manifest.update(created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), derived_from=predictor.version)
 
@@ -508,6 +509,18 @@ def recalibrate_bundle(
         raise
     logger.info("wrote %s:%s (recalibrated %s) to %s", manifest["name"], version, predictor.version, path)
     return TrainedBundle(manifest["name"], version, path, recalibration)
+
+
+def current_limits(card: str) -> str:
+    """A model card with its Limits section as the cards of today's training write it."""
+    from training.modelcard import LIMITS
+
+    head, found, rest = card.partition("\n## Limits\n")
+    if not found:
+        return card
+    _, next_section, tail = rest.partition("\n## ")
+    limits = "\n".join(f"- {limit}" for limit in LIMITS) + "\n"
+    return head + found + limits + (next_section + tail if next_section else "")
 
 
 def recalibration_card(
