@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from dispo.io import write_contacts
 from dispo.model.bundle import BundleError
@@ -134,9 +132,8 @@ def test_a_map_is_fitted_after_its_own_heads_offsets_only() -> None:
     y = rng.integers(0, 3, 60)
     scores = {task: rng.normal(0.0, 1.0, (60, 3)) + 2.0 * np.eye(3)[y] for task in ("reason", "sentiment")}
     names = {"reason": ["get_refund", "track_order", "cancel_order"], "sentiment": ["negative", "neutral", "positive"]}
-    encoder = SimpleNamespace(labels=names, encode=lambda _: {task: torch.tensor(y) for task in names})
-    offsets = {"sentiment": {"negative": 0.5}}
-    maps = choose_top_label(SimpleNamespace(label_encoder=encoder), [None] * 60, {}, offsets, ["reason"], scores=scores)
+    targets = {task: y for task in names}
+    maps = choose_top_label(scores, targets, names, {}, {"sentiment": {"negative": 0.5}}, ["reason"])
     assert set(maps) == {"reason"}
 
 

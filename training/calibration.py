@@ -13,7 +13,7 @@ when it lowers both the calibration error and the log-loss out of fold on the va
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -136,34 +136,26 @@ def fit_class_offsets(
 
 
 def choose_class_offsets(
-    trainer: Any,
-    validation: Sequence[Any],
-    temperatures: dict[str, float],
+    scores: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+    labels: Mapping[str, Sequence[str]],
+    temperatures: Mapping[str, float],
     tasks: Sequence[str],
-    *,
-    scores: dict[str, np.ndarray] | None = None,
 ) -> dict[str, OffsetChoice]:
-    """Fit the class offsets of ``tasks`` on the validation contacts: ``trainer`` (a
-    :class:`training.trainer.Trainer` holding its best weights) scores them unless ``scores`` (the
-    blended validation scores) are given; the offsets apply after ``temperatures``."""
-    scores, targets = _validation_scores(trainer, validation, scores, tasks, "class_offsets")
-    choices: dict[str, OffsetChoice] = {}
-    for task in tasks:
-        probabilities = softmax(scores[task], temperatures.get(task, 1.0))
-        choices[task] = fit_class_offsets(probabilities, targets[task], list(trainer.label_encoder.labels[task]))
-    return choices
+    """The class offsets of ``tasks`` fitted on a validation split: its (blended) ``scores``, its
+    ``targets`` (label indices, -1 where unknown) and the model's ``labels``; the offsets apply
+    after ``temperatures``. Training and ``dispo models recalibrate`` both choose them here."""
+    _check_heads(scores, tasks, "class_offsets")
+    return {
+        task: fit_class_offsets(softmax(scores[task], temperatures.get(task, 1.0)), targets[task], list(labels[task]))
+        for task in tasks
+    }
 
 
-def _validation_scores(
-    trainer: Any, validation: Sequence[Any], scores: dict[str, np.ndarray] | None, tasks: Sequence[str], option: str
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    if scores is None:
-        scores = trainer.predict_logits(trainer.encode(validation, f"validation ({option})"))
+def _check_heads(scores: Mapping[str, np.ndarray], tasks: Sequence[str], option: str) -> None:
     missing = [task for task in tasks if task not in scores]
     if missing:
         raise ConfigError(f"{option}: the model has no {missing} head")
-    targets = {task: values.numpy() for task, values in trainer.label_encoder.encode(validation).items()}
-    return scores, targets
 
 
 MIN_TOP_LABEL_CONTACTS = 20  # labelled validation contacts needed to fit a top-label map
@@ -248,20 +240,17 @@ def fit_top_label(probabilities: np.ndarray, targets: np.ndarray, *, seed: int =
 
 
 def choose_top_label(
-    trainer: Any,
-    validation: Sequence[Any],
-    temperatures: dict[str, float],
-    offsets: dict[str, dict[str, float]],
+    scores: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+    labels: Mapping[str, Sequence[str]],
+    temperatures: Mapping[str, float],
+    offsets: Mapping[str, Mapping[str, float]],
     tasks: Sequence[str],
-    *,
-    scores: dict[str, np.ndarray] | None = None,
 ) -> dict[str, TopLabelChoice]:
-    """Fit the top-label maps of ``tasks`` on the validation contacts, after ``temperatures`` and
-    the kept class ``offsets`` (``scores`` as for :func:`choose_class_offsets`)."""
-    scores, targets = _validation_scores(trainer, validation, scores, tasks, "top_label_calibration")
-    labels = {task: list(trainer.label_encoder.labels[task]) for task in tasks}
-    kept = {task: by_label for task, by_label in offsets.items() if task in labels}  # a map follows its head's offsets
-    probabilities = task_probabilities(
-        {task: scores[task] for task in tasks}, temperatures, offset_vectors(kept, labels)
-    )
+    """The top-label maps of ``tasks`` fitted on a validation split (as for
+    :func:`choose_class_offsets`), each after its head's temperature and kept class ``offsets``."""
+    _check_heads(scores, tasks, "top_label_calibration")
+    heads = {task: list(labels[task]) for task in tasks}
+    own = {task: by_label for task, by_label in offsets.items() if task in heads}  # a map follows its head's offsets
+    probabilities = task_probabilities({task: scores[task] for task in tasks}, temperatures, offset_vectors(own, heads))
     return {task: fit_top_label(probabilities[task], targets[task]) for task in tasks}

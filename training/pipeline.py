@@ -44,7 +44,7 @@ from dispo.model.bundle import (
     save_weights,
     versions,
 )
-from dispo.model.calibration import TopLabelMap, softmax
+from dispo.model.calibration import TopLabelMap
 from dispo.model.modeling import TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
@@ -54,8 +54,6 @@ from training.calibration import (
     TopLabelChoice,
     choose_class_offsets,
     choose_top_label,
-    fit_class_offsets,
-    fit_top_label,
 )
 from training.config import RunConfig
 from training.evalset import refuse_evaluation_contacts, refuse_test_half
@@ -225,18 +223,19 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         validation_scores = blend.scores if blend is not None else trainer.predict_logits(
             trainer.encode(validation, "validation (calibration)")
         )  # fmt: skip
+        targets = {task: values.numpy() for task, values in trainer.label_encoder.encode(validation).items()}
+        labels = trainer.label_encoder.labels
         if run.training.class_offsets:
             choices = choose_class_offsets(
-                trainer, validation, result.temperatures, run.training.class_offsets, scores=validation_scores
+                validation_scores, targets, labels, result.temperatures, run.training.class_offsets
             )
             offsets = {task: choice.offsets for task, choice in choices.items() if choice.kept}
             metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
             logger.info("class offsets (chosen on the validation split): %s", metrics["class_offsets"])
         if run.training.top_label_calibration:
             maps = choose_top_label(
-                trainer, validation, result.temperatures, offsets, run.training.top_label_calibration,
-                scores=validation_scores,
-            )  # fmt: skip
+                validation_scores, targets, labels, result.temperatures, offsets, run.training.top_label_calibration
+            )
             top_label = {task: choice.mapping for task, choice in maps.items() if choice.mapping is not None}
             metrics["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
             logger.info("top-label maps (fitted on the validation split): %s", metrics["top_label_calibration"])
@@ -434,7 +433,6 @@ def recalibrate_bundle(
     ``validation`` as training chooses them (:mod:`training.calibration`); the weights, baseline,
     blend and temperatures are the source's. For a shipped model whose training predates them; a
     new training run with ``class_offsets`` and ``top_label_calibration`` fits the same on its own."""
-    from dispo.model.calibration import offset_vectors, task_probabilities
     from dispo.model.predictor import Predictor
 
     refuse_test_half(validation)
@@ -452,21 +450,13 @@ def recalibrate_bundle(
     scores = {task: np.stack([raw["logits"][task] for raw in raws]) for task in {*offsets, *top_label}}
     targets = {}
     for task in scores:
-        labels = list(predictor.labels[task])
+        names = list(predictor.labels[task])
         gold = [getattr(c.labels, task) if c.labels is not None else None for c in contacts]
-        targets[task] = np.array([labels.index(g) if g in labels else -1 for g in gold])
-    choices = {
-        task: fit_class_offsets(softmax(scores[task], predictor.temperatures.get(task, 1.0)), targets[task],
-                                list(predictor.labels[task]))
-        for task in offsets
-    }  # fmt: skip
+        targets[task] = np.array([names.index(g) if g in names else -1 for g in gold])
+    choices = choose_class_offsets(scores, targets, predictor.labels, predictor.temperatures, offsets)
     kept_offsets = {task: by_label for task, by_label in predictor.offsets.items() if task not in choices}
     kept_offsets.update({task: choice.offsets for task, choice in choices.items() if choice.kept})
-    probabilities = task_probabilities(
-        {task: scores[task] for task in top_label}, predictor.temperatures,
-        offset_vectors(kept_offsets, predictor.labels),
-    )  # fmt: skip
-    maps = {task: fit_top_label(probabilities[task], targets[task]) for task in top_label}
+    maps = choose_top_label(scores, targets, predictor.labels, predictor.temperatures, kept_offsets, top_label)
     # a source map stays only where neither it nor the offsets before it are refitted
     stale = sorted(set(predictor.top_label) & (set(choices) - set(maps)))
     if stale:
