@@ -10,7 +10,9 @@ hand-written test half:
 - ``prune``: the codes confident learning flags are dropped (``--label-noise prune``);
 - ``correct``: each code replaced by its posterior true label under forward loss correction
   (``--label-noise correct``). The learner fits each task on its own, so a run that corrects
-  reasons and prunes outcomes scores the ``correct`` reason and the ``prune`` outcome.
+  reasons and prunes outcomes scores the ``correct`` reason and the ``prune`` outcome;
+- ``correct-prune``: as ``correct``, and the flagged codes the correction kept are dropped
+  (``--label-noise correct-prune``).
 
 It also scores the estimated agent accuracy per provider (no audits) against the true accuracy,
 and times the noise handling against the learner's training.
@@ -129,7 +131,8 @@ def built_part(rate: float, n: int, seed: int, realistic: list[Contact], max_fea
     started = time.perf_counter()
     corrected, _ = correct(agent.contacts, agent.sources, reader=reader)
     correct_seconds = time.perf_counter() - started
-    variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report), "correct": corrected}
+    variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report), "correct": corrected,
+                "correct-prune": prune(corrected, report, unless_changed=True)}  # fmt: skip
     methods: dict[str, Any] = {}
     fit_seconds = 0.0
     for name, data in variants.items():

@@ -5,7 +5,9 @@ For every method trained under ``DIR`` (``DIR/models/noise-METHOD``, its realist
 reason accuracy and outcome macro-F1 on the built held-out split and the realistic test half, the
 training and noise-handling seconds, and the gap to the gold-trained model with a 95% paired
 bootstrap interval over the contacts (the same contacts resampled for both models), which says how
-large a gap each evaluation set can resolve.
+large a gap each evaluation set can resolve. A method recorded in ``--results`` whose models are not
+under ``DIR`` (trained on another machine or in an earlier checkout) keeps its recorded row; without
+gold's predictions under ``DIR``, a new method's gap is to gold's recorded figures, without an interval.
 
     python bench/label_noise_transformer_report.py data/work/label-noise-0.2 0.2
 """
@@ -24,7 +26,7 @@ from sklearn.metrics import f1_score
 from dispo.cli import configure_logging
 
 logger = logging.getLogger("bench.label_noise_transformer_report")
-METHODS = ("gold", "naive", "prune", "correct")
+METHODS = ("gold", "naive", "prune", "correct", "correct-prune")
 NOISE_KEYS = ("method", "judged", "flagged", "corrected", "judging_seconds", "seconds")
 
 
@@ -89,6 +91,22 @@ def main() -> None:
                 split: paired_gap(predictions["gold"][split], predictions[method][split])
                 for split in ("built_held_out", "realistic_test")
             }
+    if args.results.is_file():
+        earlier = json.loads(args.results.read_text(encoding="utf-8"))
+        if earlier.get("agent_error_rate") == args.rate:
+            kept = {m: row for m, row in earlier["methods"].items() if m not in rows}
+            logger.info("kept the recorded rows of %s (not under %s)", ", ".join(kept) or "none", args.work)
+            merged = {**kept, **rows}
+            order = [*METHODS, *sorted(set(merged) - set(METHODS))]
+            rows = {m: merged[m] for m in order if m in merged}
+            if "gold" in kept:  # no gold predictions here: the gap to the recorded figures, without an interval
+                for method in predictions.keys() - {"gold"}:
+                    rows[method]["gap_to_gold"] = {
+                        split: {
+                            k: {"gap": round(kept["gold"][split][k] - v, 4)} for k, v in rows[method][split].items()
+                        }
+                        for split in ("built_held_out", "realistic_test")
+                    }
     record = {"agent_error_rate": args.rate, "learner": "dispo transformer (5 frozen layers, 320-token budget)",
               "gap_interval": "95% paired bootstrap over contacts, 2,000 draws", "methods": rows}  # fmt: skip
     args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -17,6 +17,10 @@ half (never the test half):
   1-2 grams most associated with the codes (chi-squared);
 - ``correct_soft``: as ``correct``, but each text trains on every true label its posterior gives at
   least 0.05, weighted by it (cross-entropy against the posterior instead of its argmax);
+- ``correct_confident``: as ``correct``, but a code whose posterior gives no label at least
+  ``CONFIDENT`` is dropped instead (the correction unsure: neither the code nor a replacement is learnt);
+- ``correct_prune``: as ``correct``, and a code cleanlab flags that the correction keeps is dropped
+  (both readers doubt it, neither offers a better label);
 - ``correct_lsa``: as ``correct``, reading a 300-dimension LSA projection of TF-IDF instead (the
   reader it had before);
 - ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
@@ -61,9 +65,10 @@ logger = logging.getLogger("bench.label_noise_variants")
 RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
-    "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft",
+    "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft", "correct_confident", "correct_prune",
 )  # fmt: skip
 SOFT_FLOOR = 0.05  # correct_soft: posterior labels below this share are not trained on
+CONFIDENT = 0.6  # correct_confident: a posterior whose best label is below this is not trained on
 
 
 def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,9 +106,15 @@ def variant_labels(
 def _variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    if name == "correct":
+    if name in ("correct", "correct_confident", "correct_prune"):
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
-        return correct_labels(correction_features(tfidf, y), y, seed=seed).labels, np.ones(len(y))
+        correction = correct_labels(correction_features(tfidf, y), y, seed=seed)
+        weights = np.ones(len(y))
+        if name == "correct_confident":
+            weights[correction.posterior.max(axis=1) < CONFIDENT] = 0.0
+        elif name == "correct_prune":
+            weights[flags(y, probs)[0] & (correction.labels == y)] = 0.0
+        return correction.labels, weights
     if name == "correct_lsa":
         return correct_labels(lsa_features(texts, seed=seed), y, seed=seed).labels, np.ones(len(y))
     strict, suspect = flags(y, probs)

@@ -232,7 +232,7 @@ def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Pat
     noise = data["label_noise"]
     assert noise["method"] == "prune" and noise["judged"] == {"reason": len(contacts), "outcome": len(contacts)}
     kept = sum(data["label_counts"]["reason"].values())
-    assert kept == len(contacts) - noise["flagged"]["reason"]
+    assert kept == len(contacts) - noise["flagged"]["reason"] == len(contacts) - noise["pruned"]["reason"]
     issues = [json.loads(line) for line in (bundle.path / LABEL_ISSUES_FILE).read_text().splitlines()]
     assert len(issues) == 2 * len(contacts) and sum(i["issue"] for i in issues) == sum(noise["flagged"].values())
     assert "provider" in json.loads((bundle.path / AGENT_ACCURACY_FILE).read_text())["groups"]
@@ -266,6 +266,30 @@ def test_correction_changes_agent_codes_only_and_counts_them(noisy_corpus: list[
     )
 
 
+def test_correct_prune_drops_the_flagged_codes_the_correction_kept(noisy_corpus: list[Contact]) -> None:
+    """Each agent code ends one of three ways: replaced by the correction (kept, corrected), dropped
+    (flagged, and the correction left it as it was), or as given."""
+    from training.noise import correct, handle_label_noise
+
+    agent = resolve_labels(noisy_corpus[:450], priority=["agent"])
+    reader = OutOfFold(folds=3, max_features=5000)
+    outcome = handle_label_noise(agent.contacts, agent.sources, method="correct-prune", reader=reader)
+    corrected, _ = correct(agent.contacts, agent.sources, reader=reader)
+    flagged = {(i.contact_id, i.task) for i in outcome.report.issues if i.issue}
+    assert outcome.method == "correct-prune" and sum(outcome.pruned.values()) > 0
+    for task in ("reason", "outcome"):
+        dropped = 0
+        for given, fixed, trained in zip(agent.contacts, corrected, outcome.contacts, strict=True):
+            code, new, final = (getattr(c.labels, task) for c in (given, fixed, trained))
+            if (given.contact_id, task) in flagged and new == code:
+                assert final is None
+                dropped += 1
+            else:
+                assert final == new
+        assert dropped == outcome.pruned[task] > 0, task
+        assert outcome.summary["pruned"][task] == dropped and outcome.corrected[task] > 0
+
+
 def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list[Contact]) -> None:
     from training.noise import handle_label_noise
 
@@ -278,7 +302,7 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
         reader=OutOfFold(folds=3, max_features=5000),
         validation=validation,
     )
-    assert set(outcome.scores) == {"none", "prune", "correct"} and outcome.chosen_by == "validation"
+    assert set(outcome.scores) == {"none", "prune", "correct", "correct-prune"} and outcome.chosen_by == "validation"
     chosen = dict(part.split(": ") for part in outcome.method.split(", ")) if ":" in outcome.method else {}
     for task in ("reason", "outcome"):  # per task, the method that reads the trusted labels best
         name = chosen.get(task, outcome.method)
@@ -289,8 +313,9 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
     assert outcome.summary["method"] == outcome.method and "corrected" in outcome.summary
     # the whole handling is timed (auto fits three baselines after judging), the judging apart
     assert outcome.summary["seconds"] > outcome.summary["judging_seconds"] > 0
-    assert set(outcome.corrected) <= {t for t in ("reason", "outcome") if chosen.get(t, outcome.method) == "correct"}
-    with pytest.raises(ConfigError, match="label_noise: expected one of none, prune, correct, auto"):
+    corrected_tasks = {t for t in ("reason", "outcome") if chosen.get(t, outcome.method).startswith("correct")}
+    assert set(outcome.corrected) <= corrected_tasks
+    with pytest.raises(ConfigError, match="label_noise: expected one of none, prune, correct, correct-prune, auto"):
         handle_label_noise(agent.contacts, agent.sources, method="relabel")
 
 
@@ -309,8 +334,9 @@ def test_auto_can_correct_one_task_and_prune_the_other(
         return made["correct"], changed
 
     def prune(*args: Any, **kwargs: Any) -> list[Contact]:
-        made["prune"] = real_prune(*args, **kwargs)
-        return made["prune"]
+        pruned = real_prune(*args, **kwargs)
+        made.setdefault("correct-prune" if kwargs.get("unless_changed") else "prune", pruned)
+        return pruned
 
     def score(train: Sequence[Contact], validation: Sequence[Contact], max_features: int) -> dict[str, float]:
         if train is made.get("correct"):
@@ -335,10 +361,16 @@ def test_auto_can_correct_one_task_and_prune_the_other(
     assert any(m.labels != p.labels for m, p in zip(outcome.contacts, made["prune"], strict=True))
 
 
-def test_dispo_train_can_correct_agent_codes_and_says_so_in_the_card(tmp_path: Path) -> None:
-    _, bundle = train_on_agent_codes(tmp_path, label_noise="correct")
+@pytest.mark.parametrize("method", ["correct", "correct-prune"])
+def test_dispo_train_can_correct_agent_codes_and_says_so_in_the_card(tmp_path: Path, method: str) -> None:
+    _, bundle = train_on_agent_codes(tmp_path, label_noise=method)
     noise = json.loads((bundle.path / "data.json").read_text())["label_noise"]
-    assert noise["method"] == "correct" and noise["chosen_by"] == "config"
+    assert noise["method"] == method and noise["chosen_by"] == "config"
     assert set(noise["corrected"]) == {"reason", "outcome"} and sum(noise["corrected"].values()) > 0
     card = (bundle.path / "README.md").read_text()
     assert "replaced by their posterior true label (forward correction): reason " in card
+    dropped = "flagged agent codes the correction kept, dropped (not trained on): "
+    if method == "correct":
+        assert not noise["pruned"] and dropped not in card
+    else:
+        assert sum(noise["pruned"].values()) > 0 and dropped in card

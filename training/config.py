@@ -119,8 +119,9 @@ class TrainingConfig:
     # fraction of the model); loading then reads the rest from the base model package.
     compact_weights: bool = False
     # Agent codes as labels (training.noise): "none", "prune" (drop the codes confident learning
-    # flags), "correct" (replace each by its posterior true label: training/noise_correction.py) or
-    # "auto" (per task, whichever of the three reads the trusted validation labels best). Only labels whose
+    # flags), "correct" (replace each by its posterior true label: training/noise_correction.py),
+    # "correct-prune" (correct, then drop the flagged codes the correction kept) or "auto" (per task,
+    # whichever of these reads the trusted validation labels best). Only labels whose
     # source is "agent" are judged or changed, with `label_noise_folds` out-of-fold fits.
     label_noise: str = "none"
     label_noise_folds: int = 5

@@ -6,7 +6,8 @@ disagrees with (:data:`FILTER_BY`), most likely wrong first. Only labels whose s
 the agent are judged: gold and audited labels are trusted. ``prune`` drops the label of that task
 on a flagged contact (the masked loss skips it; the contact still trains the other heads).
 ``correct`` instead replaces each agent code by its posterior true label (forward loss correction:
-training/noise_correction.py).
+training/noise_correction.py); ``correct-prune`` does both: it corrects, then drops the flagged codes
+the correction kept (both readers doubt them and neither offers a better label).
 
 The same pass gives each agent code its chance of being right (training/agent_accuracy.py), which
 estimates each agent's, provider's and queue's accuracy without a single audit and ranks the codes
@@ -40,9 +41,10 @@ logger = logging.getLogger(__name__)
 NOISE_TASKS: tuple[str, ...] = ("reason", "outcome")
 #: ``none``: train on the labels as resolved; ``prune``: drop the flagged agent codes; ``correct``:
 #: replace each agent code by its posterior true label (forward loss correction,
-#: training/noise_correction.py); ``auto``: the one of the three that reads a gold/audited validation
-#: split best (the baseline decides: seconds), else prune.
-NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "auto")
+#: training/noise_correction.py); ``correct-prune``: correct, then drop the flagged codes the
+#: correction kept; ``auto``: the one of these that reads a gold/audited validation split best (the
+#: baseline decides: seconds), else prune.
+NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "correct-prune", "auto")
 #: How many TF-IDF 1-2 grams the correction reads: those most associated with the codes (chi-squared).
 #: A model on 3,000 trains in seconds, one on all 30,000 in an hour (both sparse). On the seed-21 dev
 #: corpus (bench/label_noise_variants.py) it corrected reasons to 0.845 built / 0.739 realistic dev,
@@ -195,11 +197,15 @@ def out_of_fold_probabilities(texts: Sequence[str], y: np.ndarray, *, reader: Ou
         return np.asarray(probabilities)
 
 
-def prune(contacts: Sequence[Contact], report: NoiseReport) -> list[Contact]:
-    """``contacts`` with the flagged labels removed (that task only)."""
+def prune(contacts: Sequence[Contact], report: NoiseReport, *, unless_changed: bool = False) -> list[Contact]:
+    """``contacts`` with the flagged labels removed (that task only). With ``unless_changed``, a
+    flagged label is removed only where ``contacts`` still hold the code that was judged (a label
+    the correction replaced stays)."""
     drop: dict[str, set[str]] = defaultdict(set)
+    holds = {c.contact_id: c.labels for c in contacts}
     for issue in report.issues:
-        if issue.issue:
+        kept = getattr(holds.get(issue.contact_id), issue.task, None) == issue.given
+        if issue.issue and (kept or not unless_changed):
             drop[issue.contact_id].add(issue.task)
     out = []
     for contact in contacts:
@@ -272,18 +278,19 @@ class NoiseOutcome:
 
     contacts: list[Contact]  # the training contacts as trained on
     report: NoiseReport
-    method: str  # "none", "prune" or "correct": what was applied ("reason: correct, outcome: prune" per task)
+    method: str  # "none", "prune", "correct" or "correct-prune" ("reason: correct, outcome: prune" per task)
     chosen_by: str
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # auto: validation scores per method
     estimates: dict[str, Any] = field(default_factory=dict)
     corrected: dict[str, int] = field(default_factory=dict)  # task -> agent codes changed by ``correct``
+    pruned: dict[str, int] = field(default_factory=dict)  # task -> agent codes dropped (prune, correct-prune)
     seconds: float = 0.0  # the whole noise handling: judging, estimates, and pruning or correcting
 
     @property
     def summary(self) -> dict[str, Any]:
         return {"method": self.method, "chosen_by": self.chosen_by, "validation_scores": self.scores,
                 **self.report.summary(), "judging_seconds": round(self.report.seconds, 1),
-                "seconds": round(self.seconds, 1), "corrected": self.corrected,
+                "seconds": round(self.seconds, 1), "corrected": self.corrected, "pruned": self.pruned,
                 "files": [LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE]}  # fmt: skip
 
     def write(self, folder: Path) -> None:
@@ -302,12 +309,13 @@ def handle_label_noise(
     validation: Sequence[Contact] = (),
 ) -> NoiseOutcome:
     """Judge the agent codes, estimate agent accuracy, and prune or correct when ``method`` says so.
-    ``auto`` applies, per task, whichever of none, prune and correct makes a baseline read
-    ``validation`` (trusted labels: gold or audited) best, ties going to prune, then none; without
-    trusted labels it prunes (cleanlab's estimate decides)."""
+    ``auto`` applies, per task, whichever of none, prune, correct and correct-prune makes a baseline
+    read ``validation`` (trusted labels: gold or audited) best, ties going to prune, then none, then
+    correct; without trusted labels it prunes (cleanlab's estimate decides)."""
     check_method(method)
     started = time.perf_counter()
     outcome = _apply_method(contacts, sources, method=method, reader=reader, validation=validation)
+    outcome.pruned = _dropped_labels(contacts, outcome.contacts)
     outcome.seconds = time.perf_counter() - started
     logger.info("label noise: %s in %.1f s", outcome.method, outcome.seconds)
     return outcome
@@ -327,19 +335,23 @@ def _apply_method(
         return NoiseOutcome(contacts, report, "none", "config", estimates=estimates)
     if method == "prune":
         return NoiseOutcome(prune(contacts, report), report, "prune", "config", estimates=estimates)
-    if method == "correct":
+    if method in ("correct", "correct-prune"):
         corrected, changed = correct(contacts, sources, reader=reader)
-        return NoiseOutcome(corrected, report, "correct", "config", estimates=estimates, corrected=changed)
+        if method == "correct-prune":
+            corrected = prune(corrected, report, unless_changed=True)
+        return NoiseOutcome(corrected, report, method, "config", estimates=estimates, corrected=changed)
     trusted = [c for c in validation if c.labels is not None and any(getattr(c.labels, t) for t in NOISE_TASKS)]
     if len(trusted) < 30:
         logger.info("label noise: %d trusted validation contacts (< 30): pruning as cleanlab estimates", len(trusted))
         return NoiseOutcome(
             prune(contacts, report), report, "prune", "no trusted validation labels", estimates=estimates
         )
+    fixed, fixed_counts = correct(contacts, sources, reader=reader)
     options: dict[str, tuple[list[Contact], dict[str, int]]] = {
         "prune": (prune(contacts, report), {}),
         "none": (contacts, {}),
-        "correct": correct(contacts, sources, reader=reader),
+        "correct": (fixed, fixed_counts),
+        "correct-prune": (prune(fixed, report, unless_changed=True), fixed_counts),
     }
     scores = {name: _baseline_score(data, trusted, reader.max_features) for name, (data, _) in options.items()}
     # Per task (the baseline fits each on its own): ties go to the first, prune, as before, then none.
@@ -355,9 +367,21 @@ def _apply_method(
             continue
         update = {task: getattr(options[name][0][i].labels, task) for task, name in chosen.items()}
         combined.append(contact.model_copy(update={"labels": contact.labels.model_copy(update=update)}))
-    changed = {task: n for task, n in options["correct"][1].items() if chosen.get(task) == "correct"}
+    changed = {task: n for task, n in fixed_counts.items() if chosen.get(task, "").startswith("correct")}
     method = ", ".join(f"{task}: {name}" for task, name in chosen.items())
     return NoiseOutcome(combined, report, method, "validation", scores, estimates, changed)
+
+
+def _dropped_labels(before: Sequence[Contact], after: Sequence[Contact]) -> dict[str, int]:
+    """Per noise task, how many labels ``before`` has that ``after`` no longer has (pruned)."""
+    dropped = {
+        task: sum(
+            a.labels is not None and getattr(a.labels, task) is not None and getattr(b.labels, task, None) is None
+            for a, b in zip(before, after, strict=True)
+        )
+        for task in NOISE_TASKS
+    }
+    return {task: n for task, n in dropped.items() if n}
 
 
 def _baseline_score(train: Sequence[Contact], validation: Sequence[Contact], max_features: int) -> dict[str, float]:
