@@ -207,7 +207,9 @@ def banking_part(folder: Path, rates: Sequence[float], seed: int, max_features: 
         keep = [i for i in range(len(texts)) if not flags[i]]
         wrong = np.array(noisy) != np.array(labels)
         started = time.perf_counter()
-        correction = correct_labels(features, np.array([classes.index(v) for v in noisy]), seed=seed)
+        correction = correct_labels(
+            features, np.array([classes.index(v) for v in noisy]), seed=seed, jobs=reader.parallel_folds
+        )
         correct_seconds = time.perf_counter() - started
         corrected = [classes[k] for k in correction.labels]
         result: dict[str, Any] = {

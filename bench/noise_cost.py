@@ -6,8 +6,8 @@ call, :func:`training.noise.handle_label_noise`, on the same training file redac
 redacts it (names and PII), with the run's options, for each method, and writes the seconds beside
 the training time of a bundle when one is given:
 
-    python bench/noise_cost.py data/work/label-noise-0.2/train.jsonl --methods prune correct \
-        --seed 42 --max-features 200000 --bundle data/work/label-noise-0.2/models/noise-correct/v1
+    python bench/noise_cost.py data/work/label-noise-0.2/train.jsonl --methods prune correct correct-prune \
+        --seed 42 --max-features 200000 --bundle data/work/label-noise-0.2/models/noise-correct-prune/v1
 """
 
 from __future__ import annotations

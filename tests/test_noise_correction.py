@@ -40,6 +40,19 @@ def test_correction_recovers_flipped_labels() -> None:
     assert correction.weight_decay in (1e-5, 1e-3) and set(correction.likelihood) == {1e-5, 1e-3}
 
 
+def test_folds_fitted_side_by_side_give_the_same_posterior() -> None:
+    """Each fit runs on one thread wherever it runs, so two processes reproduce one to the bit."""
+    import torch
+
+    x, y = blobs(n_per_class=60)
+    noisy = flip(y, 0.2)
+    threads = torch.get_num_threads()
+    alone = correct_labels(sparse.csr_matrix(x - x.min()), noisy, folds=3, weight_decays=(1e-5, 1e-3))
+    assert torch.get_num_threads() == threads  # the caller's setting is restored
+    together = correct_labels(sparse.csr_matrix(x - x.min()), noisy, folds=3, weight_decays=(1e-5, 1e-3), jobs=2)
+    assert np.array_equal(alone.posterior, together.posterior) and alone.likelihood == together.likelihood
+
+
 def test_correction_reads_sparse_features_and_unused_classes() -> None:
     x, y = blobs(k=3)
     noisy = flip(y, 0.2)

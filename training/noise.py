@@ -252,7 +252,9 @@ def correct(
         classes = sorted(set(given))
         codes = np.array([classes.index(v) for v in given])
         features = correction_features(tfidf[rows], codes)
-        corrected = correct_labels(features, codes, folds=reader.folds, seed=reader.seed).labels
+        corrected = correct_labels(
+            features, codes, folds=reader.folds, seed=reader.seed, jobs=reader.parallel_folds
+        ).labels
         for k in agent:
             if corrected[k] != codes[k]:
                 updates[rows[k]][task] = classes[int(corrected[k])]
