@@ -238,6 +238,7 @@ def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Pat
     assert "provider" in json.loads((bundle.path / AGENT_ACCURACY_FILE).read_text())["groups"]
     card = (bundle.path / "README.md").read_text()
     assert "label sources (agent" in card and "agent codes judged by confident learning" in card
+    assert f"flagged agent codes dropped (not trained on): reason {noise['pruned']['reason']}" in card
     manifest = json.loads((bundle.path / "bundle.json").read_text())
     assert {LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE} <= set(manifest["files"])  # part of the version, listed in it
     assert all(0.0 <= i["estimated_right"] <= 1.0 for i in issues)
@@ -369,7 +370,7 @@ def test_dispo_train_can_correct_agent_codes_and_says_so_in_the_card(tmp_path: P
     assert set(noise["corrected"]) == {"reason", "outcome"} and sum(noise["corrected"].values()) > 0
     card = (bundle.path / "README.md").read_text()
     assert "replaced by their posterior true label (forward correction): reason " in card
-    dropped = "flagged agent codes the correction kept, dropped (not trained on): "
+    dropped = "flagged agent codes dropped (not trained on): "
     if method == "correct":
         assert not noise["pruned"] and dropped not in card
     else:

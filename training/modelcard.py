@@ -80,9 +80,9 @@ def label_source_lines(data_info: dict[str, Any]) -> list[str]:
         if noise.get("corrected"):
             changed = ", ".join(f"{t} {n}" for t, n in noise["corrected"].items())
             lines.append(f"- agent codes replaced by their posterior true label (forward correction): {changed}")
-        if noise.get("pruned") and noise.get("corrected"):
+        if noise.get("pruned"):
             dropped = ", ".join(f"{t} {n}" for t, n in noise["pruned"].items())
-            lines.append(f"- flagged agent codes the correction kept, dropped (not trained on): {dropped}")
+            lines.append(f"- flagged agent codes dropped (not trained on): {dropped}")
     exposure = data_info.get("outlier_exposure")
     if exposure:
         lines.append(
