@@ -13,6 +13,7 @@ from training.evalset import (
     CONTACT_ID_PREFIX,
     DEFAULT_DIR,
     LONG_TURNS,
+    SET_DIRS,
     EvaluationLeakError,
     FrozenSetChangedError,
     check_frozen,
@@ -21,13 +22,15 @@ from training.evalset import (
 from training.pipeline import read_training_contacts
 
 
-def test_the_halves_match_their_frozen_hashes():
-    manifest = check_frozen()
+@pytest.mark.parametrize("folder", SET_DIRS.values(), ids=SET_DIRS.keys())
+def test_the_halves_match_their_frozen_hashes(folder: Path):
+    manifest = check_frozen(folder)
     assert set(manifest["halves"]) == {"dev", "test"}
 
 
-def test_the_halves_are_disjoint_fully_labelled_and_cover_every_reason(taxonomy):
-    dev, test = (read_contacts(half_path(h), taxonomy=taxonomy) for h in ("dev", "test"))
+@pytest.mark.parametrize("folder", SET_DIRS.values(), ids=SET_DIRS.keys())
+def test_the_halves_are_disjoint_fully_labelled_and_cover_every_reason(folder: Path, taxonomy):
+    dev, test = (read_contacts(half_path(h, folder), taxonomy=taxonomy) for h in ("dev", "test"))
     assert not {c.contact_id for c in dev} & {c.contact_id for c in test}
     assert len(dev) + len(test) >= 300
     for half in (dev, test):
@@ -39,6 +42,12 @@ def test_the_halves_are_disjoint_fully_labelled_and_cover_every_reason(taxonomy)
         channels = Counter(c.channel for c in half)
         assert channels["voice"] / len(half) >= 0.3
         assert sum(len(c.turns) >= LONG_TURNS for c in half) / len(half) >= 0.15
+
+
+def test_the_sets_share_no_contact():
+    ids = [c.contact_id for folder in SET_DIRS.values() for half in ("dev", "test")
+           for c in read_contacts(half_path(half, folder))]  # fmt: skip
+    assert len(ids) == len(set(ids))
 
 
 def test_a_changed_file_is_noticed(tmp_path: Path):
@@ -64,9 +73,21 @@ def test_the_manifest_names_the_split_rule():
     assert "stratified" in manifest["split"]
 
 
-def test_the_test_half_cannot_even_choose_an_epoch():
+@pytest.mark.parametrize("folder", SET_DIRS.values(), ids=SET_DIRS.keys())
+def test_the_test_half_cannot_even_choose_an_epoch(folder: Path):
     from training.evalset import refuse_test_half
 
-    refuse_test_half(half_path("dev"))
+    refuse_test_half(half_path("dev", folder))
     with pytest.raises(EvaluationLeakError, match="reported only"):
-        refuse_test_half(half_path("test"))
+        refuse_test_half(half_path("test", folder))
+
+
+def test_a_folder_or_glob_that_holds_a_test_half_cannot_choose_either(tmp_path: Path):
+    from training.evalset import refuse_test_half
+
+    (tmp_path / "dev.jsonl").write_bytes(half_path("dev").read_bytes())
+    refuse_test_half(tmp_path)
+    (tmp_path / "copy.jsonl").write_bytes(half_path("test").read_bytes())
+    for inputs in (tmp_path, str(tmp_path / "*.jsonl"), str(DEFAULT_DIR.parent / "realistic*" / "*.jsonl")):
+        with pytest.raises(EvaluationLeakError, match="reported only"):
+            refuse_test_half(inputs)

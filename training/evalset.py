@@ -1,9 +1,11 @@
 """The realistic evaluation set: hand-written contacts, frozen by hash, split once, never trained on.
 
-``data/eval/realistic/`` holds ``dev.jsonl`` (for decisions: configs, data mixes, thresholds) and
-``test.jsonl`` (reported only), written once by :func:`freeze` from the writers' parts and
-recorded with their SHA-256 in ``MANIFEST.json``. :func:`check_frozen` fails when either file no
-longer matches its hash, so a changed set is noticed, not silently compared with old figures.
+``data/eval/realistic/`` (set A) holds ``dev.jsonl`` (for decisions: configs, data mixes,
+thresholds) and ``test.jsonl`` (reported only), written once by :func:`freeze` from the writers'
+parts and recorded with their SHA-256 in ``MANIFEST.json``. :func:`check_frozen` fails when either
+file no longer matches its hash, so a changed set is noticed, not silently compared with old figures.
+``data/eval/realistic-b/`` (set B) has the same layout: written later by other writers, about other
+companies, after the shipped model was tuned, so that its figures are a second, untouched reading.
 
 Training refuses any contact of the set (:func:`refuse_evaluation_contacts`): its contact ids
 start with :data:`CONTACT_ID_PREFIX`. The label conventions are in ``CONVENTIONS.md`` there.
@@ -20,14 +22,18 @@ from typing import Any
 
 from dispo.contact import Contact
 from dispo.errors import ConfigError
-from dispo.io import ContactReader, write_contacts
+from dispo.io import ContactReader, InputFormatError, expand_inputs, write_contacts
 from dispo.model.runtime import file_sha256
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.sources.common import stratified_split
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "data" / "eval" / "realistic"
+EVAL_ROOT = Path(__file__).resolve().parents[1] / "data" / "eval"
+DEFAULT_DIR = EVAL_ROOT / "realistic"
+#: Every frozen realistic set by name. A chose the shipped model's settings (its dev half) and reports
+#: them (its test half); B was written after v5 shipped and nothing was chosen on it before it was read.
+SET_DIRS: dict[str, Path] = {"a": DEFAULT_DIR, "b": EVAL_ROOT / "realistic-b"}
 CONTACT_ID_PREFIX = "RE-"
 MANIFEST_FILE = "MANIFEST.json"
 HALVES: tuple[str, ...] = ("dev", "test")
@@ -63,14 +69,30 @@ def refuse_evaluation_contacts(contacts: Iterable[Contact], source: str) -> None
         )
 
 
-def refuse_test_half(path: str | Path, folder: Path = DEFAULT_DIR) -> None:
-    """The test half is reported only: it may not even choose an epoch or a temperature."""
-    manifest_path = folder / MANIFEST_FILE
-    if not manifest_path.is_file() or not Path(path).is_file():
-        return
-    test = json.loads(manifest_path.read_text(encoding="utf-8"))["halves"]["test"]["sha256"]
-    if file_sha256(Path(path)) == test:
-        raise EvaluationLeakError(f"{path} is the realistic test half: it is reported only, never used to choose")
+def set_dir(name: str) -> Path:
+    if name not in SET_DIRS:
+        raise ConfigError(f"the realistic sets are {sorted(SET_DIRS)}, not {name!r}")
+    return SET_DIRS[name]
+
+
+def refuse_test_half(inputs: str | Path, folders: Iterable[Path] = tuple(SET_DIRS.values())) -> None:
+    """A test half is reported only: it may not even choose an epoch or a temperature. ``inputs``
+    is what a reader would read (a file, a folder or a glob); every file it names is checked."""
+    tests: dict[str, Path] = {}
+    for folder in folders:
+        manifest_path = folder / MANIFEST_FILE
+        if manifest_path.is_file():
+            tests[json.loads(manifest_path.read_text(encoding="utf-8"))["halves"]["test"]["sha256"]] = folder
+    try:
+        files = expand_inputs(inputs)
+    except InputFormatError:
+        return  # nothing to read: the reader itself reports it
+    for path in files:
+        folder = tests.get(file_sha256(path))
+        if folder is not None:
+            raise EvaluationLeakError(
+                f"{path} is the test half of {folder.name}: it is reported only, never used to choose"
+            )
 
 
 def split_halves(contacts: Sequence[Contact], *, seed: int = SPLIT_SEED) -> tuple[list[Contact], list[Contact]]:
@@ -127,6 +149,11 @@ def check_frozen(folder: Path = DEFAULT_DIR) -> dict[str, Any]:
         if found != entry["sha256"]:
             raise FrozenSetChangedError(f"{path}: frozen with sha256 {entry['sha256']}, found {found} ({half} half)")
     return manifest
+
+
+def check_frozen_sets() -> dict[str, dict[str, Any]]:
+    """Every realistic set's manifest, each checked against its hashes."""
+    return {name: check_frozen(folder) for name, folder in SET_DIRS.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
