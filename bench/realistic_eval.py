@@ -13,8 +13,11 @@ One run scores, on the same contacts:
 Per model: reason accuracy and ECE, outcome macro-F1 and per-outcome recall, end-sentiment macro-F1,
 upsell F1, and reason accuracy by channel and by number of turns. With ``--tweeteval`` also the
 sentiment macro-F1 on a converted tweeteval test split. Results are appended to the results file.
+``--sets`` picks the frozen realistic sets (A: ``data/eval/realistic``, B: ``data/eval/realistic-b``);
+more than one pools their halves.
 
     python bench/realistic_eval.py --model dispo-default --half test
+    python bench/realistic_eval.py --model dispo-default --half test --sets b --no-frozen
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from dispo.io import read_contacts
 from dispo.model.baseline import contact_text
 from dispo.model.bundle import BASELINE_FILE, RUN_CONFIG_FILE, TAXONOMY_FILE, load_pickled
 from dispo.model.predictor import Predictor
-from training.evalset import check_frozen, half_path
+from training.evalset import SET_DIRS, check_frozen, half_path, set_dir
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.frozen_features import frozen_encoder_features
 from training.report import TURN_BUCKETS, length_bucket
@@ -184,6 +187,7 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="NAME[:VERSION] or a bundle folder")
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--half", choices=("dev", "test"), default="test")
+    parser.add_argument("--sets", nargs="+", choices=sorted(SET_DIRS), default=["a"], help="realistic sets (pooled)")
     parser.add_argument("--tweeteval", type=Path, default=None, help="a converted tweeteval test.jsonl")
     parser.add_argument("--frozen-train", type=int, default=3000, help="training contacts for the frozen peer")
     parser.add_argument("--no-frozen", action="store_true", help="skip the frozen-encoder peer")
@@ -191,19 +195,21 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("INFO")
     started = time.perf_counter()
-    manifest = check_frozen()
-    contacts = read_contacts(half_path(args.half))
+    folders = [set_dir(name) for name in args.sets]
+    manifests = {name: check_frozen(folder) for name, folder in zip(args.sets, folders, strict=True)}
+    contacts = [c for folder in folders for c in read_contacts(half_path(args.half, folder))]
     predictor = Predictor.load(args.model, args.models_dir)
     assert predictor.path is not None
     labels = {task: list(names) for task, names in predictor.labels.items()}
-    sets: dict[str, list[Contact]] = {f"realistic_{args.half}": contacts}
+    pooled = "" if args.sets == ["a"] else "_" + "".join(args.sets)  # set A alone keeps its historical name
+    sets: dict[str, list[Contact]] = {f"realistic{pooled}_{args.half}": contacts}
     if args.tweeteval is not None:
         sets["tweeteval_test"] = read_contacts(args.tweeteval)
     train = [] if args.no_frozen else training_sample(predictor.path, args.frozen_train, seed=13)
     record: dict[str, Any] = {
         "model": predictor.version,
         "bundle": str(predictor.path),
-        "realistic_sha256": manifest["halves"][args.half]["sha256"],
+        "realistic_sha256": {name: manifest["halves"][args.half]["sha256"] for name, manifest in manifests.items()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "sets": {},

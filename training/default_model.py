@@ -33,7 +33,7 @@ from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
 from training.config import RunConfig
-from training.evalset import check_frozen, half_path
+from training.evalset import check_frozen_sets, half_path, set_dir
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def make_default_model(
     from training.pipeline import train_model
 
     started = time.perf_counter()
-    check_frozen()
+    check_frozen_sets()
     recipe = Recipe.from_file(recipe_path)
     work.mkdir(parents=True, exist_ok=True)
     built_train, built_test = build_corpus(recipe.corpus, shared, work)
@@ -229,7 +229,7 @@ def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, sh
     from training.pipeline import recalibrate_bundle
 
     started = time.perf_counter()
-    check_frozen()
+    check_frozen_sets()
     recipe = Recipe.from_file(recipe_path)
     training = recipe.run.get("training", {})
     offsets = tuple(training.get("class_offsets") or ())
@@ -257,7 +257,8 @@ def finish_default_model(
     from training.report import evaluate_bundle
 
     evaluations: dict[str, Any] = {}
-    targets = {"realistic_test": half_path("test"), "built_test": built_test}
+    targets = {"realistic_test": half_path("test"), "realistic_b_test": half_path("test", set_dir("b")),
+               "built_test": built_test}  # fmt: skip
     for label, spec in recipe.evaluations.items():
         path = convert_source(spec.source, shared / spec.path, work, spec.options) / f"{spec.split}.jsonl"
         targets[label] = upsell_only(path, work / f"{label}.jsonl") if spec.source == "dstc11" else path
@@ -283,7 +284,8 @@ def evaluations_section(evaluations: dict[str, Any]) -> str:
 
     lines = ["", "## Evaluations", "",
              "Calibrated predictions on data never trained on. `realistic_test` is the hand-written test half "
-             "(data/eval/realistic), the figure to trust for real conversations; `built_test` is the corpus "
+             "(data/eval/realistic), the figure to trust for real conversations, and `realistic_b_test` that of a "
+             "second set by other writers (data/eval/realistic-b); `built_test` is the corpus "
              "builder's own held-out split and is optimistic. Reports: evaluations/NAME/report.md.", ""]  # fmt: skip
     for label, result in evaluations.items():
         lines += [f"### {label} ({result['n']} contacts, `{result['data']}`)", "",

@@ -88,10 +88,10 @@ def refuse_test_half(inputs: str | Path, folders: Iterable[Path] = tuple(SET_DIR
     except InputFormatError:
         return  # nothing to read: the reader itself reports it
     for path in files:
-        folder = tests.get(file_sha256(path))
-        if folder is not None:
+        owner = tests.get(file_sha256(path))
+        if owner is not None:
             raise EvaluationLeakError(
-                f"{path} is the test half of {folder.name}: it is reported only, never used to choose"
+                f"{path} is the test half of {owner.name}: it is reported only, never used to choose"
             )
 
 

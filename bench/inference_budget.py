@@ -1,0 +1,88 @@
+"""Benchmark: would a trained model read long calls better with a larger segment budget at inference?
+
+The transformer reads at most ``max_turns`` segments and ``token_budget`` tokens of a contact
+(``model_config.json``); a 1,500-word call holds several times that, and the 600+ word bucket is
+the weakest on the realistic sets. The budget can be raised without retraining, so this script
+copies a bundle once per budget, changes only those two numbers, and scores each copy on the dev
+half of every realistic set (never a test half): set A chose the bundle's blend weights and
+temperatures at its trained budget, so A favours the trained budget; set B chose nothing.
+
+    python bench/inference_budget.py --model dispo-default --budgets 12:320 14:384 16:448 20:512
+
+Results go to ``bench/results/inference_budget.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from dispo.cli import configure_logging
+from dispo.model.bundle import MODEL_CONFIG_FILE, resolve
+from training.evalset import SET_DIRS, check_frozen, half_path
+from training.report import evaluate_bundle
+
+logger = logging.getLogger("bench.inference_budget")
+
+
+def budget(spec: str) -> tuple[int, int]:
+    turns, _, tokens = spec.partition(":")
+    if not turns.isdigit() or not tokens.isdigit():
+        raise argparse.ArgumentTypeError(f"expected MAX_TURNS:TOKEN_BUDGET such as 16:448, got {spec!r}")
+    return int(turns), int(tokens)
+
+
+def headline(report: dict[str, Any]) -> dict[str, Any]:
+    model = report["model"]
+    by_length = report["breakdown"]["length_words"]
+    return {
+        "reason_accuracy": round(model["reason"]["accuracy"], 4),
+        "reason_ece": round(model["reason"]["ece"], 4),
+        "outcome_macro_f1": round(model["outcome"]["macro_f1"], 4),
+        "sentiment_macro_f1": round(model["sentiment"]["macro_f1"], 4),
+        "upsell_f1": round(model["upsell"]["f1"], 4),
+        "reason_accuracy_600_plus_words": round(by_length["600+"]["tasks"]["reason"]["model"]["accuracy"], 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--model", required=True, help="NAME[:VERSION] or a bundle folder")
+    parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument("--budgets", type=budget, nargs="+", default=[(12, 320), (14, 384), (16, 448), (20, 512)])
+    parser.add_argument("--results", type=Path, default=Path("bench/results/inference_budget.json"))
+    args = parser.parse_args()
+    configure_logging("INFO")
+    source = resolve(args.model, args.models_dir)
+    trained = json.loads((source / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
+    record: dict[str, Any] = {
+        "model": str(source),
+        "trained_budget": f"{trained['max_turns']}:{trained['token_budget']}",
+        "dev_sha256": {name: check_frozen(folder)["halves"]["dev"]["sha256"] for name, folder in SET_DIRS.items()},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "budgets": {},
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        for turns, tokens in args.budgets:
+            copy = Path(scratch) / f"budget-{turns}-{tokens}"
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("evaluations", "report"))
+            config = dict(trained, max_turns=turns, token_budget=tokens)
+            (copy / MODEL_CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+            scores = {}
+            for name, folder in SET_DIRS.items():
+                report = evaluate_bundle(copy, half_path("dev", folder), Path(scratch) / "reports", pictures=False)
+                scores[f"{name}_dev"] = headline(report)
+            record["budgets"][f"{turns}:{tokens}"] = scores
+            logger.info("budget %d segments, %d tokens: %s", turns, tokens, json.dumps(scores))
+    args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    logger.info("wrote %s", args.results)
+
+
+if __name__ == "__main__":
+    main()
