@@ -3,11 +3,12 @@
 For every method trained under ``DIR`` (``DIR/models/noise-METHOD``, its realistic evaluation in
 ``DIR/realistic-METHOD``; a replicate with another seed is one more METHOD, e.g. correct-seed43):
 reason accuracy and outcome macro-F1 on the built held-out split and the realistic test half, the
-training and noise-handling seconds, and the gap to the gold-trained model with a 95% paired
+training and noise-handling seconds, and the gap to the gold-trained model of the same seed
+(``gold-seed43`` for the seed-43 replicates, when it was trained; else ``gold``) with a 95% paired
 bootstrap interval over the contacts (the same contacts resampled for both models), which says how
 large a gap each evaluation set can resolve. A method recorded in ``--results`` whose models are not
 under ``DIR`` (trained on another machine or in an earlier checkout) keeps its recorded row; without
-gold's predictions under ``DIR``, a new method's gap is to gold's recorded figures, without an interval.
+both models' predictions under ``DIR``, the gap is between the recorded figures, without an interval.
 
     python bench/label_noise_transformer_report.py data/work/label-noise-0.2 0.2
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,14 @@ def paired_gap(
                 "high": round(float(np.percentile(samples[k], 97.5)), 4)} for k in point}  # fmt: skip
 
 
+def reference(method: str, methods: Iterable[str]) -> str:
+    """The gold run a method's gap is measured to: gold trained with the method's own seed when there is
+    one (``correct-seed43`` -> ``gold-seed43``), else ``gold``."""
+    _, replicate, seed = method.rpartition("-seed")
+    own = f"gold-seed{seed}" if replicate else "gold"
+    return own if own in methods else "gold"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("work", type=Path)
@@ -85,12 +95,6 @@ def main() -> None:
             ],
             "label_noise": noise and {k: noise.get(k) for k in NOISE_KEYS},
         }
-    if "gold" in predictions:
-        for method in rows.keys() - {"gold"}:
-            rows[method]["gap_to_gold"] = {
-                split: paired_gap(predictions["gold"][split], predictions[method][split])
-                for split in ("built_held_out", "realistic_test")
-            }
     if args.results.is_file():
         earlier = json.loads(args.results.read_text(encoding="utf-8"))
         if earlier.get("agent_error_rate") == args.rate:
@@ -99,14 +103,20 @@ def main() -> None:
             merged = {**kept, **rows}
             order = [*METHODS, *sorted(set(merged) - set(METHODS))]
             rows = {m: merged[m] for m in order if m in merged}
-            if "gold" in kept:  # no gold predictions here: the gap to the recorded figures, without an interval
-                for method in predictions.keys() - {"gold"}:
-                    rows[method]["gap_to_gold"] = {
-                        split: {
-                            k: {"gap": round(kept["gold"][split][k] - v, 4)} for k, v in rows[method][split].items()
-                        }
-                        for split in ("built_held_out", "realistic_test")
-                    }
+    for method, row in rows.items():
+        if method == "gold" or method.startswith("gold-seed"):
+            continue
+        ref = reference(method, rows)
+        if method in predictions and ref in predictions:
+            row["gap_to_gold"] = {split: paired_gap(predictions[ref][split], predictions[method][split])
+                                  for split in ("built_held_out", "realistic_test")}  # fmt: skip
+        elif method in predictions or ref != "gold" or "gap_to_gold" not in row:
+            # no predictions of one of the pair here: the gap between the recorded figures, without an interval
+            row["gap_to_gold"] = {
+                split: {k: {"gap": round(rows[ref][split][k] - v, 4)} for k, v in row[split].items()}
+                for split in ("built_held_out", "realistic_test")
+            }
+        row["gap_reference"] = ref
     record = {"agent_error_rate": args.rate, "learner": "dispo transformer (5 frozen layers, 320-token budget)",
               "gap_interval": "95% paired bootstrap over contacts, 2,000 draws", "methods": rows}  # fmt: skip
     args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
