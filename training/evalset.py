@@ -75,7 +75,7 @@ def set_dir(name: str) -> Path:
     return SET_DIRS[name]
 
 
-def refuse_test_half(inputs: str | Path, folders: Iterable[Path] = tuple(SET_DIRS.values())) -> None:
+def refuse_test_half(inputs: str | Path, *, folders: Iterable[Path] = tuple(SET_DIRS.values())) -> None:
     """A test half is reported only: it may not even choose an epoch or a temperature. ``inputs``
     is what a reader would read (a file, a folder or a glob); every file it names is checked."""
     tests: dict[str, Path] = {}
