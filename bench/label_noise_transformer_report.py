@@ -9,6 +9,8 @@ bootstrap interval over the contacts (the same contacts resampled for both model
 large a gap each evaluation set can resolve. A method recorded in ``--results`` whose models are not
 under ``DIR`` (trained on another machine or in an earlier checkout) keeps its recorded row; without
 both models' predictions under ``DIR``, the gap is between the recorded figures, without an interval.
+Where ``DIR/realistic-b-METHOD`` holds a method's evaluation on set B's test half (``dispo evaluate
+noise-METHOD --data data/eval/realistic-b/test.jsonl``), that split (``realistic_b_test``) is added.
 
     python bench/label_noise_transformer_report.py data/work/label-noise-0.2 0.2
 """
@@ -80,6 +82,7 @@ def main() -> None:
     rows: dict[str, Any] = {}
     predictions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     found = {path.name.removeprefix("realistic-") for path in args.work.glob("realistic-*")}
+    found = {name for name in found if not name.startswith("b-")}  # realistic-b-METHOD: set B of METHOD
     for method in [*METHODS, *sorted(found - set(METHODS))]:  # replicates such as correct-seed43 last
         realistic = args.work / f"realistic-{method}"
         if not (realistic / "predictions.jsonl").is_file():
@@ -87,6 +90,9 @@ def main() -> None:
         bundle = sorted((args.work / "models" / f"noise-{method}").glob("v*"))[-1]
         predictions[method] = {"built_held_out": read_predictions(bundle / "report" / "predictions.jsonl"),
                                "realistic_test": read_predictions(realistic / "predictions.jsonl")}  # fmt: skip
+        set_b = args.work / f"realistic-b-{method}" / "predictions.jsonl"
+        if set_b.is_file():
+            predictions[method]["realistic_b_test"] = read_predictions(set_b)
         noise = json.loads((bundle / "data.json").read_text(encoding="utf-8")).get("label_noise")
         rows[method] = {
             **{split: figures(list(rows_.values())) for split, rows_ in predictions[method].items()},
@@ -109,7 +115,7 @@ def main() -> None:
         ref = reference(method, rows)
         if method in predictions and ref in predictions:
             row["gap_to_gold"] = {split: paired_gap(predictions[ref][split], predictions[method][split])
-                                  for split in ("built_held_out", "realistic_test")}  # fmt: skip
+                                  for split in predictions[method] if split in predictions[ref]}  # fmt: skip
         elif method in predictions or ref != "gold" or "gap_to_gold" not in row:
             # no predictions of one of the pair here: the gap between the recorded figures, without an interval
             row["gap_to_gold"] = {
