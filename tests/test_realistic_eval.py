@@ -68,8 +68,9 @@ def test_training_refuses_contacts_of_the_set(tmp_path: Path, taxonomy):
         read_training_contacts([str(mixed)], taxonomy, None)
 
 
-def test_the_manifest_names_the_split_rule():
-    manifest = json.loads((DEFAULT_DIR / "MANIFEST.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("folder", SET_DIRS.values(), ids=SET_DIRS.keys())
+def test_the_manifest_names_the_split_rule(folder: Path):
+    manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
     assert "stratified" in manifest["split"]
 
 
