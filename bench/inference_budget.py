@@ -1,13 +1,15 @@
-"""Benchmark: would a trained model read long calls better with a larger segment budget at inference?
+"""Benchmark: would a trained model read long calls better with another reading budget at inference?
 
 The transformer reads at most ``max_turns`` segments and ``token_budget`` tokens of a contact
 (``model_config.json``); a 1,500-word call holds several times that, and the 600+ word bucket is
-the weakest on the realistic sets. The budget can be raised without retraining, so this script
-copies a bundle once per budget, changes only those two numbers, and scores each copy on the dev
+the weakest on the realistic sets. The budget can be changed without retraining, so this script
+copies a bundle once per budget, changes only those numbers, and scores each copy on the dev
 half of every realistic set (never a test half): set A chose the bundle's blend weights and
-temperatures at its trained budget, so A favours the trained budget; set B chose nothing.
+temperatures at its trained budget, so A favours the trained budget; set B chose nothing. A budget
+is ``MAX_TURNS:TOKEN_BUDGET[:CLOSING]``, CLOSING being how many of the customer's last segments are
+always read (``closing_customer_segments``; the bundle's own value when left out).
 
-    python bench/inference_budget.py --model dispo-default --budgets 12:320 14:384 16:448 20:512
+    python bench/inference_budget.py --model dispo-default --budgets 12:320:0 12:320:1 12:320:2 12:320:3 16:448:0
 
 Results go to ``bench/results/inference_budget.json``.
 """
@@ -31,11 +33,18 @@ from training.report import evaluate_bundle
 logger = logging.getLogger("bench.inference_budget")
 
 
-def budget(spec: str) -> tuple[int, int]:
-    turns, _, tokens = spec.partition(":")
-    if not turns.isdigit() or not tokens.isdigit():
-        raise argparse.ArgumentTypeError(f"expected MAX_TURNS:TOKEN_BUDGET such as 16:448, got {spec!r}")
-    return int(turns), int(tokens)
+def budget(spec: str) -> tuple[int, int, int | None]:
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected MAX_TURNS:TOKEN_BUDGET[:CLOSING] such as 16:448 or 12:320:2, got {spec!r}"
+        )
+    return int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else None
+
+
+def closing(config: dict[str, Any]) -> int:
+    """The bundle's closing anchor, as :meth:`ModelConfig.from_dict` reads it (0 before it existed)."""
+    return int(config.get("closing_customer_segments", 0))
 
 
 def headline(report: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +64,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--model", required=True, help="NAME[:VERSION] or a bundle folder")
     parser.add_argument("--models-dir", type=Path, default=None)
-    parser.add_argument("--budgets", type=budget, nargs="+", default=[(12, 320), (14, 384), (16, 448), (20, 512)])
+    parser.add_argument(
+        "--budgets",
+        type=budget,
+        nargs="+",
+        default=[(12, 320, None), (14, 384, None), (16, 448, None), (20, 512, None)],
+    )
     parser.add_argument("--results", type=Path, default=Path("bench/results/inference_budget.json"))
     args = parser.parse_args()
     configure_logging("INFO")
@@ -63,23 +77,25 @@ def main() -> None:
     trained = json.loads((source / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
     record: dict[str, Any] = {
         "model": str(source),
-        "trained_budget": f"{trained['max_turns']}:{trained['token_budget']}",
+        "trained_budget": f"{trained['max_turns']}:{trained['token_budget']}:{closing(trained)}",
         "dev_sha256": {name: check_frozen(folder)["halves"]["dev"]["sha256"] for name, folder in SET_DIRS.items()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "budgets": {},
     }
     with tempfile.TemporaryDirectory() as scratch:
-        for turns, tokens in args.budgets:
-            copy = Path(scratch) / f"budget-{turns}-{tokens}"
-            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("evaluations", "report"))
+        for turns, tokens, anchored in args.budgets:
             config = dict(trained, max_turns=turns, token_budget=tokens)
+            config["closing_customer_segments"] = closing(trained) if anchored is None else anchored
+            key = f"{turns}:{tokens}:{config['closing_customer_segments']}"
+            copy = Path(scratch) / f"budget-{key.replace(':', '-')}"
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("evaluations", "report"))
             (copy / MODEL_CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
             scores = {}
             for name, folder in SET_DIRS.items():
                 report = evaluate_bundle(copy, half_path("dev", folder), Path(scratch) / "reports", pictures=False)
                 scores[f"{name}_dev"] = headline(report)
-            record["budgets"][f"{turns}:{tokens}"] = scores
-            logger.info("budget %d segments, %d tokens: %s", turns, tokens, json.dumps(scores))
+            record["budgets"][key] = scores
+            logger.info("budget %s (segments:tokens:closing): %s", key, json.dumps(scores))
     args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     logger.info("wrote %s", args.results)
 

@@ -16,6 +16,7 @@ from dispo.errors import ConfigError
 from dispo.redact.spoken import SPOKEN_DIGITS
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.corpus import BuiltContact, CorpusBuilder, CorpusConfig, PlantedPII, build_contacts
+from training.corpus import phrases as ph
 from training.corpus.pii import DECOY_KINDS, PLANTED_KINDS, iban_valid, luhn_valid
 
 BITEXT = Path(__file__).parents[2] / "shared/data/bitext_cs_20k/bitext_cs_20k.csv"
@@ -261,7 +262,6 @@ def test_bitext_utterances(tmp_path: Path) -> None:
 
 def test_upsell_moments_are_varied_and_not_formulaic() -> None:
     """The phrase bank's own upsell moments (the scene bank's are checked in test_scene_bank.py)."""
-    from training.corpus import phrases as ph
 
     big = _build(2000, scene_share=0.0)
 
@@ -331,3 +331,19 @@ def test_short_email_replies_are_written_like_replies() -> None:
         assert not re.search(r"^(Dear [^\n]*|To whom it may concern,)\n\n(Nah|Uh huh|Mm-hm)\.\n", text), text
     casual = [t for t in customer if not re.match(r"^(Hello|Hi|Dear|To whom|Good afternoon)", t)]
     assert len(casual) >= 20
+
+
+def test_a_curt_sign_off_ends_negative_and_neutral_contacts_alike() -> None:
+    """The sign-off alone must not give the end sentiment away: it closes both, and in a negative
+    contact a bitter remark comes before it."""
+    built = _build(600, channel_mix={"chat": 1.0}, scene_share=0.0)
+    curt = {line.lower() for line in ph.CUSTOMER_CURT_SIGNOFF}
+    bitter = {line.lower() for line in ph.CUSTOMER_BITTER}
+    closes: collections.Counter[tuple[str, str]] = collections.Counter()
+    for b in built:
+        customer = [t.text.lower() for t in b.contact.turns if t.speaker == "customer"]
+        if customer[-1] in curt:
+            before = "bitter" if customer[-2] in bitter else "other"
+            closes[(str(b.contact.labels.sentiment), before)] += 1
+    assert closes[("negative", "bitter")] >= 15 and closes[("neutral", "other")] >= 15
+    assert closes[("neutral", "bitter")] == closes[("positive", "bitter")] == 0

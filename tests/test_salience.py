@@ -168,3 +168,30 @@ def test_direct_scoring_of_a_few_segments_equals_the_vectorizer_path(
     one_by_one = np.concatenate([salience.score([t]) for t in texts])  # the direct path
     assert one_by_one == pytest.approx(together, abs=1e-5)
     assert one_by_one[-1] == 0.0  # no known word: no evidence
+
+
+def test_the_customers_last_words_are_read_before_the_rest_of_the_close() -> None:
+    """A bitter remark followed by an agent goodbye and a curt sign-off: the remark is the
+    customer's second-to-last segment and sits outside the last two segments."""
+    turns = [Turn(speaker="customer", text="my order never arrived and I want it found")]
+    for i in range(10):
+        turns += [
+            Turn(speaker="agent", text=FILLER_AGENT[i % len(FILLER_AGENT)]),
+            Turn(speaker="customer", text=FILLER_CUSTOMER[i % 6]),
+        ]
+    turns += [Turn(speaker="customer", text="so I wasted my whole evening on this, brilliant"), Turn(speaker="agent", text="take care now"),
+              Turn(speaker="agent", text="thanks for calling"), Turn(speaker="customer", text="bye")]  # fmt: skip
+    segments = contact_segments(turns, CONFIG.max_turn_tokens)
+    remark = len(segments) - 4
+    scores = [1.0 if i < 3 else 0.0 for i in range(len(segments))]  # salience prefers the opening
+    anchored = select_segments(segments, CONFIG, scores)
+    assert CONFIG.closing_customer_segments == 2 and remark in anchored
+    assert remark not in select_segments(
+        segments, ModelConfig(**{**CONFIG.to_dict(), "closing_customer_segments": 0}), scores
+    )
+
+
+def test_bundles_saved_before_the_closing_anchor_read_as_they_did() -> None:
+    raw = {k: v for k, v in CONFIG.to_dict().items() if k != "closing_customer_segments"}
+    assert ModelConfig.from_dict(raw).closing_customer_segments == 0
+    assert ModelConfig.from_dict(CONFIG.to_dict()).closing_customer_segments == 2

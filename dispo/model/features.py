@@ -82,6 +82,8 @@ def select_segments(
     priority: list[int] = []
     priority += customer[:first]
     priority += list(range(max(0, n - last), n))[::-1]
+    if config.closing_customer_segments:
+        priority += customer[-config.closing_customer_segments :][::-1]
     if salience is not None:
         if len(salience) != n:
             raise ValueError(f"select_segments: {len(salience)} salience scores for {n} segments")

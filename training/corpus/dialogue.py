@@ -486,10 +486,25 @@ class Composer:
             if r > 0.9 and live:  # outcome mid-way: more talk follows the decisive statement
                 self.say("agent", self.pick(ph.GENERIC_AGENT_BODY))
                 self.say("customer", self.mood_line(plan.sentiment_end))
-        if rng.random() < 0.85:
-            self.say("customer", self.pick(ph.CUSTOMER_END[plan.sentiment_end]))
+        self.customer_close(plan.sentiment_end)
         if live and rng.random() < 0.7 and outcome != "transferred":
             self.say("agent", self.pick(ph.CLOSING_AGENT))
+
+    def customer_close(self, sentiment: str) -> None:
+        """The customer's last words: a line of the end sentiment, or (negative) a bitter remark then a
+        curt sign-off, or (neutral) the curt sign-off alone."""
+        r = self.rng.random()
+        if sentiment == "negative" and r < 0.35:
+            self.say("customer", self.pick(ph.CUSTOMER_BITTER))
+            if self.plan.channel == "email":  # an email ends with the remark
+                return
+            if self.rng.random() < 0.4:
+                self.say("agent", self.pick(ph.CLOSING_AGENT))
+            self.say("customer", self.pick(ph.CUSTOMER_CURT_SIGNOFF))
+        elif sentiment == "neutral" and r < 0.2 and self.plan.channel != "email":
+            self.say("customer", self.pick(ph.CUSTOMER_CURT_SIGNOFF))
+        elif r < 0.85:
+            self.say("customer", self.pick(ph.CUSTOMER_END[sentiment]))
 
     # -- whole contacts ------------------------------------------------------------------------
     def compose(self) -> list[Move]:

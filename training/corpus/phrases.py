@@ -1200,6 +1200,51 @@ CUSTOMER_END = {
     ),
 }
 
+# A negative close is often two customer lines: a bitter remark (sarcastic, resigned, giving up)
+# then a sign-off that alone would read neutral. The sign-offs also end neutral contacts on their
+# own, so the remark before them is what tells the two apart.
+CUSTOMER_BITTER = (
+    "Oh fantastic, so another week of nothing then.",
+    "Lovely. Back to square one.",
+    "Well that was a waste of half an hour.",
+    "Right, so basically nothing.",
+    "Great, just great.",
+    "Sure, I'll sit here and wait like always.",
+    "I suppose that's the best I'm going to get.",
+    "Guess I'll just have to live with it.",
+    "Typical.",
+    "Brilliant. Thanks for nothing.",
+    "I'm not holding my breath.",
+    "Don't worry, I'll sort it out myself.",
+    "So I pay for your mistake. Nice.",
+    "Wow. Okay. Good to know how you treat people.",
+    "Amazing service as usual.",
+    "Forget it, I'll go somewhere else.",
+    "Well I'll be telling everyone I know about this.",
+    "Right. Super helpful, thanks.",
+    "This is the last time I order from you, just so you know.",
+    "I've been a customer for years and this is how it goes.",
+    "So nobody can actually do anything. Cool.",
+    "Honestly I give up.",
+    "Yeah I've heard that one before.",
+    "Perfect, so I'm out of pocket until who knows when.",
+)
+CUSTOMER_CURT_SIGNOFF = (
+    "Bye.",
+    "Yeah, bye.",
+    "No.",
+    "Okay.",
+    "Fine.",
+    "Mm.",
+    "Nope.",
+    "That's it.",
+    "Yep.",
+    "Right.",
+    "Okay, thanks.",
+    "Yeah okay.",
+    "No, that's all.",
+)
+
 # Outcome endings: the agent's statement (explicit) or an implicit exchange.
 OUTCOME_AGENT: dict[str, tuple[str, ...]] = {
     "resolved": (
