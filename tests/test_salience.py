@@ -179,8 +179,9 @@ def test_the_customers_last_words_are_read_before_the_rest_of_the_close() -> Non
             Turn(speaker="agent", text=FILLER_AGENT[i % len(FILLER_AGENT)]),
             Turn(speaker="customer", text=FILLER_CUSTOMER[i % 6]),
         ]
-    turns += [Turn(speaker="customer", text="so I wasted my whole evening on this, brilliant"), Turn(speaker="agent", text="take care now"),
-              Turn(speaker="agent", text="thanks for calling"), Turn(speaker="customer", text="bye")]  # fmt: skip
+    close = [("customer", "so I wasted my whole evening on this, brilliant"), ("agent", "take care now"),
+             ("agent", "thanks for calling"), ("customer", "bye")]  # fmt: skip
+    turns += [Turn(speaker=speaker, text=text) for speaker, text in close]
     segments = contact_segments(turns, CONFIG.max_turn_tokens)
     remark = len(segments) - 4
     scores = [1.0 if i < 3 else 0.0 for i in range(len(segments))]  # salience prefers the opening
