@@ -12,7 +12,16 @@ from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import promoted_version, versions
 from tests.conftest import make_contact
 from tests.factories import make_tiny_bundle
-from training.default_model import DEFAULT_RECIPE, ROOT, SHIPPED_NAME, Recipe, ship, upsell_only
+from training.default_model import (
+    DEFAULT_RECIPE,
+    ROOT,
+    SHIPPED_NAME,
+    CorpusRecipe,
+    Recipe,
+    build_corpus,
+    ship,
+    upsell_only,
+)
 from training.evalset import half_path
 
 SHIPPED = ROOT / "models" / SHIPPED_NAME
@@ -56,6 +65,18 @@ def test_ship_replaces_the_shipped_version_and_leaves_derived_files_out(tmp_path
     (bundle / "bundle.json").write_text(json.dumps({**recalibrated, "trained_as": "exp:v7"}), encoding="utf-8")
     third = json.loads((ship(bundle, registry) / "bundle.json").read_text(encoding="utf-8"))
     assert third["trained_as"] == "exp:v7" and third["version"] == "v3"
+
+
+def test_the_built_corpus_is_rebuilt_when_the_builder_changes(tmp_path: Path):
+    recipe = CorpusRecipe(n_contacts=40, scene_share=0.0)
+    train, _ = build_corpus(recipe, tmp_path / "shared", tmp_path)
+    marked = train.read_text(encoding="utf-8") + "marker\n"
+    train.write_text(marked, encoding="utf-8")
+    assert build_corpus(recipe, tmp_path / "shared", tmp_path)[0].read_text(encoding="utf-8") == marked  # kept
+    stamp = tmp_path / "built.recipe.json"
+    stale = json.loads(stamp.read_text(encoding="utf-8"))
+    stamp.write_text(json.dumps({**stale, "builder": "0" * 64}, sort_keys=True), encoding="utf-8")
+    assert "marker" not in build_corpus(recipe, tmp_path / "shared", tmp_path)[0].read_text(encoding="utf-8")
 
 
 def test_upsell_only_keeps_the_upsell_labels(tmp_path: Path):

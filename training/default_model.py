@@ -17,6 +17,7 @@ version stored compactly (only the weights that differ from the base encoder pac
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import shutil
@@ -107,6 +108,15 @@ class Recipe:
             raise ConfigError(f"{path}: {exc}") from None
 
 
+def builder_digest() -> str:
+    """SHA-256 of the corpus builder's source: a changed builder rebuilds the corpus, not only a changed recipe."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent / "corpus"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, Path]:
     """The built training and test files (an 80/20 split of one seeded corpus)."""
     import random
@@ -114,7 +124,7 @@ def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, 
     from training.corpus.builder import CorpusBuilder, CorpusConfig
 
     train, test, stamp = work / "built-train.jsonl", work / "built-test.jsonl", work / "built.recipe.json"
-    wanted = json.dumps({**asdict(recipe), "shared": str(shared)}, sort_keys=True)
+    wanted = json.dumps({**asdict(recipe), "shared": str(shared), "builder": builder_digest()}, sort_keys=True)
     if train.is_file() and test.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
         return train, test
     config = CorpusConfig(
