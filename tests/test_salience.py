@@ -196,3 +196,29 @@ def test_bundles_saved_before_the_closing_anchor_read_as_they_did() -> None:
     raw = {k: v for k, v in CONFIG.to_dict().items() if k != "closing_customer_segments"}
     assert ModelConfig.from_dict(raw).closing_customer_segments == 0
     assert ModelConfig.from_dict(CONFIG.to_dict()).closing_customer_segments == 2
+
+
+def test_a_trained_bundle_can_be_reread_with_a_closing_anchor(tiny_bundle: Path, tmp_path: Path) -> None:
+    """`reread_bundle`: a new version whose only change is how much of a contact it reads."""
+    from dispo.errors import ConfigError
+    from training.pipeline import reread_bundle
+
+    root = tmp_path / "models"
+    source = install_bundle(tiny_bundle, root)
+    config = json.loads((source / "model_config.json").read_text())
+    config.pop("closing_customer_segments", None)  # as a bundle trained before the anchor
+    (source / "model_config.json").write_text(json.dumps(config))
+    weights = (source / "model.safetensors").read_bytes()
+    bundle = reread_bundle("tiny", reading={"closing_customer_segments": 2}, root=root)
+    assert bundle.version == "v2" and bundle.metrics == {"reading": {"closing_customer_segments": [0, 2]}}
+    assert json.loads((bundle.path / "model_config.json").read_text())["closing_customer_segments"] == 2
+    assert (bundle.path / "model.safetensors").read_bytes() == weights
+    assert "closing_customer_segments" not in json.loads((source / "model_config.json").read_text())
+    assert json.loads((bundle.path / "bundle.json").read_text())["derived_from"] == "tiny:v1"
+    card = (bundle.path / "README.md").read_text()
+    assert "## Reading" in card and "`closing_customer_segments` 0 -> 2" in card
+    assert Predictor.load("tiny:v2", root=root).config.closing_customer_segments == 2
+    with pytest.raises(ConfigError, match="already reads"):
+        reread_bundle("tiny:v2", reading={"closing_customer_segments": 2}, root=root)
+    with pytest.raises(ConfigError, match="expected some of"):
+        reread_bundle("tiny", reading={"dropout": 0}, root=root)

@@ -23,6 +23,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ SHIPPED_NAME = "dispo-default"
 # Derived files a shipped bundle leaves out (pictures and per-contact predictions are rebuilt by
 # `dispo evaluate`; the numbers stay in report.json / report.md).
 UNSHIPPED = ("*.png", "predictions.jsonl")
+# The model settings a trained model can change without training: how much of a contact it reads.
+READING_SETTINGS = ("closing_customer_segments", "max_turns", "token_budget")
 
 
 @dataclass
@@ -238,25 +241,58 @@ def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, sh
     `make default-model` fits during training, for a model trained before."""
     from training.pipeline import recalibrate_bundle
 
+    def derive(source: Path, recipe: Recipe, registry: Path) -> Path:
+        training = recipe.run.get("training", {})
+        offsets = tuple(training.get("class_offsets") or ())
+        top_label = tuple(training.get("top_label_calibration") or ())
+        if not offsets and not top_label:
+            raise ConfigError(
+                f"{recipe_path}: run.training.class_offsets and top_label_calibration name no head to recalibrate"
+            )
+        dev = str(half_path("dev"))
+        return recalibrate_bundle(
+            source, dev, offsets=offsets, top_label=top_label, root=registry, name=SHIPPED_NAME
+        ).path
+
+    return derive_default_model(recipe_path, shared, work, derive, ship_to=ship_to)
+
+
+def reread_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
+    """The shipped model's next version without training: its weights and calibration reading contacts
+    with the recipe's ``run.model`` reading settings (``closing_customer_segments``, ``max_turns``,
+    ``token_budget``), evaluated and shipped like a trained one. For a model trained before a reading
+    rule existed; what a full `make default-model` trains with from the start."""
+    from training.pipeline import reread_bundle
+
+    def derive(source: Path, recipe: Recipe, registry: Path) -> Path:
+        model = recipe.run.get("model", {})
+        reading = {key: model[key] for key in READING_SETTINGS if key in model}
+        if not reading:
+            raise ConfigError(f"{recipe_path}: run.model sets none of {READING_SETTINGS}")
+        return reread_bundle(source, reading=reading, root=registry, name=SHIPPED_NAME).path
+
+    return derive_default_model(recipe_path, shared, work, derive, ship_to=ship_to)
+
+
+def derive_default_model(
+    recipe_path: Path,
+    shared: Path,
+    work: Path,
+    derive: Callable[[Path, Recipe, Path], Path],
+    *,
+    ship_to: Path | None,
+) -> dict[str, Any]:
+    """A new version of the shipped model made by ``derive(shipped bundle, recipe, work registry)``
+    without training, then evaluated and shipped as :func:`make_default_model` does."""
     started = time.perf_counter()
     check_frozen_sets()
     recipe = Recipe.from_file(recipe_path)
-    training = recipe.run.get("training", {})
-    offsets = tuple(training.get("class_offsets") or ())
-    top_label = tuple(training.get("top_label_calibration") or ())
-    if not offsets and not top_label:
-        raise ConfigError(
-            f"{recipe_path}: run.training.class_offsets and top_label_calibration name no head to recalibrate"
-        )
     work.mkdir(parents=True, exist_ok=True)
     _, built_test = build_corpus(recipe.corpus, shared, work)
-    registry = work / "models"
     shipped = ROOT / "models" / SHIPPED_NAME
     source = shipped / (shipped / "PROMOTED").read_text(encoding="utf-8").strip()
-    bundle = recalibrate_bundle(
-        source, str(half_path("dev")), offsets=offsets, top_label=top_label, root=registry, name=SHIPPED_NAME
-    )
-    return finish_default_model(bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to)
+    bundle = derive(source, recipe, work / "models")
+    return finish_default_model(bundle, recipe, shared, work, built_test, started=started, ship_to=ship_to)
 
 
 def finish_default_model(
@@ -315,7 +351,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "work" / "default-model")
     parser.add_argument("--name", default=SHIPPED_NAME, help="model name in the work registry")
     parser.add_argument("--no-ship", action="store_true", help="train and evaluate, leave models/ alone")
-    parser.add_argument(
+    derived = parser.add_mutually_exclusive_group()
+    derived.add_argument(
+        "--reading-only", action="store_true",
+        help="no training: the shipped model reading contacts with the recipe's closing_customer_segments, max_turns "
+        "and token_budget, evaluated",
+    )  # fmt: skip
+    derived.add_argument(
         "--calibration-only", action="store_true",
         help="no training: the shipped model with the recipe's class offsets and top-label maps chosen on the dev "
         "half, evaluated",
@@ -327,6 +369,8 @@ def main(argv: list[str] | None = None) -> None:
     ship_to = None if args.no_ship else ROOT / "models"
     if args.calibration_only:
         recalibrate_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
+    elif args.reading_only:
+        reread_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
     else:
         make_default_model(args.recipe, args.shared, args.work, name=args.name, ship_to=ship_to)
 

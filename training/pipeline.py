@@ -9,6 +9,7 @@ import platform
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -470,22 +471,83 @@ def recalibrate_bundle(
     if maps:
         recalibration["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
     logger.info("calibration of %s on %s: %s", predictor.version, validation, recalibration)
+    card = recalibration_card(predictor.version or str(source), validation, choices, maps)
+
+    def write(writer: BundleWriter) -> None:
+        writer.write_json(
+            CALIBRATION_FILE, calibration_record(predictor.temperatures, kept_offsets, top_label=kept_maps)
+        )
+
+    return derive_bundle(
+        source, predictor.version, write, replaced=(CALIBRATION_FILE,), record=recalibration, card_section=card,
+        root=root, name=name,
+    )  # fmt: skip
+
+
+def reread_bundle(
+    ref: str | Path,
+    *,
+    reading: dict[str, int],
+    root: Path | None = None,
+    name: str | None = None,
+) -> TrainedBundle:
+    """A new version of a trained bundle whose only change is how much of a contact it reads:
+    ``reading`` sets ``closing_customer_segments``, ``max_turns`` or ``token_budget`` in its model
+    config; the weights, baseline, blend and calibration are the source's. For a shipped model trained
+    before a reading rule existed (:mod:`dispo.model.features`); choose the values on a dev half."""
+    allowed = {"closing_customer_segments", "max_turns", "token_budget"}
+    unknown = sorted(set(reading) - allowed)
+    if unknown or not reading:
+        raise ConfigError(f"reread: expected some of {sorted(allowed)}, got {sorted(reading)}")
+    source = resolve(ref, root)
+    before = ModelConfig.from_dict(read_json(source, MODEL_CONFIG_FILE))
+    after = ModelConfig.from_dict({**before.to_dict(), **reading})  # checked like any model config
+    changed = {key: [getattr(before, key), value] for key, value in reading.items() if getattr(before, key) != value}
+    if not changed:
+        raise ConfigError(f"reread: {source} already reads {reading}")
+    manifest = read_json(source, MANIFEST_FILE)
+    version = f"{manifest['name']}:{manifest['version']}"
+    card = (
+        f"\n## Reading\nThe weights, baseline, blend and calibration of {version}, reading contacts with "
+        + ", ".join(f"`{key}` {old} -> {new}" for key, (old, new) in changed.items())
+        + " (dispo/model/features.py).\n"
+    )
+
+    def write(writer: BundleWriter) -> None:
+        writer.write_json(MODEL_CONFIG_FILE, after.to_dict())
+
+    return derive_bundle(
+        source, version, write, replaced=(MODEL_CONFIG_FILE,), record={"reading": changed}, card_section=card,
+        root=root, name=name,
+    )  # fmt: skip
+
+
+def derive_bundle(
+    source: Path,
+    source_version: str | None,
+    write: Callable[[BundleWriter], None],
+    *,
+    replaced: tuple[str, ...],
+    record: dict[str, Any],
+    card_section: str,
+    root: Path | None,
+    name: str | None,
+) -> TrainedBundle:
+    """A new version copied from ``source`` with the files ``replaced`` written anew by ``write``,
+    ``record`` added to its metrics and ``card_section`` to its model card (whose evaluations, the
+    source's, are left out: `dispo evaluate` writes this version's own)."""
     manifest = read_json(source, MANIFEST_FILE)
     writer = BundleWriter(name or manifest["name"], root)
     try:
+        skipped = {MANIFEST_FILE, METRICS_FILE, "report", "evaluations", *replaced}
         for item in source.iterdir():
-            # the source's reports are not this version's: `dispo evaluate` writes its own
-            if item.name not in (MANIFEST_FILE, CALIBRATION_FILE, "report", "evaluations") and item.name[0] != ".":
+            if item.name not in skipped and item.name[0] != ".":
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, writer.path / item.name)
-        record = calibration_record(predictor.temperatures, kept_offsets, top_label=kept_maps)
-        writer.write_json(CALIBRATION_FILE, record)
-        metrics = {**read_json(source, METRICS_FILE), **recalibration}
-        writer.write_json(METRICS_FILE, metrics)
+        write(writer)
+        writer.write_json(METRICS_FILE, {**read_json(source, METRICS_FILE), **record})
         card = (source / MODEL_CARD_FILE).read_text(encoding="utf-8").split("\n", 1)[1]
-        card = card.split("\n## Evaluations", 1)[0]  # the source's evaluations are not this version's
-        card = current_limits(card)
-        card += recalibration_card(predictor.version or str(source), validation, choices, maps)
-        manifest.update(created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), derived_from=predictor.version)
+        card = current_limits(card.split("\n## Evaluations", 1)[0]) + card_section
+        manifest.update(created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), derived_from=source_version)
 
         def stamp(version: str, target: Path) -> None:
             manifest["version"] = version
@@ -497,8 +559,8 @@ def recalibrate_bundle(
     except BaseException:
         writer.abort()
         raise
-    logger.info("wrote %s:%s (recalibrated %s) to %s", manifest["name"], version, predictor.version, path)
-    return TrainedBundle(manifest["name"], version, path, recalibration)
+    logger.info("wrote %s:%s (derived from %s) to %s", manifest["name"], version, source_version, path)
+    return TrainedBundle(manifest["name"], version, path, record)
 
 
 def current_limits(card: str) -> str:
