@@ -148,6 +148,11 @@ class CorpusConfig:
     #: Share of endings, upsell moments, mood lines and topic lines taken from the hand-written
     #: scene bank (training.corpus.scenes) rather than the phrase bank; 0 builds as before it existed.
     scene_share: float = 0.5
+    #: Share of negative contacts whose customer closes with a bitter remark then a curt sign-off, and of
+    #: neutral ones that close with the sign-off alone (so the sign-off cannot give the sentiment
+    #: away); both 0 build as before they existed.
+    bitter_close_share: float = 0.35
+    curt_close_share: float = 0.2
     channel_mix: dict[str, float] | None = None
     #: Probability that a contact touches a second topic after the primary one.
     second_topic_rate: float = 0.2
@@ -191,6 +196,8 @@ class CorpusConfig:
             "utterance_share",
             "response_share",
             "scene_share",
+            "bitter_close_share",
+            "curt_close_share",
             "second_topic_rate",
             "upsell_offer_rate",
             "upsell_accept_rate",
@@ -525,7 +532,8 @@ class CorpusBuilder:
         company = rng.choice(ph.COMPANIES)
         filler = SlotFiller(rng, person, company, agent.name)
         agent_lines = self._agent_line if self.agent_lines is not None else None
-        moves = Composer(plan, filler, rng, self._opening, agent_lines, self.scenes).compose()
+        closes = (self.config.bitter_close_share, self.config.curt_close_share)
+        moves = Composer(plan, filler, rng, self._opening, agent_lines, self.scenes, closes=closes).compose()
         ctx = {
             "customer_name": person.full_name,
             "customer_first": person.first,

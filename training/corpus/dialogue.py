@@ -227,6 +227,8 @@ class Composer:
         opening: OpeningSource,
         agent_lines: AgentLineSource | None = None,
         scenes: SceneBank | None = None,
+        *,
+        closes: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.plan = plan
         self.f = filler
@@ -234,6 +236,9 @@ class Composer:
         self.opening = opening
         self.agent_lines = agent_lines
         self.scenes = scenes
+        #: Shares of negative closes that are a bitter remark then a curt sign-off, and of neutral
+        #: closes that are the sign-off alone (CorpusConfig.bitter_close_share, curt_close_share).
+        self.bitter_share, self.curt_share = closes
         self.moves: list[Move] = []
         #: Delayed lines of the upsell moment (a late acceptance or decline), said a few turns later.
         self.later: list[tuple[str, str]] = []
@@ -494,14 +499,14 @@ class Composer:
         """The customer's last words: a line of the end sentiment, or (negative) a bitter remark then a
         curt sign-off, or (neutral) the curt sign-off alone."""
         r = self.rng.random()
-        if sentiment == "negative" and r < 0.35:
+        if sentiment == "negative" and r < self.bitter_share:
             self.say("customer", self.pick(ph.CUSTOMER_BITTER))
             if self.plan.channel == "email":  # an email ends with the remark
                 return
             if self.rng.random() < 0.4:
                 self.say("agent", self.pick(ph.CLOSING_AGENT))
             self.say("customer", self.pick(ph.CUSTOMER_CURT_SIGNOFF))
-        elif sentiment == "neutral" and r < 0.2 and self.plan.channel != "email":
+        elif sentiment == "neutral" and r < self.curt_share and self.plan.channel != "email":
             self.say("customer", self.pick(ph.CUSTOMER_CURT_SIGNOFF))
         elif r < 0.85:
             self.say("customer", self.pick(ph.CUSTOMER_END[sentiment]))
