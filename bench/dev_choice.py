@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dispo.cli import configure_logging
-from dispo.model.bundle import resolve
+from dispo.model.bundle import MANIFEST_FILE, resolve
 from training.evalset import EVAL_ROOT, SET_DIRS, check_frozen, half_path
 from training.report import evaluate_bundle
 
@@ -63,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for index, ref in enumerate(args.models):
             path = resolve(ref, args.models_dir)
-            version = json.loads((path / "bundle.json").read_text(encoding="utf-8")).get("version")
+            version = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8")).get("version")
             scores: dict[str, Any] = {}
             for name, dev in [*sets.items(), ("pooled", pooled)]:
                 report = evaluate_bundle(path, dev, Path(scratch) / f"{index}-{name}", args.models_dir, pictures=False)

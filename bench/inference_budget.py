@@ -27,6 +27,7 @@ from typing import Any
 
 from dispo.cli import configure_logging
 from dispo.model.bundle import MODEL_CONFIG_FILE, resolve
+from dispo.model.modeling import ModelConfig
 from training.evalset import SET_DIRS, check_frozen, half_path
 from training.report import evaluate_bundle
 
@@ -43,8 +44,8 @@ def budget(spec: str) -> tuple[int, int, int | None]:
 
 
 def closing(config: dict[str, Any]) -> int:
-    """The bundle's closing anchor, as :meth:`ModelConfig.from_dict` reads it (0 before it existed)."""
-    return int(config.get("closing_customer_segments", 0))
+    """The bundle's closing anchor, as the bundle is read (0 when it predates the setting)."""
+    return ModelConfig.from_dict(config).closing_customer_segments
 
 
 def headline(report: dict[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from dispo.contact import Turn
+from dispo.errors import ConfigError
 from dispo.model.bundle import SALIENCE_FILE, BundleError
 from dispo.model.features import Featurizer, contact_segments, select_segments
 from dispo.model.modeling import ModelConfig
 from dispo.model.predictor import Predictor
 from dispo.model.salience import SegmentSalience, segment_text
 from tests.factories import install_bundle
+from training.pipeline import reread_bundle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -200,9 +202,6 @@ def test_bundles_saved_before_the_closing_anchor_read_as_they_did() -> None:
 
 def test_a_trained_bundle_can_be_reread_with_a_closing_anchor(tiny_bundle: Path, tmp_path: Path) -> None:
     """`reread_bundle`: a new version whose only change is how much of a contact it reads."""
-    from dispo.errors import ConfigError
-    from training.pipeline import reread_bundle
-
     root = tmp_path / "models"
     source = install_bundle(tiny_bundle, root)
     config = json.loads((source / "model_config.json").read_text())
