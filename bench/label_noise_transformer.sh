@@ -2,7 +2,8 @@
 # The transformer's row of bench/label_noise.py at one agent-code error rate: the dispo model
 # fine-tuned on gold labels, on the agents' codes as they are, and on the codes with confident-
 # learning pruning, on the codes replaced by forward loss correction's posteriors, and on those with the
-# flagged codes the correction kept dropped (correct-prune, not run by default); each scored on
+# flagged codes the correction kept dropped (correct-prune, not run by default), and on the codes
+# as given through cleanlab's noise matrix (forward loss correction, not run by default); each scored on
 # the built held-out split and the realistic test half. A method already evaluated is kept (delete
 # DIR/realistic-METHOD to train it again); the results file gathers every method under DIR, with its
 # gap to gold and a paired bootstrap interval (bench/label_noise_transformer_report.py).
@@ -28,6 +29,7 @@ for method in ${methods}; do
     prune) labels=(--labels agent --label-noise prune) ;;
     correct) labels=(--labels agent --label-noise correct) ;;
     correct-prune) labels=(--labels agent --label-noise correct-prune) ;;
+    forward) labels=(--labels agent --label-noise forward) ;;
   esac
   dispo train --data "${work}/train.jsonl" "${labels[@]}" --name "noise-${method}" --models-dir "${models}" \
     --epochs "${epochs}" --freeze-layers 5 --token-budget 320 --max-turns 12 --eval "${work}/held_out.jsonl"

@@ -375,3 +375,49 @@ def test_dispo_train_can_correct_agent_codes_and_says_so_in_the_card(tmp_path: P
         assert not noise["pruned"] and dropped not in card
     else:
         assert sum(noise["pruned"].values()) > 0 and dropped in card
+
+
+def test_forward_gives_the_fine_tune_the_noise_matrix_over_the_agent_codes_only(noisy_corpus: list[Contact]) -> None:
+    from training.noise import handle_label_noise
+
+    agent = resolve_labels(noisy_corpus, priority=["agent"])
+    trusted = set(range(0, len(noisy_corpus), 5))
+    contacts = [noisy_corpus[i] if i in trusted else c for i, c in enumerate(agent.contacts)]
+    sources = [{"reason": "labels", "outcome": "labels"} if i in trusted else s for i, s in enumerate(agent.sources)]
+    outcome = handle_label_noise(contacts, sources, method="forward", reader=OutOfFold(folds=3, max_features=5000))
+    assert outcome.contacts == contacts  # the codes are kept as given
+    labels = {"reason": [*sorted({str(c.labels.reason) for c in contacts if c.labels}), "never_coded"],
+              "outcome": sorted({str(c.labels.outcome) for c in contacts if c.labels})}  # fmt: skip
+    forward = outcome.forward_loss(labels)
+    assert forward is not None
+    agent_ids = frozenset(c.contact_id for i, c in enumerate(contacts) if i not in trusted)
+    for task in ("reason", "outcome"):
+        matrix = forward.matrices[task]
+        assert forward.noisy[task] == agent_ids
+        assert matrix.shape == (len(labels[task]),) * 2 and np.allclose(matrix.sum(axis=0), 1.0)
+        assert 0.5 < float(np.mean(np.diag(matrix))) < 0.99  # 30% of codes wrong: T is far from the identity
+    assert forward.matrices["reason"][-1, -1] == 1.0  # a label no code used is taken as coded right
+    prune_outcome = handle_label_noise(contacts, sources, method="prune", reader=OutOfFold(folds=3, max_features=5000))
+    assert prune_outcome.forward_loss(labels) is None
+
+
+def test_forward_keeps_every_agent_code_and_trains_through_the_noise_matrix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="training.trainer"):
+        contacts, bundle = train_on_agent_codes(tmp_path, label_noise="forward")
+    trained = [r.getMessage() for r in caplog.records if "forward loss correction" in r.getMessage()]
+    assert len(trained) == 2 and all("labels are agent codes" in m for m in trained)
+    data = json.loads((bundle.path / "data.json").read_text())
+    noise = data["label_noise"]
+    assert noise["method"] == "forward" and not noise["corrected"] and not noise["pruned"]
+    assert sum(data["label_counts"]["reason"].values()) == len(contacts)  # nothing dropped or changed
+    card = (bundle.path / "README.md").read_text()
+    assert f"learning through cleanlab's noise matrix (forward loss correction): reason {len(contacts)}" in card
+
+
+def test_forward_refuses_label_smoothing_on_top() -> None:
+    from training.config import TrainingConfig
+
+    with pytest.raises(ConfigError, match="label_smoothing must be 0"):
+        TrainingConfig(label_noise="forward", label_smoothing=0.1)

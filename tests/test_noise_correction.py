@@ -80,9 +80,65 @@ def test_bad_noise_matrix_is_named(matrix: np.ndarray | None, message: str) -> N
 
 
 def test_an_empty_or_nan_noise_column_becomes_the_identity() -> None:
-    from training.noise_correction import _column_stochastic
+    from training.noise_correction import column_stochastic
 
     matrix = np.array([[0.8, 0.0, np.nan], [0.2, 0.0, np.nan], [0.0, 0.0, np.nan]])
-    fixed = _column_stochastic(matrix)
+    fixed = column_stochastic(matrix)
     assert np.allclose(fixed.sum(axis=0), 1.0)
     assert np.allclose(fixed[:, 0], [0.8, 0.2, 0.0]) and fixed[1, 1] == 1.0 and fixed[2, 2] == 1.0
+
+
+def test_forward_loss_learns_the_true_label_the_codes_hide() -> None:
+    """One text coded A 70% and B 30% of the time; T says agents code 30% of true A as B. Plain
+    cross-entropy learns P(A) = 0.7; through T the head learns P(true A) -> 1."""
+    torch = pytest.importorskip("torch")
+    from dispo.model.modeling import forward_corrected_nll
+
+    codes = torch.tensor([0] * 70 + [1] * 30)
+    log_matrix = torch.log(torch.tensor([[0.7, 1e-8], [0.3, 1.0]]))  # T[code, true]
+    learned = {}
+    for noisy in (False, True):
+        logits = torch.zeros(2, requires_grad=True)
+        optimizer = torch.optim.Adam([logits], lr=0.1)
+        for _ in range(300):
+            optimizer.zero_grad()
+            batch = logits.expand(len(codes), 2)
+            forward_corrected_nll(batch, codes, log_matrix, torch.full((len(codes),), noisy)).backward()
+            optimizer.step()
+        learned[noisy] = float(torch.softmax(logits.detach(), dim=0)[0])
+    assert abs(learned[False] - 0.7) < 0.01
+    assert learned[True] > 0.97
+
+
+def test_forward_loss_is_cross_entropy_where_labels_are_trusted() -> None:
+    torch = pytest.importorskip("torch")
+    from dispo.model.modeling import forward_corrected_nll
+
+    generator = torch.Generator().manual_seed(0)
+    logits, target = torch.randn(6, 3, generator=generator), torch.tensor([0, 1, 2, 1, -100, 0])
+    swap = torch.log(torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]).clamp_min(1e-8))
+    plain = torch.nn.functional.cross_entropy(logits, target, ignore_index=-100)
+    trusted = torch.zeros(6, dtype=torch.bool)
+    assert torch.allclose(forward_corrected_nll(logits, target, swap, trusted), plain)
+    identity = torch.log(torch.eye(3).clamp_min(1e-8))
+    assert torch.allclose(forward_corrected_nll(logits, target, identity, ~trusted), plain, atol=1e-5)
+    # through the swap, code 0 is explained by true 1 (ignored target -100 still skipped)
+    swapped = torch.nn.functional.cross_entropy(logits, torch.tensor([1, 0, 2, 0, -100, 1]), ignore_index=-100)
+    assert torch.allclose(forward_corrected_nll(logits, target, swap, ~trusted), swapped, atol=1e-5)
+
+
+def test_forward_loss_puts_each_estimate_in_the_heads_label_order() -> None:
+    from training.noise_correction import ForwardLoss
+
+    estimated = np.array([[0.8, 0.1], [0.2, 0.9]])  # over the codes present: "b", "d"
+    loss = ForwardLoss.embed({"reason": (["b", "d"], estimated)}, {"reason": ("a", "b", "c", "d")},
+                             {"reason": frozenset({"c1"})})  # fmt: skip
+    full = loss.matrices["reason"]
+    assert full.shape == (4, 4) and np.allclose(full.sum(axis=0), 1.0)
+    assert full[0, 0] == 1.0 and full[2, 2] == 1.0  # labels no code used: coded right
+    assert full[1, 1] == 0.8 and full[3, 1] == 0.2 and full[1, 3] == 0.1 and full[3, 3] == 0.9
+    assert loss.noisy == {"reason": frozenset({"c1"})}
+    with pytest.raises(ConfigError, match=r"codes \['z'\] are not labels"):
+        ForwardLoss.embed({"reason": (["b", "z"], estimated)}, {"reason": ("a", "b")}, {})
+    with pytest.raises(ConfigError, match="columns sum to 1"):
+        ForwardLoss({"reason": np.ones((2, 2))}, {"reason": frozenset()})

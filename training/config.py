@@ -120,8 +120,9 @@ class TrainingConfig:
     compact_weights: bool = False
     # Agent codes as labels (training.noise): "none", "prune" (drop the codes confident learning
     # flags), "correct" (replace each by its posterior true label: training/noise_correction.py),
-    # "correct-prune" (correct, then drop the flagged codes the correction kept) or "auto" (per task,
-    # whichever of these reads the trusted validation labels best). Only labels whose
+    # "correct-prune" (correct, then drop the flagged codes the correction kept), "auto" (per task,
+    # whichever of these reads the trusted validation labels best) or "forward" (keep the codes; the
+    # fine-tune learns through cleanlab's noise matrix). Only labels whose
     # source is "agent" are judged or changed, with `label_noise_folds` out-of-fold fits.
     label_noise: str = "none"
     label_noise_folds: int = 5
@@ -150,6 +151,9 @@ class TrainingConfig:
             raise ConfigError(f"TrainingConfig.out_of_scope_weight must be >= 0, got {self.out_of_scope_weight}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"TrainingConfig.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.label_noise == "forward" and self.label_smoothing:
+            raise ConfigError("TrainingConfig: label_noise 'forward' models the codes' noise itself; "
+                              f"label_smoothing must be 0 with it, got {self.label_smoothing}")  # fmt: skip
         if self.head_init not in ("random", "logistic"):
             raise ConfigError(f"TrainingConfig.head_init must be 'random' or 'logistic', got {self.head_init!r}")
         if self.contrastive_epochs < 0:

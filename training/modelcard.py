@@ -77,6 +77,10 @@ def label_source_lines(data_info: dict[str, Any]) -> list[str]:
             f"applied: {noise['method']} (chosen by {noise['chosen_by']}); ranked list in "
             f"`{noise['files'][0]}`, estimated agent accuracy in `{noise['files'][1]}`"
         )
+        if noise["method"] == "forward":
+            kept = ", ".join(f"{t} {n}" for t, n in noise["judged"].items())
+            lines.append(f"- agent codes kept, the fine-tune learning through cleanlab's noise matrix (forward loss "
+                         f"correction): {kept}")  # fmt: skip
         if noise.get("corrected"):
             changed = ", ".join(f"{t} {n}" for t, n in noise["corrected"].items())
             lines.append(f"- agent codes replaced by their posterior true label (forward correction): {changed}")

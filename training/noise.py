@@ -7,7 +7,9 @@ the agent are judged: gold and audited labels are trusted. ``prune`` drops the l
 on a flagged contact (the masked loss skips it; the contact still trains the other heads).
 ``correct`` instead replaces each agent code by its posterior true label (forward loss correction:
 training/noise_correction.py); ``correct-prune`` does both: it corrects, then drops the flagged codes
-the correction kept (both readers doubt them and neither offers a better label).
+the correction kept (both readers doubt them and neither offers a better label). ``forward`` keeps
+the codes and has the fine-tune learn through cleanlab's noise matrix instead (forward loss
+correction in the transformer: training/noise_correction.py's ForwardLoss).
 
 The same pass gives each agent code its chance of being right (training/agent_accuracy.py), which
 estimates each agent's, provider's and queue's accuracy without a single audit and ranks the codes
@@ -22,7 +24,7 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from dispo.errors import ConfigError
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
 from training.agent_accuracy import agent_key, code_posteriors, estimate_agent_accuracy
+from training.noise_correction import ForwardLoss, correct_labels
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +46,9 @@ NOISE_TASKS: tuple[str, ...] = ("reason", "outcome")
 #: replace each agent code by its posterior true label (forward loss correction,
 #: training/noise_correction.py); ``correct-prune``: correct, then drop the flagged codes the
 #: correction kept; ``auto``: the one of these that reads a gold/audited validation split best (the
-#: baseline decides: seconds), else prune.
-NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "correct-prune", "auto")
+#: baseline decides: seconds), else prune; ``forward``: keep the codes, and the fine-tune learns the
+#: true labels through the noise matrix (not an ``auto`` candidate: only the fine-tune can read it).
+NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "correct-prune", "auto", "forward")
 #: How many TF-IDF 1-2 grams the correction reads: those most associated with the codes (chi-squared).
 #: A model on 3,000 trains in seconds, one on all 30,000 in an hour (both sparse). On the seed-21 dev
 #: corpus (bench/label_noise_variants.py) it corrected reasons to 0.845 built / 0.739 realistic dev,
@@ -107,6 +111,8 @@ class NoiseReport:
     suspects: dict[str, int] = field(default_factory=dict)  # task -> codes only the loose rule flags
     issues: list[LabelIssue] = field(default_factory=list)  # every judged code, most likely wrong first
     temperatures: dict[str, float] = field(default_factory=dict)  # task -> the estimates' tempering
+    # task -> (the codes' classes, cleanlab's T[i, j] = P(code i | true j) over them)
+    noise_matrices: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -143,6 +149,7 @@ def find_label_issues(
         posteriors = code_posteriors(probs[judged], codes, [agent_key(contacts[rows[k]]) for k in judged],
                                      level=level, noise_matrix=judgement.noise_matrix)  # fmt: skip
         report.temperatures[task] = round(posteriors.temperature, 4)
+        report.noise_matrices[task] = (classes, judgement.noise_matrix)
         for k, code, right in zip(judged, codes, posteriors.right, strict=True):
             issue = LabelIssue(contacts[rows[k]].contact_id, task, given[k], classes[int(probs[k].argmax())],
                                round(float(probs[k, code]), 6), bool(flagged[k]), bool(judgement.suspects[k]),
@@ -237,8 +244,6 @@ def correct(
 ) -> tuple[list[Contact], dict[str, int]]:
     """``contacts`` with each agent code of ``tasks`` replaced by its posterior true label, read from
     the text's most telling n-grams (trusted labels stay as they are); and how many changed."""
-    from training.noise_correction import correct_labels
-
     vectorizer = BaselineModel(max_features=reader.max_features).vectorizer()
     tfidf = vectorizer.fit_transform([contact_text(c) for c in contacts])
     updates: dict[int, dict[str, str]] = defaultdict(dict)
@@ -280,13 +285,22 @@ class NoiseOutcome:
 
     contacts: list[Contact]  # the training contacts as trained on
     report: NoiseReport
-    method: str  # "none", "prune", "correct" or "correct-prune" ("reason: correct, outcome: prune" per task)
+    method: str  # one of NOISE_METHODS but auto, or per task ("reason: correct, outcome: prune")
     chosen_by: str
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # auto: validation scores per method
     estimates: dict[str, Any] = field(default_factory=dict)
     corrected: dict[str, int] = field(default_factory=dict)  # task -> agent codes changed by ``correct``
     pruned: dict[str, int] = field(default_factory=dict)  # task -> agent codes dropped (prune, correct-prune)
     seconds: float = 0.0  # the whole noise handling: judging, estimates, and pruning or correcting
+
+    def forward_loss(self, labels: Mapping[str, Sequence[str]]) -> ForwardLoss | None:
+        """With ``forward``, what the fine-tune's loss needs, over the heads' ``labels``."""
+        if self.method != "forward":
+            return None
+        noisy: dict[str, set[str]] = defaultdict(set)
+        for issue in self.report.issues:
+            noisy[issue.task].add(issue.contact_id)
+        return ForwardLoss.embed(self.report.noise_matrices, labels, {t: frozenset(ids) for t, ids in noisy.items()})
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -333,8 +347,8 @@ def _apply_method(
 ) -> NoiseOutcome:
     report = find_label_issues(contacts, sources, reader=reader)
     estimates = estimate_agent_accuracy(contacts, report)
-    if method == "none":
-        return NoiseOutcome(contacts, report, "none", "config", estimates=estimates)
+    if method in ("none", "forward"):
+        return NoiseOutcome(contacts, report, method, "config", estimates=estimates)
     if method == "prune":
         return NoiseOutcome(prune(contacts, report), report, "prune", "config", estimates=estimates)
     if method in ("correct", "correct-prune"):

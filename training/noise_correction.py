@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +104,7 @@ class ForwardCorrectedClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self.predict_proba(X).argmax(axis=1))
 
 
-def _column_stochastic(matrix: np.ndarray) -> np.ndarray:
+def column_stochastic(matrix: np.ndarray) -> np.ndarray:
     """``matrix`` with NaNs zeroed and each column summing to 1. On small sets cleanlab can leave a
     class no confident example of its own (an empty or NaN column): that class is taken as coded
     right (the identity column)."""
@@ -126,6 +126,44 @@ def _tensor(X: Any) -> Any:  # noqa: N803
         values = torch.as_tensor(coo.data, dtype=torch.float32)
         return torch.sparse_coo_tensor(indices, values, coo.shape, check_invariants=True).coalesce()
     return torch.as_tensor(np.asarray(X), dtype=torch.float32)
+
+
+@dataclass(frozen=True)
+class ForwardLoss:
+    """What a fine-tune needs to learn the true labels from the agents' codes themselves (forward
+    loss correction in the transformer, ``--label-noise forward``): per task, T over the
+    taxonomy's labels in the head's order (T[i, j] = P(code i | true j), columns sum to 1) and the
+    contacts whose label is an agent code (trusted labels train as they are)."""
+
+    matrices: dict[str, np.ndarray]
+    noisy: dict[str, frozenset[str]]
+
+    def __post_init__(self) -> None:
+        for task, matrix in self.matrices.items():
+            k = matrix.shape[0]
+            if matrix.shape != (k, k) or not np.allclose(matrix.sum(axis=0), 1.0, atol=1e-3):
+                raise ConfigError(f"forward loss, {task}: expected a {k}x{k} matrix whose columns sum to 1")
+            if task not in self.noisy:
+                raise ConfigError(f"forward loss, {task}: a matrix without its agent-coded contacts")
+
+    @classmethod
+    def embed(
+        cls, estimates: Mapping[str, tuple[Sequence[str], np.ndarray]], labels: Mapping[str, Sequence[str]],
+        noisy: Mapping[str, frozenset[str]],
+    ) -> ForwardLoss:  # fmt: skip
+        """From matrices estimated over the codes present (``classes``, T) to the head's full label
+        order: a label no code used is taken as coded right (its identity row and column)."""
+        matrices = {}
+        for task, (classes, matrix) in estimates.items():
+            order = list(labels[task])
+            unknown = sorted(set(classes) - set(order))
+            if unknown:
+                raise ConfigError(f"forward loss, {task}: codes {unknown} are not labels of the taxonomy")
+            full = np.eye(len(order))
+            at = [order.index(name) for name in classes]
+            full[np.ix_(at, at)] = column_stochastic(matrix)
+            matrices[task] = full
+        return cls(matrices, {task: noisy.get(task, frozenset()) for task in matrices})
 
 
 @dataclass
@@ -193,7 +231,7 @@ def correct_labels(
     present = np.unique(codes)  # classes no code uses keep the identity row and column
     _, matrix_present, _, _ = estimate_py_and_noise_matrices_from_probabilities(np.searchsorted(present, codes), plain)
     matrix = np.eye(k)
-    matrix[np.ix_(present, present)] = _column_stochastic(matrix_present)
+    matrix[np.ix_(present, present)] = column_stochastic(matrix_present)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*least populated class.*")
         splits = list(splitter.split(features, codes))

@@ -62,6 +62,7 @@ from training.evaluation import binary_metrics, multiclass_metrics
 from training.labelsources import is_out_of_scope, label_priority, resolve_labels
 from training.modelcard import calibration_lines, render_model_card
 from training.noise import NoiseOutcome, OutOfFold, handle_label_noise
+from training.noise_correction import ForwardLoss
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
 
 logger = logging.getLogger(__name__)
@@ -203,7 +204,8 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     logger.info("data: %d contacts -> %d train, %d validation", len(contacts), len(train), len(validation))
     checkpoint_dir = models_dir(root) / name / ".checkpoints" / data_fingerprint(contacts)[:16]
     trainer = Trainer(run, taxonomy, checkpoint_dir)
-    result = trainer.train(train, validation)
+    forward = noise.forward_loss(trainer.label_encoder.labels) if noise is not None else None
+    result = trainer.train(train, validation, forward=forward)
     metrics: dict[str, Any] = {"validation": result.validation}
     baseline: BaselineModel | None = None
     if run.training.baseline:
@@ -242,7 +244,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
             logger.info("top-label maps (fitted on the validation split): %s", metrics["top_label_calibration"])
     refit: dict[str, Any] | None = None
     if run.training.refit_on_all:
-        trainer, result, refit = refit_on_all(run, taxonomy, contacts, result, checkpoint_dir / "refit")
+        trainer, result, refit = refit_on_all(
+            run, taxonomy, contacts, result, checkpoint_dir / "refit", forward=forward
+        )
         if baseline is not None:  # measured on the split, then fitted like the model on everything
             baseline = BaselineModel(max_features=run.training.baseline_max_features).fit(
                 [contact_text(c) for c in contacts], baseline_labels(contacts)
@@ -305,7 +309,13 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
 
 
 def refit_on_all(
-    run: RunConfig, taxonomy: Taxonomy, contacts: list[Contact], chosen: TrainResult, checkpoint_dir: Path
+    run: RunConfig,
+    taxonomy: Taxonomy,
+    contacts: list[Contact],
+    chosen: TrainResult,
+    checkpoint_dir: Path,
+    *,
+    forward: ForwardLoss | None = None,
 ) -> tuple[Trainer, TrainResult, dict[str, Any]]:
     """Train again on every contact for the epochs the validation split chose (its best epoch;
     0 keeps the logistic-regression heads) and keep the temperatures fitted on that split.
@@ -314,7 +324,7 @@ def refit_on_all(
     epochs = chosen.best_epoch
     logger.info("refit on all %d contacts for %d epochs (chosen on the validation split)", len(contacts), epochs)
     trainer = Trainer(replace(run, training=replace(run.training, epochs=epochs)), taxonomy, checkpoint_dir)
-    result = trainer.train(contacts, [])
+    result = trainer.train(contacts, [], forward=forward)
     info = {"epochs": epochs, "contacts": len(contacts), "seconds": round(result.seconds, 1)}
     result.temperatures = chosen.temperatures
     result.validation = chosen.validation

@@ -53,6 +53,7 @@ from training.contrastive import contrastive_pretrain
 from training.evaluation import binary_metrics, multiclass_metrics, selection_score
 from training.head_init import fit_heads, pooled_features
 from training.labelsources import is_out_of_scope
+from training.noise_correction import ForwardLoss
 
 logger = logging.getLogger(__name__)
 
@@ -309,8 +310,11 @@ class Trainer:
         scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
         return optimizer, scheduler
 
-    def train(self, train_contacts: Sequence[Contact], val_contacts: Sequence[Contact]) -> TrainResult:
+    def train(
+        self, train_contacts: Sequence[Contact], val_contacts: Sequence[Contact], *, forward: ForwardLoss | None = None
+    ) -> TrainResult:
         """Train on ``train_contacts``, choosing the epoch and the temperatures on ``val_contacts``.
+        With ``forward``, the agent-coded labels it names train through its noise matrices.
 
         With no validation contacts (a refit on all data) every configured epoch is run, the
         final weights are kept and no temperature is fitted (``temperatures`` is empty)."""
@@ -327,6 +331,7 @@ class Trainer:
         train_targets = self.label_encoder.encode(train_contacts)
         val_targets = self.label_encoder.encode(val_contacts) if has_validation else {}
         out_of_scope = torch.tensor([is_out_of_scope(c) for c in train_contacts], dtype=torch.bool)
+        noise = _forward_terms(forward, train_contacts)
         if cfg.out_of_scope_weight > 0:
             logger.info("outlier exposure: %d out-of-scope contacts at weight %g",
                         int(out_of_scope.sum()), cfg.out_of_scope_weight)  # fmt: skip
@@ -381,6 +386,8 @@ class Trainer:
                     loss, _parts = multitask_loss(
                         output.logits, targets, cfg.task_weights, cfg.label_smoothing,
                         out_of_scope=out_of_scope[indices].to(self.device), out_of_scope_weight=cfg.out_of_scope_weight,
+                        noise={task: (log_t.to(self.device), noisy[indices].to(self.device))
+                               for task, (log_t, noisy) in noise.items()},
                     )  # fmt: skip
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -550,6 +557,21 @@ class TrainState:
     stopped_early: bool = False
     contrastive_done: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _forward_terms(
+    forward: ForwardLoss | None, contacts: Sequence[Contact]
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Per task, log T and which of ``contacts`` hold an agent code, as the loss reads them."""
+    if forward is None:
+        return {}
+    terms = {}
+    for task, matrix in forward.matrices.items():
+        noisy = torch.tensor([c.contact_id in forward.noisy[task] for c in contacts], dtype=torch.bool)
+        terms[task] = (torch.log(torch.as_tensor(matrix, dtype=torch.float32).clamp_min(1e-8)), noisy)  # no -inf row
+        logger.info("forward loss correction: %s: %d of %d contacts' labels are agent codes",
+                    task, int(noisy.sum()), len(contacts))  # fmt: skip
+    return terms
 
 
 def _rows(items: Sequence[EncodedContact]) -> list[list[int]]:

@@ -342,6 +342,7 @@ def multitask_loss(
     *,
     out_of_scope: torch.Tensor | None = None,
     out_of_scope_weight: float = 0.0,
+    noise: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of per-task losses over the examples that carry that task's label.
 
@@ -353,6 +354,11 @@ def multitask_loss(
     own, the cross-entropy between the uniform distribution and the predicted one averaged over the
     batch's out-of-scope examples, added to the labelled examples' mean at ``out_of_scope_weight``
     (times the reason task's weight); it is reported as ``reason_out_of_scope``.
+
+    ``noise`` maps a task to ``(log_matrix, noisy)``: the log of T[i, j] = P(code i | true label j)
+    and which examples' labels are codes T describes. Their loss is forward-corrected (Patrini et
+    al. 2017): the head's distribution of the true label, pushed through T, must explain the code,
+    so the head itself learns the true label. Other examples train as usual.
     """
     total: torch.Tensor | None = None
     parts: dict[str, float] = {}
@@ -372,9 +378,12 @@ def multitask_loss(
         else:
             if not bool((target != IGNORE_INDEX).any()):
                 continue
-            loss = nn.functional.cross_entropy(
-                task_logits, target, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing
-            )
+            if noise is not None and task in noise:
+                loss = forward_corrected_nll(task_logits, target, *noise[task])
+            else:
+                loss = nn.functional.cross_entropy(
+                    task_logits, target, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing
+                )
         weighted = loss * (weights or {}).get(task, 1.0)
         total = weighted if total is None else total + weighted
         parts[task] = float(loss.detach())
@@ -382,3 +391,14 @@ def multitask_loss(
         first = next(iter(logits.values()))
         total = first.sum() * 0.0
     return total, parts
+
+
+def forward_corrected_nll(
+    logits: torch.Tensor, target: torch.Tensor, log_matrix: torch.Tensor, noisy: torch.Tensor
+) -> torch.Tensor:
+    """Mean negative log-likelihood of ``target``: of the code through T where ``noisy``
+    (log P(code i) = logsumexp_j log p(true j) + log T[i, j]), of the label itself elsewhere."""
+    log_true = nn.functional.log_softmax(logits, dim=-1)
+    log_coded = torch.logsumexp(log_true.unsqueeze(1) + log_matrix.unsqueeze(0), dim=-1)
+    log_probs = torch.where(noisy.unsqueeze(1), log_coded, log_true)
+    return nn.functional.nll_loss(log_probs, target, ignore_index=IGNORE_INDEX)
