@@ -13,6 +13,7 @@ import pytest
 from dispo.contact import Contact, Labels
 from dispo.errors import ConfigError
 from dispo.io import write_contacts
+from dispo.model.baseline import contact_text
 from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
 from tests.conftest import make_contact
 from tests.factories import make_tiny_base_model
@@ -20,7 +21,8 @@ from training.agent_accuracy import code_posteriors, estimate_agent_accuracy
 from training.config import DataConfig, RunConfig
 from training.corpus.builder import CorpusBuilder, CorpusConfig
 from training.labelsources import label_priority, resolve_labels
-from training.noise import OutOfFold, find_label_issues, prune
+from training.noise import OutOfFold, find_label_issues, judge_labels, prune
+from training.noise_correction import column_stochastic
 from training.pipeline import TrainedBundle, train_model
 
 
@@ -138,7 +140,6 @@ def test_bad_out_of_fold_options_fail_fast(options: dict[str, int], message: str
 
 
 def test_folds_fitted_in_parallel_give_the_same_probabilities(noisy_corpus: list[Contact]) -> None:
-    from dispo.model.baseline import contact_text
     from training.noise import out_of_fold_probabilities
 
     texts = [contact_text(c) for c in noisy_corpus[:120]]
@@ -397,17 +398,33 @@ def test_forward_gives_the_fine_tune_the_noise_matrix_over_the_agent_codes_only(
         assert matrix.shape == (len(labels[task]),) * 2 and np.allclose(matrix.sum(axis=0), 1.0)
         assert 0.5 < float(np.mean(np.diag(matrix))) < 0.99  # 30% of codes wrong: T is far from the identity
     assert forward.matrices["reason"][-1, -1] == 1.0  # a label no code used is taken as coded right
+    # T is the agents' alone: the trusted fifth (gold, always "right") would raise its diagonal
+    every = judge_labels([contact_text(c) for c in contacts], [str(c.labels.reason) for c in contacts if c.labels],
+                         reader=OutOfFold(folds=3, max_features=5000))  # fmt: skip
+    assert np.mean(np.diag(column_stochastic(every.noise_matrix))) > np.mean(
+        np.diag(forward.matrices["reason"][:-1, :-1])
+    )
     prune_outcome = handle_label_noise(contacts, sources, method="prune", reader=OutOfFold(folds=3, max_features=5000))
     assert prune_outcome.forward_loss(labels) is None
 
 
 def test_forward_keeps_every_agent_code_and_trains_through_the_noise_matrix(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with caplog.at_level("INFO", logger="training.trainer"):
-        contacts, bundle = train_on_agent_codes(tmp_path, label_noise="forward")
-    trained = [r.getMessage() for r in caplog.records if "forward loss correction" in r.getMessage()]
-    assert len(trained) == 2 and all("labels are agent codes" in m for m in trained)
+    import dispo.model.modeling as modeling
+
+    noisy_rows: list[int] = []
+    original = modeling.forward_corrected_nll
+
+    def counting(logits: Any, target: Any, log_matrix: Any, noisy: Any) -> Any:
+        noisy_rows.append(int(noisy.sum()))
+        return original(logits, target, log_matrix, noisy)
+
+    monkeypatch.setattr(modeling, "forward_corrected_nll", counting)
+    contacts, bundle = train_on_agent_codes(tmp_path, label_noise="forward")
+    split = json.loads((bundle.path / "data.json").read_text())
+    # every training step's reason and outcome losses went through T, over every (agent-coded) row
+    assert len(noisy_rows) == 2 * -(-split["n_train"] // 16) and sum(noisy_rows) == 2 * split["n_train"]
     data = json.loads((bundle.path / "data.json").read_text())
     noise = data["label_noise"]
     assert noise["method"] == "forward" and not noise["corrected"] and not noise["pruned"]

@@ -125,18 +125,26 @@ def test_forward_loss_is_cross_entropy_where_labels_are_trusted() -> None:
     # through the swap, code 0 is explained by true 1 (ignored target -100 still skipped)
     swapped = torch.nn.functional.cross_entropy(logits, torch.tensor([1, 0, 2, 0, -100, 1]), ignore_index=-100)
     assert torch.allclose(forward_corrected_nll(logits, target, swap, ~trusted), swapped, atol=1e-5)
+    # a mixed batch: row by row, the code through T where noisy, the label itself where trusted
+    noisy = torch.tensor([True, False, True, False, True, False])
+    lone = [float(forward_corrected_nll(logits[i : i + 1], target[i : i + 1], swap, noisy[i : i + 1]))
+            for i in range(6) if target[i] != -100]  # fmt: skip
+    mixed = forward_corrected_nll(logits, target, swap, noisy)
+    assert abs(float(mixed) - sum(lone) / len(lone)) < 1e-5
+    assert abs(lone[0] - float(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([1])))) < 1e-5
+    assert abs(lone[1] - float(torch.nn.functional.cross_entropy(logits[1:2], torch.tensor([1])))) < 1e-5
 
 
 def test_forward_loss_puts_each_estimate_in_the_heads_label_order() -> None:
     from training.noise_correction import ForwardLoss
 
     estimated = np.array([[0.8, 0.1], [0.2, 0.9]])  # over the codes present: "b", "d"
-    loss = ForwardLoss.embed({"reason": (["b", "d"], estimated)}, {"reason": ("a", "b", "c", "d")},
+    loss = ForwardLoss.embed({"reason": (["b", "d"], estimated)}, {"reason": ("d", "a", "c", "b")},
                              {"reason": frozenset({"c1"})})  # fmt: skip
-    full = loss.matrices["reason"]
+    full = loss.matrices["reason"]  # in the head's order: d, a, c, b
     assert full.shape == (4, 4) and np.allclose(full.sum(axis=0), 1.0)
-    assert full[0, 0] == 1.0 and full[2, 2] == 1.0  # labels no code used: coded right
-    assert full[1, 1] == 0.8 and full[3, 1] == 0.2 and full[1, 3] == 0.1 and full[3, 3] == 0.9
+    assert full[1, 1] == 1.0 and full[2, 2] == 1.0  # labels no code used: coded right
+    assert full[3, 3] == 0.8 and full[0, 3] == 0.2 and full[3, 0] == 0.1 and full[0, 0] == 0.9
     assert loss.noisy == {"reason": frozenset({"c1"})}
     with pytest.raises(ConfigError, match=r"codes \['z'\] are not labels"):
         ForwardLoss.embed({"reason": (["b", "z"], estimated)}, {"reason": ("a", "b")}, {})

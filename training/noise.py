@@ -149,7 +149,7 @@ def find_label_issues(
         posteriors = code_posteriors(probs[judged], codes, [agent_key(contacts[rows[k]]) for k in judged],
                                      level=level, noise_matrix=judgement.noise_matrix)  # fmt: skip
         report.temperatures[task] = round(posteriors.temperature, 4)
-        report.noise_matrices[task] = (classes, judgement.noise_matrix)
+        report.noise_matrices[task] = (classes, agent_noise_matrix(probs[judged], codes))
         for k, code, right in zip(judged, codes, posteriors.right, strict=True):
             issue = LabelIssue(contacts[rows[k]].contact_id, task, given[k], classes[int(probs[k].argmax())],
                                round(float(probs[k, code]), 6), bool(flagged[k]), bool(judgement.suspects[k]),
@@ -162,6 +162,15 @@ def find_label_issues(
     report.issues.sort(key=lambda issue: (issue.estimated_right, issue.self_confidence))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def agent_noise_matrix(probabilities: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """cleanlab's T[i, j] = P(code i | true j) over the agent codes alone (``judge_labels``' matrix
+    also counts trusted labels, which no agent coded: with audits in the mix its diagonal is too
+    high for the codes). A class no agent code uses gets an empty column (taken as coded right)."""
+    from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
+
+    return np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(codes, probabilities)[1])
 
 
 @dataclass
