@@ -30,7 +30,7 @@ from sklearn.metrics import f1_score
 from dispo.cli import configure_logging
 
 logger = logging.getLogger("bench.label_noise_transformer_report")
-METHODS = ("gold", "naive", "prune", "correct", "correct-prune")
+METHODS = ("gold", "naive", "prune", "correct", "correct-prune", "forward")
 NOISE_KEYS = ("method", "judged", "flagged", "corrected", "judging_seconds", "seconds")
 
 
