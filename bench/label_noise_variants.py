@@ -23,6 +23,8 @@ half (never the test half):
   (both readers doubt it, neither offers a better label);
 - ``correct_lsa``: as ``correct``, reading a 300-dimension LSA projection of TF-IDF instead (the
   reader it had before);
+- ``correct_wide``: as ``correct``, reading the ``WIDE_FEATURES`` most code-associated n-grams instead
+  of 3,000;
 - ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
   (training/agent_accuracy.py) is below one half; ``weight_posterior``: train each code at that chance.
 
@@ -33,6 +35,8 @@ matrix, and the per-provider calibrated confident joint. ``--variants`` merges t
 
     python bench/label_noise_variants.py            # 20% agent-code errors; --rates 0.2 0.3 for more
     python bench/label_noise_variants.py --variants correct   # one variant, merged into the results
+    python bench/label_noise_variants.py --variants gold correct correct_wide \
+        --results bench/results/label_noise_correction_readers.json   # a new file: these alone
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from dispo.model.baseline import BaselineModel, contact_text
 from training.agent_accuracy import agent_key, code_posteriors
 from training.evalset import half_path
 from training.labelsources import resolve_labels
-from training.noise import OutOfFold, correction_features, out_of_fold_probabilities
+from training.noise import CORRECTION_FEATURES, OutOfFold, correction_features, out_of_fold_probabilities
 from training.noise_correction import correct_labels
 
 logger = logging.getLogger("bench.label_noise_variants")
@@ -66,9 +70,11 @@ RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
     "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft", "correct_confident", "correct_prune",
+    "correct_wide",
 )  # fmt: skip
 SOFT_FLOOR = 0.05  # correct_soft: posterior labels below this share are not trained on
 CONFIDENT = 0.6  # correct_confident: a posterior whose best label is below this is not trained on
+WIDE_FEATURES = 10_000  # correct_wide: how many n-grams its correction reads
 
 
 def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,9 +112,10 @@ def variant_labels(
 def _variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    if name in ("correct", "correct_confident", "correct_prune"):
+    if name in ("correct", "correct_confident", "correct_prune", "correct_wide"):
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
-        correction = correct_labels(correction_features(tfidf, y), y, seed=seed)
+        features = WIDE_FEATURES if name == "correct_wide" else CORRECTION_FEATURES
+        correction = correct_labels(correction_features(tfidf, y, features=features), y, seed=seed, jobs=2)
         weights = np.ones(len(y))
         if name == "correct_confident":
             weights[correction.posterior.max(axis=1) < CONFIDENT] = 0.0
@@ -231,13 +238,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument(
-        "--variants", nargs="+", choices=VARIANTS, default=None,
-        help="run these only and merge them into the --results of the same seed and rates",
+        "--variants", nargs="+", choices=("gold", *VARIANTS), default=None,
+        help="run these only and merge them into the --results of the same seed and rates (a --results "
+        "file that does not exist yet gets these alone)",
     )  # fmt: skip
     args = parser.parse_args()
     configure_logging("INFO")
     dev = read_contacts(half_path("dev"))
-    if args.variants:
+    if args.variants and args.results.is_file():
         record = json.loads(args.results.read_text(encoding="utf-8"))
         if record["seed"] != args.seed or record["n_contacts"] != args.n_contacts:
             raise SystemExit(
@@ -256,7 +264,10 @@ def main() -> None:
         "scores": "reason accuracy, outcome macro-F1 against gold: built held-out 20% and the realistic dev half",
         "n_contacts": args.n_contacts,
         "seed": args.seed,
-        "rates": [rate_part(rate, args.n_contacts, args.seed, dev) for rate in args.rates],
+        "rates": [
+            rate_part(rate, args.n_contacts, args.seed, dev, variants=args.variants or ("gold", *VARIANTS))
+            for rate in args.rates
+        ],
     }
     args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     logger.info("wrote %s", args.results)
