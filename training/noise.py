@@ -149,7 +149,8 @@ def find_label_issues(
         posteriors = code_posteriors(probs[judged], codes, [agent_key(contacts[rows[k]]) for k in judged],
                                      level=level, noise_matrix=judgement.noise_matrix)  # fmt: skip
         report.temperatures[task] = round(posteriors.temperature, 4)
-        report.noise_matrices[task] = (classes, agent_noise_matrix(probs[judged], codes))
+        # over the agent codes alone: the judgement's T also counts trusted labels, no agent's codes
+        report.noise_matrices[task] = (classes, noise_matrix(probs[judged], codes))
         for k, code, right in zip(judged, codes, posteriors.right, strict=True):
             issue = LabelIssue(contacts[rows[k]].contact_id, task, given[k], classes[int(probs[k].argmax())],
                                round(float(probs[k, code]), 6), bool(flagged[k]), bool(judgement.suspects[k]),
@@ -164,13 +165,12 @@ def find_label_issues(
     return report
 
 
-def agent_noise_matrix(probabilities: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """cleanlab's T[i, j] = P(code i | true j) over the agent codes alone (``judge_labels``' matrix
-    also counts trusted labels, which no agent coded: with audits in the mix its diagonal is too
-    high for the codes). A class no agent code uses gets an empty column (taken as coded right)."""
+def noise_matrix(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """cleanlab's T[i, j] = P(label i | true j) from out-of-fold ``probabilities``; NaNs zeroed. A
+    class no label uses gets an empty column (``column_stochastic`` takes it as coded right)."""
     from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
 
-    return np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(codes, probabilities)[1])
+    return np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(labels, probabilities)[1])
 
 
 @dataclass
@@ -188,7 +188,6 @@ def judge_labels(texts: Sequence[str], given: Sequence[str], *, reader: OutOfFol
     ``flags``: cleanlab's :data:`FILTER_BY` rule (what ``prune`` drops); ``suspects``: flagged by
     ``prune_by_noise_rate`` alone, which flags more codes at lower precision. Classes with fewer
     than 5 examples keep all their labels."""
-    from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
     from cleanlab.filter import find_label_issues as cleanlab_issues
 
     classes = sorted(set(given))
@@ -196,8 +195,7 @@ def judge_labels(texts: Sequence[str], given: Sequence[str], *, reader: OutOfFol
     probs = out_of_fold_probabilities(texts, y, reader=reader)
     flags = np.asarray(cleanlab_issues(y, probs, filter_by=FILTER_BY, min_examples_per_class=5), dtype=bool)
     loose = np.asarray(cleanlab_issues(y, probs, filter_by="prune_by_noise_rate", min_examples_per_class=5), dtype=bool)
-    noise_matrix = np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(y, probs)[1])
-    return Judgement(flags, loose & ~flags, probs, classes, noise_matrix)
+    return Judgement(flags, loose & ~flags, probs, classes, noise_matrix(probs, y))
 
 
 def out_of_fold_probabilities(texts: Sequence[str], y: np.ndarray, *, reader: OutOfFold = OutOfFold()) -> np.ndarray:

@@ -115,6 +115,14 @@ def column_stochastic(matrix: np.ndarray) -> np.ndarray:
     return out / sums
 
 
+def embed_in_identity(matrix: np.ndarray, at: Sequence[int], size: int) -> np.ndarray:
+    """A ``size`` x ``size`` T whose rows and columns ``at`` hold ``matrix`` (made column-stochastic)
+    and whose other classes, no code used, are coded right (identity)."""
+    full = np.eye(size)
+    full[np.ix_(at, at)] = column_stochastic(matrix)
+    return full
+
+
 def _tensor(X: Any) -> Any:  # noqa: N803
     """Dense features as they are; a scipy sparse matrix (TF-IDF) as a torch sparse one."""
     import torch
@@ -159,10 +167,7 @@ class ForwardLoss:
             unknown = sorted(set(classes) - set(order))
             if unknown:
                 raise ConfigError(f"forward loss, {task}: codes {unknown} are not labels of the taxonomy")
-            full = np.eye(len(order))
-            at = [order.index(name) for name in classes]
-            full[np.ix_(at, at)] = column_stochastic(matrix)
-            matrices[task] = full
+            matrices[task] = embed_in_identity(matrix, [order.index(name) for name in classes], len(order))
         return cls(matrices, {task: noisy.get(task, frozenset()) for task in matrices})
 
 
@@ -230,8 +235,7 @@ def correct_labels(
                                   method="predict_proba")  # fmt: skip
     present = np.unique(codes)  # classes no code uses keep the identity row and column
     _, matrix_present, _, _ = estimate_py_and_noise_matrices_from_probabilities(np.searchsorted(present, codes), plain)
-    matrix = np.eye(k)
-    matrix[np.ix_(present, present)] = column_stochastic(matrix_present)
+    matrix = embed_in_identity(matrix_present, present.tolist(), k)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*least populated class.*")
         splits = list(splitter.split(features, codes))

@@ -331,7 +331,7 @@ class Trainer:
         train_targets = self.label_encoder.encode(train_contacts)
         val_targets = self.label_encoder.encode(val_contacts) if has_validation else {}
         out_of_scope = torch.tensor([is_out_of_scope(c) for c in train_contacts], dtype=torch.bool)
-        noise = _forward_terms(forward, train_contacts)
+        noise = _forward_terms(forward, train_contacts, self.device)
         if cfg.out_of_scope_weight > 0:
             logger.info("outlier exposure: %d out-of-scope contacts at weight %g",
                         int(out_of_scope.sum()), cfg.out_of_scope_weight)  # fmt: skip
@@ -386,8 +386,7 @@ class Trainer:
                     loss, _parts = multitask_loss(
                         output.logits, targets, cfg.task_weights, cfg.label_smoothing,
                         out_of_scope=out_of_scope[indices].to(self.device), out_of_scope_weight=cfg.out_of_scope_weight,
-                        noise={task: (log_t.to(self.device), noisy[indices].to(self.device))
-                               for task, (log_t, noisy) in noise.items()},
+                        noise={task: (log_t, noisy[indices].to(self.device)) for task, (log_t, noisy) in noise.items()},
                     )  # fmt: skip
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -560,15 +559,16 @@ class TrainState:
 
 
 def _forward_terms(
-    forward: ForwardLoss | None, contacts: Sequence[Contact]
+    forward: ForwardLoss | None, contacts: Sequence[Contact], device: torch.device
 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Per task, log T and which of ``contacts`` hold an agent code, as the loss reads them."""
+    """Per task, log T (on ``device``) and which of ``contacts`` hold an agent code, as the loss reads them."""
     if forward is None:
         return {}
     terms = {}
     for task, matrix in forward.matrices.items():
         noisy = torch.tensor([c.contact_id in forward.noisy[task] for c in contacts], dtype=torch.bool)
-        terms[task] = (torch.log(torch.as_tensor(matrix, dtype=torch.float32).clamp_min(1e-8)), noisy)  # no -inf row
+        log_matrix = torch.log(torch.as_tensor(matrix, dtype=torch.float32).clamp_min(1e-8))  # no -inf row
+        terms[task] = (log_matrix.to(device), noisy)
         logger.info("forward loss correction: %s: %d of %d contacts' labels are agent codes",
                     task, int(noisy.sum()), len(contacts))  # fmt: skip
     return terms
