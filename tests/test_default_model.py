@@ -18,8 +18,12 @@ from training.default_model import (
     SHIPPED_NAME,
     CorpusRecipe,
     Recipe,
+    SourceRecipe,
     build_corpus,
+    prepare_source,
+    sources_section,
     ship,
+    ship_evaluated,
     upsell_only,
 )
 from training.evalset import half_path
@@ -65,6 +69,11 @@ def test_ship_replaces_the_shipped_version_and_leaves_derived_files_out(tmp_path
     (bundle / "bundle.json").write_text(json.dumps({**recalibrated, "trained_as": "exp:v7"}), encoding="utf-8")
     third = json.loads((ship(bundle, registry) / "bundle.json").read_text(encoding="utf-8"))
     assert third["trained_as"] == "exp:v7" and third["version"] == "v3"
+    with pytest.raises(ConfigError, match="not evaluated"):  # shipped only once a --no-ship run evaluated it
+        ship_evaluated(bundle, registry)
+    (bundle / "evaluations").mkdir()
+    (bundle / "evaluations" / "summary.json").write_text("{}", encoding="utf-8")
+    assert ship_evaluated(bundle, registry).name == "v4"
 
 
 def test_the_built_corpus_is_rebuilt_when_the_builder_changes(tmp_path: Path):
@@ -77,6 +86,31 @@ def test_the_built_corpus_is_rebuilt_when_the_builder_changes(tmp_path: Path):
     stale = json.loads(stamp.read_text(encoding="utf-8"))
     stamp.write_text(json.dumps({**stale, "builder": "0" * 64}, sort_keys=True), encoding="utf-8")
     assert "marker" not in build_corpus(recipe, tmp_path / "shared", tmp_path)[0].read_text(encoding="utf-8")
+
+
+def test_a_source_can_hold_out_and_repeat_its_training_split(tmp_path: Path):
+    folder = tmp_path / "tweets"
+    folder.mkdir()
+    write_contacts([make_contact(i) for i in range(20)], folder / "train.jsonl")
+    plain = prepare_source("tweets", folder, SourceRecipe(path="tweets", sample=5), seed=0)
+    assert plain == (folder / "train.jsonl", None)  # sampled by the run, as before
+    spec = SourceRecipe(path="tweets", hold_out=6, sample=10, repeat=3)
+    train, held_out = prepare_source("tweets", folder, spec, seed=0)
+    assert held_out is not None
+    held = {c.contact_id for c in read_contacts(held_out)}
+    trained = read_contacts(train)
+    originals = {c.contact_id.split("~")[0] for c in trained}
+    assert len(held) == 6 and len(originals) == 10 and not held & originals  # held out is never trained on
+    assert len(trained) == 30 and len({c.contact_id for c in trained}) == 30  # every copy its own id
+    assert sorted(c.metadata.get("copy", 0) for c in trained) == [0] * 10 + [1] * 10 + [2] * 10
+    again, _ = prepare_source("tweets", folder, spec, seed=0)  # seeded: the same file on any machine
+    assert [c.contact_id for c in read_contacts(again)] == [c.contact_id for c in trained]
+    recipe = Recipe(corpus=CorpusRecipe(), sources={"tweets": spec}, run={}, evaluations={})
+    assert "| tweets | tweets | 10 | 6 | 3 |" in sources_section(recipe)  # the model card says how it was mixed
+    with pytest.raises(ConfigError, match="leaves nothing"):
+        prepare_source("tweets", folder, SourceRecipe(path="tweets", hold_out=20), seed=0)
+    with pytest.raises(ConfigError, match="repeat"):
+        SourceRecipe(path="tweets", repeat=0)
 
 
 def test_upsell_only_keeps_the_upsell_labels(tmp_path: Path):

@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import logging
+import random
 import shutil
 import tempfile
 import time
@@ -31,10 +32,11 @@ from typing import Any
 import yaml
 
 from dispo.cli import configure_logging
+from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
-from training.config import RunConfig
+from training.config import RunConfig, TrainingConfig
 from training.evalset import check_frozen_sets, half_path, set_dir
 
 logger = logging.getLogger(__name__)
@@ -67,11 +69,31 @@ class CorpusRecipe:
 
 @dataclass
 class SourceRecipe:
-    """A public set converted from ``--shared``/``path``; its training split, sampled to ``sample``."""
+    """A public set converted from ``--shared``/``path``; its training split, sampled to ``sample``.
+
+    ``hold_out`` contacts of the training split (a seeded sample) are never trained on and are
+    reported as ``<name>_held_out``: the source's own kind of text, read without touching its
+    official test split. ``repeat`` trains on every kept contact that many times (a small set
+    that would otherwise be seen too rarely in the mix); the copies get their own ids."""
 
     path: str
     sample: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    hold_out: int = 0
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if self.sample is not None and self.sample <= 0:
+            raise ConfigError(f"source {self.path}: sample must be positive, got {self.sample}")
+        if self.hold_out < 0 or self.repeat < 1:
+            raise ConfigError(
+                f"source {self.path}: hold_out must be >= 0 and repeat >= 1, got {self.hold_out} and {self.repeat}"
+            )
+
+    @property
+    def reshaped(self) -> bool:
+        """Whether the training file is prepared here (held out, sampled, repeated), not by the run."""
+        return self.hold_out > 0 or self.repeat > 1
 
 
 @dataclass
@@ -162,6 +184,42 @@ def convert_source(name: str, path: Path, work: Path, options: dict[str, Any]) -
     return out
 
 
+def prepare_source(name: str, folder: Path, spec: SourceRecipe, *, seed: int) -> tuple[Path, Path | None]:
+    """The training file of a converted source, and its held-out file when ``spec.hold_out``.
+
+    A source without ``hold_out`` or ``repeat`` trains on its converted ``train.jsonl`` (sampled by
+    the run). Otherwise a seeded ``hold_out`` of it goes to ``held_out.jsonl``, the rest is sampled
+    to ``spec.sample`` and repeated ``spec.repeat`` times into ``train-recipe.jsonl`` (copy ``k``
+    of a contact has the id ``<id>~k``). Both are rewritten on every call: cheap, and never stale."""
+    source = folder / "train.jsonl"
+    if not spec.reshaped:
+        return source, None
+    rng = random.Random(f"{seed}:{name}")
+    contacts = read_contacts(source)
+    if spec.hold_out >= len(contacts):
+        raise ConfigError(f"source {name}: hold_out {spec.hold_out} leaves nothing of {len(contacts)} to train on")
+    rng.shuffle(contacts)
+    held, kept = contacts[: spec.hold_out], contacts[spec.hold_out :]
+    if spec.sample is not None and spec.sample < len(kept):
+        kept = rng.sample(kept, spec.sample)
+    repeated = [copy_of(c, k) if k else c for k in range(spec.repeat) for c in kept]
+    train = folder / "train-recipe.jsonl"
+    write_contacts(repeated, train)
+    held_out = None
+    if held:
+        held_out = folder / "held_out.jsonl"
+        write_contacts(held, held_out)
+    logger.info("%s: %d held out, %d kept x %d -> %s", name, len(held), len(kept), spec.repeat, train)
+    return train, held_out
+
+
+def copy_of(contact: Contact, k: int) -> Contact:
+    """Copy ``k`` of a repeated training contact: the same text and labels under its own id."""
+    return contact.model_copy(
+        update={"contact_id": f"{contact.contact_id}~{k}", "metadata": {**contact.metadata, "copy": k}}
+    )
+
+
 def upsell_only(path: Path, out: Path) -> Path:
     """A copy of ``path`` with only the upsell labels (DSTC11's reasons are another taxonomy's)."""
     kept = []
@@ -212,6 +270,13 @@ def ship(bundle: Path, registry: Path) -> Path:
     return target
 
 
+def ship_evaluated(bundle: Path, registry: Path) -> Path:
+    """:func:`ship` a bundle that a ``--no-ship`` run finished: its evaluations are in it already."""
+    if not (bundle / "evaluations" / "summary.json").is_file():
+        raise ConfigError(f"{bundle}: not evaluated by `python -m training.default_model --no-ship` (no evaluations/)")
+    return ship(bundle, registry)
+
+
 def make_default_model(
     recipe_path: Path, shared: Path, work: Path, *, name: str, ship_to: Path | None
 ) -> dict[str, Any]:
@@ -222,9 +287,10 @@ def make_default_model(
     recipe = Recipe.from_file(recipe_path)
     work.mkdir(parents=True, exist_ok=True)
     built_train, built_test = build_corpus(recipe.corpus, shared, work)
-    folders = {n: convert_source(n, shared / s.path, work, s.options) for n, s in recipe.sources.items()}
-    train_files = [str(built_train)] + [str(folders[n] / "train.jsonl") for n in recipe.sources]
-    samples = {str(folders[n] / "train.jsonl"): s.sample for n, s in recipe.sources.items() if s.sample}
+    prepared = prepare_sources(recipe, shared, work)
+    train_files = [str(built_train)] + [str(train) for train, _ in prepared.values()]
+    # a reshaped source is sampled by prepare_source, before its copies are made
+    samples = {str(prepared[n][0]): s.sample for n, s in recipe.sources.items() if s.sample and not s.reshaped}
     sections = json.loads(json.dumps(recipe.run))
     data = sections.setdefault("data", {})
     data.update(train=train_files, sample_sizes=samples, validation=str(half_path("dev")))
@@ -232,6 +298,15 @@ def make_default_model(
     registry = work / "models"
     bundle = train_model(run, name, root=registry)
     return finish_default_model(bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to)
+
+
+def prepare_sources(recipe: Recipe, shared: Path, work: Path) -> dict[str, tuple[Path, Path | None]]:
+    """Each source's training file and held-out file (``None`` without ``hold_out``)."""
+    seed = int(recipe.run.get("training", {}).get("seed", TrainingConfig.seed))
+    return {
+        name: prepare_source(name, convert_source(name, shared / spec.path, work, spec.options), spec, seed=seed)
+        for name, spec in recipe.sources.items()
+    }
 
 
 def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
@@ -308,13 +383,16 @@ def finish_default_model(
     for label, spec in recipe.evaluations.items():
         path = convert_source(spec.source, shared / spec.path, work, spec.options) / f"{spec.split}.jsonl"
         targets[label] = upsell_only(path, work / f"{label}.jsonl") if spec.source == "dstc11" else path
+    for name, (_, held_out) in prepare_sources(recipe, shared, work).items():
+        if held_out is not None:
+            targets[f"{name}_held_out"] = held_out
     for label, path in targets.items():
         report = evaluate_bundle(bundle, path, bundle / "evaluations" / label, pictures=False)
         evaluations[label] = {"data": str(path), "n": report["meta"]["n"], "model": report["model"],
                               "baseline": report["baseline"]}  # fmt: skip
     (bundle / "evaluations" / "summary.json").write_text(json.dumps(evaluations, indent=2) + "\n")
     with (bundle / MODEL_CARD_FILE).open("a", encoding="utf-8") as card:
-        card.write(evaluations_section(evaluations))
+        card.write(sources_section(recipe) + evaluations_section(evaluations))
     headlines = {k: {t: _headline(v) for t, v in e["model"].items()} for k, e in evaluations.items()}
     summary = {"bundle": str(bundle), "minutes": round((time.perf_counter() - started) / 60, 1),
                "evaluations": headlines}  # fmt: skip
@@ -322,6 +400,16 @@ def finish_default_model(
         summary["shipped"] = str(ship(bundle, ship_to))
     logger.info("default model: %s", json.dumps(summary, indent=2))
     return summary
+
+
+def sources_section(recipe: Recipe) -> str:
+    """The model card's account of how each public set entered the mix (the file counts above are
+    after sampling, holding out and repeating)."""
+    lines = ["", "## Recipe sources", "", "| source | public set | sampled to | held out | times each |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for name, spec in recipe.sources.items():
+        lines.append(f"| {name} | {spec.path} | {spec.sample or 'all'} | {spec.hold_out} | {spec.repeat} |")
+    return "\n".join(lines) + "\n"
 
 
 def evaluations_section(evaluations: dict[str, Any]) -> str:
@@ -358,6 +446,11 @@ def main(argv: list[str] | None = None) -> None:
         "and token_budget, evaluated",
     )  # fmt: skip
     derived.add_argument(
+        "--ship-trained", type=Path, metavar="BUNDLE",
+        help="no training: ship a bundle an earlier --no-ship run trained and evaluated (e.g. once "
+        "bench/dev_choice.py preferred it)",
+    )  # fmt: skip
+    derived.add_argument(
         "--calibration-only", action="store_true",
         help="no training: the shipped model with the recipe's class offsets and top-label maps chosen on the dev "
         "half, evaluated",
@@ -367,7 +460,11 @@ def main(argv: list[str] | None = None) -> None:
     if not args.shared.is_dir():
         raise SystemExit(f"public data sets not found at {args.shared} (pass --shared)")
     ship_to = None if args.no_ship else ROOT / "models"
-    if args.calibration_only:
+    if args.ship_trained is not None:
+        if ship_to is None:
+            parser.error("--ship-trained ships: it cannot be combined with --no-ship")
+        ship_evaluated(args.ship_trained, ship_to)
+    elif args.calibration_only:
         recalibrate_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
     elif args.reading_only:
         reread_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
