@@ -21,9 +21,9 @@ from training.default_model import (
     SourceRecipe,
     build_corpus,
     prepare_source,
-    sources_section,
     ship,
     ship_evaluated,
+    sources_section,
     upsell_only,
 )
 from training.evalset import half_path
