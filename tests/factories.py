@@ -47,11 +47,18 @@ def make_tiny_base_model(folder: Path, texts: Iterable[str], hidden: int = 32, l
 
 
 def make_tiny_bundle(
-    root: Path, name: str = "tiny", n_contacts: int = 60, seed: int = 5, *, compact: bool = False
+    root: Path,
+    name: str = "tiny",
+    n_contacts: int = 60,
+    seed: int = 5,
+    *,
+    compact: bool = False,
+    weights_dtype: str = "float32",
 ) -> Path:
     """Train a tiny random-encoder model for one epoch on a generated corpus and commit it as
     ``root/name/v1``: a real bundle (weights, labels, taxonomy, calibration) in a few seconds.
-    ``compact``: store only the weights that differ from the tiny base encoder."""
+    ``compact``: store only the weights that differ from the tiny base encoder; ``weights_dtype``:
+    the precision they are stored in."""
     from dispo.io import write_contacts
     from training.config import RunConfig
     from training.corpus.builder import CorpusBuilder, CorpusConfig
@@ -65,7 +72,13 @@ def make_tiny_bundle(
         {
             "data": {"train": [str(work / "train.jsonl")]},
             "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
-            "training": {"epochs": 1, "batch_size": 16, "baseline": False, "compact_weights": compact},
+            "training": {
+                "epochs": 1,
+                "batch_size": 16,
+                "baseline": False,
+                "compact_weights": compact,
+                "weights_dtype": weights_dtype,
+            },
         }
     )
     return train_model(run, name, root=root).path

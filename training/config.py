@@ -17,6 +17,7 @@ import yaml
 
 from dispo.errors import ConfigError
 from dispo.model.blend import BLEND_TEXTS
+from dispo.model.bundle import WEIGHT_DTYPES
 from dispo.model.modeling import TASKS, ModelConfig
 from training.labelsources import label_priority
 from training.noise import check_method
@@ -118,6 +119,10 @@ class TrainingConfig:
     # Store only the tensors that differ from the base encoder (with frozen lower layers, a
     # fraction of the model); loading then reads the rest from the base model package.
     compact_weights: bool = False
+    # The precision the stored weights keep: "float16" halves the file (e.g. more trained encoder
+    # layers within the repository's size limit). The weights are rounded to it right after
+    # training, so calibration and every reported figure are those of the stored model.
+    weights_dtype: str = "float32"
     # Agent codes as labels (training.noise): "none", "prune" (drop the codes confident learning
     # flags), "correct" (replace each by its posterior true label: training/noise_correction.py),
     # "correct-prune" (correct, then drop the flagged codes the correction kept), "auto" (per task,
@@ -143,6 +148,10 @@ class TrainingConfig:
             not_multiclass = [t for t in getattr(self, name) if t not in TASKS or t == "upsell"]
             if not_multiclass:
                 raise ConfigError(f"TrainingConfig.{name}: {not_multiclass} are not multi-class heads of {TASKS}")
+        if self.weights_dtype not in WEIGHT_DTYPES:
+            raise ConfigError(
+                f"TrainingConfig.weights_dtype must be one of {WEIGHT_DTYPES}, got {self.weights_dtype!r}"
+            )
         if self.label_noise_folds < 2:
             raise ConfigError(f"TrainingConfig.label_noise_folds must be >= 2, got {self.label_noise_folds}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", self.device):

@@ -55,6 +55,9 @@ ENCODER_PREFIX = "encoder."
 BASE_MODEL_KEY = "dispo_base_model"
 BASE_DIGEST_KEY = "dispo_base_sha256"
 BASE_KEYS_KEY = "dispo_base_keys"  # JSON list of the tensors taken from the base encoder
+# The precision a weights file stores its floating tensors in; loading returns them in float32.
+STORED_DTYPE_KEY = "dispo_stored_dtype"
+WEIGHT_DTYPES = ("float32", "float16")
 _VERSION = re.compile(r"^v(\d+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -209,26 +212,68 @@ def _tensors_digest(state: dict[str, torch.Tensor], keys: list[str]) -> str:
     return digest.hexdigest()
 
 
-def save_weights(state: dict[str, torch.Tensor], folder: Path, *, base_model: str | None = None) -> dict[str, Any]:
+def _same_as_base(state: dict[str, torch.Tensor], base: dict[str, torch.Tensor]) -> list[str]:
+    import torch
+
+    return [k for k, v in state.items() if k in base and base[k].shape == v.shape and torch.equal(base[k], v)]
+
+
+def round_to_stored(model: torch.nn.Module, *, dtype: str, base_model: str | None = None) -> int:
+    """Round the model's floating weights, in place, to the precision ``save_weights`` will store
+    them in, so that calibration and evaluation see the weights the bundle will hold. With
+    ``base_model``, tensors equal to the base encoder's are left exact (they are not stored).
+    Returns how many tensors were rounded."""
+    import torch
+
+    if dtype not in WEIGHT_DTYPES:
+        raise ConfigError(f"weights dtype must be one of {WEIGHT_DTYPES}, got {dtype!r}")
+    if dtype == "float32":
+        return 0
+    state = model.state_dict()
+    exact = set(_same_as_base(state, base_encoder_state(base_model))) if base_model is not None else set()
+    rounded = 0
+    with torch.no_grad():
+        for key, tensor in state.items():
+            if key not in exact and tensor.is_floating_point():
+                tensor.copy_(tensor.to(getattr(torch, dtype)).to(tensor.dtype))
+                rounded += 1
+    return rounded
+
+
+def save_weights(
+    state: dict[str, torch.Tensor], folder: Path, *, base_model: str | None = None, dtype: str = "float32"
+) -> dict[str, Any]:
     """Write ``model.safetensors``. With ``base_model``, tensors equal to the pretrained encoder's
     are left out (a model with frozen lower layers then ships a fraction of its size); their
-    digest is recorded, so loading on a different base encoder fails instead of predicting wrong."""
+    digest is recorded, so loading on a different base encoder fails instead of predicting wrong.
+    With ``dtype`` float16 the stored floating tensors take half the space; they must already be
+    rounded to it (:func:`round_to_stored`), so that the file holds exactly the model evaluated."""
     import torch
     from safetensors.torch import save_file
 
+    if dtype not in WEIGHT_DTYPES:
+        raise ConfigError(f"weights dtype must be one of {WEIGHT_DTYPES}, got {dtype!r}")
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    metadata: dict[str, str] = {"format": "pt"}
+    metadata: dict[str, str] = {"format": "pt", STORED_DTYPE_KEY: dtype}
     kept = state
     if base_model is not None:
         base = base_encoder_state(base_model)
-        same = [k for k, v in state.items() if k in base and base[k].shape == v.shape and torch.equal(base[k], v)]
+        same = _same_as_base(state, base)
         kept = {k: v for k, v in state.items() if k not in set(same)}
         metadata[BASE_MODEL_KEY] = base_model
         metadata[BASE_DIGEST_KEY] = _tensors_digest(base, same)
         metadata[BASE_KEYS_KEY] = json.dumps(sorted(same))
+    if dtype != "float32":
+        target = getattr(torch, dtype)
+        lossy = [k for k, v in kept.items() if v.is_floating_point() and not torch.equal(v.to(target).to(v.dtype), v)]
+        if lossy:
+            raise BundleError(
+                f"{len(lossy)} tensors (e.g. {lossy[0]}) are not rounded to {dtype}: round_to_stored first"
+            )
+        kept = {k: v.to(target) if v.is_floating_point() else v for k, v in kept.items()}
     save_file(kept, str(folder / WEIGHTS_FILE), metadata=metadata)
     return {"tensors": len(state), "stored": len(kept), "from_base": len(state) - len(kept),
-            "compact": base_model is not None}  # fmt: skip
+            "compact": base_model is not None, "dtype": dtype}  # fmt: skip
 
 
 def load_weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -243,6 +288,8 @@ def load_weights(folder: Path) -> dict[str, torch.Tensor]:
     with safe_open(str(path), framework="pt") as fh:
         metadata = fh.metadata() or {}
     state = load_file(str(path))
+    if metadata.get(STORED_DTYPE_KEY, "float32") != "float32":
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     base_model = metadata.get(BASE_MODEL_KEY)
     if base_model is None:
         return state
