@@ -54,11 +54,12 @@ def make_tiny_bundle(
     *,
     compact: bool = False,
     weights_dtype: str = "float32",
+    freeze_encoder_layers: int = 0,
 ) -> Path:
     """Train a tiny random-encoder model for one epoch on a generated corpus and commit it as
     ``root/name/v1``: a real bundle (weights, labels, taxonomy, calibration) in a few seconds.
     ``compact``: store only the weights that differ from the tiny base encoder; ``weights_dtype``:
-    the precision they are stored in."""
+    the precision they are stored in; ``freeze_encoder_layers``: lower layers left as the base's."""
     from dispo.io import write_contacts
     from training.config import RunConfig
     from training.corpus.builder import CorpusBuilder, CorpusConfig
@@ -71,7 +72,13 @@ def make_tiny_bundle(
     run = RunConfig.from_sections(
         {
             "data": {"train": [str(work / "train.jsonl")]},
-            "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
+            "model": {
+                "base_model": str(base),
+                "max_turn_tokens": 24,
+                "token_budget": 96,
+                "max_turns": 6,
+                "freeze_encoder_layers": freeze_encoder_layers,
+            },
             "training": {
                 "epochs": 1,
                 "batch_size": 16,

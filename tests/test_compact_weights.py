@@ -104,19 +104,51 @@ def test_an_unknown_weights_dtype_is_refused(tiny_model: tuple[DispoModel, Path]
         TrainingConfig(weights_dtype="bfloat16")
 
 
-def test_a_half_precision_bundle_trains_stores_and_predicts(tmp_path: Path):
+def test_a_half_precision_bundle_is_calibrated_on_the_weights_it_stores(tmp_path: Path, monkeypatch):
+    """The temperatures are fitted after rounding, and the loaded bundle is the model that was rounded."""
     import json
 
-    from dispo.io import read_contacts
-    from dispo.model.predictor import Predictor
+    import training.trainer as trainer_module
+    from dispo.model.bundle import load_weights as load
     from tests.factories import make_tiny_bundle
 
-    bundle = make_tiny_bundle(tmp_path, name="half", compact=True, weights_dtype="float16")
+    seen: dict[str, object] = {}
+    load_best = trainer_module.Trainer._load_best
+    fit_temperature = trainer_module.fit_temperature
+
+    def remember(self):  # the trainer whose model the temperatures are fitted on
+        load_best(self)
+        seen["model"] = self.model
+
+    def check(*args, **kwargs):  # the weights as they are when the temperatures are fitted
+        seen["at_calibration"] = {k: v.detach().cpu().clone() for k, v in seen["model"].state_dict().items()}  # type: ignore[attr-defined]
+        return fit_temperature(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_load_best", remember)
+    monkeypatch.setattr(trainer_module, "fit_temperature", check)
+    bundle = make_tiny_bundle(tmp_path, name="half", compact=True, weights_dtype="float16", freeze_encoder_layers=1)
+    base = base_encoder_state(json.loads((bundle / "model_config.json").read_text(encoding="utf-8"))["base_model"])
+    at_calibration: dict[str, torch.Tensor] = seen["at_calibration"]  # type: ignore[assignment]
+    left_exact = [k for k, v in at_calibration.items() if k in base and torch.equal(base[k], v)]
+    rounded = [k for k, v in at_calibration.items() if k not in left_exact and v.is_floating_point()]
+    assert left_exact and rounded
+    assert all(torch.equal(at_calibration[k].half().float(), at_calibration[k]) for k in rounded)
     weights = json.loads((bundle / "data.json").read_text(encoding="utf-8"))["weights"]
-    assert weights["dtype"] == "float16" and weights["compact"]
+    assert weights["dtype"] == "float16" and weights["compact"] and weights["from_base"] > 0
     stored = load_file(str(bundle / WEIGHTS_FILE))
     assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
-    predictor = Predictor.load(str(bundle))
-    contacts = read_contacts(tmp_path / ".half-work" / "train.jsonl")[:3]
-    predictions = predictor.predict(contacts)
-    assert all(abs(sum(p.reason_probabilities.values()) - 1.0) < 1e-4 for p in predictions)
+    model_state = seen["model"].state_dict()  # type: ignore[attr-defined]
+    loaded = load(bundle)
+    assert all(torch.equal(loaded[k], v.cpu()) for k, v in model_state.items())
+
+
+def test_a_file_written_before_the_dtype_was_recorded_loads_as_float32(
+    tiny_model: tuple[DispoModel, Path], tmp_path: Path
+):
+    from safetensors.torch import save_file
+
+    model, _ = tiny_model
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp_path / WEIGHTS_FILE), metadata={"format": "pt"})
+    loaded = load_weights(tmp_path)
+    assert all(loaded[k].dtype == v.dtype and torch.equal(loaded[k], v) for k, v in state.items())

@@ -105,12 +105,23 @@ def test_a_source_can_hold_out_and_repeat_its_training_split(tmp_path: Path):
     assert sorted(c.metadata.get("copy", 0) for c in trained) == [0] * 10 + [1] * 10 + [2] * 10
     again, _ = prepare_source("tweets", folder, spec, seed=0)  # seeded: the same file on any machine
     assert [c.contact_id for c in read_contacts(again)] == [c.contact_id for c in trained]
+    # another training seed, sample or repeat holds out the same contacts (comparable across runs)
+    other = SourceRecipe(path="tweets", hold_out=6, repeat=2)
+    _, other_held = prepare_source("tweets", folder, other, seed=7)
+    assert other_held is not None and {c.contact_id for c in read_contacts(other_held)} == held
     recipe = Recipe(corpus=CorpusRecipe(), sources={"tweets": spec}, run={}, evaluations={})
     assert "| tweets | tweets | 10 | 6 | 3 |" in sources_section(recipe)  # the model card says how it was mixed
     with pytest.raises(ConfigError, match="leaves nothing"):
         prepare_source("tweets", folder, SourceRecipe(path="tweets", hold_out=20), seed=0)
     with pytest.raises(ConfigError, match="repeat"):
         SourceRecipe(path="tweets", repeat=0)
+
+
+def test_the_recipe_refuses_a_bad_source_naming_the_file(tmp_path: Path):
+    bad = tmp_path / "recipe.yaml"
+    bad.write_text("sources:\n  tweets: {path: tweets, repeat: 0}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"recipe\.yaml: source tweets: hold_out must be >= 0 and repeat >= 1"):
+        Recipe.from_file(bad)
 
 
 def test_upsell_only_keeps_the_upsell_labels(tmp_path: Path):

@@ -120,8 +120,9 @@ class TrainingConfig:
     # fraction of the model); loading then reads the rest from the base model package.
     compact_weights: bool = False
     # The precision the stored weights keep: "float16" halves the file (e.g. more trained encoder
-    # layers within the repository's size limit). The weights are rounded to it right after
-    # training, so calibration and every reported figure are those of the stored model.
+    # layers within the repository's size limit). The trained weights are rounded to it as soon
+    # as the best epoch is loaded, so the temperatures, calibration and every figure measured
+    # after training are those of the stored model.
     weights_dtype: str = "float32"
     # Agent codes as labels (training.noise): "none", "prune" (drop the codes confident learning
     # flags), "correct" (replace each by its posterior true label: training/noise_correction.py),

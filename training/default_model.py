@@ -73,13 +73,17 @@ class SourceRecipe:
 
     ``hold_out`` contacts of the training split (a seeded sample) are never trained on and are
     reported as ``<name>_held_out``: the source's own kind of text, read without touching its
-    official test split. ``repeat`` trains on every kept contact that many times (a small set
-    that would otherwise be seen too rarely in the mix); the copies get their own ids."""
+    official test split. The sample is drawn with ``hold_out_seed``, not the training seed, so
+    runs with other seeds hold out the same contacts. ``repeat`` trains on every kept contact that
+    many times (a small set that would otherwise be seen too rarely in the mix). The copies get
+    their own ids, so they would be judged apart by label-noise handling (refused with it) and not
+    relabelled by audits of the original."""
 
     path: str
     sample: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     hold_out: int = 0
+    hold_out_seed: int = 42
     repeat: int = 1
 
     def __post_init__(self) -> None:
@@ -129,7 +133,7 @@ class Recipe:
                 run=raw.get("run") or {},
                 evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
             )
-        except TypeError as exc:
+        except (TypeError, ConfigError) as exc:
             raise ConfigError(f"{path}: {exc}") from None
 
 
@@ -188,20 +192,20 @@ def prepare_source(name: str, folder: Path, spec: SourceRecipe, *, seed: int) ->
     """The training file of a converted source, and its held-out file when ``spec.hold_out``.
 
     A source without ``hold_out`` or ``repeat`` trains on its converted ``train.jsonl`` (sampled by
-    the run). Otherwise a seeded ``hold_out`` of it goes to ``held_out.jsonl``, the rest is sampled
-    to ``spec.sample`` and repeated ``spec.repeat`` times into ``train-recipe.jsonl`` (copy ``k``
-    of a contact has the id ``<id>~k``). Both are rewritten on every call: cheap, and never stale."""
+    the run). Otherwise ``hold_out`` contacts of it (drawn with ``spec.hold_out_seed``) go to
+    ``held_out.jsonl``, the rest is sampled to ``spec.sample`` (with the training ``seed``) and
+    repeated ``spec.repeat`` times into ``train-recipe.jsonl`` (copy ``k`` of a contact has the id
+    ``<id>~k``). Both are rewritten on every call: cheap, and never stale."""
     source = folder / "train.jsonl"
     if not spec.reshaped:
         return source, None
-    rng = random.Random(f"{seed}:{name}")
     contacts = read_contacts(source)
     if spec.hold_out >= len(contacts):
         raise ConfigError(f"source {name}: hold_out {spec.hold_out} leaves nothing of {len(contacts)} to train on")
-    rng.shuffle(contacts)
+    random.Random(f"{spec.hold_out_seed}:{name}").shuffle(contacts)
     held, kept = contacts[: spec.hold_out], contacts[spec.hold_out :]
     if spec.sample is not None and spec.sample < len(kept):
-        kept = rng.sample(kept, spec.sample)
+        kept = random.Random(f"{seed}:{name}:sample").sample(kept, spec.sample)
     repeated = [copy_of(c, k) if k else c for k in range(spec.repeat) for c in kept]
     train = folder / "train-recipe.jsonl"
     write_contacts(repeated, train)
@@ -288,6 +292,10 @@ def make_default_model(
     work.mkdir(parents=True, exist_ok=True)
     built_train, built_test = build_corpus(recipe.corpus, shared, work)
     prepared = prepare_sources(recipe, shared, work)
+    repeated = [n for n, spec in recipe.sources.items() if spec.repeat > 1]
+    if repeated and (recipe.run.get("training") or {}).get("label_noise", "none") != "none":
+        raise ConfigError(f"{recipe_path}: sources {repeated} repeat contacts, which label-noise handling would "
+                          "judge apart; drop repeat or run.training.label_noise")  # fmt: skip
     train_files = [str(built_train)] + [str(train) for train, _ in prepared.values()]
     # a reshaped source is sampled by prepare_source, before its copies are made
     samples = {str(prepared[n][0]): s.sample for n, s in recipe.sources.items() if s.sample and not s.reshaped}
@@ -297,12 +305,17 @@ def make_default_model(
     run = RunConfig.from_sections(sections, source=str(recipe_path))
     registry = work / "models"
     bundle = train_model(run, name, root=registry)
-    return finish_default_model(bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to)
+    # held-out sets and the recipe's sources describe this training run, not a later derived version
+    held_out = {f"{n}_held_out": held for n, (_, held) in prepared.items() if held is not None}
+    return finish_default_model(
+        bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to, held_out=held_out,
+        card_prefix=sources_section(recipe),
+    )  # fmt: skip
 
 
 def prepare_sources(recipe: Recipe, shared: Path, work: Path) -> dict[str, tuple[Path, Path | None]]:
     """Each source's training file and held-out file (``None`` without ``hold_out``)."""
-    seed = int(recipe.run.get("training", {}).get("seed", TrainingConfig.seed))
+    seed = int((recipe.run.get("training") or {}).get("seed", TrainingConfig.seed))
     return {
         name: prepare_source(name, convert_source(name, shared / spec.path, work, spec.options), spec, seed=seed)
         for name, spec in recipe.sources.items()
@@ -371,10 +384,20 @@ def derive_default_model(
 
 
 def finish_default_model(
-    bundle: Path, recipe: Recipe, shared: Path, work: Path, built_test: Path, *, started: float, ship_to: Path | None
+    bundle: Path,
+    recipe: Recipe,
+    shared: Path,
+    work: Path,
+    built_test: Path,
+    *,
+    started: float,
+    ship_to: Path | None,
+    held_out: dict[str, Path] | None = None,
+    card_prefix: str = "",
 ) -> dict[str, Any]:
     """Evaluate a new default model on the realistic test half, the built test split and the public
-    test splits, write the reports and the model card's table into it, and ship it."""
+    test splits (and, for a model just trained, the sources' ``held_out`` contacts), write the
+    reports and the model card's table (after ``card_prefix``) into it, and ship it."""
     from training.report import evaluate_bundle
 
     evaluations: dict[str, Any] = {}
@@ -383,16 +406,17 @@ def finish_default_model(
     for label, spec in recipe.evaluations.items():
         path = convert_source(spec.source, shared / spec.path, work, spec.options) / f"{spec.split}.jsonl"
         targets[label] = upsell_only(path, work / f"{label}.jsonl") if spec.source == "dstc11" else path
-    for name, (_, held_out) in prepare_sources(recipe, shared, work).items():
-        if held_out is not None:
-            targets[f"{name}_held_out"] = held_out
+    for label, path in (held_out or {}).items():
+        if label in targets:
+            raise ConfigError(f"evaluation {label!r} is both a recipe evaluation and a source's held-out set")
+        targets[label] = path
     for label, path in targets.items():
         report = evaluate_bundle(bundle, path, bundle / "evaluations" / label, pictures=False)
         evaluations[label] = {"data": str(path), "n": report["meta"]["n"], "model": report["model"],
                               "baseline": report["baseline"]}  # fmt: skip
     (bundle / "evaluations" / "summary.json").write_text(json.dumps(evaluations, indent=2) + "\n")
     with (bundle / MODEL_CARD_FILE).open("a", encoding="utf-8") as card:
-        card.write(sources_section(recipe) + evaluations_section(evaluations))
+        card.write(card_prefix + evaluations_section(evaluations))
     headlines = {k: {t: _headline(v) for t, v in e["model"].items()} for k, e in evaluations.items()}
     summary = {"bundle": str(bundle), "minutes": round((time.perf_counter() - started) / 60, 1),
                "evaluations": headlines}  # fmt: skip
@@ -457,14 +481,15 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     args = parser.parse_args(argv)
     configure_logging("INFO")
+    if args.ship_trained is not None:
+        if args.no_ship:
+            parser.error("--ship-trained ships: it cannot be combined with --no-ship")
+        ship_evaluated(args.ship_trained, ROOT / "models")
+        return
     if not args.shared.is_dir():
         raise SystemExit(f"public data sets not found at {args.shared} (pass --shared)")
     ship_to = None if args.no_ship else ROOT / "models"
-    if args.ship_trained is not None:
-        if ship_to is None:
-            parser.error("--ship-trained ships: it cannot be combined with --no-ship")
-        ship_evaluated(args.ship_trained, ship_to)
-    elif args.calibration_only:
+    if args.calibration_only:
         recalibrate_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
     elif args.reading_only:
         reread_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)

@@ -42,7 +42,6 @@ from dispo.model.bundle import (
     models_dir,
     read_json,
     resolve,
-    round_to_stored,
     save_weights,
     versions,
 )
@@ -207,7 +206,6 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     trainer = Trainer(run, taxonomy, checkpoint_dir)
     forward = noise.forward_loss(trainer.label_encoder.labels) if noise is not None else None
     result = trainer.train(train, validation, forward=forward)
-    round_weights(run, result)
     metrics: dict[str, Any] = {"validation": result.validation}
     baseline: BaselineModel | None = None
     if run.training.baseline:
@@ -327,7 +325,6 @@ def refit_on_all(
     logger.info("refit on all %d contacts for %d epochs (chosen on the validation split)", len(contacts), epochs)
     trainer = Trainer(replace(run, training=replace(run.training, epochs=epochs)), taxonomy, checkpoint_dir)
     result = trainer.train(contacts, [], forward=forward)
-    round_weights(run, result)
     info = {"epochs": epochs, "contacts": len(contacts), "seconds": round(result.seconds, 1)}
     result.temperatures = chosen.temperatures
     result.validation = chosen.validation
@@ -335,17 +332,6 @@ def refit_on_all(
     result.seconds += chosen.seconds
     result.tokens_seen += chosen.tokens_seen
     return trainer, result, info
-
-
-def round_weights(run: RunConfig, result: TrainResult) -> None:
-    """Round the trained weights to the precision the bundle stores (``training.weights_dtype``)
-    before anything is fitted or measured on them. The validation history of the run itself was
-    measured before rounding."""
-    base_model = run.model.base_model if run.training.compact_weights else None
-    rounded = round_to_stored(result.model, dtype=run.training.weights_dtype, base_model=base_model)
-    if rounded:
-        logger.info("rounded %d trained tensors to %s, the precision the bundle stores", rounded,
-                    run.training.weights_dtype)  # fmt: skip
 
 
 def calibration_record(

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from dispo.contact import Contact
+from dispo.model.bundle import round_to_stored
 from dispo.model.calibration import sigmoid, softmax
 from dispo.model.features import (
     Featurizer,
@@ -441,6 +442,7 @@ class Trainer:
                     state.stopped_early = True
                     break
         self._load_best()
+        self._round_to_stored()
         temperatures: dict[str, float] = {}
         validation: dict[str, Any] = {}
         if has_validation:
@@ -506,6 +508,16 @@ class Trainer:
         tmp = self.checkpoint_dir / "best.safetensors.tmp"
         save_file(state, str(tmp))
         tmp.replace(self.checkpoint_dir / "best.safetensors")
+
+    def _round_to_stored(self) -> None:
+        """Round the trained weights to the precision the bundle stores (``training.weights_dtype``)
+        before the temperatures and validation figures are fitted on them: everything measured from
+        here on is the stored model's. The epoch itself was chosen before rounding."""
+        cfg = self.run.training
+        base_model = self.run.model.base_model if cfg.compact_weights else None
+        rounded = round_to_stored(self.model, dtype=cfg.weights_dtype, base_model=base_model)
+        if rounded:
+            logger.info("rounded %d trained tensors to %s, the precision the bundle stores", rounded, cfg.weights_dtype)
 
     def _load_best(self) -> None:
         best = self.checkpoint_dir / "best.safetensors"

@@ -230,12 +230,16 @@ def round_to_stored(model: torch.nn.Module, *, dtype: str, base_model: str | Non
     if dtype == "float32":
         return 0
     state = model.state_dict()
-    exact = set(_same_as_base(state, base_encoder_state(base_model))) if base_model is not None else set()
+    exact: set[str] = set()
+    if base_model is not None:  # compared on the CPU, where the base encoder is loaded
+        exact = set(_same_as_base({k: v.detach().cpu() for k, v in state.items()}, base_encoder_state(base_model)))
     rounded = 0
     with torch.no_grad():
         for key, tensor in state.items():
             if key not in exact and tensor.is_floating_point():
-                tensor.copy_(tensor.to(getattr(torch, dtype)).to(tensor.dtype))
+                tensor.copy_(tensor.to(getattr(torch, dtype)).to(tensor.dtype))  # shares the parameter's storage
+                if not torch.isfinite(tensor).all():
+                    raise ConfigError(f"weights_dtype {dtype}: tensor {key} has values beyond its range; store float32")
                 rounded += 1
     return rounded
 
@@ -268,7 +272,8 @@ def save_weights(
         lossy = [k for k, v in kept.items() if v.is_floating_point() and not torch.equal(v.to(target).to(v.dtype), v)]
         if lossy:
             raise BundleError(
-                f"{len(lossy)} tensors (e.g. {lossy[0]}) are not rounded to {dtype}: round_to_stored first"
+                f"{folder / WEIGHTS_FILE}: {len(lossy)} tensors (e.g. {lossy[0]}) are not rounded to {dtype}: "
+                "round_to_stored first"
             )
         kept = {k: v.to(target) if v.is_floating_point() else v for k, v in kept.items()}
     save_file(kept, str(folder / WEIGHTS_FILE), metadata=metadata)
