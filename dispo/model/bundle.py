@@ -218,6 +218,11 @@ def _same_as_base(state: dict[str, torch.Tensor], base: dict[str, torch.Tensor])
     return [k for k, v in state.items() if k in base and base[k].shape == v.shape and torch.equal(base[k], v)]
 
 
+def _check_dtype(dtype: str) -> None:
+    if dtype not in WEIGHT_DTYPES:
+        raise ConfigError(f"weights dtype must be one of {WEIGHT_DTYPES}, got {dtype!r}")
+
+
 def round_to_stored(model: torch.nn.Module, *, dtype: str, base_model: str | None = None) -> int:
     """Round the model's floating weights, in place, to the precision ``save_weights`` will store
     them in, so that calibration and evaluation see the weights the bundle will hold. With
@@ -225,8 +230,7 @@ def round_to_stored(model: torch.nn.Module, *, dtype: str, base_model: str | Non
     Returns how many tensors were rounded."""
     import torch
 
-    if dtype not in WEIGHT_DTYPES:
-        raise ConfigError(f"weights dtype must be one of {WEIGHT_DTYPES}, got {dtype!r}")
+    _check_dtype(dtype)
     if dtype == "float32":
         return 0
     state = model.state_dict()
@@ -255,8 +259,7 @@ def save_weights(
     import torch
     from safetensors.torch import save_file
 
-    if dtype not in WEIGHT_DTYPES:
-        raise ConfigError(f"weights dtype must be one of {WEIGHT_DTYPES}, got {dtype!r}")
+    _check_dtype(dtype)
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     metadata: dict[str, str] = {"format": "pt", STORED_DTYPE_KEY: dtype}
     kept = state
