@@ -11,8 +11,12 @@ under ``DIR`` (trained on another machine or in an earlier checkout) keeps its r
 both models' predictions under ``DIR``, the gap is between the recorded figures, without an interval.
 Where ``DIR/realistic-b-METHOD`` holds a method's evaluation on set B's test half (``dispo evaluate
 noise-METHOD --data data/eval/realistic-b/test.jsonl``), that split (``realistic_b_test``) is added.
+Where naive training was run too, every other method also gets its lead over it (``over_naive``: method
+minus naive, with the same kind of interval), what the issue asks at every error rate. Each rate has
+its own results file (``bench/results/label_noise_transformer_RATE.json``); a method without a gold
+run at its rate has no gap to gold.
 
-    python bench/label_noise_transformer_report.py data/work/label-noise-0.2 0.2
+    python bench/label_noise_transformer_report.py data/work/label-noise-0.2 0.2  # -> ..._0.2.json
 """
 
 from __future__ import annotations
@@ -76,8 +80,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("work", type=Path)
     parser.add_argument("rate", type=float)
-    parser.add_argument("--results", type=Path, default=Path("bench/results/label_noise_transformer.json"))
+    parser.add_argument(
+        "--results", type=Path, default=None, help="default: bench/results/label_noise_transformer_RATE.json"
+    )
     args = parser.parse_args()
+    if args.results is None:
+        args.results = Path(f"bench/results/label_noise_transformer_{args.rate:g}.json")
     configure_logging("INFO")
     rows: dict[str, Any] = {}
     predictions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
@@ -103,20 +111,29 @@ def main() -> None:
         }
     if args.results.is_file():
         earlier = json.loads(args.results.read_text(encoding="utf-8"))
-        if earlier.get("agent_error_rate") == args.rate:
-            kept = {m: row for m, row in earlier["methods"].items() if m not in rows}
-            logger.info("kept the recorded rows of %s (not under %s)", ", ".join(kept) or "none", args.work)
-            merged = {**kept, **rows}
-            order = [*METHODS, *sorted(set(merged) - set(METHODS))]
-            rows = {m: merged[m] for m in order if m in merged}
+        if earlier.get("agent_error_rate") != args.rate:
+            raise SystemExit(
+                f"{args.results} holds the rate {earlier.get('agent_error_rate')}, not {args.rate}: "
+                "name another --results"
+            )
+        kept = {m: row for m, row in earlier["methods"].items() if m not in rows}
+        logger.info("kept the recorded rows of %s (not under %s)", ", ".join(kept) or "none", args.work)
+        merged = {**kept, **rows}
+        order = [*METHODS, *sorted(set(merged) - set(METHODS))]
+        rows = {m: merged[m] for m in order if m in merged}
     for method, row in rows.items():
         if method == "gold" or method.startswith("gold-seed"):
             continue
+        if method != "naive" and method in predictions and "naive" in predictions:
+            row["over_naive"] = {split: paired_gap(predictions[method][split], predictions["naive"][split])
+                                 for split in predictions[method] if split in predictions["naive"]}  # fmt: skip
         ref = reference(method, rows)
+        if ref not in rows:
+            continue  # no gold run at this rate: nothing to measure the gap to
         if method in predictions and ref in predictions:
             row["gap_to_gold"] = {split: paired_gap(predictions[ref][split], predictions[method][split])
                                   for split in predictions[method] if split in predictions[ref]}  # fmt: skip
-        elif method in predictions or ref != "gold" or "gap_to_gold" not in row:
+        elif method in predictions or row.get("gap_reference") != ref or "gap_to_gold" not in row:
             # no predictions of one of the pair here: the gap between the recorded figures, without an interval
             row["gap_to_gold"] = {
                 split: {k: {"gap": round(rows[ref][split][k] - v, 4)} for k, v in row[split].items()}
