@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from dispo.contact import DEFAULT_LIMITS, QUEUE_EVENTS, TASKS, Contact, ContactLimits, parse_contact
 from dispo.errors import FieldProblem, InvalidInputError, RecordError
 from dispo.redact import Redactor, default_redactor
+from dispo.roles import LABEL_KEY, ROLES_METADATA_KEY, assign_roles, is_generic_speaker
 from dispo.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ SPEAKER_ALIASES: dict[str, str] = {
 }
 _TURN_LINE = re.compile(
     r"^(?:\[(?P<ts>\d{1,3}:\d{2}(?::\d{2})?(?:\.\d+)?)\]\s*)?"  # optional [hh:mm:ss.fff] offset
-    r"(?P<speaker>[A-Za-z][A-Za-z _-]{0,30}?)\s*:\s?(?P<text>.*)$"
+    r"(?P<speaker>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*:\s?(?P<text>.*)$"
 )
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -383,6 +384,7 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
         if value not in ("", None):
             record[column] = value
     record["turns"] = parse_transcript(str(row.get("transcript", "")), problems)
+    roles = assign_roles(record["turns"], problems)
     for block, columns in (("labels", TASKS), ("agent_labels", AGENT_LABEL_COLUMNS)):
         values: dict[str, Any] = {}
         for name, column in zip(TASKS, columns, strict=True):
@@ -419,13 +421,16 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
     for column, value in row.items():
         if column not in known and value not in ("", None):
             metadata[column] = value
+    if roles is not None:
+        metadata[ROLES_METADATA_KEY] = roles.to_dict()
     if metadata:
         record["metadata"] = metadata
     return record, (RecordError(source, line, problems) if problems else None)
 
 
 def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
-    """The turns of ``Speaker: text`` lines (see the CSV layout); a bad line is a problem, not a turn."""
+    """The turns of ``Speaker: text`` lines (see the CSV layout); a bad line is a problem, not a turn.
+    Diarization labels (``Speaker 1``, ``spk_0``) are left for :func:`dispo.roles.assign_roles`."""
     turns: list[dict[str, Any]] = []
     for number, line in enumerate(transcript.splitlines(), start=1):
         if not line.strip() and not line.startswith("  "):
@@ -443,17 +448,28 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
         if match is None:
             problems.append(FieldProblem(f"transcript line {number}", "'Speaker: text'", line))
             continue
-        speaker = SPEAKER_ALIASES.get(match["speaker"].strip().lower())
-        if speaker is None:
+        turn = speaker_turn(match["speaker"], match["text"])
+        if turn is None:
             problems.append(
                 FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", match["speaker"])
             )
             continue
-        turn: dict[str, Any] = {"speaker": speaker, "text": match["text"]}
         if match["ts"]:
             turn["offset_s"] = _parse_offset(match["ts"])
         turns.append(turn)
     return turns
+
+
+def speaker_turn(name: str, text: str) -> dict[str, Any] | None:
+    """A raw turn of a named speaker: its role (from the aliases) or, for a diarization label such as
+    ``Speaker 1``, the label for :func:`dispo.roles.assign_roles`; ``None`` for any other name."""
+    name = name.strip()
+    role = SPEAKER_ALIASES.get(name.lower())
+    if role is not None:
+        return {"speaker": role, "text": text}
+    if is_generic_speaker(name):
+        return {LABEL_KEY: name, "text": text}
+    return None
 
 
 def _parse_offset(stamp: str) -> float:

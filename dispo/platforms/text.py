@@ -3,7 +3,8 @@ SubRip (``.srt``) and WebVTT (``.vtt``) subtitles. One file is one contact, name
 
 Speakers are recognised by the same aliases as the CSV reader (Caller, Rep, Advisor, IVR, Bot...);
 in subtitles a cue names its speaker as ``Agent: ...`` or, in WebVTT, ``<v Agent>...``; the cue's
-start time is the turn's offset.
+start time is the turn's offset. Diarization labels (``Speaker 1``, ``spk_0``, ``SPEAKER_01``) get
+their roles from what each says (:mod:`dispo.roles`), and such a file is a voice contact.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from dispo.errors import FieldProblem
-from dispo.io import SPEAKER_ALIASES, parse_transcript
+from dispo.io import parse_transcript, speaker_turn
 from dispo.platforms.codes import CodeMap
+from dispo.roles import ROLES_METADATA_KEY, assign_roles
 
 _TIMING = re.compile(r"^(?P<h>\d{1,2}:)?(?P<m>\d{2}):(?P<s>\d{2})[.,](?P<ms>\d{3})\s+-->\s+\S+")
 _VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+(?P<speaker>[^>]+)>(?P<text>.*?)(?:</v>)?$")
-_NAMED = re.compile(r"^(?P<speaker>[A-Za-z][A-Za-z _-]{0,30}?)\s*:\s?(?P<text>.*)$")
+_NAMED = re.compile(r"^(?P<speaker>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*:\s?(?P<text>.*)$")
 
 RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
 
@@ -33,11 +35,15 @@ def read_speaker_text(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
     problems: list[FieldProblem] = []
     suffix = path.suffix.lower()
     turns = _cues(text, problems) if suffix in (".srt", ".vtt") else parse_transcript(text, problems)
+    roles = assign_roles(turns, problems) if not problems else None
     if problems:
         yield 0, text[:2000], None, problems
         return
-    yield 0, text[:2000], {"contact_id": path.stem, "channel": "voice" if suffix != ".txt" else "chat",
-                           "turns": turns, "metadata": {"platform": {"file": path.name}}}, []  # fmt: skip
+    metadata: dict[str, Any] = {"platform": {"file": path.name}}
+    if roles is not None:
+        metadata[ROLES_METADATA_KEY] = roles.to_dict()
+    channel = "voice" if suffix != ".txt" or roles is not None else "chat"  # diarized: speech recognised
+    yield 0, text[:2000], {"contact_id": path.stem, "channel": channel, "turns": turns, "metadata": metadata}, []
 
 
 def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
@@ -59,11 +65,10 @@ def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
         )
         body = " ".join(lines[timing_at + 1 :])
         voice = _VOICE.match(body) or _NAMED.match(body)
-        speaker = SPEAKER_ALIASES.get(voice["speaker"].strip().lower()) if voice else None
-        if speaker is None:
+        turn = speaker_turn(voice["speaker"], re.sub(r"</?[^>]+>", "", voice["text"]).strip()) if voice else None
+        if turn is None:
             found = voice["speaker"] if voice else body[:40]
             problems.append(FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')", found))
             continue
-        assert voice is not None
-        turns.append({"speaker": speaker, "text": re.sub(r"</?[^>]+>", "", voice["text"]).strip(), "offset_s": offset})
+        turns.append({**turn, "offset_s": offset})
     return turns
