@@ -153,6 +153,43 @@ def test_text_subtitles_and_transcripts(tmp_path: Path, name: str, speakers: lis
     assert "<v" not in contact.turns[1].text
 
 
+def test_amazon_transcribe_diarized_words_make_turns_with_inferred_roles(tmp_path: Path) -> None:
+    contact = _only("transcribe", "transcribe_diarized.json", tmp_path)
+    assert isinstance(contact, Contact) and contact.contact_id == "harbor-call-0193" and contact.channel == "voice"
+    assert [t.speaker for t in contact.turns] == ["agent", "customer", "agent", "customer", "agent"]
+    assert contact.turns[0].text.startswith("thank you for calling") and contact.turns[0].text.endswith("help.")
+    assert contact.turns[1].offset_s == 4.1
+    assert contact.metadata["speaker_roles"]["roles"] == {"spk_0": "agent", "spk_1": "customer"}
+
+
+def test_diarized_segments_continue_an_unattributed_segment_and_count_it(tmp_path: Path) -> None:
+    contact = _only("diarized_json", "whisperx_segments.json", tmp_path)
+    assert isinstance(contact, Contact) and contact.contact_id == "whisperx_segments"
+    assert [t.speaker for t in contact.turns] == ["agent", "customer", "agent", "customer", "agent"]
+    assert contact.turns[1].text.endswith("I need to know why. It's been like that since March.")
+    assert contact.metadata["platform"] == {"unattributed_segments": 1}
+    assert contact.metadata["speaker_roles"]["roles"] == {"SPEAKER_01": "agent", "SPEAKER_00": "customer"}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "doc", "field"),
+    [
+        ("transcribe", {"results": {"transcripts": []}}, "results.items"),
+        ("transcribe", {"results": {"items": [{"type": "pronunciation", "alternatives": [{"content": "hi"}]}]}},
+         "results.items[].speaker_label"),
+        ("diarized_json", {"text": "no segments"}, "segments"),
+        ("diarized_json", [{"text": "hello", "speaker": None}], "segments[0].speaker"),
+        ("diarized_json", [{"text": "hello", "speaker": "Bob"}, {"text": "hi", "speaker": "A"}], "segments[].speaker"),
+        ("diarized_json", [{"text": "my card was charged twice", "speaker": "A"}], "turns[].speaker"),
+    ],
+)  # fmt: skip
+def test_a_diarized_export_that_cannot_be_read_names_the_field(tmp_path: Path, fmt: str, doc: object,
+                                                                field: str) -> None:  # fmt: skip
+    (tmp_path / "x.json").write_text(json.dumps(doc))
+    [record] = list(iter_platform_records(fmt, tmp_path / "x.json"))
+    assert isinstance(record.item, Rejected) and record.item.error.problems[0].field == field
+
+
 @pytest.mark.parametrize(
     ("name", "field"),
     [
@@ -213,6 +250,8 @@ def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Pa
         ("ccai", "ccai_conversation.json"),
         ("genesys", "genesys_transcript.json"),
         ("speaker_text", "call.srt"),
+        ("transcribe", "transcribe_diarized.json"),
+        ("diarized_json", "whisperx_segments.json"),
     ],
 )
 def test_each_format_goes_through_dispo_label_and_dispo_report(

@@ -24,6 +24,7 @@ from dispo.io import InputFormatError, Record, Rejected, expand_inputs
 from dispo.platforms.ccai import read_ccai
 from dispo.platforms.codes import CodeMap
 from dispo.platforms.connect import read_contact_lens, read_transcribe_call_analytics
+from dispo.platforms.diarized import read_diarized_json, read_transcribe
 from dispo.platforms.genesys import read_genesys
 from dispo.platforms.text import read_speaker_text
 from dispo.platforms.twilio import read_twilio
@@ -53,6 +54,12 @@ FORMATS: dict[str, Platform] = {
     "zendesk": Platform(read_zendesk, (".json",), "a Zendesk ticket with its comments (one ticket)"),
     "genesys": Platform(read_genesys, (".json",), "a Genesys Cloud communication transcript (transcript URL JSON)"),
     "ccai": Platform(read_ccai, (".json",), "a Google CCAI Insights Conversation resource (one conversation)"),
+    "transcribe": Platform(
+        read_transcribe, (".json",), "an Amazon Transcribe job result with speaker or channel identification (one call)"
+    ),
+    "diarized_json": Platform(
+        read_diarized_json, (".json",), "diarized segments (WhisperX, pyannote, speech APIs): speaker, text, start"
+    ),
     "speaker_text": Platform(
         read_speaker_text, (".txt", ".srt", ".vtt"), "a 'Speaker: text' transcript, SRT or WebVTT (one contact a file)"
     ),

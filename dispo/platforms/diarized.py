@@ -1,0 +1,142 @@
+"""Speech recognition output with diarization: voices named by number or letter, roles inferred.
+
+- ``transcribe``: an Amazon Transcribe batch job's result (``results.items``, each word with its
+  ``speaker_label`` such as ``spk_0``, or with ``channel_label`` under channel identification;
+  punctuation follows its word). One file is one call, named by ``jobName``.
+- ``diarized_json``: segments as WhisperX, pyannote pipelines and most speech APIs write them: a
+  JSON list, or an object whose ``segments`` or ``utterances`` hold it, each segment with ``text``
+  (or ``transcript``), ``speaker`` (or ``speaker_label``, ``speaker_id``) and ``start`` in seconds.
+  A segment diarization left without a speaker continues the turn before it (counted in metadata).
+
+Consecutive words or segments of one voice make one turn; the roles come from what each voice says
+(:mod:`dispo.roles`) and are kept in the contact's metadata with how firmly they were decided.
+Named speakers (``Agent``, ``Caller``) are read as the other readers read them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dispo.errors import FieldProblem
+from dispo.io import speaker_turn
+from dispo.platforms.codes import CodeMap
+from dispo.platforms.connect import load_json
+from dispo.roles import ROLES_METADATA_KEY, assign_roles
+
+RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
+SPEAKER_KEYS = ("speaker", "speaker_label", "speaker_id")
+
+
+def read_transcribe(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+    doc, problems = load_json(path)
+    results = doc.get("results") if isinstance(doc, dict) else None
+    if not problems and not (isinstance(results, dict) and isinstance(results.get("items"), list)):
+        problems.append(FieldProblem("results.items", "an Amazon Transcribe job result", type(doc).__name__))
+    if problems:
+        yield 0, doc, None, problems
+        return
+    assert isinstance(results, dict)
+    words: list[tuple[str | None, str, float | None, bool]] = []  # (voice, text, start, punctuation)
+    for item in results["items"]:
+        alternatives = item.get("alternatives") if isinstance(item, dict) else None
+        if not alternatives or not isinstance(alternatives[0], dict):
+            continue  # an item without text (Transcribe writes none, but a hand-edited file may)
+        voice = item.get("speaker_label") or item.get("channel_label")
+        start = None
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            start = float(item["start_time"])
+        words.append((voice, str(alternatives[0].get("content", "")), start, item.get("type") == "punctuation"))
+    segments: list[tuple[str | None, str, float | None]] = []
+    for voice, text, start, punctuation in words:
+        if punctuation and segments:  # punctuation carries no voice: it ends the word before it
+            segments[-1] = (segments[-1][0], segments[-1][1] + text, segments[-1][2])
+        elif punctuation:
+            continue
+        else:
+            segments.append((voice, text, start))
+    if any(voice is None for voice, _, _ in segments):
+        problems.append(
+            FieldProblem(
+                "results.items[].speaker_label",
+                "a speaker_label or channel_label on every word (a job run with speaker or channel identification)",
+                "a word without one",
+            )
+        )
+        yield 0, doc, None, problems
+        return
+    contact_id = str(doc.get("jobName") or path.stem)
+    yield 0, doc, _contact(contact_id, segments, problems, {"jobName": doc.get("jobName")}, doc, codes), problems
+
+
+def read_diarized_json(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+    doc, problems = load_json(path)
+    found = doc if isinstance(doc, list) else next(
+        (doc[key] for key in ("segments", "utterances") if isinstance(doc, dict) and isinstance(doc.get(key), list)),
+        None,
+    )  # fmt: skip
+    if not problems and found is None:
+        problems.append(FieldProblem("segments", "a list of segments (or an object holding one)", type(doc).__name__))
+    if problems:
+        yield 0, doc, None, problems
+        return
+    assert found is not None
+    segments: list[tuple[str | None, str, float | None]] = []
+    unattributed = 0
+    for i, segment in enumerate(found):
+        if not isinstance(segment, dict):
+            problems.append(FieldProblem(f"segments[{i}]", "an object", type(segment).__name__))
+            continue
+        text = segment.get("text", segment.get("transcript"))
+        if not isinstance(text, str):
+            problems.append(FieldProblem(f"segments[{i}].text", "the segment's text", text))
+            continue
+        voice = next((segment[key] for key in SPEAKER_KEYS if segment.get(key) not in (None, "")), None)
+        if voice is None:
+            if not segments:
+                problems.append(FieldProblem(f"segments[{i}].speaker", "a speaker on the first segment", None))
+                continue
+            unattributed += 1
+            voice = segments[-1][0]
+        start = None
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            start = float(segment["start"] if "start" in segment else segment["start_time"])
+        segments.append((str(voice), text.strip(), start))
+    contact_id = str(doc.get("id") or path.stem) if isinstance(doc, dict) else path.stem
+    extra = {"unattributed_segments": unattributed} if unattributed else {}
+    yield 0, doc, _contact(contact_id, segments, problems, extra, doc, codes), problems
+
+
+def _contact(
+    contact_id: str, segments: list[tuple[str | None, str, float | None]], problems: list[FieldProblem],
+    platform: dict[str, Any], doc: Any, codes: CodeMap | None,
+) -> dict[str, Any] | None:  # fmt: skip
+    """The raw contact of a diarized call: one turn per run of one voice, roles assigned."""
+    turns: list[dict[str, Any]] = []
+    voices: list[str | None] = []
+    for voice, text, start in segments:
+        if turns and voices[-1] == voice:
+            turns[-1]["text"] += " " + text
+            continue
+        turn = speaker_turn(str(voice), text)
+        if turn is None:
+            problems.append(
+                FieldProblem("segments[].speaker", "a role (Agent, Customer, ...) or a diarization label", voice)
+            )
+            return None
+        if start is not None and start >= 0:
+            turn["offset_s"] = start
+        turns.append(turn)
+        voices.append(voice)
+    roles = assign_roles(turns, problems)
+    if problems:
+        return None
+    metadata: dict[str, Any] = {"platform": {k: v for k, v in platform.items() if v is not None}}
+    if roles is not None:
+        metadata[ROLES_METADATA_KEY] = roles.to_dict()
+    raw: dict[str, Any] = {"contact_id": contact_id, "channel": "voice", "turns": turns, "metadata": metadata}
+    if codes is not None and isinstance(doc, dict):
+        problems.extend(codes.apply(raw, doc.get("wrapup_code"), "wrapup_code"))
+    return None if problems else raw
