@@ -430,8 +430,10 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
 
 def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
     """The turns of ``Speaker: text`` lines (see the CSV layout); a bad line is a problem, not a turn.
-    Diarization labels (``Speaker 1``, ``spk_0``) are left for :func:`dispo.roles.assign_roles`."""
+    Diarization labels (``Speaker 1``, ``spk_0``) are left for :func:`dispo.roles.assign_roles`, and
+    so are people's names where every speaker is one (:func:`names_as_voices`)."""
     turns: list[dict[str, Any]] = []
+    named: list[tuple[dict[str, Any], FieldProblem]] = []  # turns of speakers named by a person's name
     for number, line in enumerate(transcript.splitlines(), start=1):
         if not line.strip() and not line.startswith("  "):
             continue
@@ -449,15 +451,30 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
             problems.append(FieldProblem(f"transcript line {number}", "'Speaker: text'", line))
             continue
         turn = speaker_turn(match["speaker"], match["text"])
+        problem = FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", match["speaker"])
         if turn is None:
-            problems.append(
-                FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", match["speaker"])
-            )
-            continue
+            turn = {LABEL_KEY: match["speaker"].strip(), "text": match["text"]}
+            named.append((turn, problem))
         if match["ts"]:
             turn["offset_s"] = _parse_offset(match["ts"])
         turns.append(turn)
-    return turns
+    return names_as_voices(turns, named, problems)
+
+
+def names_as_voices(
+    turns: list[dict[str, Any]], named: list[tuple[dict[str, Any], FieldProblem]], problems: list[FieldProblem]
+) -> list[dict[str, Any]]:
+    """People's names as speakers (``Jessica:``, ``Mark T:``, as chat tools export them) are voices whose
+    roles :func:`dispo.roles.assign_roles` infers, but only where every speaker of the contact is such a
+    name, two to four of them; otherwise each is the problem it was (``Agnet`` beside ``Customer``
+    stays an error, as does a lone name)."""
+    if not named:
+        return turns
+    if len(named) == len(turns) and 2 <= len({turn[LABEL_KEY] for turn, _ in named}) <= 4:
+        return turns
+    problems.extend(problem for _, problem in named)
+    unknown = {id(turn) for turn, _ in named}
+    return [turn for turn in turns if id(turn) not in unknown]
 
 
 def speaker_turn(name: str, text: str) -> dict[str, Any] | None:

@@ -100,3 +100,31 @@ def test_a_diarized_transcript_file_imports_as_a_voice_contact(tmp_path: Path, s
     assert isinstance(contact, Contact) and contact.channel == "voice"
     assert [t.speaker for t in contact.turns][:2] == ["agent", "customer"]
     assert contact.metadata[ROLES_METADATA_KEY]["roles"] == {"SPEAKER_00": "agent", "SPEAKER_01": "customer"}
+
+
+def test_a_transcript_whose_speakers_are_all_peoples_names_gets_roles(tmp_path: Path) -> None:
+    names = {"Speaker 1": "Dana", "Speaker 2": "Marcus Webb"}
+    path = tmp_path / "calls.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["contact_id", "transcript"])
+        writer.writerow(
+            ["c1", "\n".join(f"[00:00:{i:02d}] {names[label]}: {text}" for i, (label, text) in enumerate(CALL))]
+        )
+    [contact] = read_contacts(path)
+    assert [t.speaker for t in contact.turns] == ["agent", "customer", "agent", "customer", "agent"]
+    assert contact.metadata[ROLES_METADATA_KEY]["roles"] == {"Dana": "agent", "Marcus Webb": "customer"}
+
+
+@pytest.mark.parametrize(
+    "transcript", ["Customer: hi\nAgnet: hello", "Dana: hi\nDana: hello", "Agent: hi\nBob: x\nSue: y"]
+)
+def test_a_name_beside_a_role_or_alone_stays_an_error(tmp_path: Path, transcript: str) -> None:
+    path = tmp_path / "calls.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["contact_id", "transcript"])
+        writer.writerow(["c1", transcript])
+    with pytest.raises(RecordError) as info:
+        read_contacts(path)
+    assert info.value.problems[0].expected == "a speaker customer, agent or system"

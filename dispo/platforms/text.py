@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from dispo.errors import FieldProblem
-from dispo.io import parse_transcript, speaker_turn
+from dispo.io import names_as_voices, parse_transcript, speaker_turn
 from dispo.platforms.codes import CodeMap
-from dispo.roles import ROLES_METADATA_KEY, assign_roles
+from dispo.roles import LABEL_KEY, ROLES_METADATA_KEY, assign_roles
 
 _TIMING = re.compile(r"^(?P<h>\d{1,2}:)?(?P<m>\d{2}):(?P<s>\d{2})[.,](?P<ms>\d{3})\s+-->\s+\S+")
 _VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+(?P<speaker>[^>]+)>(?P<text>.*?)(?:</v>)?$")
@@ -49,6 +49,7 @@ def read_speaker_text(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
 def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
     """The turns of SRT or WebVTT cues: a timing line, then the cue's text lines."""
     turns: list[dict[str, Any]] = []
+    named: list[tuple[dict[str, Any], FieldProblem]] = []  # cues of speakers named by a person's name
     blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
     for number, block in enumerate(blocks, start=1):
         lines = [line.strip() for line in block.split("\n") if line.strip()]
@@ -65,10 +66,15 @@ def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
         )
         body = " ".join(lines[timing_at + 1 :])
         voice = _VOICE.match(body) or _NAMED.match(body)
-        turn = speaker_turn(voice["speaker"], re.sub(r"</?[^>]+>", "", voice["text"]).strip()) if voice else None
-        if turn is None:
-            found = voice["speaker"] if voice else body[:40]
-            problems.append(FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')", found))
+        if voice is None:
+            problems.append(FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')", body[:40]))
             continue
-        turns.append({**turn, "offset_s": offset})
-    return turns
+        text = re.sub(r"</?[^>]+>", "", voice["text"]).strip()
+        turn = speaker_turn(voice["speaker"], text)
+        if turn is None:
+            turn = {LABEL_KEY: voice["speaker"].strip(), "text": text}
+            named.append((turn, FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')",
+                                             voice["speaker"])))  # fmt: skip
+        turn["offset_s"] = offset
+        turns.append(turn)
+    return names_as_voices(turns, named, problems)
