@@ -321,3 +321,21 @@ def test_every_reader_keeps_the_code_and_refuses_an_unmapped_one_when_asked(fmt:
     strict = CodeMap({"nothing": {"reason": "track_order"}}, unmapped="reject")
     [refused] = list(iter_platform_records(fmt, FIXTURES / name, codes=strict))
     assert isinstance(refused.item, Rejected) and refused.item.error.problems[0].field == field
+
+
+@pytest.mark.parametrize(
+    ("doc", "offset"),
+    [
+        ({"results": {"utterances": [{"speaker": 0, "transcript": "thanks for calling how can i help", "start": 0.5},
+                                     {"speaker": 1, "transcript": "my card was charged twice", "start": 3.25}]}}, 3.25),
+        ({"audio_duration": 9,
+          "utterances": [{"speaker": "A", "text": "thanks for calling how can i help", "start": 500},
+                         {"speaker": "B", "text": "my card was charged twice", "start": 3250}]}, 3.25),
+    ],
+)  # fmt: skip
+def test_deepgram_and_assemblyai_utterances(tmp_path: Path, doc: dict[str, object], offset: float) -> None:
+    (tmp_path / "call.json").write_text(json.dumps(doc))
+    [record] = list(iter_platform_records("diarized_json", tmp_path / "call.json"))
+    contact = record.item
+    assert isinstance(contact, Contact) and [t.speaker for t in contact.turns] == ["agent", "customer"]
+    assert contact.turns[1].offset_s == offset

@@ -4,8 +4,10 @@
   ``speaker_label`` such as ``spk_0``, or with ``channel_label`` under channel identification;
   punctuation follows its word). One file is one call, named by ``jobName``.
 - ``diarized_json``: segments as WhisperX, pyannote pipelines and most speech APIs write them: a
-  JSON list, or an object whose ``segments`` or ``utterances`` hold it, each segment with ``text``
-  (or ``transcript``), ``speaker`` (or ``speaker_label``, ``speaker_id``) and ``start`` in seconds.
+  JSON list, or an object whose ``segments`` or ``utterances`` hold it (under ``results`` for
+  Deepgram), each segment with ``text`` (or ``transcript``), ``speaker`` (or ``speaker_label``,
+  ``speaker_id``; a number is a voice too) and ``start`` in seconds (milliseconds in an AssemblyAI
+  transcript, recognised by its ``audio_duration``).
   A segment diarization left without a speaker continues the turn before it (counted in metadata).
 
 Consecutive words or segments of one voice make one turn; the roles come from what each voice says
@@ -73,10 +75,13 @@ def read_transcribe(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
 
 def read_diarized_json(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
     doc, problems = load_json(path)
+    holder = doc.get("results") if isinstance(doc, dict) and isinstance(doc.get("results"), dict) else doc  # Deepgram
     found = doc if isinstance(doc, list) else next(
-        (doc[key] for key in ("segments", "utterances") if isinstance(doc, dict) and isinstance(doc.get(key), list)),
-        None,
+        (holder[key] for key in ("segments", "utterances") if isinstance(holder, dict)
+         and isinstance(holder.get(key), list)), None,
     )  # fmt: skip
+    # AssemblyAI's transcript (it has ``audio_duration``) times utterances in milliseconds; the others in seconds.
+    scale = 0.001 if isinstance(doc, dict) and "audio_duration" in doc else 1.0
     if not problems and found is None:
         problems.append(FieldProblem("segments", "a list of segments (or an object holding one)", type(doc).__name__))
     if problems:
@@ -102,7 +107,7 @@ def read_diarized_json(path: Path, codes: CodeMap | None) -> Iterator[RawContact
             voice = segments[-1][0]
         start = None
         with contextlib.suppress(KeyError, TypeError, ValueError):
-            start = float(segment["start"] if "start" in segment else segment["start_time"])
+            start = float(segment["start"] if "start" in segment else segment["start_time"]) * scale
         segments.append((str(voice), text.strip(), start))
     contact_id = str(doc.get("id") or path.stem) if isinstance(doc, dict) else path.stem
     extra = {"unattributed_segments": unattributed} if unattributed else {}
