@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -155,12 +156,14 @@ def _validate(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from dispo.io import ContactWriter, Rejected, RejectsWriter
     from dispo.platforms import CodeMap, iter_platform_records
+    from dispo.roles import ROLES_METADATA_KEY
     from dispo.taxonomy import load_taxonomy
 
     codes = CodeMap.from_yaml(args.codes) if args.codes else None
     records = iter_platform_records(args.format, args.input, taxonomy=load_taxonomy(args.taxonomy), codes=codes)
     rejects = RejectsWriter(args.rejects) if args.rejects else None
     read = accepted = 0
+    inferred: Counter[str] = Counter()  # contacts whose speaker roles were inferred, by what decided them
     try:
         with ContactWriter(args.output) as writer:
             for record in records:
@@ -172,11 +175,17 @@ def _import(args: argparse.Namespace) -> int:
                     continue
                 writer.write(record.item)
                 accepted += 1
+                roles = record.item.metadata.get(ROLES_METADATA_KEY)
+                if isinstance(roles, dict):
+                    inferred[str(roles.get("decided_by"))] += 1
     finally:
         if rejects is not None:
             rejects.close()
     logger.info("%d records read = %d imported -> %s + %d rejected%s", read, accepted, args.output,
                 read - accepted, f" -> {args.rejects}" if args.rejects else "")  # fmt: skip
+    if inferred:
+        how = ", ".join(f"{n} by {decided_by}" for decided_by, n in sorted(inferred.items()))
+        logger.info("speaker roles inferred for %d contacts (%s); see metadata.speaker_roles", inferred.total(), how)
     return 0 if read == accepted else 1
 
 
