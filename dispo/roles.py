@@ -117,8 +117,8 @@ def is_generic_speaker(name: str) -> bool:
 
 
 def turn_lean(text: str) -> tuple[float, float, bool]:
-    """What one turn says of its speaker: agent cues minus customer cues, the you-minus-I count, and
-    whether it is an automated prompt."""
+    """What one turn says of its speaker: agent cues minus customer cues, the count of you/your/we/our
+    minus my/me, and whether it is an automated prompt."""
     lowered = text.lower().replace("’", "'")
     cues = sum(bool(cue.search(lowered)) for cue in _AGENT_CUES) - sum(
         bool(cue.search(lowered)) for cue in _CUSTOMER_CUES
@@ -130,7 +130,7 @@ def turn_lean(text: str) -> tuple[float, float, bool]:
 def infer_roles(turns: Sequence[tuple[str, str]], *, named: Sequence[str] = ()) -> RoleAssignment:
     """Roles for the unnamed labels of ``turns`` (``(label, text)`` in order); ``named``: the roles the
     other turns of the contact already have. Raises ``ValueError`` where there is nothing to decide
-    by: a lone unnamed label beside no named role, or beside both."""
+    by: a lone unnamed label and no named agent or customer."""
     order: list[str] = []
     cues: dict[str, float] = {}
     pronouns: dict[str, float] = {}
@@ -151,15 +151,11 @@ def infer_roles(turns: Sequence[tuple[str, str]], *, named: Sequence[str] = ()) 
     if "customer" in named and people:  # the customer is named: every unnamed voice is an agent
         roles.update({label: "agent" for label in people})
         return RoleAssignment(roles, lean, 0.0, "named roles")
-    if len(people) == 1:
-        has_agent, has_customer = "agent" in named, "customer" in named
-        if has_agent == has_customer:
-            what = "both an agent and a customer" if has_agent else "no named speaker"
-            raise ValueError(f"one unnamed speaker ({people[0]!r}) beside {what}: name the roles")
-        roles[people[0]] = "customer" if has_agent else "agent"
+    if len(people) == 1:  # one voice: it takes the role the named speakers lack, if they lack one
+        if "agent" not in named:
+            raise ValueError(f"one unnamed speaker ({people[0]!r}) and no named agent or customer: name the roles")
+        roles[people[0]] = "customer"
         return RoleAssignment(roles, lean, 0.0, "named roles")
-    if not people:
-        raise ValueError("every speaker reads as an automated prompt: name the roles")
     ranked = sorted(people, key=lambda label: lean[label])
     margin = lean[ranked[1]] - lean[ranked[0]]
     if margin > 0:
