@@ -339,3 +339,17 @@ def test_deepgram_and_assemblyai_utterances(tmp_path: Path, doc: dict[str, objec
     contact = record.item
     assert isinstance(contact, Contact) and [t.speaker for t in contact.turns] == ["agent", "customer"]
     assert contact.turns[1].offset_s == offset
+
+
+def test_amazon_transcribe_channel_identification_reads_channels_as_voices(tmp_path: Path) -> None:
+    def word(channel: str, content: str, start: float) -> dict[str, object]:
+        return {"type": "pronunciation", "start_time": str(start), "channel_label": channel,
+                "alternatives": [{"content": content}]}  # fmt: skip
+
+    said = [("ch_1", "my parcel never arrived", 2.0), ("ch_0", "sorry to hear that let me check", 5.0)]
+    items = [word(ch, w, t + k) for ch, text, t in said for k, w in enumerate(text.split())]
+    (tmp_path / "call.json").write_text(json.dumps({"jobName": "c-9", "results": {"items": items}}))
+    [record] = list(iter_platform_records("transcribe", tmp_path / "call.json"))
+    contact = record.item
+    assert isinstance(contact, Contact) and [t.speaker for t in contact.turns] == ["customer", "agent"]
+    assert contact.metadata["speaker_roles"]["roles"] == {"ch_1": "customer", "ch_0": "agent"}
