@@ -14,6 +14,7 @@ by two spaces, so the transcript stays unambiguous.
 from __future__ import annotations
 
 import csv
+import difflib
 import glob
 import json
 import logging
@@ -384,7 +385,7 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
         if value not in ("", None):
             record[column] = value
     record["turns"] = parse_transcript(str(row.get("transcript", "")), problems)
-    roles = assign_roles(record["turns"], problems)
+    roles = None if problems else assign_roles(record["turns"], problems, field="transcript")
     for block, columns in (("labels", TASKS), ("agent_labels", AGENT_LABEL_COLUMNS)):
         values: dict[str, Any] = {}
         for name, column in zip(TASKS, columns, strict=True):
@@ -452,6 +453,9 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
             continue
         turn = speaker_turn(match["speaker"], match["text"])
         problem = FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", match["speaker"])
+        if turn is None and not is_person_name(match["speaker"]):
+            problems.append(problem)
+            continue
         if turn is None:
             turn = {LABEL_KEY: match["speaker"].strip(), "text": match["text"]}
             named.append((turn, problem))
@@ -475,6 +479,19 @@ def names_as_voices(
     problems.extend(problem for _, problem in named)
     unknown = {id(turn) for turn, _ in named}
     return [turn for turn in turns if id(turn) not in unknown]
+
+
+_PERSON_NAME = re.compile(r"^[A-Z][a-zA-Z'.-]*(?: [A-Z][a-zA-Z'.-]*){0,2}$")
+
+
+def is_person_name(name: str) -> bool:
+    """Whether a speaker reads as a person's name (``Dana``, ``Marcus Webb``): capitalised words, no
+    digits, and no word that is, or is one slip away from, a role (``Agnet``, ``Agent Smith``)."""
+    name = name.strip()
+    if not _PERSON_NAME.match(name):
+        return False
+    roles = [*SPEAKER_ALIASES, "speaker", "support", "service"]
+    return not any(difflib.get_close_matches(word.lower(), roles, n=1, cutoff=0.75) for word in name.split())
 
 
 def speaker_turn(name: str, text: str) -> dict[str, Any] | None:

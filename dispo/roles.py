@@ -20,7 +20,7 @@ every label and the margin it was decided by, is kept in the contact's metadata
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, MutableSequence, Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +65,7 @@ _AGENT_CUES = [
         r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))\b.{0,40}?\b[a-z]+ here\b",  # "Hi, Jess here"
         r"\b(?:dm|message|email|call|send) us\b"
         r"|\b(?:we|we'll|we will|we can|let's) (?:help|look|check|take a look|sort)",
-        r"\bon (?:our|my) (?:side|end)\b|\b(?:^|\s)\^[a-z]{2,}\s*$",  # "^Milo": a social-media signature
+        r"\bon (?:our|my) (?:side|end)\b|(?:^|[\s.!,])\^[a-z]{2,}\s*$",  # "^Milo": a social-media signature
         r"\bsorry to hear\b|\bi hear you\b|\bwho am i speaking (?:with|to)\b|\bwelcome to\b",
         r"\bhave you (?:tried|checked|received|had a chance)\b|\bare you (?:on|using|able to see)\b",
     )
@@ -113,7 +113,7 @@ class RoleAssignment:
 
 
 def is_generic_speaker(name: str) -> bool:
-    return bool(GENERIC_SPEAKER.match(name.strip()))
+    return bool(GENERIC_SPEAKER.match(" ".join(name.split())))
 
 
 def turn_lean(text: str) -> tuple[float, float, bool]:
@@ -145,10 +145,13 @@ def infer_roles(turns: Sequence[tuple[str, str]], *, named: Sequence[str] = ()) 
         automated[label].append(prompt)
     lean = {label: cues[label] + 0.5 * pronouns[label] / (1.0 + len(automated[label])) ** 0.5 for label in order}
     roles = {label: "system" for label in order if all(automated[label])}
-    if len(order) - len(roles) < 2:  # prompts are told apart from people, never a person from another
+    named_people = {"agent", "customer"} & set(named)
+    if len(order) - len(roles) + len(named_people) < 2:  # prompts are told from people, never a person alone
         roles = {}
     people = [label for label in order if label not in roles]
-    if "customer" in named and people:  # the customer is named: every unnamed voice is an agent
+    if not people:  # automated prompts beside a named agent and customer
+        return RoleAssignment(roles, lean, 0.0, "named roles")
+    if "customer" in named:  # the customer is named: every unnamed voice is an agent
         roles.update({label: "agent" for label in people})
         return RoleAssignment(roles, lean, 0.0, "named roles")
     if len(people) == 1:  # one voice: it takes the role the named speakers lack, if they lack one
@@ -168,25 +171,28 @@ def infer_roles(turns: Sequence[tuple[str, str]], *, named: Sequence[str] = ()) 
     return RoleAssignment(roles, lean, margin, decided_by)
 
 
-def assign_roles(turns: MutableSequence[dict[str, Any]], problems: list[FieldProblem]) -> RoleAssignment | None:
+def assign_roles(
+    turns: MutableSequence[dict[str, Any]], problems: list[FieldProblem], *, field: str = "turns[].speaker"
+) -> RoleAssignment | None:
     """Give the raw turns that carry an unnamed ``speaker_label`` their inferred role, in place;
-    ``None`` where every speaker was named. A contact that cannot be decided is a problem, not a guess."""
-    unnamed = [(str(turn[LABEL_KEY]), str(turn.get("text", ""))) for turn in turns if LABEL_KEY in turn]
+    ``None`` where every speaker was named. Labels that differ only in case or spacing (``Speaker 1``,
+    ``speaker  1``) are one voice, named as first written. A contact that cannot be decided is a
+    problem of ``field``, not a guess."""
+    spelled: dict[str, str] = {}  # casefolded label -> the label as first written
+    for turn in turns:
+        if LABEL_KEY in turn:
+            label = " ".join(str(turn[LABEL_KEY]).split())
+            turn[LABEL_KEY] = spelled.setdefault(label.casefold(), label)
+    unnamed = [(turn[LABEL_KEY], str(turn.get("text", ""))) for turn in turns if LABEL_KEY in turn]
     if not unnamed:
         return None
     named = [str(turn["speaker"]) for turn in turns if LABEL_KEY not in turn]
     try:
         assignment = infer_roles(unnamed, named=named)
     except ValueError as exc:
-        problems.append(FieldProblem("turns[].speaker", "roles that can be told apart", str(exc)))
+        problems.append(FieldProblem(field, "roles that can be told apart", str(exc)))
         return None
     for turn in turns:
         if LABEL_KEY in turn:
             turn["speaker"] = assignment.roles[turn.pop(LABEL_KEY)]
     return assignment
-
-
-def relabel(turns: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``(label, text)`` of ``turns`` with roles replaced by diarization names (``names``: role ->
-    label); roles not in ``names`` keep their name. For measuring the inference on labelled contacts."""
-    return [(names.get(str(turn["speaker"]), str(turn["speaker"])), str(turn["text"])) for turn in turns]

@@ -181,6 +181,12 @@ def test_diarized_segments_continue_an_unattributed_segment_and_count_it(tmp_pat
         ("diarized_json", [{"text": "hello", "speaker": None}], "segments[0].speaker"),
         ("diarized_json", [{"text": "hello", "speaker": "Bob"}, {"text": "hi", "speaker": "A"}], "segments[].speaker"),
         ("diarized_json", [{"text": "my card was charged twice", "speaker": "A"}], "turns[].speaker"),
+        ("diarized_json", [{"text": "hi", "speaker": "A", "start": "soon"}], "segments[0].start"),
+        ("diarized_json", [{"text": "hi", "speaker": "A", "start": -3}], "segments[0].start"),
+        ("transcribe", {"results": {"items": ["x"]}}, "results.items[0]"),
+        ("transcribe", {"results": {"items": [{"alternatives": {"content": "x"}}]}}, "results.items[0]"),
+        ("transcribe", {"results": {"items": [{"speaker_label": "spk_0", "start_time": "nan",
+                                               "alternatives": [{"content": "hi"}]}]}}, "results.items[0].start_time"),
     ],
 )  # fmt: skip
 def test_a_diarized_export_that_cannot_be_read_names_the_field(tmp_path: Path, fmt: str, doc: object,

@@ -83,7 +83,7 @@ def test_an_undecidable_transcript_is_a_rejection_naming_the_field(tmp_path: Pat
         writer.writerow(["c1", "Speaker 1: hello\nSpeaker 1: anyone there"])
     with pytest.raises(RecordError) as info:
         read_contacts(path)
-    assert info.value.problems[0].field == "turns[].speaker" and "name the roles" in info.value.problems[0].found
+    assert info.value.problems[0].field == "transcript" and "name the roles" in info.value.problems[0].found
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".srt"])
@@ -128,3 +128,27 @@ def test_a_name_beside_a_role_or_alone_stays_an_error(tmp_path: Path, transcript
     with pytest.raises(RecordError) as info:
         read_contacts(path)
     assert info.value.problems[0].expected == "a speaker customer, agent or system"
+
+
+def test_an_automated_voice_beside_a_named_agent_and_customer_is_the_system() -> None:
+    prompts = [("Speaker 1", "press 1 for billing. this call may be recorded for quality and training")]
+    assert infer_roles(prompts, named=["agent", "customer"]).roles == {"Speaker 1": "system"}
+
+
+def test_labels_that_differ_in_case_or_spacing_are_one_voice(tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    spellings = {0: "Speaker 1", 1: "Speaker 2", 2: "speaker 1", 3: "SPEAKER  2", 4: "speaker   1"}
+    lines = [f"{spellings[i]}: {text}" for i, (_, text) in enumerate(CALL)]
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["contact_id", "transcript"])
+        writer.writerow(["c1", "\n".join(lines)])
+    [contact] = read_contacts(path)
+    assert [t.speaker for t in contact.turns] == ["agent", "customer", "agent", "customer", "agent"]
+    assert set(contact.metadata[ROLES_METADATA_KEY]["roles"]) == {"Speaker 1", "Speaker 2"}
+
+
+def test_a_chat_export_named_by_people_stays_a_chat(tmp_path: Path) -> None:
+    (tmp_path / "chat.txt").write_text("Dana: thanks for contacting us, how can i help\nMarcus: my order is late\n")
+    [record] = list(iter_platform_records("speaker_text", tmp_path / "chat.txt"))
+    assert isinstance(record.item, Contact) and record.item.channel == "chat"

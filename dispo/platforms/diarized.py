@@ -17,7 +17,7 @@ Named speakers (``Agent``, ``Caller``) are read as the other readers read them.
 
 from __future__ import annotations
 
-import contextlib
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,15 +42,19 @@ def read_transcribe(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         return
     assert isinstance(results, dict)
     words: list[tuple[str | None, str, float | None, bool]] = []  # (voice, text, start, punctuation)
-    for item in results["items"]:
+    for i, item in enumerate(results["items"]):
         alternatives = item.get("alternatives") if isinstance(item, dict) else None
-        if not alternatives or not isinstance(alternatives[0], dict):
-            continue  # an item without text (Transcribe writes none, but a hand-edited file may)
-        voice = item.get("speaker_label") or item.get("channel_label")
-        start = None
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            start = float(item["start_time"])
-        words.append((voice, str(alternatives[0].get("content", "")), start, item.get("type") == "punctuation"))
+        content = alternatives[0].get("content") if isinstance(alternatives, list) and alternatives and isinstance(
+            alternatives[0], dict) else None  # fmt: skip
+        if not isinstance(item, dict) or not isinstance(content, str):
+            problems.append(FieldProblem(f"results.items[{i}]", "a word: alternatives[0].content", item))
+            continue
+        voice = next((item[key] for key in ("speaker_label", "channel_label") if item.get(key) not in (None, "")), None)
+        start = seconds(item, ("start_time",), f"results.items[{i}].start_time", problems)
+        words.append((None if voice is None else str(voice), content, start, item.get("type") == "punctuation"))
+    if problems:
+        yield 0, doc, None, problems
+        return
     segments: list[tuple[str | None, str, float | None]] = []
     for voice, text, start, punctuation in words:
         if punctuation and segments:  # punctuation carries no voice: it ends the word before it
@@ -80,8 +84,9 @@ def read_diarized_json(path: Path, codes: CodeMap | None) -> Iterator[RawContact
         (holder[key] for key in ("segments", "utterances") if isinstance(holder, dict)
          and isinstance(holder.get(key), list)), None,
     )  # fmt: skip
-    # AssemblyAI's transcript (it has ``audio_duration``) times utterances in milliseconds; the others in seconds.
-    scale = 0.001 if isinstance(doc, dict) and "audio_duration" in doc else 1.0
+    # AssemblyAI's transcript (utterances beside ``audio_duration``) times them in milliseconds; others in seconds.
+    assemblyai = isinstance(doc, dict) and "audio_duration" in doc and isinstance(doc.get("utterances"), list)
+    scale = 0.001 if assemblyai else 1.0
     if not problems and found is None:
         problems.append(FieldProblem("segments", "a list of segments (or an object holding one)", type(doc).__name__))
     if problems:
@@ -105,13 +110,29 @@ def read_diarized_json(path: Path, codes: CodeMap | None) -> Iterator[RawContact
                 continue
             unattributed += 1
             voice = segments[-1][0]
-        start = None
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            start = float(segment["start"] if "start" in segment else segment["start_time"]) * scale
+        start = seconds(segment, ("start", "start_time"), f"segments[{i}].start", problems, scale=scale)
         segments.append((str(voice), text.strip(), start))
     contact_id = str(doc.get("id") or path.stem) if isinstance(doc, dict) else path.stem
     extra = {"unattributed_segments": unattributed} if unattributed else {}
     yield 0, doc, _contact(contact_id, segments, problems, extra, doc, codes), problems
+
+
+def seconds(
+    item: dict[str, Any], keys: tuple[str, ...], field: str, problems: list[FieldProblem], *, scale: float = 1.0
+) -> float | None:
+    """The time under the first of ``keys`` present, in seconds; ``None`` when there is none, and a
+    problem of ``field`` when it is not a finite number of seconds from the start."""
+    key = next((key for key in keys if item.get(key) is not None), None)
+    if key is None:
+        return None
+    try:
+        value = float(item[key]) * scale
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        problems.append(FieldProblem(field, "seconds from the start of the call (a number, 0 or more)", item[key]))
+        return None
+    return value
 
 
 def _contact(
@@ -131,7 +152,7 @@ def _contact(
                 FieldProblem("segments[].speaker", "a role (Agent, Customer, ...) or a diarization label", voice)
             )
             return None
-        if start is not None and start >= 0:
+        if start is not None:
             turn["offset_s"] = start
         turns.append(turn)
         voices.append(voice)

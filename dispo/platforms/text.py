@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from dispo.errors import FieldProblem
-from dispo.io import names_as_voices, parse_transcript, speaker_turn
+from dispo.io import is_person_name, names_as_voices, parse_transcript, speaker_turn
 from dispo.platforms.codes import CodeMap
-from dispo.roles import LABEL_KEY, ROLES_METADATA_KEY, assign_roles
+from dispo.roles import LABEL_KEY, ROLES_METADATA_KEY, assign_roles, is_generic_speaker
 
 _TIMING = re.compile(r"^(?P<h>\d{1,2}:)?(?P<m>\d{2}):(?P<s>\d{2})[.,](?P<ms>\d{3})\s+-->\s+\S+")
 _VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+(?P<speaker>[^>]+)>(?P<text>.*?)(?:</v>)?$")
@@ -42,7 +42,8 @@ def read_speaker_text(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
     metadata: dict[str, Any] = {"platform": {"file": path.name}}
     if roles is not None:
         metadata[ROLES_METADATA_KEY] = roles.to_dict()
-    channel = "voice" if suffix != ".txt" or roles is not None else "chat"  # diarized: speech recognised
+    diarized = roles is not None and any(is_generic_speaker(label) for label in roles.roles)  # speech recognised
+    channel = "voice" if suffix != ".txt" or diarized else "chat"
     yield 0, text[:2000], {"contact_id": path.stem, "channel": channel, "turns": turns, "metadata": metadata}, []
 
 
@@ -71,10 +72,13 @@ def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
             continue
         text = re.sub(r"</?[^>]+>", "", voice["text"]).strip()
         turn = speaker_turn(voice["speaker"], text)
+        problem = FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')", voice["speaker"])
+        if turn is None and not is_person_name(voice["speaker"]):
+            problems.append(problem)
+            continue
         if turn is None:
             turn = {LABEL_KEY: voice["speaker"].strip(), "text": text}
-            named.append((turn, FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')",
-                                             voice["speaker"])))  # fmt: skip
+            named.append((turn, problem))
         turn["offset_s"] = offset
         turns.append(turn)
     return names_as_voices(turns, named, problems)
