@@ -451,18 +451,30 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
         if match is None:
             problems.append(FieldProblem(f"transcript line {number}", "'Speaker: text'", line))
             continue
-        turn = speaker_turn(match["speaker"], match["text"])
         problem = FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", match["speaker"])
-        if turn is None and not is_person_name(match["speaker"]):
-            problems.append(problem)
-            continue
+        turn = transcript_turn(match["speaker"], match["text"], problem, named=named, problems=problems)
         if turn is None:
-            turn = {LABEL_KEY: match["speaker"].strip(), "text": match["text"]}
-            named.append((turn, problem))
+            continue
         if match["ts"]:
             turn["offset_s"] = _parse_offset(match["ts"])
         turns.append(turn)
     return names_as_voices(turns, named, problems)
+
+
+def transcript_turn(
+    name: str, text: str, problem: FieldProblem, *, named: list[tuple[dict[str, Any], FieldProblem]],
+    problems: list[FieldProblem],
+) -> dict[str, Any] | None:  # fmt: skip
+    """The raw turn of one transcript line or cue: a role, a diarization label, or a person's name,
+    held in ``named`` with its ``problem`` until the whole transcript is read (:func:`names_as_voices`);
+    ``None`` with ``problem`` noted for any other speaker."""
+    turn = speaker_turn(name, text)
+    if turn is None and is_person_name(name):
+        turn = {LABEL_KEY: name.strip(), "text": text}
+        named.append((turn, problem))
+    elif turn is None:
+        problems.append(problem)
+    return turn
 
 
 def names_as_voices(

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from dispo.errors import FieldProblem
-from dispo.io import is_person_name, names_as_voices, parse_transcript, speaker_turn
+from dispo.io import names_as_voices, parse_transcript, transcript_turn
 from dispo.platforms.codes import CodeMap
-from dispo.roles import LABEL_KEY, ROLES_METADATA_KEY, assign_roles, is_generic_speaker
+from dispo.roles import ROLES_METADATA_KEY, assign_roles, is_generic_speaker
 
 _TIMING = re.compile(r"^(?P<h>\d{1,2}:)?(?P<m>\d{2}):(?P<s>\d{2})[.,](?P<ms>\d{3})\s+-->\s+\S+")
 _VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+(?P<speaker>[^>]+)>(?P<text>.*?)(?:</v>)?$")
@@ -71,14 +71,10 @@ def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
             problems.append(FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')", body[:40]))
             continue
         text = re.sub(r"</?[^>]+>", "", voice["text"]).strip()
-        turn = speaker_turn(voice["speaker"], text)
         problem = FieldProblem(f"cue {number}", "a speaker (e.g. 'Agent: ...' or '<v Agent>')", voice["speaker"])
-        if turn is None and not is_person_name(voice["speaker"]):
-            problems.append(problem)
-            continue
+        turn = transcript_turn(voice["speaker"], text, problem, named=named, problems=problems)
         if turn is None:
-            turn = {LABEL_KEY: voice["speaker"].strip(), "text": text}
-            named.append((turn, problem))
+            continue
         turn["offset_s"] = offset
         turns.append(turn)
     return names_as_voices(turns, named, problems)
