@@ -29,6 +29,11 @@ one rate come from ``dispo train --labels agent [--label-noise prune]`` on the s
     python bench/label_noise.py --shared ../shared/data
     python bench/label_noise.py --shared ../shared/data --skip-built   # BANKING77 only
     python bench/label_noise.py --skip-banking                         # the built corpus only
+
+The recorded built part (``bench/results/label_noise.json``) reads the corpus of sessions 12-15, from
+before the builder's bitter and curt closes: add ``--builder-option bitter_close_share=0
+--builder-option curt_close_share=0`` to reproduce it, and to ``--export`` the split the transformer's
+20% runs trained on.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,25 +118,31 @@ def provider_estimates(corpus: Sequence[Contact], estimates: dict[str, Any]) -> 
     return out
 
 
-def built_split(rate: float, n: int, seed: int) -> tuple[list[Contact], list[Contact]]:
-    """The built corpus at an agent-code error rate, shuffled and split 80/20 (train, held out)."""
-    corpus = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=n, seed=seed, agent_error_rate=rate)).build()]
+def built_split(
+    rate: float, n: int, seed: int, *, builder: Mapping[str, float] | None = None
+) -> tuple[list[Contact], list[Contact]]:
+    """The built corpus at an agent-code error rate, shuffled and split 80/20 (train, held out);
+    ``builder``: CorpusConfig options beside the rate (``--builder-option``)."""
+    builder = builder or {}
+    config = CorpusConfig(n_contacts=n, seed=seed, agent_error_rate=rate, **builder)  # type: ignore[arg-type]
+    corpus = [b.contact for b in CorpusBuilder(config).build()]
     random.Random(seed).shuffle(corpus)
     cut = int(0.8 * len(corpus))
     return corpus[:cut], corpus[cut:]
 
 
 def built_part(
-    rate: float, n: int, seed: int, realistic: dict[str, list[Contact]], max_features: int
-) -> dict[str, Any]:
-    train, held_out = built_split(rate, n, seed)
+    rate: float, n: int, seed: int, realistic: dict[str, list[Contact]], max_features: int,
+    builder: Mapping[str, float] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    train, held_out = built_split(rate, n, seed, builder=builder)
     actual = {t: round(float(np.mean([getattr(c.agent_labels, t) != getattr(c.labels, t) for c in train])), 4)
               for t in TASKS}  # fmt: skip
     agent = resolve_labels(train, priority=["agent"])
     reader = OutOfFold(seed=seed, max_features=max_features)
     report = find_label_issues(agent.contacts, agent.sources, reader=reader)
     started = time.perf_counter()
-    corrected, _ = correct(agent.contacts, agent.sources, reader=reader)
+    corrected, _ = correct(agent.contacts, agent.sources, reader=reader, report=report)
     correct_seconds = time.perf_counter() - started
     variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report), "correct": corrected,
                 "correct-prune": prune(corrected, report, unless_changed=True)}  # fmt: skip
@@ -234,6 +245,13 @@ def banking_part(folder: Path, rates: Sequence[float], seed: int, max_features: 
     return out
 
 
+def builder_option(text: str) -> tuple[str, float]:
+    key, sep, value = text.partition("=")
+    if not sep or key not in CorpusConfig.__dataclass_fields__:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY a CorpusConfig field, got {text!r}")
+    return key, float(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
@@ -253,10 +271,15 @@ def main() -> None:
         "--export", type=Path, default=None, metavar="DIR",
         help="only write DIR/train.jsonl and DIR/held_out.jsonl of the first --rates (for dispo train runs)",
     )  # fmt: skip
+    parser.add_argument(
+        "--builder-option", action="append", default=[], metavar="KEY=VALUE", type=builder_option,
+        help="a CorpusConfig option of the built corpus, e.g. bitter_close_share=0 and curt_close_share=0 "
+        "build the corpus of sessions 12-15, before the builder's bitter and curt closes",
+    )  # fmt: skip
     args = parser.parse_args()
     configure_logging("INFO")
     if args.export is not None:
-        train, held_out = built_split(args.rates[0], args.n_contacts, args.seed)
+        train, held_out = built_split(args.rates[0], args.n_contacts, args.seed, builder=dict(args.builder_option))
         write_contacts(train, args.export / "train.jsonl")
         write_contacts(held_out, args.export / "held_out.jsonl")
         logger.info("wrote %d + %d contacts to %s", len(train), len(held_out), args.export)
@@ -276,7 +299,11 @@ def main() -> None:
             "realistic_b_test_sha256": manifests["b"]["halves"]["test"]["sha256"],
             "n_contacts": args.n_contacts,
             "seed": args.seed,
-            "built": [built_part(r, args.n_contacts, args.seed, realistic, args.max_features) for r in args.rates],
+            "builder_options": dict(args.builder_option),
+            "built": [
+                built_part(r, args.n_contacts, args.seed, realistic, args.max_features, dict(args.builder_option))
+                for r in args.rates
+            ],
         }
     if not args.skip_banking:
         record["banking77"] = banking_part(args.shared / "banking77", args.banking_rates, args.seed, args.max_features)

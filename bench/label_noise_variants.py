@@ -4,7 +4,7 @@
 alternatives on a *different* built corpus (seed 21 by default, so that a choice made here is not
 made on the reported figures), with the same TF-IDF + logistic-regression learner and the same
 out-of-fold pass, and scores each on gold labels of the held-out 20% and on the realistic **dev**
-half (never the test half):
+half (never the test half), beside the share of the labels it trains on that are gold (``labels_right``):
 
 - ``prune``: drop the codes cleanlab flags (``filter_by="both"``), as shipped;
 - ``prune+half``: as ``prune``, and the codes only the looser noise-rate rule flags train at half weight;
@@ -25,6 +25,9 @@ half (never the test half):
   reader it had before);
 - ``correct_wide``: as ``correct``, reading the ``WIDE_FEATURES`` most code-associated n-grams instead
   of 3,000;
+- ``correct_agent``: as ``correct``, and each code's own class weighed by its agent's estimated odds of
+  coding right against everyone's (the one-coin EM below; ``dispo train --label-noise correct`` since
+  session 21);
 - ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
   (training/agent_accuracy.py) is below one half; ``weight_posterior``: train each code at that chance.
 
@@ -63,14 +66,14 @@ from training.agent_accuracy import agent_key, code_posteriors
 from training.evalset import half_path
 from training.labelsources import resolve_labels
 from training.noise import CORRECTION_FEATURES, OutOfFold, correction_features, out_of_fold_probabilities
-from training.noise_correction import correct_labels
+from training.noise_correction import correct_labels, weigh_by_agent
 
 logger = logging.getLogger("bench.label_noise_variants")
 RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
     "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft", "correct_confident", "correct_prune",
-    "correct_wide",
+    "correct_wide", "correct_agent",
 )  # fmt: skip
 SOFT_FLOOR = 0.05  # correct_soft: posterior labels below this share are not trained on
 CONFIDENT = 0.6  # correct_confident: a posterior whose best label is below this is not trained on
@@ -122,6 +125,14 @@ def _variant_labels(
         elif name == "correct_prune":
             weights[flags(y, probs)[0] & (correction.labels == y)] = 0.0
         return correction.labels, weights
+    if name == "correct_agent":
+        tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
+        correction = correct_labels(correction_features(tfidf, y), y, seed=seed, jobs=2)
+        strict, suspect = flags(y, probs)
+        level = float(np.mean(np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))))
+        noise_matrix = np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(y, probs)[1])
+        accuracy = code_posteriors(probs, y, agents, level=level, noise_matrix=noise_matrix).accuracy
+        return weigh_by_agent(correction.posterior, y, accuracy).argmax(axis=1), np.ones(len(y))
     if name == "correct_lsa":
         return correct_labels(lsa_features(texts, seed=seed), y, seed=seed).labels, np.ones(len(y))
     strict, suspect = flags(y, probs)
@@ -226,7 +237,10 @@ def rate_part(
                 .fit([texts[i] for i in rows[keep]], labels[keep], logisticregression__sample_weight=weights[keep])
             )
             result["methods"][name][task] = {"built_held_out": score(task, model, classes, held_out),
-                                             "realistic_dev": score(task, model, classes, dev)}  # fmt: skip
+                                             "realistic_dev": score(task, model, classes, dev),
+                                             # of the labels trained on, the share that is gold
+                                             "labels_right": round(float(np.mean(
+                                                 labels[keep] == gold_y[rows[keep]])), 4)}  # fmt: skip
             logger.info("rate %.2f %s %s: %s", rate, task, name, result["methods"][name][task])
     return result
 

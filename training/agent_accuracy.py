@@ -54,6 +54,7 @@ class CodePosteriors:
     """Per judged code, the chance it is right; and what the EM settled on."""
 
     right: np.ndarray  # P(code right | text, code, agent), one per code
+    accuracy: np.ndarray  # the EM's accuracy of each code's agent (its prior), one per code
     temperature: float  # applied to the out-of-fold probabilities
     level: float  # confident learning's share of right codes, which the population's estimate matches
 
@@ -77,15 +78,16 @@ def code_posteriors(
     confusions /= np.maximum(confusions.sum(axis=0, keepdims=True), 1e-12)  # M[i | j]: where wrong codes of j go
     groups = np.unique(np.asarray(agents, dtype=object).astype(str), return_inverse=True)[1]
 
-    def posteriors(temperature: float) -> np.ndarray:
+    def posteriors(temperature: float) -> tuple[np.ndarray, np.ndarray]:
         q = _tempered(probabilities, temperature)
         own = q[np.arange(len(given)), given]
         other = (q * confusions[given, :]).sum(axis=1)  # the diagonal of confusions is 0
         return _one_coin_em(own, other, groups)
 
     low, high = TEMPERATURE_RANGE
-    temperature = _root(lambda t: float(posteriors(t).mean()) - level, low, high)
-    return CodePosteriors(posteriors(temperature), temperature, level)
+    temperature = _root(lambda t: float(posteriors(t)[0].mean()) - level, low, high)
+    right, accuracy = posteriors(temperature)
+    return CodePosteriors(right, accuracy, temperature, level)
 
 
 def _tempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -95,9 +97,9 @@ def _tempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return np.asarray(q / q.sum(axis=1, keepdims=True))
 
 
-def _one_coin_em(own: np.ndarray, other: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Posterior that each code is right; each group's prior is its mean posterior, with
-    :data:`PRIOR_CODES` codes at the population's mean added (EM's fixed point)."""
+def _one_coin_em(own: np.ndarray, other: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior that each code is right, and its group's accuracy; each group's prior is its mean
+    posterior, with :data:`PRIOR_CODES` codes at the population's mean added (EM's fixed point)."""
     counts = np.bincount(groups)
     accuracy = np.full(len(counts), 0.9)
     for _ in range(EM_ITERATIONS):
@@ -105,7 +107,7 @@ def _one_coin_em(own: np.ndarray, other: np.ndarray, groups: np.ndarray) -> np.n
         posterior = prior * own / np.maximum(prior * own + (1 - prior) * other, 1e-12)
         sums = np.bincount(groups, weights=posterior, minlength=len(counts))
         accuracy = (sums + PRIOR_CODES * float(posterior.mean())) / (counts + PRIOR_CODES)
-    return np.asarray(posterior)
+    return np.asarray(posterior), np.asarray(accuracy[groups])
 
 
 def _root(f: Any, low: float, high: float) -> float:
