@@ -142,7 +142,7 @@ def built_part(
     reader = OutOfFold(seed=seed, max_features=max_features)
     report = find_label_issues(agent.contacts, agent.sources, reader=reader)
     started = time.perf_counter()
-    corrected, _ = correct(agent.contacts, agent.sources, reader=reader, report=report)
+    corrected, _ = correct(agent.contacts, agent.sources, reader=reader)
     correct_seconds = time.perf_counter() - started
     variants = {"gold": train, "naive": agent.contacts, "prune": prune(agent.contacts, report), "correct": corrected,
                 "correct-prune": prune(corrected, report, unless_changed=True)}  # fmt: skip

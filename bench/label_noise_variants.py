@@ -26,8 +26,8 @@ half (never the test half), beside the share of the labels it trains on that are
 - ``correct_wide``: as ``correct``, reading the ``WIDE_FEATURES`` most code-associated n-grams instead
   of 3,000;
 - ``correct_agent``: as ``correct``, and each code's own class weighed by its agent's estimated odds of
-  coding right against everyone's (the one-coin EM below; ``dispo train --label-noise correct`` since
-  session 21);
+  coding right against everyone's (the one-coin EM below). Session 21: more labels right here, not
+  better models on the seed-7 corpus or in the transformer, so not adopted (docs/quality.md);
 - ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
   (training/agent_accuracy.py) is below one half; ``weight_posterior``: train each code at that chance.
 
@@ -66,7 +66,7 @@ from training.agent_accuracy import agent_key, code_posteriors
 from training.evalset import half_path
 from training.labelsources import resolve_labels
 from training.noise import CORRECTION_FEATURES, OutOfFold, correction_features, out_of_fold_probabilities
-from training.noise_correction import correct_labels, weigh_by_agent
+from training.noise_correction import correct_labels
 
 logger = logging.getLogger("bench.label_noise_variants")
 RESULTS = Path("bench/results/label_noise_variants.json")
@@ -94,6 +94,18 @@ def lsa_features(texts: Sequence[str], *, seed: int, dimensions: int = 300) -> n
 
     tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
     return np.asarray(normalize(TruncatedSVD(dimensions, random_state=seed).fit_transform(tfidf)))
+
+
+def weigh_by_agent(posterior: np.ndarray, codes: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    """``correct_agent``: the correction's posterior with the code's own class weighed by its agent's
+    odds of coding right against everyone's (``accuracy``: the one-coin EM's, per code), since T is the
+    population's: P(true j | text, code i, agent a) ∝ P(true j | text, code i) · (odds(a) / odds(all) if
+    j = i else 1)."""
+    accuracy = np.clip(np.asarray(accuracy, dtype=np.float64), 1e-3, 1 - 1e-3)
+    population = float(accuracy.mean())
+    out = np.array(posterior, dtype=np.float64, copy=True)
+    out[np.arange(len(codes)), codes] *= (accuracy / (1 - accuracy)) / (population / (1 - population))
+    return np.asarray(out / out.sum(axis=1, keepdims=True))
 
 
 def variant_labels(

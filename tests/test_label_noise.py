@@ -242,7 +242,7 @@ def test_dispo_train_on_agent_codes_prunes_and_records_the_sources(tmp_path: Pat
     assert f"flagged agent codes dropped (not trained on): reason {noise['pruned']['reason']}" in card
     manifest = json.loads((bundle.path / "bundle.json").read_text())
     assert {LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE} <= set(manifest["files"])  # part of the version, listed in it
-    assert all(0.0 <= i["estimated_right"] <= 1.0 and 0.0 < i["agent_accuracy"] < 1.0 for i in issues)
+    assert all(0.0 <= i["estimated_right"] <= 1.0 for i in issues)
 
 
 def test_correction_changes_agent_codes_only_and_counts_them(noisy_corpus: list[Contact]) -> None:
@@ -276,7 +276,7 @@ def test_correct_prune_drops_the_flagged_codes_the_correction_kept(noisy_corpus:
     agent = resolve_labels(noisy_corpus[:450], priority=["agent"])
     reader = OutOfFold(folds=3, max_features=5000)
     outcome = handle_label_noise(agent.contacts, agent.sources, method="correct-prune", reader=reader)
-    corrected, _ = correct(agent.contacts, agent.sources, reader=reader, report=outcome.report)
+    corrected, _ = correct(agent.contacts, agent.sources, reader=reader)
     flagged = {(i.contact_id, i.task) for i in outcome.report.issues if i.issue}
     assert outcome.method == "correct-prune" and sum(outcome.pruned.values()) > 0
     for task in ("reason", "outcome"):

@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 
 from dispo.errors import ConfigError
-from training.noise_correction import ForwardCorrectedClassifier, correct_labels, weigh_by_agent
+from training.noise_correction import ForwardCorrectedClassifier, correct_labels
 
 
 def blobs(n_per_class: int = 120, k: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -150,25 +150,3 @@ def test_forward_loss_puts_each_estimate_in_the_heads_label_order() -> None:
         ForwardLoss.embed({"reason": (["b", "z"], estimated)}, {"reason": ("a", "b")}, {})
     with pytest.raises(ConfigError, match="columns sum to 1"):
         ForwardLoss({"reason": np.ones((2, 2))}, {"reason": frozenset()})
-
-
-def test_who_gave_the_code_weighs_on_its_posterior() -> None:
-    """Two agents code the same kind of texts: one is right 97% of the time, the other 60% (its
-    mistakes a systematic flip). Where the text is ambiguous, the careful agent's code should stand
-    and the careless one's should give way; the population's T alone treats both alike."""
-    x, y = blobs(n_per_class=300, seed=1)
-    x = x + np.random.default_rng(3).normal(0.0, 2.5, x.shape)  # overlapping: the text does not settle all
-    careless = np.arange(len(y)) % 2 == 1
-    rng = np.random.default_rng(2)
-    wrong = rng.random(len(y)) < np.where(careless, 0.4, 0.03)
-    codes = np.where(wrong, (y + 1) % 4, y)
-    correction = correct_labels(x, codes, folds=3, weight_decays=(1e-5,))
-    accuracy = np.where(careless, 0.6, 0.97)
-    weighed = weigh_by_agent(correction.posterior, codes, accuracy)
-    assert np.allclose(weighed.sum(axis=1), 1.0)
-    assert (weighed.argmax(axis=1) == y).mean() > (correction.labels == y).mean() + 0.01
-    # the careful agent's codes stand more often than the population's T alone lets them
-    kept = weighed.argmax(axis=1) == codes
-    assert kept[~careless].mean() > (correction.labels == codes)[~careless].mean() + 0.02
-    # agents all alike: the evidence of who coded is no evidence, the posterior stays as it was
-    assert np.allclose(weigh_by_agent(correction.posterior, codes, np.full(len(y), 0.8)), correction.posterior)

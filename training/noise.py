@@ -37,7 +37,7 @@ from dispo.errors import ConfigError
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
 from training.agent_accuracy import agent_key, code_posteriors, estimate_agent_accuracy
-from training.noise_correction import ForwardLoss, correct_labels, weigh_by_agent
+from training.noise_correction import ForwardLoss, correct_labels
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,6 @@ class LabelIssue:
     issue: bool  # flagged as probably wrong (pruned by ``prune``)
     suspect: bool = False  # flagged by the looser noise-rate rule only
     estimated_right: float = 1.0  # P(code right | text, code, agent): training/agent_accuracy.py
-    agent_accuracy: float | None = None  # the estimated accuracy of the agent who gave the code (the same EM)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,10 +151,10 @@ def find_label_issues(
         report.temperatures[task] = round(posteriors.temperature, 4)
         # over the agent codes alone: the judgement's T also counts trusted labels, no agent's codes
         report.noise_matrices[task] = (classes, noise_matrix(probs[judged], codes))
-        for k, code, right, accuracy in zip(judged, codes, posteriors.right, posteriors.accuracy, strict=True):
+        for k, code, right in zip(judged, codes, posteriors.right, strict=True):
             issue = LabelIssue(contacts[rows[k]].contact_id, task, given[k], classes[int(probs[k].argmax())],
                                round(float(probs[k, code]), 6), bool(flagged[k]), bool(judgement.suspects[k]),
-                               round(float(right), 6), round(float(accuracy), 6))  # fmt: skip
+                               round(float(right), 6))  # fmt: skip
             report.issues.append(issue)
         report.judged[task] = len(judged)
         report.flagged[task] = int(flagged[judged].sum())
@@ -249,13 +248,9 @@ def correct(
     *,
     tasks: Sequence[str] = NOISE_TASKS,
     reader: OutOfFold = OutOfFold(),
-    report: NoiseReport | None = None,
 ) -> tuple[list[Contact], dict[str, int]]:
     """``contacts`` with each agent code of ``tasks`` replaced by its posterior true label, read from
-    the text's most telling n-grams (trusted labels stay as they are); and how many changed. With the
-    ``report`` of :func:`find_label_issues`, each code's posterior also weighs its agent's estimated
-    accuracy (:func:`~training.noise_correction.weigh_by_agent`)."""
-    accuracy = {(i.contact_id, i.task): i.agent_accuracy for i in report.issues} if report is not None else {}
+    the text's most telling n-grams (trusted labels stay as they are); and how many changed."""
     vectorizer = BaselineModel(max_features=reader.max_features).vectorizer()
     tfidf = vectorizer.fit_transform([contact_text(c) for c in contacts])
     updates: dict[int, dict[str, str]] = defaultdict(dict)
@@ -269,14 +264,9 @@ def correct(
         classes = sorted(set(given))
         codes = np.array([classes.index(v) for v in given])
         features = correction_features(tfidf[rows], codes)
-        posterior = correct_labels(
+        corrected = correct_labels(
             features, codes, folds=reader.folds, seed=reader.seed, jobs=reader.parallel_folds
-        ).posterior
-        known = [k for k in agent if accuracy.get((contacts[rows[k]].contact_id, task)) is not None]
-        if known:  # the codes of trusted labels are not judged: they keep the population's odds
-            records = np.array([accuracy[(contacts[rows[k]].contact_id, task)] for k in known])
-            posterior[known] = weigh_by_agent(posterior[known], codes[known], records)
-        corrected = posterior.argmax(axis=1)
+        ).labels
         for k in agent:
             if corrected[k] != codes[k]:
                 updates[rows[k]][task] = classes[int(corrected[k])]
@@ -369,7 +359,7 @@ def _apply_method(
     if method == "prune":
         return NoiseOutcome(prune(contacts, report), report, "prune", "config", estimates=estimates)
     if method in ("correct", "correct-prune"):
-        corrected, changed = correct(contacts, sources, reader=reader, report=report)
+        corrected, changed = correct(contacts, sources, reader=reader)
         if method == "correct-prune":
             corrected = prune(corrected, report, unless_changed=True)
         return NoiseOutcome(corrected, report, method, "config", estimates=estimates, corrected=changed)
@@ -379,7 +369,7 @@ def _apply_method(
         return NoiseOutcome(
             prune(contacts, report), report, "prune", "no trusted validation labels", estimates=estimates
         )
-    fixed, fixed_counts = correct(contacts, sources, reader=reader, report=report)
+    fixed, fixed_counts = correct(contacts, sources, reader=reader)
     options: dict[str, tuple[list[Contact], dict[str, int]]] = {
         "prune": (prune(contacts, report), {}),
         "none": (contacts, {}),

@@ -11,9 +11,6 @@ of one contact is then the posterior that weighs the text against the code:
 
 T comes from cleanlab's confident joint on out-of-fold probabilities. The weight decay is chosen
 without a single gold label, by the out-of-fold likelihood of the codes under the corrected model.
-T is the population's; who gave the code is evidence too (:func:`weigh_by_agent`): the one-coin EM
-of training/agent_accuracy.py estimates each agent's accuracy, and a code's own class is weighed by
-its agent's odds of coding right against everyone's.
 """
 
 from __future__ import annotations
@@ -186,24 +183,6 @@ class Correction:
     @property
     def labels(self) -> np.ndarray:
         return np.asarray(self.posterior.argmax(axis=1))
-
-
-def weigh_by_agent(posterior: np.ndarray, codes: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
-    """``posterior`` (P(true | text, code), one row per code) with the evidence of who gave each code:
-    the code's own class weighed by its agent's odds of coding right against the population's,
-
-        P(true j | text, code i, agent a) ∝ P(true j | text, code i) · (odds(a) / odds(all) if j = i else 1)
-
-    where ``accuracy`` is each code's agent's accuracy (the one-coin EM: training/agent_accuracy.py).
-    T is the population's; a careful agent's code then needs stronger text to be overruled, a careless
-    agent's (or one who falls back on a default code) less."""
-    accuracy = np.clip(np.asarray(accuracy, dtype=np.float64), 1e-3, 1 - 1e-3)
-    population = float(accuracy.mean())
-    odds = (accuracy / (1 - accuracy)) / (population / (1 - population))
-    out = np.array(posterior, dtype=np.float64, copy=True)
-    rows = np.arange(len(codes))
-    out[rows, codes] *= odds
-    return np.asarray(out / out.sum(axis=1, keepdims=True).clip(1e-12))
 
 
 def _fit_fold(
