@@ -202,6 +202,7 @@ def test_one_coin_em_gives_each_agent_its_own_accuracy() -> None:
         mine = agents == name
         assert abs(own.right[mine].mean() - right[mine].mean()) < 0.03, name
         assert abs(own.right[mine].mean() - truth) < abs(shared.right[mine].mean() - truth), name
+        assert np.ptp(own.accuracy[mine]) == 0 and abs(own.accuracy[mine][0] - truth) < 0.03, name  # one per agent
     # A newcomer with one code is not judged on it alone: its prior starts at the population's level.
     newcomer = code_posteriors(probabilities, given, [*agents[:-1], "new"], level=level, noise_matrix=noise)
     assert 1e-4 < newcomer.right[-1] < 0.999  # alone, EM would push it to 0 or 1 (here 1e-299)
