@@ -62,7 +62,7 @@ from dispo.cli import configure_logging
 from dispo.contact import Contact
 from dispo.io import read_contacts
 from dispo.model.baseline import BaselineModel, contact_text
-from training.agent_accuracy import agent_key, code_posteriors
+from training.agent_accuracy import CodePosteriors, agent_key, code_posteriors
 from training.evalset import half_path
 from training.labelsources import resolve_labels
 from training.noise import CORRECTION_FEATURES, OutOfFold, correction_features, out_of_fold_probabilities
@@ -96,6 +96,14 @@ def lsa_features(texts: Sequence[str], *, seed: int, dimensions: int = 300) -> n
     return np.asarray(normalize(TruncatedSVD(dimensions, random_state=seed).fit_transform(tfidf)))
 
 
+def one_coin(y: np.ndarray, probs: np.ndarray, agents: Sequence[str]) -> CodePosteriors:
+    """The shipped one-coin EM per agent (training/agent_accuracy.py) at confident learning's level."""
+    strict, suspect = flags(y, probs)
+    level = float(np.mean(np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))))
+    noise_matrix = np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(y, probs)[1])
+    return code_posteriors(probs, y, agents, level=level, noise_matrix=noise_matrix)
+
+
 def weigh_by_agent(posterior: np.ndarray, codes: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
     """``correct_agent``: the correction's posterior with the code's own class weighed by its agent's
     odds of coding right against everyone's (``accuracy``: the one-coin EM's, per code), since T is the
@@ -127,7 +135,7 @@ def variant_labels(
 def _variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    if name in ("correct", "correct_confident", "correct_prune", "correct_wide"):
+    if name in ("correct", "correct_confident", "correct_prune", "correct_wide", "correct_agent"):
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         features = WIDE_FEATURES if name == "correct_wide" else CORRECTION_FEATURES
         correction = correct_labels(correction_features(tfidf, y, features=features), y, seed=seed, jobs=2)
@@ -136,15 +144,10 @@ def _variant_labels(
             weights[correction.posterior.max(axis=1) < CONFIDENT] = 0.0
         elif name == "correct_prune":
             weights[flags(y, probs)[0] & (correction.labels == y)] = 0.0
+        elif name == "correct_agent":
+            accuracy = one_coin(y, probs, agents).accuracy
+            return weigh_by_agent(correction.posterior, y, accuracy).argmax(axis=1), weights
         return correction.labels, weights
-    if name == "correct_agent":
-        tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
-        correction = correct_labels(correction_features(tfidf, y), y, seed=seed, jobs=2)
-        strict, suspect = flags(y, probs)
-        level = float(np.mean(np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))))
-        noise_matrix = np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(y, probs)[1])
-        accuracy = code_posteriors(probs, y, agents, level=level, noise_matrix=noise_matrix).accuracy
-        return weigh_by_agent(correction.posterior, y, accuracy).argmax(axis=1), np.ones(len(y))
     if name == "correct_lsa":
         return correct_labels(lsa_features(texts, seed=seed), y, seed=seed).labels, np.ones(len(y))
     strict, suspect = flags(y, probs)
@@ -152,9 +155,7 @@ def _variant_labels(
     if name == "naive":
         return labels, weights
     if name in ("prune_posterior", "weight_posterior"):
-        level = float(np.mean(np.where(strict, 0.0, np.where(suspect, 0.5, 1.0))))
-        noise_matrix = np.nan_to_num(estimate_py_and_noise_matrices_from_probabilities(y, probs)[1])
-        right = code_posteriors(probs, y, agents, level=level, noise_matrix=noise_matrix).right
+        right = one_coin(y, probs, agents).right
         return labels, (right >= 0.5).astype(float) if name == "prune_posterior" else right
     weights[strict] = 0.3 if name == "soft" else 0.0
     if name == "prune+half":
