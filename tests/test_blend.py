@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.baseline import BaselineModel
 from dispo.model.blend import BaselineBlend, prepared_text
@@ -138,3 +139,36 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path, text: 
     (variant,) = predictor.predict_prepared([prepared])
     assert variant.reasons[0][1] == pytest.approx(predictions[0].reasons[0][1], abs=1e-5)
     assert list(read_contacts(tmp_path / "train.jsonl"))  # the input file is untouched
+
+
+def test_choosing_the_blend_again_on_the_same_split_gives_trainings_choice(tmp_path: Path) -> None:
+    """`dispo models recalibrate --blend` searches the weights as training does: on the validation
+    file the run chose them on, it finds the same weights and temperatures."""
+    from training.corpus.builder import CorpusBuilder, CorpusConfig
+    from training.pipeline import recalibrate_bundle
+
+    contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=110, seed=5)).build()]
+    write_contacts(contacts[:80], tmp_path / "train.jsonl")
+    write_contacts(contacts[80:], tmp_path / "dev.jsonl")
+    base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
+    sections = {
+        "data": {"train": [str(tmp_path / "train.jsonl")], "validation": str(tmp_path / "dev.jsonl")},
+        "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
+        "training": {"epochs": 1, "batch_size": 16, "blend_baseline": True, "blend_text": "whole"},
+    }
+    root = tmp_path / "models"
+    trained = train_model(RunConfig.from_sections(sections), "blended", root=root)
+    derived = recalibrate_bundle("blended", str(tmp_path / "dev.jsonl"), blend=True, root=root)
+    before, after = (json.loads((b.path / "blend.json").read_text()) for b in (trained, derived))
+    assert after == before and after["weights"]
+    searched = json.loads((trained.path / "metrics.json").read_text())["blend"]["validation_nll"]
+    for task, by_weight in derived.metrics["blend"]["validation_nll"].items():
+        assert by_weight == pytest.approx(searched[task], abs=2e-5)
+    trained_t, derived_t = (
+        json.loads((b.path / "calibration.json").read_text())["temperatures"] for b in (trained, derived)
+    )
+    assert derived_t == pytest.approx(trained_t, rel=1e-3)
+    assert "blend chosen again" in (derived.path / "README.md").read_text()
+    train_model(RunConfig.from_sections({**sections, "training": {"epochs": 1}}), "plain", root=root)
+    with pytest.raises(ConfigError, match="does not blend"):
+        recalibrate_bundle("plain", str(tmp_path / "dev.jsonl"), blend=True, root=root)

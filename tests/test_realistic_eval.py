@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dispo.io import read_contacts, write_contacts
+from dispo.io import expand_inputs, read_contacts, write_contacts
 from training.evalset import (
     CONTACT_ID_PREFIX,
     DEFAULT_DIR,
@@ -17,7 +17,9 @@ from training.evalset import (
     EvaluationLeakError,
     FrozenSetChangedError,
     check_frozen,
+    dev_halves,
     half_path,
+    refuse_test_half,
 )
 from training.pipeline import read_training_contacts
 
@@ -76,7 +78,6 @@ def test_the_manifest_names_the_split_rule(folder: Path):
 
 @pytest.mark.parametrize("folder", SET_DIRS.values(), ids=SET_DIRS.keys())
 def test_the_test_half_cannot_even_choose_an_epoch(folder: Path):
-    from training.evalset import refuse_test_half
 
     refuse_test_half(half_path("dev", folder))
     with pytest.raises(EvaluationLeakError, match="reported only"):
@@ -84,7 +85,6 @@ def test_the_test_half_cannot_even_choose_an_epoch(folder: Path):
 
 
 def test_a_folder_or_glob_that_holds_a_test_half_cannot_choose_either(tmp_path: Path):
-    from training.evalset import refuse_test_half
 
     (tmp_path / "dev.jsonl").write_bytes(half_path("dev").read_bytes())
     refuse_test_half(tmp_path)
@@ -92,3 +92,9 @@ def test_a_folder_or_glob_that_holds_a_test_half_cannot_choose_either(tmp_path: 
     for inputs in (tmp_path, str(tmp_path / "*.jsonl"), str(DEFAULT_DIR.parent / "realistic*" / "*.jsonl")):
         with pytest.raises(EvaluationLeakError, match="reported only"):
             refuse_test_half(inputs)
+
+
+def test_the_dev_halves_are_every_sets_and_may_choose():
+    files = expand_inputs(dev_halves())
+    assert files == sorted(half_path("dev", folder) for folder in SET_DIRS.values()) and len(files) == 2
+    refuse_test_half(dev_halves())

@@ -16,7 +16,7 @@ from dispo.model.calibration import TopLabelMap, task_probabilities
 from dispo.model.predictor import Predictor
 from tests.conftest import make_contact
 from tests.factories import install_bundle
-from training.calibration import choose_top_label, fit_top_label
+from training.calibration import choose_top_label, fit_top_label, out_of_fold_splits
 from training.evaluation import expected_calibration_error
 from training.pipeline import recalibrate_bundle
 from training.report import evaluate_bundle
@@ -86,6 +86,31 @@ def test_an_over_confident_head_is_corrected_and_the_map_holds_on_fresh_contacts
     assert ece(mapping.apply(fresh), fresh_y) < 0.5 * ece(fresh, fresh_y)
 
 
+def test_a_map_that_holds_only_in_the_set_it_was_fitted_on_is_not_kept_across_sets() -> None:
+    """Set A over-confident, set B calibrated: shuffled folds mix them and keep the map; fitted on one
+    set and scored on the other, it hurts, as it would on a third set."""
+    over, over_y = head(300, seed=0, stretch=2.5)
+    calibrated, calibrated_y = head(300, seed=100, stretch=1.0)
+    probabilities, y = np.concatenate([over, calibrated]), np.concatenate([over_y, calibrated_y])
+    sets = np.repeat([0, 1], [len(over_y), len(calibrated_y)])
+    assert fit_top_label(probabilities, y).kept
+    across = fit_top_label(probabilities, y, groups=sets)
+    assert not across.kept and across.log_loss_top_label > across.log_loss_temperature
+
+
+def test_out_of_fold_splits_score_each_set_by_the_others_or_shuffle_one_set() -> None:
+    y = np.arange(40) % 4
+    sets = np.repeat([0, 1, 2], [10, 10, 20])
+    across = out_of_fold_splits(y, sets)
+    assert len(across) == 1 and sorted(len(score) for _, score in across[0]) == [10, 10, 20]
+    for fit, score in across[0]:
+        assert len(np.unique(sets[score])) == 1 and len(fit) + len(score) == 40
+    shuffled = out_of_fold_splits(y, np.zeros(40, dtype=int), stratify=True)  # one set: shuffled folds
+    assert len(shuffled) == 10 and all(len(splits) == 5 for splits in shuffled)
+    for splits in out_of_fold_splits(y):  # no sets: every contact scored once per shuffle
+        assert sorted(np.concatenate([score for _, score in splits]).tolist()) == list(range(40))
+
+
 def test_a_calibrated_head_keeps_its_probabilities_and_few_contacts_fit_nothing() -> None:
     rng = np.random.default_rng(0)
     logits = rng.normal(0.0, 2.0, (400, 8))
@@ -147,3 +172,34 @@ def test_recalibrating_offsets_drops_the_map_fitted_after_the_old_ones(tiny_bund
     write_contacts([make_contact(i, labels={"sentiment": labels[i % 3]}) for i in range(30)], tmp_path / "dev.jsonl")
     offsets_only = recalibrate_bundle("tiny", str(tmp_path / "dev.jsonl"), offsets=("sentiment",), root=root)
     assert Predictor.load(offsets_only.path).top_label == {"outcome": TopLabelMap(2.0, 0.0)}  # sentiment's dropped
+
+
+def test_recalibrating_on_two_sets_refits_every_temperature_and_checks_across_them(
+    tiny_bundle: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "models"
+    bundle = install_bundle(tiny_bundle, root)
+    calibration = json.loads((bundle / "calibration.json").read_text())
+    offsets = {"sentiment": {"negative": 0.5}}
+    (bundle / "calibration.json").write_text(json.dumps({**calibration, "offsets": offsets}))
+    reasons, moods = ["track_order", "get_refund"], ["negative", "neutral", "positive"]
+    for name, start in (("a", 0), ("b", 100)):
+        (tmp_path / f"set-{name}").mkdir()
+        labels = [{"reason": reasons[i % 2], "sentiment": moods[i % 3], "upsell": i % 4 == 0} for i in range(25)]
+        contacts = [make_contact(start + i, labels=labels[i]) for i in range(25)]
+        write_contacts(contacts, tmp_path / f"set-{name}" / "dev.jsonl")
+    dev = str(tmp_path / "set-*" / "dev.jsonl")
+    with caplog.at_level("WARNING"):
+        derived = recalibrate_bundle("tiny", dev, temperatures=True, top_label=("reason",), root=root)
+    assert "['sentiment']" in caplog.text  # its offsets followed the old temperature: dropped, and said so
+    stored = json.loads((derived.path / "calibration.json").read_text())
+    assert "offsets" not in stored
+    before, after = calibration["temperatures"], stored["temperatures"]
+    labelled = ("reason", "sentiment", "upsell")  # refitted (a random tiny head may land on the same bound)
+    assert derived.metrics["temperatures"] == {task: round(after[task], 4) for task in labelled}
+    assert after["outcome"] == before["outcome"]  # no outcome labels: the source's temperature
+    assert derived.metrics["validation_sets"] == [str(tmp_path / f"set-{n}" / "dev.jsonl") for n in "ab"]
+    card = (derived.path / "README.md").read_text()
+    assert "across 2 sets" in card and "temperatures refitted" in card
+    unchanged = recalibrate_bundle("tiny:v1", dev, top_label=("reason",), root=root)  # the source's temperatures
+    assert json.loads((unchanged.path / "calibration.json").read_text())["temperatures"] == before

@@ -9,7 +9,7 @@ contacts it separates close weights where accuracy ties.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,18 +44,19 @@ def negative_log_likelihood(scores: np.ndarray, targets: np.ndarray, temperature
     return float(torch.nn.functional.cross_entropy(x, y.long()))
 
 
-def choose_blend(
-    trainer: Any, baseline: BaselineModel, validation: Sequence[Contact], *, text: str = "selected"
+def blend_from_scores(
+    logits: Mapping[str, np.ndarray],
+    baseline_scores: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+    *,
+    baseline: BaselineModel,
+    labels: Mapping[str, Sequence[str]],
 ) -> BlendChoice:
-    """``trainer``: a :class:`training.trainer.Trainer` holding its best weights; ``text``: what
-    the baseline reads (see :data:`dispo.model.blend.BLEND_TEXTS`)."""
-    encoded = trainer.encode(validation, "validation (blend)")
-    logits: dict[str, np.ndarray] = trainer.predict_logits(encoded)
-    targets = {task: values.numpy() for task, values in trainer.label_encoder.encode(validation).items()}
-    tasks = [t for t in BLENDABLE_TASKS if t in logits and t in baseline.tasks_ and (targets[t] >= 0).sum() >= 2]
-    prepared = trainer.featurizer.prepare_many(validation)
-    probe = BaselineBlend(baseline, {t: 0.5 for t in tasks}, trainer.label_encoder.labels, text)
-    baseline_scores = probe.baseline_log_probs(probe.texts(prepared))
+    """The weight search on scores already computed: the heads' ``logits`` on the validation split,
+    the baseline's log-probabilities (``baseline_scores``, per blendable task) and the ``targets``
+    (label indices, -1 where unknown). Every head gets a temperature, of its blended scores where it
+    blends. ``validation`` is left for the caller to fill."""
+    tasks = [t for t in BLENDABLE_TASKS if t in logits and t in baseline_scores and (targets[t] >= 0).sum() >= 2]
     weights: dict[str, float] = {}
     temperatures: dict[str, float] = {}
     nll: dict[str, dict[str, float]] = {}
@@ -68,9 +69,7 @@ def choose_blend(
         nll[task] = {}
         best: tuple[float, float, float, np.ndarray] | None = None
         for weight in WEIGHT_GRID:
-            scores = BaselineBlend(baseline, {task: weight}, trainer.label_encoder.labels).apply(
-                {task: values}, baseline_scores
-            )[task]
+            scores = BaselineBlend(baseline, {task: weight}, labels).apply({task: values}, baseline_scores)[task]
             temperature = fit_temperature(scores, targets[task], binary=binary)
             loss = negative_log_likelihood(scores, targets[task], temperature, binary)
             nll[task][str(weight)] = round(loss, 5)
@@ -80,6 +79,24 @@ def choose_blend(
         _, weight, temperatures[task], blended[task] = best
         if weight > 0:
             weights[task] = weight
-    metrics = trainer.metrics(blended, {t: torch.from_numpy(v) for t, v in targets.items()}, temperatures)
-    logger.info("blend with the baseline (chosen on validation NLL): %s", weights or "none")
-    return BlendChoice(weights, temperatures, nll, metrics, blended)
+    return BlendChoice(weights, temperatures, nll, scores=blended)
+
+
+def choose_blend(
+    trainer: Any, baseline: BaselineModel, validation: Sequence[Contact], *, text: str = "selected"
+) -> BlendChoice:
+    """``trainer``: a :class:`training.trainer.Trainer` holding its best weights; ``text``: what
+    the baseline reads (see :data:`dispo.model.blend.BLEND_TEXTS`)."""
+    encoded = trainer.encode(validation, "validation (blend)")
+    logits: dict[str, np.ndarray] = trainer.predict_logits(encoded)
+    targets = {task: values.numpy() for task, values in trainer.label_encoder.encode(validation).items()}
+    tasks = [t for t in BLENDABLE_TASKS if t in logits and t in baseline.tasks_]
+    prepared = trainer.featurizer.prepare_many(validation)
+    probe = BaselineBlend(baseline, {t: 0.5 for t in tasks}, trainer.label_encoder.labels, text)
+    baseline_scores = probe.baseline_log_probs(probe.texts(prepared))
+    choice = blend_from_scores(logits, baseline_scores, targets, baseline=baseline, labels=trainer.label_encoder.labels)
+    choice.validation = trainer.metrics(
+        choice.scores, {t: torch.from_numpy(v) for t, v in targets.items()}, choice.temperatures
+    )
+    logger.info("blend with the baseline (chosen on validation NLL): %s", choice.weights or "none")
+    return choice

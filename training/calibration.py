@@ -8,7 +8,13 @@ of fold on that split (see :mod:`dispo.model.calibration`).
 
 A top-label map (:func:`fit_top_label`, for the heads a run names) recalibrates the winner's
 probability after both: Platt scaling of its log-odds against whether it was right. It is kept only
-when it lowers both the calibration error and the log-loss out of fold on the validation split."""
+when it lowers both the calibration error and the log-loss out of fold on the validation split.
+
+"Out of fold" depends on what the validation split is made of. From one set of contacts, it is ten
+shuffles of five folds. From several sets written apart (``groups``: e.g. the dev halves of two
+hand-written sets, by other writers about other companies), each set is scored by what the others
+chose: a calibration that holds only within the set it was fitted on is fitting that set, not the
+model, and real contacts are another set again."""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.optimize import minimize
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, LeaveOneGroupOut, StratifiedKFold
 
 from dispo.errors import ConfigError
 from dispo.model.calibration import TopLabelMap, log_odds, offset_vectors, softmax, task_probabilities
@@ -52,6 +58,21 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray, binary: bool = Fals
     return float(np.clip(log_t.exp().item(), MIN_TEMPERATURE, MAX_TEMPERATURE))
 
 
+Splits = list[tuple[np.ndarray, np.ndarray]]
+
+
+def out_of_fold_splits(
+    targets: np.ndarray, groups: np.ndarray | None = None, *, seed: int = 0, stratify: bool = False
+) -> list[Splits]:
+    """The repeats of (fit, score) index splits that check a calibration choice: one leave-one-group-out
+    pass where ``groups`` holds two or more sets, else ten shuffles of five folds (stratified by
+    ``targets`` when ``stratify`` and every label has five contacts)."""
+    if groups is not None and len(np.unique(groups)) >= 2:
+        return [list(LeaveOneGroupOut().split(targets, groups=groups))]
+    splitter = StratifiedKFold if stratify and np.bincount(targets).min() >= 5 else KFold
+    return [list(splitter(5, shuffle=True, random_state=seed + repeat).split(targets, targets)) for repeat in range(10)]
+
+
 #: Class offsets searched per label (log-prior shifts), and the most labels a task may have for the
 #: exhaustive search (3: sentiment; 36 x 36 points).
 OFFSET_GRID: tuple[float, ...] = tuple(round(-1.0 + 0.1 * i, 1) for i in range(36))
@@ -62,7 +83,7 @@ MIN_OFFSET_CONTACTS = 20  # labelled validation contacts needed to choose offset
 @dataclass
 class OffsetChoice:
     """Class offsets of one task, chosen on the validation split, and what they are worth there
-    (out of fold: ten shuffles of five folds). They are kept only when the out-of-fold macro-F1 is
+    out of fold (:func:`out_of_fold_splits`). They are kept only when the out-of-fold macro-F1 is
     above the one without offsets."""
 
     offsets: dict[str, float]
@@ -101,16 +122,23 @@ def _best_offsets(log_probs: np.ndarray, targets: np.ndarray, reference: int) ->
 
 
 def fit_class_offsets(
-    probabilities: np.ndarray, targets: np.ndarray, labels: list[str], *, seed: int = 0
+    probabilities: np.ndarray,
+    targets: np.ndarray,
+    labels: list[str],
+    *,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
 ) -> OffsetChoice:
-    """Class offsets that maximise macro-F1 on a validation split (``targets`` -1 where unknown);
-    the most frequent label's offset is 0."""
+    """Class offsets that maximise macro-F1 on a validation split (``targets`` -1 where unknown;
+    ``groups``: the set each contact comes from, see :func:`out_of_fold_splits`); the most frequent
+    label's offset is 0."""
     if len(labels) > MAX_OFFSET_LABELS:
         raise ConfigError(
             f"class offsets are searched for tasks of at most {MAX_OFFSET_LABELS} labels, not {len(labels)}"
         )
     known = targets >= 0
     log_probs, y = np.log(np.clip(probabilities[known], 1e-12, None)), targets[known].astype(int)
+    sets = groups[known] if groups is not None else None
     n_labels = len(labels)
     if len(y) < MIN_OFFSET_CONTACTS:  # too few to choose, let alone to check out of fold
         before = macro_f1(y, log_probs.argmax(1), n_labels) if len(y) else 0.0
@@ -118,11 +146,10 @@ def fit_class_offsets(
     reference = int(np.bincount(y, minlength=n_labels).argmax())
     offsets = _best_offsets(log_probs, y, reference)
     before, after = macro_f1(y, log_probs.argmax(1), n_labels), macro_f1(y, (log_probs + offsets).argmax(1), n_labels)
-    splitter = StratifiedKFold if np.bincount(y).min() >= 5 else KFold
     out_of_fold_f1 = []
-    for repeat in range(10):
+    for splits in out_of_fold_splits(y, sets, seed=seed, stratify=True):
         out_of_fold = np.zeros(len(y), dtype=int)
-        for train, test in splitter(5, shuffle=True, random_state=seed + repeat).split(log_probs, y):
+        for train, test in splits:
             out_of_fold[test] = (log_probs[test] + _best_offsets(log_probs[train], y[train], reference)).argmax(1)
         out_of_fold_f1.append(macro_f1(y, out_of_fold, n_labels))
     kept = float(np.mean(out_of_fold_f1)) > before
@@ -141,13 +168,18 @@ def choose_class_offsets(
     labels: Mapping[str, Sequence[str]],
     temperatures: Mapping[str, float],
     tasks: Sequence[str],
+    *,
+    groups: np.ndarray | None = None,
 ) -> dict[str, OffsetChoice]:
     """The class offsets of ``tasks`` fitted on a validation split: its (blended) ``scores``, its
-    ``targets`` (label indices, -1 where unknown) and the model's ``labels``; the offsets apply
-    after ``temperatures``. Training and ``dispo models recalibrate`` both choose them here."""
+    ``targets`` (label indices, -1 where unknown), the model's ``labels`` and the set each contact
+    comes from (``groups``, optional); the offsets apply after ``temperatures``. Training and
+    ``dispo models recalibrate`` both choose them here."""
     _check_heads(scores, tasks, "class_offsets")
     return {
-        task: fit_class_offsets(softmax(scores[task], temperatures.get(task, 1.0)), targets[task], list(labels[task]))
+        task: fit_class_offsets(
+            softmax(scores[task], temperatures.get(task, 1.0)), targets[task], list(labels[task]), groups=groups
+        )
         for task in tasks
     }
 
@@ -164,10 +196,10 @@ MIN_TOP_LABEL_CONTACTS = 20  # labelled validation contacts needed to fit a top-
 @dataclass
 class TopLabelChoice:
     """A top-label map of one task, fitted on the validation split, and what it is worth there out
-    of fold (ten shuffles of five folds: fitted on 4/5, scored on the rest): the temperature alone
-    against the temperature and the map, both refitted on each fold's 4/5 (scored in sample, the
-    temperature would have the advantage of having seen the contacts it is scored on). Kept only
-    when the map lowers both the ECE and the log-loss."""
+    of fold (:func:`out_of_fold_splits`): the temperature alone against the temperature and the map,
+    both refitted on each fold's fitting part (scored in sample, the temperature would have the
+    advantage of having seen the contacts it is scored on). Kept only when the map lowers both the
+    ECE and the log-loss."""
 
     slope: float
     intercept: float
@@ -199,33 +231,36 @@ def fit_top_label_map(probabilities: np.ndarray, targets: np.ndarray) -> TopLabe
     return TopLabelMap(float(fitted.x[0]), float(fitted.x[1]))
 
 
-def _ece_and_log_loss(probabilities: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
+def ece_and_log_loss(probabilities: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
     correct = (probabilities.argmax(axis=1) == targets).astype(float)
     ece = expected_calibration_error(probabilities.max(axis=1), correct)
     log_loss = -float(np.mean(np.log(np.clip(probabilities[np.arange(len(targets)), targets], 1e-12, None))))
     return ece, log_loss
 
 
-def fit_top_label(probabilities: np.ndarray, targets: np.ndarray, *, seed: int = 0) -> TopLabelChoice:
+def fit_top_label(
+    probabilities: np.ndarray, targets: np.ndarray, *, groups: np.ndarray | None = None, seed: int = 0
+) -> TopLabelChoice:
     """A top-label map for calibrated ``probabilities`` of a validation split (``targets`` -1 where
-    unknown), checked out of fold."""
+    unknown; ``groups``: the set each contact comes from), checked out of fold."""
     known = targets >= 0
     p, y = probabilities[known], targets[known].astype(int)
+    sets = groups[known] if groups is not None else None
     if len(y) < MIN_TOP_LABEL_CONTACTS:
-        ece, log_loss = _ece_and_log_loss(p, y) if len(y) else (0.0, 0.0)
+        ece, log_loss = ece_and_log_loss(p, y) if len(y) else (0.0, 0.0)
         return TopLabelChoice(1.0, 0.0, round(ece, 4), round(ece, 4), round(log_loss, 4), round(log_loss, 4), False)
     fitted = fit_top_label_map(p, y)
     log_p = np.log(np.clip(p, 1e-12, None))
     before, after = [], []
-    for repeat in range(10):
+    for splits in out_of_fold_splits(y, sets, seed=seed):
         rescaled, mapped = np.zeros_like(p), np.zeros_like(p)
-        for train, test in KFold(5, shuffle=True, random_state=seed + repeat).split(p):
+        for train, test in splits:
             temperature = fit_temperature(log_p[train], y[train])
             rescaled[test] = softmax(log_p[test], temperature)
             mapping = fit_top_label_map(softmax(log_p[train], temperature), y[train])
             mapped[test] = mapping.apply(rescaled[test])
-        before.append(_ece_and_log_loss(rescaled, y))
-        after.append(_ece_and_log_loss(mapped, y))
+        before.append(ece_and_log_loss(rescaled, y))
+        after.append(ece_and_log_loss(mapped, y))
     ece_temperature, log_loss_temperature = (float(v) for v in np.mean(before, axis=0))
     ece_top_label, log_loss_top_label = (float(v) for v in np.mean(after, axis=0))
     return TopLabelChoice(
@@ -246,6 +281,8 @@ def choose_top_label(
     temperatures: Mapping[str, float],
     offsets: Mapping[str, Mapping[str, float]],
     tasks: Sequence[str],
+    *,
+    groups: np.ndarray | None = None,
 ) -> dict[str, TopLabelChoice]:
     """The top-label maps of ``tasks`` fitted on a validation split (as for
     :func:`choose_class_offsets`), each after its head's temperature and kept class ``offsets``."""
@@ -253,4 +290,4 @@ def choose_top_label(
     heads = {task: list(labels[task]) for task in tasks}
     own = {task: by_label for task, by_label in offsets.items() if task in heads}  # a map follows its head's offsets
     probabilities = task_probabilities({task: scores[task] for task in tasks}, temperatures, offset_vectors(own, heads))
-    return {task: fit_top_label(probabilities[task], targets[task]) for task in tasks}
+    return {task: fit_top_label(probabilities[task], targets[task], groups=groups) for task in tasks}

@@ -306,15 +306,25 @@ def register_models(subcommands: Any) -> None:
     promote.set_defaults(handler=_models_promote)
     recalibrate = actions.add_parser(
         "recalibrate",
-        help="a new version with class offsets and top-label maps chosen on a validation file (weights unchanged)",
+        help="a new version with blend weights, temperatures, class offsets and top-label maps chosen on validation "
+        "files (weights unchanged)",
         description=(
-            "Shift a head's class priors for macro-F1 on a validation file (e.g. the realistic dev half), as "
-            "`training.class_offsets` does during training, and recalibrate its winning probability with a top-label "
-            "map, as `training.top_label_calibration` does; each kept only when it also helps out of fold."
+            "Refit every head's temperature on validation files (e.g. the realistic dev halves), shift a head's class "
+            "priors for macro-F1 as `training.class_offsets` does during training, and recalibrate its winning "
+            "probability with a top-label map as `training.top_label_calibration` does; offsets and maps are kept only "
+            "when they also help out of fold (across the files, when there are several: each file is a set)."
         ),
     )
     recalibrate.add_argument("ref", help="NAME[:VERSION] or a bundle folder")
-    recalibrate.add_argument("--validation", required=True, help="contacts with gold labels (never the test half)")
+    recalibrate.add_argument(
+        "--validation", required=True, help="contacts with gold labels: a file, folder or glob (never a test half)"
+    )
+    recalibrate.add_argument(
+        "--temperatures", action="store_true", help="refit every head's temperature (and so its offsets and maps)"
+    )
+    recalibrate.add_argument(
+        "--blend", action="store_true", help="choose the baseline's blend weights again (and so every temperature)"
+    )
     recalibrate.add_argument(
         "--offsets", default="", help="heads whose class offsets to choose, comma-separated (default: none)"
     )
@@ -333,8 +343,9 @@ def _models_recalibrate(args: argparse.Namespace) -> int:
         return tuple(t.strip() for t in value.split(",") if t.strip())
 
     bundle = recalibrate_bundle(
-        args.ref, args.validation, offsets=heads(args.offsets), top_label=heads(args.top_label), root=args.models_dir
-    )
+        args.ref, args.validation, blend=args.blend, temperatures=args.temperatures, offsets=heads(args.offsets),
+        top_label=heads(args.top_label), root=args.models_dir,
+    )  # fmt: skip
     logger.info("%s:%s: %s", bundle.name, bundle.version, bundle.metrics)
     return 0
 

@@ -5,8 +5,9 @@ The recipe (``training/configs/default-model.yaml``) names everything that goes 
 1. a built corpus (``training.corpus``) with real Bitext customer requests and agent responses;
 2. real text from the public sets in ``--shared`` (converted by ``training.sources``; training
    splits only, each sampled to the size the recipe gives);
-3. the run config (model and training sections); the epoch and the temperatures are chosen on the
-   realistic dev half (``data/eval/realistic/dev.jsonl``), which is never trained on.
+3. the run config (model and training sections); the epoch, the blend and the calibration are chosen
+   on the dev halves of the realistic sets (``data/eval/realistic*/dev.jsonl``), never trained on;
+   the calibration is checked across the two sets, each scored by what the other chose.
 
 Then it evaluates the new version on the realistic test half, the built test split and the public
 test splits (tweeteval, USS, and DSTC11 for upsell), writes every report into the bundle
@@ -37,7 +38,7 @@ from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
 from training.config import RunConfig, TrainingConfig
-from training.evalset import check_frozen_sets, half_path, set_dir
+from training.evalset import check_frozen_sets, dev_halves, half_path, set_dir
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ def make_default_model(
     samples = {str(prepared[n][0]): s.sample for n, s in recipe.sources.items() if s.sample and not s.reshaped}
     sections = json.loads(json.dumps(recipe.run))
     data = sections.setdefault("data", {})
-    data.update(train=train_files, sample_sizes=samples, validation=str(half_path("dev")))
+    data.update(train=train_files, sample_sizes=samples, validation=dev_halves())
     run = RunConfig.from_sections(sections, source=str(recipe_path))
     registry = work / "models"
     bundle = train_model(run, name, root=registry)
@@ -323,24 +324,21 @@ def prepare_sources(recipe: Recipe, shared: Path, work: Path) -> dict[str, tuple
 
 
 def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
-    """The shipped model's next version without training: its weights with the recipe's class offsets
-    (``run.training.class_offsets``) and top-label maps (``run.training.top_label_calibration``)
-    chosen on the realistic dev half, evaluated and shipped like a trained one. What a full
-    `make default-model` fits during training, for a model trained before."""
+    """The shipped model's next version without training: its weights with the blend (where the recipe
+    blends), temperatures, the recipe's class offsets (``run.training.class_offsets``) and top-label
+    maps (``run.training.top_label_calibration``) chosen again on the realistic dev halves, evaluated
+    and shipped like a trained one. What a full `make default-model` chooses after training, for a
+    model trained before."""
     from training.pipeline import recalibrate_bundle
 
     def derive(source: Path, recipe: Recipe, registry: Path) -> Path:
         training = recipe.run.get("training", {})
         offsets = tuple(training.get("class_offsets") or ())
         top_label = tuple(training.get("top_label_calibration") or ())
-        if not offsets and not top_label:
-            raise ConfigError(
-                f"{recipe_path}: run.training.class_offsets and top_label_calibration name no head to recalibrate"
-            )
-        dev = str(half_path("dev"))
         return recalibrate_bundle(
-            source, dev, offsets=offsets, top_label=top_label, root=registry, name=SHIPPED_NAME
-        ).path
+            source, dev_halves(), blend=bool(training.get("blend_baseline")), temperatures=True, offsets=offsets,
+            top_label=top_label, root=registry, name=SHIPPED_NAME,
+        ).path  # fmt: skip
 
     return derive_default_model(recipe_path, shared, work, derive, ship_to=ship_to)
 
@@ -476,8 +474,8 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     derived.add_argument(
         "--calibration-only", action="store_true",
-        help="no training: the shipped model with the recipe's class offsets and top-label maps chosen on the dev "
-        "half, evaluated",
+        help="no training: the shipped model with its blend, temperatures, the recipe's class offsets and top-label "
+        "maps chosen again on the dev halves, evaluated",
     )  # fmt: skip
     args = parser.parse_args(argv)
     configure_logging("INFO")

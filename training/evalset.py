@@ -55,6 +55,15 @@ def half_path(half: str, folder: Path = DEFAULT_DIR) -> Path:
     return folder / f"{half}.jsonl"
 
 
+def dev_halves() -> str:
+    """Every realistic set's dev half, as one glob a reader expands (each file a set of its own)."""
+    spec = str(EVAL_ROOT / "realistic*" / "dev.jsonl")
+    expected = sorted(half_path("dev", folder) for folder in SET_DIRS.values())
+    if expand_inputs(spec) != expected:
+        raise ConfigError(f"{spec} names {[str(p) for p in expand_inputs(spec)]}, not the sets' dev halves {expected}")
+    return spec
+
+
 def is_evaluation_contact(contact: Contact) -> bool:
     return contact.contact_id.startswith(CONTACT_ID_PREFIX)
 

@@ -9,7 +9,7 @@ import platform
 import random
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ import torch
 import dispo
 from dispo.contact import Contact
 from dispo.errors import ConfigError
-from dispo.io import ContactReader
+from dispo.io import ContactReader, expand_inputs
 from dispo.model.baseline import BaselineModel, contact_text
+from dispo.model.blend import BLENDABLE_TASKS, BaselineBlend
 from dispo.model.bundle import (
     BASELINE_FILE,
     BLEND_FILE,
@@ -49,12 +50,13 @@ from dispo.model.calibration import TopLabelMap
 from dispo.model.modeling import TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
-from training.blending import BlendChoice, choose_blend
+from training.blending import BlendChoice, blend_from_scores, choose_blend
 from training.calibration import (
     OffsetChoice,
     TopLabelChoice,
     choose_class_offsets,
     choose_top_label,
+    fit_temperature,
 )
 from training.config import RunConfig
 from training.evalset import refuse_evaluation_contacts, refuse_test_half
@@ -103,6 +105,20 @@ def read_training_contacts(
             sources[path] = {"read": len(read), "kept": len(kept), "labels": _label_counts(kept)}
         contacts.extend(redactor.redact_contact(c) if redactor else c for c in kept)
     return contacts
+
+
+def read_validation(spec: str, taxonomy: Taxonomy, redactor: Redactor | None) -> tuple[list[Contact], np.ndarray]:
+    """A fixed validation split (a file, folder or glob; never a test half) read like evaluation data,
+    and the index of the file each contact came from: each file is a set, so that calibration choices
+    are checked across sets (:func:`training.calibration.out_of_fold_splits`)."""
+    refuse_test_half(spec)
+    contacts: list[Contact] = []
+    groups: list[int] = []
+    for index, path in enumerate(expand_inputs(spec)):
+        read = [c for c in ContactReader(path, taxonomy=taxonomy) if c.turns]
+        contacts += [redactor.redact_contact(c) for c in read] if redactor else read
+        groups += [index] * len(read)
+    return contacts, np.array(groups, dtype=int)
 
 
 def latest_report(name: str, root: Path | None) -> dict[str, Any] | None:
@@ -179,13 +195,12 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     resolved = resolve_labels(contacts, audited, priority=run.data.labels)
     contacts = resolved.contacts
     fixed_validation: list[Contact] = []
+    validation_sets: np.ndarray | None = None
     if run.data.validation:
-        # A fixed validation file (e.g. the realistic dev half) chooses the epoch and the
+        # A fixed validation file (e.g. the realistic dev halves) chooses the epoch and the
         # temperatures (and, with label_noise auto, whether to prune); it is read like evaluation
         # data, never trained on.
-        refuse_test_half(run.data.validation)
-        fixed_validation = [redactor.redact_contact(c) if redactor else c
-                            for c in ContactReader(run.data.validation, taxonomy=taxonomy) if c.turns]  # fmt: skip
+        fixed_validation, validation_sets = read_validation(run.data.validation, taxonomy, redactor)
     noise: NoiseOutcome | None = None
     if run.training.label_noise != "none":
         noise = handle_label_noise(
@@ -230,15 +245,17 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         labels = trainer.label_encoder.labels
         if run.training.class_offsets:
             choices = choose_class_offsets(
-                validation_scores, targets, labels, result.temperatures, run.training.class_offsets
-            )
+                validation_scores, targets, labels, result.temperatures, run.training.class_offsets,
+                groups=validation_sets,
+            )  # fmt: skip
             offsets = {task: choice.offsets for task, choice in choices.items() if choice.kept}
             metrics["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
             logger.info("class offsets (chosen on the validation split): %s", metrics["class_offsets"])
         if run.training.top_label_calibration:
             maps = choose_top_label(
-                validation_scores, targets, labels, result.temperatures, offsets, run.training.top_label_calibration
-            )
+                validation_scores, targets, labels, result.temperatures, offsets, run.training.top_label_calibration,
+                groups=validation_sets,
+            )  # fmt: skip
             top_label = {task: choice.mapping for task, choice in maps.items() if choice.mapping is not None}
             metrics["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
             logger.info("top-label maps (fitted on the validation split): %s", metrics["top_label_calibration"])
@@ -435,64 +452,120 @@ def recalibrate_bundle(
     ref: str | Path,
     validation: str,
     *,
+    blend: bool = False,
+    temperatures: bool = False,
     offsets: tuple[str, ...] = (),
     top_label: tuple[str, ...] = (),
     root: Path | None = None,
     name: str | None = None,
 ) -> TrainedBundle:
-    """A new version of a trained bundle whose only change is its calibration: class offsets for the
-    heads ``offsets`` names, then top-label maps for those ``top_label`` names, chosen on
-    ``validation`` as training chooses them (:mod:`training.calibration`); the weights, baseline,
-    blend and temperatures are the source's. For a shipped model whose training predates them; a
-    new training run with ``class_offsets`` and ``top_label_calibration`` fits the same on its own."""
+    """A new version of a trained bundle whose only change is how its scores become probabilities,
+    chosen on ``validation`` (a file, folder or glob; each file a set) as training chooses it: with
+    ``blend``, the baseline's weight per head (:mod:`training.blending`; every temperature is refitted
+    with it); with ``temperatures``, every head's temperature; class offsets for the heads ``offsets``
+    names, then top-label maps for those ``top_label`` names (:mod:`training.calibration`). The weights
+    and baseline are the source's. For a shipped model whose training predates them, or whose
+    validation split has grown; a new training run fits the same on its own."""
     from dispo.model.predictor import Predictor
 
-    refuse_test_half(validation)
     source = resolve(ref, root)
     predictor = Predictor.load(source)
-    if not offsets and not top_label:
-        raise ConfigError("recalibrate: name at least one head for class offsets or a top-label map")
+    if not blend and not temperatures and not offsets and not top_label:
+        raise ConfigError(
+            "recalibrate: name at least one head for class offsets or a top-label map, or refit the temperatures"
+        )
     for task in (*offsets, *top_label):
         if task not in predictor.labels or task == "upsell":
             raise ConfigError(f"{source}: no multi-class {task} head to recalibrate")
-    contacts = [
-        default_redactor().redact_contact(c) for c in ContactReader(validation, taxonomy=predictor.taxonomy) if c.turns
-    ]
+    source_blend = predictor.blend
+    if blend and source_blend is None:
+        raise ConfigError(f"{source}: the model does not blend with a baseline, so there is no blend to choose")
+    contacts, sets = read_validation(validation, predictor.taxonomy, default_redactor())
+    if blend:
+        predictor.blend = None  # the heads' own logits: the blend is chosen below
     raws = list(predictor.logits(contacts))
-    scores = {task: np.stack([raw["logits"][task] for raw in raws]) for task in {*offsets, *top_label}}
-    targets = {}
-    for task in scores:
-        names = list(predictor.labels[task])
-        gold = [getattr(c.labels, task) if c.labels is not None else None for c in contacts]
-        targets[task] = np.array([names.index(g) if g in names else -1 for g in gold])
-    choices = choose_class_offsets(scores, targets, predictor.labels, predictor.temperatures, offsets)
-    kept_offsets = {task: by_label for task, by_label in predictor.offsets.items() if task not in choices}
+    heads = set(predictor.temperatures) if blend or temperatures else {*offsets, *top_label}
+    scores = {task: np.stack([raw["logits"][task] for raw in raws]) for task in heads}
+    targets = validation_targets(contacts, predictor.labels, scores)
+    fitted = dict(predictor.temperatures)
+    # a head without two labelled validation contacts keeps the source's temperature (and blend)
+    retempered = {task for task in scores if (targets[task] >= 0).sum() >= 2} if blend or temperatures else set()
+    blended: BlendChoice | None = None
+    if source_blend is not None and blend:
+        unlabelled = sorted(set(source_blend.weights) - retempered)
+        if unlabelled:
+            raise ConfigError(f"{validation}: no labels to choose the blend of {unlabelled} on")
+        blendable = [t for t in BLENDABLE_TASKS if t in source_blend.baseline.tasks_ and t in retempered]
+        probe = BaselineBlend(source_blend.baseline, dict.fromkeys(blendable, 0.5), predictor.labels, source_blend.text)
+        baseline_scores = probe.baseline_log_probs(probe.texts([raw["prepared"] for raw in raws]))
+        labelled = {task: scores[task] for task in retempered}
+        blended = blend_from_scores(labelled, baseline_scores, targets, baseline=source_blend.baseline,
+                                    labels=predictor.labels)  # fmt: skip
+        scores.update(blended.scores)
+        fitted.update(blended.temperatures)
+    else:
+        fitted.update(
+            {task: fit_temperature(scores[task], targets[task], binary=task == "upsell") for task in retempered}
+        )
+    choices = choose_class_offsets(scores, targets, predictor.labels, fitted, offsets, groups=sets)
+    # a source's offsets and maps were fitted after its temperatures: refitted, or dropped with them
+    refitted = retempered | set(choices)
+    kept_offsets = {task: by_label for task, by_label in predictor.offsets.items() if task not in refitted}
     kept_offsets.update({task: choice.offsets for task, choice in choices.items() if choice.kept})
-    maps = choose_top_label(scores, targets, predictor.labels, predictor.temperatures, kept_offsets, top_label)
-    # a source map stays only where neither it nor the offsets before it are refitted
-    stale = sorted(set(predictor.top_label) & (set(choices) - set(maps)))
+    maps = choose_top_label(scores, targets, predictor.labels, fitted, kept_offsets, top_label, groups=sets)
+    stale_offsets = set(predictor.offsets) & (refitted - set(choices))
+    stale = sorted(stale_offsets | (set(predictor.top_label) & (refitted - set(maps))))
     if stale:
-        logger.warning("%s: top-label maps of %s dropped: their offsets are refitted (refit them with --top-label)",
-                       predictor.version, stale)  # fmt: skip
-    kept_maps = {task: m for task, m in predictor.top_label.items() if task not in maps and task not in stale}
+        logger.warning("%s: offsets or top-label maps of %s dropped: what they were fitted after is refitted "
+                       "(name them with --offsets or --top-label)", predictor.version, stale)  # fmt: skip
+    kept_maps = {task: m for task, m in predictor.top_label.items() if task not in refitted and task not in maps}
     kept_maps.update({task: choice.mapping for task, choice in maps.items() if choice.mapping is not None})
     recalibration: dict[str, Any] = {}  # what this recalibration chose, not what the source carried
+    files = [str(path) for path in expand_inputs(validation)]
+    if len(files) > 1:
+        recalibration["validation_sets"] = files  # checked out of fold across these, one scored by the others
+    if blended is not None:
+        recalibration["blend"] = {"weights": blended.weights, "validation_nll": blended.nll}
+    if retempered:
+        recalibration["temperatures"] = {task: round(fitted[task], 4) for task in sorted(retempered)}
     if choices:
         recalibration["class_offsets"] = {task: choice.to_dict() for task, choice in choices.items()}
     if maps:
         recalibration["top_label_calibration"] = {task: choice.to_dict() for task, choice in maps.items()}
     logger.info("calibration of %s on %s: %s", predictor.version, validation, recalibration)
-    card = recalibration_card(predictor.version or str(source), validation, choices, maps)
+    card = recalibration_card(
+        predictor.version or str(source), validation, choices, maps,
+        temperatures={task: fitted[task] for task in sorted(retempered)}, sets=files,
+        blend=None if blended is None or source_blend is None else (source_blend.weights, blended.weights),
+    )  # fmt: skip
 
     def write(writer: BundleWriter) -> None:
-        writer.write_json(
-            CALIBRATION_FILE, calibration_record(predictor.temperatures, kept_offsets, top_label=kept_maps)
-        )
+        writer.write_json(CALIBRATION_FILE, calibration_record(fitted, kept_offsets, top_label=kept_maps))
+        if blended is not None and source_blend is not None:
+            writer.write_json(BLEND_FILE, {"weights": blended.weights, "text": source_blend.text,
+                                           "method": "geometric, see dispo.model.blend"})  # fmt: skip
 
+    replaced = (CALIBRATION_FILE, BLEND_FILE) if blended is not None else (CALIBRATION_FILE,)
     return derive_bundle(
-        source, predictor.version, write, replaced=(CALIBRATION_FILE,), record=recalibration, card_section=card,
+        source, predictor.version, write, replaced=replaced, record=recalibration, card_section=card,
         root=root, name=name,
     )  # fmt: skip
+
+
+def validation_targets(
+    contacts: list[Contact], labels: dict[str, list[str]], tasks: Iterable[str]
+) -> dict[str, np.ndarray]:
+    """Per task: each validation contact's gold label as an index into the model's ``labels`` (upsell:
+    0 or 1), -1 where it has none."""
+    targets = {}
+    for task in tasks:
+        gold = [getattr(c.labels, task) if c.labels is not None else None for c in contacts]
+        if task == "upsell":
+            targets[task] = np.array([-1 if g is None else int(g) for g in gold])
+            continue
+        names = list(labels[task])
+        targets[task] = np.array([names.index(g) if g in names else -1 for g in gold])
+    return targets
 
 
 def reread_bundle(
@@ -587,13 +660,36 @@ def current_limits(card: str) -> str:
 
 
 def recalibration_card(
-    source: str, validation: str, offsets: dict[str, OffsetChoice], maps: dict[str, TopLabelChoice]
+    source: str,
+    validation: str,
+    offsets: dict[str, OffsetChoice],
+    maps: dict[str, TopLabelChoice],
+    *,
+    temperatures: dict[str, float] | None = None,
+    sets: list[str] | None = None,
+    blend: tuple[dict[str, float], dict[str, float]] | None = None,
 ) -> str:
-    """The model card's section on what a recalibration chose."""
+    """The model card's section on what a recalibration chose (``blend``: the source's weights and the
+    new ones, where the blend was chosen again)."""
+    if blend:
+        kept = "weights and baseline"
+    else:
+        kept = "weights, baseline and blend" if temperatures else "weights, baseline, blend and temperatures"
     lines = calibration_lines(
         {task: c.to_dict() for task, c in offsets.items()}, {task: c.to_dict() for task, c in maps.items()}
     )
+    notes = []
+    if sets and len(sets) > 1:
+        notes.append(f"- checked out of fold across {len(sets)} sets, each scored by what the others chose: "
+                     + ", ".join(f"`{s}`" for s in sets))  # fmt: skip
+    if blend:
+        before, after = blend
+        changes = ", ".join(f"{t} {before.get(t, 0.0)} -> {after.get(t, 0.0)}" for t in sorted({*before, *after}))
+        notes.append(f"- blend chosen again on validation NLL (the metrics above give the training run's): {changes}")
+    if temperatures:
+        notes.append("- temperatures refitted: " + ", ".join(f"{t} {v:.3f}" for t, v in temperatures.items()))
+    lines = (["", *notes] if notes else []) + lines
     return (
-        f"\n## Recalibration\nThe weights, baseline, blend and temperatures of {source}, recalibrated on "
+        f"\n## Recalibration\nThe {kept} of {source}, recalibrated on "
         f"`{validation}` (training/calibration.py).\n" + "\n".join(lines) + "\n"
     )
