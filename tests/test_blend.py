@@ -16,7 +16,7 @@ from dispo.model.blend import BaselineBlend, prepared_text
 from dispo.model.bundle import BundleError
 from dispo.model.features import PreparedContact, Segment
 from dispo.model.predictor import Predictor
-from tests.factories import make_tiny_base_model
+from tests.factories import install_bundle, make_tiny_base_model
 from training.blending import negative_log_likelihood
 from training.config import RunConfig
 from training.pipeline import train_model
@@ -141,7 +141,7 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path, text: 
     assert list(read_contacts(tmp_path / "train.jsonl"))  # the input file is untouched
 
 
-def test_choosing_the_blend_again_on_the_same_split_gives_trainings_choice(tmp_path: Path) -> None:
+def test_choosing_the_blend_again_on_the_same_split_gives_trainings_choice(tiny_bundle: Path, tmp_path: Path) -> None:
     """`dispo models recalibrate --blend` searches the weights as training does: on the validation
     file the run chose them on, it finds the same weights and temperatures."""
     from training.corpus.builder import CorpusBuilder, CorpusConfig
@@ -169,6 +169,6 @@ def test_choosing_the_blend_again_on_the_same_split_gives_trainings_choice(tmp_p
     )
     assert derived_t == pytest.approx(trained_t, rel=1e-3)
     assert "blend chosen again" in (derived.path / "README.md").read_text()
-    train_model(RunConfig.from_sections({**sections, "training": {"epochs": 1}}), "plain", root=root)
+    install_bundle(tiny_bundle, root, name="plain")  # trained without a blend
     with pytest.raises(ConfigError, match="does not blend"):
         recalibrate_bundle("plain", str(tmp_path / "dev.jsonl"), blend=True, root=root)
