@@ -26,6 +26,7 @@ import numpy as np
 
 from dispo.cli import configure_logging
 from dispo.model.calibration import softmax
+from dispo.model.features import LabelEncoder
 from dispo.model.predictor import Predictor
 from dispo.redact import default_redactor
 from training.calibration import ece_and_log_loss, fit_temperature, fit_top_label_map
@@ -41,11 +42,10 @@ def dev_scores(predictor: Predictor, folder: Path) -> dict[str, tuple[np.ndarray
     """Per multi-class head: the blended scores of a set's dev half and the gold label indices."""
     contacts, _ = read_validation(str(half_path("dev", folder)), predictor.taxonomy, default_redactor())
     raws = list(predictor.logits(contacts))
+    targets = LabelEncoder(predictor.taxonomy).encode(contacts)
     out = {}
     for task in MULTI_CLASS:
-        names = list(predictor.labels[task])
-        gold = [getattr(c.labels, task) if c.labels is not None else None for c in contacts]
-        y = np.array([names.index(g) if g in names else -1 for g in gold])
+        y = targets[task].numpy()
         scores = np.stack([raw["logits"][task] for raw in raws])
         out[task] = (scores[y >= 0], y[y >= 0])
     return out

@@ -9,7 +9,7 @@ import platform
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from dispo.model.bundle import (
     versions,
 )
 from dispo.model.calibration import TopLabelMap
+from dispo.model.features import LabelEncoder
 from dispo.model.modeling import TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
@@ -369,6 +370,11 @@ def calibration_record(
     return {"method": ", ".join(methods), **record}
 
 
+def blend_record(weights: dict[str, float], text: str) -> dict[str, Any]:
+    """What ``blend.json`` holds (read by :class:`dispo.model.predictor.Predictor`)."""
+    return {"weights": weights, "text": text, "method": "geometric, see dispo.model.blend"}
+
+
 def write_bundle(
     name: str,
     run: RunConfig,
@@ -406,8 +412,7 @@ def write_bundle(
         if baseline is not None:
             joblib.dump(baseline, folder / BASELINE_FILE, compress=3)
             if blend_weights:
-                writer.write_json(BLEND_FILE, {"weights": blend_weights, "text": run.training.blend_text,
-                                               "method": "geometric, see dispo.model.blend"})  # fmt: skip
+                writer.write_json(BLEND_FILE, blend_record(blend_weights, run.training.blend_text))
         if trainer.featurizer.salience is not None:
             joblib.dump(trainer.featurizer.salience, folder / SALIENCE_FILE, compress=3)
         if noise is not None:
@@ -486,7 +491,8 @@ def recalibrate_bundle(
     raws = list(predictor.logits(contacts))
     heads = set(predictor.temperatures) if blend or temperatures else {*offsets, *top_label}
     scores = {task: np.stack([raw["logits"][task] for raw in raws]) for task in heads}
-    targets = validation_targets(contacts, predictor.labels, scores)
+    encoded = LabelEncoder(predictor.taxonomy).encode(contacts)  # negative where a contact has no label
+    targets = {task: encoded[task].numpy() for task in scores}
     fitted = dict(predictor.temperatures)
     # a head without two labelled validation contacts keeps the source's temperature (and blend)
     retempered = {task for task in scores if (targets[task] >= 0).sum() >= 2} if blend or temperatures else set()
@@ -498,7 +504,7 @@ def recalibrate_bundle(
         blendable = [t for t in BLENDABLE_TASKS if t in source_blend.baseline.tasks_ and t in retempered]
         probe = BaselineBlend(source_blend.baseline, dict.fromkeys(blendable, 0.5), predictor.labels, source_blend.text)
         baseline_scores = probe.baseline_log_probs(probe.texts([raw["prepared"] for raw in raws]))
-        labelled = {task: scores[task] for task in retempered}
+        labelled = {task: scores[task] for task in sorted(retempered)}
         blended = blend_from_scores(labelled, baseline_scores, targets, baseline=source_blend.baseline,
                                     labels=predictor.labels)  # fmt: skip
         scores.update(blended.scores)
@@ -542,30 +548,13 @@ def recalibrate_bundle(
     def write(writer: BundleWriter) -> None:
         writer.write_json(CALIBRATION_FILE, calibration_record(fitted, kept_offsets, top_label=kept_maps))
         if blended is not None and source_blend is not None:
-            writer.write_json(BLEND_FILE, {"weights": blended.weights, "text": source_blend.text,
-                                           "method": "geometric, see dispo.model.blend"})  # fmt: skip
+            writer.write_json(BLEND_FILE, blend_record(blended.weights, source_blend.text))
 
     replaced = (CALIBRATION_FILE, BLEND_FILE) if blended is not None else (CALIBRATION_FILE,)
     return derive_bundle(
         source, predictor.version, write, replaced=replaced, record=recalibration, card_section=card,
         root=root, name=name,
     )  # fmt: skip
-
-
-def validation_targets(
-    contacts: list[Contact], labels: dict[str, list[str]], tasks: Iterable[str]
-) -> dict[str, np.ndarray]:
-    """Per task: each validation contact's gold label as an index into the model's ``labels`` (upsell:
-    0 or 1), -1 where it has none."""
-    targets = {}
-    for task in tasks:
-        gold = [getattr(c.labels, task) if c.labels is not None else None for c in contacts]
-        if task == "upsell":
-            targets[task] = np.array([-1 if g is None else int(g) for g in gold])
-            continue
-        names = list(labels[task])
-        targets[task] = np.array([names.index(g) if g in names else -1 for g in gold])
-    return targets
 
 
 def reread_bundle(
