@@ -13,7 +13,8 @@ One run scores, on the same contacts:
 Per model: reason accuracy and ECE, outcome macro-F1 and per-outcome recall, end-sentiment macro-F1,
 upsell F1, and reason accuracy by channel and by number of turns. With ``--tweeteval`` also the
 sentiment macro-F1 on a converted tweeteval test split. Results are appended to the results file.
-``--sets`` picks the frozen realistic sets (A: ``data/eval/realistic``, B: ``data/eval/realistic-b``);
+``--sets`` picks the frozen realistic sets (A: ``data/eval/realistic``, B: ``data/eval/realistic-b``,
+C: ``data/eval/realistic-c``);
 more than one pools their halves.
 
     python bench/realistic_eval.py --model dispo-default --half test

@@ -38,7 +38,7 @@ from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
 from training.config import RunConfig, TrainingConfig
-from training.evalset import check_frozen_sets, dev_halves, half_path, set_dir
+from training.evalset import SET_DIRS, check_frozen_sets, dev_halves, half_path
 
 logger = logging.getLogger(__name__)
 
@@ -399,8 +399,9 @@ def finish_default_model(
     from training.report import evaluate_bundle
 
     evaluations: dict[str, Any] = {}
-    targets = {"realistic_test": half_path("test"), "realistic_b_test": half_path("test", set_dir("b")),
-               "built_test": built_test}  # fmt: skip
+    targets = {("realistic_test" if name == "a" else f"realistic_{name}_test"): half_path("test", folder)
+               for name, folder in SET_DIRS.items()}  # fmt: skip
+    targets["built_test"] = built_test
     for label, spec in recipe.evaluations.items():
         path = convert_source(spec.source, shared / spec.path, work, spec.options) / f"{spec.split}.jsonl"
         targets[label] = upsell_only(path, work / f"{label}.jsonl") if spec.source == "dstc11" else path
@@ -440,9 +441,10 @@ def evaluations_section(evaluations: dict[str, Any]) -> str:
 
     lines = ["", "## Evaluations", "",
              "Calibrated predictions on data never trained on. `realistic_test` is the hand-written test half "
-             "(data/eval/realistic), the figure to trust for real conversations, and `realistic_b_test` that of a "
-             "second set by other writers (data/eval/realistic-b); `built_test` is the corpus "
-             "builder's own held-out split and is optimistic. Reports: evaluations/NAME/report.md.", ""]  # fmt: skip
+             "(data/eval/realistic), the figure to trust for real conversations, and `realistic_b_test` and "
+             "`realistic_c_test` those of sets by other writers (data/eval/realistic-b, -c); `built_test` is the "
+             "corpus builder's own held-out split and is optimistic. Reports: evaluations/NAME/report.md.",
+             ""]  # fmt: skip
     for label, result in evaluations.items():
         lines += [f"### {label} ({result['n']} contacts, `{result['data']}`)", "",
                   metrics_table(result["model"], result.get("baseline")), ""]  # fmt: skip

@@ -6,6 +6,8 @@ parts and recorded with their SHA-256 in ``MANIFEST.json``. :func:`check_frozen`
 file no longer matches its hash, so a changed set is noticed, not silently compared with old figures.
 ``data/eval/realistic-b/`` (set B) has the same layout: written later by other writers, about other
 companies, after the shipped model was tuned, so that its figures are a second, untouched reading.
+``data/eval/realistic-c/`` (set C) is a third, written after v10 shipped, when both earlier test
+halves had been read for several model versions.
 
 Training refuses any contact of the set (:func:`refuse_evaluation_contacts`): its contact ids
 start with :data:`CONTACT_ID_PREFIX`. The label conventions are in ``CONVENTIONS.md`` there.
@@ -32,8 +34,9 @@ logger = logging.getLogger(__name__)
 EVAL_ROOT = Path(__file__).resolve().parents[1] / "data" / "eval"
 DEFAULT_DIR = EVAL_ROOT / "realistic"
 #: Every frozen realistic set by name. A chose the shipped model's settings (its dev half) and reports
-#: them (its test half); B was written after v5 shipped and nothing was chosen on it before it was read.
-SET_DIRS: dict[str, Path] = {"a": DEFAULT_DIR, "b": EVAL_ROOT / "realistic-b"}
+#: them (its test half); B was written after v5 shipped and nothing was chosen on it before it was read;
+#: C was written after v10 shipped, and v10 was first read on both its halves.
+SET_DIRS: dict[str, Path] = {"a": DEFAULT_DIR, "b": EVAL_ROOT / "realistic-b", "c": EVAL_ROOT / "realistic-c"}
 CONTACT_ID_PREFIX = "RE-"
 MANIFEST_FILE = "MANIFEST.json"
 HALVES: tuple[str, ...] = ("dev", "test")
