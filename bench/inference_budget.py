@@ -4,8 +4,8 @@ The transformer reads at most ``max_turns`` segments and ``token_budget`` tokens
 (``model_config.json``); a 1,500-word call holds several times that, and the 600+ word bucket is
 the weakest on the realistic sets. The budget can be changed without retraining, so this script
 copies a bundle once per budget, changes only those numbers, and scores each copy on the dev
-half of every realistic set (never a test half): set A chose the bundle's blend weights and
-temperatures at its trained budget, so A favours the trained budget; set B chose nothing. A budget
+half of every realistic set and on all of them pooled (never a test half). The dev halves chose the
+bundle's blend weights and temperatures at its trained budget, so they favour the trained budget. A budget
 is ``MAX_TURNS:TOKEN_BUDGET[:CLOSING]``, CLOSING being how many of the customer's last segments are
 always read (``closing_customer_segments``; the bundle's own value when left out).
 
@@ -28,7 +28,7 @@ from typing import Any
 from dispo.cli import configure_logging
 from dispo.model.bundle import MODEL_CONFIG_FILE, resolve
 from dispo.model.modeling import ModelConfig
-from training.evalset import SET_DIRS, check_frozen, half_path
+from training.evalset import SET_DIRS, check_frozen, dev_halves, half_path
 from training.report import evaluate_bundle
 
 logger = logging.getLogger("bench.inference_budget")
@@ -51,6 +51,8 @@ def closing(config: dict[str, Any]) -> int:
 def headline(report: dict[str, Any]) -> dict[str, Any]:
     model = report["model"]
     by_length = report["breakdown"]["length_words"]
+    voice = report["breakdown"]["channel"].get("voice", {}).get("tasks", {}).get("reason")
+    long_calls = report["breakdown"]["length_turns"].get("16+", {}).get("tasks", {}).get("reason")
     return {
         "reason_accuracy": round(model["reason"]["accuracy"], 4),
         "reason_ece": round(model["reason"]["ece"], 4),
@@ -58,6 +60,9 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "sentiment_macro_f1": round(model["sentiment"]["macro_f1"], 4),
         "upsell_f1": round(model["upsell"]["f1"], 4),
         "reason_accuracy_600_plus_words": round(by_length["600+"]["tasks"]["reason"]["model"]["accuracy"], 4),
+        "reason_accuracy_voice": voice and round(voice["model"]["accuracy"], 4),
+        "reason_accuracy_16_plus_turns": long_calls and round(long_calls["model"]["accuracy"], 4),
+        "tokens_per_contact": round(report["throughput"]["tokens"] / report["throughput"]["contacts"], 1),
     }
 
 
@@ -95,6 +100,8 @@ def main() -> None:
             for name, folder in SET_DIRS.items():
                 report = evaluate_bundle(copy, half_path("dev", folder), Path(scratch) / "reports", pictures=False)
                 scores[f"{name}_dev"] = headline(report)
+            pooled = evaluate_bundle(copy, dev_halves(), Path(scratch) / "reports", pictures=False)
+            scores["pooled_dev"] = headline(pooled)
             record["budgets"][key] = scores
             logger.info("budget %s (segments:tokens:closing): %s", key, json.dumps(scores))
     args.results.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
