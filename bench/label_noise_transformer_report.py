@@ -10,9 +10,11 @@ large a gap each evaluation set can resolve. A method recorded in ``--results`` 
 under ``DIR`` (trained on another machine or in an earlier checkout) keeps its recorded row; without
 both models' predictions under ``DIR``, the gap is between the recorded figures, without an interval.
 Where ``DIR/realistic-b-METHOD`` holds a method's evaluation on set B's test half (``dispo evaluate
-noise-METHOD --data data/eval/realistic-b/test.jsonl``), that split (``realistic_b_test``) is added.
+noise-METHOD --data data/eval/realistic-b/test.jsonl``), that split (``realistic_b_test``) is added;
+the same for set C (``DIR/realistic-c-METHOD``, ``realistic_c_test``).
 Where naive training was run too, every other method also gets its lead over it (``over_naive``: method
-minus naive, with the same kind of interval), what the issue asks at every error rate. Each rate has
+minus naive of the same seed where there is one, e.g. ``naive-seed43``, with the same kind of
+interval), what the issue asks at every error rate. Each rate has
 its own results file (``bench/results/label_noise_transformer_RATE.json``); a method without a gold
 run at its rate has no gap to gold.
 
@@ -68,12 +70,12 @@ def paired_gap(
                 "high": round(float(np.percentile(samples[k], 97.5)), 4)} for k in point}  # fmt: skip
 
 
-def reference(method: str, methods: Iterable[str]) -> str:
-    """The gold run a method's gap is measured to: gold trained with the method's own seed when there is
-    one (``correct-seed43`` -> ``gold-seed43``), else ``gold``."""
+def reference(method: str, methods: Iterable[str], *, base: str = "gold") -> str:
+    """The run of ``base`` (gold, or naive) a method is measured against: the one trained with the
+    method's own seed when there is one (``correct-seed43`` -> ``gold-seed43``), else ``base``."""
     _, replicate, seed = method.rpartition("-seed")
-    own = f"gold-seed{seed}" if replicate else "gold"
-    return own if own in methods else "gold"
+    own = f"{base}-seed{seed}" if replicate else base
+    return own if own in methods else base
 
 
 def main() -> None:
@@ -90,7 +92,7 @@ def main() -> None:
     rows: dict[str, Any] = {}
     predictions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     found = {path.name.removeprefix("realistic-") for path in args.work.glob("realistic-*")}
-    found = {name for name in found if not name.startswith("b-")}  # realistic-b-METHOD: set B of METHOD
+    found = {name for name in found if not name.startswith(("b-", "c-"))}  # realistic-b-METHOD: set B of METHOD
     for method in [*METHODS, *sorted(found - set(METHODS))]:  # replicates such as correct-seed43 last
         realistic = args.work / f"realistic-{method}"
         if not (realistic / "predictions.jsonl").is_file():
@@ -98,9 +100,10 @@ def main() -> None:
         bundle = sorted((args.work / "models" / f"noise-{method}").glob("v*"))[-1]
         predictions[method] = {"built_held_out": read_predictions(bundle / "report" / "predictions.jsonl"),
                                "realistic_test": read_predictions(realistic / "predictions.jsonl")}  # fmt: skip
-        set_b = args.work / f"realistic-b-{method}" / "predictions.jsonl"
-        if set_b.is_file():
-            predictions[method]["realistic_b_test"] = read_predictions(set_b)
+        for other in ("b", "c"):
+            path = args.work / f"realistic-{other}-{method}" / "predictions.jsonl"
+            if path.is_file():
+                predictions[method][f"realistic_{other}_test"] = read_predictions(path)
         noise = json.loads((bundle / "data.json").read_text(encoding="utf-8")).get("label_noise")
         rows[method] = {
             **{split: figures(list(rows_.values())) for split, rows_ in predictions[method].items()},
@@ -124,9 +127,11 @@ def main() -> None:
     for method, row in rows.items():
         if method == "gold" or method.startswith("gold-seed"):
             continue
-        if method != "naive" and method in predictions and "naive" in predictions:
-            row["over_naive"] = {split: paired_gap(predictions[method][split], predictions["naive"][split])
-                                 for split in predictions[method] if split in predictions["naive"]}  # fmt: skip
+        naive = reference(method, predictions, base="naive")
+        if not method.startswith("naive") and method in predictions and naive in predictions:
+            row["over_naive"] = {split: paired_gap(predictions[method][split], predictions[naive][split])
+                                 for split in predictions[method] if split in predictions[naive]}  # fmt: skip
+            row["naive_reference"] = naive
         ref = reference(method, rows)
         if ref not in rows:
             continue  # no gold run at this rate: nothing to measure the gap to
