@@ -92,7 +92,7 @@ def main() -> None:
     rows: dict[str, Any] = {}
     predictions: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     found = {path.name.removeprefix("realistic-") for path in args.work.glob("realistic-*")}
-    found = {name for name in found if not name.startswith(("b-", "c-"))}  # realistic-b-METHOD: set B of METHOD
+    found = {name for name in found if not name.startswith(("b-", "c-"))}  # realistic-b-METHOD, -c-: sets B, C
     for method in [*METHODS, *sorted(found - set(METHODS))]:  # replicates such as correct-seed43 last
         realistic = args.work / f"realistic-{method}"
         if not (realistic / "predictions.jsonl").is_file():
