@@ -6,8 +6,10 @@ the weakest on the realistic sets. The budget can be changed without retraining,
 copies a bundle once per budget, changes only those numbers, and scores each copy on the dev
 half of every realistic set and on all of them pooled (never a test half). The dev halves chose the
 bundle's blend weights and temperatures at its trained budget, so they favour the trained budget. A budget
-is ``MAX_TURNS:TOKEN_BUDGET[:CLOSING]``, CLOSING being how many of the customer's last segments are
-always read (``closing_customer_segments``; the bundle's own value when left out).
+is ``MAX_TURNS:TOKEN_BUDGET[:CLOSING][/TASK=MAX_TURNS:TOKEN_BUDGET,...]``, CLOSING being how many of
+the customer's last segments are always read (``closing_customer_segments``; the bundle's own value
+when left out), and each TASK after ``/`` reading a narrower selection among those segments
+(``task_reading``: ``20:640:2/sentiment=12:320`` reads reasons in 20 segments, the end sentiment in 12).
 
     python bench/inference_budget.py --model dispo-default --budgets 12:320:0 12:320:1 12:320:2 12:320:3 16:448:0
 
@@ -34,13 +36,27 @@ from training.report import evaluate_bundle
 logger = logging.getLogger("bench.inference_budget")
 
 
-def budget(spec: str) -> tuple[int, int, int | None]:
-    parts = spec.split(":")
+Budget = tuple[int, int, int | None, dict[str, list[int]]]
+
+
+def budget(spec: str) -> Budget:
+    """``MAX_TURNS:TOKEN_BUDGET[:CLOSING][/TASK=MAX_TURNS:TOKEN_BUDGET,...]``: the contact's reading and
+    the tasks that read a narrower selection of it (``task_reading`` in the model config)."""
+    reading, _, narrow = spec.partition("/")
+    parts = reading.split(":")
     if len(parts) not in (2, 3) or not all(part.isdigit() for part in parts):
         raise argparse.ArgumentTypeError(
-            f"expected MAX_TURNS:TOKEN_BUDGET[:CLOSING] such as 16:448 or 12:320:2, got {spec!r}"
+            f"expected MAX_TURNS:TOKEN_BUDGET[:CLOSING][/TASK=MAX_TURNS:TOKEN_BUDGET,...] such as 16:448, 12:320:2 "
+            f"or 20:640:2/sentiment=12:320, got {spec!r}"
         )
-    return int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else None
+    tasks: dict[str, list[int]] = {}
+    for item in filter(None, narrow.split(",")):
+        task, _, numbers = item.partition("=")
+        values = numbers.split(":")
+        if not task or len(values) != 2 or not all(value.isdigit() for value in values):
+            raise argparse.ArgumentTypeError(f"expected TASK=MAX_TURNS:TOKEN_BUDGET after '/', got {item!r}")
+        tasks[task] = [int(values[0]), int(values[1])]
+    return int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else None, tasks
 
 
 def closing(config: dict[str, Any]) -> int:
@@ -74,7 +90,7 @@ def main() -> None:
         "--budgets",
         type=budget,
         nargs="+",
-        default=[(12, 320, None), (14, 384, None), (16, 448, None), (20, 512, None)],
+        default=[(12, 320, None, {}), (14, 384, None, {}), (16, 448, None, {}), (20, 512, None, {})],
     )
     parser.add_argument("--results", type=Path, default=Path("bench/results/inference_budget.json"))
     args = parser.parse_args()
@@ -89,11 +105,13 @@ def main() -> None:
         "budgets": {},
     }
     with tempfile.TemporaryDirectory() as scratch:
-        for turns, tokens, anchored in args.budgets:
-            config = dict(trained, max_turns=turns, token_budget=tokens)
+        for turns, tokens, anchored, narrow in args.budgets:
+            config = dict(trained, max_turns=turns, token_budget=tokens, task_reading=narrow)
             config["closing_customer_segments"] = closing(trained) if anchored is None else anchored
+            ModelConfig.from_dict(config)  # a bad budget fails here, before any copy
             key = f"{turns}:{tokens}:{config['closing_customer_segments']}"
-            copy = Path(scratch) / f"budget-{key.replace(':', '-')}"
+            key += "/" + ",".join(f"{task}={t}:{b}" for task, (t, b) in narrow.items()) if narrow else ""
+            copy = Path(scratch) / f"budget-{len(record['budgets'])}"
             shutil.copytree(source, copy, ignore=shutil.ignore_patterns("evaluations", "report"))
             (copy / MODEL_CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
             scores = {}

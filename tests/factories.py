@@ -55,11 +55,13 @@ def make_tiny_bundle(
     compact: bool = False,
     weights_dtype: str = "float32",
     freeze_encoder_layers: int = 0,
+    model: dict[str, Any] | None = None,
 ) -> Path:
     """Train a tiny random-encoder model for one epoch on a generated corpus and commit it as
     ``root/name/v1``: a real bundle (weights, labels, taxonomy, calibration) in a few seconds.
     ``compact``: store only the weights that differ from the tiny base encoder; ``weights_dtype``:
-    the precision they are stored in; ``freeze_encoder_layers``: lower layers left as the base's."""
+    the precision they are stored in; ``freeze_encoder_layers``: lower layers left as the base's;
+    ``model``: other model settings."""
     from dispo.io import write_contacts
     from training.config import RunConfig
     from training.corpus.builder import CorpusBuilder, CorpusConfig
@@ -78,6 +80,7 @@ def make_tiny_bundle(
                 "token_budget": 96,
                 "max_turns": 6,
                 "freeze_encoder_layers": freeze_encoder_layers,
+                **(model or {}),
             },
             "training": {
                 "epochs": 1,

@@ -37,6 +37,7 @@ from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
+from dispo.model.modeling import READING_SETTINGS
 from training.config import RunConfig, TrainingConfig
 from training.evalset import SET_DIRS, check_frozen_sets, dev_halves, half_path
 
@@ -48,8 +49,6 @@ SHIPPED_NAME = "dispo-default"
 # Derived files a shipped bundle leaves out (pictures and per-contact predictions are rebuilt by
 # `dispo evaluate`; the numbers stay in report.json / report.md).
 UNSHIPPED = ("*.png", "predictions.jsonl")
-# The model settings a trained model can change without training: how much of a contact it reads.
-READING_SETTINGS = ("closing_customer_segments", "max_turns", "token_budget")
 
 
 @dataclass

@@ -198,7 +198,12 @@ def render_model_card(
             else []
         ),
         f"- model: max {run.model.max_turn_tokens} tokens per segment, {run.model.max_turns} segments, "
-        f"{run.model.token_budget} tokens per contact; {run.model.freeze_encoder_layers} encoder layers frozen",
+        f"{run.model.token_budget} tokens per contact"
+        + "".join(
+            f"; {task} reads {turns} of those segments, {tokens} tokens"
+            for task, (turns, tokens) in run.model.task_reading.items()
+        )
+        + f"; {run.model.freeze_encoder_layers} encoder layers frozen",
         f"- optimiser: AdamW lr {run.training.learning_rate} (heads {run.training.head_learning_rate}), "
         f"batch {run.training.batch_size}, seed {run.training.seed}",
         "",

@@ -48,7 +48,7 @@ from dispo.model.bundle import (
 )
 from dispo.model.calibration import TopLabelMap
 from dispo.model.features import LabelEncoder
-from dispo.model.modeling import TASKS, ModelConfig
+from dispo.model.modeling import READING_SETTINGS, TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, blend_from_scores, choose_blend
@@ -560,15 +560,16 @@ def recalibrate_bundle(
 def reread_bundle(
     ref: str | Path,
     *,
-    reading: dict[str, int],
+    reading: dict[str, Any],
     root: Path | None = None,
     name: str | None = None,
 ) -> TrainedBundle:
     """A new version of a trained bundle whose only change is how much of a contact it reads:
-    ``reading`` sets ``closing_customer_segments``, ``max_turns`` or ``token_budget`` in its model
-    config; the weights, baseline, blend and calibration are the source's. For a shipped model trained
-    before a reading rule existed (:mod:`dispo.model.features`); choose the values on a dev half."""
-    allowed = {"closing_customer_segments", "max_turns", "token_budget"}
+    ``reading`` sets ``closing_customer_segments``, ``max_turns``, ``token_budget`` or ``task_reading``
+    in its model config; the weights, baseline, blend and calibration are the source's. For a shipped
+    model trained before a reading rule existed (:mod:`dispo.model.features`); choose the values on a
+    dev half."""
+    allowed = set(READING_SETTINGS)
     unknown = sorted(set(reading) - allowed)
     if unknown or not reading:
         raise ConfigError(f"reread: expected some of {sorted(allowed)}, got {sorted(reading)}")

@@ -14,7 +14,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ class EncodedContact:
     n_tokens: int
     vectors: torch.Tensor | None = None  # cached turn vectors when the encoder is frozen
     hidden: list[torch.Tensor] | None = None  # cached output of the frozen bottom layers, per segment
+    views: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # narrower readings (features.narrow_views)
 
 
 @dataclass
@@ -179,7 +180,7 @@ class Trainer:
             if not token_ids:  # a contact with no words still gets one (empty) segment
                 token_ids = [self.tokenizer("", truncation=True)["input_ids"]]
             speakers = [SPEAKER_IDS[s.speaker] for s in item.segments] or [SPEAKER_IDS["customer"]]
-            out.append(EncodedContact(token_ids, speakers, sum(len(t) for t in token_ids)))
+            out.append(EncodedContact(token_ids, speakers, sum(len(t) for t in token_ids), views=item.views))
         return out
 
     def forward(self, items: Sequence[EncodedContact]) -> tuple[ModelOutput, int]:
@@ -236,9 +237,16 @@ class Trainer:
     def _contextualize(self, items: Sequence[EncodedContact], vectors: torch.Tensor) -> ModelOutput:
         """Task outputs from the turn vectors of ``items`` (flattened in order)."""
         empty = torch.zeros((0, 0), dtype=torch.long)
-        batch = assemble_batch(empty, empty, _rows(items), [item.speakers for item in items]).to(self.device)
+        views = [item.views for item in items]
+        batch = assemble_batch(empty, empty, _rows(items), [item.speakers for item in items], views).to(self.device)
         return self.model.contextualize(
-            vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+            vectors,
+            batch.turn_index,
+            batch.turn_mask,
+            batch.speaker,
+            batch.pos_start,
+            batch.pos_end,
+            batch.task_masks,
         )
 
     def collate(self, items: Sequence[EncodedContact]) -> TurnBatch:
@@ -250,7 +258,8 @@ class Trainer:
         for row, ids in enumerate(segments):
             input_ids[row, : len(ids)] = torch.tensor(ids)
             attention[row, : len(ids)] = 1
-        return assemble_batch(input_ids, attention, _rows(items), [item.speakers for item in items])
+        views = [item.views for item in items]
+        return assemble_batch(input_ids, attention, _rows(items), [item.speakers for item in items], views)
 
     def epoch_batches(self, encoded: Sequence[EncodedContact], epoch: int) -> list[list[int]]:
         """Deterministic for (seed, epoch): shuffle, sort by length within windows, shuffle batches."""

@@ -200,7 +200,13 @@ def _forward(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     turn_vectors = backend.encode(batch.input_ids, batch.attention_mask)
     output = model.contextualize(
-        turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+        turn_vectors,
+        batch.turn_index,
+        batch.turn_mask,
+        batch.speaker,
+        batch.pos_start,
+        batch.pos_end,
+        batch.task_masks,
     )
     return turn_vectors, output.logits
 

@@ -14,8 +14,8 @@ end, alternating. The choice is deterministic and keeps the original order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import torch
 
@@ -66,6 +66,20 @@ def over_budget(segments: Sequence[Segment], config: ModelConfig) -> bool:
     return len(segments) > config.max_turns or sum(s.est_tokens for s in segments) > config.token_budget
 
 
+def needs_salience(segments: Sequence[Segment], config: ModelConfig) -> bool:
+    """Whether the contact's reading, or a task's narrower one, has to drop segments."""
+    return over_budget(segments, config) or any(over_budget(segments, config.narrowed(t)) for t in config.task_reading)
+
+
+def narrow_views(
+    selected: Sequence[Segment], config: ModelConfig, salience: Sequence[float] | None = None
+) -> dict[str, tuple[int, ...]]:
+    """For each task with a narrower reading (``ModelConfig.task_reading``), the positions among the
+    ``selected`` segments it reads: chosen among them by the same rule (and their salience, when
+    the model selects by salience) within the task's budget."""
+    return {task: tuple(select_segments(selected, config.narrowed(task), salience)) for task in config.task_reading}
+
+
 def select_segments(
     segments: Sequence[Segment], config: ModelConfig, salience: Sequence[float] | None = None
 ) -> list[int]:
@@ -111,11 +125,14 @@ def select_segments(
 @dataclass(frozen=True)
 class PreparedContact:
     """The selected segments of one contact, ready to tokenize, and every segment of it
-    (``transcript``: what a whole-transcript reader such as the blended baseline reads)."""
+    (``transcript``: what a whole-transcript reader such as the blended baseline reads), and the
+    narrower selections of tasks that read fewer segments (``views``)."""
 
     segments: tuple[Segment, ...]
     n_segments_total: int
     transcript: tuple[Segment, ...] = ()
+    # task -> positions in ``segments`` that a task with a narrower reading reads
+    views: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def positions_from_start(self) -> list[int]:
@@ -148,7 +165,7 @@ class Featurizer:
         segmented = [
             contact_segments(c.turns if isinstance(c, Contact) else c, self.config.max_turn_tokens) for c in contacts
         ]
-        scored = [i for i, segments in enumerate(segmented) if over_budget(segments, self.config)]
+        scored = [i for i, segments in enumerate(segmented) if needs_salience(segments, self.config)]
         scores: dict[int, list[float]] = {}
         flat = self.score([s for i in scored for s in segmented[i]]) if scored else None
         if flat is not None:
@@ -158,8 +175,11 @@ class Featurizer:
                 cursor += len(segmented[i])
         prepared = []
         for i, segments in enumerate(segmented):
-            keep = select_segments(segments, self.config, scores.get(i))
-            prepared.append(PreparedContact(tuple(segments[j] for j in keep), len(segments), tuple(segments)))
+            salience = scores.get(i)
+            keep = select_segments(segments, self.config, salience)
+            selected = tuple(segments[j] for j in keep)
+            views = narrow_views(selected, self.config, None if salience is None else [salience[j] for j in keep])
+            prepared.append(PreparedContact(selected, len(segments), tuple(segments), views))
         return prepared
 
     def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -182,13 +202,19 @@ class Featurizer:
             texts.extend(s.text for s in segments)
             speakers.append([SPEAKER_IDS[s.speaker] for s in segments])
         input_ids, attention_mask = self.tokenize(texts)
-        return assemble_batch(input_ids, attention_mask, rows, speakers)
+        return assemble_batch(input_ids, attention_mask, rows, speakers, [item.views for item in prepared])
 
 
 def assemble_batch(
-    input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: list[list[int]], speakers: list[list[int]]
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    rows: list[list[int]],
+    speakers: list[list[int]],
+    views: Sequence[Mapping[str, Sequence[int]]] = (),
 ) -> TurnBatch:
-    """Build the contact -> turn map. ``rows[b]`` lists the flattened turn indices of contact b."""
+    """Build the contact -> turn map. ``rows[b]`` lists the flattened turn indices of contact b;
+    ``views[b]``, when given, the positions in it that each narrower-reading task reads (a task a
+    contact has no view for reads all of that contact's turns)."""
     width = max(len(r) for r in rows)
     size = (len(rows), width)
     turn_index = torch.zeros(size, dtype=torch.long)
@@ -203,7 +229,15 @@ def assemble_batch(
         speaker[b, :n] = torch.tensor(row_speakers)
         pos_start[b, :n] = torch.arange(n)
         pos_end[b, :n] = torch.arange(n - 1, -1, -1)
-    return TurnBatch(input_ids, attention_mask, turn_index, turn_mask, speaker, pos_start, pos_end)
+    task_masks: dict[str, torch.Tensor] = {}
+    for task in sorted({task for view in views for task in view}):
+        mask = turn_mask.clone()
+        for b, view in enumerate(views):
+            if view.get(task):
+                mask[b] = False
+                mask[b, list(view[task])] = True
+        task_masks[task] = mask
+    return TurnBatch(input_ids, attention_mask, turn_index, turn_mask, speaker, pos_start, pos_end, task_masks)
 
 
 class LabelEncoder:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from dispo.contact import Turn
-from dispo.model.features import PreparedContact, Segment, segment_turn, select_segments
+from dispo.model.features import PreparedContact, Segment, narrow_views, segment_turn, select_segments
 from dispo.model.predictor import Prediction, Predictor
 
 
@@ -62,7 +62,10 @@ class LiveSession:
 
     def predict(self) -> Prediction:
         scores = self.salience if self.predictor.featurizer.salience is not None else None
-        keep = select_segments(self.segments, self.predictor.config, scores)
-        prepared = PreparedContact(tuple(self.segments[i] for i in keep), len(self.segments), tuple(self.segments))
+        config = self.predictor.config
+        keep = select_segments(self.segments, config, scores)
+        selected = tuple(self.segments[i] for i in keep)
+        views = narrow_views(selected, config, None if scores is None else [scores[i] for i in keep])
+        prepared = PreparedContact(selected, len(self.segments), tuple(self.segments), views)
         vectors = torch.stack([self.vectors[i] for i in keep])
         return self.predictor.predict_encoded(self.contact_id, prepared, vectors, self.top_k)

@@ -211,7 +211,13 @@ class Predictor:
     ) -> list[dict[str, Any]]:
         """The context layer and the heads over encoded segments: raw outputs per batch row."""
         output = self.model.contextualize(
-            turn_vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+            turn_vectors,
+            batch.turn_index,
+            batch.turn_mask,
+            batch.speaker,
+            batch.pos_start,
+            batch.pos_end,
+            batch.task_masks,
         )
         opening = self._opening_sentiment(turn_vectors, batch)
         scores = self.scores({t: v.numpy() for t, v in output.logits.items()}, prepared)
@@ -243,7 +249,7 @@ class Predictor:
         turn_vectors = encode_packed(self._encode, input_ids, attention_mask)
         rows = [[row_of[s.text] for s in p.segments] for p in items]
         speakers = [[SPEAKER_IDS[s.speaker] for s in p.segments] for p in items]
-        batch = assemble_batch(input_ids, attention_mask, rows, speakers)
+        batch = assemble_batch(input_ids, attention_mask, rows, speakers, [p.views for p in items])
         return [self._prediction("", raw, top_k) for raw in self._heads(turn_vectors, batch, items)]
 
     def _opening_sentiment(self, turn_vectors: torch.Tensor, batch: TurnBatch) -> torch.Tensor | None:
@@ -282,9 +288,16 @@ class Predictor:
         if opening:
             rows.append(list(range(OPENING_SEGMENTS)))
             row_speakers.append(speakers[:OPENING_SEGMENTS])
-        batch = assemble_batch(vectors.new_zeros(0), vectors.new_zeros(0), rows, row_speakers)
+        views = [prepared.views] + ([{}] if opening else [])
+        batch = assemble_batch(vectors.new_zeros(0), vectors.new_zeros(0), rows, row_speakers, views)
         output = self.model.contextualize(
-            vectors, batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end
+            vectors,
+            batch.turn_index,
+            batch.turn_mask,
+            batch.speaker,
+            batch.pos_start,
+            batch.pos_end,
+            batch.task_masks,
         )
         scores = self.scores({t: v[:1].numpy() for t, v in output.logits.items()}, [prepared])
         raw: dict[str, Any] = {
