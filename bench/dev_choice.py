@@ -34,8 +34,10 @@ HEADLINE = {"reason": "accuracy", "outcome": "macro_f1", "sentiment": "macro_f1"
 
 
 def headline(report: dict[str, Any]) -> dict[str, float]:
+    """The four headline figures and their mean (what the rule reads), and the reason ECE beside them."""
     scores = {task: round(report["model"][task][key], 4) for task, key in HEADLINE.items()}
-    return {**scores, "mean": round(sum(scores.values()) / len(scores), 4)}
+    ece = round(report["model"]["reason"]["ece"], 4)
+    return {**scores, "mean": round(sum(scores.values()) / len(scores), 4), "reason_ece": ece}
 
 
 def preferred(candidate: dict[str, float], reference: dict[str, float], *, max_drop: float) -> bool:
