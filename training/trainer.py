@@ -239,15 +239,7 @@ class Trainer:
         empty = torch.zeros((0, 0), dtype=torch.long)
         views = [item.views for item in items]
         batch = assemble_batch(empty, empty, _rows(items), [item.speakers for item in items], views).to(self.device)
-        return self.model.contextualize(
-            vectors,
-            batch.turn_index,
-            batch.turn_mask,
-            batch.speaker,
-            batch.pos_start,
-            batch.pos_end,
-            batch.task_masks,
-        )
+        return self.model.read_batch(vectors, batch)
 
     def collate(self, items: Sequence[EncodedContact]) -> TurnBatch:
         segments = [ids for item in items for ids in item.token_ids]

@@ -199,15 +199,7 @@ def _forward(
     model: DispoModel, backend: TurnEncoderBackend, batch: TurnBatch
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     turn_vectors = backend.encode(batch.input_ids, batch.attention_mask)
-    output = model.contextualize(
-        turn_vectors,
-        batch.turn_index,
-        batch.turn_mask,
-        batch.speaker,
-        batch.pos_start,
-        batch.pos_end,
-        batch.task_masks,
-    )
+    output = model.read_batch(turn_vectors, batch)
     return turn_vectors, output.logits
 
 

@@ -306,35 +306,28 @@ class DispoModel(nn.Module):
         pos_start: torch.Tensor,
         pos_end: torch.Tensor,
         task_masks: dict[str, torch.Tensor] | None = None,
+        *,
+        tasks: tuple[str, ...] | None = None,
     ) -> ModelOutput:
-        """Turn vectors -> task logits. Cheap: used alone by live sessions on cached turn vectors.
+        """Turn vectors -> task logits (of ``tasks``, all by default). Cheap: used alone by live
+        sessions on cached turn vectors.
 
         A task in ``task_masks`` is read from its own subset of the turns: the context layer runs
         again over that subset, numbered as if the others were absent, so it gives what reading the
         subset alone would (padding is masked out of attention and pooling)."""
-        output = self._read(turn_vectors, turn_index, turn_mask, speaker, pos_start, pos_end, tuple(self.heads))
-        for task, mask in (task_masks or {}).items():
-            if task not in self.heads:
-                continue
-            mask = mask & turn_mask
-            start = (mask.cumsum(dim=1) - 1).clamp(min=0) * mask
-            end = (mask.sum(dim=1, keepdim=True) - 1 - start).clamp(min=0) * mask
-            narrow = self._read(turn_vectors, turn_index, mask, speaker, start, end, (task,))
-            output.logits[task] = narrow.logits[task]
-            output.attention[task] = narrow.attention[task]
-            output.pooled[task] = narrow.pooled[task]
-        return output
-
-    def _read(
-        self,
-        turn_vectors: torch.Tensor,
-        turn_index: torch.Tensor,
-        turn_mask: torch.Tensor,
-        speaker: torch.Tensor,
-        pos_start: torch.Tensor,
-        pos_end: torch.Tensor,
-        tasks: tuple[str, ...],
-    ) -> ModelOutput:
+        if task_masks:
+            output = self.contextualize(turn_vectors, turn_index, turn_mask, speaker, pos_start, pos_end, tasks=tasks)
+            for task, mask in task_masks.items():
+                if task not in output.logits:
+                    continue
+                mask = mask & turn_mask
+                start = (mask.cumsum(dim=1) - 1).clamp(min=0) * mask
+                end = (mask.sum(dim=1, keepdim=True) - 1 - start).clamp(min=0) * mask
+                narrow = self.contextualize(turn_vectors, turn_index, mask, speaker, start, end, tasks=(task,))
+                output.logits[task] = narrow.logits[task]
+                output.attention[task] = narrow.attention[task]
+                output.pooled[task] = narrow.pooled[task]
+            return output
         x = turn_vectors[turn_index] * turn_mask.unsqueeze(-1).to(turn_vectors.dtype)
         buckets = self.config.position_buckets - 1
         x = x + self.speaker_embedding(speaker)
@@ -348,7 +341,7 @@ class DispoModel(nn.Module):
         attention: dict[str, torch.Tensor] = {}
         pooled_by_task: dict[str, torch.Tensor] = {}
         scale = 1.0 / math.sqrt(self.hidden_size)
-        for task in tasks:
+        for task in tasks or tuple(self.heads):
             scores = (x @ self.queries[task]) * scale
             scores = scores.masked_fill(padding, torch.finfo(scores.dtype).min)
             weights = torch.softmax(scores, dim=-1)
@@ -359,9 +352,9 @@ class DispoModel(nn.Module):
             pooled_by_task[task] = pooled
         return ModelOutput(logits=logits, attention=attention, pooled=pooled_by_task)
 
-    def forward(self, batch: TurnBatch) -> ModelOutput:
-        turn_vectors = self.encode_turns(batch.input_ids, batch.attention_mask)
-        output = self.contextualize(
+    def read_batch(self, turn_vectors: torch.Tensor, batch: TurnBatch) -> ModelOutput:
+        """:meth:`contextualize` over a batch's map from contacts to turns, and its narrower task views."""
+        return self.contextualize(
             turn_vectors,
             batch.turn_index,
             batch.turn_mask,
@@ -370,6 +363,10 @@ class DispoModel(nn.Module):
             batch.pos_end,
             batch.task_masks,
         )
+
+    def forward(self, batch: TurnBatch) -> ModelOutput:
+        turn_vectors = self.encode_turns(batch.input_ids, batch.attention_mask)
+        output = self.read_batch(turn_vectors, batch)
         output.turn_vectors = turn_vectors
         return output
 

@@ -210,15 +210,7 @@ class Predictor:
         self, turn_vectors: torch.Tensor, batch: TurnBatch, prepared: Sequence[PreparedContact]
     ) -> list[dict[str, Any]]:
         """The context layer and the heads over encoded segments: raw outputs per batch row."""
-        output = self.model.contextualize(
-            turn_vectors,
-            batch.turn_index,
-            batch.turn_mask,
-            batch.speaker,
-            batch.pos_start,
-            batch.pos_end,
-            batch.task_masks,
-        )
+        output = self.model.read_batch(turn_vectors, batch)
         opening = self._opening_sentiment(turn_vectors, batch)
         scores = self.scores({t: v.numpy() for t, v in output.logits.items()}, prepared)
         out = []
@@ -290,15 +282,7 @@ class Predictor:
             row_speakers.append(speakers[:OPENING_SEGMENTS])
         views = [prepared.views] + ([{}] if opening else [])
         batch = assemble_batch(vectors.new_zeros(0), vectors.new_zeros(0), rows, row_speakers, views)
-        output = self.model.contextualize(
-            vectors,
-            batch.turn_index,
-            batch.turn_mask,
-            batch.speaker,
-            batch.pos_start,
-            batch.pos_end,
-            batch.task_masks,
-        )
+        output = self.model.read_batch(vectors, batch)
         scores = self.scores({t: v[:1].numpy() for t, v in output.logits.items()}, [prepared])
         raw: dict[str, Any] = {
             "logits": {t: v[0] for t, v in scores.items()},
