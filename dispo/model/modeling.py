@@ -315,12 +315,14 @@ class DispoModel(nn.Module):
         A task in ``task_masks`` is read from its own subset of the turns: the context layer runs
         again over that subset, numbered as if the others were absent, so it gives what reading the
         subset alone would (padding is masked out of attention and pooling)."""
-        if task_masks:
-            output = self.contextualize(turn_vectors, turn_index, turn_mask, speaker, pos_start, pos_end, tasks=tasks)
-            for task, mask in task_masks.items():
-                if task not in output.logits:
+        wanted = tuple(self.heads) if tasks is None else tasks
+        if task_masks and any(task in task_masks for task in wanted):
+            rest = tuple(task for task in wanted if task not in task_masks)
+            output = self.contextualize(turn_vectors, turn_index, turn_mask, speaker, pos_start, pos_end, tasks=rest)
+            for task in wanted:
+                if task not in task_masks:
                     continue
-                mask = mask & turn_mask
+                mask = task_masks[task] & turn_mask
                 start = (mask.cumsum(dim=1) - 1).clamp(min=0) * mask
                 end = (mask.sum(dim=1, keepdim=True) - 1 - start).clamp(min=0) * mask
                 narrow = self.contextualize(turn_vectors, turn_index, mask, speaker, start, end, tasks=(task,))
@@ -341,7 +343,7 @@ class DispoModel(nn.Module):
         attention: dict[str, torch.Tensor] = {}
         pooled_by_task: dict[str, torch.Tensor] = {}
         scale = 1.0 / math.sqrt(self.hidden_size)
-        for task in tasks or tuple(self.heads):
+        for task in wanted:
             scores = (x @ self.queries[task]) * scale
             scores = scores.masked_fill(padding, torch.finfo(scores.dtype).min)
             weights = torch.softmax(scores, dim=-1)
