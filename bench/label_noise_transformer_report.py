@@ -36,8 +36,10 @@ from sklearn.metrics import f1_score
 from dispo.cli import configure_logging
 
 logger = logging.getLogger("bench.label_noise_transformer_report")
-METHODS = ("gold", "naive", "prune", "correct", "correct-prune", "forward")
-NOISE_KEYS = ("method", "judged", "flagged", "corrected", "judging_seconds", "seconds")
+METHODS = ("gold", "naive", "prune", "correct", "correct-prune", "forward", "correct-soft")
+NOISE_KEYS = (
+    "method", "judged", "flagged", "corrected", "soft_targets", "judging_seconds", "seconds",
+)  # fmt: skip
 
 
 def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
@@ -110,7 +112,7 @@ def main() -> None:
             "training_seconds": json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))["training"][
                 "seconds"
             ],
-            "label_noise": noise and {k: noise.get(k) for k in NOISE_KEYS},
+            "label_noise": noise and {k: noise[k] for k in NOISE_KEYS if noise.get(k) is not None},
         }
     if args.results.is_file():
         earlier = json.loads(args.results.read_text(encoding="utf-8"))

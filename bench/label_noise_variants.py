@@ -17,6 +17,9 @@ half (never the test half), beside the share of the labels it trains on that are
   1-2 grams most associated with the codes (chi-squared);
 - ``correct_soft``: as ``correct``, but each text trains on every true label its posterior gives at
   least 0.05, weighted by it (cross-entropy against the posterior instead of its argmax);
+- ``correct_sharp``: as ``correct_soft``, but the posterior sharpened first (each probability to the
+  power 1 / ``SHARPEN_TEMPERATURE``, renormalised): the labels the correction is unsure of still
+  share the text, with less weight than the plain posterior gives them;
 - ``correct_confident``: as ``correct``, but a code whose posterior gives no label at least
   ``CONFIDENT`` is dropped instead (the correction unsure: neither the code nor a replacement is learnt);
 - ``correct_prune``: as ``correct``, and a code cleanlab flags that the correction keeps is dropped
@@ -73,9 +76,10 @@ RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
     "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft", "correct_confident", "correct_prune",
-    "correct_wide", "correct_agent",
+    "correct_wide", "correct_agent", "correct_sharp",
 )  # fmt: skip
 SOFT_FLOOR = 0.05  # correct_soft: posterior labels below this share are not trained on
+SHARPEN_TEMPERATURE = 0.5  # correct_sharp: the posterior's temperature (1 is correct_soft's)
 CONFIDENT = 0.6  # correct_confident: a posterior whose best label is below this is not trained on
 WIDE_FEATURES = 10_000  # correct_wide: how many n-grams its correction reads
 
@@ -120,10 +124,13 @@ def variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The training rows under ``name``: which text, the class index it learns from, and its weight
-    (0: not trained). Every text once, except ``correct_soft`` (a text per label it may have)."""
-    if name == "correct_soft":
+    (0: not trained). Every text once, except ``correct_soft`` and ``correct_sharp`` (a text per label it may have)."""
+    if name in ("correct_soft", "correct_sharp"):
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         posterior = correct_labels(correction_features(tfidf, y), y, seed=seed).posterior
+        if name == "correct_sharp":
+            posterior = posterior ** (1 / SHARPEN_TEMPERATURE)
+            posterior /= posterior.sum(axis=1, keepdims=True)
         posterior = np.where(posterior >= SOFT_FLOOR, posterior, 0.0)
         posterior /= posterior.sum(axis=1, keepdims=True)
         rows, labels = np.nonzero(posterior)

@@ -257,7 +257,7 @@ def test_correction_changes_agent_codes_only_and_counts_them(noisy_corpus: list[
     trusted = set(range(0, len(noisy_corpus), 5))  # every fifth contact: its gold label, trusted
     contacts = [noisy_corpus[i] if i in trusted else c for i, c in enumerate(agent.contacts)]
     sources = [{"reason": "labels", "outcome": "labels"} if i in trusted else s for i, s in enumerate(agent.sources)]
-    corrected, changed = correct(contacts, sources, reader=OutOfFold(folds=3))
+    corrected, changed, _ = correct(contacts, sources, reader=OutOfFold(folds=3))
     for task in ("reason", "outcome"):
         moved = [i for i, (a, b) in enumerate(zip(contacts, corrected, strict=True))
                  if getattr(a.labels, task) != getattr(b.labels, task)]  # fmt: skip
@@ -277,7 +277,7 @@ def test_correct_prune_drops_the_flagged_codes_the_correction_kept(noisy_corpus:
     agent = resolve_labels(noisy_corpus[:450], priority=["agent"])
     reader = OutOfFold(folds=3, max_features=5000)
     outcome = handle_label_noise(agent.contacts, agent.sources, method="correct-prune", reader=reader)
-    corrected, _ = correct(agent.contacts, agent.sources, reader=reader)
+    corrected, _, _ = correct(agent.contacts, agent.sources, reader=reader)
     flagged = {(i.contact_id, i.task) for i in outcome.report.issues if i.issue}
     assert outcome.method == "correct-prune" and sum(outcome.pruned.values()) > 0
     for task in ("reason", "outcome"):
@@ -318,7 +318,8 @@ def test_auto_scores_none_prune_and_correct_on_trusted_labels(noisy_corpus: list
     assert outcome.summary["seconds"] > outcome.summary["judging_seconds"] > 0
     corrected_tasks = {t for t in ("reason", "outcome") if chosen.get(t, outcome.method).startswith("correct")}
     assert set(outcome.corrected) <= corrected_tasks
-    with pytest.raises(ConfigError, match="label_noise: expected one of none, prune, correct, correct-prune, auto"):
+    expected = "label_noise: expected one of none, prune, correct, correct-prune, auto, forward, correct-soft"
+    with pytest.raises(ConfigError, match=expected):
         handle_label_noise(agent.contacts, agent.sources, method="relabel")
 
 
@@ -332,9 +333,9 @@ def test_auto_can_correct_one_task_and_prune_the_other(
     made: dict[str, list[Contact]] = {}
     real_correct, real_prune = noise.correct, noise.prune
 
-    def correct(*args: Any, **kwargs: Any) -> tuple[list[Contact], dict[str, int]]:
-        made["correct"], changed = real_correct(*args, **kwargs)
-        return made["correct"], changed
+    def correct(*args: Any, **kwargs: Any) -> tuple[list[Contact], dict[str, int], noise.Posteriors]:
+        made["correct"], changed, posteriors = real_correct(*args, **kwargs)
+        return made["correct"], changed, posteriors
 
     def prune(*args: Any, **kwargs: Any) -> list[Contact]:
         pruned = real_prune(*args, **kwargs)
@@ -432,6 +433,61 @@ def test_forward_keeps_every_agent_code_and_trains_through_the_noise_matrix(
     assert sum(data["label_counts"]["reason"].values()) == len(contacts)  # nothing dropped or changed
     card = (bundle.path / "README.md").read_text()
     assert f"learning through cleanlab's noise matrix (forward loss correction): reason {len(contacts)}" in card
+
+
+def test_correct_soft_teaches_each_corrected_code_its_posterior(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labels are those ``correct`` gives (the argmax); the fine-tune's reason and outcome losses
+    read every agent-coded row's distribution, whose top label is that argmax."""
+    import dispo.model.modeling as modeling
+
+    seen: list[tuple[int, int, bool]] = []  # per call: rows with a distribution, labelled rows, argmax = label
+    original = modeling.soft_target_cross_entropy
+
+    def counting(logits: Any, target: Any, distributions: Any, has: Any, **kwargs: Any) -> Any:
+        labelled = target != -100
+        agrees = bool((distributions[has].argmax(dim=-1) == target[has]).all())
+        seen.append((int((has & labelled).sum()), int(labelled.sum()), agrees))
+        return original(logits, target, distributions, has, **kwargs)
+
+    monkeypatch.setattr(modeling, "soft_target_cross_entropy", counting)
+    contacts, bundle = train_on_agent_codes(tmp_path, label_noise="correct-soft")
+    data = json.loads((bundle.path / "data.json").read_text())
+    noise = data["label_noise"]
+    assert noise["method"] == "correct-soft" and set(noise["corrected"]) == {"reason", "outcome"}
+    assert noise["soft_targets"] == {"reason": len(contacts), "outcome": len(contacts)}  # every code is the agent's
+    assert not noise["pruned"]
+    assert len(seen) == 2 * -(-data["n_train"] // 16) and all(agrees for *_, agrees in seen)
+    assert sum(rows for rows, *_ in seen) == sum(labelled for _, labelled, _ in seen) == 2 * data["n_train"]
+    card = (bundle.path / "README.md").read_text()
+    assert (
+        "the fine-tune learns each corrected agent code from its whole posterior, not its argmax: "
+        f"reason {len(contacts)}, outcome {len(contacts)}" in card
+    )
+
+
+def test_soft_targets_come_from_correct_soft_only(noisy_corpus: list[Contact]) -> None:
+    from training.noise import handle_label_noise
+
+    agent = resolve_labels(noisy_corpus[:300], priority=["agent"])
+    trusted = set(range(0, 300, 5))
+    contacts = [noisy_corpus[i] if i in trusted else c for i, c in enumerate(agent.contacts)]
+    sources = [{"reason": "labels", "outcome": "labels"} if i in trusted else s for i, s in enumerate(agent.sources)]
+    labels = {"reason": sorted({str(c.labels.reason) for c in noisy_corpus if c.labels}),
+              "outcome": sorted({str(c.labels.outcome) for c in noisy_corpus if c.labels})}  # fmt: skip
+    reader = OutOfFold(folds=3, max_features=5000)
+    soft = handle_label_noise(contacts, sources, method="correct-soft", reader=reader)
+    plain = handle_label_noise(contacts, sources, method="correct", reader=reader)
+    assert soft.contacts == plain.contacts and plain.soft_targets(labels) is None
+    targets = soft.soft_targets(labels)
+    assert targets is not None
+    for task in ("reason", "outcome"):
+        rows = targets.targets[task]
+        assert set(rows) == {c.contact_id for i, c in enumerate(contacts) if i not in trusted}  # agents' codes only
+        by_id = {c.contact_id: str(getattr(c.labels, task)) for c in soft.contacts}
+        assert all(labels[task][int(row.argmax())] == by_id[cid] for cid, row in rows.items())
+        assert any(0.05 < row.max() < 0.999 for row in rows.values())  # some codes teach more than one label
 
 
 def test_forward_refuses_label_smoothing_on_top() -> None:

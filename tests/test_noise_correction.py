@@ -150,3 +150,34 @@ def test_forward_loss_puts_each_estimate_in_the_heads_label_order() -> None:
         ForwardLoss.embed({"reason": (["b", "z"], estimated)}, {"reason": ("a", "b")}, {})
     with pytest.raises(ConfigError, match="columns sum to 1"):
         ForwardLoss({"reason": np.ones((2, 2))}, {"reason": frozenset()})
+
+
+def test_soft_targets_are_cross_entropy_against_the_distribution_and_the_label_elsewhere() -> None:
+    torch = pytest.importorskip("torch")
+    from dispo.model.modeling import soft_target_cross_entropy
+
+    generator = torch.Generator().manual_seed(1)
+    logits, target = torch.randn(5, 3, generator=generator), torch.tensor([0, 2, -100, 1, 1])
+    one_hot = torch.nn.functional.one_hot(target.clamp_min(0), 3).float()
+    every = torch.ones(5, dtype=torch.bool)
+    plain = torch.nn.functional.cross_entropy(logits, target, ignore_index=-100)
+    assert torch.allclose(soft_target_cross_entropy(logits, target, one_hot, every), plain, atol=1e-6)
+    smoothed = torch.nn.functional.cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.1)
+    assert torch.allclose(soft_target_cross_entropy(logits, target, one_hot, ~every, label_smoothing=0.1), smoothed)
+    # row by row: the distribution where given (the ignored row skipped even if it has one), the label elsewhere
+    halves = torch.tensor([[0.5, 0.5, 0.0]] * 5)
+    has = torch.tensor([True, False, True, True, False])
+    log_p = torch.log_softmax(logits, dim=-1)
+    expected = torch.stack([-(halves[0] * log_p[0]).sum(), -log_p[1, 2], -(halves[3] * log_p[3]).sum(), -log_p[4, 1]])
+    assert torch.allclose(soft_target_cross_entropy(logits, target, halves, has), expected.mean(), atol=1e-6)
+
+
+def test_soft_targets_put_each_distribution_in_the_heads_label_order() -> None:
+    from training.noise_correction import SoftTargets
+
+    soft = SoftTargets.embed({"reason": (["b", "d"], {"c1": np.array([0.75, 0.25])})}, {"reason": ("d", "a", "b")})
+    assert np.allclose(soft.targets["reason"]["c1"], [0.25, 0.0, 0.75])
+    with pytest.raises(ConfigError, match=r"codes \['z'\] are not labels"):
+        SoftTargets.embed({"reason": (["b", "z"], {"c1": np.array([0.5, 0.5])})}, {"reason": ("a", "b")})
+    with pytest.raises(ConfigError, match=r"contact c2: expected probabilities summing to 1, got a sum of 0\.5000"):
+        SoftTargets({"reason": {"c2": np.array([0.25, 0.25])}})

@@ -222,11 +222,13 @@ def register_train(subcommands: Any) -> None:
         "(e.g. 'agent' or 'labels,audit,agent'; default labels); audits win unless the list places them",
     )  # fmt: skip
     train.add_argument(
-        "--label-noise", default=None, choices=("none", "prune", "correct", "correct-prune", "auto", "forward"),
+        "--label-noise", default=None,
+        choices=("none", "prune", "correct", "correct-prune", "auto", "forward", "correct-soft"),
         help="agent codes as labels: prune the ones confident learning flags, or correct each to its "
         "posterior true label (correct-prune: correct, then prune the flagged codes it kept; auto: per "
         "task, whichever reads the --validation labels best; forward: keep the codes and fine-tune "
-        "through cleanlab's noise matrix); writes "
+        "through cleanlab's noise matrix; correct-soft: correct, and fine-tune on each corrected code's "
+        "posterior instead of its argmax); writes "
         "label_issues.jsonl and agent_accuracy.json into the bundle",
     )  # fmt: skip
     train.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")

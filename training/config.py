@@ -127,8 +127,9 @@ class TrainingConfig:
     # Agent codes as labels (training.noise): "none", "prune" (drop the codes confident learning
     # flags), "correct" (replace each by its posterior true label: training/noise_correction.py),
     # "correct-prune" (correct, then drop the flagged codes the correction kept), "auto" (per task,
-    # whichever of these reads the trusted validation labels best) or "forward" (keep the codes; the
-    # fine-tune learns through cleanlab's noise matrix). Only labels whose
+    # whichever of these reads the trusted validation labels best), "forward" (keep the codes; the
+    # fine-tune learns through cleanlab's noise matrix) or "correct-soft" (correct; the fine-tune
+    # learns each corrected code from its posterior). Only labels whose
     # source is "agent" are judged or changed, with `label_noise_folds` out-of-fold fits.
     label_noise: str = "none"
     label_noise_folds: int = 5

@@ -84,6 +84,10 @@ def label_source_lines(data_info: dict[str, Any]) -> list[str]:
         if noise.get("corrected"):
             changed = ", ".join(f"{t} {n}" for t, n in noise["corrected"].items())
             lines.append(f"- agent codes replaced by their posterior true label (forward correction): {changed}")
+        if noise.get("soft_targets"):
+            taught = ", ".join(f"{t} {n}" for t, n in noise["soft_targets"].items())
+            lines.append(f"- the fine-tune learns each corrected agent code from its whole posterior, not its "
+                         f"argmax: {taught}")  # fmt: skip
         if noise.get("pruned"):
             dropped = ", ".join(f"{t} {n}" for t, n in noise["pruned"].items())
             lines.append(f"- flagged agent codes dropped (not trained on): {dropped}")

@@ -7,7 +7,9 @@ the agent are judged: gold and audited labels are trusted. ``prune`` drops the l
 on a flagged contact (the masked loss skips it; the contact still trains the other heads).
 ``correct`` instead replaces each agent code by its posterior true label (forward loss correction:
 training/noise_correction.py); ``correct-prune`` does both: it corrects, then drops the flagged codes
-the correction kept (both readers doubt them and neither offers a better label). ``forward`` keeps
+the correction kept (both readers doubt them and neither offers a better label). ``correct-soft``
+corrects too, but the fine-tune learns each agent-coded contact from the whole posterior instead of
+its argmax (a correction unsure between two reasons teaches both). ``forward`` keeps
 the codes and has the fine-tune learn through cleanlab's noise matrix instead (forward loss
 correction in the transformer: training/noise_correction.py's ForwardLoss).
 
@@ -37,18 +39,22 @@ from dispo.errors import ConfigError
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.bundle import AGENT_ACCURACY_FILE, LABEL_ISSUES_FILE
 from training.agent_accuracy import agent_key, code_posteriors, estimate_agent_accuracy
-from training.noise_correction import ForwardLoss, correct_labels
+from training.noise_correction import ForwardLoss, SoftTargets, correct_labels
 
 logger = logging.getLogger(__name__)
 
 NOISE_TASKS: tuple[str, ...] = ("reason", "outcome")
+#: Per task: the codes present, and each agent-coded contact's posterior over them (by contact id).
+Posteriors = dict[str, tuple[list[str], dict[str, np.ndarray]]]
 #: ``none``: train on the labels as resolved; ``prune``: drop the flagged agent codes; ``correct``:
 #: replace each agent code by its posterior true label (forward loss correction,
 #: training/noise_correction.py); ``correct-prune``: correct, then drop the flagged codes the
 #: correction kept; ``auto``: the one of these that reads a gold/audited validation split best (the
 #: baseline decides: seconds), else prune; ``forward``: keep the codes, and the fine-tune learns the
-#: true labels through the noise matrix (not an ``auto`` candidate: only the fine-tune can read it).
-NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "correct-prune", "auto", "forward")
+#: true labels through the noise matrix; ``correct-soft``: as ``correct``, and the fine-tune learns
+#: each corrected code from its posterior (neither is an ``auto`` candidate: only the
+#: fine-tune reads them).
+NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "correct-prune", "auto", "forward", "correct-soft")
 #: How many TF-IDF 1-2 grams the correction reads: those most associated with the codes (chi-squared).
 #: A model on 3,000 trains in seconds, one on all 30,000 in an hour (both sparse). On the seed-21 dev
 #: corpus (bench/label_noise_variants.py) it corrected reasons to 0.845 built / 0.739 realistic dev,
@@ -248,13 +254,15 @@ def correct(
     *,
     tasks: Sequence[str] = NOISE_TASKS,
     reader: OutOfFold = OutOfFold(),
-) -> tuple[list[Contact], dict[str, int]]:
+) -> tuple[list[Contact], dict[str, int], Posteriors]:
     """``contacts`` with each agent code of ``tasks`` replaced by its posterior true label, read from
-    the text's most telling n-grams (trusted labels stay as they are); and how many changed."""
+    the text's most telling n-grams (trusted labels stay as they are); how many changed; and per task
+    the posteriors themselves (the codes present, and each agent-coded contact's distribution over them)."""
     vectorizer = BaselineModel(max_features=reader.max_features).vectorizer()
     tfidf = vectorizer.fit_transform([contact_text(c) for c in contacts])
     updates: dict[int, dict[str, str]] = defaultdict(dict)
     changed: dict[str, int] = {}
+    posteriors: Posteriors = {}
     for task in tasks:
         rows = [i for i, c in enumerate(contacts) if c.labels is not None and getattr(c.labels, task) is not None]
         given = [str(getattr(contacts[i].labels, task)) for i in rows]
@@ -264,9 +272,11 @@ def correct(
         classes = sorted(set(given))
         codes = np.array([classes.index(v) for v in given])
         features = correction_features(tfidf[rows], codes)
-        corrected = correct_labels(
+        posterior = correct_labels(
             features, codes, folds=reader.folds, seed=reader.seed, jobs=reader.parallel_folds
-        ).labels
+        ).posterior
+        corrected = posterior.argmax(axis=1)
+        posteriors[task] = (classes, {contacts[rows[k]].contact_id: posterior[k] for k in agent})
         for k in agent:
             if corrected[k] != codes[k]:
                 updates[rows[k]][task] = classes[int(corrected[k])]
@@ -277,7 +287,7 @@ def correct(
         labels = contacts[i].labels
         assert labels is not None
         out[i] = contacts[i].model_copy(update={"labels": labels.model_copy(update=update)})
-    return out, changed
+    return out, changed, posteriors
 
 
 def check_method(method: str) -> str:
@@ -299,6 +309,7 @@ class NoiseOutcome:
     corrected: dict[str, int] = field(default_factory=dict)  # task -> agent codes changed by ``correct``
     pruned: dict[str, int] = field(default_factory=dict)  # task -> agent codes dropped (prune, correct-prune)
     seconds: float = 0.0  # the whole noise handling: judging, estimates, and pruning or correcting
+    posteriors: Posteriors = field(default_factory=dict)  # correct-soft: what the fine-tune learns from
 
     def forward_loss(self, labels: Mapping[str, Sequence[str]]) -> ForwardLoss | None:
         """With ``forward``, what the fine-tune's loss needs, over the heads' ``labels``."""
@@ -309,11 +320,18 @@ class NoiseOutcome:
             noisy[issue.task].add(issue.contact_id)
         return ForwardLoss.embed(self.report.noise_matrices, labels, {t: frozenset(ids) for t, ids in noisy.items()})
 
+    def soft_targets(self, labels: Mapping[str, Sequence[str]]) -> SoftTargets | None:
+        """With ``correct-soft``, each corrected agent code's posterior over the heads' ``labels``."""
+        if self.method != "correct-soft":
+            return None
+        return SoftTargets.embed({task: found for task, found in self.posteriors.items() if found[1]}, labels)
+
     @property
     def summary(self) -> dict[str, Any]:
         return {"method": self.method, "chosen_by": self.chosen_by, "validation_scores": self.scores,
                 **self.report.summary(), "judging_seconds": round(self.report.seconds, 1),
                 "seconds": round(self.seconds, 1), "corrected": self.corrected, "pruned": self.pruned,
+                "soft_targets": {task: len(rows) for task, (_, rows) in self.posteriors.items()},
                 "files": [LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE]}  # fmt: skip
 
     def write(self, folder: Path) -> None:
@@ -358,18 +376,19 @@ def _apply_method(
         return NoiseOutcome(contacts, report, method, "config", estimates=estimates)
     if method == "prune":
         return NoiseOutcome(prune(contacts, report), report, "prune", "config", estimates=estimates)
-    if method in ("correct", "correct-prune"):
-        corrected, changed = correct(contacts, sources, reader=reader)
+    if method in ("correct", "correct-prune", "correct-soft"):
+        corrected, changed, posteriors = correct(contacts, sources, reader=reader)
         if method == "correct-prune":
             corrected = prune(corrected, report, unless_changed=True)
-        return NoiseOutcome(corrected, report, method, "config", estimates=estimates, corrected=changed)
+        return NoiseOutcome(corrected, report, method, "config", estimates=estimates, corrected=changed,
+                            posteriors=posteriors if method == "correct-soft" else {})  # fmt: skip
     trusted = [c for c in validation if c.labels is not None and any(getattr(c.labels, t) for t in NOISE_TASKS)]
     if len(trusted) < 30:
         logger.info("label noise: %d trusted validation contacts (< 30): pruning as cleanlab estimates", len(trusted))
         return NoiseOutcome(
             prune(contacts, report), report, "prune", "no trusted validation labels", estimates=estimates
         )
-    fixed, fixed_counts = correct(contacts, sources, reader=reader)
+    fixed, fixed_counts, _ = correct(contacts, sources, reader=reader)
     options: dict[str, tuple[list[Contact], dict[str, int]]] = {
         "prune": (prune(contacts, report), {}),
         "none": (contacts, {}),

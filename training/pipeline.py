@@ -65,7 +65,7 @@ from training.evaluation import binary_metrics, multiclass_metrics
 from training.labelsources import is_out_of_scope, label_priority, resolve_labels
 from training.modelcard import calibration_lines, render_model_card
 from training.noise import NoiseOutcome, OutOfFold, handle_label_noise
-from training.noise_correction import ForwardLoss
+from training.noise_correction import ForwardLoss, SoftTargets
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
 
 logger = logging.getLogger(__name__)
@@ -221,7 +221,8 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     checkpoint_dir = models_dir(root) / name / ".checkpoints" / data_fingerprint(contacts)[:16]
     trainer = Trainer(run, taxonomy, checkpoint_dir)
     forward = noise.forward_loss(trainer.label_encoder.labels) if noise is not None else None
-    result = trainer.train(train, validation, forward=forward)
+    soft = noise.soft_targets(trainer.label_encoder.labels) if noise is not None else None
+    result = trainer.train(train, validation, forward=forward, soft=soft)
     metrics: dict[str, Any] = {"validation": result.validation}
     baseline: BaselineModel | None = None
     if run.training.baseline:
@@ -263,7 +264,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     refit: dict[str, Any] | None = None
     if run.training.refit_on_all:
         trainer, result, refit = refit_on_all(
-            run, taxonomy, contacts, result, checkpoint_dir / "refit", forward=forward
+            run, taxonomy, contacts, result, checkpoint_dir / "refit", forward=forward, soft=soft
         )
         if baseline is not None:  # measured on the split, then fitted like the model on everything
             baseline = BaselineModel(max_features=run.training.baseline_max_features).fit(
@@ -334,6 +335,7 @@ def refit_on_all(
     checkpoint_dir: Path,
     *,
     forward: ForwardLoss | None = None,
+    soft: SoftTargets | None = None,
 ) -> tuple[Trainer, TrainResult, dict[str, Any]]:
     """Train again on every contact for the epochs the validation split chose (its best epoch;
     0 keeps the logistic-regression heads) and keep the temperatures fitted on that split.
@@ -342,7 +344,7 @@ def refit_on_all(
     epochs = chosen.best_epoch
     logger.info("refit on all %d contacts for %d epochs (chosen on the validation split)", len(contacts), epochs)
     trainer = Trainer(replace(run, training=replace(run.training, epochs=epochs)), taxonomy, checkpoint_dir)
-    result = trainer.train(contacts, [], forward=forward)
+    result = trainer.train(contacts, [], forward=forward, soft=soft)
     info = {"epochs": epochs, "contacts": len(contacts), "seconds": round(result.seconds, 1)}
     result.temperatures = chosen.temperatures
     result.validation = chosen.validation

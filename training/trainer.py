@@ -54,7 +54,7 @@ from training.contrastive import contrastive_pretrain
 from training.evaluation import binary_metrics, multiclass_metrics, selection_score
 from training.head_init import fit_heads, pooled_features
 from training.labelsources import is_out_of_scope
-from training.noise_correction import ForwardLoss
+from training.noise_correction import ForwardLoss, SoftTargets
 
 logger = logging.getLogger(__name__)
 
@@ -313,10 +313,16 @@ class Trainer:
         return optimizer, scheduler
 
     def train(
-        self, train_contacts: Sequence[Contact], val_contacts: Sequence[Contact], *, forward: ForwardLoss | None = None
+        self,
+        train_contacts: Sequence[Contact],
+        val_contacts: Sequence[Contact],
+        *,
+        forward: ForwardLoss | None = None,
+        soft: SoftTargets | None = None,
     ) -> TrainResult:
         """Train on ``train_contacts``, choosing the epoch and the temperatures on ``val_contacts``.
-        With ``forward``, the agent-coded labels it names train through its noise matrices.
+        With ``forward``, the agent-coded labels it names train through its noise matrices; with
+        ``soft``, the contacts it names learn from its distributions instead of their labels.
 
         With no validation contacts (a refit on all data) every configured epoch is run, the
         final weights are kept and no temperature is fitted (``temperatures`` is empty)."""
@@ -334,6 +340,7 @@ class Trainer:
         val_targets = self.label_encoder.encode(val_contacts) if has_validation else {}
         out_of_scope = torch.tensor([is_out_of_scope(c) for c in train_contacts], dtype=torch.bool)
         noise = _forward_terms(forward, train_contacts, self.device)
+        soft_terms = _soft_terms(soft, train_contacts)
         if cfg.out_of_scope_weight > 0:
             logger.info("outlier exposure: %d out-of-scope contacts at weight %g",
                         int(out_of_scope.sum()), cfg.out_of_scope_weight)  # fmt: skip
@@ -389,6 +396,8 @@ class Trainer:
                         output.logits, targets, cfg.task_weights, cfg.label_smoothing,
                         out_of_scope=out_of_scope[indices].to(self.device), out_of_scope_weight=cfg.out_of_scope_weight,
                         noise={task: (log_t, noisy[indices].to(self.device)) for task, (log_t, noisy) in noise.items()},
+                        soft={task: (rows[indices].to(self.device), has[indices].to(self.device))
+                              for task, (rows, has) in soft_terms.items()},
                     )  # fmt: skip
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -584,6 +593,27 @@ def _forward_terms(
         terms[task] = (log_matrix.to(device), noisy)
         logger.info("forward loss correction: %s: %d of %d contacts' labels are agent codes",
                     task, int(noisy.sum()), len(contacts))  # fmt: skip
+    return terms
+
+
+def _soft_terms(soft: SoftTargets | None, contacts: Sequence[Contact]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Per task, each of ``contacts``' target distribution (zeros where it has none) and which have one."""
+    if soft is None:
+        return {}
+    terms = {}
+    for task, targets in soft.targets.items():
+        if not targets:
+            continue
+        width = len(next(iter(targets.values())))
+        rows = np.zeros((len(contacts), width), dtype=np.float32)
+        has = np.zeros(len(contacts), dtype=bool)
+        for i, contact in enumerate(contacts):
+            row = targets.get(contact.contact_id)
+            if row is not None:
+                rows[i], has[i] = row, True
+        terms[task] = (torch.from_numpy(rows), torch.from_numpy(has))
+        logger.info("soft targets: %s: %d of %d contacts learn from the correction's posterior",
+                    task, int(has.sum()), len(contacts))  # fmt: skip
     return terms
 
 

@@ -410,6 +410,7 @@ def multitask_loss(
     out_of_scope: torch.Tensor | None = None,
     out_of_scope_weight: float = 0.0,
     noise: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+    soft: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Sum of per-task losses over the examples that carry that task's label.
 
@@ -426,6 +427,9 @@ def multitask_loss(
     and which examples' labels are codes T describes. Their loss is forward-corrected (Patrini et
     al. 2017): the head's distribution of the true label, pushed through T, must explain the code,
     so the head itself learns the true label. Other examples train as usual.
+
+    ``soft`` maps a task to ``(distributions, has)``: a target distribution per example and which
+    examples learn from it (cross-entropy against the distribution) rather than from their label.
     """
     total: torch.Tensor | None = None
     parts: dict[str, float] = {}
@@ -447,6 +451,8 @@ def multitask_loss(
                 continue
             if noise is not None and task in noise:
                 loss = forward_corrected_nll(task_logits, target, *noise[task])
+            elif soft is not None and task in soft:
+                loss = soft_target_cross_entropy(task_logits, target, *soft[task], label_smoothing=label_smoothing)
             else:
                 loss = nn.functional.cross_entropy(
                     task_logits, target, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing
@@ -458,6 +464,21 @@ def multitask_loss(
         first = next(iter(logits.values()))
         total = first.sum() * 0.0
     return total, parts
+
+
+def soft_target_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, distributions: torch.Tensor, has: torch.Tensor, *,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:  # fmt: skip
+    """Mean cross-entropy over the labelled examples: against ``distributions`` where ``has``, against
+    the label (smoothed as usual) elsewhere."""
+    labelled = target != IGNORE_INDEX
+    hard = nn.functional.cross_entropy(
+        logits, target, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing, reduction="none"
+    )
+    against = -(distributions * nn.functional.log_softmax(logits, dim=-1)).sum(dim=-1)
+    per_example = torch.where(has & labelled, against, hard)
+    return per_example[labelled].mean()
 
 
 def forward_corrected_nll(
