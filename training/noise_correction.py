@@ -123,6 +123,15 @@ def embed_in_identity(matrix: np.ndarray, at: Sequence[int], size: int) -> np.nd
     return full
 
 
+def head_positions(classes: Sequence[str], order: Sequence[str], *, what: str) -> list[int]:
+    """Where each of the codes present (``classes``) sits among a head's labels (``order``); ``what``
+    names the caller in the error a code outside the taxonomy raises."""
+    unknown = sorted(set(classes) - set(order))
+    if unknown:
+        raise ConfigError(f"{what}: codes {unknown} are not labels of the taxonomy")
+    return [list(order).index(name) for name in classes]
+
+
 def _tensor(X: Any) -> Any:  # noqa: N803
     """Dense features as they are; a scipy sparse matrix (TF-IDF) as a torch sparse one."""
     import torch
@@ -163,11 +172,8 @@ class ForwardLoss:
         order: a label no code used is taken as coded right (its identity row and column)."""
         matrices = {}
         for task, (classes, matrix) in estimates.items():
-            order = list(labels[task])
-            unknown = sorted(set(classes) - set(order))
-            if unknown:
-                raise ConfigError(f"forward loss, {task}: codes {unknown} are not labels of the taxonomy")
-            matrices[task] = embed_in_identity(matrix, [order.index(name) for name in classes], len(order))
+            at = head_positions(classes, labels[task], what=f"forward loss, {task}")
+            matrices[task] = embed_in_identity(matrix, at, len(labels[task]))
         return cls(matrices, {task: noisy.get(task, frozenset()) for task in matrices})
 
 
@@ -202,14 +208,10 @@ class SoftTargets:
         """From distributions over the codes present (``classes``) to the head's full label order."""
         targets: dict[str, dict[str, np.ndarray]] = {}
         for task, (classes, rows) in posteriors.items():
-            order = list(labels[task])
-            unknown = sorted(set(classes) - set(order))
-            if unknown:
-                raise ConfigError(f"soft targets, {task}: codes {unknown} are not labels of the taxonomy")
-            at = [order.index(name) for name in classes]
+            at = head_positions(classes, labels[task], what=f"soft targets, {task}")
             targets[task] = {}
             for contact_id, row in rows.items():
-                full = np.zeros(len(order), dtype=np.float32)
+                full = np.zeros(len(labels[task]), dtype=np.float32)
                 full[at] = row
                 targets[task][contact_id] = full
         return cls(targets)
