@@ -4,7 +4,9 @@
 # learning pruning, on the codes replaced by forward loss correction's posteriors, and on those with the
 # flagged codes the correction kept dropped (correct-prune, not run by default), and on the codes
 # as given through cleanlab's noise matrix (forward loss correction, not run by default), and on the
-# corrected codes with each one's posterior as the target (correct-soft, not run by default); each scored on
+# corrected codes with each one's posterior as the target (correct-soft, not run by default), and on the
+# corrected codes relabelled after epoch 1 by the posterior and the fine-tune's own reading together
+# (correct-refine, not run by default); each scored on
 # the built held-out split and the realistic test half. A method already evaluated is kept (delete
 # DIR/realistic-METHOD to train it again); the results file gathers every method under DIR, with its
 # gap to gold and a paired bootstrap interval (bench/label_noise_transformer_report.py).
@@ -32,6 +34,7 @@ for method in ${methods}; do
     correct-prune) labels=(--labels agent --label-noise correct-prune) ;;
     forward) labels=(--labels agent --label-noise forward) ;;
     correct-soft) labels=(--labels agent --label-noise correct-soft) ;;
+    correct-refine) labels=(--labels agent --label-noise correct-refine) ;;
   esac
   dispo train --data "${work}/train.jsonl" "${labels[@]}" --name "noise-${method}" --models-dir "${models}" \
     --epochs "${epochs}" --freeze-layers 5 --token-budget 320 --max-turns 12 --eval "${work}/held_out.jsonl"

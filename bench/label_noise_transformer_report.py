@@ -36,9 +36,9 @@ from sklearn.metrics import f1_score
 from dispo.cli import configure_logging
 
 logger = logging.getLogger("bench.label_noise_transformer_report")
-METHODS = ("gold", "naive", "prune", "correct", "correct-prune", "forward", "correct-soft")
+METHODS = ("gold", "naive", "prune", "correct", "correct-prune", "forward", "correct-soft", "correct-refine")
 NOISE_KEYS = (
-    "method", "judged", "flagged", "corrected", "soft_targets", "judging_seconds", "seconds",
+    "method", "judged", "flagged", "corrected", "soft_targets", "refined", "judging_seconds", "seconds",
 )  # fmt: skip
 
 

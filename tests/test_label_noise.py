@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from dispo.contact import Contact, Labels
 from dispo.errors import ConfigError
@@ -210,7 +211,7 @@ def test_one_coin_em_gives_each_agent_its_own_accuracy() -> None:
         code_posteriors(probabilities[:3], given, list(agents), level=level, noise_matrix=noise)
 
 
-def train_on_agent_codes(tmp_path: Path, *, label_noise: str) -> tuple[list[Contact], TrainedBundle]:
+def train_on_agent_codes(tmp_path: Path, *, label_noise: str, epochs: int = 1) -> tuple[list[Contact], TrainedBundle]:
     """160 built contacts with 30% agent-code errors, trained by ``dispo train --labels agent``."""
     contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=160, seed=3, agent_error_rate=0.3)).build()]
     write_contacts(contacts, tmp_path / "train.jsonl")
@@ -219,7 +220,7 @@ def train_on_agent_codes(tmp_path: Path, *, label_noise: str) -> tuple[list[Cont
         {
             "data": {"train": [str(tmp_path / "train.jsonl")], "labels": ["agent"]},
             "model": {"base_model": str(base), "max_turn_tokens": 24, "token_budget": 96, "max_turns": 6},
-            "training": {"epochs": 1, "batch_size": 16, "label_noise": label_noise, "label_noise_folds": 3},
+            "training": {"epochs": epochs, "batch_size": 16, "label_noise": label_noise, "label_noise_folds": 3},
         }
     )
     bundle = train_model(run, f"agent-{label_noise}", root=tmp_path / "models")
@@ -465,6 +466,81 @@ def test_correct_soft_teaches_each_corrected_code_its_posterior(
         "the fine-tune learns each corrected agent code from its whole posterior, not its argmax: "
         f"reason {len(contacts)}, outcome {len(contacts)}" in card
     )
+
+
+def test_correct_refine_relabels_the_agent_codes_between_epochs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After epoch 1 every agent-coded label is refined from its posterior and the model's reading
+    (here replaced by a rule that is easy to check: the next label of the posterior's argmax), and
+    epoch 2 and the bundled baseline learn the refined labels."""
+    import training.trainer as trainer_module
+
+    refined_from: list[tuple[int, int]] = []  # per call: rows, width
+
+    def next_label(prior: Any, logits: Any) -> Any:
+        assert prior.shape == logits.shape
+        refined_from.append(prior.shape)
+        return (prior.argmax(axis=1) + 1) % prior.shape[1]
+
+    targets_seen: list[Any] = []
+    original_loss = trainer_module.multitask_loss
+
+    def recording(logits: Any, targets: Any, *args: Any, **kwargs: Any) -> Any:
+        targets_seen.append({task: values.clone() for task, values in targets.items()})
+        return original_loss(logits, targets, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "refine_labels", next_label)
+    monkeypatch.setattr(trainer_module, "multitask_loss", recording)
+    _, bundle = train_on_agent_codes(tmp_path, label_noise="correct-refine", epochs=2)
+    data = json.loads((bundle.path / "data.json").read_text())
+    noise = data["label_noise"]
+    n_train = data["n_train"]
+    assert noise["method"] == "correct-refine" and set(noise["corrected"]) == {"reason", "outcome"}
+    assert noise["soft_targets"] == {}  # the posteriors are priors here, not targets
+    assert len(refined_from) == 2 and all(rows == n_train for rows, _ in refined_from)  # once, after epoch 1
+    assert noise["refined"] == {"reason": [n_train], "outcome": [n_train]}  # the rule changes every label
+    steps = -(-n_train // 16)
+    first = torch.cat([t["reason"] for t in targets_seen[:steps]])
+    second = torch.cat([t["reason"] for t in targets_seen[steps:]])
+    width = refined_from[0][1]
+    assert sorted(((first + 1) % width).tolist()) == sorted(second.tolist())  # epoch 2 learns the refined labels
+    history = json.loads((bundle.path / "metrics.json").read_text())["training"]["history"]
+    assert history[0]["refined"] == {"reason": n_train, "outcome": n_train} and "refined" not in history[1]
+    card = (bundle.path / "README.md").read_text()
+    assert f"against its own reading (labels changed per epoch): reason {n_train}; outcome {n_train}" in card
+
+
+def test_correct_refine_resumes_with_the_labels_it_refined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed during epoch 2, a run resumes from the checkpoint written after the refinement and
+    trains on the refined labels: the same weights as a run never interrupted."""
+    from safetensors.torch import load_file
+
+    import training.trainer as trainer_module
+
+    def next_label(prior: Any, logits: Any) -> Any:  # changes every label, so a lost refinement shows
+        return (prior.argmax(axis=1) + 1) % prior.shape[1]
+
+    monkeypatch.setattr(trainer_module, "refine_labels", next_label)
+    _, reference = train_on_agent_codes(tmp_path / "reference", label_noise="correct-refine", epochs=2)
+    steps = -(-json.loads((reference.path / "data.json").read_text())["n_train"] // 16)
+    calls = {"n": 0}
+    real_loss = trainer_module.multitask_loss
+
+    def crashing_loss(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == steps + 2:  # during epoch 2, after the refinement's checkpoint
+            raise KeyboardInterrupt("killed")
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "multitask_loss", crashing_loss)
+    with pytest.raises(KeyboardInterrupt):
+        train_on_agent_codes(tmp_path / "run", label_noise="correct-refine", epochs=2)
+    monkeypatch.setattr(trainer_module, "multitask_loss", real_loss)
+    _, resumed = train_on_agent_codes(tmp_path / "run", label_noise="correct-refine", epochs=2)
+    assert json.loads((resumed.path / "metrics.json").read_text())["training"]["resumed_from_step"] == steps
+    a, b = load_file(str(reference.path / "model.safetensors")), load_file(str(resumed.path / "model.safetensors"))
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
 def test_soft_targets_come_from_correct_soft_only(noisy_corpus: list[Contact]) -> None:

@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 
 from dispo.errors import ConfigError
-from training.noise_correction import ForwardCorrectedClassifier, correct_labels
+from training.noise_correction import ForwardCorrectedClassifier, correct_labels, refine_labels
 
 
 def blobs(n_per_class: int = 120, k: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -181,3 +181,14 @@ def test_soft_targets_put_each_distribution_in_the_heads_label_order() -> None:
         SoftTargets.embed({"reason": (["b", "z"], {"c1": np.array([0.5, 0.5])})}, {"reason": ("a", "b")})
     with pytest.raises(ConfigError, match=r"contact c2: expected probabilities summing to 1, got a sum of 0\.5000"):
         SoftTargets({"reason": {"c2": np.array([0.25, 0.25])}})
+
+
+def test_refine_labels_weighs_the_posterior_against_the_reading() -> None:
+    prior = np.array([[0.55, 0.45, 0.0], [0.98, 0.02, 0.0], [0.5, 0.0, 0.5]])
+    logits = np.array([[0.0, 3.0, 0.0], [0.0, 3.0, 0.0], [0.0, 9.0, 1.0]])
+    # An unsure posterior gives way to a confident reading; a sure one holds; a label the posterior
+    # rules out is never chosen, however sure the reading.
+    assert refine_labels(prior, logits).tolist() == [1, 0, 2]
+    assert refine_labels(prior, np.zeros_like(logits)).tolist() == [0, 0, 0]  # no opinion: the posterior's argmax
+    with pytest.raises(ValueError, match="differ in shape"):
+        refine_labels(prior, logits[:, :2])

@@ -223,12 +223,13 @@ def register_train(subcommands: Any) -> None:
     )  # fmt: skip
     train.add_argument(
         "--label-noise", default=None,
-        choices=("none", "prune", "correct", "correct-prune", "auto", "forward", "correct-soft"),
+        choices=("none", "prune", "correct", "correct-prune", "auto", "forward", "correct-soft", "correct-refine"),
         help="agent codes as labels: prune the ones confident learning flags, or correct each to its "
         "posterior true label (correct-prune: correct, then prune the flagged codes it kept; auto: per "
         "task, whichever reads the --validation labels best; forward: keep the codes and fine-tune "
         "through cleanlab's noise matrix; correct-soft: correct, and fine-tune on each corrected code's "
-        "posterior instead of its argmax); writes "
+        "posterior instead of its argmax; correct-refine: correct, and after each epoch but the last "
+        "relabel them by the posterior and the fine-tune's own reading together); writes "
         "label_issues.jsonl and agent_accuracy.json into the bundle",
     )  # fmt: skip
     train.add_argument("--taxonomy", default=None, help="taxonomy YAML (default: the built-in retail taxonomy)")

@@ -128,8 +128,9 @@ class TrainingConfig:
     # flags), "correct" (replace each by its posterior true label: training/noise_correction.py),
     # "correct-prune" (correct, then drop the flagged codes the correction kept), "auto" (per task,
     # whichever of these reads the trusted validation labels best), "forward" (keep the codes; the
-    # fine-tune learns through cleanlab's noise matrix) or "correct-soft" (correct; the fine-tune
-    # learns each corrected code from its posterior). Only labels whose
+    # fine-tune learns through cleanlab's noise matrix), "correct-soft" (correct; the fine-tune
+    # learns each corrected code from its posterior) or "correct-refine" (correct; after each epoch
+    # but the last the fine-tune relabels them by the posterior and its own reading). Only labels whose
     # source is "agent" are judged or changed, with `label_noise_folds` out-of-fold fits.
     label_noise: str = "none"
     label_noise_folds: int = 5

@@ -88,6 +88,11 @@ def label_source_lines(data_info: dict[str, Any]) -> list[str]:
             taught = ", ".join(f"{t} {n}" for t, n in noise["soft_targets"].items())
             lines.append(f"- the fine-tune learns each corrected agent code from its whole posterior, not its "
                          f"argmax: {taught}")  # fmt: skip
+        if noise.get("refined"):
+            changed = "; ".join(f"{t} " + ", ".join(str(n) for n in counts) for t, counts in noise["refined"].items())
+            lines.append(f"- after each epoch but the last, the fine-tune relabelled the agent-coded contacts by "
+                         f"weighing the correction's posterior against its own reading (labels changed per "
+                         f"epoch): {changed}")  # fmt: skip
         if noise.get("pruned"):
             dropped = ", ".join(f"{t} {n}" for t, n in noise["pruned"].items())
             lines.append(f"- flagged agent codes dropped (not trained on): {dropped}")

@@ -9,7 +9,9 @@ on a flagged contact (the masked loss skips it; the contact still trains the oth
 training/noise_correction.py); ``correct-prune`` does both: it corrects, then drops the flagged codes
 the correction kept (both readers doubt them and neither offers a better label). ``correct-soft``
 corrects too, but the fine-tune learns each agent-coded contact from the whole posterior instead of
-its argmax (a correction unsure between two reasons teaches both). ``forward`` keeps
+its argmax (a correction unsure between two reasons teaches both). ``correct-refine`` corrects, and
+after each epoch but the last the fine-tune relabels the agent-coded contacts by weighing the
+posterior against its own reading of them (a second reader whose errors are not TF-IDF's). ``forward`` keeps
 the codes and has the fine-tune learn through cleanlab's noise matrix instead (forward loss
 correction in the transformer: training/noise_correction.py's ForwardLoss).
 
@@ -52,9 +54,12 @@ Posteriors = dict[str, tuple[list[str], dict[str, np.ndarray]]]
 #: correction kept; ``auto``: the one of these that reads a gold/audited validation split best (the
 #: baseline decides: seconds), else prune; ``forward``: keep the codes, and the fine-tune learns the
 #: true labels through the noise matrix; ``correct-soft``: as ``correct``, and the fine-tune learns
-#: each corrected code from its posterior (neither is an ``auto`` candidate: only the
-#: fine-tune reads them).
-NOISE_METHODS: tuple[str, ...] = ("none", "prune", "correct", "correct-prune", "auto", "forward", "correct-soft")
+#: each corrected code from its posterior; ``correct-refine``: as ``correct``, and after each epoch
+#: but the last the fine-tune relabels the agent-coded contacts by weighing the posterior against its
+#: own reading (none of the three is an ``auto`` candidate: only the fine-tune reads them).
+NOISE_METHODS: tuple[str, ...] = (
+    "none", "prune", "correct", "correct-prune", "auto", "forward", "correct-soft", "correct-refine"
+)  # fmt: skip
 #: How many TF-IDF 1-2 grams the correction reads: those most associated with the codes (chi-squared).
 #: A model on 3,000 trains in seconds, one on all 30,000 in an hour (both sparse). On the seed-21 dev
 #: corpus (bench/label_noise_variants.py) it corrected reasons to 0.845 built / 0.739 realistic dev,
@@ -309,7 +314,8 @@ class NoiseOutcome:
     corrected: dict[str, int] = field(default_factory=dict)  # task -> agent codes changed by ``correct``
     pruned: dict[str, int] = field(default_factory=dict)  # task -> agent codes dropped (prune, correct-prune)
     seconds: float = 0.0  # the whole noise handling: judging, estimates, and pruning or correcting
-    posteriors: Posteriors = field(default_factory=dict)  # correct-soft: what the fine-tune learns from
+    posteriors: Posteriors = field(default_factory=dict)  # correct-soft/-refine: what the fine-tune reads
+    refined: dict[str, list[int]] = field(default_factory=dict)  # correct-refine: labels changed per epoch
 
     def forward_loss(self, labels: Mapping[str, Sequence[str]]) -> ForwardLoss | None:
         """With ``forward``, what the fine-tune's loss needs, over the heads' ``labels``."""
@@ -324,6 +330,15 @@ class NoiseOutcome:
         """With ``correct-soft``, each corrected agent code's posterior over the heads' ``labels``."""
         if self.method != "correct-soft":
             return None
+        return self._posterior_targets(labels)
+
+    def refine_priors(self, labels: Mapping[str, Sequence[str]]) -> SoftTargets | None:
+        """With ``correct-refine``, the posteriors the fine-tune weighs its own reading against."""
+        if self.method != "correct-refine":
+            return None
+        return self._posterior_targets(labels)
+
+    def _posterior_targets(self, labels: Mapping[str, Sequence[str]]) -> SoftTargets:
         return SoftTargets.embed({task: found for task, found in self.posteriors.items() if found[1]}, labels)
 
     @property
@@ -331,7 +346,9 @@ class NoiseOutcome:
         return {"method": self.method, "chosen_by": self.chosen_by, "validation_scores": self.scores,
                 **self.report.summary(), "judging_seconds": round(self.report.seconds, 1),
                 "seconds": round(self.seconds, 1), "corrected": self.corrected, "pruned": self.pruned,
-                "soft_targets": {task: len(rows) for task, (_, rows) in self.posteriors.items()},
+                "soft_targets": {task: len(rows) for task, (_, rows) in self.posteriors.items()
+                                 if self.method == "correct-soft"},
+                "refined": self.refined,
                 "files": [LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE]}  # fmt: skip
 
     def write(self, folder: Path) -> None:
@@ -376,12 +393,12 @@ def _apply_method(
         return NoiseOutcome(contacts, report, method, "config", estimates=estimates)
     if method == "prune":
         return NoiseOutcome(prune(contacts, report), report, "prune", "config", estimates=estimates)
-    if method in ("correct", "correct-prune", "correct-soft"):
+    if method in ("correct", "correct-prune", "correct-soft", "correct-refine"):
         corrected, changed, posteriors = correct(contacts, sources, reader=reader)
         if method == "correct-prune":
             corrected = prune(corrected, report, unless_changed=True)
         return NoiseOutcome(corrected, report, method, "config", estimates=estimates, corrected=changed,
-                            posteriors=posteriors if method == "correct-soft" else {})  # fmt: skip
+                            posteriors=posteriors if method in ("correct-soft", "correct-refine") else {})  # fmt: skip
     trusted = [c for c in validation if c.labels is not None and any(getattr(c.labels, t) for t in NOISE_TASKS)]
     if len(trusted) < 30:
         logger.info("label noise: %d trusted validation contacts (< 30): pruning as cleanlab estimates", len(trusted))

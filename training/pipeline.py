@@ -142,6 +142,20 @@ def baseline_labels(contacts: list[Contact]) -> dict[str, list[Any]]:
     return labels
 
 
+def refined_contacts(
+    contacts: list[Contact], targets: dict[str, list[int]], labels: dict[str, tuple[str, ...]]
+) -> list[Contact]:
+    """``contacts`` with the labels the fine-tune's refinement gave them (``TrainResult.refined_targets``,
+    in the same order), so that the bundled baseline learns what the transformer learnt."""
+    out = []
+    for i, contact in enumerate(contacts):
+        update = {task: labels[task][values[i]] for task, values in targets.items() if values[i] >= 0}
+        if update and contact.labels is not None:
+            contact = contact.model_copy(update={"labels": contact.labels.model_copy(update=update)})
+        out.append(contact)
+    return out
+
+
 def baseline_metrics(baseline: BaselineModel, contacts: list[Contact], taxonomy: Taxonomy) -> dict[str, Any]:
     """Score the baseline with the same metric functions as the transformer."""
     texts = [contact_text(c) for c in contacts]
@@ -222,7 +236,12 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     trainer = Trainer(run, taxonomy, checkpoint_dir)
     forward = noise.forward_loss(trainer.label_encoder.labels) if noise is not None else None
     soft = noise.soft_targets(trainer.label_encoder.labels) if noise is not None else None
-    result = trainer.train(train, validation, forward=forward, soft=soft)
+    refine = noise.refine_priors(trainer.label_encoder.labels) if noise is not None else None
+    result = trainer.train(train, validation, forward=forward, soft=soft, refine=refine)
+    if result.refined_targets:
+        assert noise is not None
+        train = refined_contacts(train, result.refined_targets, trainer.label_encoder.labels)
+        noise.refined = result.refined_changes
     metrics: dict[str, Any] = {"validation": result.validation}
     baseline: BaselineModel | None = None
     if run.training.baseline:
@@ -264,8 +283,12 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     refit: dict[str, Any] | None = None
     if run.training.refit_on_all:
         trainer, result, refit = refit_on_all(
-            run, taxonomy, contacts, result, checkpoint_dir / "refit", forward=forward, soft=soft
+            run, taxonomy, contacts, result, checkpoint_dir / "refit", forward=forward, soft=soft, refine=refine
         )
+        if result.refined_targets:
+            assert noise is not None
+            contacts = refined_contacts(contacts, result.refined_targets, trainer.label_encoder.labels)
+            noise.refined = result.refined_changes
         if baseline is not None:  # measured on the split, then fitted like the model on everything
             baseline = BaselineModel(max_features=run.training.baseline_max_features).fit(
                 [contact_text(c) for c in contacts], baseline_labels(contacts)
@@ -336,6 +359,7 @@ def refit_on_all(
     *,
     forward: ForwardLoss | None = None,
     soft: SoftTargets | None = None,
+    refine: SoftTargets | None = None,
 ) -> tuple[Trainer, TrainResult, dict[str, Any]]:
     """Train again on every contact for the epochs the validation split chose (its best epoch;
     0 keeps the logistic-regression heads) and keep the temperatures fitted on that split.
@@ -344,7 +368,7 @@ def refit_on_all(
     epochs = chosen.best_epoch
     logger.info("refit on all %d contacts for %d epochs (chosen on the validation split)", len(contacts), epochs)
     trainer = Trainer(replace(run, training=replace(run.training, epochs=epochs)), taxonomy, checkpoint_dir)
-    result = trainer.train(contacts, [], forward=forward, soft=soft)
+    result = trainer.train(contacts, [], forward=forward, soft=soft, refine=refine)
     info = {"epochs": epochs, "contacts": len(contacts), "seconds": round(result.seconds, 1)}
     result.temperatures = chosen.temperatures
     result.validation = chosen.validation

@@ -54,7 +54,7 @@ from training.contrastive import contrastive_pretrain
 from training.evaluation import binary_metrics, multiclass_metrics, selection_score
 from training.head_init import fit_heads, pooled_features
 from training.labelsources import is_out_of_scope
-from training.noise_correction import ForwardLoss, SoftTargets
+from training.noise_correction import ForwardLoss, SoftTargets, refine_labels
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,10 @@ class TrainResult:
     resumed_from_step: int = 0
     best_epoch: int = 0  # the epoch whose weights were kept; 0: the logistic-regression heads
     extra: dict[str, Any] = field(default_factory=dict)
+    # ``refine``: per task, the label ids trained on after the last refinement (-100: none), and
+    # how many agent-coded labels each refinement changed.
+    refined_targets: dict[str, list[int]] = field(default_factory=dict)
+    refined_changes: dict[str, list[int]] = field(default_factory=dict)
 
 
 def fit_salience(contacts: Sequence[Contact], config: ModelConfig) -> SegmentSalience | None:
@@ -319,10 +323,14 @@ class Trainer:
         *,
         forward: ForwardLoss | None = None,
         soft: SoftTargets | None = None,
+        refine: SoftTargets | None = None,
     ) -> TrainResult:
         """Train on ``train_contacts``, choosing the epoch and the temperatures on ``val_contacts``.
         With ``forward``, the agent-coded labels it names train through its noise matrices; with
-        ``soft``, the contacts it names learn from its distributions instead of their labels.
+        ``soft``, the contacts it names learn from its distributions instead of their labels; with
+        ``refine``, after every epoch but the last the contacts it names take the label that its
+        distribution and the model's own reading agree on best (:func:`refine_labels`). The
+        validation labels are never refined: they choose the epoch.
 
         With no validation contacts (a refit on all data) every configured epoch is run, the
         final weights are kept and no temperature is fitted (``temperatures`` is empty)."""
@@ -341,6 +349,7 @@ class Trainer:
         out_of_scope = torch.tensor([is_out_of_scope(c) for c in train_contacts], dtype=torch.bool)
         noise = _forward_terms(forward, train_contacts, self.device)
         soft_terms = _soft_terms(soft, train_contacts)
+        refine_terms = _soft_terms(refine, train_contacts, what="refinement priors")
         if cfg.out_of_scope_weight > 0:
             logger.info("outlier exposure: %d out-of-scope contacts at weight %g",
                         int(out_of_scope.sum()), cfg.out_of_scope_weight)  # fmt: skip
@@ -350,6 +359,8 @@ class Trainer:
         state = TrainState()
         fingerprint = self._fingerprint(train_contacts, val_contacts)
         resumed_from = self._maybe_resume(fingerprint, optimizer, scheduler, state)
+        for task, values in state.refined_targets.items():  # a resumed run trains on what it had refined
+            train_targets[task] = torch.tensor(values, dtype=torch.long)
         if cfg.contrastive_epochs and not state.contrastive_done:
             self.model.freeze_encoder(0)
             contrastive_pretrain(
@@ -431,6 +442,11 @@ class Trainer:
                 else:
                     score = float(epoch + 1)  # no validation: the latest epoch is the one kept
                     logger.info("epoch %d done (no validation split)", epoch + 1)
+                if refine_terms and epoch + 1 < cfg.epochs and not out_of_time:
+                    refine_started = time.perf_counter()
+                    self._refine(train_encoded, train_targets, refine_terms, state)
+                    entry["refined"] = {task: changes[-1] for task, changes in state.refined_changes.items()}
+                    entry["refine_seconds"] = round(time.perf_counter() - refine_started, 1)
                 state.history.append(entry)
                 if score > state.best_score:
                     state.best_score = score
@@ -477,7 +493,29 @@ class Trainer:
             stopped_early=state.stopped_early or out_of_time,
             resumed_from_step=resumed_from,
             best_epoch=state.best_epoch,
+            refined_targets=state.refined_targets,
+            refined_changes=state.refined_changes,
         )
+
+    def _refine(
+        self,
+        train_encoded: Sequence[EncodedContact],
+        train_targets: dict[str, torch.Tensor],
+        terms: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        state: TrainState,
+    ) -> None:
+        """Relabel the contacts ``terms`` names by their prior and the model's reading (in place)."""
+        logits = self.predict_logits(train_encoded)
+        for task, (priors, has) in terms.items():
+            rows = torch.from_numpy(has.numpy().nonzero()[0])
+            before = train_targets[task][rows].numpy()
+            after = refine_labels(priors[rows].numpy(), logits[task][rows])
+            train_targets[task][rows] = torch.from_numpy(after).long()
+            changed = int((after != before).sum())
+            state.refined_targets[task] = train_targets[task].tolist()
+            state.refined_changes.setdefault(task, []).append(changed)
+            logger.info("refinement after epoch %d: %s: %d of %d agent-coded labels changed",
+                        state.epoch + 1, task, changed, len(rows))  # fmt: skip
 
     def _fit_heads(
         self,
@@ -578,6 +616,8 @@ class TrainState:
     stopped_early: bool = False
     contrastive_done: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    refined_targets: dict[str, list[int]] = field(default_factory=dict)  # see TrainResult
+    refined_changes: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _forward_terms(
@@ -596,7 +636,9 @@ def _forward_terms(
     return terms
 
 
-def _soft_terms(soft: SoftTargets | None, contacts: Sequence[Contact]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def _soft_terms(
+    soft: SoftTargets | None, contacts: Sequence[Contact], *, what: str = "soft targets"
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Per task, each of ``contacts``' target distribution (zeros where it has none) and which have one."""
     if soft is None:
         return {}
@@ -612,8 +654,8 @@ def _soft_terms(soft: SoftTargets | None, contacts: Sequence[Contact]) -> dict[s
             if row is not None:
                 rows[i], has[i] = row, True
         terms[task] = (torch.from_numpy(rows), torch.from_numpy(has))
-        logger.info("soft targets: %s: %d of %d contacts learn from the correction's posterior",
-                    task, int(has.sum()), len(contacts))  # fmt: skip
+        logger.info("%s: %s: %d of %d contacts read with the correction's posterior",
+                    what, task, int(has.sum()), len(contacts))  # fmt: skip
     return terms
 
 
