@@ -11,7 +11,8 @@ and writes them for a second fine-tune:
 2. it reads every training contact with the first run's transformer (``DIR/models/noise-correct-seedS``:
    its heads alone, no baseline blend);
 3. each agent code becomes ``argmax_j log P(j | text, code) + log P_model(j | text)``, the two readers
-   weighed as experts (a label the posterior rules out is never chosen);
+   weighed as experts (``training.noise_correction.refine_labels``, the rule ``--label-noise correct-refine``
+   applies after epoch 1);
 4. it writes ``DIR/train-twopass-seedS.jsonl`` with those codes as the agents', and counts, against the
    file's gold labels, the codes left wrong before and after, and how many the second reader fixed
    and broke, split by whether the first run trained on the contact or held it for validation.
@@ -44,17 +45,10 @@ from dispo.model.predictor import Predictor
 from dispo.redact import default_redactor
 from training.labelsources import resolve_labels
 from training.noise import NOISE_TASKS, OutOfFold, correct
+from training.noise_correction import refine_labels
 from training.trainer import split_validation
 
 logger = logging.getLogger("bench.label_noise_two_pass")
-
-
-def weigh_readers(posterior: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    """Per row, the label the correction's posterior and the model's log-softmax agree on best."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_model = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    with np.errstate(divide="ignore"):
-        return np.asarray((np.log(posterior) + log_model).argmax(axis=1))
 
 
 def main() -> None:
@@ -90,7 +84,7 @@ def main() -> None:
         ids = list(rows)
         prior = np.zeros((len(ids), len(labels)))
         prior[:, [labels.index(c) for c in classes]] = np.array([rows[k] for k in ids])
-        refined = weigh_readers(prior, np.array([logits[k][task] for k in ids]))
+        refined = refine_labels(prior, np.array([logits[k][task] for k in ids]))
         truth = np.array([labels.index(str(getattr(gold[k], task))) for k in ids])
         given = np.array([labels.index(str(getattr(c.labels, task))) for c in agent.contacts if c.contact_id in rows])
         before = prior.argmax(axis=1)
