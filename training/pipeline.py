@@ -143,13 +143,18 @@ def baseline_labels(contacts: list[Contact]) -> dict[str, list[Any]]:
 
 
 def refined_contacts(
-    contacts: list[Contact], targets: dict[str, list[int]], labels: dict[str, tuple[str, ...]]
+    contacts: list[Contact], result: TrainResult, labels: dict[str, tuple[str, ...]], noise: NoiseOutcome | None
 ) -> list[Contact]:
-    """``contacts`` with the labels the fine-tune's refinement gave them (``TrainResult.refined_targets``,
-    in the same order), so that the bundled baseline learns what the transformer learnt."""
+    """``contacts`` (those ``result`` trained on, in order) with the labels the fine-tune's refinement
+    gave them, so that the bundled baseline learns what the transformer learnt; the refinement's
+    counts go to ``noise`` for the card. Without a refinement, ``contacts`` as they are."""
+    if not result.refined_targets:
+        return contacts
+    assert noise is not None, "a refinement needs the noise handling's posteriors"
+    noise.refined = result.refined_changes
     out = []
     for i, contact in enumerate(contacts):
-        update = {task: labels[task][values[i]] for task, values in targets.items() if values[i] >= 0}
+        update = {task: labels[task][values[i]] for task, values in result.refined_targets.items() if values[i] >= 0}
         if update and contact.labels is not None:
             contact = contact.model_copy(update={"labels": contact.labels.model_copy(update=update)})
         out.append(contact)
@@ -238,10 +243,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     soft = noise.soft_targets(trainer.label_encoder.labels) if noise is not None else None
     refine = noise.refine_priors(trainer.label_encoder.labels) if noise is not None else None
     result = trainer.train(train, validation, forward=forward, soft=soft, refine=refine)
-    if result.refined_targets:
-        assert noise is not None
-        train = refined_contacts(train, result.refined_targets, trainer.label_encoder.labels)
-        noise.refined = result.refined_changes
+    train = refined_contacts(train, result, trainer.label_encoder.labels, noise)
     metrics: dict[str, Any] = {"validation": result.validation}
     baseline: BaselineModel | None = None
     if run.training.baseline:
@@ -285,10 +287,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         trainer, result, refit = refit_on_all(
             run, taxonomy, contacts, result, checkpoint_dir / "refit", forward=forward, soft=soft, refine=refine
         )
-        if result.refined_targets:
-            assert noise is not None
-            contacts = refined_contacts(contacts, result.refined_targets, trainer.label_encoder.labels)
-            noise.refined = result.refined_changes
+        contacts = refined_contacts(contacts, result, trainer.label_encoder.labels, noise)
         if baseline is not None:  # measured on the split, then fitted like the model on everything
             baseline = BaselineModel(max_features=run.training.baseline_max_features).fit(
                 [contact_text(c) for c in contacts], baseline_labels(contacts)
