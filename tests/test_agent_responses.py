@@ -78,14 +78,21 @@ def test_built_contacts_carry_the_agent_lines(tmp_path: Path, taxonomy):
 
 def test_without_responses_and_scenes_the_corpus_is_the_one_built_before_them():
     """The hash of the same 30 contacts built by the builder before real agent lines, scenes and
-    bitter or curt closes existed (commit f4c105c): turning them off gives exactly the old corpus (the
+    bitter, curt or scripted closes existed (commit f4c105c): turning them off gives exactly the old corpus (the
     contract's later optional queue events, all null here, are left out of the dump)."""
     import hashlib
 
     from dispo.contact import QUEUE_EVENTS
 
     config = CorpusConfig(
-        n_contacts=30, seed=11, response_share=0.9, scene_share=0.0, bitter_close_share=0.0, curt_close_share=0.0
+        n_contacts=30,
+        seed=11,
+        response_share=0.9,
+        scene_share=0.0,
+        bitter_close_share=0.0,
+        curt_close_share=0.0,
+        scripted_close_share=0.0,
+        system_close_share=0.0,
     )
     built = "\n".join(b.contact.model_dump_json(exclude=set(QUEUE_EVENTS)) for b in CorpusBuilder(config).build())
     assert hashlib.sha256(built.encode()).hexdigest() == (

@@ -263,7 +263,7 @@ def test_bitext_utterances(tmp_path: Path) -> None:
 def test_upsell_moments_are_varied_and_not_formulaic() -> None:
     """The phrase bank's own upsell moments (the scene bank's are checked in test_scene_bank.py)."""
 
-    big = _build(2000, scene_share=0.0)
+    big = _build(3000, scene_share=0.0)  # 2,000 held 16 to 30 disguised declines over seeds
 
     def said(b: BuiltContact, lines: tuple[str, ...]) -> bool:
         text = " ".join(t.text.lower() for t in b.contact.turns if t.speaker == "customer")
@@ -347,3 +347,29 @@ def test_a_curt_sign_off_ends_negative_and_neutral_contacts_alike() -> None:
             closes[(str(b.contact.labels.sentiment), before)] += 1
     assert closes[("negative", "bitter")] >= 15 and closes[("neutral", "other")] >= 15
     assert closes[("neutral", "bitter")] == closes[("positive", "bitter")] == 0
+
+
+def test_scripted_sign_offs_end_contacts_whatever_their_labels() -> None:
+    """The agent's scripted sign-off and the platform's end event follow the customer's last words
+    at the same rate whatever the end sentiment, so neither can give it away; none follows a
+    transfer (another team takes over) and no email ends on one."""
+    built = _build(900, channel_mix={"chat": 0.8, "email": 0.2}, scene_share=0.5)
+    parts = {p.format(company=c) for options in ph.SCRIPTED_CLOSE_PARTS for p in options for c in ph.COMPANIES}
+    events = set(ph.SYSTEM_CLOSE["chat"])
+    signed: dict[str, list[bool]] = collections.defaultdict(list)
+    for b in built:
+        turns, labels = b.contact.turns, b.contact.labels
+        last_customer = max(i for i, t in enumerate(turns) if t.speaker == "customer")
+        after = turns[last_customer + 1 :]
+        scripted = [t for t in after if t.speaker == "agent" and any(p in t.text for p in parts)]
+        if b.contact.channel == "email":
+            assert not scripted and not any(t.text in events for t in after)
+            continue
+        if labels.outcome == "transferred":
+            assert not scripted
+            continue
+        signed[str(labels.sentiment)].append(bool(scripted))
+    rates = {sentiment: sum(flags) / len(flags) for sentiment, flags in signed.items()}
+    assert set(rates) == {"negative", "neutral", "positive"}
+    assert all(0.28 <= rate <= 0.52 for rate in rates.values()), rates
+    assert any(t.speaker == "system" and t.text in events for b in built for t in b.contact.turns)

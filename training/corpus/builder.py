@@ -153,6 +153,12 @@ class CorpusConfig:
     #: away); both 0 build as before they existed.
     bitter_close_share: float = 0.35
     curt_close_share: float = 0.2
+    #: Shares of non-email contacts that end, after the customer's last words, on the agent's scripted
+    #: sign-off (not after a transfer) and on the platform's end event, whatever the labels. v11 read
+    #: end sentiment 15-27 points worse on the dev halves with a survey notice or a scripted apology
+    #: appended (bench/transcript_robustness.py); 0 builds as before they existed.
+    scripted_close_share: float = 0.4
+    system_close_share: float = 0.25
     channel_mix: dict[str, float] | None = None
     #: Probability that a contact touches a second topic after the primary one.
     second_topic_rate: float = 0.2
@@ -198,6 +204,8 @@ class CorpusConfig:
             "scene_share",
             "bitter_close_share",
             "curt_close_share",
+            "scripted_close_share",
+            "system_close_share",
             "second_topic_rate",
             "upsell_offer_rate",
             "upsell_accept_rate",
@@ -533,7 +541,10 @@ class CorpusBuilder:
         filler = SlotFiller(rng, person, company, agent.name)
         agent_lines = self._agent_line if self.agent_lines is not None else None
         closes = (self.config.bitter_close_share, self.config.curt_close_share)
-        moves = Composer(plan, filler, rng, self._opening, agent_lines, self.scenes, closes=closes).compose()
+        scripted = (self.config.scripted_close_share, self.config.system_close_share)
+        moves = Composer(
+            plan, filler, rng, self._opening, agent_lines, self.scenes, closes=closes, scripted=scripted
+        ).compose()
         ctx = {
             "customer_name": person.full_name,
             "customer_first": person.first,

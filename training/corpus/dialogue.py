@@ -229,6 +229,7 @@ class Composer:
         scenes: SceneBank | None = None,
         *,
         closes: tuple[float, float] = (0.0, 0.0),
+        scripted: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.plan = plan
         self.f = filler
@@ -239,6 +240,9 @@ class Composer:
         #: Shares of negative closes that are a bitter remark then a curt sign-off, and of neutral
         #: closes that are the sign-off alone (CorpusConfig.bitter_close_share, curt_close_share).
         self.bitter_share, self.curt_share = closes
+        #: Shares of contacts that end on the agent's scripted sign-off and on the platform's end event
+        #: (CorpusConfig.scripted_close_share, system_close_share).
+        self.scripted_share, self.system_close_share = scripted
         self.moves: list[Move] = []
         #: Delayed lines of the upsell moment (a late acceptance or decline), said a few turns later.
         self.later: list[tuple[str, str]] = []
@@ -469,6 +473,7 @@ class Composer:
         outcome = plan.outcome
         if self.scenes is not None and self.use_scene():
             self.play(self.rng.choice(self.scenes.endings[outcome][plan.sentiment_end]))
+            self.scripted_close()
             return
         if rng.random() < 0.12:
             self.say("agent", self.pick(ESCALATION_DISTRACTORS))
@@ -494,6 +499,20 @@ class Composer:
         self.customer_close(plan.sentiment_end)
         if live and rng.random() < 0.7 and outcome != "transferred":
             self.say("agent", self.pick(ph.CLOSING_AGENT))
+        self.scripted_close()
+
+    def scripted_close(self) -> None:
+        """What follows the customer's last words whatever the labels: the agent's scripted sign-off
+        (not after a transfer, where another team takes over) and the platform's end event. Emails
+        end on the last message. A share of 0 draws nothing, so a corpus builds as before."""
+        channel, rng = self.plan.channel, self.rng
+        if channel == "email":
+            return
+        if self.scripted_share > 0 and rng.random() < self.scripted_share and self.plan.outcome != "transferred":
+            parts = [self.pick(options) for options in ph.SCRIPTED_CLOSE_PARTS if rng.random() < 0.6]
+            self.say("agent", " ".join(parts) or self.pick(ph.SCRIPTED_CLOSE_PARTS[-1]))
+        if self.system_close_share > 0 and rng.random() < self.system_close_share:
+            self.say("system", self.pick(ph.SYSTEM_CLOSE[channel]))
 
     def customer_close(self, sentiment: str) -> None:
         """The customer's last words: a line of the end sentiment, or (negative) a bitter remark then a

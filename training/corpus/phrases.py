@@ -1430,6 +1430,51 @@ CLOSING_AGENT = (
     "Is there anything else I can help you with? No? Okay, have a nice day.",
 )
 
+# The scripted sign-off a contact center's agents say after the customer's last words whatever the
+# contact was (Composer.scripted_close): a real transcript often ends on one, cheerful after a
+# complaint and apologetic after a thank-you, so it must not tell the end sentiment or the outcome.
+# A sign-off is one to three of these parts, in this order. bench/transcript_robustness.py judges
+# models on closings of its own, which these must never repeat.
+SCRIPTED_CLOSE_PARTS = (
+    (  # checking for more
+        "Was there anything else I could look at for you today?",
+        "Anything else on your mind before I let you go?",
+        "Can I help with anything further?",
+        "Is that everything for today?",
+    ),
+    (  # the apology and the thanks of the script
+        "Sorry again for the trouble.",
+        "My apologies for any hassle today.",
+        "I'm sorry for the wait earlier on.",
+        "Thank you for being a {company} customer.",
+        "Thanks for reaching out to {company}.",
+        "We really appreciate your business.",
+        "Thank you for your time today.",
+        "I appreciate you bearing with me.",
+    ),
+    (  # the survey and the wish
+        "You may get a short text asking about today's call, it only takes a minute.",
+        "If you can, please rate this chat once it closes.",
+        "An email asking how we did will follow.",
+        "Stay on the line after I hang up for two quick questions about my service.",
+        "Enjoy the rest of your day!",
+        "Have a lovely evening.",
+        "Take care now.",
+        "Have a great weekend!",
+        "All the best.",
+        "Cheers, bye.",
+    ),
+)
+# What a platform writes when a contact ends, whatever happened in it (Composer.scripted_close).
+SYSTEM_CLOSE = {
+    "voice": ("Call ended.", "Caller disconnected.", "Agent released the call.", "Recording stopped."),
+    "chat": ("Chat closed by agent.", "The customer left the chat.", "Transcript emailed to the customer.",
+             "Session ended due to inactivity."),
+    "mobile_app": ("Conversation closed.", "Customer left the conversation.", "Satisfaction survey sent."),
+    "sms": ("Reply STOP to opt out of messages.", "Conversation archived."),
+    "social": ("Conversation archived.", "Message thread closed by agent."),
+}  # fmt: skip
+
 # Upsell moments. Gold rule: upsell is true iff the customer accepts an offer or shows genuine buying or
 # upgrading interest. The wording of true and false cases overlaps on purpose: an acceptance can sound
 # grudging or conditional, a decline can start with "yeah" (agreeing to something else), an offer can be
