@@ -13,7 +13,8 @@ here and nowhere else: the corpus builder's closings (``training/corpus/phrases.
 repeat them, so that a model trained on varied closings is judged on closings it never read.
 
     python bench/transcript_robustness.py --model dispo-default --half dev
-    python bench/transcript_robustness.py --model dispo-default --half test --results bench/results/transcript_robustness.json
+    python bench/transcript_robustness.py --model dispo-default --half test \
+        --results bench/results/transcript_robustness.json
 """
 
 from __future__ import annotations
@@ -49,9 +50,15 @@ CLOSINGS: dict[str, list[tuple[str, str]]] = {
             "feedback means a lot to us. Have a wonderful rest of your day!",
         )
     ],
-    "close_wrap": [("agent", "Alright, I'm going to go ahead and close out this interaction now. Thanks again and take care.")],
+    "close_wrap": [
+        ("agent", "Alright, I'm going to go ahead and close out this interaction now. Thanks again and take care."),
+    ],
     "close_apology": [
-        ("agent", "Once again, I apologize for any inconvenience this may have caused. Thank you for your patience and understanding.")
+        (
+            "agent",
+            "Once again, I apologize for any inconvenience this may have caused. Thank you for your patience "
+            "and understanding.",
+        )
     ],
     "close_system": [("system", "Conversation ended by agent. Post-contact survey sent.")],
     "close_anything_else": [
@@ -61,7 +68,8 @@ CLOSINGS: dict[str, list[tuple[str, str]]] = {
 }
 IVR_PREAMBLE = (
     "Thank you for calling. This call may be monitored or recorded for quality and training purposes.",
-    "Your call is important to us. Please stay on the line and the next available representative will be with you shortly.",
+    "Your call is important to us. Please stay on the line and the next available representative will be with "
+    "you shortly.",
     "For orders, press 1. For billing, press 2. For everything else, press 3.",
 )
 ASR_TAGS = ("[inaudible]", "[crosstalk]", "[noise]", "<unk>", "[laughter]")
@@ -77,7 +85,7 @@ def map_text(contact: Contact, fn: Callable[[str], str]) -> Contact:
 
 def append_closing(lines: list[tuple[str, str]]) -> Callable[[Contact, random.Random], Contact]:
     def perturb(contact: Contact, rng: random.Random) -> Contact:
-        return with_turns(contact, [*contact.turns, *(Turn(speaker=s, text=t) for s, t in lines)])  # type: ignore[arg-type]
+        return with_turns(contact, [*contact.turns, *(Turn(speaker=s, text=t) for s, t in lines)])
 
     return perturb
 
@@ -159,12 +167,8 @@ PERTURBATIONS: dict[str, Callable[[Contact, random.Random], Contact]] = {
 def figures(predictor: Predictor, contacts: list[Contact]) -> dict[str, float]:
     scored, _ = score(predictor, contacts, None, 32)
     metrics = headline(scored, "model")
-    out = {}
-    for task in TASKS:
-        if task in metrics:
-            m = metrics[task]
-            out[task] = round(float(m["f1"] if task == "upsell" else m["accuracy" if task == "reason" else "macro_f1"]), 4)
-    return out
+    headline_metric = {"reason": "accuracy", "outcome": "macro_f1", "sentiment": "macro_f1", "upsell": "f1"}
+    return {task: round(float(metrics[task][headline_metric[task]]), 4) for task in TASKS if task in metrics}
 
 
 def main() -> None:
