@@ -42,7 +42,7 @@ from dispo.io import read_contacts
 from dispo.model.baseline import contact_text
 from dispo.model.bundle import BASELINE_FILE, RUN_CONFIG_FILE, TAXONOMY_FILE, load_pickled
 from dispo.model.predictor import Predictor
-from training.evalset import SET_DIRS, check_frozen, half_path, set_dir
+from training.evalset import SET_DIRS, read_pooled_half
 from training.evaluation import binary_metrics, multiclass_metrics
 from training.frozen_features import frozen_encoder_features
 from training.report import TURN_BUCKETS, length_bucket
@@ -196,9 +196,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("INFO")
     started = time.perf_counter()
-    folders = [set_dir(name) for name in args.sets]
-    manifests = {name: check_frozen(folder) for name, folder in zip(args.sets, folders, strict=True)}
-    contacts = [c for folder in folders for c in read_contacts(half_path(args.half, folder))]
+    contacts, hashes = read_pooled_half(args.half, args.sets)
     predictor = Predictor.load(args.model, args.models_dir)
     assert predictor.path is not None
     labels = {task: list(names) for task, names in predictor.labels.items()}
@@ -210,7 +208,7 @@ def main() -> None:
     record: dict[str, Any] = {
         "model": predictor.version,
         "bundle": str(predictor.path),
-        "realistic_sha256": {name: manifest["halves"][args.half]["sha256"] for name, manifest in manifests.items()},
+        "realistic_sha256": hashes,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "sets": {},

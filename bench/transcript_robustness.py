@@ -31,11 +31,10 @@ from typing import Any
 
 from dispo.cli import configure_logging
 from dispo.contact import Contact, Turn
-from dispo.io import read_contacts
 from dispo.model.bundle import DATA_FILE
 from dispo.model.predictor import Predictor
 from dispo.redact import Redactor, default_redactor
-from training.evalset import SET_DIRS, check_frozen, half_path, set_dir
+from training.evalset import SET_DIRS, read_pooled_half
 from training.report import headline, score
 
 logger = logging.getLogger("bench.transcript_robustness")
@@ -183,9 +182,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("INFO")
     started = time.perf_counter()
-    folders = [set_dir(name) for name in args.sets]
-    manifests = {name: check_frozen(folder) for name, folder in zip(args.sets, folders, strict=True)}
-    contacts = [c for folder in folders for c in read_contacts(half_path(args.half, folder))]
+    contacts, hashes = read_pooled_half(args.half, args.sets)
     predictor = Predictor.load(args.model, args.models_dir)
     assert predictor.path is not None
     data_info = json.loads((predictor.path / DATA_FILE).read_text(encoding="utf-8"))
@@ -209,7 +206,7 @@ def main() -> None:
         "half": args.half,
         "sets": args.sets,
         "n": len(contacts),
-        "sha256": {name: manifest["halves"][args.half]["sha256"] for name, manifest in manifests.items()},
+        "sha256": hashes,
         "redacted": redactor is not None,
         "seed": args.seed,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

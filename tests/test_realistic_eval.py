@@ -19,6 +19,7 @@ from training.evalset import (
     check_frozen,
     dev_halves,
     half_path,
+    read_pooled_half,
     refuse_test_half,
 )
 from training.pipeline import read_training_contacts
@@ -51,6 +52,13 @@ def test_the_sets_share_no_contact():
     ids = [c.contact_id for folder in SET_DIRS.values() for half in ("dev", "test")
            for c in read_contacts(half_path(half, folder))]  # fmt: skip
     assert len(ids) == len(set(ids))
+
+
+def test_a_pooled_half_is_each_sets_half_in_order_with_its_hash():
+    contacts, hashes = read_pooled_half("dev", ["c", "a"])
+    c, a = (read_contacts(half_path("dev", SET_DIRS[name])) for name in ("c", "a"))
+    assert [x.contact_id for x in contacts] == [x.contact_id for x in [*c, *a]]
+    assert hashes == {name: check_frozen(SET_DIRS[name])["halves"]["dev"]["sha256"] for name in ("c", "a")}
 
 
 def test_a_changed_file_is_noticed(tmp_path: Path):

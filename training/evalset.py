@@ -168,6 +168,18 @@ def check_frozen_sets() -> dict[str, dict[str, Any]]:
     return {name: check_frozen(folder) for name, folder in SET_DIRS.items()}
 
 
+def read_pooled_half(half: str, sets: Sequence[str]) -> tuple[list[Contact], dict[str, str]]:
+    """The contacts of the named sets' ``half``, pooled in the order given, each set checked against
+    its frozen hashes first; and the SHA-256 of each set's half by name (what a result records)."""
+    contacts: list[Contact] = []
+    hashes: dict[str, str] = {}
+    for name in sets:
+        folder = set_dir(name)
+        hashes[name] = check_frozen(folder)["halves"][half]["sha256"]
+        contacts.extend(ContactReader(half_path(half, folder)))
+    return contacts, hashes
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Freeze the realistic evaluation set (once).")
     parser.add_argument("parts", nargs="+", type=Path, help="the writers' JSONL parts")
