@@ -182,9 +182,9 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("INFO")
     started = time.perf_counter()
-    contacts, hashes = read_pooled_half(args.half, args.sets)
     predictor = Predictor.load(args.model, args.models_dir)
     assert predictor.path is not None
+    contacts, hashes = read_pooled_half(args.half, args.sets)
     data_info = json.loads((predictor.path / DATA_FILE).read_text(encoding="utf-8"))
     redactor = default_redactor() if data_info.get("redacted") else None
 
