@@ -215,7 +215,7 @@ def main() -> None:
     }
     if args.results is not None:
         results = json.loads(args.results.read_text(encoding="utf-8")) if args.results.is_file() else {}
-        results[f"{predictor.version}:{args.half}:{''.join(args.sets)}"] = record
+        results[f"{predictor.path}:{args.half}:{''.join(args.sets)}"] = record  # work registries reuse names
         args.results.parent.mkdir(parents=True, exist_ok=True)
         args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         logger.info("wrote %s", args.results)
