@@ -353,7 +353,9 @@ def test_scripted_sign_offs_end_contacts_whatever_their_labels() -> None:
     """The agent's scripted sign-off and the platform's end event follow the customer's last words
     at the same rate whatever the end sentiment, so neither can give it away; none follows a
     transfer (another team takes over) and no email ends on one."""
-    built = _build(900, channel_mix={"chat": 0.8, "email": 0.2}, scene_share=0.5)
+    built = _build(
+        900, channel_mix={"chat": 0.8, "email": 0.2}, scene_share=0.5, scripted_close_share=0.4, system_close_share=0.25
+    )
     parts = {p.format(company=c) for options in ph.SCRIPTED_CLOSE_PARTS for p in options for c in ph.COMPANIES}
     events = set(ph.SYSTEM_CLOSE["chat"])
     signed: dict[str, list[bool]] = collections.defaultdict(list)

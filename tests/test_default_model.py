@@ -12,6 +12,7 @@ from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import promoted_version, versions
 from tests.conftest import make_contact
 from tests.factories import make_tiny_bundle
+from training.corpus.phrases import SYSTEM_CLOSE
 from training.default_model import (
     DEFAULT_RECIPE,
     ROOT,
@@ -86,6 +87,19 @@ def test_the_built_corpus_is_rebuilt_when_the_builder_changes(tmp_path: Path):
     stale = json.loads(stamp.read_text(encoding="utf-8"))
     stamp.write_text(json.dumps({**stale, "builder": "0" * 64}, sort_keys=True), encoding="utf-8")
     assert "marker" not in build_corpus(recipe, tmp_path / "shared", tmp_path)[0].read_text(encoding="utf-8")
+
+
+def test_the_recipe_passes_the_scripted_closings_to_the_builder(tmp_path: Path):
+    plain, _ = build_corpus(CorpusRecipe(n_contacts=60, scene_share=0.0), tmp_path / "shared", tmp_path / "plain")
+    recipe = CorpusRecipe(n_contacts=60, scene_share=0.0, scripted_close_share=1.0, system_close_share=1.0)
+    closed, _ = build_corpus(recipe, tmp_path / "shared", tmp_path / "closed")
+
+    events = {line for lines in SYSTEM_CLOSE.values() for line in lines}
+    # Typed channels (a voice call renders every line as speech); a mobile app may add one of its
+    # own events after the close.
+    typed = [c for c in read_contacts(closed) if c.channel not in ("email", "voice")]
+    assert typed and all(events & {t.text for t in c.turns[-2:]} for c in typed)
+    assert not any(c.turns[-1].text in events for c in read_contacts(plain))
 
 
 def test_a_source_can_hold_out_and_repeat_its_training_split(tmp_path: Path):

@@ -61,6 +61,8 @@ class CorpusRecipe:
     responses: str | None = None
     response_share: float = 0.5
     scene_share: float = 0.5
+    scripted_close_share: float = 0.0  # contacts ending on the agent's scripted sign-off (CorpusConfig)
+    system_close_share: float = 0.0  # contacts ending on the platform's end event (CorpusConfig)
 
     def __post_init__(self) -> None:
         if self.n_contacts <= 0 or not 0.0 < self.test_fraction < 0.5:
@@ -164,6 +166,8 @@ def build_corpus(recipe: CorpusRecipe, shared: Path, work: Path) -> tuple[Path, 
         responses_path=str(shared / recipe.responses) if recipe.responses else None,
         response_share=recipe.response_share,
         scene_share=recipe.scene_share,
+        scripted_close_share=recipe.scripted_close_share,
+        system_close_share=recipe.system_close_share,
     )
     started = time.perf_counter()
     contacts = [b.contact for b in CorpusBuilder(config).build()]

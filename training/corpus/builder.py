@@ -154,11 +154,12 @@ class CorpusConfig:
     bitter_close_share: float = 0.35
     curt_close_share: float = 0.2
     #: Shares of non-email contacts that end, after the customer's last words, on the agent's scripted
-    #: sign-off (not after a transfer) and on the platform's end event, whatever the labels. v11 read
-    #: end sentiment 15-27 points worse on the dev halves with a survey notice or a scripted apology
-    #: appended (bench/transcript_robustness.py); 0 builds as before they existed.
-    scripted_close_share: float = 0.4
-    system_close_share: float = 0.25
+    #: sign-off (not after a transfer) and on the platform's end event, whatever the labels; 0 builds
+    #: as before they existed. v11 reads end sentiment 15-27 points worse on the dev halves with a
+    #: survey notice or a scripted apology appended; a model retrained with 0.4 and 0.25 moved 3.5 at
+    #: most but was not adopted (its upsell fell; docs/quality.md, "What follows the customer's last words").
+    scripted_close_share: float = 0.0
+    system_close_share: float = 0.0
     channel_mix: dict[str, float] | None = None
     #: Probability that a contact touches a second topic after the primary one.
     second_topic_rate: float = 0.2
