@@ -230,6 +230,20 @@ def test_segment_selection_keeps_the_start_and_the_end() -> None:
     assert select_segments(short, config) == list(range(len(short)))
 
 
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("[00:01:23] my parcel never came", "my parcel never came"),
+        ("(1:02) my parcel never came", "my parcel never came"),
+        ("  00:01:23.5  my parcel never came", "my parcel never came"),
+        ("10:30 works for me", "10:30 works for me"),  # said, not a stamp
+        ("[00:01:23]", "[00:01:23]"),  # a stamp alone is all the turn has
+    ],
+)
+def test_the_model_reads_a_turn_without_its_leading_timestamp(text: str, read: str) -> None:
+    assert " ".join(s.text for s in contact_segments([Turn(speaker="customer", text=text)], 32)) == read
+
+
 def test_split_validation_is_stratified_and_seeded(corpus: dict[str, Path]) -> None:
     from dispo.io import read_contacts
 
