@@ -101,7 +101,8 @@ def masked(placeholder: str) -> Callable[[Contact, random.Random], Contact]:
 
 
 def unpunctuated(contact: Contact, rng: random.Random) -> Contact:
-    """Every channel as a speech recogniser or a hurried typist leaves it: lower case, no punctuation."""
+    """Every channel as a speech recogniser or a hurried typist leaves it: lower case, no punctuation
+    but apostrophes (a turn of punctuation alone stays as it is)."""
     return map_text(contact, lambda text: re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", text.lower())).strip() or text)
 
 
@@ -109,7 +110,7 @@ def asr_tags(contact: Contact, rng: random.Random) -> Contact:
     def tag(text: str) -> str:
         words = text.split()
         if len(words) > 6 and rng.random() < 0.5:
-            words.insert(rng.randrange(len(words)), rng.choice(ASR_TAGS))
+            words.insert(rng.randrange(len(words) + 1), rng.choice(ASR_TAGS))
         return " ".join(words) or text
 
     return map_text(contact, tag)

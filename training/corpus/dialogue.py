@@ -473,7 +473,6 @@ class Composer:
         outcome = plan.outcome
         if self.scenes is not None and self.use_scene():
             self.play(self.rng.choice(self.scenes.endings[outcome][plan.sentiment_end]))
-            self.scripted_close()
             return
         if rng.random() < 0.12:
             self.say("agent", self.pick(ESCALATION_DISTRACTORS))
@@ -499,14 +498,14 @@ class Composer:
         self.customer_close(plan.sentiment_end)
         if live and rng.random() < 0.7 and outcome != "transferred":
             self.say("agent", self.pick(ph.CLOSING_AGENT))
-        self.scripted_close()
 
     def scripted_close(self) -> None:
         """What follows the customer's last words whatever the labels: the agent's scripted sign-off
         (not after a transfer, where another team takes over) and the platform's end event. Emails
-        end on the last message. A share of 0 draws nothing, so a corpus builds as before."""
+        end on the last message, and a contact that already ends on a platform event keeps it last.
+        A share of 0 draws nothing, so a corpus builds as before."""
         channel, rng = self.plan.channel, self.rng
-        if channel == "email":
+        if channel == "email" or (self.moves and self.moves[-1].speaker == "system"):
             return
         if self.scripted_share > 0 and rng.random() < self.scripted_share and self.plan.outcome != "transferred":
             parts = [self.pick(options) for options in ph.SCRIPTED_CLOSE_PARTS if rng.random() < 0.6]
@@ -539,6 +538,7 @@ class Composer:
             self._email()
         else:
             self._short()
+        self.scripted_close()
         return self.moves
 
     def _live(self) -> None:

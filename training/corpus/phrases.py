@@ -1453,10 +1453,10 @@ SCRIPTED_CLOSE_PARTS = (
         "I appreciate you bearing with me.",
     ),
     (  # the survey and the wish
-        "You may get a short text asking about today's call, it only takes a minute.",
-        "If you can, please rate this chat once it closes.",
+        "You may get a short text asking about today, it only takes a minute.",
+        "If you can, please rate this conversation once it closes.",
         "An email asking how we did will follow.",
-        "Stay on the line after I hang up for two quick questions about my service.",
+        "There's a two-question survey right after this, it helps me a lot.",
         "Enjoy the rest of your day!",
         "Have a lovely evening.",
         "Take care now.",
