@@ -25,17 +25,14 @@ from typing import Any
 from dispo.cli import configure_logging
 from dispo.model.bundle import MANIFEST_FILE, resolve
 from training.evalset import EVAL_ROOT, SET_DIRS, check_frozen, half_path
-from training.report import evaluate_bundle
+from training.report import HEADLINE_METRIC, evaluate_bundle
 
 logger = logging.getLogger("bench.dev_choice")
-
-#: The figure each task is judged by, as every report gives it.
-HEADLINE = {"reason": "accuracy", "outcome": "macro_f1", "sentiment": "macro_f1", "upsell": "f1"}
 
 
 def headline(report: dict[str, Any]) -> dict[str, float]:
     """The four headline figures and their mean (what the rule reads), and the reason ECE beside them."""
-    scores = {task: round(report["model"][task][key], 4) for task, key in HEADLINE.items()}
+    scores = {task: round(report["model"][task][key], 4) for task, key in HEADLINE_METRIC.items()}
     ece = round(report["model"]["reason"]["ece"], 4)
     return {**scores, "mean": round(sum(scores.values()) / len(scores), 4), "reason_ece": ece}
 
@@ -45,7 +42,7 @@ def preferred(
 ) -> bool:
     """The rule: a mean at least the reference's (less ``mean_slack`` points, for a candidate chosen
     for something the four figures do not see), and no task more than ``max_drop`` points below it."""
-    lowest = min(candidate[task] - reference[task] for task in HEADLINE)
+    lowest = min(candidate[task] - reference[task] for task in HEADLINE_METRIC)
     return candidate["mean"] >= reference["mean"] - mean_slack / 100 - 1e-9 and lowest >= -max_drop / 100
 
 

@@ -35,7 +35,7 @@ from dispo.model.bundle import DATA_FILE
 from dispo.model.predictor import Predictor
 from dispo.redact import Redactor, default_redactor
 from training.evalset import SET_DIRS, read_pooled_half
-from training.report import headline, score
+from training.report import HEADLINE_METRIC, headline, score
 
 logger = logging.getLogger("bench.transcript_robustness")
 TASKS = ("reason", "outcome", "sentiment", "upsell")
@@ -167,8 +167,7 @@ PERTURBATIONS: dict[str, Callable[[Contact, random.Random], Contact]] = {
 def figures(predictor: Predictor, contacts: list[Contact]) -> dict[str, float]:
     scored, _ = score(predictor, contacts, None, 32)
     metrics = headline(scored, "model")
-    headline_metric = {"reason": "accuracy", "outcome": "macro_f1", "sentiment": "macro_f1", "upsell": "f1"}
-    return {task: round(float(metrics[task][headline_metric[task]]), 4) for task in TASKS if task in metrics}
+    return {task: round(float(metrics[task][HEADLINE_METRIC[task]]), 4) for task in TASKS if task in metrics}
 
 
 def main() -> None:

@@ -61,6 +61,8 @@ LENGTH_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 # Turn-count buckets: the realistic set's "long" calls are 16-45 turns.
 TURN_BUCKETS: tuple[tuple[str, int, int | None], ...] = (("1-5", 1, 6), ("6-15", 6, 16), ("16+", 16, None))
+#: The figure each task is judged by in the project's decisions and tables.
+HEADLINE_METRIC = {"reason": "accuracy", "outcome": "macro_f1", "sentiment": "macro_f1", "upsell": "f1"}
 UNKNOWN_CHANNEL = "unknown"
 UPSELL_LABELS: tuple[str, ...] = ("false", "true")
 TOP_K = 3
