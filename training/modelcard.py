@@ -212,6 +212,7 @@ def render_model_card(
             f"; {task} reads {turns} of those segments, {tokens} tokens"
             for task, (turns, tokens) in run.model.task_reading.items()
         )
+        + "".join(f"; {task} does not read the agent's close" for task in run.model.ignore_agent_close)
         + f"; {run.model.freeze_encoder_layers} encoder layers frozen",
         f"- optimiser: AdamW lr {run.training.learning_rate} (heads {run.training.head_learning_rate}), "
         f"batch {run.training.batch_size}, seed {run.training.seed}",

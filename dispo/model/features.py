@@ -79,13 +79,33 @@ def needs_salience(segments: Sequence[Segment], config: ModelConfig) -> bool:
     return over_budget(segments, config) or any(over_budget(segments, config.narrowed(t)) for t in config.task_reading)
 
 
+def agent_close_start(segments: Sequence[Segment]) -> int:
+    """Where the agent's close begins: the position after the last segment of the customer or of the
+    platform (a disconnect, a transfer), or ``len(segments)`` when the contact ends on one of them or
+    the customer never speaks (then nothing is the agent's close)."""
+    if not any(s.speaker == "customer" for s in segments):
+        return len(segments)
+    return 1 + max(i for i, s in enumerate(segments) if s.speaker != "agent")
+
+
 def narrow_views(
     selected: Sequence[Segment], config: ModelConfig, salience: Sequence[float] | None = None
 ) -> dict[str, tuple[int, ...]]:
-    """For each task with a narrower reading (``ModelConfig.task_reading``), the positions among the
-    ``selected`` segments it reads: chosen among them by the same rule (and their salience, when
-    the model selects by salience) within the task's budget."""
-    return {task: tuple(select_segments(selected, config.narrowed(task), salience)) for task in config.task_reading}
+    """For each task with a narrower reading, the positions among the ``selected`` segments it reads.
+
+    A task in ``ModelConfig.ignore_agent_close`` reads the segments before the agent's close (given a
+    view only when the contact has one); a task in ``ModelConfig.task_reading`` reads a selection among
+    those by the same rule (and their salience, when the model selects by salience) within its budget."""
+    close = agent_close_start(selected)
+    views: dict[str, tuple[int, ...]] = {}
+    for task in sorted(set(config.task_reading) | set(config.ignore_agent_close)):
+        end = close if task in config.ignore_agent_close else len(selected)
+        if task in config.task_reading:
+            scores = None if salience is None else salience[:end]
+            views[task] = tuple(select_segments(selected[:end], config.narrowed(task), scores))
+        elif end < len(selected):
+            views[task] = tuple(range(end))
+    return views
 
 
 def select_segments(

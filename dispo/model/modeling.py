@@ -33,7 +33,7 @@ DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 IGNORE_INDEX = -100
 SEGMENT_SELECTIONS = ("salience", "position")
 # The settings a trained model can change without training: how much of a contact it reads.
-READING_SETTINGS = ("closing_customer_segments", "max_turns", "token_budget", "task_reading")
+READING_SETTINGS = ("closing_customer_segments", "max_turns", "token_budget", "task_reading", "ignore_agent_close")
 
 
 def resolve_base_model(name_or_path: str) -> str:
@@ -78,6 +78,11 @@ class ModelConfig:
     # can sit anywhere, while more segments dilute the end sentiment (inference_budget_v11.json:
     # 20 segments lift dev reasons 0.851 -> 0.867 and cost end sentiment 0.829 -> 0.785).
     task_reading: dict[str, list[int]] = field(default_factory=dict)
+    # Tasks that do not read the agent's close: the agent's segments after the last thing the customer
+    # said or the platform recorded (a disconnect, a transfer). The end sentiment is the customer's mood,
+    # and a scripted sign-off after their last words (an apology, a survey notice) says nothing of it:
+    # under one, v11 read the dev halves' end sentiment 26.7 points lower (bench/transcript_robustness.py).
+    ignore_agent_close: list[str] = field(default_factory=list)
     label_sizes: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -106,6 +111,10 @@ class ModelConfig:
         unknown = set(self.label_sizes) - set(TASKS)
         if unknown:
             raise ConfigError(f"ModelConfig.label_sizes has unknown tasks {sorted(unknown)}; expected {TASKS}")
+        self.ignore_agent_close = list(self.ignore_agent_close)
+        stray = sorted(set(self.ignore_agent_close) - set(TASKS))
+        if stray:
+            raise ConfigError(f"ModelConfig.ignore_agent_close has unknown tasks {stray}; expected some of {TASKS}")
         self.task_reading = {task: list(spec) for task, spec in self.task_reading.items()}
         for task, spec in self.task_reading.items():
             if task not in TASKS:
@@ -127,7 +136,7 @@ class ModelConfig:
         if task not in self.task_reading:
             return self
         max_turns, token_budget = self.task_reading[task]
-        return replace(self, max_turns=max_turns, token_budget=token_budget, task_reading={})
+        return replace(self, max_turns=max_turns, token_budget=token_budget, task_reading={}, ignore_agent_close=[])
 
     @classmethod
     def for_taxonomy(cls, taxonomy: Taxonomy, **overrides: Any) -> ModelConfig:

@@ -1,0 +1,119 @@
+"""Tasks that do not read the agent's close (``ModelConfig.ignore_agent_close``): what the agent says
+after the customer's last words and the platform's last event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dispo.contact import Contact, Turn
+from dispo.errors import ConfigError
+from dispo.model.features import Segment, agent_close_start, narrow_views
+from dispo.model.live import LiveSession
+from dispo.model.modeling import ModelConfig
+from dispo.model.predictor import Predictor
+from tests.factories import install_bundle
+from training.pipeline import reread_bundle
+
+
+def segments(speakers: str) -> list[Segment]:
+    names = {"c": "customer", "a": "agent", "s": "system"}
+    return [Segment(i, names[s], f"words {i}", 4) for i, s in enumerate(speakers)]
+
+
+def test_the_setting_names_tasks_and_survives_a_round_trip() -> None:
+    config = ModelConfig(ignore_agent_close=["sentiment"], task_reading={"sentiment": [6, 160]})
+    assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.narrowed("sentiment").ignore_agent_close == []
+    with pytest.raises(ConfigError, match="unknown tasks \\['mood'\\]"):
+        ModelConfig(ignore_agent_close=["mood"])
+
+
+@pytest.mark.parametrize(
+    ("speakers", "start"),
+    [
+        ("cac", 3),  # ends on the customer: no close
+        ("cacaa", 3),  # the agent's sign-off after the customer's last words
+        ("cacas", 5),  # the platform's event ends it: the agent's words before it are read
+        ("cacasa", 5),  # the agent speaks after the platform's event
+        ("sasas", 5),  # the customer never speaks: nothing to set the agent's words against
+        ("", 0),
+    ],
+)
+def test_the_agent_close_starts_after_the_customer_or_the_platform(speakers: str, start: int) -> None:
+    assert agent_close_start(segments(speakers)) == start
+
+
+def test_a_view_leaves_out_the_close_and_a_narrower_reading_is_chosen_before_it() -> None:
+    config = ModelConfig(max_turn_tokens=8, max_turns=12, token_budget=96, ignore_agent_close=["sentiment"])
+    assert narrow_views(segments("cacaa"), config) == {"sentiment": (0, 1, 2)}
+    assert narrow_views(segments("cacac"), config) == {}  # read as the other tasks read it
+    narrower = ModelConfig(
+        max_turn_tokens=8,
+        max_turns=12,
+        token_budget=96,
+        ignore_agent_close=["sentiment"],
+        task_reading={"sentiment": [4, 16], "upsell": [4, 16]},
+    )
+    views = narrow_views(segments("cacacaaa"), narrower)
+    # The customer's first segments, then the last ones before the close, not the agent's sign-off
+    assert views["sentiment"] == (0, 2, 3, 4)
+    assert views["upsell"] == (0, 2, 4, 7)
+
+
+def test_a_bundle_that_ignores_the_agent_close_reads_a_scripted_sign_off_as_nothing(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    """End to end, batched and live: the sentiment of a contact with an agent's sign-off after the
+    customer's last words is the sentiment of the contact without it; the bundle it was derived from
+    is moved by the sign-off, and the other tasks read it as that bundle does."""
+    root = tmp_path / "models"
+    install_bundle(tiny_bundle, root)
+    derived = reread_bundle("tiny", reading={"ignore_agent_close": ["sentiment"]}, root=root)
+    assert derived.metrics == {"reading": {"ignore_agent_close": [[], ["sentiment"]]}}
+    source, blind = Predictor.load("tiny:v1", root=root), Predictor.load(derived.path)
+    turns = [
+        Turn(speaker="customer", text="my parcel never came and nobody called me back"),
+        Turn(speaker="agent", text="I have refunded it to your card"),
+        Turn(speaker="customer", text="fine, whatever, bye"),
+    ]
+    sign_off = Turn(speaker="agent", text="once again I apologise, you may receive a short survey, have a lovely day")
+    plain, signed = Contact(contact_id="plain", turns=turns), Contact(contact_id="signed", turns=[*turns, sign_off])
+    [source_plain, source_signed] = source.predict([plain, signed])
+    [blind_plain, blind_signed] = blind.predict([plain, signed])
+    for prediction in (source_plain, source_signed, blind_plain, blind_signed):
+        assert prediction.sentiment is not None
+    assert blind_signed.sentiment.probabilities == pytest.approx(blind_plain.sentiment.probabilities, abs=1e-5)
+    assert blind_plain.sentiment.probabilities == pytest.approx(source_plain.sentiment.probabilities, abs=1e-5)
+    assert source_signed.sentiment.probabilities != pytest.approx(source_plain.sentiment.probabilities, abs=1e-5)
+    assert blind_signed.disposition_code == source_signed.disposition_code
+    assert [p for _, p in blind_signed.reasons] == pytest.approx([p for _, p in source_signed.reasons], abs=1e-5)
+    assert blind_signed.upsell_probability == pytest.approx(source_signed.upsell_probability, abs=1e-5)
+    session = LiveSession(blind, signed.contact_id)
+    for turn in signed.turns:
+        live = session.add_turn(turn)
+    assert live is not None and live.sentiment is not None
+    assert live.sentiment.probabilities == pytest.approx(blind_plain.sentiment.probabilities, abs=1e-5)
+
+
+def test_a_model_trains_without_the_agent_close(tmp_path: Path) -> None:
+    from tests.factories import make_tiny_bundle
+
+    path = make_tiny_bundle(tmp_path, n_contacts=30, model={"ignore_agent_close": ["sentiment"]})
+    assert json.loads((path / "model_config.json").read_text())["ignore_agent_close"] == ["sentiment"]
+    assert "sentiment does not read the agent's close" in (path / "README.md").read_text()
+    predictor = Predictor.load(path)
+    contact = Contact(
+        contact_id="c",
+        turns=[
+            Turn(speaker="customer", text="where is my order"),
+            Turn(speaker="agent", text="it ships tomorrow"),
+            Turn(speaker="customer", text="ok thanks"),
+            Turn(speaker="agent", text="thank you for calling, goodbye"),
+        ],
+    )
+    assert predictor.featurizer.prepare(contact).views == {"sentiment": (0, 1, 2)}
+    [prediction] = predictor.predict([contact])
+    assert prediction.sentiment is not None
