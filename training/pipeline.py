@@ -591,9 +591,9 @@ def reread_bundle(
 ) -> TrainedBundle:
     """A new version of a trained bundle whose only change is how much of a contact it reads:
     ``reading`` sets some of ``READING_SETTINGS`` (``closing_customer_segments``, ``max_turns``,
-    ``token_budget``, ``task_reading``, ``ignore_agent_close``) in its model config; the weights, baseline, blend and calibration are the source's. For a shipped
-    model trained before a reading rule existed (:mod:`dispo.model.features`); choose the values on a
-    dev half."""
+    ``token_budget``, ``task_reading``, ``ignore_agent_close``) in its model config; the weights,
+    baseline, blend and calibration are the source's. For a shipped model trained before a reading
+    rule existed (:mod:`dispo.model.features`); choose the values on a dev half."""
     allowed = set(READING_SETTINGS)
     unknown = sorted(set(reading) - allowed)
     if unknown or not reading:
