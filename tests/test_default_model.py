@@ -10,6 +10,7 @@ import pytest
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import promoted_version, versions
+from dispo.model.modeling import ModelConfig
 from tests.conftest import make_contact
 from tests.factories import make_tiny_bundle
 from training.corpus.phrases import SYSTEM_CLOSE
@@ -38,7 +39,13 @@ def test_the_recipe_reads_and_refuses_what_it_sets_itself(tmp_path: Path):
     assert recipe.corpus.n_contacts > 0 and recipe.sources
     assert recipe.run["training"]["compact_weights"] is True
     assert {"tweeteval_test", "uss_test", "dstc11_upsell"} <= set(recipe.evaluations)
+    # trained without the rule, read with it (v12): the model config takes both
+    assert recipe.reading == {"ignore_agent_close": ["sentiment"]} and "ignore_agent_close" not in recipe.run["model"]
+    ModelConfig.from_dict({**recipe.run["model"], **recipe.reading})
     bad = tmp_path / "recipe.yaml"
+    bad.write_text("reading:\n  epochs: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"reading\.epochs is not a reading setting"):
+        Recipe.from_file(bad)
     bad.write_text("run:\n  data:\n    validation: data/eval/realistic/test.jsonl\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="set by the recipe itself"):
         Recipe.from_file(bad)

@@ -118,22 +118,32 @@ class Recipe:
     sources: dict[str, SourceRecipe]
     run: dict[str, Any]
     evaluations: dict[str, EvaluationRecipe]
+    # Reading settings (``READING_SETTINGS``) the trained model takes after its training and calibration,
+    # as `--reading-only` gives them to the shipped model: a rule chosen on weights trained without it.
+    reading: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path) -> Recipe:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        unknown = set(raw) - {"corpus", "sources", "run", "evaluations"}
+        unknown = set(raw) - {"corpus", "sources", "run", "evaluations", "reading"}
         if unknown:
             raise ConfigError(f"{path}: unknown sections {sorted(unknown)}")
         owned = {"train", "validation", "sample_sizes"} & set((raw.get("run") or {}).get("data") or {})
         if owned:
             raise ConfigError(f"{path}: run.data.{sorted(owned)[0]} is set by the recipe itself (corpus, sources)")
+        reading = raw.get("reading") or {}
+        stray = sorted(set(reading) - set(READING_SETTINGS))
+        if stray:
+            raise ConfigError(
+                f"{path}: reading.{stray[0]} is not a reading setting; expected some of {READING_SETTINGS}"
+            )
         try:
             return cls(
                 corpus=CorpusRecipe(**(raw.get("corpus") or {})),
                 sources={name: SourceRecipe(**spec) for name, spec in (raw.get("sources") or {}).items()},
                 run=raw.get("run") or {},
                 evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
+                reading=reading,
             )
         except (TypeError, ConfigError) as exc:
             raise ConfigError(f"{path}: {exc}") from None
@@ -308,11 +318,15 @@ def make_default_model(
     data.update(train=train_files, sample_sizes=samples, validation=dev_halves())
     run = RunConfig.from_sections(sections, source=str(recipe_path))
     registry = work / "models"
-    bundle = train_model(run, name, root=registry)
+    trained = train_model(run, name, root=registry).path
+    if recipe.reading:
+        from training.pipeline import reread_bundle
+
+        trained = reread_bundle(trained, reading=recipe.reading, root=registry, name=name).path
     # held-out sets and the recipe's sources describe this training run, not a later derived version
     held_out = {f"{n}_held_out": held for n, (_, held) in prepared.items() if held is not None}
     return finish_default_model(
-        bundle.path, recipe, shared, work, built_test, started=started, ship_to=ship_to, held_out=held_out,
+        trained, recipe, shared, work, built_test, started=started, ship_to=ship_to, held_out=held_out,
         card_prefix=sources_section(recipe),
     )  # fmt: skip
 
@@ -348,16 +362,16 @@ def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, sh
 
 def reread_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
     """The shipped model's next version without training: its weights and calibration reading contacts
-    with the recipe's ``run.model`` reading settings (``closing_customer_segments``, ``max_turns``,
-    ``token_budget``), evaluated and shipped like a trained one. For a model trained before a reading
-    rule existed; what a full `make default-model` trains with from the start."""
+    with the recipe's reading settings (``READING_SETTINGS``: those of ``run.model``, which a full
+    `make default-model` trains with, and the ``reading`` section, which it applies after training),
+    evaluated and shipped like a trained one. For a model trained before a reading rule existed."""
     from training.pipeline import reread_bundle
 
     def derive(source: Path, recipe: Recipe, registry: Path) -> Path:
         model = recipe.run.get("model", {})
-        reading = {key: model[key] for key in READING_SETTINGS if key in model}
+        reading = {key: model[key] for key in READING_SETTINGS if key in model} | recipe.reading
         if not reading:
-            raise ConfigError(f"{recipe_path}: run.model sets none of {READING_SETTINGS}")
+            raise ConfigError(f"{recipe_path}: neither run.model nor reading sets any of {READING_SETTINGS}")
         return reread_bundle(source, reading=reading, root=registry, name=SHIPPED_NAME).path
 
     return derive_default_model(recipe_path, shared, work, derive, ship_to=ship_to)
