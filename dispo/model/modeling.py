@@ -321,24 +321,39 @@ class DispoModel(nn.Module):
         """Turn vectors -> task logits (of ``tasks``, all by default). Cheap: used alone by live
         sessions on cached turn vectors.
 
-        A task in ``task_masks`` is read from its own subset of the turns: the context layer runs
-        again over that subset, numbered as if the others were absent, so it gives what reading the
-        subset alone would (padding is masked out of attention and pooling)."""
+        A task in ``task_masks`` is read from its own subset of the turns: the context layer reads
+        that subset too, numbered as if the others were absent, so it gives what reading the subset
+        alone would (padding is masked out of attention and pooling). The subsets are stacked under
+        the whole contacts as more rows of one pass (on CPU a pass costs mostly its overhead)."""
         wanted = tuple(self.heads) if tasks is None else tasks
-        if task_masks and any(task in task_masks for task in wanted):
-            rest = tuple(task for task in wanted if task not in task_masks)
-            output = self.contextualize(turn_vectors, turn_index, turn_mask, speaker, pos_start, pos_end, tasks=rest)
-            for task in wanted:
-                if task not in task_masks:
-                    continue
+        narrow = [task for task in wanted if task_masks and task in task_masks]
+        if narrow:
+            assert task_masks is not None
+            masks, starts, ends = [turn_mask], [pos_start], [pos_end]
+            for task in narrow:
                 mask = task_masks[task] & turn_mask
                 start = (mask.cumsum(dim=1) - 1).clamp(min=0) * mask
-                end = (mask.sum(dim=1, keepdim=True) - 1 - start).clamp(min=0) * mask
-                narrow = self.contextualize(turn_vectors, turn_index, mask, speaker, start, end, tasks=(task,))
-                output.logits[task] = narrow.logits[task]
-                output.attention[task] = narrow.attention[task]
-                output.pooled[task] = narrow.pooled[task]
-            return output
+                masks.append(mask)
+                starts.append(start)
+                ends.append((mask.sum(dim=1, keepdim=True) - 1 - start).clamp(min=0) * mask)
+            copies = len(masks)
+            stacked = self.contextualize(
+                turn_vectors,
+                turn_index.repeat(copies, 1),
+                torch.cat(masks),
+                speaker.repeat(copies, 1),
+                torch.cat(starts),
+                torch.cat(ends),
+                tasks=wanted,
+            )
+            size = turn_mask.shape[0]
+            rows = {task: slice(0, size) for task in wanted}
+            rows.update({task: slice(size * (i + 1), size * (i + 2)) for i, task in enumerate(narrow)})
+            return ModelOutput(
+                logits={task: stacked.logits[task][rows[task]] for task in wanted},
+                attention={task: stacked.attention[task][rows[task]] for task in wanted},
+                pooled={task: stacked.pooled[task][rows[task]] for task in wanted},
+            )
         x = turn_vectors[turn_index] * turn_mask.unsqueeze(-1).to(turn_vectors.dtype)
         buckets = self.config.position_buckets - 1
         x = x + self.speaker_embedding(speaker)
