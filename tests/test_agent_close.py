@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from dispo.contact import Contact, Turn
 from dispo.errors import ConfigError
@@ -26,7 +27,10 @@ def segments(speakers: str) -> list[Segment]:
 def test_the_setting_names_tasks_and_survives_a_round_trip() -> None:
     config = ModelConfig(ignore_agent_close=["sentiment"], task_reading={"sentiment": [6, 160]})
     assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
-    assert config.narrowed("sentiment").ignore_agent_close == []
+    assert ModelConfig(ignore_agent_close=["upsell", "sentiment", "upsell"]).ignore_agent_close == [
+        "sentiment",
+        "upsell",
+    ]
     with pytest.raises(ConfigError, match="unknown tasks \\['mood'\\]"):
         ModelConfig(ignore_agent_close=["mood"])
 
@@ -63,6 +67,58 @@ def test_a_view_leaves_out_the_close_and_a_narrower_reading_is_chosen_before_it(
     assert views["upsell"] == (0, 2, 4, 7)
 
 
+def test_the_close_is_found_in_the_whole_contact_when_the_selection_drops_the_event_that_ends_it() -> None:
+    config = ModelConfig(max_turn_tokens=8, max_turns=12, token_budget=96, ignore_agent_close=["sentiment"])
+    whole = segments("cacasaa")  # the agent's transfer line, the platform's event, then the agent's close
+    selected = [whole[i] for i in (0, 1, 2, 3, 5, 6)]  # a selection without the event
+    assert narrow_views(selected, config) == {"sentiment": (0, 1, 2)}  # judged on the selection alone
+    assert narrow_views(selected, config, whole=whole) == {"sentiment": (0, 1, 2, 3)}
+    assert narrow_views(whole[:5], config, whole=whole[:5]) == {}
+
+
+def test_the_stacked_reading_of_two_narrower_tasks_is_each_subset_read_alone() -> None:
+    """Views of two tasks, and a contact with none, in one pass: each task's logits, pooling
+    weights and pooled vector are what its subset read as its own contact gives, in training too."""
+    from transformers import BertConfig
+
+    from dispo.model.features import assemble_batch
+    from dispo.model.modeling import DispoModel
+
+    torch.manual_seed(0)
+    sizes = {"reason": 5, "outcome": 3, "sentiment": 3, "upsell": 1}
+    config = ModelConfig(max_turn_tokens=8, max_turns=8, token_budget=64, label_sizes=sizes, dropout=0.0)
+    encoder = BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    )
+    model = DispoModel.from_encoder_config(config, encoder)
+    vectors = torch.randn(8 + 5 + 6, 16, requires_grad=True)
+    speakers = [[0, 1, 0, 1, 0, 1, 2, 1], [1, 0, 1, 0, 0], [0, 1, 0, 1, 0, 1]]
+    rows = [list(range(8)), list(range(8, 13)), list(range(13, 19))]
+    views = [{"sentiment": (0, 1, 2, 3, 4, 5, 6), "upsell": (1, 3, 5)}, {}, {"upsell": (0, 4)}]
+    empty = torch.zeros((0, 0), dtype=torch.long)
+    batch = assemble_batch(empty, empty, rows, speakers, views)
+    features = (batch.turn_index, batch.turn_mask, batch.speaker, batch.pos_start, batch.pos_end)
+    for training in (False, True):
+        model.train(training)
+        both = model.contextualize(vectors, *features, batch.task_masks)
+        whole = model.contextualize(vectors, *features)
+        for b, view in enumerate(views):
+            for task in ("reason", "outcome", "sentiment", "upsell"):
+                subset = view.get(task, tuple(range(len(rows[b]))))
+                alone = assemble_batch(empty, empty, [[rows[b][i] for i in subset]], [[speakers[b][i] for i in subset]])
+                read = model.contextualize(
+                    vectors, alone.turn_index, alone.turn_mask, alone.speaker, alone.pos_start, alone.pos_end
+                )
+                torch.testing.assert_close(both.logits[task][b], read.logits[task][0])
+                torch.testing.assert_close(both.pooled[task][b], read.pooled[task][0])
+                torch.testing.assert_close(both.attention[task][b, list(subset)], read.attention[task][0])
+                if task not in view:
+                    torch.testing.assert_close(both.logits[task][b], whole.logits[task][b])
+        sum(v.sum() for v in both.logits.values()).backward()
+        assert vectors.grad is not None and bool(vectors.grad.abs().sum() > 0)
+        vectors.grad = None
+
+
 def test_a_bundle_that_ignores_the_agent_close_reads_a_scripted_sign_off_as_nothing(
     tiny_bundle: Path, tmp_path: Path
 ) -> None:
@@ -96,6 +152,16 @@ def test_a_bundle_that_ignores_the_agent_close_reads_a_scripted_sign_off_as_noth
         live = session.add_turn(turn)
     assert live is not None and live.sentiment is not None
     assert live.sentiment.probabilities == pytest.approx(blind_plain.sentiment.probabilities, abs=1e-5)
+    # The opening (three segments) leaves out the close too, batched and live alike
+    short = Contact(contact_id="short", turns=[turns[0], turns[1], sign_off])
+    [batched] = blind.predict([short])
+    session = LiveSession(blind, short.contact_id)
+    for turn in short.turns:
+        live = session.add_turn(turn)
+    assert live is not None and live.sentiment_start is not None and batched.sentiment_start is not None
+    assert batched.sentiment is not None and live.sentiment is not None
+    assert live.sentiment_start.probabilities == pytest.approx(batched.sentiment_start.probabilities, abs=1e-5)
+    assert batched.sentiment_start.probabilities == pytest.approx(batched.sentiment.probabilities, abs=1e-5)
 
 
 def test_a_model_trains_without_the_agent_close(tmp_path: Path) -> None:
@@ -115,5 +181,8 @@ def test_a_model_trains_without_the_agent_close(tmp_path: Path) -> None:
         ],
     )
     assert predictor.featurizer.prepare(contact).views == {"sentiment": (0, 1, 2)}
+    # what the trainer's batches carry: the sentiment reads the first three of the four segments
+    batch = predictor.featurizer.batch(predictor.featurizer.prepare_many([contact]))
+    assert batch.task_masks["sentiment"].tolist() == [[True, True, True, False]]
     [prediction] = predictor.predict([contact])
     assert prediction.sentiment is not None

@@ -43,9 +43,14 @@ def test_the_recipe_reads_and_refuses_what_it_sets_itself(tmp_path: Path):
     assert recipe.reading == {"ignore_agent_close": ["sentiment"]} and "ignore_agent_close" not in recipe.run["model"]
     ModelConfig.from_dict({**recipe.run["model"], **recipe.reading})
     bad = tmp_path / "recipe.yaml"
-    bad.write_text("reading:\n  epochs: 3\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"reading\.epochs is not a reading setting"):
-        Recipe.from_file(bad)
+    for text, match in [
+        ("reading:\n  epochs: 3\n", r"reading\.epochs is not a reading setting"),
+        ("reading:\n  ignore_agent_close: [mood]\n", r"unknown tasks \['mood'\]"),
+        ("run:\n  model:\n    max_turns: 12\nreading:\n  max_turns: 20\n", "set both under run.model"),
+    ]:
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=match):
+            Recipe.from_file(bad)
     bad.write_text("run:\n  data:\n    validation: data/eval/realistic/test.jsonl\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="set by the recipe itself"):
         Recipe.from_file(bad)

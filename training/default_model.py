@@ -37,7 +37,7 @@ from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.bundle import DATA_FILE, MANIFEST_FILE, MODEL_CARD_FILE, RUN_CONFIG_FILE, promote, versions
-from dispo.model.modeling import READING_SETTINGS
+from dispo.model.modeling import READING_SETTINGS, ModelConfig
 from training.config import RunConfig, TrainingConfig
 from training.evalset import SET_DIRS, check_frozen_sets, dev_halves, half_path
 
@@ -122,6 +122,16 @@ class Recipe:
     # as `--reading-only` gives them to the shipped model: a rule chosen on weights trained without it.
     reading: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        stray = sorted(set(self.reading) - set(READING_SETTINGS))
+        if stray:
+            raise ConfigError(f"reading.{stray[0]} is not a reading setting; expected some of {READING_SETTINGS}")
+        model = self.run.get("model") or {}
+        both = sorted(set(self.reading) & set(model))
+        if both:
+            raise ConfigError(f"{both[0]} is set both under run.model (trained with) and reading (read with after)")
+        ModelConfig.from_dict({**model, **self.reading})  # a bad value fails here, not after training
+
     @classmethod
     def from_file(cls, path: Path) -> Recipe:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -131,19 +141,13 @@ class Recipe:
         owned = {"train", "validation", "sample_sizes"} & set((raw.get("run") or {}).get("data") or {})
         if owned:
             raise ConfigError(f"{path}: run.data.{sorted(owned)[0]} is set by the recipe itself (corpus, sources)")
-        reading = raw.get("reading") or {}
-        stray = sorted(set(reading) - set(READING_SETTINGS))
-        if stray:
-            raise ConfigError(
-                f"{path}: reading.{stray[0]} is not a reading setting; expected some of {READING_SETTINGS}"
-            )
         try:
             return cls(
                 corpus=CorpusRecipe(**(raw.get("corpus") or {})),
                 sources={name: SourceRecipe(**spec) for name, spec in (raw.get("sources") or {}).items()},
                 run=raw.get("run") or {},
                 evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
-                reading=reading,
+                reading=raw.get("reading") or {},
             )
         except (TypeError, ConfigError) as exc:
             raise ConfigError(f"{path}: {exc}") from None

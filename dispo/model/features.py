@@ -10,6 +10,10 @@ salience scorer (:mod:`dispo.model.salience`, the default for new models) the re
 to the segments that carry the most evidence wherever they sit (an upsell offer mid-call, an
 escalation); without one, to more customer segments from the start and more segments from the
 end, alternating. The choice is deterministic and keeps the original order.
+
+A task can read fewer of the selected segments (:func:`narrow_views`): a narrower budget
+(``ModelConfig.task_reading``), or all but the agent's close (``ignore_agent_close``: what the agent
+says after the customer's last words and the platform's last event).
 """
 
 from __future__ import annotations
@@ -89,14 +93,25 @@ def agent_close_start(segments: Sequence[Segment]) -> int:
 
 
 def narrow_views(
-    selected: Sequence[Segment], config: ModelConfig, salience: Sequence[float] | None = None
+    selected: Sequence[Segment],
+    config: ModelConfig,
+    salience: Sequence[float] | None = None,
+    *,
+    whole: Sequence[Segment] | None = None,
 ) -> dict[str, tuple[int, ...]]:
     """For each task with a narrower reading, the positions among the ``selected`` segments it reads.
 
     A task in ``ModelConfig.ignore_agent_close`` reads the segments before the agent's close (given a
-    view only when the contact has one); a task in ``ModelConfig.task_reading`` reads a selection among
-    those by the same rule (and their salience, when the model selects by salience) within its budget."""
-    close = agent_close_start(selected)
+    view only when the contact has one), found among all the contact's segments (``whole``; by
+    default the selected ones), since the selection may drop the platform event that ends it. A task in
+    ``ModelConfig.task_reading`` reads a selection among those by the same rule (and their salience,
+    when the model selects by salience) within its budget."""
+    if whole is None:
+        close = agent_close_start(selected)
+    else:
+        start = agent_close_start(whole)
+        close_turn = whole[start].turn if start < len(whole) else None
+        close = sum(1 for s in selected if close_turn is None or s.turn < close_turn)
     views: dict[str, tuple[int, ...]] = {}
     for task in sorted(set(config.task_reading) | set(config.ignore_agent_close)):
         end = close if task in config.ignore_agent_close else len(selected)
@@ -206,7 +221,8 @@ class Featurizer:
             salience = scores.get(i)
             keep = select_segments(segments, self.config, salience)
             selected = tuple(segments[j] for j in keep)
-            views = narrow_views(selected, self.config, None if salience is None else [salience[j] for j in keep])
+            kept = None if salience is None else [salience[j] for j in keep]
+            views = narrow_views(selected, self.config, kept, whole=segments)
             prepared.append(PreparedContact(selected, len(segments), tuple(segments), views))
         return prepared
 

@@ -65,7 +65,9 @@ class LiveSession:
         config = self.predictor.config
         keep = select_segments(self.segments, config, scores)
         selected = tuple(self.segments[i] for i in keep)
-        views = narrow_views(selected, config, None if scores is None else [scores[i] for i in keep])
+        views = narrow_views(
+            selected, config, None if scores is None else [scores[i] for i in keep], whole=self.segments
+        )
         prepared = PreparedContact(selected, len(self.segments), tuple(self.segments), views)
         vectors = torch.stack([self.vectors[i] for i in keep])
         return self.predictor.predict_encoded(self.contact_id, prepared, vectors, self.top_k)

@@ -82,6 +82,8 @@ class ModelConfig:
     # said or the platform recorded (a disconnect, a transfer). The end sentiment is the customer's mood,
     # and a scripted sign-off after their last words (an apology, a survey notice) says nothing of it:
     # under one, v11 read the dev halves' end sentiment 26.7 points lower (bench/transcript_robustness.py).
+    # Only the transformer's reading leaves it out: a task blended with the baseline (blend.json) still
+    # has the baseline read the whole transcript (the shipped model does not blend sentiment).
     ignore_agent_close: list[str] = field(default_factory=list)
     label_sizes: dict[str, int] = field(default_factory=dict)
 
@@ -111,7 +113,7 @@ class ModelConfig:
         unknown = set(self.label_sizes) - set(TASKS)
         if unknown:
             raise ConfigError(f"ModelConfig.label_sizes has unknown tasks {sorted(unknown)}; expected {TASKS}")
-        self.ignore_agent_close = list(self.ignore_agent_close)
+        self.ignore_agent_close = sorted(set(self.ignore_agent_close))
         stray = sorted(set(self.ignore_agent_close) - set(TASKS))
         if stray:
             raise ConfigError(f"ModelConfig.ignore_agent_close has unknown tasks {stray}; expected some of {TASKS}")
@@ -136,7 +138,7 @@ class ModelConfig:
         if task not in self.task_reading:
             return self
         max_turns, token_budget = self.task_reading[task]
-        return replace(self, max_turns=max_turns, token_budget=token_budget, task_reading={}, ignore_agent_close=[])
+        return replace(self, max_turns=max_turns, token_budget=token_budget, task_reading={})
 
     @classmethod
     def for_taxonomy(cls, taxonomy: Taxonomy, **overrides: Any) -> ModelConfig:
@@ -169,8 +171,8 @@ class TurnBatch:
     ``input_ids``/``attention_mask``: [T, L] for the T selected turns of the whole batch.
     ``turn_index``: [B, N] index into the T turns (0 where padded), ``turn_mask``: [B, N].
     ``speaker``/``pos_start``/``pos_end``: [B, N] turn features.
-    ``task_masks``: for a task with a narrower reading (``ModelConfig.task_reading``), [B, N]: the
-    turns it reads, a subset of ``turn_mask``.
+    ``task_masks``: for a task with a narrower reading (``ModelConfig.task_reading`` or
+    ``ignore_agent_close``), [B, N]: the turns it reads, a subset of ``turn_mask``.
     """
 
     input_ids: torch.Tensor
@@ -326,34 +328,44 @@ class DispoModel(nn.Module):
         alone would (padding is masked out of attention and pooling). The subsets are stacked under
         the whole contacts as more rows of one pass (on CPU a pass costs mostly its overhead)."""
         wanted = tuple(self.heads) if tasks is None else tasks
-        narrow = [task for task in wanted if task_masks and task in task_masks]
+        views = task_masks or {}
+        narrow = {task: views[task] & turn_mask for task in wanted if task in views}
         if narrow:
-            assert task_masks is not None
-            masks, starts, ends = [turn_mask], [pos_start], [pos_end]
-            for task in narrow:
-                mask = task_masks[task] & turn_mask
+            # only the contacts whose view differs from the whole contact need reading again
+            differs = {task: (mask != turn_mask).any(dim=1).nonzero().squeeze(1) for task, mask in narrow.items()}
+            everyone = torch.arange(turn_mask.shape[0], device=turn_mask.device)
+            masks, starts, ends, rows = [turn_mask], [pos_start], [pos_end], [everyone]
+            for task, whole_view in narrow.items():
+                mask = whole_view[differs[task]]
                 start = (mask.cumsum(dim=1) - 1).clamp(min=0) * mask
                 masks.append(mask)
                 starts.append(start)
                 ends.append((mask.sum(dim=1, keepdim=True) - 1 - start).clamp(min=0) * mask)
-            copies = len(masks)
+                rows.append(differs[task])
+            index = torch.cat(rows)
             stacked = self.contextualize(
                 turn_vectors,
-                turn_index.repeat(copies, 1),
+                turn_index[index],
                 torch.cat(masks),
-                speaker.repeat(copies, 1),
+                speaker[index],
                 torch.cat(starts),
                 torch.cat(ends),
                 tasks=wanted,
             )
             size = turn_mask.shape[0]
-            rows = {task: slice(0, size) for task in wanted}
-            rows.update({task: slice(size * (i + 1), size * (i + 2)) for i, task in enumerate(narrow)})
-            return ModelOutput(
-                logits={task: stacked.logits[task][rows[task]] for task in wanted},
-                attention={task: stacked.attention[task][rows[task]] for task in wanted},
-                pooled={task: stacked.pooled[task][rows[task]] for task in wanted},
+            output = ModelOutput(
+                logits={task: stacked.logits[task][:size] for task in wanted},
+                attention={task: stacked.attention[task][:size] for task in wanted},
+                pooled={task: stacked.pooled[task][:size] for task in wanted},
             )
+            offset = size
+            for task, which in differs.items():
+                part = slice(offset, offset + len(which))
+                output.logits[task] = output.logits[task].index_copy(0, which, stacked.logits[task][part])
+                output.attention[task] = output.attention[task].index_copy(0, which, stacked.attention[task][part])
+                output.pooled[task] = output.pooled[task].index_copy(0, which, stacked.pooled[task][part])
+                offset += len(which)
+            return output
         x = turn_vectors[turn_index] * turn_mask.unsqueeze(-1).to(turn_vectors.dtype)
         buckets = self.config.position_buckets - 1
         x = x + self.speaker_embedding(speaker)

@@ -34,7 +34,7 @@ from dispo.model.bundle import (
     resolve,
 )
 from dispo.model.calibration import BINARY_TASKS, TopLabelMap, offset_vectors, task_probabilities
-from dispo.model.features import Featurizer, PreparedContact, Segment, assemble_batch
+from dispo.model.features import Featurizer, PreparedContact, Segment, agent_close_start, assemble_batch
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.model.salience import SegmentSalience
@@ -211,7 +211,7 @@ class Predictor:
     ) -> list[dict[str, Any]]:
         """The context layer and the heads over encoded segments: raw outputs per batch row."""
         output = self.model.read_batch(turn_vectors, batch)
-        opening = self._opening_sentiment(turn_vectors, batch)
+        opening = self._opening_sentiment(turn_vectors, batch, prepared)
         scores = self.scores({t: v.numpy() for t, v in output.logits.items()}, prepared)
         out = []
         for row, item in enumerate(prepared):
@@ -244,13 +244,25 @@ class Predictor:
         batch = assemble_batch(input_ids, attention_mask, rows, speakers, [p.views for p in items])
         return [self._prediction("", raw, top_k) for raw in self._heads(turn_vectors, batch, items)]
 
-    def _opening_sentiment(self, turn_vectors: torch.Tensor, batch: TurnBatch) -> torch.Tensor | None:
+    def opening_reading(self, segments: Sequence[Segment]) -> list[int]:
+        """The positions of a contact's opening (its first :data:`OPENING_SEGMENTS` segments) that
+        the start sentiment reads: as the end sentiment reads a contact, less the agent's close when
+        the model leaves it out (``ModelConfig.ignore_agent_close``)."""
+        opening = segments[:OPENING_SEGMENTS]
+        end = agent_close_start(opening) if "sentiment" in self.config.ignore_agent_close else len(opening)
+        return list(range(end)) or [0]  # a contact without words is read as one empty segment
+
+    def _opening_sentiment(
+        self, turn_vectors: torch.Tensor, batch: TurnBatch, prepared: Sequence[PreparedContact]
+    ) -> torch.Tensor | None:
         """Sentiment logits of each contact's opening: the context layer and the sentiment head
-        over its first :data:`OPENING_SEGMENTS` segments only, reusing the encoded vectors (what a
+        over its opening only (:meth:`opening_reading`), reusing the encoded vectors (what a
         live session would have said at that point). Start-to-end change is a contact metric."""
         if "sentiment" not in self.model.heads:
             return None
-        mask = batch.turn_mask & (batch.pos_start < OPENING_SEGMENTS)
+        mask = torch.zeros_like(batch.turn_mask)
+        for row, item in enumerate(prepared):
+            mask[row, self.opening_reading(item.segments)] = True
         length = mask.sum(dim=1, keepdim=True)
         pos_end = (length - 1 - batch.pos_start).clamp(min=0) * mask
         output = self.model.contextualize(turn_vectors, batch.turn_index, mask, batch.speaker, batch.pos_start, pos_end)
@@ -278,8 +290,9 @@ class Predictor:
         opening = n > OPENING_SEGMENTS and "sentiment" in self.model.heads
         rows, row_speakers = [list(range(n))], [speakers]
         if opening:
-            rows.append(list(range(OPENING_SEGMENTS)))
-            row_speakers.append(speakers[:OPENING_SEGMENTS])
+            positions = self.opening_reading(prepared.segments)
+            rows.append(positions)
+            row_speakers.append([speakers[i] for i in positions])
         views = [prepared.views] + ([{}] if opening else [])
         batch = assemble_batch(vectors.new_zeros(0), vectors.new_zeros(0), rows, row_speakers, views)
         output = self.model.read_batch(vectors, batch)
