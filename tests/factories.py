@@ -163,3 +163,34 @@ def two_version_registry(models_root: Path, target: Path) -> Path:
     manifest = target / "dispo-default" / "v2" / "bundle.json"
     manifest.write_text(manifest.read_text().replace('"version": "v1"', '"version": "v2"'))
     return target
+
+
+def live_prediction(predictor: Any, contact: Any) -> Any:
+    """What a live session says after the last of ``contact``'s turns, fed one at a time."""
+    from dispo.model.live import LiveSession
+
+    session = LiveSession(predictor, contact.contact_id)
+    prediction = None
+    for turn in contact.turns:
+        prediction = session.add_turn(turn)
+    assert prediction is not None
+    return prediction
+
+
+def assert_reads_alike_but_sentiment(one: Any, other: Any) -> None:
+    """Two predictions of one contact that agree on every task but sentiment (reasons, code, upsell)."""
+    import pytest
+
+    assert [r for r, _ in one.reasons] == [
+        r for r, _ in other.reasons
+    ] and one.disposition_code == other.disposition_code
+    assert [p for _, p in one.reasons] == pytest.approx([p for _, p in other.reasons], abs=1e-5)
+    assert one.upsell_probability == pytest.approx(other.upsell_probability, abs=1e-5)
+
+
+def same_sentiment(one: Any, other: Any) -> bool:
+    """Whether two predictions give the same sentiment probabilities (within 1e-5)."""
+    import pytest
+
+    assert one.sentiment is not None and other.sentiment is not None
+    return bool(one.sentiment.probabilities == pytest.approx(other.sentiment.probabilities, abs=1e-5))

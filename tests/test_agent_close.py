@@ -12,10 +12,9 @@ import torch
 from dispo.contact import Contact, Turn
 from dispo.errors import ConfigError
 from dispo.model.features import Segment, agent_close_start, narrow_views
-from dispo.model.live import LiveSession
 from dispo.model.modeling import ModelConfig
 from dispo.model.predictor import Predictor
-from tests.factories import install_bundle
+from tests.factories import assert_reads_alike_but_sentiment, install_bundle, live_prediction, same_sentiment
 from training.pipeline import reread_bundle
 
 
@@ -141,24 +140,18 @@ def test_a_bundle_that_ignores_the_agent_close_reads_a_scripted_sign_off_as_noth
     [blind_plain, blind_signed] = blind.predict([plain, signed])
     for prediction in (source_plain, source_signed, blind_plain, blind_signed):
         assert prediction.sentiment is not None
-    assert blind_signed.sentiment.probabilities == pytest.approx(blind_plain.sentiment.probabilities, abs=1e-5)
-    assert blind_plain.sentiment.probabilities == pytest.approx(source_plain.sentiment.probabilities, abs=1e-5)
-    assert source_signed.sentiment.probabilities != pytest.approx(source_plain.sentiment.probabilities, abs=1e-5)
-    assert blind_signed.disposition_code == source_signed.disposition_code
-    assert [p for _, p in blind_signed.reasons] == pytest.approx([p for _, p in source_signed.reasons], abs=1e-5)
-    assert blind_signed.upsell_probability == pytest.approx(source_signed.upsell_probability, abs=1e-5)
-    session = LiveSession(blind, signed.contact_id)
-    for turn in signed.turns:
-        live = session.add_turn(turn)
-    assert live is not None and live.sentiment is not None
-    assert live.sentiment.probabilities == pytest.approx(blind_plain.sentiment.probabilities, abs=1e-5)
+    assert same_sentiment(blind_signed, blind_plain)
+    assert same_sentiment(blind_plain, source_plain)
+    assert not same_sentiment(source_signed, source_plain)
+    assert_reads_alike_but_sentiment(blind_signed, source_signed)
+    live = live_prediction(blind, signed)
+    assert live.sentiment is not None
+    assert same_sentiment(live, blind_plain)
     # The opening (three segments) leaves out the close too, batched and live alike
     short = Contact(contact_id="short", turns=[turns[0], turns[1], sign_off])
     [batched] = blind.predict([short])
-    session = LiveSession(blind, short.contact_id)
-    for turn in short.turns:
-        live = session.add_turn(turn)
-    assert live is not None and live.sentiment_start is not None and batched.sentiment_start is not None
+    live = live_prediction(blind, short)
+    assert live.sentiment_start is not None and batched.sentiment_start is not None
     assert batched.sentiment is not None and live.sentiment is not None
     assert live.sentiment_start.probabilities == pytest.approx(batched.sentiment_start.probabilities, abs=1e-5)
     assert batched.sentiment_start.probabilities == pytest.approx(batched.sentiment.probabilities, abs=1e-5)

@@ -12,10 +12,9 @@ import torch
 from dispo.contact import Contact, Turn
 from dispo.errors import ConfigError
 from dispo.model.features import Featurizer, assemble_batch, contact_segments, narrow_views, select_segments
-from dispo.model.live import LiveSession
 from dispo.model.modeling import DispoModel, ModelConfig
 from dispo.model.predictor import Predictor
-from tests.factories import install_bundle
+from tests.factories import assert_reads_alike_but_sentiment, install_bundle, live_prediction, same_sentiment
 from training.pipeline import reread_bundle
 
 SIZES = {"reason": 5, "outcome": 3, "sentiment": 3, "upsell": 1}
@@ -109,16 +108,12 @@ def test_a_bundle_reread_with_a_narrower_sentiment_reads_it_as_a_narrower_bundle
     assert len(both.featurizer.prepare(contact).views["sentiment"]) == 3
     [w], [b], [n] = (p.predict([contact]) for p in (wide, both, narrow))
     assert b.sentiment is not None and n.sentiment is not None and w.sentiment is not None
-    assert b.sentiment.probabilities == pytest.approx(n.sentiment.probabilities, abs=1e-5)
-    assert b.sentiment.probabilities != pytest.approx(w.sentiment.probabilities, abs=1e-5)
-    assert [r for r, _ in b.reasons] == [r for r, _ in w.reasons] and b.disposition_code == w.disposition_code
-    assert [p for _, p in b.reasons] == pytest.approx([p for _, p in w.reasons], abs=1e-5)
-    assert b.upsell_probability == pytest.approx(w.upsell_probability, abs=1e-5)
-    session = LiveSession(both, contact.contact_id)
-    for turn in contact.turns:
-        live = session.add_turn(turn)
-    assert live is not None and live.sentiment is not None
-    assert live.sentiment.probabilities == pytest.approx(b.sentiment.probabilities, abs=1e-5)
+    assert same_sentiment(b, n)
+    assert not same_sentiment(b, w)
+    assert_reads_alike_but_sentiment(b, w)
+    live = live_prediction(both, contact)
+    assert live.sentiment is not None
+    assert same_sentiment(live, b)
     batch = Featurizer(both.tokenizer, both.config, both.featurizer.salience).batch(
         both.featurizer.prepare_many([contact])
     )
