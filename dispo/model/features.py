@@ -106,12 +106,12 @@ def narrow_views(
     default the selected ones), since the selection may drop the platform event that ends it. A task in
     ``ModelConfig.task_reading`` reads a selection among those by the same rule (and their salience,
     when the model selects by salience) within its budget."""
-    if whole is None:
-        close = agent_close_start(selected)
-    else:
+    close = len(selected)
+    if config.ignore_agent_close:
+        whole = selected if whole is None else whole
         start = agent_close_start(whole)
-        close_turn = whole[start].turn if start < len(whole) else None
-        close = sum(1 for s in selected if close_turn is None or s.turn < close_turn)
+        if start < len(whole):  # the close begins at a turn of its own: count the selected before it
+            close = sum(1 for s in selected if s.turn < whole[start].turn)
     views: dict[str, tuple[int, ...]] = {}
     for task in sorted(set(config.task_reading) | set(config.ignore_agent_close)):
         end = close if task in config.ignore_agent_close else len(selected)
