@@ -28,6 +28,9 @@ half (never the test half), beside the share of the labels it trains on that are
   reader it had before);
 - ``correct_wide``: as ``correct``, reading the ``WIDE_FEATURES`` most code-associated n-grams instead
   of 3,000;
+- ``correct_encoded``: as ``correct``, reading beside the n-grams the frozen base encoder's mean-pooled
+  vector of the customer's words (their first ``ENCODED_TOKENS`` tokens, weighted ``ENCODED_WEIGHT``):
+  a reader that knows what the words mean, not only which they are. Session 29: tried, not adopted;
 - ``correct_agent``: as ``correct``, and each code's own class weighed by its agent's estimated odds of
   coding right against everyone's (the one-coin EM below). Session 21: more labels right here, not
   better models on the seed-7 corpus or in the transformer, so not adopted (docs/quality.md);
@@ -67,6 +70,7 @@ from dispo.io import read_contacts
 from dispo.model.baseline import BaselineModel, contact_text
 from training.agent_accuracy import CodePosteriors, agent_key, code_posteriors
 from training.evalset import half_path
+from training.frozen_features import frozen_encoder_features
 from training.labelsources import resolve_labels
 from training.noise import CORRECTION_FEATURES, OutOfFold, correction_features, out_of_fold_probabilities
 from training.noise_correction import correct_labels
@@ -76,12 +80,14 @@ RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
     "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft", "correct_confident", "correct_prune",
-    "correct_wide", "correct_agent", "correct_sharp",
+    "correct_wide", "correct_agent", "correct_sharp", "correct_encoded",
 )  # fmt: skip
 SOFT_FLOOR = 0.05  # correct_soft: posterior labels below this share are not trained on
 SHARPEN_TEMPERATURE = 0.5  # correct_sharp: the posterior's temperature (1 is correct_soft's)
 CONFIDENT = 0.6  # correct_confident: a posterior whose best label is below this is not trained on
 WIDE_FEATURES = 10_000  # correct_wide: how many n-grams its correction reads
+ENCODED_TOKENS = 128  # correct_encoded: the customer's words the frozen encoder reads
+ENCODED_WEIGHT = 0.5  # correct_encoded: the encoder's vector beside the n-grams (both rows L2-normalised)
 
 
 def flags(y: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +127,14 @@ def weigh_by_agent(posterior: np.ndarray, codes: np.ndarray, accuracy: np.ndarra
 
 
 def variant_labels(
-    name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
+    name: str,
+    y: np.ndarray,
+    probs: np.ndarray,
+    texts: Sequence[str],
+    *,
+    seed: int,
+    agents: Sequence[str],
+    encoded: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The training rows under ``name``: which text, the class index it learns from, and its weight
     (0: not trained). Every text once, except ``correct_soft`` and ``correct_sharp`` (a text per label it may have)."""
@@ -136,12 +149,27 @@ def variant_labels(
         rows, labels = np.nonzero(posterior)
         return rows, labels, posterior[rows, labels]
     every = np.arange(len(y))
-    return (every, *_variant_labels(name, y, probs, texts, seed=seed, agents=agents))
+    return (every, *_variant_labels(name, y, probs, texts, seed=seed, agents=agents, encoded=encoded))
 
 
 def _variant_labels(
-    name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
+    name: str,
+    y: np.ndarray,
+    probs: np.ndarray,
+    texts: Sequence[str],
+    *,
+    seed: int,
+    agents: Sequence[str],
+    encoded: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
+    if name == "correct_encoded":
+        from scipy import sparse
+
+        if encoded is None:
+            raise ValueError("correct_encoded: the customer's encoded words are required")
+        tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
+        features = sparse.hstack([correction_features(tfidf, y), sparse.csr_matrix(encoded * ENCODED_WEIGHT)])
+        return correct_labels(features.tocsr().astype(np.float32), y, seed=seed, jobs=2).labels, np.ones(len(y))
     if name in ("correct", "correct_confident", "correct_prune", "correct_wide", "correct_agent"):
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         features = WIDE_FEATURES if name == "correct_wide" else CORRECTION_FEATURES
@@ -238,6 +266,10 @@ def rate_part(
     providers = np.array([c.provider for c in agent])
     agents = [agent_key(c) for c in agent]
     result: dict[str, Any] = {"agent_error_rate": rate, "methods": {v: {} for v in variants}}
+    encoded = None
+    if "correct_encoded" in variants:
+        customer = [" ".join(t.text for t in c.turns if t.speaker == "customer") for c in agent]
+        encoded = frozen_encoder_features(customer, max_tokens=ENCODED_TOKENS)
     for task in TASKS:
         given = [str(getattr(c.labels, task)) for c in agent]
         classes = sorted(set(given))
@@ -249,7 +281,7 @@ def rate_part(
         result.setdefault("estimates", {})[task] = estimates(y, probs, gold_y == y, providers, agents)
         for name in variants:
             rows, labels, weights = (np.arange(len(y)), gold_y, np.ones(len(y))) if name == "gold" else variant_labels(
-                name, y, probs, texts, seed=seed, agents=agents)  # fmt: skip
+                name, y, probs, texts, seed=seed, agents=agents, encoded=encoded)  # fmt: skip
             keep = np.flatnonzero(weights > 0)
             model = (
                 BaselineModel()
