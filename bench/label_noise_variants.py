@@ -149,19 +149,6 @@ def variant_labels(
         rows, labels = np.nonzero(posterior)
         return rows, labels, posterior[rows, labels]
     every = np.arange(len(y))
-    return (every, *_variant_labels(name, y, probs, texts, seed=seed, agents=agents, encoded=encoded))
-
-
-def _variant_labels(
-    name: str,
-    y: np.ndarray,
-    probs: np.ndarray,
-    texts: Sequence[str],
-    *,
-    seed: int,
-    agents: Sequence[str],
-    encoded: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
     if name == "correct_encoded":
         from scipy import sparse
 
@@ -169,7 +156,14 @@ def _variant_labels(
             raise ValueError("correct_encoded: the customer's encoded words are required")
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         features = sparse.hstack([correction_features(tfidf, y), sparse.csr_matrix(encoded * ENCODED_WEIGHT)])
-        return correct_labels(features.tocsr().astype(np.float32), y, seed=seed, jobs=2).labels, np.ones(len(y))
+        labels = correct_labels(features.tocsr().astype(np.float32), y, seed=seed, jobs=2).labels
+        return every, labels, np.ones(len(y))
+    return (every, *_variant_labels(name, y, probs, texts, seed=seed, agents=agents))
+
+
+def _variant_labels(
+    name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     if name in ("correct", "correct_confident", "correct_prune", "correct_wide", "correct_agent"):
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         features = WIDE_FEATURES if name == "correct_wide" else CORRECTION_FEATURES
