@@ -74,7 +74,7 @@ def served(predictor: Predictor, dev: Sequence[Contact], outside: Sequence[Conta
     redactor = default_redactor()
     probabilities = {}
     for name, contacts in (("realistic_dev", dev), ("out_of_scope", outside)):
-        logits, _ = predict_with_throughput(predictor, [redactor.redact_contact(c) for c in contacts], 64)
+        logits, _, _ = predict_with_throughput(predictor, [redactor.redact_contact(c) for c in contacts], 64)
         probabilities[name] = predictor.probabilities(logits)["reason"]
     names = np.array(predictor.labels["reason"])
     gold = np.array([c.labels.reason if c.labels else None for c in dev])

@@ -42,8 +42,12 @@ def test_the_recipe_reads_and_refuses_what_it_sets_itself(tmp_path: Path):
     # trained without the rule, read with it (v12): the model config takes both
     assert recipe.reading == {"ignore_agent_close": ["sentiment"]} and "ignore_agent_close" not in recipe.run["model"]
     ModelConfig.from_dict({**recipe.run["model"], **recipe.reading})
+    # lone messages blended with the lexicon, fitted on the tweets the recipe holds out (v13)
+    assert recipe.lexicon is not None and recipe.sources[recipe.lexicon.source].hold_out > 0
     bad = tmp_path / "recipe.yaml"
     for text, match in [
+        ("lexicon:\n  source: tweeteval\n", r"lexicon\.source 'tweeteval' must be a recipe source with hold_out"),
+        ("sources:\n  tweeteval: {path: t}\nlexicon:\n  source: tweeteval\n", "with hold_out > 0"),
         ("reading:\n  epochs: 3\n", r"reading\.epochs is not a reading setting"),
         ("reading:\n  ignore_agent_close: [mood]\n", r"unknown tasks \['mood'\]"),
         ("run:\n  model:\n    max_turns: 12\nreading:\n  max_turns: 20\n", "set both under run.model"),

@@ -30,6 +30,7 @@ from sklearn.model_selection import KFold, LeaveOneGroupOut, StratifiedKFold
 
 from dispo.errors import ConfigError
 from dispo.model.calibration import TopLabelMap, log_odds, offset_vectors, softmax, task_probabilities
+from dispo.model.lexicon import LexiconBlend
 from training.evaluation import expected_calibration_error
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
@@ -291,3 +292,75 @@ def choose_top_label(
     own = {task: by_label for task, by_label in offsets.items() if task in heads}  # a map follows its head's offsets
     probabilities = task_probabilities({task: scores[task] for task in tasks}, temperatures, offset_vectors(own, heads))
     return {task: fit_top_label(probabilities[task], targets[task], groups=groups) for task in tasks}
+
+
+MIN_LEXICON_MESSAGES = 100  # labelled lone messages needed to fit a lexicon blend
+LEXICON_C = 1.0  # the logistic regression's inverse regularisation (scikit-learn's default, not tuned)
+
+
+@dataclass
+class LexiconChoice:
+    """A lexicon blend for lone customer messages (:mod:`dispo.model.lexicon`), fitted on labelled
+    messages, and what it is worth there out of fold (ten shuffles of five folds, stratified): the
+    head's probabilities as they are against the blend fitted on each fold's other four fifths. Kept
+    only when it raises the macro-F1 and lowers the log-loss."""
+
+    messages: int
+    macro_f1_head: float
+    macro_f1_blend: float  # out of fold
+    log_loss_head: float
+    log_loss_blend: float  # out of fold
+    kept: bool
+    blend: LexiconBlend | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        record = {k: v for k, v in asdict(self).items() if k != "blend"}
+        return {**record, "blend": self.blend.to_dict() if self.blend is not None else None}
+
+
+def _fit_blend(features: np.ndarray, targets: np.ndarray, labels: Sequence[str]) -> LexiconBlend:
+    """A multinomial logistic regression over every label (each present in ``targets``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=LEXICON_C, max_iter=5000).fit(features, targets)
+    order = [list(model.classes_).index(k) for k in range(len(labels))]
+    coef, intercept = model.coef_[order], model.intercept_[order]
+    return LexiconBlend(
+        tuple(labels),
+        tuple(tuple(round(float(v), 6) for v in row) for row in coef),
+        tuple(round(float(v), 6) for v in intercept),
+    )
+
+
+def fit_lexicon_blend(
+    probabilities: np.ndarray, texts: Sequence[str], targets: np.ndarray, labels: Sequence[str], *, seed: int = 0
+) -> LexiconChoice:
+    """A lexicon blend over calibrated sentiment ``probabilities`` of lone messages (``texts``,
+    ``targets`` -1 where unknown), checked out of fold; not kept with fewer than
+    :data:`MIN_LEXICON_MESSAGES` labelled messages or fewer than five of any label."""
+    known = targets >= 0
+    p, y = probabilities[known], targets[known].astype(int)
+    kept_texts = [text for text, k in zip(texts, known, strict=True) if k]
+    head_f1 = round(macro_f1(y, p.argmax(axis=1), len(labels)), 4) if len(y) else 0.0
+    head_loss = round(ece_and_log_loss(p, y)[1], 4) if len(y) else 0.0
+    if len(y) < MIN_LEXICON_MESSAGES or np.bincount(y, minlength=len(labels)).min() < 5:
+        return LexiconChoice(len(y), head_f1, head_f1, head_loss, head_loss, kept=False)
+    features = LexiconBlend.features(p, kept_texts)
+    f1s, losses = [], []
+    for splits in out_of_fold_splits(y, seed=seed, stratify=True):
+        blended = np.zeros_like(p)
+        for train, test in splits:
+            blended[test] = _fit_blend(features[train], y[train], labels).apply(p[test], [kept_texts[i] for i in test])
+        f1s.append(macro_f1(y, blended.argmax(axis=1), len(labels)))
+        losses.append(ece_and_log_loss(blended, y)[1])
+    blend_f1, blend_loss = float(np.mean(f1s)), float(np.mean(losses))
+    kept = blend_f1 > head_f1 and blend_loss < head_loss
+    return LexiconChoice(
+        messages=len(y),
+        macro_f1_head=head_f1,
+        macro_f1_blend=round(blend_f1, 4),
+        log_loss_head=head_loss,
+        log_loss_blend=round(blend_loss, 4),
+        kept=kept,
+        blend=_fit_blend(features, y, labels) if kept else None,
+    )

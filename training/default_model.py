@@ -113,6 +113,14 @@ class EvaluationRecipe:
 
 
 @dataclass
+class LexiconRecipe:
+    """Lone customer messages read with the VADER lexicon too (:mod:`dispo.model.lexicon`): the blend is
+    fitted on the held-out contacts of the recipe source ``source`` (its ``hold_out``), after training."""
+
+    source: str
+
+
+@dataclass
 class Recipe:
     corpus: CorpusRecipe
     sources: dict[str, SourceRecipe]
@@ -121,8 +129,13 @@ class Recipe:
     # Reading settings (``READING_SETTINGS``) the trained model takes after its training and calibration,
     # as `--reading-only` gives them to the shipped model: a rule chosen on weights trained without it.
     reading: dict[str, Any] = field(default_factory=dict)
+    lexicon: LexiconRecipe | None = None
 
     def __post_init__(self) -> None:
+        if self.lexicon is not None:
+            spec = self.sources.get(self.lexicon.source)
+            if spec is None or spec.hold_out <= 0:
+                raise ConfigError(f"lexicon.source {self.lexicon.source!r} must be a recipe source with hold_out > 0")
         stray = sorted(set(self.reading) - set(READING_SETTINGS))
         if stray:
             raise ConfigError(f"reading.{stray[0]} is not a reading setting; expected some of {READING_SETTINGS}")
@@ -135,7 +148,7 @@ class Recipe:
     @classmethod
     def from_file(cls, path: Path) -> Recipe:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        unknown = set(raw) - {"corpus", "sources", "run", "evaluations", "reading"}
+        unknown = set(raw) - {"corpus", "sources", "run", "evaluations", "reading", "lexicon"}
         if unknown:
             raise ConfigError(f"{path}: unknown sections {sorted(unknown)}")
         owned = {"train", "validation", "sample_sizes"} & set((raw.get("run") or {}).get("data") or {})
@@ -148,6 +161,7 @@ class Recipe:
                 run=raw.get("run") or {},
                 evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
                 reading=raw.get("reading") or {},
+                lexicon=LexiconRecipe(**raw["lexicon"]) if raw.get("lexicon") else None,
             )
         except (TypeError, ConfigError) as exc:
             raise ConfigError(f"{path}: {exc}") from None
@@ -327,12 +341,28 @@ def make_default_model(
         from training.pipeline import reread_bundle
 
         trained = reread_bundle(trained, reading=recipe.reading, root=registry, name=name).path
+    if recipe.lexicon is not None:
+        trained = with_lexicon(trained, recipe.lexicon, prepared, registry, name=name)
     # held-out sets and the recipe's sources describe this training run, not a later derived version
     held_out = {f"{n}_held_out": held for n, (_, held) in prepared.items() if held is not None}
     return finish_default_model(
         trained, recipe, shared, work, built_test, started=started, ship_to=ship_to, held_out=held_out,
         card_prefix=sources_section(recipe),
     )  # fmt: skip
+
+
+def with_lexicon(
+    bundle: Path, spec: LexiconRecipe, prepared: dict[str, tuple[Path, Path | None]], registry: Path, *, name: str
+) -> Path:
+    """``bundle``'s next version reading lone messages with the lexicon too, fitted on the held-out
+    contacts of ``spec.source``; ``bundle`` itself when the blend does not help out of fold there."""
+    from training.pipeline import lexicon_bundle
+
+    held_out = prepared[spec.source][1]
+    if held_out is None:
+        raise ConfigError(f"lexicon.source {spec.source!r} holds nothing out")
+    derived = lexicon_bundle(bundle, str(held_out), root=registry, name=name)
+    return bundle if derived is None else derived.path
 
 
 def prepare_sources(recipe: Recipe, shared: Path, work: Path) -> dict[str, tuple[Path, Path | None]]:
@@ -360,6 +390,23 @@ def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, sh
             source, dev_halves(), blend=bool(training.get("blend_baseline")), temperatures=True, offsets=offsets,
             top_label=top_label, root=registry, name=SHIPPED_NAME,
         ).path  # fmt: skip
+
+    return derive_default_model(recipe_path, shared, work, derive, ship_to=ship_to)
+
+
+def lexicon_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
+    """The shipped model's next version without training: its weights and calibration, reading lone
+    customer messages with the lexicon too (the recipe's ``lexicon`` section), evaluated and shipped
+    like a trained one. For a model trained before the lexicon blend existed."""
+
+    def derive(source: Path, recipe: Recipe, registry: Path) -> Path:
+        if recipe.lexicon is None:
+            raise ConfigError(f"{recipe_path}: no lexicon section")
+        derived = with_lexicon(source, recipe.lexicon, prepare_sources(recipe, shared, work), registry,
+                               name=SHIPPED_NAME)  # fmt: skip
+        if derived == source:
+            raise ConfigError(f"{recipe_path}: the lexicon blend does not help out of fold: nothing to ship")
+        return derived
 
     return derive_default_model(recipe_path, shared, work, derive, ship_to=ship_to)
 
@@ -496,6 +543,11 @@ def main(argv: list[str] | None = None) -> None:
         "bench/dev_choice.py preferred it)",
     )  # fmt: skip
     derived.add_argument(
+        "--lexicon-only", action="store_true",
+        help="no training: the shipped model reading lone customer messages with the lexicon too (the recipe's "
+        "lexicon section), evaluated",
+    )  # fmt: skip
+    derived.add_argument(
         "--calibration-only", action="store_true",
         help="no training: the shipped model with its blend, temperatures, the recipe's class offsets and top-label "
         "maps chosen again on the dev halves, evaluated",
@@ -512,6 +564,8 @@ def main(argv: list[str] | None = None) -> None:
     ship_to = None if args.no_ship else ROOT / "models"
     if args.calibration_only:
         recalibrate_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
+    elif args.lexicon_only:
+        lexicon_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
     elif args.reading_only:
         reread_default_model(args.recipe, args.shared, args.work, ship_to=ship_to)
     else:

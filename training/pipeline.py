@@ -20,7 +20,7 @@ import torch
 
 import dispo
 from dispo.contact import Contact
-from dispo.errors import ConfigError
+from dispo.errors import ConfigError, InvalidInputError
 from dispo.io import ContactReader, expand_inputs
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.blend import BLENDABLE_TASKS, BaselineBlend
@@ -48,15 +48,18 @@ from dispo.model.bundle import (
 )
 from dispo.model.calibration import TopLabelMap
 from dispo.model.features import LabelEncoder
+from dispo.model.lexicon import LEXICON_TASK, LexiconBlend, lone_message
 from dispo.model.modeling import READING_SETTINGS, TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, blend_from_scores, choose_blend
 from training.calibration import (
+    LexiconChoice,
     OffsetChoice,
     TopLabelChoice,
     choose_class_offsets,
     choose_top_label,
+    fit_lexicon_blend,
     fit_temperature,
 )
 from training.config import RunConfig
@@ -382,6 +385,7 @@ def calibration_record(
     offsets: dict[str, dict[str, float]],
     *,
     top_label: dict[str, TopLabelMap] | None = None,
+    lexicon: LexiconBlend | None = None,
 ) -> dict[str, Any]:
     """What ``calibration.json`` holds (read by :class:`dispo.model.predictor.Predictor`)."""
     methods = ["temperature"]
@@ -392,6 +396,9 @@ def calibration_record(
     if top_label:
         methods.append("top-label maps")
         record["top_label"] = {task: mapping.to_dict() for task, mapping in top_label.items()}
+    if lexicon is not None:
+        methods.append("a lexicon blend for lone messages")
+        record["lexicon"] = lexicon.to_dict()
     return {"method": ", ".join(methods), **record}
 
 
@@ -551,6 +558,11 @@ def recalibrate_bundle(
                        "(name them with --offsets or --top-label)", predictor.version, stale)  # fmt: skip
     kept_maps = {task: m for task, m in predictor.top_label.items() if task not in refitted and task not in maps}
     kept_maps.update({task: choice.mapping for task, choice in maps.items() if choice.mapping is not None})
+    # the lexicon blend reads the sentiment head's calibrated probabilities: stale once they are refitted
+    lexicon = predictor.lexicon if not ({LEXICON_TASK} & (refitted | set(maps))) else None
+    if predictor.lexicon is not None and lexicon is None:
+        logger.warning("%s: the lexicon blend for lone messages dropped: the %s calibration it reads is refitted "
+                       "(fit it again with `dispo models lexicon`)", predictor.version, LEXICON_TASK)  # fmt: skip
     recalibration: dict[str, Any] = {}  # what this recalibration chose, not what the source carried
     files = [str(path) for path in expand_inputs(validation)]
     if len(files) > 1:
@@ -571,7 +583,9 @@ def recalibrate_bundle(
     )  # fmt: skip
 
     def write(writer: BundleWriter) -> None:
-        writer.write_json(CALIBRATION_FILE, calibration_record(fitted, kept_offsets, top_label=kept_maps))
+        writer.write_json(
+            CALIBRATION_FILE, calibration_record(fitted, kept_offsets, top_label=kept_maps, lexicon=lexicon)
+        )
         if blended is not None and source_blend is not None:
             writer.write_json(BLEND_FILE, blend_record(blended.weights, source_blend.text))
 
@@ -579,6 +593,69 @@ def recalibrate_bundle(
     return derive_bundle(
         source, predictor.version, write, replaced=replaced, record=recalibration, card_section=card,
         root=root, name=name,
+    )  # fmt: skip
+
+
+def choose_lexicon(ref: str | Path, messages: str, *, root: Path | None = None) -> LexiconChoice:
+    """A lexicon blend for a trained bundle's lone customer messages (:mod:`dispo.model.lexicon`),
+    fitted on ``messages`` (a file, folder or glob of labelled lone messages, read like evaluation
+    data and never trained on) over the bundle's calibrated sentiment, and checked out of fold there."""
+    from dispo.model.predictor import Predictor
+
+    source = resolve(ref, root)
+    predictor = Predictor.load(source)
+    if LEXICON_TASK not in predictor.labels:
+        raise ConfigError(f"{source}: no {LEXICON_TASK} head for a lexicon blend")
+    contacts, _ = read_validation(messages, predictor.taxonomy, default_redactor())
+    raws = list(predictor.logits(contacts))
+    texts = [lone_message(raw["prepared"]) for raw in raws]
+    others = [c.contact_id for c, text in zip(contacts, texts, strict=True) if text is None]
+    if others:
+        raise InvalidInputError(f"{messages}: {len(others)} contacts are not one customer message, which is all a "
+                                f"lexicon blend reads (e.g. {others[:3]})")  # fmt: skip
+    logits = {LEXICON_TASK: np.stack([raw["logits"][LEXICON_TASK] for raw in raws])}
+    probabilities = predictor.probabilities(logits)[LEXICON_TASK]  # the head's own: no lexicon yet
+    targets = LabelEncoder(predictor.taxonomy).encode(contacts)[LEXICON_TASK].numpy()
+    choice = fit_lexicon_blend(probabilities, [t or "" for t in texts], targets, predictor.labels[LEXICON_TASK])
+    logger.info("lexicon blend of %s on %s: %s", predictor.version, messages, choice.to_dict())
+    return choice
+
+
+def lexicon_bundle(
+    ref: str | Path, messages: str, *, root: Path | None = None, name: str | None = None
+) -> TrainedBundle | None:
+    """A new version of a trained bundle whose only change is that a lone customer message's sentiment
+    is also read by the VADER lexicon (:func:`choose_lexicon`), or ``None`` when the blend does not
+    help out of fold on ``messages`` (nothing is written)."""
+    source = resolve(ref, root)
+    calibration = read_json(source, CALIBRATION_FILE) if (source / CALIBRATION_FILE).is_file() else {}
+    if calibration.get("lexicon"):
+        raise ConfigError(f"{source}: already blends lone messages with the lexicon")
+    choice = choose_lexicon(source, messages, root=root)
+    if choice.blend is None:
+        logger.warning("%s: the lexicon blend is not kept: out of fold on %d messages, macro-F1 %.4f against the "
+                       "head's %.4f, log-loss %.4f against %.4f", source, choice.messages, choice.macro_f1_blend,
+                       choice.macro_f1_head, choice.log_loss_blend, choice.log_loss_head)  # fmt: skip
+        return None
+    blend = choice.blend
+    manifest = read_json(source, MANIFEST_FILE)
+    version = f"{manifest['name']}:{manifest['version']}"
+    card = (
+        f"\n## Lone messages\nThe weights, baseline, blend and calibration of {version}. A contact that is one "
+        f"customer turn (a social post, an SMS) has its {LEXICON_TASK} read by the head and the VADER lexicon "
+        f"together (dispo/model/lexicon.py), by a logistic regression fitted on {choice.messages} labelled messages "
+        f"(`{messages}`). Out of fold there (ten shuffles of five folds): macro-F1 {choice.macro_f1_head:.3f} -> "
+        f"{choice.macro_f1_blend:.3f}, log-loss {choice.log_loss_head:.3f} -> {choice.log_loss_blend:.3f}. "
+        "Conversations are read as before.\n"
+    )
+
+    def write(writer: BundleWriter) -> None:
+        methods = [calibration.get("method", "temperature"), "a lexicon blend for lone messages"]
+        writer.write_json(CALIBRATION_FILE, {**calibration, "method": ", ".join(methods), "lexicon": blend.to_dict()})
+
+    return derive_bundle(
+        source, version, write, replaced=(CALIBRATION_FILE,),
+        record={"lexicon": {"messages_file": messages, **choice.to_dict()}}, card_section=card, root=root, name=name,
     )  # fmt: skip
 
 

@@ -40,6 +40,8 @@ from dispo.io import ContactReader
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.bundle import BASELINE_FILE, DATA_FILE, MANIFEST_FILE, load_pickled, read_json
 from dispo.model.calibration import sigmoid, softmax
+from dispo.model.features import PreparedContact
+from dispo.model.lexicon import LEXICON_TASK
 from dispo.model.modeling import TASKS
 from dispo.model.predictor import Predictor
 from dispo.taxonomy import Taxonomy, load_taxonomy
@@ -213,8 +215,9 @@ def gold_targets(contacts: Sequence[Contact], labels: Mapping[str, Sequence[str]
 # ---------------------------------------------------------------------------------------------
 def predict_with_throughput(
     predictor: Predictor, contacts: Sequence[Contact], batch_size: int
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Raw logits per task (stacked in input order) and the measured inference throughput.
+) -> tuple[dict[str, np.ndarray], dict[str, Any], list[PreparedContact]]:
+    """Raw logits per task (stacked in input order), the measured inference throughput, and what the
+    model read of each contact (for :meth:`Predictor.probabilities`).
 
     A few contacts are run first and not timed (allocation, lazy initialisation). Tokens are the
     non-padding tokens of the segments the model read (after turn selection and truncation)."""
@@ -254,7 +257,7 @@ def predict_with_throughput(
         throughput["tokens_per_second"],
         throughput["threads"],
     )
-    return logits, throughput
+    return logits, throughput, [item["prepared"] for item in raw]
 
 
 def baseline_probabilities(
@@ -295,6 +298,8 @@ def calibration_steps(predictor: Predictor, task: str) -> list[str]:
     mapping = predictor.top_label.get(task)
     if mapping is not None:
         steps.append(f"top-label map (slope {mapping.slope:g}, intercept {mapping.intercept:g})")
+    if predictor.lexicon is not None and task == LEXICON_TASK:
+        steps.append("a lone customer message: blended with the VADER lexicon (dispo/model/lexicon.py)")
     return steps
 
 
@@ -304,10 +309,10 @@ def score(
     baseline: BaselineModel | None,
     batch_size: int,
 ) -> tuple[Scored, dict[str, Any]]:
-    logits, throughput = predict_with_throughput(predictor, contacts, batch_size)
+    logits, throughput, prepared = predict_with_throughput(predictor, contacts, batch_size)
     labels = {task: list(predictor.labels[task]) for task in predictor.labels}
     labels["upsell"] = list(UPSELL_LABELS)
-    calibrated = predictor.probabilities(logits)
+    calibrated = predictor.probabilities(logits, prepared)
     uncalibrated = {task: sigmoid(values) if task == "upsell" else softmax(values) for task, values in logits.items()}
     scored = Scored(
         contacts=contacts,

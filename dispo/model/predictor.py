@@ -35,6 +35,7 @@ from dispo.model.bundle import (
 )
 from dispo.model.calibration import BINARY_TASKS, TopLabelMap, offset_vectors, task_probabilities
 from dispo.model.features import Featurizer, PreparedContact, Segment, agent_close_start, assemble_batch
+from dispo.model.lexicon import LEXICON_TASK, LexiconBlend
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.model.salience import SegmentSalience
@@ -110,6 +111,7 @@ class Predictor:
         blend: BaselineBlend | None = None,
         offsets: dict[str, dict[str, float]] | None = None,
         top_label: dict[str, TopLabelMap] | None = None,
+        lexicon: LexiconBlend | None = None,
     ) -> None:
         self.model = model.eval()
         self.blend = blend if blend is not None and blend.active else None
@@ -123,6 +125,9 @@ class Predictor:
         unknown = sorted(set(self.top_label) - {t for t in labels if t not in BINARY_TASKS})
         if unknown:
             raise ValueError(f"top-label maps for {unknown}: not multi-class heads of the model")
+        if lexicon is not None and list(lexicon.labels) != list(labels.get(LEXICON_TASK, ())):
+            raise ValueError(f"the lexicon blend's labels {list(lexicon.labels)} are not the {LEXICON_TASK} head's")
+        self.lexicon = lexicon  # a lone customer message's sentiment (see dispo.model.lexicon)
         self.version = version
         self.path = path
         self.featurizer = Featurizer(tokenizer, model.config, salience)
@@ -170,8 +175,20 @@ class Predictor:
         try:
             offsets = calibration.get("offsets") or {}
             top_label = {task: TopLabelMap.from_dict(raw) for task, raw in (calibration.get("top_label") or {}).items()}
+            lexicon = LexiconBlend.from_dict(calibration["lexicon"]) if calibration.get("lexicon") else None
             predictor = cls(
-                model, tokenizer, taxonomy, labels, temperatures, version, path, salience, blend, offsets, top_label
+                model,
+                tokenizer,
+                taxonomy,
+                labels,
+                temperatures,
+                version,
+                path,
+                salience,
+                blend,
+                offsets,
+                top_label,
+                lexicon,
             )
         except ValueError as exc:
             raise BundleError(f"{path / CALIBRATION_FILE}: {exc}") from None
@@ -317,8 +334,16 @@ class Predictor:
         baseline = self.blend.baseline_log_probs(self.blend.texts(prepared))
         return self.blend.apply(logits, baseline)
 
-    def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return task_probabilities(logits, self.temperatures, self._offset_vectors, self.top_label)
+    def probabilities(
+        self, logits: dict[str, np.ndarray], prepared: Sequence[PreparedContact] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Calibrated probabilities of a batch's scores (or one contact's). With the contacts'
+        ``prepared`` readings, a lone customer message's sentiment goes through the bundle's lexicon
+        blend (:mod:`dispo.model.lexicon`); without them, the heads' alone."""
+        probs = task_probabilities(logits, self.temperatures, self._offset_vectors, self.top_label)
+        if prepared is not None and self.lexicon is not None and LEXICON_TASK in probs:
+            probs[LEXICON_TASK] = self.lexicon.read(probs[LEXICON_TASK], prepared)
+        return probs
 
     def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:
         started = time.perf_counter()
@@ -330,7 +355,7 @@ class Predictor:
         return out
 
     def _prediction(self, contact_id: str, raw: dict[str, Any], top_k: int) -> Prediction:
-        probs = self.probabilities(raw["logits"])
+        probs = self.probabilities(raw["logits"], [raw["prepared"]])
         reasons: list[tuple[str, float]] = []
         all_reasons: dict[str, float] = {}
         if "reason" in probs:
@@ -341,7 +366,7 @@ class Predictor:
         sentiment = self._task("sentiment", probs)
         sentiment_start = None
         if raw.get("opening_sentiment") is not None:
-            opening = self.probabilities({"sentiment": raw["opening_sentiment"]})
+            opening = self.probabilities({"sentiment": raw["opening_sentiment"]}, [raw["prepared"]])
             sentiment_start = self._task("sentiment", opening)
         upsell = float(probs["upsell"]) if "upsell" in probs else None
         code = None

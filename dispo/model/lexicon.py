@@ -1,0 +1,124 @@
+"""A lone customer message read by a sentiment lexicon beside the sentiment head.
+
+A social post, an SMS or a survey comment is one customer message, with no conversation around it.
+The sentiment head learned mostly from conversations and a few thousand such messages; VADER
+(Hutto & Gilbert 2014, ``vaderSentiment``) is a rule-based lexicon built for short social text: it
+reads emoji, emoticons, slang, capitals, "!!!" and negation, which the encoder's vocabulary loses
+(an emoji is an unknown token to it). The two err differently, so a multinomial logistic regression
+over the head's calibrated log-probabilities and VADER's four scores of the message (negative,
+neutral, positive, compound) reads such messages better than either (training/calibration.py fits it
+and keeps it only when it helps out of fold).
+
+It applies to a contact that is one customer turn and nothing else (:func:`lone_message`); a
+conversation's sentiment is the head's alone. The end and the start sentiment of a lone message are
+the same words, so both go through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from dispo.model.calibration import softmax
+from dispo.model.features import PreparedContact
+
+VADER_SCORES: tuple[str, ...] = ("neg", "neu", "pos", "compound")
+LEXICON_TASK = "sentiment"
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def lexicon_scores(texts: Sequence[str]) -> np.ndarray:
+    """VADER's negative, neutral, positive and compound scores of each text: ``[len(texts), 4]``."""
+    analyzer = _analyzer()
+    rows = [[analyzer.polarity_scores(text)[key] for key in VADER_SCORES] for text in texts]
+    return np.asarray(rows, dtype=float).reshape(len(texts), len(VADER_SCORES))
+
+
+def lone_message(prepared: PreparedContact) -> str | None:
+    """The words of a contact that is a single customer turn (as the model reads them), else ``None``."""
+    segments = prepared.transcript or prepared.segments
+    if not segments or any(s.speaker != "customer" or s.turn != segments[0].turn for s in segments):
+        return None
+    return " ".join(s.text for s in segments)
+
+
+@dataclass(frozen=True)
+class LexiconBlend:
+    """``softmax(coef @ [log p_head, VADER scores] + intercept)`` over the head's ``labels``.
+
+    ``coef`` has a row per label and a column per feature: the head's log-probability of each label
+    (in ``labels`` order), then :data:`VADER_SCORES`."""
+
+    labels: tuple[str, ...]
+    coef: tuple[tuple[float, ...], ...]
+    intercept: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        n_features = len(self.labels) + len(VADER_SCORES)
+        if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"a lexicon blend needs two or more distinct labels, got {list(self.labels)}")
+        shape = (len(self.coef), *{len(row) for row in self.coef})
+        if shape != (len(self.labels), n_features) or len(self.intercept) != len(self.labels):
+            raise ValueError(
+                f"a lexicon blend over {len(self.labels)} labels needs coef {len(self.labels)} x {n_features} and "
+                f"{len(self.labels)} intercepts, got coef {len(self.coef)} rows of {sorted(shape[1:])} and "
+                f"{len(self.intercept)} intercepts"
+            )
+        if not np.isfinite(np.asarray(self.coef)).all() or not np.isfinite(np.asarray(self.intercept)).all():
+            raise ValueError("a lexicon blend needs finite coefficients")
+
+    @staticmethod
+    def features(probabilities: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The blend's inputs for rows of head probabilities and their messages."""
+        p = np.atleast_2d(np.asarray(probabilities, dtype=float))
+        if len(p) != len(texts):
+            raise ValueError(f"{len(p)} rows of probabilities for {len(texts)} messages")
+        return np.hstack([np.log(np.clip(p, 1e-9, 1.0)), lexicon_scores(texts)])
+
+    def apply(self, probabilities: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The blended probabilities: one vector (and one text) or a batch's rows."""
+        p = np.asarray(probabilities, dtype=float)
+        scores = self.features(p, texts) @ np.asarray(self.coef).T + np.asarray(self.intercept)
+        out = softmax(scores)
+        return out[0] if p.ndim == 1 else out
+
+    def read(self, probabilities: np.ndarray, prepared: Sequence[PreparedContact]) -> np.ndarray:
+        """Head probabilities of contacts (one vector or a row each), the lone messages' rows blended."""
+        rows = np.atleast_2d(np.asarray(probabilities, dtype=float))
+        if len(rows) != len(prepared):
+            raise ValueError(f"{len(rows)} rows of {LEXICON_TASK} probabilities for {len(prepared)} contacts")
+        messages = [lone_message(item) for item in prepared]
+        lone = [i for i, text in enumerate(messages) if text is not None]
+        if not lone:
+            return np.asarray(probabilities)
+        out = rows.copy()
+        out[lone] = self.apply(rows[lone], [messages[i] or "" for i in lone])
+        return out[0] if np.ndim(probabilities) == 1 else out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": LEXICON_TASK,
+            "applies_to": "a contact that is one customer turn",
+            "features": [f"log p({label})" for label in self.labels] + [f"vader {key}" for key in VADER_SCORES],
+            "labels": list(self.labels),
+            "coef": [list(row) for row in self.coef],
+            "intercept": list(self.intercept),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> LexiconBlend:
+        return cls(
+            labels=tuple(raw["labels"]),
+            coef=tuple(tuple(float(v) for v in row) for row in raw["coef"]),
+            intercept=tuple(float(v) for v in raw["intercept"]),
+        )
