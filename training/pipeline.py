@@ -48,7 +48,8 @@ from dispo.model.bundle import (
 )
 from dispo.model.calibration import TopLabelMap
 from dispo.model.features import LabelEncoder
-from dispo.model.lexicon import LEXICON_TASK, LexiconBlend, lone_message
+from dispo.model.lexicon import LEXICON_TASK, LexiconBlend
+from dispo.model.lone_messages import lone_message
 from dispo.model.modeling import READING_SETTINGS, TASKS, ModelConfig
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy

@@ -42,6 +42,7 @@ from dispo.model.bundle import BASELINE_FILE, DATA_FILE, MANIFEST_FILE, load_pic
 from dispo.model.calibration import sigmoid, softmax
 from dispo.model.features import PreparedContact
 from dispo.model.lexicon import LEXICON_TASK
+from dispo.model.lone_messages import NOTHING_DONE
 from dispo.model.modeling import TASKS
 from dispo.model.predictor import Predictor
 from dispo.taxonomy import Taxonomy, load_taxonomy
@@ -300,6 +301,8 @@ def calibration_steps(predictor: Predictor, task: str) -> list[str]:
         steps.append(f"top-label map (slope {mapping.slope:g}, intercept {mapping.intercept:g})")
     if predictor.lexicon is not None and task == LEXICON_TASK:
         steps.append("a lone customer message: blended with the VADER lexicon (dispo/model/lexicon.py)")
+    if task == "outcome" and NOTHING_DONE in predictor.labels.get(task, ()):
+        steps.append(f"a lone customer message: {NOTHING_DONE}, nothing was done in it (dispo/model/lone_messages.py)")
     return steps
 
 

@@ -9,7 +9,8 @@ over the head's calibrated log-probabilities and VADER's four scores of the mess
 neutral, positive, compound) reads such messages better than either (training/calibration.py fits it
 and keeps it only when it helps out of fold).
 
-It applies to a contact that is one customer turn and nothing else (:func:`lone_message`); a
+It applies to a contact that is one customer turn and nothing else
+(:func:`dispo.model.lone_messages.lone_message`); a
 conversation's sentiment is the head's alone. The end and the start sentiment of a lone message are
 the same words, so both go through it.
 """
@@ -25,6 +26,7 @@ import numpy as np
 
 from dispo.model.calibration import softmax
 from dispo.model.features import PreparedContact
+from dispo.model.lone_messages import lone_message
 
 VADER_SCORES: tuple[str, ...] = ("neg", "neu", "pos", "compound")
 LEXICON_TASK = "sentiment"
@@ -42,14 +44,6 @@ def lexicon_scores(texts: Sequence[str]) -> np.ndarray:
     analyzer = _analyzer()
     rows = [[analyzer.polarity_scores(text)[key] for key in VADER_SCORES] for text in texts]
     return np.asarray(rows, dtype=float).reshape(len(texts), len(VADER_SCORES))
-
-
-def lone_message(prepared: PreparedContact) -> str | None:
-    """The words of a contact that is a single customer turn (as the model reads them), else ``None``."""
-    segments = prepared.transcript or prepared.segments
-    if not segments or any(s.speaker != "customer" or s.turn != segments[0].turn for s in segments):
-        return None
-    return " ".join(s.text for s in segments)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from dispo.model.bundle import (
 from dispo.model.calibration import BINARY_TASKS, TopLabelMap, offset_vectors, task_probabilities
 from dispo.model.features import Featurizer, PreparedContact, Segment, agent_close_start, assemble_batch
 from dispo.model.lexicon import LEXICON_TASK, LexiconBlend
+from dispo.model.lone_messages import settle_outcomes
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.model.salience import SegmentSalience
@@ -338,11 +339,16 @@ class Predictor:
         self, logits: dict[str, np.ndarray], prepared: Sequence[PreparedContact] | None = None
     ) -> dict[str, np.ndarray]:
         """Calibrated probabilities of a batch's scores (or one contact's). With the contacts'
-        ``prepared`` readings, a lone customer message's sentiment goes through the bundle's lexicon
-        blend (:mod:`dispo.model.lexicon`); without them, the heads' alone."""
+        ``prepared`` readings, a lone customer message's outcome is settled as unresolved and its
+        sentiment goes through the bundle's lexicon blend (:mod:`dispo.model.lone_messages`); without
+        them, the heads' alone."""
         probs = task_probabilities(logits, self.temperatures, self._offset_vectors, self.top_label)
-        if prepared is not None and self.lexicon is not None and LEXICON_TASK in probs:
+        if prepared is None:
+            return probs
+        if self.lexicon is not None and LEXICON_TASK in probs:
             probs[LEXICON_TASK] = self.lexicon.read(probs[LEXICON_TASK], prepared)
+        if "outcome" in probs:
+            probs["outcome"] = settle_outcomes(probs["outcome"], prepared, labels=self.labels["outcome"])
         return probs
 
     def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:

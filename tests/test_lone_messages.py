@@ -1,6 +1,7 @@
-"""A lone customer message's sentiment read by the head and the VADER lexicon together
-(dispo/model/lexicon.py), fitted and checked out of fold (training/calibration.py), stored in a
-derived bundle (training/pipeline.py: lexicon_bundle) and applied to lone messages only."""
+"""A contact that is one customer message (dispo/model/lone_messages.py): its outcome settled as
+unresolved, and its sentiment read by the head and the VADER lexicon together (dispo/model/lexicon.py),
+fitted and checked out of fold (training/calibration.py), stored in a derived bundle
+(training/pipeline.py: lexicon_bundle) and applied to lone messages only."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from dispo.errors import ConfigError, InvalidInputError
 from dispo.io import write_contacts
 from dispo.model.bundle import MODEL_CARD_FILE, BundleError
 from dispo.model.features import PreparedContact, Segment
-from dispo.model.lexicon import VADER_SCORES, LexiconBlend, lexicon_scores, lone_message
+from dispo.model.lexicon import VADER_SCORES, LexiconBlend, lexicon_scores
+from dispo.model.lone_messages import lone_message, settle_outcomes
 from dispo.model.predictor import Predictor
 from tests.conftest import make_contact
 from tests.factories import install_bundle
@@ -54,6 +56,19 @@ def test_only_a_contact_that_is_one_customer_turn_is_a_lone_message() -> None:
     assert lone_message(prepared((0, "customer", "hi"), (1, "system", "Customer left the chat"))) is None
     assert lone_message(prepared((0, "customer", "hi"), (1, "customer", "anyone?"))) is None  # a thread, not one
     assert lone_message(prepared()) is None
+
+
+def test_a_lone_messages_outcome_is_unresolved_and_a_conversations_the_heads() -> None:
+    outcomes = ["resolved", "escalated", "transferred", "callback_scheduled", "unresolved"]
+    head = np.array([[0.7, 0.1, 0.1, 0.05, 0.05], [0.6, 0.1, 0.1, 0.1, 0.1]])
+    contacts = [prepared((0, "customer", "where is my parcel")), prepared((0, "customer", "hi"), (1, "agent", "hello"))]
+    settled = settle_outcomes(head, contacts, labels=outcomes)
+    assert settled[0].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0] and np.array_equal(settled[1], head[1])
+    assert settle_outcomes(head[0], contacts[:1], labels=outcomes).tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
+    other = ["done", "open", "handed_over"]  # a taxonomy without `unresolved` keeps the head's reading
+    assert np.array_equal(settle_outcomes(head[:, :3], contacts, labels=other), head[:, :3])
+    with pytest.raises(ValueError, match="2 rows of outcome probabilities for 1 contacts"):
+        settle_outcomes(head, contacts[:1], labels=outcomes)
 
 
 def test_a_blend_is_checked_when_made_and_round_trips() -> None:
@@ -116,6 +131,9 @@ def test_a_bundle_blends_lone_messages_only_and_its_report_says_so(tiny_bundle: 
     before, after = plain.predict([message, conversation]), blended.predict([message, conversation])
     assert after[1].sentiment == before[1].sentiment and after[1].sentiment_start == before[1].sentiment_start
     assert after[0].reasons == before[0].reasons and after[0].outcome == before[0].outcome
+    assert after[0].outcome is not None and after[0].outcome.label == "unresolved" and after[0].outcome.probability == 1
+    assert after[0].disposition_code is not None and after[0].disposition_code.endswith("UNRES")
+    assert after[1].outcome == before[1].outcome  # a conversation: the head's reading
     assert before[0].sentiment is not None and after[0].sentiment is not None
     head = np.array([before[0].sentiment.probabilities[m] for m in MOODS])
     expected = made.apply(head, ["love it, thank you so much!"])
@@ -125,6 +143,7 @@ def test_a_bundle_blends_lone_messages_only_and_its_report_says_so(tiny_bundle: 
     write_contacts([message, conversation], tmp_path / "eval.jsonl")
     report = evaluate_bundle(bundle, tmp_path / "eval.jsonl", tmp_path / "report", pictures=False)
     assert any("VADER" in step for step in report["calibration"]["sentiment"]["then"])
+    assert any("unresolved, nothing was done" in step for step in report["calibration"]["outcome"]["then"])
     rows = (tmp_path / "report" / "predictions.jsonl").read_text().splitlines()
     scored = {row["contact_id"]: row for row in map(json.loads, rows)}
     assert scored["c-0000"]["predicted"]["sentiment"] == after[0].sentiment.label

@@ -1,0 +1,48 @@
+"""A contact that is one customer message and nothing else: a social post, an SMS, an unanswered
+email or chat. The model reads its reason as it reads any contact. Two things follow from there being
+nothing else in it:
+
+- **Its outcome is the taxonomy's ``unresolved``.** By the label conventions (data/eval/realistic/
+  CONVENTIONS.md) a need is resolved when it is met *during* the contact, and escalated, transferred or
+  called back when someone hands it on; in a lone message nobody did anything, so the contact ends
+  without the need met and without a hand-off. The outcome head, trained on conversations, reads
+  two thirds of the TweetEval tweets as resolved, which would count every unanswered message in the
+  resolution rate. A taxonomy without an ``unresolved`` outcome keeps the head's reading.
+- **Its sentiment can be read with a lexicon too** (:mod:`dispo.model.lexicon`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dispo.model.features import PreparedContact
+
+NOTHING_DONE = "unresolved"  # the outcome of a contact in which only the customer spoke
+
+
+def lone_message(prepared: PreparedContact) -> str | None:
+    """The words of a contact that is a single customer turn (as the model reads them), else ``None``."""
+    segments = prepared.transcript or prepared.segments
+    if not segments or any(s.speaker != "customer" or s.turn != segments[0].turn for s in segments):
+        return None
+    return " ".join(s.text for s in segments)
+
+
+def settle_outcomes(
+    probabilities: np.ndarray, prepared: Sequence[PreparedContact], *, labels: Sequence[str]
+) -> np.ndarray:
+    """Outcome probabilities of contacts (one vector or a row each) with every lone message's set to
+    :data:`NOTHING_DONE` (when ``labels`` has it)."""
+    if NOTHING_DONE not in labels:
+        return np.asarray(probabilities)
+    rows = np.atleast_2d(np.asarray(probabilities, dtype=float))
+    if len(rows) != len(prepared):
+        raise ValueError(f"{len(rows)} rows of outcome probabilities for {len(prepared)} contacts")
+    lone = [i for i, item in enumerate(prepared) if lone_message(item) is not None]
+    if not lone:
+        return np.asarray(probabilities)
+    out = rows.copy()
+    out[lone] = np.eye(len(labels))[list(labels).index(NOTHING_DONE)]
+    return out[0] if np.ndim(probabilities) == 1 else out
