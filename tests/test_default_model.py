@@ -48,6 +48,7 @@ def test_the_recipe_reads_and_refuses_what_it_sets_itself(tmp_path: Path):
     for text, match in [
         ("lexicon:\n  source: tweeteval\n", r"lexicon\.source 'tweeteval' must be a recipe source with hold_out"),
         ("sources:\n  tweeteval: {path: t}\nlexicon:\n  source: tweeteval\n", "with hold_out > 0"),
+        ("lexicon: {}\n", "source"),
         ("reading:\n  epochs: 3\n", r"reading\.epochs is not a reading setting"),
         ("reading:\n  ignore_agent_close: [mood]\n", r"unknown tasks \['mood'\]"),
         ("run:\n  model:\n    max_turns: 12\nreading:\n  max_turns: 20\n", "set both under run.model"),

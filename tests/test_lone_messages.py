@@ -56,6 +56,7 @@ def test_only_a_contact_that_is_one_customer_turn_is_a_lone_message() -> None:
     assert lone_message(prepared((0, "customer", "hi"), (1, "system", "Customer left the chat"))) is None
     assert lone_message(prepared((0, "customer", "hi"), (1, "customer", "anyone?"))) is None  # a thread, not one
     assert lone_message(prepared()) is None
+    assert lone_message(prepared((0, "customer", ""))) is None  # what a contact without words is read as
 
 
 def test_a_lone_messages_outcome_is_unresolved_and_a_conversations_the_heads() -> None:
@@ -82,6 +83,11 @@ def test_a_blend_is_checked_when_made_and_round_trips() -> None:
         LexiconBlend(MOODS, made.coef, (float("nan"), 0.0, 0.0))
     with pytest.raises(ValueError, match="distinct labels"):
         LexiconBlend(("negative", "negative", "positive"), made.coef, made.intercept)
+    stored = made.to_dict()
+    with pytest.raises(ValueError, match=r"lacks \['intercept'\]"):
+        LexiconBlend.from_dict({k: v for k, v in stored.items() if k != "intercept"})
+    with pytest.raises(ValueError, match="this code computes"):  # features stored in another order
+        LexiconBlend.from_dict({**stored, "features": list(reversed(stored["features"]))})
 
 
 def test_a_blend_is_a_softmax_over_the_heads_log_probabilities_and_the_lexicon() -> None:
@@ -134,6 +140,9 @@ def test_a_bundle_blends_lone_messages_only_and_its_report_says_so(tiny_bundle: 
     assert after[0].outcome is not None and after[0].outcome.label == "unresolved" and after[0].outcome.probability == 1
     assert after[0].disposition_code is not None and after[0].disposition_code.endswith("UNRES")
     assert after[1].outcome == before[1].outcome  # a conversation: the head's reading
+    raw = next(blended.logits([message]))
+    head_outcome = blended.probabilities(raw["logits"])["outcome"]  # without the contact: the head's reading
+    assert head_outcome.max() < 1  # the head alone is not sure: the rule, not the head, settles it
     assert before[0].sentiment is not None and after[0].sentiment is not None
     head = np.array([before[0].sentiment.probabilities[m] for m in MOODS])
     expected = made.apply(head, ["love it, thank you so much!"])
@@ -147,6 +156,17 @@ def test_a_bundle_blends_lone_messages_only_and_its_report_says_so(tiny_bundle: 
     rows = (tmp_path / "report" / "predictions.jsonl").read_text().splitlines()
     scored = {row["contact_id"]: row for row in map(json.loads, rows)}
     assert scored["c-0000"]["predicted"]["sentiment"] == after[0].sentiment.label
+
+    long = " ".join(["love it, thank you so much!"] * 12) + " " + " ".join(["this is terrible, I hate it"] * 12)
+    read = blended.predict([lone(2, "negative", long)])[0]
+    prepared_long = blended.featurizer.prepare(lone(2, "negative", long))
+    assert len(prepared_long.segments) > 3  # its opening is its first three segments, not all its words
+    opening_words = " ".join(prepared_long.segments[i].text for i in blended.opening_reading(prepared_long.segments))
+    raw_long = next(blended.logits([lone(2, "negative", long)]))
+    opening_head = blended.probabilities({"sentiment": raw_long["opening_sentiment"]})["sentiment"]
+    assert read.sentiment_start is not None
+    start = [read.sentiment_start.probabilities[m] for m in MOODS]
+    assert np.allclose(start, made.apply(opening_head, [opening_words]), atol=1e-6)
 
     wrong = LexiconBlend(("bad", "neutral", "good"), made.coef, made.intercept)
     (bundle / "calibration.json").write_text(json.dumps({**calibration, "lexicon": wrong.to_dict()}))
@@ -196,3 +216,60 @@ def test_dispo_models_lexicon_writes_a_version_only_when_the_blend_helps(tiny_bu
     write_contacts([lone(i, MOODS[i % 3]) for i in range(40)], tmp_path / "few.jsonl")
     argv = ["models", "--models-dir", str(root), "lexicon", "tiny:v1", "--messages", str(tmp_path / "few.jsonl")]
     assert main(argv) == 1 and not (root / "tiny" / "v3").exists()  # too few to fit: nothing written
+
+
+def test_a_live_contact_and_the_parts_an_explanation_reads_are_not_lone_messages(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    from dispo.audit.explain import explain
+    from dispo.contact import Turn
+    from dispo.model.live import LiveSession
+
+    bundle = install_bundle(tiny_bundle, tmp_path / "models")
+    calibration = json.loads((bundle / "calibration.json").read_text())
+    (bundle / "calibration.json").write_text(json.dumps({**calibration, "lexicon": blend(2.0).to_dict()}))
+    predictor = Predictor.load(bundle)
+    message = lone(0, "negative", "where is my parcel, this is terrible")
+    session = LiveSession(predictor, message.contact_id)
+    so_far = session.add_turn(Turn(speaker="customer", text=message.turns[0].text))
+    assert so_far is not None and so_far.outcome is not None
+    raw = next(predictor.logits([message]))
+    heads = predictor.probabilities(raw["logits"])  # the heads alone: a contact in progress
+    assert np.allclose([so_far.outcome.probabilities[o] for o in predictor.labels["outcome"]], heads["outcome"])
+    assert so_far.sentiment is not None
+    assert np.allclose([so_far.sentiment.probabilities[m] for m in MOODS], heads["sentiment"], atol=1e-6)
+    ended = predictor.predict([message])[0]
+    assert ended.outcome is not None and ended.outcome.label == "unresolved"  # the same words, as it ended
+
+    items = predictor.featurizer.prepare_many([message, message])
+    whole, part = predictor.predict_prepared(items, whole=[True, False])
+    assert whole.outcome == ended.outcome and part.outcome is not None and part.outcome.probability < 1
+    assert np.allclose([part.outcome.probabilities[o] for o in predictor.labels["outcome"]], heads["outcome"])
+    with pytest.raises(ValueError, match="1 flags for 2 prepared contacts"):
+        predictor.predict_prepared(items, whole=[True])
+    conversation = make_contact(1, turns=[{"speaker": "customer", "text": "where is my parcel"},
+                                          {"speaker": "agent", "text": "it ships tomorrow"}])  # fmt: skip
+    explained = explain(predictor, conversation)
+    assert explained  # its customer turn alone and the variant without the agent are read by the heads alone
+    single = predictor.predict_prepared(predictor.featurizer.prepare_many([conversation.model_copy(
+        update={"turns": conversation.turns[:1]})]), whole=[False])[0]  # fmt: skip
+    assert (
+        single.outcome is not None
+        and single.outcome.label == max(single.outcome.probabilities, key=single.outcome.probabilities.__getitem__)
+        and single.outcome.probability < 1
+    )
+
+
+def test_the_recipe_fits_the_blend_on_its_sources_held_out_messages(tiny_bundle: Path, tmp_path: Path) -> None:
+    from training.default_model import LexiconRecipe, with_lexicon
+
+    root = tmp_path / "models"
+    bundle = install_bundle(tiny_bundle, root)
+    write_contacts([lone(i, MOODS[i % 3]) for i in range(150)], tmp_path / "held_out.jsonl")
+    prepared = {"tweets": (tmp_path / "train.jsonl", tmp_path / "held_out.jsonl"), "comments": (tmp_path, None)}
+    derived = with_lexicon(bundle, LexiconRecipe("tweets"), prepared, root, name="tiny")
+    assert derived != bundle and Predictor.load(derived).lexicon is not None
+    write_contacts([lone(i, MOODS[i % 3]) for i in range(40)], tmp_path / "held_out.jsonl")
+    assert with_lexicon(bundle, LexiconRecipe("tweets"), prepared, root, name="tiny") == bundle  # not kept
+    with pytest.raises(ConfigError, match="holds nothing out"):
+        with_lexicon(bundle, LexiconRecipe("comments"), prepared, root, name="tiny")

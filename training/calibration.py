@@ -341,25 +341,26 @@ def fit_lexicon_blend(
     known = targets >= 0
     p, y = probabilities[known], targets[known].astype(int)
     kept_texts = [text for text, k in zip(texts, known, strict=True) if k]
-    head_f1 = round(macro_f1(y, p.argmax(axis=1), len(labels)), 4) if len(y) else 0.0
-    head_loss = round(ece_and_log_loss(p, y)[1], 4) if len(y) else 0.0
+    head_f1 = macro_f1(y, p.argmax(axis=1), len(labels)) if len(y) else 0.0
+    head_loss = ece_and_log_loss(p, y)[1] if len(y) else 0.0
     if len(y) < MIN_LEXICON_MESSAGES or np.bincount(y, minlength=len(labels)).min() < 5:
-        return LexiconChoice(len(y), head_f1, head_f1, head_loss, head_loss, kept=False)
+        f1, loss = round(head_f1, 4), round(head_loss, 4)
+        return LexiconChoice(len(y), f1, f1, loss, loss, kept=False)
     features = LexiconBlend.features(p, kept_texts)
     f1s, losses = [], []
     for splits in out_of_fold_splits(y, seed=seed, stratify=True):
         blended = np.zeros_like(p)
         for train, test in splits:
-            blended[test] = _fit_blend(features[train], y[train], labels).apply(p[test], [kept_texts[i] for i in test])
+            blended[test] = _fit_blend(features[train], y[train], labels).apply_features(features[test])
         f1s.append(macro_f1(y, blended.argmax(axis=1), len(labels)))
         losses.append(ece_and_log_loss(blended, y)[1])
     blend_f1, blend_loss = float(np.mean(f1s)), float(np.mean(losses))
     kept = blend_f1 > head_f1 and blend_loss < head_loss
     return LexiconChoice(
         messages=len(y),
-        macro_f1_head=head_f1,
+        macro_f1_head=round(head_f1, 4),
         macro_f1_blend=round(blend_f1, 4),
-        log_loss_head=head_loss,
+        log_loss_head=round(head_loss, 4),
         log_loss_blend=round(blend_loss, 4),
         kept=kept,
         blend=_fit_blend(features, y, labels) if kept else None,

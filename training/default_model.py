@@ -161,7 +161,7 @@ class Recipe:
                 run=raw.get("run") or {},
                 evaluations={k: EvaluationRecipe(**v) for k, v in (raw.get("evaluations") or {}).items()},
                 reading=raw.get("reading") or {},
-                lexicon=LexiconRecipe(**raw["lexicon"]) if raw.get("lexicon") else None,
+                lexicon=LexiconRecipe(**(raw["lexicon"] or {})) if "lexicon" in raw else None,
             )
         except (TypeError, ConfigError) as exc:
             raise ConfigError(f"{path}: {exc}") from None
@@ -341,10 +341,14 @@ def make_default_model(
         from training.pipeline import reread_bundle
 
         trained = reread_bundle(trained, reading=recipe.reading, root=registry, name=name).path
+    fitted_on = None
     if recipe.lexicon is not None:
-        trained = with_lexicon(trained, recipe.lexicon, prepared, registry, name=name)
-    # held-out sets and the recipe's sources describe this training run, not a later derived version
-    held_out = {f"{n}_held_out": held for n, (_, held) in prepared.items() if held is not None}
+        lexicon = with_lexicon(trained, recipe.lexicon, prepared, registry, name=name)
+        fitted_on = recipe.lexicon.source if lexicon != trained else None
+        trained = lexicon
+    # held-out sets and the recipe's sources describe this training run, not a later derived version;
+    # the set the lexicon blend was fitted on is not held out from it (its out-of-fold figures are in the card)
+    held_out = {f"{n}_held_out": held for n, (_, held) in prepared.items() if held is not None and n != fitted_on}
     return finish_default_model(
         trained, recipe, shared, work, built_test, started=started, ship_to=ship_to, held_out=held_out,
         card_prefix=sources_section(recipe),
@@ -377,8 +381,9 @@ def prepare_sources(recipe: Recipe, shared: Path, work: Path) -> dict[str, tuple
 def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, ship_to: Path | None) -> dict[str, Any]:
     """The shipped model's next version without training: its weights with the blend (where the recipe
     blends), temperatures, the recipe's class offsets (``run.training.class_offsets``) and top-label
-    maps (``run.training.top_label_calibration``) chosen again on the realistic dev halves, evaluated
-    and shipped like a trained one. What a full `make default-model` chooses after training, for a
+    maps (``run.training.top_label_calibration``) chosen again on the realistic dev halves, and the
+    lexicon blend (``lexicon``) fitted again on the new sentiment calibration, evaluated and shipped like
+    a trained one. What a full `make default-model` chooses after training, for a
     model trained before."""
     from training.pipeline import recalibrate_bundle
 
@@ -386,10 +391,15 @@ def recalibrate_default_model(recipe_path: Path, shared: Path, work: Path, *, sh
         training = recipe.run.get("training", {})
         offsets = tuple(training.get("class_offsets") or ())
         top_label = tuple(training.get("top_label_calibration") or ())
-        return recalibrate_bundle(
+        recalibrated = recalibrate_bundle(
             source, dev_halves(), blend=bool(training.get("blend_baseline")), temperatures=True, offsets=offsets,
             top_label=top_label, root=registry, name=SHIPPED_NAME,
         ).path  # fmt: skip
+        if recipe.lexicon is None:
+            return recalibrated
+        # the refitted sentiment calibration drops the lexicon blend fitted on the old one: fitted again
+        return with_lexicon(recalibrated, recipe.lexicon, prepare_sources(recipe, shared, work), registry,
+                            name=SHIPPED_NAME)  # fmt: skip
 
     return derive_default_model(recipe_path, shared, work, derive, ship_to=ship_to)
 

@@ -65,7 +65,9 @@ def explain(
     singles = [Contact(contact_id=f"{contact.contact_id}#{i}", turns=[contact.turns[i]]) for i in customer]
     # One encoder pass over the distinct segments of the contact, its variants and its customer
     # turns; one context-layer pass over all of them.
-    every = predictor.predict_prepared([prepared, *predictor.featurizer.prepare_many([*variants, *singles])])
+    # the variants and single turns are parts of the contact, read by the heads alone (no lone-message rules)
+    parts = predictor.featurizer.prepare_many([*variants, *singles])
+    every = predictor.predict_prepared([prepared, *parts], whole=[True] + [False] * len(parts))
     base, rest, sentiments = every[0], every[1 : 1 + len(variants)], every[1 + len(variants) :]
     # Occlusion beyond ``max_occluded`` read turns keeps those with the most reason attention.
     if len(occluded) > config.max_occluded:

@@ -11,8 +11,8 @@ and keeps it only when it helps out of fold).
 
 It applies to a contact that is one customer turn and nothing else
 (:func:`dispo.model.lone_messages.lone_message`); a
-conversation's sentiment is the head's alone. The end and the start sentiment of a lone message are
-the same words, so both go through it.
+conversation's sentiment is the head's alone. A lone message's end sentiment goes through it over all
+its words, and its start sentiment over the words of its opening.
 """
 
 from __future__ import annotations
@@ -82,9 +82,12 @@ class LexiconBlend:
     def apply(self, probabilities: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """The blended probabilities: one vector (and one text) or a batch's rows."""
         p = np.asarray(probabilities, dtype=float)
-        scores = self.features(p, texts) @ np.asarray(self.coef).T + np.asarray(self.intercept)
-        out = softmax(scores)
+        out = self.apply_features(self.features(p, texts))
         return out[0] if p.ndim == 1 else out
+
+    def apply_features(self, features: np.ndarray) -> np.ndarray:
+        """The blended probabilities of rows of :meth:`features`."""
+        return softmax(features @ np.asarray(self.coef).T + np.asarray(self.intercept))
 
     def read(self, probabilities: np.ndarray, prepared: Sequence[PreparedContact]) -> np.ndarray:
         """Head probabilities of contacts (one vector or a row each), the lone messages' rows blended."""
@@ -111,8 +114,16 @@ class LexiconBlend:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> LexiconBlend:
-        return cls(
+        """A stored blend, checked: its features must be the ones this code computes, in its order."""
+        missing = sorted({"labels", "coef", "intercept", "features"} - set(raw))
+        if missing:
+            raise ValueError(f"a stored lexicon blend lacks {missing}")
+        blend = cls(
             labels=tuple(raw["labels"]),
             coef=tuple(tuple(float(v) for v in row) for row in raw["coef"]),
             intercept=tuple(float(v) for v in raw["intercept"]),
         )
+        expected = blend.to_dict()["features"]
+        if list(raw["features"]) != expected:
+            raise ValueError(f"a stored lexicon blend reads {list(raw['features'])}; this code computes {expected}")
+        return blend

@@ -70,4 +70,5 @@ class LiveSession:
         )
         prepared = PreparedContact(selected, len(self.segments), tuple(self.segments), views)
         vectors = torch.stack([self.vectors[i] for i in keep])
-        return self.predictor.predict_encoded(self.contact_id, prepared, vectors, self.top_k)
+        # a contact in progress: that only the customer has spoken so far says nothing of how it ends
+        return self.predictor.predict_encoded(self.contact_id, prepared, vectors, self.top_k, whole=False)

@@ -1,6 +1,7 @@
-"""A contact that is one customer message and nothing else: a social post, an SMS, an unanswered
-email or chat. The model reads its reason as it reads any contact. Two things follow from there being
-nothing else in it:
+"""A contact that is one customer message and nothing else (one turn, no agent or platform turn): a
+social post, an SMS, an email nobody answered. The model reads its reason as it reads any contact.
+Two things follow from there being nothing else in it, for a contact as it ended (not a live contact
+in progress, nor the parts of one that the audit's explanations read):
 
 - **Its outcome is the taxonomy's ``unresolved``.** By the label conventions (data/eval/realistic/
   CONVENTIONS.md) a need is resolved when it is met *during* the contact, and escalated, transferred or
@@ -19,15 +20,17 @@ import numpy as np
 
 from dispo.model.features import PreparedContact
 
-NOTHING_DONE = "unresolved"  # the outcome of a contact in which only the customer spoke
+NOTHING_DONE = "unresolved"  # the outcome of a lone message: nobody did anything in it
 
 
 def lone_message(prepared: PreparedContact) -> str | None:
-    """The words of a contact that is a single customer turn (as the model reads them), else ``None``."""
+    """The words of a contact that is a single customer turn with words (every segment of it, the
+    ones the model selected or not), else ``None``."""
     segments = prepared.transcript or prepared.segments
     if not segments or any(s.speaker != "customer" or s.turn != segments[0].turn for s in segments):
         return None
-    return " ".join(s.text for s in segments)
+    words = " ".join(s.text for s in segments)
+    return words if words.strip() else None
 
 
 def settle_outcomes(

@@ -36,7 +36,7 @@ from dispo.model.bundle import (
 from dispo.model.calibration import BINARY_TASKS, TopLabelMap, offset_vectors, task_probabilities
 from dispo.model.features import Featurizer, PreparedContact, Segment, agent_close_start, assemble_batch
 from dispo.model.lexicon import LEXICON_TASK, LexiconBlend
-from dispo.model.lone_messages import settle_outcomes
+from dispo.model.lone_messages import lone_message, settle_outcomes
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.model.salience import SegmentSalience
@@ -245,10 +245,15 @@ class Predictor:
         return out
 
     @torch.inference_mode()
-    def predict_prepared(self, prepared: Sequence[PreparedContact], top_k: int = 3) -> list[Prediction]:
+    def predict_prepared(
+        self, prepared: Sequence[PreparedContact], top_k: int = 3, *, whole: Sequence[bool] | None = None
+    ) -> list[Prediction]:
         """Predict already prepared contacts that share many segments (variants of one contact,
         as the audit's occlusion makes): each distinct segment text is encoded once, then one
-        context-layer pass covers them all. Same predictions as :meth:`predict` per variant."""
+        context-layer pass covers them all. Same predictions as :meth:`predict` per variant, except
+        for the items ``whole`` marks False (parts of a contact: a lone message's rules do not apply)."""
+        if whole is not None and len(whole) != len(prepared):
+            raise ValueError(f"whole has {len(whole)} flags for {len(prepared)} prepared contacts")
         empty = (Segment(0, "customer", "", 2),)  # what a contact without words is read as
         items = [p if p.segments else PreparedContact(empty, 0) for p in prepared]
         if not items:
@@ -260,7 +265,9 @@ class Predictor:
         rows = [[row_of[s.text] for s in p.segments] for p in items]
         speakers = [[SPEAKER_IDS[s.speaker] for s in p.segments] for p in items]
         batch = assemble_batch(input_ids, attention_mask, rows, speakers, [p.views for p in items])
-        return [self._prediction("", raw, top_k) for raw in self._heads(turn_vectors, batch, items)]
+        flags = whole if whole is not None else [True] * len(items)
+        raws = self._heads(turn_vectors, batch, items)
+        return [self._prediction("", raw, top_k, whole=w) for raw, w in zip(raws, flags, strict=True)]
 
     def opening_reading(self, segments: Sequence[Segment]) -> list[int]:
         """The positions of a contact's opening (its first :data:`OPENING_SEGMENTS` segments) that
@@ -295,7 +302,7 @@ class Predictor:
 
     @torch.inference_mode()
     def predict_encoded(
-        self, contact_id: str, prepared: PreparedContact, vectors: torch.Tensor, top_k: int = 3
+        self, contact_id: str, prepared: PreparedContact, vectors: torch.Tensor, top_k: int = 3, *, whole: bool = True
     ) -> Prediction:
         """Predict from already encoded segment vectors (``[len(prepared.segments), H]``): only the
         context layer and the heads run, which is what makes a live update cheap."""
@@ -325,7 +332,7 @@ class Predictor:
             raw["opening_sentiment"] = output.logits["sentiment"][1].numpy()
         elif "sentiment" in output.logits:
             raw["opening_sentiment"] = raw["logits"]["sentiment"]
-        return self._prediction(contact_id, raw, top_k)
+        return self._prediction(contact_id, raw, top_k, whole=whole)
 
     def scores(self, logits: dict[str, np.ndarray], prepared: Sequence[PreparedContact]) -> dict[str, np.ndarray]:
         """The heads' logits for a batch, blended with the baseline when the bundle blends (see
@@ -360,8 +367,10 @@ class Predictor:
         logger.debug("predicted %d contacts in %.3f s", len(contacts), time.perf_counter() - started)
         return out
 
-    def _prediction(self, contact_id: str, raw: dict[str, Any], top_k: int) -> Prediction:
-        probs = self.probabilities(raw["logits"], [raw["prepared"]])
+    def _prediction(self, contact_id: str, raw: dict[str, Any], top_k: int, *, whole: bool = True) -> Prediction:
+        """``whole``: the contact as it ended, so a lone message's rules apply (see
+        :meth:`probabilities`); not for a contact in progress or a part of one."""
+        probs = self.probabilities(raw["logits"], [raw["prepared"]] if whole else None)
         reasons: list[tuple[str, float]] = []
         all_reasons: dict[str, float] = {}
         if "reason" in probs:
@@ -372,7 +381,9 @@ class Predictor:
         sentiment = self._task("sentiment", probs)
         sentiment_start = None
         if raw.get("opening_sentiment") is not None:
-            opening = self.probabilities({"sentiment": raw["opening_sentiment"]}, [raw["prepared"]])
+            opening = self.probabilities({"sentiment": raw["opening_sentiment"]})
+            if whole and self.lexicon is not None:
+                opening["sentiment"] = self._lone_opening(opening["sentiment"], raw["prepared"])
             sentiment_start = self._task("sentiment", opening)
         upsell = float(probs["upsell"]) if "upsell" in probs else None
         code = None
@@ -390,6 +401,13 @@ class Predictor:
             reason_probabilities=all_reasons,
             sentiment_start=sentiment_start,
         )
+
+    def _lone_opening(self, probabilities: np.ndarray, prepared: PreparedContact) -> np.ndarray:
+        """A lone message's start sentiment: the lexicon blend over the words of its opening."""
+        if self.lexicon is None or lone_message(prepared) is None:
+            return probabilities
+        opening = " ".join(prepared.segments[i].text for i in self.opening_reading(prepared.segments))
+        return self.lexicon.apply(probabilities, [opening])
 
     def _task(self, task: str, probs: dict[str, np.ndarray]) -> TaskPrediction | None:
         if task not in probs:
