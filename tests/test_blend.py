@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from dispo.contact import Turn
 from dispo.errors import ConfigError
 from dispo.io import read_contacts, write_contacts
 from dispo.model.baseline import BaselineModel
@@ -138,6 +139,10 @@ def test_trained_bundle_blends_the_same_way_on_every_path(tmp_path: Path, text: 
     prepared = predictor.featurizer.prepare(contact)
     (variant,) = predictor.predict_prepared([prepared])
     assert variant.reasons[0][1] == pytest.approx(predictions[0].reasons[0][1], abs=1e-5)
+    # the audit's occlusion of a contact's only spoken turn leaves no words: read as one empty segment
+    silent = predictor.featurizer.prepare_many([[Turn(speaker="agent", text="  ")]])
+    (nothing,) = predictor.predict_prepared(silent, whole=[False])
+    assert nothing.reasons and nothing.outcome is not None and nothing.outcome.probability < 1
     assert list(read_contacts(tmp_path / "train.jsonl"))  # the input file is untouched
 
 

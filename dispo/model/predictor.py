@@ -255,7 +255,7 @@ class Predictor:
         if whole is not None and len(whole) != len(prepared):
             raise ValueError(f"whole has {len(whole)} flags for {len(prepared)} prepared contacts")
         empty = (Segment(0, "customer", "", 2),)  # what a contact without words is read as
-        items = [p if p.segments else PreparedContact(empty, 0) for p in prepared]
+        items = [p if p.segments else PreparedContact(empty, 0, transcript=empty) for p in prepared]
         if not items:
             return []
         texts = list(dict.fromkeys(s.text for p in items for s in p.segments))
