@@ -44,6 +44,7 @@ def test_the_recipe_reads_and_refuses_what_it_sets_itself(tmp_path: Path):
     ModelConfig.from_dict({**recipe.run["model"], **recipe.reading})
     # lone messages blended with the lexicon, fitted on the tweets the recipe holds out (v13)
     assert recipe.lexicon is not None and recipe.sources[recipe.lexicon.source].hold_out > 0
+    assert recipe.lexicon.priors is None  # offsets chosen on the lone messages' dev half did not hold (session 30)
     bad = tmp_path / "recipe.yaml"
     for text, match in [
         ("lexicon:\n  source: tweeteval\n", r"lexicon\.source 'tweeteval' must be a recipe source with hold_out"),

@@ -189,8 +189,23 @@ def test_a_derived_version_fits_the_blend_on_lone_messages_and_a_recalibration_d
     assert stored["lexicon"]["labels"] == list(MOODS) and "lexicon" in stored["method"]
     assert Predictor.load(derived.path).lexicon == LexiconBlend.from_dict(stored["lexicon"])
     assert "## Lone messages" in (derived.path / MODEL_CARD_FILE).read_text()
-    with pytest.raises(ConfigError, match="already blends"):
-        lexicon_bundle(derived.path, str(tmp_path / "messages.jsonl"), root=root)
+    # class offsets chosen on messages of another kind: mostly negative ones, which the lexicon reads well
+    target = [lone(500 + i, "negative") for i in range(40)] + [lone(600 + i, MOODS[i % 3]) for i in range(30)]
+    write_contacts(target, tmp_path / "target.jsonl")
+    again = lexicon_bundle(derived.path, str(tmp_path / "messages.jsonl"), priors=str(tmp_path / "target.jsonl"),
+                           root=root)  # fmt: skip
+    assert again is not None  # a blend the source has is replaced by the one fitted again
+    priors = again.metrics["lexicon"]["priors"]
+    assert priors["file"] == str(tmp_path / "target.jsonl") and set(priors) >= {"offsets", "macro_f1_out_of_fold"}
+    refitted, first = Predictor.load(again.path).lexicon, Predictor.load(derived.path).lexicon
+    assert refitted is not None and first is not None and refitted.coef == first.coef  # the same fit
+    shift = [priors["offsets"].get(m, 0.0) for m in MOODS] if priors["kept"] else [0.0] * 3
+    assert refitted == first.shifted(shift)
+    with pytest.raises(ValueError, match="2 offsets for 3 labels"):
+        refitted.shifted([0.1, 0.2])
+    with pytest.raises(ConfigError, match="reported only"):  # the frozen set's test half chooses nothing
+        lexicon_bundle(derived.path, str(tmp_path / "messages.jsonl"), priors="data/eval/lone-messages/test.jsonl",
+                       root=root)  # fmt: skip
 
     write_contacts([*messages, make_contact(999)], tmp_path / "mixed.jsonl")
     with pytest.raises(InvalidInputError, match=r"1 contacts are not one customer message.*c-0999"):

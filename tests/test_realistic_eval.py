@@ -8,16 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from dispo.errors import ConfigError
 from dispo.io import expand_inputs, read_contacts, write_contacts
 from training.evalset import (
     CONTACT_ID_PREFIX,
     DEFAULT_DIR,
+    LONE_DIR,
+    LONE_ID_PREFIX,
     LONG_TURNS,
     SET_DIRS,
     EvaluationLeakError,
     FrozenSetChangedError,
     check_frozen,
     dev_halves,
+    freeze,
     half_path,
     read_pooled_half,
     refuse_test_half,
@@ -107,3 +111,43 @@ def test_the_dev_halves_are_every_sets_and_may_choose():
     files = expand_inputs(dev_halves())
     assert files == sorted(half_path("dev", folder) for folder in SET_DIRS.values()) and len(files) == 3
     refuse_test_half(dev_halves())
+
+
+def test_the_lone_messages_are_frozen_lone_labelled_and_never_trained_on(tmp_path: Path, taxonomy):
+    manifest = check_frozen(LONE_DIR)
+    halves = {half: read_contacts(half_path(half, LONE_DIR), taxonomy=taxonomy) for half in ("dev", "test")}
+    assert manifest["halves"]["dev"]["contacts"] == len(halves["dev"]) == 75
+    every = halves["dev"] + halves["test"]
+    assert len({c.contact_id for c in every}) == len(every) == 150
+    assert all(c.contact_id.startswith(LONE_ID_PREFIX) for c in every)
+    assert all(len(c.turns) == 1 and c.turns[0].speaker == "customer" for c in every)
+    assert all(c.labels is not None and c.labels.reason and c.labels.sentiment for c in every)
+    assert {c.labels.reason for c in every if c.labels} == set(taxonomy.reason_names)  # every reason
+    write_contacts(halves["dev"][:2], tmp_path / "train.jsonl")
+    with pytest.raises(EvaluationLeakError, match="never trained on"):
+        read_training_contacts([str(tmp_path / "train.jsonl")], taxonomy, None)
+    with pytest.raises(EvaluationLeakError, match="reported only"):
+        refuse_test_half(half_path("test", LONE_DIR))
+    refuse_test_half(half_path("dev", LONE_DIR))  # the dev half may choose
+
+
+def test_freezing_lone_messages_refuses_a_conversation_and_a_missing_label(tmp_path: Path, taxonomy):
+    first = read_contacts(half_path("dev", LONE_DIR), taxonomy=taxonomy)[:30]
+    conversation = first[0].model_copy(
+        update={
+            "contact_id": "LM-9-001",
+            "turns": [*first[0].turns, first[0].turns[0].model_copy(update={"speaker": "agent"})],
+        }
+    )
+    write_contacts([*first[1:], conversation], tmp_path / "part.jsonl")
+    with pytest.raises(ConfigError, match=r"a lone message is one customer turn: \['LM-9-001'\]"):
+        freeze([tmp_path / "part.jsonl"], tmp_path / "set", lone=True)
+    unlabelled = first[0].model_copy(update={"contact_id": "LM-9-002", "labels": None})
+    write_contacts([*first[1:], unlabelled], tmp_path / "part.jsonl")
+    with pytest.raises(ConfigError, match=r"needs the labels \['reason', 'sentiment'\]"):
+        freeze([tmp_path / "part.jsonl"], tmp_path / "set", lone=True)
+    with pytest.raises(ConfigError, match="must start with 'RE-'"):  # not a realistic set of conversations
+        freeze([tmp_path / "part.jsonl"], tmp_path / "set")
+    write_contacts(first, tmp_path / "part.jsonl")
+    frozen = freeze([tmp_path / "part.jsonl"], tmp_path / "set", lone=True)
+    assert sum(h["contacts"] for h in frozen["halves"].values()) == 30 and check_frozen(tmp_path / "set")

@@ -312,6 +312,8 @@ class LexiconChoice:
     log_loss_blend: float  # out of fold
     kept: bool
     blend: LexiconBlend | None = None
+    # class offsets chosen on messages of the kind the model reads (:func:`training.pipeline.choose_lexicon`)
+    priors: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         record = {k: v for k, v in asdict(self).items() if k != "blend"}

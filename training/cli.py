@@ -352,6 +352,12 @@ def register_models(subcommands: Any) -> None:
     lexicon.add_argument(
         "--messages", required=True, help="lone messages with gold sentiment: a file, folder or glob (never trained on)"
     )
+    lexicon.add_argument(
+        "--priors",
+        default=None,
+        help="lone messages of the kind the model will read, with gold sentiment: class offsets on top of the blend "
+        "are chosen there (kept when they help out of fold), e.g. data/eval/lone-messages/dev.jsonl",
+    )
     lexicon.set_defaults(handler=_models_lexicon)
 
 
@@ -372,7 +378,7 @@ def _models_recalibrate(args: argparse.Namespace) -> int:
 def _models_lexicon(args: argparse.Namespace) -> int:
     from training.pipeline import lexicon_bundle
 
-    bundle = lexicon_bundle(args.ref, args.messages, root=args.models_dir)
+    bundle = lexicon_bundle(args.ref, args.messages, priors=args.priors, root=args.models_dir)
     if bundle is None:
         return 1  # not kept: the figures are logged, nothing written
     logger.info("%s:%s: %s", bundle.name, bundle.version, bundle.metrics)

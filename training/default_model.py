@@ -115,9 +115,12 @@ class EvaluationRecipe:
 @dataclass
 class LexiconRecipe:
     """Lone customer messages read with the VADER lexicon too (:mod:`dispo.model.lexicon`): the blend is
-    fitted on the held-out contacts of the recipe source ``source`` (its ``hold_out``), after training."""
+    fitted on the held-out contacts of the recipe source ``source`` (its ``hold_out``), after training;
+    with ``priors`` (a file of the project, e.g. the dev half of ``data/eval/lone-messages``), class
+    offsets on top of it are chosen on those messages (:func:`training.pipeline.choose_lexicon`)."""
 
     source: str
+    priors: str | None = None
 
 
 @dataclass
@@ -365,7 +368,8 @@ def with_lexicon(
     held_out = prepared[spec.source][1]
     if held_out is None:
         raise ConfigError(f"lexicon.source {spec.source!r} holds nothing out")
-    derived = lexicon_bundle(bundle, str(held_out), root=registry, name=name)
+    priors = str(ROOT / spec.priors) if spec.priors else None
+    derived = lexicon_bundle(bundle, str(held_out), priors=priors, root=registry, name=name)
     return bundle if derived is None else derived.path
 
 

@@ -9,8 +9,14 @@ companies, after the shipped model was tuned, so that its figures are a second, 
 ``data/eval/realistic-c/`` (set C) is a third, written after v10 shipped, when both earlier test
 halves had been read for several model versions.
 
-Training refuses any contact of the set (:func:`refuse_evaluation_contacts`): its contact ids
-start with :data:`CONTACT_ID_PREFIX`. The label conventions are in ``CONVENTIONS.md`` there.
+``data/eval/lone-messages/`` (:data:`LONE_DIR`) is another kind of set: lone customer messages (one
+customer turn and nothing else: social posts, SMS, unanswered emails and chats) labelled with reason
+and sentiment only, frozen the same way (``--lone``). It is not one of the realistic sets: their dev
+halves choose the shipped model, while it is read by ``bench/lone_messages_eval.py``.
+
+Training refuses any contact of these sets (:func:`refuse_evaluation_contacts`): their contact ids
+start with :data:`CONTACT_ID_PREFIX` or :data:`LONE_ID_PREFIX`. The label conventions are in
+``CONVENTIONS.md`` there.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ DEFAULT_DIR = EVAL_ROOT / "realistic"
 #: C was written after v10 shipped, and v10 was first read on both its halves.
 SET_DIRS: dict[str, Path] = {"a": DEFAULT_DIR, "b": EVAL_ROOT / "realistic-b", "c": EVAL_ROOT / "realistic-c"}
 CONTACT_ID_PREFIX = "RE-"
+LONE_DIR = EVAL_ROOT / "lone-messages"
+LONE_ID_PREFIX = "LM-"
+LONE_LABELS: tuple[str, ...] = ("reason", "sentiment")
 MANIFEST_FILE = "MANIFEST.json"
 HALVES: tuple[str, ...] = ("dev", "test")
 SPLIT_SEED = 2026
@@ -68,7 +77,7 @@ def dev_halves() -> str:
 
 
 def is_evaluation_contact(contact: Contact) -> bool:
-    return contact.contact_id.startswith(CONTACT_ID_PREFIX)
+    return contact.contact_id.startswith((CONTACT_ID_PREFIX, LONE_ID_PREFIX))
 
 
 def refuse_evaluation_contacts(contacts: Iterable[Contact], source: str) -> None:
@@ -77,7 +86,7 @@ def refuse_evaluation_contacts(contacts: Iterable[Contact], source: str) -> None
     if leaked:
         shown = ", ".join(leaked[:5]) + (" ..." if len(leaked) > 5 else "")
         raise EvaluationLeakError(
-            f"{source}: {len(leaked)} contacts of the realistic evaluation set ({shown}); it is never trained on"
+            f"{source}: {len(leaked)} contacts of a frozen evaluation set ({shown}); it is never trained on"
         )
 
 
@@ -87,7 +96,7 @@ def set_dir(name: str) -> Path:
     return SET_DIRS[name]
 
 
-def refuse_test_half(inputs: str | Path, *, folders: Iterable[Path] = tuple(SET_DIRS.values())) -> None:
+def refuse_test_half(inputs: str | Path, *, folders: Iterable[Path] = (*SET_DIRS.values(), LONE_DIR)) -> None:
     """A test half is reported only: it may not even choose an epoch or a temperature. ``inputs``
     is what a reader would read (a file, a folder or a glob); every file it names is checked."""
     tests: dict[str, Path] = {}
@@ -117,9 +126,12 @@ def split_halves(contacts: Sequence[Contact], *, seed: int = SPLIT_SEED) -> tupl
     return stratified_split(contacts, stratum, seed, 0.5)
 
 
-def freeze(parts: Sequence[Path], folder: Path = DEFAULT_DIR, *, taxonomy: Taxonomy | None = None) -> dict[str, Any]:
+def freeze(
+    parts: Sequence[Path], folder: Path = DEFAULT_DIR, *, taxonomy: Taxonomy | None = None, lone: bool = False
+) -> dict[str, Any]:
     """Read the writers' parts (strictly, against the taxonomy), split them once and write the
-    halves and their manifest. Refuses to overwrite a frozen set."""
+    halves and their manifest. Refuses to overwrite a frozen set. ``lone``: a set of lone messages
+    (ids :data:`LONE_ID_PREFIX`, each one customer turn, labelled with :data:`LONE_LABELS`)."""
     manifest_path = folder / MANIFEST_FILE
     if manifest_path.exists():
         raise ConfigError(f"{manifest_path} exists: the realistic set is frozen and is never rewritten")
@@ -130,12 +142,20 @@ def freeze(parts: Sequence[Path], folder: Path = DEFAULT_DIR, *, taxonomy: Taxon
     ids = [c.contact_id for c in contacts]
     if len(set(ids)) != len(ids):
         raise ConfigError("the parts repeat contact ids")
-    bad = [i for i in ids if not i.startswith(CONTACT_ID_PREFIX)]
+    prefix = LONE_ID_PREFIX if lone else CONTACT_ID_PREFIX
+    bad = [i for i in ids if not i.startswith(prefix)]
     if bad:
-        raise ConfigError(f"contact ids must start with {CONTACT_ID_PREFIX!r}: {bad[:5]}")
-    unlabelled = [c.contact_id for c in contacts if c.labels is None or None in c.labels.model_dump().values()]
+        raise ConfigError(f"contact ids must start with {prefix!r}: {bad[:5]}")
+    needed = LONE_LABELS if lone else ("reason", "outcome", "sentiment", "upsell")
+    unlabelled = [
+        c.contact_id for c in contacts if c.labels is None or any(getattr(c.labels, t) is None for t in needed)
+    ]
     if unlabelled:
-        raise ConfigError(f"every contact of the realistic set needs all four labels: {unlabelled[:5]}")
+        raise ConfigError(f"every contact of the set needs the labels {list(needed)}: {unlabelled[:5]}")
+    if lone:
+        others = [c.contact_id for c in contacts if len(c.turns) != 1 or c.turns[0].speaker != "customer"]
+        if others:
+            raise ConfigError(f"a lone message is one customer turn: {others[:5]}")
     dev, test = split_halves(contacts)
     folder.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {"split": f"stratified by (reason, 16+ turns), seed {SPLIT_SEED}", "halves": {}}
@@ -183,10 +203,12 @@ def read_pooled_half(half: str, sets: Sequence[str]) -> tuple[list[Contact], dic
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Freeze the realistic evaluation set (once).")
     parser.add_argument("parts", nargs="+", type=Path, help="the writers' JSONL parts")
-    parser.add_argument("--folder", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--folder", type=Path, default=None, help="default: data/eval/realistic (lone-messages)")
+    parser.add_argument("--lone", action="store_true", help="a set of lone customer messages (reason, sentiment)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logger.info(json.dumps(freeze(args.parts, args.folder), indent=2))
+    folder = args.folder or (LONE_DIR if args.lone else DEFAULT_DIR)
+    logger.info(json.dumps(freeze(args.parts, folder, lone=args.lone), indent=2))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ from training.calibration import (
     TopLabelChoice,
     choose_class_offsets,
     choose_top_label,
+    fit_class_offsets,
     fit_lexicon_blend,
     fit_temperature,
 )
@@ -597,42 +598,64 @@ def recalibrate_bundle(
     )  # fmt: skip
 
 
-def choose_lexicon(ref: str | Path, messages: str, *, root: Path | None = None) -> LexiconChoice:
+def _lone_head_probabilities(predictor: Any, spec: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The head's calibrated sentiment (no lexicon), the words and the gold labels of the labelled
+    lone messages of ``spec`` (a file, folder or glob, read like evaluation data: never a test half)."""
+    contacts, _ = read_validation(spec, predictor.taxonomy, default_redactor())
+    raws = list(predictor.logits(contacts))
+    texts = [lone_message(raw["prepared"]) for raw in raws]
+    others = [c.contact_id for c, text in zip(contacts, texts, strict=True) if text is None]
+    if others:
+        raise InvalidInputError(f"{spec}: {len(others)} contacts are not one customer message, which is all a "
+                                f"lexicon blend reads (e.g. {others[:3]})")  # fmt: skip
+    logits = {LEXICON_TASK: np.stack([raw["logits"][LEXICON_TASK] for raw in raws])}
+    probabilities = predictor.probabilities(logits)[LEXICON_TASK]  # the head's own: no lexicon
+    targets = LabelEncoder(predictor.taxonomy).encode(contacts)[LEXICON_TASK].numpy()
+    return probabilities, [t or "" for t in texts], targets
+
+
+def choose_lexicon(
+    ref: str | Path, messages: str, *, priors: str | None = None, root: Path | None = None
+) -> LexiconChoice:
     """A lexicon blend for a trained bundle's lone customer messages (:mod:`dispo.model.lexicon`),
-    fitted on ``messages`` (a file, folder or glob of labelled lone messages, read like evaluation
-    data and never trained on) over the bundle's calibrated sentiment, and checked out of fold there."""
+    fitted on ``messages`` (labelled lone messages, never trained on) over the bundle's calibrated
+    sentiment and checked out of fold there. With ``priors`` (labelled lone messages of the kind the
+    model will read, e.g. the dev half of ``data/eval/lone-messages``), class offsets on top of it are
+    chosen there for macro-F1 and kept when they help out of fold (:func:`fit_class_offsets`): the
+    messages the blend is fitted on may have other class shares."""
     from dispo.model.predictor import Predictor
 
     source = resolve(ref, root)
     predictor = Predictor.load(source)
     if LEXICON_TASK not in predictor.labels:
         raise ConfigError(f"{source}: no {LEXICON_TASK} head for a lexicon blend")
-    contacts, _ = read_validation(messages, predictor.taxonomy, default_redactor())
-    raws = list(predictor.logits(contacts))
-    texts = [lone_message(raw["prepared"]) for raw in raws]
-    others = [c.contact_id for c, text in zip(contacts, texts, strict=True) if text is None]
-    if others:
-        raise InvalidInputError(f"{messages}: {len(others)} contacts are not one customer message, which is all a "
-                                f"lexicon blend reads (e.g. {others[:3]})")  # fmt: skip
-    logits = {LEXICON_TASK: np.stack([raw["logits"][LEXICON_TASK] for raw in raws])}
-    probabilities = predictor.probabilities(logits)[LEXICON_TASK]  # the head's own: no lexicon yet
-    targets = LabelEncoder(predictor.taxonomy).encode(contacts)[LEXICON_TASK].numpy()
-    choice = fit_lexicon_blend(probabilities, [t or "" for t in texts], targets, predictor.labels[LEXICON_TASK])
+    labels = predictor.labels[LEXICON_TASK]
+    probabilities, texts, targets = _lone_head_probabilities(predictor, messages)
+    choice = fit_lexicon_blend(probabilities, texts, targets, labels)
+    if priors is not None and choice.blend is not None:
+        head, words, gold = _lone_head_probabilities(predictor, priors)
+        offsets = fit_class_offsets(choice.blend.apply(head, words), gold, list(labels))
+        choice.priors = {"file": priors, **offsets.to_dict()}
+        if offsets.kept:
+            choice.blend = choice.blend.shifted([offsets.offsets[label] for label in labels])
     logger.info("lexicon blend of %s on %s: %s", predictor.version, messages, choice.to_dict())
     return choice
 
 
 def lexicon_bundle(
-    ref: str | Path, messages: str, *, root: Path | None = None, name: str | None = None
+    ref: str | Path,
+    messages: str,
+    *,
+    priors: str | None = None,
+    root: Path | None = None,
+    name: str | None = None,
 ) -> TrainedBundle | None:
     """A new version of a trained bundle whose only change is that a lone customer message's sentiment
-    is also read by the VADER lexicon (:func:`choose_lexicon`), or ``None`` when the blend does not
-    help out of fold on ``messages`` (nothing is written)."""
+    is also read by the VADER lexicon (:func:`choose_lexicon`; a blend the source has is replaced), or
+    ``None`` when the blend does not help out of fold on ``messages`` (nothing is written)."""
     source = resolve(ref, root)
     calibration = read_json(source, CALIBRATION_FILE) if (source / CALIBRATION_FILE).is_file() else {}
-    if calibration.get("lexicon"):
-        raise ConfigError(f"{source}: already blends lone messages with the lexicon")
-    choice = choose_lexicon(source, messages, root=root)
+    choice = choose_lexicon(source, messages, priors=priors, root=root)
     if choice.blend is None:
         logger.warning("%s: the lexicon blend is not kept: out of fold on %d messages, macro-F1 %.4f against the "
                        "head's %.4f, log-loss %.4f against %.4f", source, choice.messages, choice.macro_f1_blend,
@@ -641,22 +664,37 @@ def lexicon_bundle(
     blend = choice.blend
     manifest = read_json(source, MANIFEST_FILE)
     version = f"{manifest['name']}:{manifest['version']}"
+    shifted = ""
+    if choice.priors is not None:
+        shifted = (
+            f" Class offsets on top of it were chosen for macro-F1 on {choice.priors['file']}: "
+            + (", ".join(f"{k} {v:+g}" for k, v in choice.priors["offsets"].items()) if choice.priors["kept"]
+               else "none kept")
+            + f" (out of fold there {choice.priors['macro_f1_before']:.3f} -> "
+            f"{choice.priors['macro_f1_out_of_fold']:.3f})."
+        )  # fmt: skip
     card = (
         f"\n## Lone messages\nThe weights, baseline, blend and calibration of {version}. A contact that is one "
         f"customer turn (a social post, an SMS) has its {LEXICON_TASK} read by the head and the VADER lexicon "
         f"together (dispo/model/lexicon.py), by a logistic regression fitted on {choice.messages} labelled messages "
         f"(`{messages}`). Out of fold there (ten shuffles of five folds): macro-F1 {choice.macro_f1_head:.3f} -> "
-        f"{choice.macro_f1_blend:.3f}, log-loss {choice.log_loss_head:.3f} -> {choice.log_loss_blend:.3f}. "
-        "Conversations are read as before.\n"
+        f"{choice.macro_f1_blend:.3f}, log-loss {choice.log_loss_head:.3f} -> {choice.log_loss_blend:.3f}."
+        f"{shifted} Conversations are read as before.\n"
     )
+    if calibration.get("lexicon"):
+        logger.info("%s: its lexicon blend is replaced by the one fitted here", version)
 
     def write(writer: BundleWriter) -> None:
-        methods = [calibration.get("method", "temperature"), "a lexicon blend for lone messages"]
-        writer.write_json(CALIBRATION_FILE, {**calibration, "method": ", ".join(methods), "lexicon": blend.to_dict()})
+        method = calibration.get("method", "temperature").replace(", a lexicon blend for lone messages", "")
+        writer.write_json(
+            CALIBRATION_FILE,
+            {**calibration, "method": method + ", a lexicon blend for lone messages", "lexicon": blend.to_dict()},
+        )
 
     return derive_bundle(
         source, version, write, replaced=(CALIBRATION_FILE,),
-        record={"lexicon": {"messages_file": messages, **choice.to_dict()}}, card_section=card, root=root, name=name,
+        record={"lexicon": {"messages_file": messages, **choice.to_dict()}}, card_section=card,
+        root=root, name=name,
     )  # fmt: skip
 
 

@@ -89,6 +89,15 @@ class LexiconBlend:
         """The blended probabilities of rows of :meth:`features`."""
         return softmax(features @ np.asarray(self.coef).T + np.asarray(self.intercept))
 
+    def shifted(self, offsets: Sequence[float]) -> LexiconBlend:
+        """The blend with class offsets added to its log-probabilities (a shift of the class priors:
+        softmax ignores a common shift, so they add to the intercepts)."""
+        if len(offsets) != len(self.labels):
+            raise ValueError(f"{len(offsets)} offsets for {len(self.labels)} labels")
+        return LexiconBlend(
+            self.labels, self.coef, tuple(round(b + o, 6) for b, o in zip(self.intercept, offsets, strict=True))
+        )
+
     def read(self, probabilities: np.ndarray, prepared: Sequence[PreparedContact]) -> np.ndarray:
         """Head probabilities of contacts (one vector or a row each), the lone messages' rows blended."""
         rows = np.atleast_2d(np.asarray(probabilities, dtype=float))
