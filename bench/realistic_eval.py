@@ -41,6 +41,7 @@ from dispo.contact import Contact
 from dispo.io import read_contacts
 from dispo.model.baseline import contact_text
 from dispo.model.bundle import BASELINE_FILE, RUN_CONFIG_FILE, TAXONOMY_FILE, load_pickled
+from dispo.model.lexicon import VADER_SCORES, lexicon_scores
 from dispo.model.predictor import Predictor
 from training.evalset import SET_DIRS, read_pooled_half
 from training.evaluation import binary_metrics, multiclass_metrics
@@ -151,14 +152,15 @@ def frozen_probs(
 
 
 def vader_probs(contacts: Sequence[Contact], labels: list[str]) -> np.ndarray:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    analyzer = SentimentIntensityAnalyzer()
+    """VADER alone on the customer's last three turns: its compound score, at the usual +-0.05 cut."""
+    texts = [
+        " ".join([t.text for t in contact.turns if t.speaker == "customer"][-3:] or [contact.turns[-1].text])
+        for contact in contacts
+    ]
+    compound = lexicon_scores(texts)[:, VADER_SCORES.index("compound")]
     out = np.zeros((len(contacts), len(labels)))
-    for row, contact in enumerate(contacts):
-        said = [t.text for t in contact.turns if t.speaker == "customer"][-3:] or [contact.turns[-1].text]
-        compound = analyzer.polarity_scores(" ".join(said))["compound"]
-        label = "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
+    for row, score in enumerate(compound):
+        label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
         out[row, labels.index(label)] = 1.0
     return out
 
