@@ -63,13 +63,14 @@ def test_a_lone_messages_outcome_is_unresolved_and_a_conversations_the_heads() -
     outcomes = ["resolved", "escalated", "transferred", "callback_scheduled", "unresolved"]
     head = np.array([[0.7, 0.1, 0.1, 0.05, 0.05], [0.6, 0.1, 0.1, 0.1, 0.1]])
     contacts = [prepared((0, "customer", "where is my parcel")), prepared((0, "customer", "hi"), (1, "agent", "hello"))]
-    settled = settle_outcomes(head, contacts, labels=outcomes)
+    messages = [lone_message(c) for c in contacts]
+    settled = settle_outcomes(head, messages, labels=outcomes)
     assert settled[0].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0] and np.array_equal(settled[1], head[1])
-    assert settle_outcomes(head[0], contacts[:1], labels=outcomes).tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
+    assert settle_outcomes(head[0], messages[:1], labels=outcomes).tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
     other = ["done", "open", "handed_over"]  # a taxonomy without `unresolved` keeps the head's reading
-    assert np.array_equal(settle_outcomes(head[:, :3], contacts, labels=other), head[:, :3])
-    with pytest.raises(ValueError, match="2 rows of outcome probabilities for 1 contacts"):
-        settle_outcomes(head, contacts[:1], labels=outcomes)
+    assert np.array_equal(settle_outcomes(head[:, :3], messages, labels=other), head[:, :3])
+    with pytest.raises(ValueError, match="2 rows of probabilities for 1 contacts"):
+        settle_outcomes(head, messages[:1], labels=outcomes)
 
 
 def test_a_blend_is_checked_when_made_and_round_trips() -> None:

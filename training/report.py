@@ -42,7 +42,7 @@ from dispo.model.bundle import BASELINE_FILE, DATA_FILE, MANIFEST_FILE, load_pic
 from dispo.model.calibration import sigmoid, softmax
 from dispo.model.features import PreparedContact
 from dispo.model.lexicon import LEXICON_TASK
-from dispo.model.lone_messages import NOTHING_DONE
+from dispo.model.lone_messages import NOTHING_DONE, lone_message
 from dispo.model.modeling import TASKS
 from dispo.model.predictor import Predictor
 from dispo.taxonomy import Taxonomy, load_taxonomy
@@ -315,7 +315,7 @@ def score(
     logits, throughput, prepared = predict_with_throughput(predictor, contacts, batch_size)
     labels = {task: list(predictor.labels[task]) for task in predictor.labels}
     labels["upsell"] = list(UPSELL_LABELS)
-    calibrated = predictor.probabilities(logits, prepared)
+    calibrated = predictor.probabilities(logits, [lone_message(item) for item in prepared])
     uncalibrated = {task: sigmoid(values) if task == "upsell" else softmax(values) for task, values in logits.items()}
     scored = Scored(
         contacts=contacts,

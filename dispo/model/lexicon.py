@@ -25,8 +25,6 @@ from typing import Any
 import numpy as np
 
 from dispo.model.calibration import softmax
-from dispo.model.features import PreparedContact
-from dispo.model.lone_messages import lone_message
 
 VADER_SCORES: tuple[str, ...] = ("neg", "neu", "pos", "compound")
 LEXICON_TASK = "sentiment"
@@ -97,19 +95,6 @@ class LexiconBlend:
         return LexiconBlend(
             self.labels, self.coef, tuple(round(b + o, 6) for b, o in zip(self.intercept, offsets, strict=True))
         )
-
-    def read(self, probabilities: np.ndarray, prepared: Sequence[PreparedContact]) -> np.ndarray:
-        """Head probabilities of contacts (one vector or a row each), the lone messages' rows blended."""
-        rows = np.atleast_2d(np.asarray(probabilities, dtype=float))
-        if len(rows) != len(prepared):
-            raise ValueError(f"{len(rows)} rows of {LEXICON_TASK} probabilities for {len(prepared)} contacts")
-        messages = [lone_message(item) for item in prepared]
-        lone = [i for i, text in enumerate(messages) if text is not None]
-        if not lone:
-            return np.asarray(probabilities)
-        out = rows.copy()
-        out[lone] = self.apply(rows[lone], [messages[i] or "" for i in lone])
-        return out[0] if np.ndim(probabilities) == 1 else out
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -14,7 +14,7 @@ in progress, nor the parts of one that the audit's explanations read):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -33,19 +33,28 @@ def lone_message(prepared: PreparedContact) -> str | None:
     return words if words.strip() else None
 
 
-def settle_outcomes(
-    probabilities: np.ndarray, prepared: Sequence[PreparedContact], *, labels: Sequence[str]
+def on_lone_messages(
+    probabilities: np.ndarray,
+    messages: Sequence[str | None],
+    read: Callable[[np.ndarray, list[str]], np.ndarray],
 ) -> np.ndarray:
-    """Outcome probabilities of contacts (one vector or a row each) with every lone message's set to
-    :data:`NOTHING_DONE` (when ``labels`` has it)."""
-    if NOTHING_DONE not in labels:
-        return np.asarray(probabilities)
+    """Probabilities of contacts (one vector or a row each) with the rows of lone messages (``messages``:
+    each contact's :func:`lone_message`, ``None`` for the others) replaced by ``read(rows, words)``."""
     rows = np.atleast_2d(np.asarray(probabilities, dtype=float))
-    if len(rows) != len(prepared):
-        raise ValueError(f"{len(rows)} rows of outcome probabilities for {len(prepared)} contacts")
-    lone = [i for i, item in enumerate(prepared) if lone_message(item) is not None]
+    if len(rows) != len(messages):
+        raise ValueError(f"{len(rows)} rows of probabilities for {len(messages)} contacts")
+    lone = [i for i, words in enumerate(messages) if words is not None]
     if not lone:
         return np.asarray(probabilities)
     out = rows.copy()
-    out[lone] = np.eye(len(labels))[list(labels).index(NOTHING_DONE)]
+    out[lone] = read(rows[lone], [messages[i] or "" for i in lone])
     return out[0] if np.ndim(probabilities) == 1 else out
+
+
+def settle_outcomes(probabilities: np.ndarray, messages: Sequence[str | None], *, labels: Sequence[str]) -> np.ndarray:
+    """Outcome probabilities of contacts with every lone message's set to :data:`NOTHING_DONE` (when
+    ``labels`` has it)."""
+    if NOTHING_DONE not in labels:
+        return np.asarray(probabilities)
+    settled = np.eye(len(labels))[list(labels).index(NOTHING_DONE)]
+    return on_lone_messages(probabilities, messages, lambda rows, _: np.broadcast_to(settled, rows.shape))

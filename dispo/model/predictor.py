@@ -36,7 +36,7 @@ from dispo.model.bundle import (
 from dispo.model.calibration import BINARY_TASKS, TopLabelMap, offset_vectors, task_probabilities
 from dispo.model.features import Featurizer, PreparedContact, Segment, agent_close_start, assemble_batch
 from dispo.model.lexicon import LEXICON_TASK, LexiconBlend
-from dispo.model.lone_messages import lone_message, settle_outcomes
+from dispo.model.lone_messages import lone_message, on_lone_messages, settle_outcomes
 from dispo.model.modeling import SPEAKER_IDS, DispoModel, ModelConfig, TurnBatch
 from dispo.model.runtime import TurnEncoderBackend, load_encoder_backend
 from dispo.model.salience import SegmentSalience
@@ -343,19 +343,19 @@ class Predictor:
         return self.blend.apply(logits, baseline)
 
     def probabilities(
-        self, logits: dict[str, np.ndarray], prepared: Sequence[PreparedContact] | None = None
+        self, logits: dict[str, np.ndarray], messages: Sequence[str | None] | None = None
     ) -> dict[str, np.ndarray]:
-        """Calibrated probabilities of a batch's scores (or one contact's). With the contacts'
-        ``prepared`` readings, a lone customer message's outcome is settled as unresolved and its
-        sentiment goes through the bundle's lexicon blend (:mod:`dispo.model.lone_messages`); without
-        them, the heads' alone."""
+        """Calibrated probabilities of a batch's scores (or one contact's). With ``messages`` (each
+        contact's :func:`~dispo.model.lone_messages.lone_message`, for contacts as they ended), a lone
+        message's outcome is settled as unresolved and its sentiment goes through the bundle's lexicon
+        blend; without them, the heads' alone."""
         probs = task_probabilities(logits, self.temperatures, self._offset_vectors, self.top_label)
-        if prepared is None:
+        if messages is None:
             return probs
         if self.lexicon is not None and LEXICON_TASK in probs:
-            probs[LEXICON_TASK] = self.lexicon.read(probs[LEXICON_TASK], prepared)
+            probs[LEXICON_TASK] = on_lone_messages(probs[LEXICON_TASK], messages, self.lexicon.apply)
         if "outcome" in probs:
-            probs["outcome"] = settle_outcomes(probs["outcome"], prepared, labels=self.labels["outcome"])
+            probs["outcome"] = settle_outcomes(probs["outcome"], messages, labels=self.labels["outcome"])
         return probs
 
     def predict(self, contacts: Sequence[Contact], top_k: int = 3, batch_size: int = 32) -> list[Prediction]:
@@ -370,7 +370,8 @@ class Predictor:
     def _prediction(self, contact_id: str, raw: dict[str, Any], top_k: int, *, whole: bool = True) -> Prediction:
         """``whole``: the contact as it ended, so a lone message's rules apply (see
         :meth:`probabilities`); not for a contact in progress or a part of one."""
-        probs = self.probabilities(raw["logits"], [raw["prepared"]] if whole else None)
+        message = lone_message(raw["prepared"]) if whole else None
+        probs = self.probabilities(raw["logits"], [message] if whole else None)
         reasons: list[tuple[str, float]] = []
         all_reasons: dict[str, float] = {}
         if "reason" in probs:
@@ -382,8 +383,10 @@ class Predictor:
         sentiment_start = None
         if raw.get("opening_sentiment") is not None:
             opening = self.probabilities({"sentiment": raw["opening_sentiment"]})
-            if whole and self.lexicon is not None:
-                opening["sentiment"] = self._lone_opening(opening["sentiment"], raw["prepared"])
+            if message is not None and self.lexicon is not None:  # a lone message's opening words
+                segments = raw["prepared"].segments
+                words = " ".join(segments[i].text for i in self.opening_reading(segments))
+                opening["sentiment"] = self.lexicon.apply(opening["sentiment"], [words])
             sentiment_start = self._task("sentiment", opening)
         upsell = float(probs["upsell"]) if "upsell" in probs else None
         code = None
@@ -401,13 +404,6 @@ class Predictor:
             reason_probabilities=all_reasons,
             sentiment_start=sentiment_start,
         )
-
-    def _lone_opening(self, probabilities: np.ndarray, prepared: PreparedContact) -> np.ndarray:
-        """A lone message's start sentiment: the lexicon blend over the words of its opening."""
-        if self.lexicon is None or lone_message(prepared) is None:
-            return probabilities
-        opening = " ".join(prepared.segments[i].text for i in self.opening_reading(prepared.segments))
-        return self.lexicon.apply(probabilities, [opening])
 
     def _task(self, task: str, probs: dict[str, np.ndarray]) -> TaskPrediction | None:
         if task not in probs:
