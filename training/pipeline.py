@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
@@ -72,6 +72,9 @@ from training.modelcard import calibration_lines, render_model_card
 from training.noise import NoiseOutcome, OutOfFold, handle_label_noise
 from training.noise_correction import ForwardLoss, SoftTargets
 from training.trainer import Trainer, TrainResult, data_fingerprint, split_validation
+
+if TYPE_CHECKING:
+    from dispo.model.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -598,7 +601,7 @@ def recalibrate_bundle(
     )  # fmt: skip
 
 
-def _lone_head_probabilities(predictor: Any, spec: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _lone_head_probabilities(predictor: Predictor, spec: str) -> tuple[np.ndarray, list[str], np.ndarray]:
     """The head's calibrated sentiment (no lexicon), the words and the gold labels of the labelled
     lone messages of ``spec`` (a file, folder or glob, read like evaluation data: never a test half)."""
     contacts, _ = read_validation(spec, predictor.taxonomy, default_redactor())
