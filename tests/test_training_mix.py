@@ -11,7 +11,7 @@ from dispo.io import write_contacts
 from tests.conftest import make_contact
 from training.config import DataConfig
 from training.modelcard import sources_table
-from training.pipeline import read_training_contacts
+from training.pipeline import read_training_contacts, training_sample
 
 
 def test_a_file_is_sampled_to_its_size_with_a_seed(tmp_path: Path, taxonomy):
@@ -29,6 +29,21 @@ def test_a_file_is_sampled_to_its_size_with_a_seed(tmp_path: Path, taxonomy):
     assert sources[str(small)]["labels"] == {"reason": {}, "outcome": {}, "sentiment": {"negative": 5}, "upsell": {}}
     table = "\n".join(sources_table(sources))
     assert f"| {small} | 5 | 5 | 0 | 0 | 5 | 0 |" in table
+
+
+def test_the_sample_a_run_keeps_can_be_drawn_again_from_any_folder(tmp_path: Path, taxonomy):
+    """What a run trained on, and so what it never saw, is known from the file, the limit and the seed."""
+    contacts = [make_contact(i) for i in range(30)]
+    here = training_sample(contacts, tmp_path / "mix" / "train.jsonl", 8, seed=3)
+    there = training_sample(contacts, Path("/elsewhere/mix/train.jsonl"), 8, seed=3)
+    assert [c.contact_id for c in here] == [c.contact_id for c in there] and len(here) == 8
+    assert training_sample(contacts, "mix/train.jsonl", 8, seed=4) != here
+    assert training_sample(contacts, "mix/train.jsonl", None, seed=3) == contacts
+    assert training_sample(contacts, "mix/train.jsonl", 30, seed=3) == contacts
+    write_contacts(contacts, tmp_path / "mix" / "train.jsonl")
+    read = read_training_contacts([str(tmp_path / "mix" / "train.jsonl")], taxonomy, None,
+                                  sample_sizes={str(tmp_path / "mix" / "train.jsonl"): 8}, seed=3)  # fmt: skip
+    assert [c.contact_id for c in read] == [c.contact_id for c in here]
 
 
 def test_sample_sizes_must_name_training_files():

@@ -106,14 +106,21 @@ def read_training_contacts(
         # A contact abandoned or blocked in the queue has no transcript: nothing to learn from.
         read = [c for c in ContactReader(path, taxonomy=taxonomy) if c.turns]
         refuse_evaluation_contacts(read, path)
-        limit = (sample_sizes or {}).get(path)
-        # Seeded by the file's folder and name, not its absolute path: the same sample on any machine.
-        stem = f"{Path(path).parent.name}/{Path(path).name}"
-        kept = read if limit is None or limit >= len(read) else random.Random(f"{seed}:{stem}").sample(read, limit)
+        kept = training_sample(read, path, (sample_sizes or {}).get(path), seed=seed)
         if sources is not None:
             sources[path] = {"read": len(read), "kept": len(kept), "labels": _label_counts(kept)}
         contacts.extend(redactor.redact_contact(c) if redactor else c for c in kept)
     return contacts
+
+
+def training_sample(contacts: list[Contact], path: str | Path, limit: int | None, *, seed: int) -> list[Contact]:
+    """The contacts of the training file ``path`` a run keeps: all of them, or at most ``limit`` drawn
+    with the run's ``seed``. Seeded by the file's folder and name, not its absolute path: the same
+    sample on any machine (and the contacts left out are known, e.g. as text never trained on)."""
+    if limit is None or limit >= len(contacts):
+        return contacts
+    stem = f"{Path(path).parent.name}/{Path(path).name}"
+    return random.Random(f"{seed}:{stem}").sample(contacts, limit)
 
 
 def read_validation(spec: str, taxonomy: Taxonomy, redactor: Redactor | None) -> tuple[list[Contact], np.ndarray]:
@@ -601,7 +608,7 @@ def recalibrate_bundle(
     )  # fmt: skip
 
 
-def _lone_head_probabilities(predictor: Predictor, spec: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+def lone_head_probabilities(predictor: Predictor, spec: str) -> tuple[np.ndarray, list[str], np.ndarray]:
     """The head's calibrated sentiment (no lexicon), the words and the gold labels of the labelled
     lone messages of ``spec`` (a file, folder or glob, read like evaluation data: never a test half)."""
     contacts, _ = read_validation(spec, predictor.taxonomy, default_redactor())
@@ -633,10 +640,10 @@ def choose_lexicon(
     if LEXICON_TASK not in predictor.labels:
         raise ConfigError(f"{source}: no {LEXICON_TASK} head for a lexicon blend")
     labels = predictor.labels[LEXICON_TASK]
-    probabilities, texts, targets = _lone_head_probabilities(predictor, messages)
+    probabilities, texts, targets = lone_head_probabilities(predictor, messages)
     choice = fit_lexicon_blend(probabilities, texts, targets, labels)
     if priors is not None and choice.blend is not None:
-        head, words, gold = _lone_head_probabilities(predictor, priors)
+        head, words, gold = lone_head_probabilities(predictor, priors)
         offsets = fit_class_offsets(choice.blend.apply(head, words), gold, list(labels))
         choice.priors = {"file": priors, **offsets.to_dict()}
         if offsets.kept:
