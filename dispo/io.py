@@ -13,6 +13,7 @@ by two spaces, so the transcript stays unambiguous.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import glob
@@ -286,8 +287,14 @@ RawRecord = tuple[int, Any, Any, RecordError | None]
 
 
 def _raw_jsonl(path: Path) -> Iterator[RawRecord]:
+    document = json_document(path)
+    if document is not None:
+        yield from document
+        return
     with path.open("rb") as fh:  # decoded line by line: a line of binary junk is that line's rejection
         for number, data in enumerate(fh, start=1):
+            if number == 1 and data.startswith(codecs.BOM_UTF8):  # Excel, PowerShell and Notepad write one
+                data = data[len(codecs.BOM_UTF8) :]
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -307,16 +314,83 @@ def _raw_jsonl(path: Path) -> Iterator[RawRecord]:
                 yield number, text.rstrip("\n"), None, RecordError(str(path), number, [problem])
 
 
+def json_document(path: Path) -> list[RawRecord] | None:
+    """The records of a ``.json`` file that is one JSON document (a pretty-printed contact, or an
+    array of contacts), each numbered by the line it starts on; ``None`` when the file is JSON lines
+    (its first line is a whole object) or not one valid document (then its lines are read, and
+    rejected, one by one). Files of other suffixes (``.jsonl``, ``.ndjson``) are JSON lines."""
+    if path.suffix.lower() != ".json":
+        return None
+    with path.open("rb") as fh:
+        first = fh.readline().removeprefix(codecs.BOM_UTF8)
+    try:
+        if isinstance(json.loads(first), dict):
+            return None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        items = list(_json_items(text))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return [(line, item, item, None) for line, item in items]
+
+
+_SPACE = re.compile(r"\s*")
+
+
+def _json_items(text: str) -> Iterator[tuple[int, Any]]:
+    """``(line, value)`` of the one JSON value in ``text``, or of each element when it is an array."""
+    decoder = json.JSONDecoder()
+    line, counted = 1, 0
+
+    def skip_space(position: int) -> int:
+        space = _SPACE.match(text, position)
+        assert space is not None  # \s* matches everywhere
+        return space.end()
+
+    def line_at(position: int) -> int:
+        nonlocal line, counted
+        line, counted = line + text.count("\n", counted, position), position
+        return line
+
+    position = skip_space(0)
+    if not text.startswith("[", position):
+        value, end = decoder.raw_decode(text, position)
+        if text[end:].strip():
+            raise json.JSONDecodeError("extra data after the document", text, end)
+        yield line_at(position), value
+        return
+    position = skip_space(position + 1)
+    while not text.startswith("]", position):
+        begin = position
+        value, position = decoder.raw_decode(text, begin)
+        yield line_at(begin), value
+        position = skip_space(position)
+        if text.startswith(",", position):
+            position = skip_space(position + 1)
+        elif not text.startswith("]", position):
+            raise json.JSONDecodeError("expected ',' or ']'", text, position)
+    if text[position + 1 :].strip():
+        raise json.JSONDecodeError("extra data after the array", text, position + 1)
+
+
 def _raw_csv(path: Path) -> Iterator[RawRecord]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     # Bytes that are not UTF-8 become lone surrogates, which the contract refuses field by field:
     # a record with junk is that record's rejection, not the end of the file.
-    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
         except StopIteration:
             return
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        if repeated:
+            raise InputFormatError(
+                f"{path}:1: CSV header names a column more than once ({', '.join(repeated)}): which one holds the "
+                "data is ambiguous; rename or drop the extra columns"
+            )
         missing = [c for c in ("contact_id", "transcript") if c not in header]
         if missing:
             raise InputFormatError(
@@ -353,12 +427,24 @@ def _raw_parquet(path: Path) -> Iterator[RawRecord]:
     for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
         for row in batch.to_pylist():
             row_number += 1
+            row = _ids_as_text(row)
             if nested:
                 yield row_number, row, _from_nested_row(row), None
             else:
                 flat = {k: "" if v is None else v for k, v in row.items()}
                 record, error = _from_flat_row(flat, str(path), row_number)
                 yield row_number, row, record, error
+
+
+#: Columns that name something: a typed Parquet column may hold them as integers (CSV reads them as text).
+ID_COLUMNS = ("contact_id", "customer_id", "agent_id", "queue", "provider")
+
+
+def _ids_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with integer ids as their decimal text (``101`` -> ``"101"``); other types are left to
+    the contract to refuse."""
+    fixed = {c: str(row[c]) for c in ID_COLUMNS if type(row.get(c)) is int}
+    return {**row, **fixed} if fixed else row
 
 
 def _from_nested_row(row: dict[str, Any]) -> dict[str, Any]:

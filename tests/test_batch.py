@@ -349,6 +349,35 @@ def test_label_command(models: Path, corpus: list[Contact], tmp_path: Path) -> N
     assert (tmp_path / "bad.jsonl").read_text() == ""
 
 
+def test_the_label_command_fails_when_it_labels_nothing(models: Path, tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text('{"contact_id": "x1", "channel": "fax", "turns": []}\nnot json\n')
+    parser = argparse.ArgumentParser()
+    register_label(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        [*("label", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.parquet"), "--model", "tiny"),
+         *("--models-dir", str(models), "--no-progress")]
+    )  # fmt: skip
+    assert args.handler(args) == 1
+    assert len((tmp_path / "out.rejects.jsonl").read_text().splitlines()) == 2
+
+
+def test_repeated_contact_ids_are_labelled_and_counted(
+    models: Path, corpus: list[Contact], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same contact in two inputs: every record gets its row, and the job says which ids repeat,
+    since per-contact reports need them unique."""
+    write_contacts(corpus[:5], tmp_path / "a.jsonl")
+    write_contacts(corpus[3:8], tmp_path / "b.jsonl")
+    with caplog.at_level("WARNING", logger="dispo.batch.job"):
+        summary = run_label_job(
+            job(models, [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], tmp_path / "o.parquet")
+        )
+    assert (summary.outputs, summary.repeated_ids) == (10, 2)
+    assert "2 contact ids appear more than once" in caplog.text and corpus[3].contact_id in caplog.text
+    again = run_label_job(job(models, [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], tmp_path / "o.parquet"))
+    assert again.repeated_ids == 2  # a finished job reports the same
+
+
 def test_job_config_is_checked(tmp_path: Path) -> None:
     from dispo.errors import ConfigError
 

@@ -240,3 +240,56 @@ def test_hand_written_samples_are_valid(taxonomy: Taxonomy) -> None:
         "wrapup_note": "address updated"
     }
     assert exported["ex-2"].agent_labels is not None and exported["ex-2"].agent_labels.outcome == "transferred"
+
+
+def test_a_json_file_may_be_one_pretty_printed_contact_or_an_array_of_them(tmp_path: Path) -> None:
+    """Exports and hand-made samples are often one JSON document, not JSON lines: each contact is read,
+    and a bad one is named by the line it starts on."""
+    one, two = make_contact(1).model_dump(mode="json"), make_contact(2).model_dump(mode="json")
+    (tmp_path / "one.json").write_text(json.dumps(one, indent=2))
+    assert [c.contact_id for c in read_contacts(tmp_path / "one.json")] == [one["contact_id"]]
+    bad = {**two, "channel": "fax"}
+    (tmp_path / "many.json").write_text(json.dumps([one, bad], indent=2))
+    records = list(iter_records(tmp_path / "many.json"))
+    assert [r.position for r in records] == [0, 1] and isinstance(records[0].item, Contact)
+    assert isinstance(records[1].item, Rejected)
+    start = 1 + json.dumps([one, bad], indent=2).splitlines().index("  {", 2)
+    assert records[1].item.error.line == start and "'channel'" in str(records[1].item.error)
+    from dispo.batch.chunks import count_records
+
+    assert count_records(tmp_path / "many.json") == 2 and count_records(tmp_path / "one.json") == 1
+    # JSON lines under a .json name are still JSON lines, and a broken document is rejected line by line.
+    write_contacts([make_contact(3), make_contact(4)], tmp_path / "lines.jsonl")
+    (tmp_path / "lines.json").write_bytes((tmp_path / "lines.jsonl").read_bytes())
+    assert len(read_contacts(tmp_path / "lines.json")) == 2
+    (tmp_path / "broken.json").write_text(json.dumps(one, indent=2)[:-2])
+    assert all(isinstance(r.item, Rejected) for r in iter_records(tmp_path / "broken.json"))
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    """Excel, PowerShell and Notepad start UTF-8 files with a BOM, which must not hide the first column."""
+    bom = "\ufeff"
+    (tmp_path / "in.csv").write_text(bom + "contact_id,transcript\nc1,Customer: refund please\n", encoding="utf-8")
+    assert [c.contact_id for c in read_contacts(tmp_path / "in.csv")] == ["c1"]
+    write_contacts([make_contact(5)], tmp_path / "plain.jsonl")
+    (tmp_path / "bom.jsonl").write_text(bom + (tmp_path / "plain.jsonl").read_text(), encoding="utf-8")
+    assert len(read_contacts(tmp_path / "bom.jsonl")) == 1
+    (tmp_path / "bom.json").write_text(bom + json.dumps(make_contact(6).model_dump(mode="json"), indent=1))
+    assert len(read_contacts(tmp_path / "bom.json")) == 1
+
+
+def test_a_csv_column_named_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("contact_id,transcript,transcript\nc1,Customer: refund please,Agent: notes\n")
+    with pytest.raises(InputFormatError, match=r"more than once \(transcript\)"):
+        read_contacts(path)
+
+
+def test_integer_ids_of_a_typed_parquet_column_are_read_as_text(tmp_path: Path) -> None:
+    """A pandas export types numeric ids as integers; CSV reads the same ids as text."""
+    pq.write_table(
+        pa.table({"contact_id": [101, 102], "transcript": ["Customer: refund please"] * 2, "agent_id": [7, 8]}),
+        tmp_path / "flat.parquet",
+    )
+    read = read_contacts(tmp_path / "flat.parquet")
+    assert [(c.contact_id, c.agent_id) for c in read] == [("101", "7"), ("102", "8")]

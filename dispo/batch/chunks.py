@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dispo.contact import DEFAULT_LIMITS, Contact, ContactLimits
-from dispo.io import InputFormatError, Rejected, detect_format, iter_records
+from dispo.io import InputFormatError, Rejected, detect_format, iter_records, json_document
 from dispo.platforms import iter_platform_records
 from dispo.taxonomy import Taxonomy
 
@@ -97,9 +97,9 @@ def file_chunks(
 def count_records(path: Path, platform: str | None = None) -> int:
     """How many records a file holds, cheaply (no validation): for the progress bar's total.
 
-    JSONL: non-blank lines; Parquet: the row count in its footer; CSV: rows after the header
-    that are not blank (quoted fields may span lines, so the file is parsed as CSV); a platform
-    export: one (each file is one contact)."""
+    JSONL: non-blank lines (a ``.json`` file that is one document: its contacts); Parquet: the row
+    count in its footer; CSV: rows after the header that are not blank (quoted fields may span
+    lines, so the file is parsed as CSV); a platform export: one (each file is one contact)."""
     if platform is not None:
         return 1
     fmt = detect_format(path)
@@ -109,6 +109,9 @@ def count_records(path: Path, platform: str | None = None) -> int:
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputFormatError(f"{path}: not a readable Parquet file: {exc}") from None
     if fmt == "jsonl":
+        document = json_document(path)  # a .json file that is one document: its contacts
+        if document is not None:
+            return len(document)
         count = 0
         with path.open("rb") as fh:
             for line in fh:

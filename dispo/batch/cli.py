@@ -97,7 +97,11 @@ def label_command(args: argparse.Namespace) -> int:
         pseudonym_key=key,
         platform=args.format,
     )
-    run_label_job(job)
+    summary = run_label_job(job)
+    if summary.records and not summary.outputs:
+        logger.error("no record of %d was labelled: every one was rejected (reasons in %s)", summary.records,
+                     summary.rejects_path)  # fmt: skip
+        return 1
     return 0
 
 

@@ -143,6 +143,7 @@ class LabelSummary:
     resumed_chunks: int  # finished by an earlier run
     seconds: float
     contacts_per_s: float  # records processed by this run per second
+    repeated_ids: int = 0  # contact ids written more than once (each record is labelled; reports need them unique)
 
     def __post_init__(self) -> None:
         if self.records != self.outputs + self.rejects:
@@ -222,7 +223,8 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
     rows, rejected = manifest.merge(job.output, job.rejects)
     if (rows, rejected) != (outputs, rejects):
         raise AccountingError(f"merged {rows} rows and {rejected} rejects; the record says {outputs} and {rejects}")
-    manifest.extra["summary"] = {"backend": backend, "engine": job.engine, "model_version": version}
+    manifest.extra["summary"] = {"backend": backend, "engine": job.engine, "model_version": version,
+                                 "repeated_ids": _warn_repeated_ids(job.output)}  # fmt: skip
     manifest.finish(keep_parts=job.keep_parts)
     return _summarise(job, manifest, version, backend, job.engine, resumed, started, run_rate)
 
@@ -255,9 +257,28 @@ def _summarise(
     summary = LabelSummary(
         records, outputs, rejects, job.output, job.rejects, version, backend, engine,
         chunks=len(manifest.chunks), resumed_chunks=resumed, seconds=time.perf_counter() - started, contacts_per_s=rate,
+        repeated_ids=int(manifest.extra.get("summary", {}).get("repeated_ids", 0)),
     )  # fmt: skip
     _log_summary(summary)
     return summary
+
+
+def _warn_repeated_ids(output: Path) -> int:
+    """How many contact ids the labelled output holds more than once, with a warning naming some: the
+    same contact in two inputs, or ids derived from names that collide. Every record is labelled
+    (nothing is dropped), but per-contact metrics (`dispo report`) refuse repeated ids."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    counts = pc.value_counts(pq.read_table(output, columns=["contact_id"]).column("contact_id"))
+    repeated = [str(v["values"]) for v in counts.to_pylist() if v["counts"] > 1]
+    if repeated:
+        logger.warning(
+            "%d contact ids appear more than once in %s (e.g. %s): each record was labelled, but `dispo report` "
+            "needs one row per contact; give each contact its own id or drop the repeated records",
+            len(repeated), output, ", ".join(repeated[:5]),
+        )  # fmt: skip
+    return len(repeated)
 
 
 def _log_summary(summary: LabelSummary) -> None:
