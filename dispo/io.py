@@ -49,6 +49,8 @@ FORMAT_BY_SUFFIX: dict[str, Format] = {
 }
 
 # CSV layout: contact fields, then the transcript, then flattened label blocks, then metadata as JSON.
+#: Transcripts as text files, read by the ``speaker_text`` platform format, not as contact files.
+TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 CSV_CONTACT_COLUMNS = (
     "contact_id",
     "customer_id",
@@ -105,9 +107,10 @@ def detect_format(path: str | Path) -> Format:
     try:
         return FORMAT_BY_SUFFIX[suffix]
     except KeyError:
+        transcript = " (a transcript file: read it with --format speaker_text)" if suffix in TRANSCRIPT_SUFFIXES else ""
         raise InputFormatError(
             f"{path}: cannot tell the format from the suffix {suffix!r}; expected one of "
-            f"{', '.join(sorted(FORMAT_BY_SUFFIX))}"
+            f"{', '.join(sorted(FORMAT_BY_SUFFIX))}{transcript}"
         ) from None
 
 
@@ -123,7 +126,16 @@ def expand_inputs(spec: str | Path, *, suffixes: Collection[str] | None = None) 
     else:
         files = sorted(Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file())
     if not files:
-        raise InputFormatError(f"no input files found at {spec}")
+        others = sorted({p.suffix.lower() for p in path.rglob("*") if p.is_file()}) if path.is_dir() else []
+        seen = f" (it holds {', '.join(s or 'no suffix' for s in others)} files, not {', '.join(sorted(wanted))})"
+        hint = (
+            " (transcript files: read them with --format speaker_text)"
+            if set(others) & set(TRANSCRIPT_SUFFIXES)
+            else ""
+        )
+        raise InputFormatError(
+            f"no input files found at {spec}{seen if others else ''}{hint if suffixes is None else ''}"
+        )
     return files
 
 

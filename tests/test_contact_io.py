@@ -293,3 +293,12 @@ def test_integer_ids_of_a_typed_parquet_column_are_read_as_text(tmp_path: Path) 
     )
     read = read_contacts(tmp_path / "flat.parquet")
     assert [(c.contact_id, c.agent_id) for c in read] == [("101", "7"), ("102", "8")]
+
+
+def test_transcript_files_given_as_contact_files_get_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "calls").mkdir()
+    (tmp_path / "calls" / "c1.txt").write_text("Agent: hello\nCustomer: my order is late\n")
+    with pytest.raises(InputFormatError, match=r"suffix '\.txt'.*--format speaker_text"):
+        read_contacts(tmp_path / "calls" / "c1.txt")
+    with pytest.raises(InputFormatError, match=r"holds \.txt files, not .*--format speaker_text"):
+        read_contacts(tmp_path / "calls")

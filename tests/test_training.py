@@ -209,6 +209,9 @@ def test_registry_versions_promote_and_resolve(tmp_path: Path) -> None:
         resolve("m:v9", tmp_path)
     with pytest.raises(BundleNotFoundError, match="no model named 'other'"):
         resolve("other", tmp_path)
+    # Run outside the repository, a command searches ./models: the error says where the shipped model is.
+    with pytest.raises(BundleNotFoundError, match=r"--models-dir .*/models\)"):
+        resolve("dispo-default", tmp_path)
     assert not list(tmp_path.glob("m/.incoming-*"))
 
 

@@ -76,6 +76,15 @@ def models_dir(override: str | Path | None = None) -> Path:
     return Path(override or os.environ.get(MODELS_DIR_ENV) or "models")
 
 
+def _shipped_hint(name: str, root: Path | None) -> str:
+    """Where the project ships ``name`` when that is not the registry searched (a command run outside
+    the repository's root reads ./models)."""
+    shipped = Path(__file__).resolve().parents[2] / "models"
+    if (shipped / name).is_dir() and shipped != models_dir(root).resolve():
+        return f", e.g. --models-dir {shipped}"
+    return ""
+
+
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise BundleError(f"model name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
@@ -128,7 +137,10 @@ def resolve(ref: str | Path, root: Path | None = None) -> Path:
     check_name(name)
     available = versions(name, root)
     if not available:
-        raise BundleNotFoundError(f"no model named {name!r} in {models_dir(root)} (see `dispo models list`)")
+        raise BundleNotFoundError(
+            f"no model named {name!r} in {models_dir(root).resolve()} (see `dispo models list`; another registry is "
+            f"given by --models-dir or {MODELS_DIR_ENV}{_shipped_hint(name, root)})"
+        )
     chosen = version or promoted_version(name, root) or available[-1]
     if chosen not in available:
         raise BundleNotFoundError(f"model {name!r} has no version {chosen!r}; it has {', '.join(available)}")
