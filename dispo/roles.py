@@ -38,6 +38,11 @@ GENERIC_SPEAKER = re.compile(
     re.IGNORECASE,
 )
 
+#: What an agent says with "my": counted as an agent cue, and not as the customer's first person.
+_AGENT_MY = (
+    r"\bmy (?:apologies|pleasure|colleagues?|supervisor|manager|team ?lead|team|department|system|screen"
+    r"|records|end|side|recommendation)\b"
+)
 _AGENT_CUES = [
     re.compile(pattern)
     for pattern in (
@@ -67,6 +72,7 @@ _AGENT_CUES = [
         r"|\b(?:we|we'll|we will|we can|let's) (?:help|look|check|take a look|sort)",
         r"\bon (?:our|my) (?:side|end)\b|(?:^|[\s.!,])\^[a-z]{2,}\s*$",  # "^Milo": a social-media signature
         r"\bsorry to hear\b|\bi hear you\b|\bwho am i speaking (?:with|to)\b|\bwelcome to\b",
+        _AGENT_MY,
         r"\bhave you (?:tried|checked|received|had a chance)\b|\bare you (?:on|using|able to see)\b",
     )
 ]
@@ -123,7 +129,7 @@ def turn_lean(text: str) -> tuple[float, float, bool]:
     cues = sum(bool(cue.search(lowered)) for cue in _AGENT_CUES) - sum(
         bool(cue.search(lowered)) for cue in _CUSTOMER_CUES
     )
-    pronouns = len(_YOU.findall(lowered)) - len(_I.findall(lowered))
+    pronouns = len(_YOU.findall(lowered)) - len(_I.findall(re.sub(_AGENT_MY, "", lowered)))
     return float(cues), float(pronouns), bool(_SYSTEM_CUES.search(lowered))
 
 

@@ -40,6 +40,18 @@ def test_the_voice_that_reads_like_a_customer_is_the_customer_whoever_speaks_fir
     assert infer_roles(customer_first).roles == {"Speaker 1": "customer", "Speaker 2": "agent"}
 
 
+def test_an_agent_who_says_my_apologies_and_my_colleague_is_still_the_agent() -> None:
+    """An agent's "my apologies", "my pleasure" or "my system" is not a customer's first person."""
+    turns = [
+        ("Speaker 1", "hi you guys sent me the wrong size, I ordered a medium and you sent me a large. fix it?"),
+        ("Speaker 2", "my apologies, my colleague told me about this issue, my system shows the order. my "
+                      "recommendation is an exchange."),
+        ("Speaker 1", "you should have checked. whatever, do the exchange."),
+        ("Speaker 2", "my pleasure, done."),
+    ]  # fmt: skip
+    assert infer_roles(turns).roles == {"Speaker 1": "customer", "Speaker 2": "agent"}
+
+
 def test_a_tie_goes_to_turn_order_and_says_so() -> None:
     assignment = infer_roles([("spk_0", "hello"), ("spk_1", "hello"), ("spk_0", "ok")])
     assert assignment.roles == {"spk_0": "agent", "spk_1": "customer"} and assignment.decided_by == "turn order"
