@@ -75,7 +75,13 @@ SPEAKER_ALIASES: dict[str, str] = {
     "cust": "customer",
     "consumer": "customer",
     "member": "customer",
+    "visitor": "customer",
+    "guest": "customer",
+    "requester": "customer",
+    "end user": "customer",
     "agent": "agent",
+    "supervisor": "agent",
+    "specialist": "agent",
     "rep": "agent",
     "representative": "agent",
     "advisor": "agent",
@@ -87,9 +93,12 @@ SPEAKER_ALIASES: dict[str, str] = {
     "bot": "system",
     "auto": "system",
 }
+_STAMP = r"\d{1,3}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:\s?[AaPp]\.?[Mm]\.?)?"  # 1:02, 00:01:02.5, 10:01 AM
 _TURN_LINE = re.compile(
-    r"^(?:\[(?P<ts>\d{1,3}:\d{2}(?::\d{2})?(?:\.\d+)?)\]\s*)?"  # optional [hh:mm:ss.fff] offset
-    r"(?P<speaker>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*:\s?(?P<text>.*)$"
+    rf"^(?:[\[(]?(?P<ts>{_STAMP})[\])]?\s*[-–]?\s*)?"  # an optional offset or clock time: [00:01:02], 00:01:02 -
+    r"(?P<speaker>[A-Za-z][A-Za-z0-9 _.'-]{0,30}?)"
+    r"(?:\s*[(\[](?:(?P<role>[A-Za-z][A-Za-z ]{0,20}?)|(?P<ts2>" + _STAMP + r"))[)\]])?"  # Dana (Agent), Agent (00:01)
+    r"\s*:\s?(?P<text>.*)$"
 )
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -533,6 +542,7 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
     so are people's names where every speaker is one (:func:`names_as_voices`)."""
     turns: list[dict[str, Any]] = []
     named: list[tuple[dict[str, Any], FieldProblem]] = []  # turns of speakers named by a person's name
+    first_clock: float | None = None
     for number, line in enumerate(transcript.splitlines(), start=1):
         if not line.strip() and not line.startswith("  "):
             continue
@@ -549,14 +559,35 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
         if match is None:
             problems.append(FieldProblem(f"transcript line {number}", "'Speaker: text'", line))
             continue
-        problem = FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", match["speaker"])
-        turn = transcript_turn(match["speaker"], match["text"], problem, named=named, problems=problems)
+        speaker = match["speaker"]
+        if match["role"] and SPEAKER_ALIASES.get(match["role"].strip().lower()):
+            speaker = match["role"]  # "Dana (Agent)": the role, the name is the agent's own
+        elif match["role"] and not SPEAKER_ALIASES.get(speaker.strip().lower()):
+            speaker = f"{speaker} ({match['role']})"  # "Agent (Dana)" is the agent; "Dana (Sales)" is no role
+        problem = FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", speaker)
+        turn = transcript_turn(speaker, match["text"], problem, named=named, problems=problems)
         if turn is None:
             continue
-        if match["ts"]:
-            turn["offset_s"] = _parse_offset(match["ts"])
+        stamp = match["ts"] or match["ts2"]
+        if stamp:
+            clock = _clock_seconds(stamp)
+            if clock is None:
+                turn["offset_s"] = _parse_offset(stamp.replace(",", "."))
+            else:  # a wall-clock time: the offset from the first turn's
+                first_clock = clock if first_clock is None else first_clock
+                turn["offset_s"] = round((clock - first_clock) % 86_400, 3)
         turns.append(turn)
     return names_as_voices(turns, named, problems)
+
+
+def _clock_seconds(stamp: str) -> float | None:
+    """Seconds since midnight of a 12-hour clock time (``10:01 AM``, ``3:15:20 p.m.``); ``None`` for an
+    offset without AM or PM."""
+    found = re.match(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s?([AaPp])\.?[Mm]\.?$", stamp)
+    if found is None:
+        return None
+    hour, minute, second, half = int(found[1]) % 12, int(found[2]), int(found[3] or 0), found[4].lower()
+    return float((hour + (12 if half == "p" else 0)) * 3600 + minute * 60 + second)
 
 
 def transcript_turn(

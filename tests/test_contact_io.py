@@ -302,3 +302,35 @@ def test_transcript_files_given_as_contact_files_get_a_hint(tmp_path: Path) -> N
         read_contacts(tmp_path / "calls" / "c1.txt")
     with pytest.raises(InputFormatError, match=r"holds \.txt files, not .*--format speaker_text"):
         read_contacts(tmp_path / "calls")
+
+
+@pytest.mark.parametrize(
+    ("transcript", "speakers", "offsets"),
+    [
+        ("00:00:01 Agent: hello\n00:00:07 Customer: my order is late", ["agent", "customer"], [1.0, 7.0]),
+        ("Agent (00:00:01): hello\nCustomer (00:01:02.5): my order is late", ["agent", "customer"], [1.0, 62.5]),
+        ("[10:01 AM] Agent: hello\n[10:03 AM] Customer: my order is late", ["agent", "customer"], [0.0, 120.0]),
+        ("[11:59 PM] Rep: hello\n[12:01 AM] Caller: my order is late", ["agent", "customer"], [0.0, 120.0]),
+        ("Dana (Agent): hello\nMark [Customer]: my order is late", ["agent", "customer"], [None, None]),
+        ("Agent (Dana): hello\nVisitor: my order is late", ["agent", "customer"], [None, None]),
+        ("Supervisor: hello\nEnd User: my order is late", ["agent", "customer"], [None, None]),
+    ],
+)
+def test_transcript_lines_in_the_styles_tools_export(transcript: str, speakers: list[str], offsets: list) -> None:
+    """Timestamps before or after the speaker, 12-hour clock times (offsets from the first turn), a
+    role in brackets after a person's name, and more role names of chat and contact-center tools."""
+    from dispo.io import parse_transcript
+
+    problems: list = []
+    turns = parse_transcript(transcript, problems)
+    assert not problems
+    assert [t["speaker"] for t in turns] == speakers
+    assert [t.get("offset_s") for t in turns] == offsets
+
+
+def test_a_bracketed_word_that_is_no_role_stays_an_error() -> None:
+    from dispo.io import parse_transcript
+
+    problems: list = []
+    parse_transcript("Dana (Sales): hello\nCustomer: my order is late", problems)
+    assert [p.found for p in problems] == ["Dana (Sales)"]
