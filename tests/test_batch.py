@@ -378,6 +378,15 @@ def test_repeated_contact_ids_are_labelled_and_counted(
     assert again.repeated_ids == 2  # a finished job reports the same
 
 
+def test_transcript_files_of_one_name_in_two_folders_are_two_contacts(models: Path, tmp_path: Path) -> None:
+    for day in ("day1", "day2"):
+        (tmp_path / "calls" / day).mkdir(parents=True)
+        (tmp_path / "calls" / day / "ab.txt").write_text(f"Agent: hello\nCustomer: my {day} order is late\n")
+    summary = run_label_job(job(models, [str(tmp_path / "calls")], tmp_path / "o.parquet", platform="speaker_text"))
+    assert (summary.outputs, summary.repeated_ids) == (2, 0)
+    assert sorted(r["contact_id"] for r in rows(tmp_path / "o.parquet")) == ["day1/ab", "day2/ab"]
+
+
 def test_job_config_is_checked(tmp_path: Path) -> None:
     from dispo.errors import ConfigError
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -359,3 +361,165 @@ def test_amazon_transcribe_channel_identification_reads_channels_as_voices(tmp_p
     contact = record.item
     assert isinstance(contact, Contact) and [t.speaker for t in contact.turns] == ["customer", "agent"]
     assert contact.metadata["speaker_roles"]["roles"] == {"ch_1": "customer", "ch_0": "agent"}
+
+
+def _mutated(name: str, where: tuple[str | int, ...], value: object, tmp_path: Path) -> Path:
+    """A copy of a fixture with the value at ``where`` replaced (or dropped, for ``...``)."""
+    doc = json.loads((FIXTURES / name).read_text())
+    parent = doc
+    for key in where[:-1]:
+        parent = parent[key]
+    if value is ...:
+        del parent[where[-1]]
+    else:
+        parent[where[-1]] = value
+    (tmp_path / name).write_text(json.dumps(doc))
+    return tmp_path / name
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "where", "value", "field"),
+    [
+        ("twilio", "twilio_transcript.json", ("sentences", 0, "sentence_index"), None, "sentences[0].sentence_index"),
+        ("twilio", "twilio_transcript.json", ("sentences", 0, "media_channel"), [2], "transcript.channel.participants"),
+        ("twilio", "twilio_transcript.json", ("transcript", "channel", "participants"), 7,
+         "transcript.channel.participants"),
+        ("contact_lens", "contact_lens_call.json", ("Participants",), 7, "Participants"),
+        ("contact_lens", "contact_lens_call.json", ("Transcript", 0, "ParticipantId"), ["BOT"],
+         "Transcript[0].ParticipantRole"),
+        ("genesys", "genesys_with_details.json", ("participants", 2, "sessions", 0, "metrics"), 7,
+         "participants[2].sessions[0].metrics"),
+        ("ccai", "ccai_conversation.json", ("callMetadata", "customerChannel"), [1], "callMetadata.customerChannel"),
+        ("ccai", "ccai_conversation.json", ("transcript", "transcriptSegments", 2, "channelTag"), [2],
+         "transcript.transcriptSegments[2].segmentParticipant.role"),
+        ("zendesk", "zendesk_ticket.json", ("ticket", "id"), ..., "ticket.id"),
+    ],
+)  # fmt: skip
+def test_a_field_of_an_unexpected_type_is_a_rejection_naming_it(
+    tmp_path: Path, fmt: str, name: str, where: tuple[str | int, ...], value: object, field: str
+) -> None:
+    [record] = list(iter_platform_records(fmt, _mutated(name, where, value, tmp_path)))
+    assert isinstance(record.item, Rejected) and record.item.error.problems[0].field == field
+
+
+def test_a_reader_failing_on_one_file_rejects_that_file_and_reads_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dispo.platforms import FORMATS, Platform
+    from dispo.platforms.twilio import read_twilio
+
+    def fragile(path: Path, codes: CodeMap | None, name: str) -> Iterator[Any]:
+        if path.name == "a.json":
+            raise KeyError("sid")  # a structure the reader did not foresee
+        yield from read_twilio(path, codes, name)
+
+    monkeypatch.setitem(FORMATS, "twilio", Platform(fragile, (".json",), "a Twilio transcript"))
+    for name in ("a.json", "b.json"):
+        shutil.copy(FIXTURES / "twilio_transcript.json", tmp_path / name)
+    failed, read = list(iter_platform_records("twilio", tmp_path))
+    assert isinstance(read.item, Contact) and isinstance(failed.item, Rejected)
+    assert f"{tmp_path / 'a.json'} (twilio):1: field '<file>': expected a Twilio transcript" in str(failed.item.error)
+    assert "KeyError('sid')" in str(failed.item.error) and failed.item.raw["transcript"]["sid"]
+    assert "a.json (twilio): unexpected structure" in caplog.text
+
+
+def test_zendesk_ids_compare_as_strings_and_sideloaded_end_users_are_customers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    contact = _only("zendesk", "zendesk_ticket.json", tmp_path)
+    assert isinstance(contact, Contact) and contact.metadata["platform"]["customer_comments"] == 1
+    requester = _mutated("zendesk_ticket.json", ("ticket", "requester_id"), "20978392", tmp_path)
+    [record] = list(iter_platform_records("zendesk", requester))
+    assert isinstance(record.item, Contact) and [t.speaker for t in record.item.turns] == ["customer", "agent"]
+    doc = json.loads((FIXTURES / "zendesk_ticket.json").read_text())
+    doc["comments"].insert(1, {"id": 9, "author_id": 555, "public": True, "body": "I'm her husband, same problem."})
+    (tmp_path / "cc.json").write_text(json.dumps(doc))
+    [cc] = list(iter_platform_records("zendesk", tmp_path / "cc.json"))
+    assert isinstance(cc.item, Contact) and [t.speaker for t in cc.item.turns] == ["customer", "agent", "agent"]
+    doc["users"] = [{"id": 555, "role": "end-user"}, {"id": 235323, "role": "agent"}]
+    (tmp_path / "cc.json").write_text(json.dumps(doc))
+    [cc] = list(iter_platform_records("zendesk", tmp_path / "cc.json"))
+    assert isinstance(cc.item, Contact) and [t.speaker for t in cc.item.turns] == ["customer", "customer", "agent"]
+    nobody = _mutated("zendesk_ticket.json", ("ticket", "requester_id"), 1, tmp_path)  # a ticket no customer wrote
+    [record] = list(iter_platform_records("zendesk", nobody))
+    assert isinstance(record.item, Contact) and record.item.metadata["platform"]["customer_comments"] == 0
+    assert "no public comment by the customer (requester 1)" in caplog.text
+
+
+def test_items_without_words_are_skipped_and_counted(tmp_path: Path) -> None:
+    doc = json.loads((FIXTURES / "zendesk_ticket.json").read_text())
+    doc["comments"].insert(1, {"id": 9, "author_id": 20978392, "public": True, "body": "",
+                               "attachments": [{"file_name": "photo.jpg"}]})  # fmt: skip
+    (tmp_path / "zd.json").write_text(json.dumps(doc))
+    [ticket] = list(iter_platform_records("zendesk", tmp_path / "zd.json"))
+    assert isinstance(ticket.item, Contact) and len(ticket.item.turns) == 2
+    assert ticket.item.metadata["platform"]["skipped_items"] == 1
+    doc = json.loads((FIXTURES / "contact_lens_call.json").read_text()) | {"Channel": "CHAT"}
+    doc["Transcript"].insert(0, {"Id": "e", "Type": "EVENT", "ParticipantId": "CUSTOMER"})  # joined the chat
+    doc["Transcript"].insert(3, {"Id": "a", "Type": "ATTACHMENT", "ParticipantId": "CUSTOMER", "Attachments": []})
+    (tmp_path / "cl.json").write_text(json.dumps(doc))
+    [chat] = list(iter_platform_records("contact_lens", tmp_path / "cl.json"))
+    assert isinstance(chat.item, Contact) and len(chat.item.turns) == 5 and chat.item.channel == "chat"
+    assert chat.item.metadata["platform"]["skipped_items"] == 2
+    turn = chat.item.metadata["platform"]["turns"][1]
+    assert (turn["turn"], turn["Sentiment"]) == (1, "NEGATIVE")  # the analytics stay on their turn
+    doc["Transcript"] = doc["Transcript"][:1]  # nothing but the event: no conversation
+    (tmp_path / "cl.json").write_text(json.dumps(doc))
+    [empty] = list(iter_platform_records("contact_lens", tmp_path / "cl.json"))
+    assert isinstance(empty.item, Rejected) and empty.item.error.problems[0].field == "Transcript"
+
+
+@pytest.mark.parametrize("starts", [[15, 10, 5, 0], [0, 10, 5, 15]])  # shuffled; two channels concatenated
+def test_diarized_segments_are_read_in_the_order_they_were_said(tmp_path: Path, starts: list[int]) -> None:
+    said = {0: ("A", "thanks for calling how can I help you"), 5: ("B", "I was charged twice for my order"),
+            10: ("A", "sorry about that I have refunded it"), 15: ("B", "great thanks bye")}  # fmt: skip
+    segments = [{"speaker": said[s][0], "text": said[s][1], "start": s} for s in starts]
+    (tmp_path / "s.json").write_text(json.dumps({"segments": segments}))
+    [record] = list(iter_platform_records("diarized_json", tmp_path / "s.json"))
+    assert isinstance(record.item, Contact) and [t.offset_s for t in record.item.turns] == [0, 5, 10, 15]
+    del segments[0]["start"]  # not every segment is timed: the given order
+    (tmp_path / "s.json").write_text(json.dumps({"segments": segments}))
+    [record] = list(iter_platform_records("diarized_json", tmp_path / "s.json"))
+    assert isinstance(record.item, Contact) and record.item.turns[0].text.startswith(said[starts[0]][1])
+
+
+def test_twilio_sentences_without_an_index_are_read_by_start_time(tmp_path: Path) -> None:
+    doc = json.loads((FIXTURES / "twilio_transcript.json").read_text())
+    for sentence in doc["sentences"]:
+        del sentence["sentence_index"]
+    doc["sentences"].reverse()
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    [record] = list(iter_platform_records("twilio", tmp_path / "t.json"))
+    assert isinstance(record.item, Contact) and [t.speaker for t in record.item.turns] == ["agent", "customer", "agent"]
+    assert record.item.turns[1].text == "Hi, I never got my tracking number. The order was placed last week."
+
+
+@pytest.mark.parametrize(
+    ("times", "extra", "offset"),
+    [([(0, 100), (3250, 3300)], {"confidence": 0.9}, 3.25),  # AssemblyAI's fields
+     ([(0, 3000), (3250, 6000)], {}, 3.25),  # 3000 seconds in one utterance: milliseconds
+     ([(0, 2), (3, 5)], {}, 3)],  # whole seconds
+)  # fmt: skip
+def test_assemblyai_milliseconds_are_recognised_without_audio_duration(
+    tmp_path: Path, times: list[tuple[int, int]], extra: dict[str, object], offset: float
+) -> None:
+    said = [("A", "thanks for calling how can i help"), ("B", "my card was charged twice")]
+    utterances = [{"speaker": who, "text": text, "start": start, "end": end} | extra
+                  for (who, text), (start, end) in zip(said, times, strict=True)]  # fmt: skip
+    (tmp_path / "call.json").write_text(json.dumps({"id": "aai-1", "utterances": utterances}))
+    [record] = list(iter_platform_records("diarized_json", tmp_path / "call.json"))
+    assert isinstance(record.item, Contact) and record.item.turns[1].offset_s == offset
+
+
+def test_names_taken_from_files_are_their_paths_in_the_input_folder(tmp_path: Path) -> None:
+    for day in ("day1", "day2"):
+        (tmp_path / day).mkdir()
+        shutil.copy(FIXTURES / "chat.txt", tmp_path / day / "ab.txt")
+    contacts = [record.item for record in iter_platform_records("speaker_text", tmp_path)]
+    assert [(c.contact_id, c.metadata["platform"]["file"]) for c in contacts if isinstance(c, Contact)] == [
+        ("day1/ab", "day1/ab.txt"), ("day2/ab", "day2/ab.txt")]  # fmt: skip
+    [single] = list(iter_platform_records("speaker_text", tmp_path / "day2" / "ab.txt"))
+    assert isinstance(single.item, Contact) and single.item.contact_id == "ab"
+    shutil.copy(FIXTURES / "whisperx_segments.json", tmp_path / "day1" / "call.json")  # no id of its own
+    [diarized] = list(iter_platform_records("diarized_json", tmp_path))
+    assert isinstance(diarized.item, Contact) and diarized.item.contact_id == "day1/call"

@@ -62,12 +62,17 @@ def chunk_id(file_index: int, index: int) -> str:
 
 
 def file_records(
-    path: Path, taxonomy: Taxonomy | None = None, limits: ContactLimits = DEFAULT_LIMITS, platform: str | None = None
+    path: Path,
+    taxonomy: Taxonomy | None = None,
+    limits: ContactLimits = DEFAULT_LIMITS,
+    platform: str | None = None,
+    root: Path | None = None,
 ) -> Iterator[tuple[int, Contact | Rejected]]:
     """Every record of one file in order: ``(position, contact)`` or ``(position, rejection)``.
-    ``platform``: the file is a platform's export (see :mod:`dispo.platforms`), not a contact file."""
+    ``platform``: the file is a platform's export (see :mod:`dispo.platforms`), not a contact file;
+    ``root``: the input folder a contact named after its file is named relative to."""
     records = (
-        iter_platform_records(platform, path, taxonomy=taxonomy, limits=limits)
+        iter_platform_records(platform, path, taxonomy=taxonomy, limits=limits, root=root)
         if platform is not None
         else iter_records([path], taxonomy=taxonomy, limits=limits)
     )
@@ -82,10 +87,11 @@ def file_chunks(
     taxonomy: Taxonomy | None = None,
     limits: ContactLimits = DEFAULT_LIMITS,
     platform: str | None = None,
+    root: Path | None = None,
 ) -> Iterator[Chunk]:
     """The chunks of one file, in order; the last one may be short. An empty file has none."""
     chunk = Chunk(file_index, 0)
-    for position, item in file_records(path, taxonomy, limits, platform):
+    for position, item in file_records(path, taxonomy, limits, platform, root):
         chunk.items.append((position, item))
         if chunk.records >= chunk_size:
             yield chunk

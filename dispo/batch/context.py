@@ -93,6 +93,8 @@ class JobContext:
     labeller: LabellerConfig
     redactor: Redactor | None  # scrubs rejected records before they are written
 
+    # per input file, the folder a platform contact named after its file is named relative to
+    roots: list[Path] = field(default_factory=list)
     file_ends: dict[int, tuple[int, int]] = field(default_factory=dict)  # file -> (records, chunks) once read
 
     def pending_chunks(self) -> Iterator[Chunk]:
@@ -103,8 +105,9 @@ class JobContext:
             if file_index in self.manifest.files:
                 continue
             records = chunks = 0
+            root = self.roots[file_index] if self.roots else None
             for chunk in file_chunks(
-                path, file_index, self.job.chunk_size, self.taxonomy, self.job.limits, self.job.platform
+                path, file_index, self.job.chunk_size, self.taxonomy, self.job.limits, self.job.platform, root
             ):
                 records += chunk.records
                 chunks += 1

@@ -32,7 +32,7 @@ from dispo.errors import ConfigError, DispoError
 from dispo.io import expand_inputs
 from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE, WEIGHTS_FILE, read_json, resolve
 from dispo.model.runtime import BACKENDS, RUNTIME_FILE, file_sha256
-from dispo.platforms import FORMATS
+from dispo.platforms import FORMATS, names_root
 from dispo.redact import default_redactor
 from dispo.redact.pseudonym import Pseudonymizer
 from dispo.taxonomy import Taxonomy
@@ -160,7 +160,10 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
     assert job.work_dir is not None and job.rejects is not None  # set by __post_init__
     started = time.perf_counter()
     suffixes = FORMATS[job.platform].suffixes if job.platform is not None else None
-    paths = [p for spec in job.inputs for p in expand_inputs(spec, suffixes=suffixes)]
+    expanded = [(spec, expand_inputs(spec, suffixes=suffixes)) for spec in job.inputs]
+    paths = [p for _, found in expanded for p in found]
+    # Platform contacts without ids are named after their files, relative to the folder given.
+    roots = [names_root(spec, found) for spec, found in expanded for _ in found] if job.platform else []
     bundle = resolve(job.model, job.models_dir)
     manifest_info = read_json(bundle, MANIFEST_FILE)
     version = f"{manifest_info['name']}:{manifest_info['version']}"
@@ -200,6 +203,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
             pseudonym_key=job.pseudonym_key,
         ),
         redactor=default_redactor() if job.redact else None,
+        roots=roots,
     )
     try:
         if job.engine == "ray":

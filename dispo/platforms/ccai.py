@@ -32,7 +32,11 @@ def _seconds(duration: Any) -> float | None:
     return None
 
 
-def read_ccai(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def _channel_role(by_channel: dict[int, str], tag: Any) -> str | None:
+    return by_channel.get(tag) if isinstance(tag, int) else None
+
+
+def read_ccai(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     doc, problems = load_object(path, "one CCAI Insights Conversation")
     if problems:
         yield 0, doc, None, problems
@@ -44,7 +48,12 @@ def read_ccai(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         yield 0, doc, None, [FieldProblem("transcript.transcriptSegments", "a non-empty list", found)]
         return
     call = doc["callMetadata"] if isinstance(doc.get("callMetadata"), dict) else {}
-    by_channel = {call.get("customerChannel"): "customer", call.get("agentChannel"): "agent"}
+    by_channel: dict[int, str] = {}
+    for key, role in (("customerChannel", "customer"), ("agentChannel", "agent")):
+        if isinstance(call.get(key), int):
+            by_channel[call[key]] = role
+        elif call.get(key) is not None:
+            problems.append(FieldProblem(f"callMetadata.{key}", "a channel number", call[key]))
     turns: list[dict[str, Any]] = []
     analytics: list[dict[str, Any]] = []
     for i, segment in enumerate(segments):
@@ -56,7 +65,7 @@ def read_ccai(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         )
         where = f"transcript.transcriptSegments[{i}]"
         turn = spoken_turn(
-            ROLES.get(str(participant.get("role", ""))) or by_channel.get(segment.get("channelTag")),
+            ROLES.get(str(participant.get("role", ""))) or _channel_role(by_channel, segment.get("channelTag")),
             segment.get("text"), problems, text_field=f"{where}.text", what="the segment's text",
             unmapped=FieldProblem(f"{where}.segmentParticipant.role",
                                   f"one of {', '.join(ROLES)} (or callMetadata channels)", participant.get("role")),

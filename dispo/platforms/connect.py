@@ -4,7 +4,9 @@ and Amazon Transcribe Call Analytics post-call output. One JSON file is one call
 Contact Lens names speakers by ``ParticipantId`` (roles listed under ``Participants``) and the
 contact under ``CustomerMetadata.ContactId``; Transcribe Call Analytics gives each turn its
 ``ParticipantRole`` and the call its ``JobName``. Both carry per-turn ``Sentiment``, detected
-issues and outcomes, ``Categories`` and ``ConversationCharacteristics``: kept in metadata.
+issues and outcomes, ``Categories`` and ``ConversationCharacteristics``: kept in metadata. A chat's
+``EVENT`` and ``ATTACHMENT`` items without ``Content`` (a participant joined, a file was sent) say
+nothing: they are skipped and counted (``metadata.platform.skipped_items``).
 
 Queue events are in the Amazon Connect contact record, not in the analysis; an export that joins the
 record as ``ContactRecord`` gives them: ``Queue.EnqueueTimestamp`` (``queued_at``; ``Queue.Name`` the
@@ -30,6 +32,7 @@ ROLES = {"AGENT": "agent", "CUSTOMER": "customer", "SYSTEM": "system", "CUSTOM_B
 CHANNELS = {"VOICE": "voice", "CHAT": "chat", "EMAIL": "email", "TASK": "chat"}
 TURN_ANALYTICS = ("Sentiment", "IssuesDetected", "OutcomesDetected", "ActionItemsDetected", "Redaction")
 CALL_ANALYTICS = ("Categories", "ConversationCharacteristics", "LanguageCode", "JobDetails")
+WORDLESS = ("EVENT", "ATTACHMENT")  # chat items that may come without Content
 
 RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
 
@@ -59,7 +62,7 @@ def check_id(contact_id: Any, field: str, what: str, problems: list[FieldProblem
 
 def load_json(path: Path) -> tuple[Any, list[FieldProblem]]:
     try:
-        return json.loads(path.read_text(encoding="utf-8")), []
+        return json.loads(path.read_text(encoding="utf-8-sig")), []  # a BOM (PowerShell, Notepad) is read past
     except UnicodeDecodeError as exc:
         return None, [FieldProblem("<file>", "UTF-8 JSON", f"a byte that is not UTF-8 at {exc.start}")]
     except json.JSONDecodeError as exc:
@@ -112,18 +115,28 @@ def contact_record_events(record: Any) -> tuple[dict[str, Any], list[FieldProble
     return {k: v for k, v in events.items() if v is not None}, []
 
 
+def _wordless(item: dict[str, Any]) -> bool:
+    """A chat event or attachment without text: skipped, not a turn (see the module docstring)."""
+    return item.get("Content") is None and str(item.get("Type", "")).upper() in WORDLESS
+
+
 def _turns(
     items: Any, speaker_of: Any, problems: list[FieldProblem], *, may_be_empty: bool = False
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
+    """The turns of a transcript, and how many wordless items were skipped."""
     if may_be_empty and items in (None, []):
-        return []
+        return [], 0
     if not isinstance(items, list) or not items:
         problems.append(FieldProblem("Transcript", "a non-empty list of turns", type(items).__name__))
-        return []
+        return [], 0
     turns = []
+    skipped = 0
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             problems.append(FieldProblem(f"Transcript[{i}]", "an object", type(item).__name__))
+            continue
+        if _wordless(item):
+            skipped += 1
             continue
         who = item.get("ParticipantId", item.get("ParticipantRole"))
         turn = spoken_turn(
@@ -137,13 +150,15 @@ def _turns(
         if isinstance(begin, int | float) and not isinstance(begin, bool):
             turn["offset_s"] = begin / 1000.0
         turns.append(turn)
-    return turns
+    if skipped and not turns and not problems and not may_be_empty:
+        problems.append(FieldProblem("Transcript", "at least one item with Content", f"{skipped} items without"))
+    return turns, skipped
 
 
 def _turn_analytics(items: Any) -> list[dict[str, Any]]:
     """Per turn (by its index among the turns), what the platform said about it."""
     out = []
-    for index, item in enumerate(i for i in items or [] if isinstance(i, dict)):
+    for index, item in enumerate(i for i in items or [] if isinstance(i, dict) and not _wordless(i)):
         analytics = {key: item[key] for key in TURN_ANALYTICS if key in item}
         if analytics:
             out.append({"turn": index, **analytics})
@@ -169,23 +184,31 @@ def _contact(
     return None if problems else raw
 
 
-def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def read_contact_lens(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     doc, problems = load_object(path, "one Contact Lens analysis")
     if problems:
         yield 0, doc, None, problems
         return
-    roles = {p.get("ParticipantId"): ROLES.get(str(p.get("ParticipantRole", "")).upper())
-             for p in doc.get("Participants") or [] if isinstance(p, dict)}  # fmt: skip
+    events, problems = contact_record_events(doc.get("ContactRecord"))
+    participants = doc.get("Participants")
+    if not isinstance(participants, list | None):
+        problems.append(FieldProblem("Participants", "a list of participants", participants))
+    listed = participants if isinstance(participants, list) else []
+    roles = {p["ParticipantId"]: ROLES.get(str(p.get("ParticipantRole", "")).upper())
+             for p in listed if isinstance(p, dict) and isinstance(p.get("ParticipantId"), str)}  # fmt: skip
 
     def speaker_of(item: dict[str, Any]) -> str | None:
         who = item.get("ParticipantId")
-        return roles.get(who) or ROLES.get(str(who or item.get("ParticipantRole", "")).upper())
+        role = roles.get(who) if isinstance(who, str) else None
+        return role or ROLES.get(str(who or item.get("ParticipantRole", "")).upper())
 
-    events, problems = contact_record_events(doc.get("ContactRecord"))
-    turns = _turns(doc.get("Transcript"), speaker_of, problems, may_be_empty=bool(events.get("abandoned")))
+    abandoned = bool(events.get("abandoned"))
+    turns, skipped = _turns(doc.get("Transcript"), speaker_of, problems, may_be_empty=abandoned)
     meta = doc.get("CustomerMetadata") if isinstance(doc.get("CustomerMetadata"), dict) else {}
     extra = {key: doc[key] for key in ("AccountId", "Version") if key in doc}
     extra.update({k: meta[k] for k in ("InstanceId", "InputS3Uri") if k in meta})
+    if skipped:
+        extra["skipped_items"] = skipped
     if "wrapup_code" in doc:  # an export joined with the contact record's disposition attribute
         extra["wrapup_code"] = doc["wrapup_code"]
     record = doc.get("ContactRecord") if isinstance(doc.get("ContactRecord"), dict) else {}
@@ -194,7 +217,7 @@ def read_contact_lens(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
     yield 0, doc, None if raw is None else {**raw, **events}, problems
 
 
-def read_transcribe_call_analytics(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def read_transcribe_call_analytics(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     doc, problems = load_object(path, "one Call Analytics result")
     if problems:
         yield 0, doc, None, problems
@@ -203,6 +226,7 @@ def read_transcribe_call_analytics(path: Path, codes: CodeMap | None) -> Iterato
     def speaker_of(item: dict[str, Any]) -> str | None:
         return ROLES.get(str(item.get("ParticipantRole", "")).upper())
 
-    turns = _turns(doc.get("Transcript"), speaker_of, problems)
-    contact_id = doc.get("JobName") or path.stem
-    yield 0, doc, _contact(contact_id, "VOICE", turns, doc, codes, problems, {}), problems
+    turns, skipped = _turns(doc.get("Transcript"), speaker_of, problems)
+    contact_id = doc.get("JobName") or name
+    extra = {"skipped_items": skipped} if skipped else {}
+    yield 0, doc, _contact(contact_id, "VOICE", turns, doc, codes, problems, extra), problems

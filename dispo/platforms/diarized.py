@@ -7,7 +7,8 @@
   JSON list, or an object whose ``segments`` or ``utterances`` hold it (under ``results`` for
   Deepgram), each segment with ``text`` (or ``transcript``), ``speaker`` (or ``speaker_label``,
   ``speaker_id``; a number is a voice too) and ``start`` in seconds (milliseconds in an AssemblyAI
-  transcript, recognised by its ``audio_duration``).
+  transcript: see :func:`in_milliseconds`). Segments are read in the order of their ``start`` when
+  every one has it (channels transcribed apart and concatenated, shuffled output), else as given.
   A segment diarization left without a speaker continues the turn before it (counted in metadata).
 
 Consecutive words or segments of one voice make one turn; the roles come from what each voice says
@@ -32,7 +33,7 @@ RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
 SPEAKER_KEYS = ("speaker", "speaker_label", "speaker_id")
 
 
-def read_transcribe(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def read_transcribe(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     doc, problems = load_json(path)
     results = doc.get("results") if isinstance(doc, dict) else None
     if not problems and not (isinstance(results, dict) and isinstance(results.get("items"), list)):
@@ -73,28 +74,25 @@ def read_transcribe(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
         )
         yield 0, doc, None, problems
         return
-    contact_id = str(doc.get("jobName") or path.stem)
+    contact_id = str(doc.get("jobName") or name)
     yield 0, doc, _contact(contact_id, segments, problems, {"jobName": doc.get("jobName")}, doc, codes), problems
 
 
-def read_diarized_json(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def read_diarized_json(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     doc, problems = load_json(path)
     holder = doc.get("results") if isinstance(doc, dict) and isinstance(doc.get("results"), dict) else doc  # Deepgram
     found = doc if isinstance(doc, list) else next(
         (holder[key] for key in ("segments", "utterances") if isinstance(holder, dict)
          and isinstance(holder.get(key), list)), None,
     )  # fmt: skip
-    # AssemblyAI's transcript (utterances beside ``audio_duration``) times them in milliseconds; others in seconds.
-    assemblyai = isinstance(doc, dict) and "audio_duration" in doc and isinstance(doc.get("utterances"), list)
-    scale = 0.001 if assemblyai else 1.0
+    scale = 0.001 if in_milliseconds(doc) else 1.0
     if not problems and found is None:
         problems.append(FieldProblem("segments", "a list of segments (or an object holding one)", type(doc).__name__))
     if problems:
         yield 0, doc, None, problems
         return
     assert found is not None
-    segments: list[tuple[str | None, str, float | None]] = []
-    unattributed = 0
+    read: list[tuple[int, Any, str, float | None]] = []  # (position, voice or None, text, start)
     for i, segment in enumerate(found):
         if not isinstance(segment, dict):
             problems.append(FieldProblem(f"segments[{i}]", "an object", type(segment).__name__))
@@ -104,17 +102,43 @@ def read_diarized_json(path: Path, codes: CodeMap | None) -> Iterator[RawContact
             problems.append(FieldProblem(f"segments[{i}].text", "the segment's text", text))
             continue
         voice = next((segment[key] for key in SPEAKER_KEYS if segment.get(key) not in (None, "")), None)
+        start = seconds(segment, ("start", "start_time"), f"segments[{i}].start", problems, scale=scale)
+        read.append((i, voice, text.strip(), start))
+    if all(start is not None for *_, start in read):
+        read.sort(key=lambda item: item[3] or 0.0)  # stable: segments starting together keep their order
+    segments: list[tuple[str | None, str, float | None]] = []
+    unattributed = 0
+    for i, voice, text, start in read:
         if voice is None:
             if not segments:
                 problems.append(FieldProblem(f"segments[{i}].speaker", "a speaker on the first segment", None))
                 continue
             unattributed += 1
             voice = segments[-1][0]
-        start = seconds(segment, ("start", "start_time"), f"segments[{i}].start", problems, scale=scale)
-        segments.append((str(voice), text.strip(), start))
-    contact_id = str(doc.get("id") or path.stem) if isinstance(doc, dict) else path.stem
+        segments.append((str(voice), text, start))
+    contact_id = str(doc.get("id") or name) if isinstance(doc, dict) else name
     extra = {"unattributed_segments": unattributed} if unattributed else {}
     yield 0, doc, _contact(contact_id, segments, problems, extra, doc, codes), problems
+
+
+def in_milliseconds(doc: Any) -> bool:
+    """Whether a diarized export times its segments in milliseconds, as AssemblyAI's transcript does:
+    top-level ``utterances`` (Deepgram's are under ``results``) beside its ``audio_duration``; or,
+    without it, utterances whose ``start`` and ``end`` are all whole numbers and that carry AssemblyAI's
+    ``confidence`` or ``words``, or of which one would last over 120 s if read as seconds (no one
+    speaks that long at once)."""
+    utterances = doc.get("utterances") if isinstance(doc, dict) else None
+    if not isinstance(utterances, list) or not utterances:
+        return False
+    if "audio_duration" in doc:
+        return True
+    if not all(isinstance(u, dict) and _whole(u.get("start")) and _whole(u.get("end")) for u in utterances):
+        return False
+    return any("confidence" in u or "words" in u or u["end"] - u["start"] > 120 for u in utterances)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def seconds(

@@ -36,7 +36,7 @@ PURPOSES = {"external": "customer", "customer": "customer", "internal": "agent",
 MEDIA = {"call": "voice", "voice": "voice", "chat": "chat", "message": "chat", "email": "email", "callback": "voice"}
 
 
-def read_genesys(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def read_genesys(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     doc, problems = load_object(path, "one Genesys Cloud communication transcript")
     if problems:
         yield 0, doc, None, problems
@@ -121,7 +121,11 @@ def queue_events(participants: Any) -> tuple[dict[str, Any], list[FieldProblem]]
                 )
                 continue
             segments = sorted(segments, key=lambda s: str(s.get("segmentStart", "")))
-            metrics = {m.get("name") for m in session.get("metrics") or [] if isinstance(m, dict)}
+            listed = session.get("metrics")
+            if not isinstance(listed, list | None):
+                problems.append(FieldProblem(f"participants[{i}].sessions[{j}].metrics", "a list of metrics", listed))
+                continue
+            metrics = {m["name"] for m in listed or [] if isinstance(m, dict) and isinstance(m.get("name"), str)}
             if purpose == "acd" and segments:
                 events.setdefault("queued_at", segments[0].get("segmentStart"))
                 if isinstance(segments[0].get("queueId"), str):

@@ -1,5 +1,6 @@
 """Transcripts as plain text: ``Speaker: text`` lines (with an optional ``[hh:mm:ss]`` offset),
-SubRip (``.srt``) and WebVTT (``.vtt``) subtitles. One file is one contact, named by the file.
+SubRip (``.srt``) and WebVTT (``.vtt``) subtitles. One file is one contact, named by the file
+(its path relative to the input folder, without the suffix).
 
 Speakers are recognised by the same aliases as the CSV reader (Caller, Rep, Advisor, IVR, Bot...);
 in subtitles a cue names its speaker as ``Agent: ...`` or, in WebVTT, ``<v Agent>...``; the cue's
@@ -26,7 +27,7 @@ _NAMED = re.compile(r"^(?P<speaker>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*:\s?(?P<text
 RawContact = tuple[int, Any, dict[str, Any] | None, list[FieldProblem]]
 
 
-def read_speaker_text(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def read_speaker_text(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -39,12 +40,12 @@ def read_speaker_text(path: Path, codes: CodeMap | None) -> Iterator[RawContact]
     if problems:
         yield 0, text[:2000], None, problems
         return
-    metadata: dict[str, Any] = {"platform": {"file": path.name}}
+    metadata: dict[str, Any] = {"platform": {"file": name + path.suffix}}  # relative to the input folder
     if roles is not None:
         metadata[ROLES_METADATA_KEY] = roles.to_dict()
     diarized = roles is not None and any(is_generic_speaker(label) for label in roles.roles)  # speech recognised
     channel = "voice" if suffix != ".txt" or diarized else "chat"
-    yield 0, text[:2000], {"contact_id": path.stem, "channel": channel, "turns": turns, "metadata": metadata}, []
+    yield 0, text[:2000], {"contact_id": name, "channel": channel, "turns": turns, "metadata": metadata}, []
 
 
 def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:

@@ -5,12 +5,15 @@ returns them (``GET /v2/Transcripts/{Sid}`` and ``GET /v2/Transcripts/{Sid}/Sent
 A sentence names its audio channel (``media_channel``), not its speaker; the transcript's
 ``channel.participants`` say which participant (and role) is on which channel. Without them the
 speakers are unknown and the call is a rejection naming that field. Offsets are ``start_time``
-(seconds, sent as a string).
+(seconds, sent as a string). Sentences are read in the order of their ``sentence_index``; without
+one, by ``start_time`` when every sentence has it (channels transcribed apart and concatenated),
+else as given.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ ROLES = {"customer": "customer", "caller": "customer", "agent": "agent", "rep": 
          "ivr": "system", "system": "system"}  # fmt: skip
 
 
-def read_twilio(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
+def read_twilio(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawContact]:
     doc, problems = load_object_holding(path, "sentences", list, "a list of Transcript Sentences")
     if problems:
         yield 0, doc, None, problems
@@ -31,15 +34,18 @@ def read_twilio(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
     transcript: dict[str, Any] = doc["transcript"] if isinstance(doc.get("transcript"), dict) else {}
     channel: dict[str, Any] = transcript["channel"] if isinstance(transcript.get("channel"), dict) else {}
     speakers: dict[int, str] = {}
-    for participant in channel.get("participants") or []:
+    participants = channel.get("participants")
+    if not isinstance(participants, list | None):
+        problems.append(FieldProblem("transcript.channel.participants", "a list of participants", participants))
+    for participant in participants if isinstance(participants, list) else []:
         if isinstance(participant, dict) and isinstance(participant.get("channel_participant"), int):
             role = ROLES.get(str(participant.get("role", "")).lower())
             if role is not None:
                 speakers[participant["channel_participant"]] = role
     turns: list[dict[str, Any]] = []
-    ordered = sorted((s for s in doc["sentences"] if isinstance(s, dict)), key=lambda s: s.get("sentence_index", 0))
-    for i, sentence in enumerate(ordered):
-        speaker = speakers.get(sentence.get("media_channel"))  # type: ignore[arg-type]
+    for i, sentence in _in_order(doc["sentences"], problems):
+        media_channel = sentence.get("media_channel")
+        speaker = speakers.get(media_channel) if isinstance(media_channel, int) else None
         channel_role = f"a role for media channel {sentence.get('media_channel')!r}"
         turn = spoken_turn(
             speaker, sentence.get("transcript"), problems, text_field=f"sentences[{i}].transcript",
@@ -57,7 +63,7 @@ def read_twilio(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
             turns[-1]["text"] += " " + text
         else:
             turns.append(turn)
-    contact_id = transcript.get("sid") or transcript.get("customer_key") or path.stem
+    contact_id = transcript.get("sid") or transcript.get("customer_key") or name
     if problems:
         yield 0, doc, None, problems
         return
@@ -67,3 +73,30 @@ def read_twilio(path: Path, codes: CodeMap | None) -> Iterator[RawContact]:
                            "metadata": {"platform": platform}}  # fmt: skip
     problems = codes.apply(raw, doc.get("wrapup_code"), "wrapup_code") if codes is not None else []
     yield 0, doc, None if problems else raw, problems
+
+
+def _in_order(sentences: list[Any], problems: list[FieldProblem]) -> list[tuple[int, dict[str, Any]]]:
+    """The sentences (with their positions in the file) in spoken order: see the module docstring."""
+    found: list[tuple[int, dict[str, Any]]] = []
+    for i, sentence in enumerate(sentences):
+        index = sentence.get("sentence_index", 0) if isinstance(sentence, dict) else None
+        if not isinstance(sentence, dict):
+            problems.append(FieldProblem(f"sentences[{i}]", "a Transcript Sentence object", type(sentence).__name__))
+        elif not isinstance(index, int) or isinstance(index, bool):
+            problems.append(FieldProblem(f"sentences[{i}].sentence_index", "the sentence's position (a number)", index))
+        else:
+            found.append((i, sentence))
+    if all("sentence_index" in sentence for _, sentence in found):
+        return sorted(found, key=lambda item: item[1]["sentence_index"])
+    starts = [_start(sentence) for _, sentence in found]
+    if all(start is not None for start in starts):
+        return [item for _, item in sorted(zip(starts, found, strict=True), key=lambda pair: pair[0] or 0.0)]
+    return found
+
+
+def _start(sentence: dict[str, Any]) -> float | None:
+    try:
+        start = float(sentence["start_time"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return start if math.isfinite(start) else None
