@@ -66,6 +66,12 @@ class Turn(BaseModel):
     text: str
     offset_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # JSON has no NaN or Infinity
 
+    @field_validator("speaker", mode="before")
+    @classmethod
+    def _speaker_case(cls, value: Any) -> Any:
+        """``Customer`` or ``AGENT`` is the role it names (CSV transcripts read them so too)."""
+        return value.strip().lower() if isinstance(value, str) and value.strip().lower() in SPEAKERS else value
+
     @field_validator("text")
     @classmethod
     def _unicode(cls, value: str) -> str:
@@ -275,6 +281,7 @@ _EXPECTED_BY_TYPE = {
     "datetime_type": "an ISO-8601 date-time with a time zone",
     "datetime_from_date_parsing": "an ISO-8601 date-time with a time zone",
     "timezone_aware": "an ISO-8601 date-time with a time zone (e.g. +00:00 or Z)",
+    "finite_number": "a finite number (not NaN or Infinity)",
 }
 
 

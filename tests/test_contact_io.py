@@ -87,6 +87,12 @@ GOOD = make_contact(0).to_json_dict()
         ({**GOOD, "channel": "fax"}, "channel", "one of voice"),
         ({**GOOD, "contact_id": ""}, "contact_id", "non-empty"),
         ({**GOOD, "surprise": 1}, "surprise", "no such field"),
+        (
+            {**GOOD, "turns": [{"speaker": "customer", "text": "x", "offset_s": float("nan")}]},
+            "turns[0].offset_s",
+            "a finite number (not NaN",
+        ),
+        ({**GOOD, "turns": [{"speaker": "Bot", "text": "x"}]}, "turns[0].speaker", "one of customer"),
         ({**GOOD, "turns": [{"speaker": "customer", "text": "x"}] * 3001}, "turns", "at most 2000 turns"),
         ({**GOOD, "turns": [{"speaker": "customer", "text": "x" * 20_001}]}, "turns[0].text", "at most 20000"),
     ],
@@ -334,3 +340,12 @@ def test_a_bracketed_word_that_is_no_role_stays_an_error() -> None:
     problems: list = []
     parse_transcript("Dana (Sales): hello\nCustomer: my order is late", problems)
     assert [p.found for p in problems] == ["Dana (Sales)"]
+
+
+def test_a_speaker_written_in_capitals_is_the_role_it_names(tmp_path: Path) -> None:
+    record = {
+        "contact_id": "c1",
+        "turns": [{"speaker": "Customer", "text": "my order"}, {"speaker": "AGENT ", "text": "ok"}],
+    }
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n")
+    assert [t.speaker for t in read_contacts(tmp_path / "in.jsonl")[0].turns] == ["customer", "agent"]
