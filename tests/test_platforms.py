@@ -219,6 +219,11 @@ def test_broken_files_unknown_formats_and_bad_code_maps(tmp_path: Path) -> None:
     (tmp_path / "y.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nRobot: beep\n")
     [unknown] = list(iter_platform_records("speaker_text", tmp_path / "y.srt"))
     assert isinstance(unknown.item, Rejected) and unknown.item.error.problems[0].found == "Robot"
+    # A cue is named by its number: WebVTT's header and notes are not cues.
+    (tmp_path / "z.vtt").write_text("WEBVTT\n\nNOTE made by hand\n\n00:00:01.000 --> 00:00:02.000\nAgent: hi\n\n"
+                                    "00:00:03.000 --> 00:00:04.000\nno speaker here\n")  # fmt: skip
+    [no_voice] = list(iter_platform_records("speaker_text", tmp_path / "z.vtt"))
+    assert isinstance(no_voice.item, Rejected) and no_voice.item.error.problems[0].field == "cue 2"
     with pytest.raises(InputFormatError, match="unknown platform format"):
         list(iter_platform_records("avaya", tmp_path / "x.json"))
     (tmp_path / "codes.yaml").write_text("codes:\n  X: {reason: a, colour: red}\n")

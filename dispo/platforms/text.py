@@ -53,12 +53,14 @@ def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = []
     named: list[tuple[dict[str, Any], FieldProblem]] = []  # cues of speakers named by a person's name
     blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
-    for number, block in enumerate(blocks, start=1):
+    number = 0  # the cue's number, as a subtitle editor shows it (WebVTT's header and notes are no cues)
+    for block in blocks:
         lines = [line.strip() for line in block.split("\n") if line.strip()]
         timing_at = next((i for i, line in enumerate(lines) if _TIMING.match(line)), None)
+        if timing_at is None and lines and lines[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")):
+            continue
+        number += 1
         if timing_at is None:
-            if lines and (lines[0].startswith("WEBVTT") or lines[0].startswith(("NOTE", "STYLE", "REGION"))):
-                continue
             problems.append(FieldProblem(f"cue {number}", "a timing line 'start --> end'", lines[0] if lines else ""))
             continue
         timing = _TIMING.match(lines[timing_at])
