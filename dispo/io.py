@@ -44,6 +44,7 @@ FORMAT_BY_SUFFIX: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
     ".csv": "csv",
+    ".tsv": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
 }
@@ -396,12 +397,29 @@ def _json_items(text: str) -> Iterator[tuple[int, Any]]:
         raise json.JSONDecodeError("extra data after the array", text, position + 1)
 
 
+def csv_delimiter(path: Path, *, reading: bool = True) -> str:
+    """The field separator of a CSV file: a tab for ``.tsv``; else, when reading, a semicolon or a tab
+    where the header has one and no comma (spreadsheets in locales whose decimal mark is a comma
+    write semicolons); else a comma."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    if reading and path.is_file():
+        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            header = fh.readline()
+        if "," not in header:
+            for delimiter in (";", "\t"):
+                if delimiter in header:
+                    return delimiter
+    return ","
+
+
 def _raw_csv(path: Path) -> Iterator[RawRecord]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     # Bytes that are not UTF-8 become lone surrogates, which the contract refuses field by field:
     # a record with junk is that record's rejection, not the end of the file.
+    delimiter = csv_delimiter(path)
     with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, delimiter=delimiter)
         try:
             header = next(reader)
         except StopIteration:
@@ -708,7 +726,7 @@ class ContactWriter:
             self._fh = self._tmp.open("w", encoding="utf-8")
         elif self.format == "csv":
             self._fh = self._tmp.open("w", encoding="utf-8", newline="")
-            self._csv = csv.writer(self._fh)
+            self._csv = csv.writer(self._fh, delimiter=csv_delimiter(self.path, reading=False))
             self._csv.writerow(CSV_COLUMNS)
 
     def write(self, contact: Contact) -> None:

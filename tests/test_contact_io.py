@@ -24,7 +24,7 @@ from dispo.taxonomy import Taxonomy
 from tests.conftest import make_contact
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".tsv", ".parquet"])
 def test_round_trip_is_exact_in_every_format(contacts: list[Contact], tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"contacts{suffix}"
     assert write_contacts(contacts, path) == len(contacts)
@@ -349,3 +349,14 @@ def test_a_speaker_written_in_capitals_is_the_role_it_names(tmp_path: Path) -> N
     }
     (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n")
     assert [t.speaker for t in read_contacts(tmp_path / "in.jsonl")[0].turns] == ["customer", "agent"]
+
+
+def test_a_spreadsheet_saved_with_semicolons_is_read_as_csv(tmp_path: Path) -> None:
+    """Excel in locales whose decimal mark is a comma separates fields with semicolons."""
+    path = tmp_path / "export.csv"
+    path.write_text('contact_id;transcript;reason\nc1;"Customer: hi, my refund\nAgent: done, sent";get_refund\n')
+    (contact,) = read_contacts(path)
+    assert contact.turns[0].text == "hi, my refund" and contact.labels is not None
+    from dispo.batch.chunks import count_records
+
+    assert count_records(path) == 1

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dispo.contact import DEFAULT_LIMITS, Contact, ContactLimits
-from dispo.io import InputFormatError, Rejected, detect_format, iter_records, json_document
+from dispo.io import InputFormatError, Rejected, csv_delimiter, detect_format, iter_records, json_document
 from dispo.platforms import iter_platform_records
 from dispo.taxonomy import Taxonomy
 
@@ -126,7 +126,7 @@ def count_records(path: Path, platform: str | None = None) -> int:
         return count
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:  # bad bytes: rejects later
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, delimiter=csv_delimiter(path))
         if next(reader, None) is None:
             return 0
         return sum(1 for row in reader if row and not (len(row) == 1 and not row[0].strip()))
