@@ -101,6 +101,11 @@ _TURN_LINE = re.compile(
     r"(?:\s*[(\[](?:(?P<role>[A-Za-z][A-Za-z ]{0,20}?)|(?P<ts2>" + _STAMP + r"))[)\]])?"  # Dana (Agent), Agent (00:01)
     r"\s*:\s?(?P<text>.*)$"
 )
+# A speaker on a line of its own, then a timestamp, as Otter writes it: "Speaker 1  0:05" (its words below).
+_SPEAKER_LINE = re.compile(
+    r"^(?P<speaker>[A-Za-z][A-Za-z0-9 _.'-]{0,30}?)\s{2,}(?P<ts2>" + _STAMP + r")\s*$"
+    r"(?P<ts>)(?P<role>)(?P<text>)"
+)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 PARQUET_BATCH_ROWS = 2_048
@@ -557,12 +562,19 @@ def _from_flat_row(row: dict[str, Any], source: str, line: int) -> tuple[dict[st
 def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
     """The turns of ``Speaker: text`` lines (see the CSV layout); a bad line is a problem, not a turn.
     Diarization labels (``Speaker 1``, ``spk_0``) are left for :func:`dispo.roles.assign_roles`, and
-    so are people's names where every speaker is one (:func:`names_as_voices`)."""
+    so are people's names where every speaker is one (:func:`names_as_voices`).
+
+    Transcription services that write the speaker on a line of its own (Otter's ``Speaker 1  0:05``,
+    Rev's ``Speaker 1 (00:05):``) put the turn's words on the lines below, up to a blank line: those
+    lines are that turn's text."""
     turns: list[dict[str, Any]] = []
     named: list[tuple[dict[str, Any], FieldProblem]] = []  # turns of speakers named by a person's name
     first_clock: float | None = None
+    block: dict[str, Any] | None = None  # a turn whose speaker line had no words: its words follow
+    seen: set[str] = set()  # the speakers named so far
     for number, line in enumerate(transcript.splitlines(), start=1):
         if not line.strip() and not line.startswith("  "):
+            block = None
             continue
         if line[:1] in (" ", "\t"):
             if not turns:
@@ -573,7 +585,10 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
             continuation = line[2:] if line.startswith("  ") else line[1:]
             turns[-1]["text"] += "\n" + continuation
             continue
-        match = _TURN_LINE.match(line)
+        match = _SPEAKER_LINE.match(line) or _TURN_LINE.match(line)
+        if block is not None and (match is None or not _starts_a_turn(match, seen)):
+            block["text"] = f"{block['text']}\n{line}" if block["text"] else line
+            continue
         if match is None:
             problems.append(FieldProblem(f"transcript line {number}", "'Speaker: text'", line))
             continue
@@ -583,9 +598,11 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
         elif match["role"] and not SPEAKER_ALIASES.get(speaker.strip().lower()):
             speaker = f"{speaker} ({match['role']})"  # "Agent (Dana)" is the agent; "Dana (Sales)" is no role
         problem = FieldProblem(f"transcript line {number}", "a speaker customer, agent or system", speaker)
-        turn = transcript_turn(speaker, match["text"], problem, named=named, problems=problems)
+        turn = transcript_turn(speaker, match["text"] or "", problem, named=named, problems=problems)
         if turn is None:
             continue
+        block = turn if not turn["text"].strip() else None
+        seen.add(speaker.strip())
         stamp = match["ts"] or match["ts2"]
         if stamp:
             clock = _clock_seconds(stamp)
@@ -596,6 +613,16 @@ def parse_transcript(transcript: str, problems: list[FieldProblem]) -> list[dict
                 turn["offset_s"] = round((clock - first_clock) % 86_400, 3)
         turns.append(turn)
     return names_as_voices(turns, named, problems)
+
+
+def _starts_a_turn(match: re.Match[str], seen: set[str]) -> bool:
+    """Whether a ``Name: ...`` line inside a turn's block of words starts the next turn: a role, a
+    diarization label, a speaker already named, or a person's name on a line of its own with a
+    timestamp (``Mark (00:04):``); ``Note: it arrived torn`` is words."""
+    name = match["speaker"].strip()
+    if speaker_turn(name, "") is not None or name in seen:
+        return True
+    return bool(match["ts"] or match["ts2"]) and not (match["text"] or "").strip() and is_person_name(name)
 
 
 def _clock_seconds(stamp: str) -> float | None:

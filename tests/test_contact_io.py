@@ -360,3 +360,35 @@ def test_a_spreadsheet_saved_with_semicolons_is_read_as_csv(tmp_path: Path) -> N
     from dispo.batch.chunks import count_records
 
     assert count_records(path) == 1
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        # Otter, then Rev
+        "Speaker 1  0:00\nThanks for calling Acme.\nHow can I help?\n\nSpeaker 2  0:05\nI want a refund.\n",
+        "Speaker 1 (00:00):\nThanks for calling Acme.\nHow can I help?\n\nSpeaker 2 (00:05):\nI want a refund.\n",
+    ],
+)
+def test_a_speaker_on_a_line_of_its_own_speaks_the_lines_below(transcript: str) -> None:
+    from dispo.io import parse_transcript
+
+    problems: list = []
+    turns = parse_transcript(transcript, problems)
+    assert not problems
+    assert [(t["speaker_label"], t["text"], t["offset_s"]) for t in turns] == [
+        ("Speaker 1", "Thanks for calling Acme.\nHow can I help?", 0.0),
+        ("Speaker 2", "I want a refund.", 5.0),
+    ]
+
+
+def test_inside_a_block_of_words_a_colon_is_words_unless_a_speaker_follows() -> None:
+    from dispo.io import parse_transcript
+
+    problems: list = []
+    turns = parse_transcript("Dana (00:00):\nhi there\nNote: calls are recorded\nMark (00:04):\nmy order\n", problems)
+    assert not problems
+    assert [(t["speaker_label"], t["text"]) for t in turns] == [
+        ("Dana", "hi there\nNote: calls are recorded"),
+        ("Mark", "my order"),
+    ]

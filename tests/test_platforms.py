@@ -528,3 +528,21 @@ def test_names_taken_from_files_are_their_paths_in_the_input_folder(tmp_path: Pa
     shutil.copy(FIXTURES / "whisperx_segments.json", tmp_path / "day1" / "call.json")  # no id of its own
     [diarized] = list(iter_platform_records("diarized_json", tmp_path))
     assert isinstance(diarized.item, Contact) and diarized.item.contact_id == "day1/call"
+
+
+def test_a_transcript_file_header_goes_to_metadata(tmp_path: Path) -> None:
+    """Call-recording tools write fields above the conversation; a line that names a speaker is no header."""
+    (tmp_path / "call.txt").write_text(
+        "Call ID: 88231\nDate: 2026-03-01 10:02\nDuration: 4m12s\n\n"
+        "Agent: Thanks for calling.\nCustomer: refund please\n"
+    )
+    [record] = list(iter_platform_records("speaker_text", tmp_path / "call.txt"))
+    assert isinstance(record.item, Contact)
+    assert record.item.metadata["platform"]["header"] == {"Call ID": "88231", "Date": "2026-03-01 10:02",
+                                                           "Duration": "4m12s"}  # fmt: skip
+    assert [t.speaker for t in record.item.turns] == ["agent", "customer"]
+    (tmp_path / "chat.txt").write_text("Agent: hi\n\nCustomer: refund please\n")
+    [chat] = list(iter_platform_records("speaker_text", tmp_path / "chat.txt"))
+    assert (
+        isinstance(chat.item, Contact) and len(chat.item.turns) == 2 and "header" not in chat.item.metadata["platform"]
+    )

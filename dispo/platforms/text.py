@@ -5,7 +5,8 @@ SubRip (``.srt``) and WebVTT (``.vtt``) subtitles. One file is one contact, name
 Speakers are recognised by the same aliases as the CSV reader (Caller, Rep, Advisor, IVR, Bot...);
 in subtitles a cue names its speaker as ``Agent: ...`` or, in WebVTT, ``<v Agent>...``; the cue's
 start time is the turn's offset. Diarization labels (``Speaker 1``, ``spk_0``, ``SPEAKER_01``) get
-their roles from what each says (:mod:`dispo.roles`), and such a file is a voice contact.
+their roles from what each says (:mod:`dispo.roles`), and such a file is a voice contact. A header
+above the first blank line (``Call ID: 88231``, ``Date: ...``) is kept in ``metadata.platform.header``.
 """
 
 from __future__ import annotations
@@ -35,17 +36,50 @@ def read_speaker_text(path: Path, codes: CodeMap | None, name: str) -> Iterator[
         return
     problems: list[FieldProblem] = []
     suffix = path.suffix.lower()
+    header: dict[str, str] = {}
+    if suffix == ".txt":
+        header, text = split_header(text)
     turns = _cues(text, problems) if suffix in (".srt", ".vtt") else parse_transcript(text, problems)
     roles = assign_roles(turns, problems) if not problems else None
     if problems:
         yield 0, text[:2000], None, problems
         return
     metadata: dict[str, Any] = {"platform": {"file": name + path.suffix}}  # relative to the input folder
+    if header:
+        metadata["platform"]["header"] = header
     if roles is not None:
         metadata[ROLES_METADATA_KEY] = roles.to_dict()
     diarized = roles is not None and any(is_generic_speaker(label) for label in roles.roles)  # speech recognised
     channel = "voice" if suffix != ".txt" or diarized else "chat"
     yield 0, text[:2000], {"contact_id": name, "channel": channel, "turns": turns, "metadata": metadata}, []
+
+
+_HEADER_LINE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z /#._-]{0,40}?)\s*:\s*(?P<value>.*)$")
+#: Words of the fields a transcript tool writes above the conversation ("Call ID:", "Date:", "Duration:").
+_HEADER_WORDS = frozenset(
+    {"id", "no", "number", "ref", "reference", "date", "time", "started", "ended", "start", "end", "duration",
+     "length", "queue", "channel", "direction", "subject", "title", "language", "recording", "file", "call",
+     "contact", "conversation", "interaction", "ticket", "case", "session"}
+)  # fmt: skip
+
+
+def split_header(text: str) -> tuple[dict[str, str], str]:
+    """A transcript file's header (``Call ID: 88231``, ``Date: ...`` lines above the first blank line,
+    every key made of header words such as id, date, duration or queue, none of them a speaker) and the
+    rest; no header and the text as it is otherwise."""
+    head, blank, rest = text.lstrip("\n").partition("\n\n")
+    if not blank or not rest.strip():
+        return {}, text
+    header: dict[str, str] = {}
+    for line in head.splitlines():
+        found = _HEADER_LINE.match(line.strip())
+        if found is None:
+            return {}, text
+        words = set(re.split(r"[\s/#._-]+", found["key"].lower())) - {""}
+        if not words or not words <= _HEADER_WORDS:
+            return {}, text
+        header[found["key"].strip()] = found["value"].strip()
+    return header, rest
 
 
 def _cues(text: str, problems: list[FieldProblem]) -> list[dict[str, Any]]:
