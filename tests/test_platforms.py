@@ -59,6 +59,13 @@ def test_twilio_sentences_become_turns_by_channel_participant(tmp_path: Path) ->
     [record] = list(iter_platform_records("twilio", tmp_path / "t.json"))
     assert isinstance(record.item, Rejected)
     assert record.item.error.problems[0].field == "transcript.channel.participants"
+    # Channel numbers written as digits are the same channels.
+    doc = json.loads((FIXTURES / "twilio_transcript.json").read_text())
+    for participant in doc["transcript"]["channel"]["participants"]:
+        participant["channel_participant"] = str(participant["channel_participant"])
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    [digits] = list(iter_platform_records("twilio", tmp_path / "s.json"))
+    assert isinstance(digits.item, Contact) and [t.speaker for t in digits.item.turns] == ["agent", "customer", "agent"]
 
 
 def test_zendesk_requester_is_the_customer_and_private_notes_stay_out(tmp_path: Path) -> None:
@@ -77,6 +84,19 @@ def test_genesys_purposes_epoch_offsets_and_the_wrap_up_code(tmp_path: Path) -> 
     assert [t.offset_s for t in contact.turns] == [1.0, 6.4, 10.1, 15.0]
     assert contact.metadata["platform"]["analytics"][0]["sentiment"][0]["sentiment"] == -0.6
     assert contact.agent_labels is not None and contact.agent_labels.reason == "cancel_order"
+    # One transcript per channel: the phrases of both are read in the order they were said.
+    doc = json.loads((FIXTURES / "genesys_transcript.json").read_text())
+    phrases = doc["transcripts"][0]["phrases"]
+    doc["transcripts"] = [{"phrases": [p for p in phrases if p["participantPurpose"] == "external"]},
+                          {"phrases": [p for p in phrases if p["participantPurpose"] != "external"]}]  # fmt: skip
+    (tmp_path / "legs.json").write_text(json.dumps(doc))
+    [legs] = list(iter_platform_records("genesys", tmp_path / "legs.json"))
+    assert isinstance(legs.item, Contact) and [t.speaker for t in legs.item.turns] == [
+        "system",
+        "agent",
+        "customer",
+        "agent",
+    ]
 
 
 def test_contact_lens_with_the_contact_record_joined_gives_the_queue_events(tmp_path: Path) -> None:

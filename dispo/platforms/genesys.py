@@ -50,6 +50,7 @@ def read_genesys(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawCo
         return
     started = doc.get("conversationStartTime") or doc.get("startTime")
     turns: list[dict[str, Any]] = []
+    starts: list[Any] = []  # each turn's phrase startTimeMs, as exported
     analytics: list[Any] = []
     for t, transcript in enumerate(transcripts):
         phrases = transcript.get("phrases") if isinstance(transcript, dict) else None
@@ -73,6 +74,10 @@ def read_genesys(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawCo
             if offset is not None:
                 turn["offset_s"] = offset
             turns.append(turn)
+            starts.append(phrase.get("startTimeMs"))
+    if all(isinstance(start, int | float) and not isinstance(start, bool) for start in starts):
+        # Each transcript is one channel or one leg of the call: the phrases of all, in the order said.
+        turns = [turn for _, turn in sorted(zip(starts, turns, strict=True), key=lambda pair: pair[0])]
     contact_id = doc.get("conversationId")
     check_id(contact_id, "conversationId", "the conversation's id", problems)
     if problems:

@@ -38,14 +38,15 @@ def read_twilio(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawCon
     if not isinstance(participants, list | None):
         problems.append(FieldProblem("transcript.channel.participants", "a list of participants", participants))
     for participant in participants if isinstance(participants, list) else []:
-        if isinstance(participant, dict) and isinstance(participant.get("channel_participant"), int):
+        number = _channel_number(participant.get("channel_participant")) if isinstance(participant, dict) else None
+        if number is not None:
             role = ROLES.get(str(participant.get("role", "")).lower())
             if role is not None:
-                speakers[participant["channel_participant"]] = role
+                speakers[number] = role
     turns: list[dict[str, Any]] = []
     for i, sentence in _in_order(doc["sentences"], problems):
-        media_channel = sentence.get("media_channel")
-        speaker = speakers.get(media_channel) if isinstance(media_channel, int) else None
+        media_channel = _channel_number(sentence.get("media_channel"))
+        speaker = speakers.get(media_channel) if media_channel is not None else None
         channel_role = f"a role for media channel {sentence.get('media_channel')!r}"
         turn = spoken_turn(
             speaker, sentence.get("transcript"), problems, text_field=f"sentences[{i}].transcript",
@@ -73,6 +74,13 @@ def read_twilio(path: Path, codes: CodeMap | None, name: str) -> Iterator[RawCon
                            "metadata": {"platform": platform}}  # fmt: skip
     problems = codes.apply(raw, doc.get("wrapup_code"), "wrapup_code") if codes is not None else []
     yield 0, doc, None if problems else raw, problems
+
+
+def _channel_number(value: Any) -> int | None:
+    """An audio channel's number, written as a number or as its digits (``1`` or ``"1"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
 
 
 def _in_order(sentences: list[Any], problems: list[FieldProblem]) -> list[tuple[int, dict[str, Any]]]:
