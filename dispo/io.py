@@ -106,6 +106,7 @@ _SPEAKER_LINE = re.compile(
     r"^(?P<speaker>[A-Za-z][A-Za-z0-9 _.'-]{0,30}?)\s{2,}(?P<ts2>" + _STAMP + r")\s*$"
     r"(?P<ts>)(?P<role>)(?P<text>)"
 )
+_NUMBERED_ROLE = re.compile(r"^(?P<role>[a-z][a-z ]*?)\s*[-_#]?\s*\d{1,2}$")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 PARQUET_BATCH_ROWS = 2_048
@@ -684,7 +685,8 @@ def speaker_turn(name: str, text: str) -> dict[str, Any] | None:
     """A raw turn of a named speaker: its role (from the aliases) or, for a diarization label such as
     ``Speaker 1``, the label for :func:`dispo.roles.assign_roles`; ``None`` for any other name."""
     name = name.strip()
-    role = SPEAKER_ALIASES.get(name.lower())
+    numbered = _NUMBERED_ROLE.match(name.lower())  # "Agent 2": the second agent of a transfer is an agent
+    role = SPEAKER_ALIASES.get(numbered["role"] if numbered else name.lower())
     if role is not None:
         return {"speaker": role, "text": text}
     if is_generic_speaker(name):

@@ -320,6 +320,11 @@ def test_transcript_files_given_as_contact_files_get_a_hint(tmp_path: Path) -> N
         ("Dana (Agent): hello\nMark [Customer]: my order is late", ["agent", "customer"], [None, None]),
         ("Agent (Dana): hello\nVisitor: my order is late", ["agent", "customer"], [None, None]),
         ("Supervisor: hello\nEnd User: my order is late", ["agent", "customer"], [None, None]),
+        (
+            "Agent 1: hello\nCustomer: my order is late\nAgent 2: billing here",
+            ["agent", "customer", "agent"],
+            [None] * 3,
+        ),
     ],
 )
 def test_transcript_lines_in_the_styles_tools_export(transcript: str, speakers: list[str], offsets: list) -> None:
