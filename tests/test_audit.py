@@ -225,6 +225,26 @@ def test_queue_is_ranked_filtered_and_paginated(audit: Audit, corpus: list[Conta
     assert top["suspicion"] >= 1 - top["agent_reason_probability"] - 1e-6
 
 
+def test_the_queue_files_and_sorts_contacts_by_the_instant_they_started(
+    models_root: Path, tmp_path: Path, corpus: list[Contact]
+) -> None:
+    """A contact that started at 07:00 in Singapore started on the previous day in UTC, before one that
+    started at 02:00 UTC: the queue's dates are UTC and it returns its times with their zone."""
+    from datetime import datetime
+
+    east = corpus[0].model_copy(
+        update={"contact_id": "TZ-X", "started_at": datetime.fromisoformat("2026-03-01T07:00+08:00")}
+    )
+    utc = corpus[1].model_copy(update={"contact_id": "TZ-Y", "started_at": datetime.fromisoformat("2026-03-01T02:00Z")})
+    for api in make_audit(models_root, database_url("sqlite", tmp_path)):
+        api.queue_corpus([east, utc])
+        day = api.get("/v1/audit/items", date_from="2026-02-28", date_to="2026-02-28").json()["items"]
+        assert [row["contact_id"] for row in day] == ["TZ-X"]
+        assert day[0]["started_at"] == "2026-02-28T23:00:00+00:00"
+        newest_first = api.get("/v1/audit/items", sort="started_at").json()["items"]
+        assert [row["contact_id"] for row in newest_first] == ["TZ-Y", "TZ-X"]
+
+
 def test_decisions_are_append_only_with_the_previous_value(audit: Audit) -> None:
     item = audit.get("/v1/audit/items", limit=1).json()["items"][0]
     item_id = item["id"]

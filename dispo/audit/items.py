@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dispo.audit.ranking import RankingConfig, TaskView, suspicion
@@ -38,6 +38,17 @@ def current_value(item: Any, decisions: list[dict[str, Any]]) -> AuditedValue:
     )
 
 
+def in_utc(value: datetime | None) -> datetime | None:
+    """A time in UTC; one without a zone (as SQLite hands stored times back) is taken to be UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _isoformat(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def item_summary(item: Any, decisions: list[dict[str, Any]]) -> dict[str, Any]:
     value = current_value(item, decisions)
     return {
@@ -48,7 +59,7 @@ def item_summary(item: Any, decisions: list[dict[str, Any]]) -> dict[str, Any]:
         "agent_id": item.agent_id,
         "queue": item.queue,
         "channel": item.channel,
-        "started_at": item.started_at.isoformat() if item.started_at else None,
+        "started_at": _isoformat(in_utc(item.started_at)),
         "n_turns": item.n_turns,
         "agent_reason": item.agent_reason,
         "agent_outcome": item.agent_outcome,
@@ -116,7 +127,8 @@ def item_row(
         "agent_id": contact.get("agent_id"),
         "queue": contact.get("queue"),
         "channel": contact.get("channel"),
-        "started_at": datetime.fromisoformat(started) if isinstance(started, str) else started,
+        # Stored in UTC: the queue's date filter and sort compare instants (SQLite keeps no zone).
+        "started_at": in_utc(datetime.fromisoformat(started) if isinstance(started, str) else started),
         "agent_reason": agent_reason,
         "agent_outcome": agent_outcome,
         "agent_code": agent_code,
