@@ -250,6 +250,23 @@ def test_labels_outside_the_taxonomy_are_a_clear_error(trained: dict[str, Any], 
     assert not (tmp_path / "out" / "report.json").exists()
 
 
+def test_a_contact_in_the_data_twice_is_an_error_and_only_label_errors_get_the_taxonomy_hint(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    write_contacts(trained["test"][:3], tmp_path / "a.jsonl")
+    write_contacts(trained["test"][2:4], tmp_path / "b.jsonl")
+    with pytest.raises(
+        EvaluationError, match=rf"1 contact ids appear more than once \(e\.g\. {trained['test'][2].contact_id}"
+    ):
+        evaluate_bundle("tiny", str(tmp_path / "*.jsonl"), tmp_path / "out", root=trained["models"])
+    row = trained["test"][0].to_json_dict()
+    row["started_at"] = "2026-03-01T09:00:00"  # no time zone
+    (tmp_path / "c.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(EvaluationError, match="time zone") as info:
+        evaluate_bundle("tiny", tmp_path / "c.jsonl", tmp_path / "out", root=trained["models"])
+    assert "taxonomy" not in str(info.value)
+
+
 def test_unlabelled_data_is_an_error(trained: dict[str, Any], tmp_path: Path) -> None:
     write_contacts([c.model_copy(update={"labels": None}) for c in trained["test"][:2]], tmp_path / "none.jsonl")
     with pytest.raises(EvaluationError, match="no contact carries a label"):

@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,12 +171,18 @@ def read_evaluation_contacts(data_path: str | Path, taxonomy: Taxonomy, model: s
     try:
         contacts = [c for c in ContactReader(data_path, taxonomy=taxonomy) if c.turns]
     except RecordError as exc:
-        raise EvaluationError(
-            f"cannot evaluate {model} on {data_path}: {exc} (labels must belong to the model's "
-            f"taxonomy {taxonomy.name!r})"
-        ) from exc
+        labels = any(p.field.startswith(("labels", "agent_labels")) for p in exc.problems)
+        hint = f" (labels must belong to the model's taxonomy {taxonomy.name!r})" if labels else ""
+        raise EvaluationError(f"cannot evaluate {model} on {data_path}: {exc}{hint}") from exc
     if not contacts:
         raise EvaluationError(f"{data_path}: no contacts to evaluate")
+    counts = Counter(c.contact_id for c in contacts)
+    repeated = [contact_id for contact_id, n in counts.items() if n > 1]
+    if repeated:
+        raise EvaluationError(
+            f"{data_path}: {len(repeated)} contact ids appear more than once (e.g. {', '.join(repeated[:5])}): each "
+            "contact must be scored once; drop the repeated records or give each contact its own id"
+        )
     return contacts
 
 
