@@ -7,6 +7,7 @@ definition of that form: readers, the corpus builder, training, serving and metr
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -183,10 +184,41 @@ def parse_contact(
         contact = Contact.model_validate(raw)
     except ValidationError as exc:
         raise RecordError(source, line, [_problem_from_pydantic(err) for err in exc.errors()]) from None
+    if taxonomy is not None:
+        contact = labels_as_spelled(contact, taxonomy)
     problems = contact_problems(contact, taxonomy=taxonomy, limits=limits)
     if problems:
         raise RecordError(source, line, problems)
     return contact
+
+
+def label_key(value: str) -> str:
+    """What two spellings of one label share: case, spaces, hyphens and underscores aside."""
+    return re.sub(r"[\s_-]+", "_", value.strip().lower())
+
+
+def labels_as_spelled(contact: Contact, taxonomy: Taxonomy) -> Contact:
+    """The contact with each label written as the taxonomy writes it (``Resolved`` or ``" escalated "``
+    is ``resolved``, ``Edit Account`` is ``edit_account``) where exactly one name of the taxonomy
+    matches; anything else is left for :func:`contact_problems` to name."""
+    names = {
+        "reason": taxonomy.reason_names, "outcome": taxonomy.outcome_names, "sentiment": taxonomy.sentiments,
+    }  # fmt: skip
+    update: dict[str, Labels] = {}
+    for block in ("labels", "agent_labels"):
+        labels = getattr(contact, block)
+        if labels is None:
+            continue
+        changed = {}
+        for task, known in names.items():
+            value = getattr(labels, task)
+            if isinstance(value, str) and value not in known:
+                matches = [name for name in known if label_key(name) == label_key(value)]
+                if len(matches) == 1:
+                    changed[task] = matches[0]
+        if changed:
+            update[block] = labels.model_copy(update=changed)
+    return contact.model_copy(update=update) if update else contact
 
 
 def contact_problems(

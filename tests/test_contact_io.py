@@ -397,3 +397,24 @@ def test_inside_a_block_of_words_a_colon_is_words_unless_a_speaker_follows() -> 
         ("Dana", "hi there\nNote: calls are recorded"),
         ("Mark", "my order"),
     ]
+
+
+def test_labels_are_read_as_the_taxonomy_spells_them(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    """A CRM's "Resolved" or " escalated " or "Edit Account" is the taxonomy's label; a label no name
+    matches is still an error."""
+    record = {"contact_id": "c1", "turns": [{"speaker": "customer", "text": "my order"}],
+              "labels": {"reason": "Edit Account", "outcome": "Resolved", "sentiment": " Negative "},
+              "agent_labels": {"outcome": " escalated "}}  # fmt: skip
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n")
+    [contact] = read_contacts(tmp_path / "in.jsonl", taxonomy=taxonomy)
+    assert contact.labels is not None and contact.agent_labels is not None
+    assert (contact.labels.reason, contact.labels.outcome, contact.labels.sentiment) == (
+        "edit_account",
+        "resolved",
+        "negative",
+    )
+    assert contact.agent_labels.outcome == "escalated"
+    record["labels"] = {"reason": "teleport parcel"}
+    (tmp_path / "bad.jsonl").write_text(json.dumps(record) + "\n")
+    with pytest.raises(RecordError, match="teleport parcel"):
+        read_contacts(tmp_path / "bad.jsonl", taxonomy=taxonomy)

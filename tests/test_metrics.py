@@ -310,6 +310,23 @@ def test_audits_without_a_decision_time_must_be_one_per_contact() -> None:
         assert kn(compute_metrics(source, LATE)["overall"]["escalation_rate"]) == (1, 3)
 
 
+def test_audited_labels_are_read_as_the_taxonomy_spells_them_and_checked(caplog: pytest.LogCaptureFixture) -> None:
+    """An analyst's "Track Order" is track_order; a label the taxonomy lacks is refused, as in a
+    contact's labels; an audit of a contact the table does not hold is left out, and said so."""
+    audits = pa.table({"contact_id": ["A", "NOPE"], "audit_reason": ["Track Order", "track_order"],
+                       "audit_outcome": [" Unresolved", None]})  # fmt: skip
+    with (
+        caplog.at_level("WARNING", logger="dispo.metrics.source"),
+        open_source(table(_disagreeing()), audits=audits) as source,
+    ):
+        chained = {r["contact_id"]: r for r in contact_issues(source, LATE).to_pylist()}
+    assert (chained["A"]["outcome"], chained["A"]["outcome_source"]) == ("unresolved", "audit")
+    assert "1 audited contacts are not in the labelled table (e.g. NOPE)" in caplog.text
+    wrong = pa.table({"contact_id": ["A"], "audit_reason": ["teleport_parcel"]})
+    with pytest.raises(MetricsInputError, match=r"audit_reason holds labels outside the taxonomy.*teleport_parcel"):
+        open_source(table(_disagreeing()), audits=wrong)
+
+
 def test_without_audits_the_accuracy_metrics_say_why_they_are_empty() -> None:
     result = overall(_disagreeing(), LATE)
     assert result["agent_accuracy_code"]["value"] is None

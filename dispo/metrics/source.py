@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from typing import Any, TypeAlias
 import duckdb
 import pyarrow as pa
 
+from dispo.contact import label_key
 from dispo.errors import InvalidInputError
 from dispo.taxonomy import Taxonomy, load_taxonomy
 
@@ -64,13 +66,13 @@ _TIME_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAM
 _NUMBER_TYPES = ("FLOAT", "DOUBLE", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT")
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Execute and fetch every row: DuckDB refuses the next statement while a result is unfinished."""
-    return con.execute(sql).fetchall()
+    return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
 
 
-def first_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
-    rows = run(con, sql)
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    rows = run(con, sql, params)
     if not rows:
         raise RuntimeError(f"query returned no row: {sql[:80]}")
     return rows[0]
@@ -187,6 +189,8 @@ def open_source(
         if audits is not None:
             audit_description = _register(con, audits, "input_audits", "audits")
             _audits_view(con, _columns(con, "input_audits"), audit_description, audit_time_column)
+            _audits_as_spelled(con, tax)
+            _check_audits(con, tax, audit_description)
         else:
             run(
                 con,
@@ -409,6 +413,51 @@ def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
 
 
+def _audits_as_spelled(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
+    """The ``audits`` view: audited labels written as the taxonomy writes them (``Resolved`` is
+    ``resolved``, ``Edit Account`` is ``edit_account``; :func:`dispo.contact.label_key`), where exactly
+    one name matches."""
+    rows: list[tuple[str, str, str]] = []
+    for task, names in (("reason", taxonomy.reason_names), ("outcome", taxonomy.outcome_names)):
+        keys = Counter(label_key(name) for name in names)
+        rows += [(task, label_key(name), name) for name in names if keys[label_key(name)] == 1]
+    run(con, "CREATE TABLE label_spelling (task VARCHAR, key VARCHAR, name VARCHAR)")
+    if rows:
+        con.executemany("INSERT INTO label_spelling VALUES (?, ?, ?)", rows)
+    key = "regexp_replace(lower(trim({})), '[\\s_-]+', '_', 'g')"
+    run(
+        con,
+        "CREATE VIEW audits AS SELECT a.contact_id, coalesce(r.name, a.audit_reason) AS audit_reason, "
+        "coalesce(o.name, a.audit_outcome) AS audit_outcome, a.audit_uniform FROM audits_as_given a "
+        f"LEFT JOIN label_spelling r ON r.task = 'reason' AND r.key = {key.format('a.audit_reason')} "
+        f"LEFT JOIN label_spelling o ON o.task = 'outcome' AND o.key = {key.format('a.audit_outcome')}",
+    )
+
+
+def _check_audits(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, where: str) -> None:
+    """Audited labels must be the taxonomy's (as a contact's labels must); an audit of a contact the
+    table does not hold is left out, and said so."""
+    for column, names in (("audit_reason", taxonomy.reason_names), ("audit_outcome", taxonomy.outcome_names)):
+        unknown = first_row(
+            con,
+            f"SELECT list(DISTINCT {column} ORDER BY {column}) FROM audits "
+            f"WHERE {column} IS NOT NULL AND NOT list_contains($names, {column})",
+            {"names": list(names)},
+        )[0]
+        if unknown:
+            raise MetricsInputError(
+                f"{where}: {column} holds labels outside the taxonomy {taxonomy.name!r}: {', '.join(unknown[:5])}"
+            )
+    orphans, examples = first_row(
+        con,
+        "SELECT count(*), list(contact_id ORDER BY contact_id)[1:3] FROM audits "
+        "WHERE contact_id NOT IN (SELECT contact_id FROM contacts)",
+    )
+    if orphans:
+        logger.warning("%s: %d audited contacts are not in the labelled table (e.g. %s): left out", where, orphans,
+                       ", ".join(examples))  # fmt: skip
+
+
 def _audits_view(con: duckdb.DuckDBPyConnection, columns: dict[str, str], where: str, time_column: str | None) -> None:
     if "contact_id" not in columns:
         raise MetricsInputError(f"{where}: missing required column 'contact_id' (found {sorted(columns)})")
@@ -439,7 +488,7 @@ def _audits_view(con: duckdb.DuckDBPyConnection, columns: dict[str, str], where:
         order = f'"{time_column}" DESC NULLS LAST'
     run(
         con,
-        f"CREATE VIEW audits AS SELECT CAST(contact_id AS VARCHAR) AS contact_id, {reason} AS audit_reason, "
+        f"CREATE VIEW audits_as_given AS SELECT CAST(contact_id AS VARCHAR) AS contact_id, {reason} AS audit_reason, "
         f"{outcome} AS audit_outcome, {uniform} AS audit_uniform FROM input_audits WHERE contact_id IS NOT NULL "
         f"QUALIFY row_number() OVER (PARTITION BY contact_id ORDER BY {order}) = 1",
     )
