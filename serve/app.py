@@ -18,7 +18,7 @@ from dispo.redact.pseudonym import Pseudonymizer
 from serve.audit import routes as audit
 from serve.audit import ui
 from serve.db import make_engine, upgrade
-from serve.errors import install_error_handlers
+from serve.errors import BodyTooLargeError, install_error_handlers, problem
 from serve.inference import InferenceService
 from serve.logfilter import install_privacy_filter
 from serve.ratelimit import RateLimiter
@@ -118,8 +118,9 @@ def create_app(settings: Settings | None = None, load: PredictorLoader = load_pr
 
 
 class GuardMiddleware:
-    """Refuses bodies over the size limit (413, before they are read whole) and records each
-    request's route, status and latency for Prometheus."""
+    """Refuses bodies over the size limit (413, before they are read whole: by their Content-Length,
+    or while a streamed body comes in) and records each request's route, status and latency for
+    Prometheus."""
 
     def __init__(
         self, app: ASGIApp, telemetry: Telemetry, max_body_bytes: int, upload_limits: dict[str, int] | None = None
@@ -140,50 +141,46 @@ class GuardMiddleware:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._too_large(send, limit)
+            await self._too_large(BodyTooLargeError(limit), scope, receive, send)
             self._observe(scope, 413, started)
             return
         received = 0
+        responded = False
 
         async def limited_receive() -> Message:
+            # A streamed body has no Content-Length: count it as it comes. The error is an
+            # HTTPException, which FastAPI lets through its body parsing to the error handlers.
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLargeError
+                    raise BodyTooLargeError(limit)
             return message
 
         async def recording_send(message: Message) -> None:
+            nonlocal responded
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                responded = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, recording_send)
-        except _BodyTooLargeError:
-            await self._too_large(send, limit)
+        except BodyTooLargeError as exc:  # read where no error handler answers it
+            if responded:  # too late to say so
+                raise
+            await self._too_large(exc, scope, receive, send)
             status["code"] = 413
         finally:
             self._observe(scope, status["code"], started)
 
-    async def _too_large(self, send: Send, limit: int) -> None:
-        body = b'{"error":"too_large","detail":"request body over ' + str(limit).encode() + b' bytes","problems":[]}'
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _too_large(self, exc: BodyTooLargeError, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(exc.status_code, exc.code, str(exc.detail))
+        await response(scope, receive, send)
 
     def _observe(self, scope: Scope, status: int, started: float) -> None:
         route: Any = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
         self.telemetry.requests.labels(path, scope.get("method", ""), str(status)).inc()
         self.telemetry.latency.labels(path).observe(time.perf_counter() - started)
-
-
-class _BodyTooLargeError(Exception):
-    pass

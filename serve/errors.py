@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +37,8 @@ class NotReadyError(UnavailableError):
 # The one mapping of error categories to HTTP statuses and WebSocket close codes (the first
 # match wins, so a subclass comes before its category). The body's ``error`` is the error's
 # ``code``. Close codes: 1008 policy violation, 1009 too big, 1011 server error, 1013 try again
-# later; 44xx mirror the HTTP statuses where WebSocket has none.
+# later; 44xx mirror the HTTP statuses where WebSocket has none. Errors of the HTTP exchange itself
+# (size and media type of a body, not the domain's) are the ProtocolErrors below, with their status.
 STATUS: list[tuple[type[DispoError], int, int]] = [
     (TooLargeError, 413, 1009),
     (InvalidInputError, 422, 1008),
@@ -49,6 +50,41 @@ STATUS: list[tuple[type[DispoError], int, int]] = [
     (UnavailableError, 503, 1013),
     (ConfigError, 500, 1011),
 ]
+
+
+class ProtocolError(StarletteHTTPException):
+    """An error of the HTTP exchange itself, not of the domain: the body's size or media type. An
+    HTTPException, so FastAPI lets it through while it reads the body (it turns anything else
+    raised there into a bare 400); answered with its own status and ``code``."""
+
+    code: ClassVar[str] = "http_error"
+
+    def __init__(self, status: int, detail: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(status, detail)
+        self.problems = problems or []
+
+
+class BodyTooLargeError(ProtocolError):
+    """A request body over its limit: declared by its Content-Length, or counted while it streams in."""
+
+    code = TooLargeError.code
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
+
+
+class UnsupportedMediaTypeError(ProtocolError):
+    """A body sent with a media type the operation does not read."""
+
+    code = "unsupported_media_type"
+
+    def __init__(self, found: str | None, expected: str) -> None:
+        sent = f"Content-Type {found!r}" if found else "no Content-Type"
+        super().__init__(
+            415,
+            f"the body must be sent as Content-Type: {expected}, not with {sent}",
+            [{"field": "Content-Type", "expected": expected, "found": found}],
+        )
 
 
 def problem(status: int, error: str, detail: str, problems: list[dict[str, Any]] | None = None) -> JSONResponse:
@@ -105,6 +141,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc, ProtocolError):
+            return problem(exc.status_code, exc.code, str(exc.detail), exc.problems)
         return problem(exc.status_code, "http_error", str(exc.detail))
 
     app.add_exception_handler(DispoError, domain_error)

@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import inspect
 from starlette.websockets import WebSocketDisconnect
 
 from dispo.contact import Contact
 from dispo.model.runtime import SegmentCache
+from serve.app import create_app
+from serve.background import BackgroundServer
 from serve.db import make_engine, upgrade
 from serve.settings import Settings
 from tests.factories import Api, database_url, make_api, two_version_registry
@@ -331,6 +334,9 @@ def test_metrics_endpoints_compute_from_the_tenants_record(sqlite_api: Api, samp
     assert mixed["resolution_rate"]["value"] == pytest.approx(sum(o == "resolved" for o in chosen) / 6)
     for path in ("/v1/metrics/scorecard", "/v1/metrics/labels", "/v1/metrics/reasons", "/v1/metrics/dashboard"):
         assert sqlite_api.client.get(path, headers=analyst).status_code == 200, path
+    # Why a metric is missing, in the API's words: no command-line flags (there are no surveys here).
+    assert overall["nps"]["unavailable"] and "(--" not in result.text
+    assert "(--" not in sqlite_api.client.get("/v1/metrics/dashboard", headers=analyst).text
     assert sqlite_api.client.get("/v1/metrics", headers=sqlite_api.headers("agent")).status_code == 403
     other = sqlite_api.client.get("/v1/metrics", headers=sqlite_api.headers("analyst", "globex")).json()
     assert other["overall"]["contacts"]["value"] == 0
@@ -389,6 +395,7 @@ def test_batch_jobs_label_an_upload_and_account_for_every_record(
     assert sqlite_api.client.get("/v1/batches", headers=other).json() == []
     bad = sqlite_api.client.post("/v1/batches", files={"file": ("contacts.txt", b"x", "text/plain")}, headers=service)
     assert bad.status_code == 422
+    assert "?format=speaker_text" in bad.json()["detail"] and "--" not in bad.json()["detail"]  # the API's words
 
 
 def test_invalid_unicode_non_finite_numbers_and_deep_metadata_are_a_named_422(
@@ -421,3 +428,102 @@ def test_invalid_unicode_non_finite_numbers_and_deep_metadata_are_a_named_422(
     assert send({**good, "metadata": deep}).status_code == 422
     # The next request of the same tenant is served as usual.
     assert sqlite_api.post("/v1/dispositions", good).status_code == 200
+
+
+# -- request bodies: size, media type, encoding, syntax ----------------------------------------------
+def test_a_streamed_body_over_the_limit_is_413_like_a_declared_one(
+    models_root: Path, tmp_path: Path, sample_contacts: list[Contact]
+) -> None:
+    url = database_url("sqlite", tmp_path)
+    for api in make_api(models_root, url, max_body_bytes=20_000, max_upload_bytes=30_000):
+        huge = json.dumps({**body(sample_contacts[0]), "turns": [{"speaker": "customer", "text": "x" * 25_000}]})
+        headers = {**api.headers(), "Content-Type": "application/json"}
+        declared = api.client.post("/v1/dispositions", content=huge, headers=headers)
+        streamed = api.client.post("/v1/dispositions", content=iter([huge[:9_000].encode(), huge[9_000:].encode()]),
+                                   headers=headers)  # fmt: skip
+        assert "content-length" not in streamed.request.headers  # Transfer-Encoding: chunked
+        assert declared.status_code == streamed.status_code == 413, streamed.text
+        assert streamed.json() == declared.json() and streamed.json()["error"] == "too_large"
+        # An upload has its own limit, streamed too.
+        boundary = "dispo-test-boundary"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.jsonl"\r\n\r\n'.encode(),
+            b"x" * 40_000,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+        upload_headers = {**api.headers("service"), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        upload = api.client.post("/v1/batches", content=iter(parts), headers=upload_headers)
+        assert upload.status_code == 413 and upload.json()["error"] == "too_large", upload.text
+
+
+def test_a_json_body_must_come_as_json_and_be_utf8_json(sqlite_api: Api, sample_contacts: list[Contact]) -> None:
+    good = json.dumps(body(sample_contacts[0]))
+
+    def send(content: str | bytes, content_type: str | None, path: str = "/v1/dispositions") -> Any:
+        headers = sqlite_api.headers() | ({"Content-Type": content_type} if content_type else {})
+        return sqlite_api.client.post(path, content=content, headers=headers)
+
+    for media_type in ("application/json; charset=utf-8", "application/vnd.dispo+json"):
+        assert send(good, media_type).status_code == 200, media_type
+    for media_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        refused = send(good, media_type)
+        assert refused.status_code == 415 and refused.json()["error"] == "unsupported_media_type", refused.text
+        assert "application/json" in refused.json()["detail"]
+        assert refused.json()["problems"][0]["field"] == "Content-Type"
+    form = sqlite_api.client.post("/v1/dispositions", data={"contact_id": "c1"}, headers=sqlite_api.headers())
+    assert form.status_code == 415, form.text
+    # Every operation that takes JSON (from the schema) says so; the media type is checked before anything else.
+    schema = sqlite_api.client.get("/openapi.json").json()
+    json_operations = [
+        path.replace("{", "").replace("}", "")
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if method == "post" and "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert len(json_operations) >= 5, json_operations
+    for path in json_operations:
+        assert send("{}", "text/plain", path).status_code == 415, path
+
+    latin1 = send('{"contact_id": "caf\u00e9"}'.encode("latin-1"), "application/json")
+    assert latin1.status_code == 422 and latin1.json()["error"] == "invalid_input", latin1.text
+    assert "not UTF-8" in latin1.json()["detail"] and "offset 19" in latin1.json()["detail"]
+    broken = send('{\n  "contact_id": "c1",\n  "turns": [', "application/json")
+    assert broken.status_code == 422, broken.text
+    assert "not valid JSON" in broken.json()["detail"] and "line 3, column 13" in broken.json()["detail"]
+    assert broken.json()["problems"][0]["field"] == "body"
+    assert send("[" * 100_000 + "]" * 100_000, "application/json").status_code == 422  # too deep to parse
+    assert send(good, "application/json").status_code == 200  # and the service goes on
+
+
+def test_over_a_real_connection_streamed_bodies_and_refused_live_sessions_get_their_own_answer(
+    models_root: Path, tmp_path: Path, sample_contacts: list[Contact]
+) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    settings = Settings.from_env(
+        {}, database_url=database_url("sqlite", tmp_path), models_dir=str(models_root), backend="torch",
+        batch_dir=str(tmp_path / "batches"), max_body_bytes=20_000,
+    )  # fmt: skip
+    app = create_app(settings)
+    server = BackgroundServer(app)
+    try:
+        keys = {role: app.state.store.create_key("acme", role, role).secret for role in ("agent", "analyst")}
+        huge = json.dumps({**body(sample_contacts[0]), "turns": [{"speaker": "customer", "text": "x" * 25_000}]})
+        headers = {"X-API-Key": keys["agent"], "Content-Type": "application/json"}
+        chunks = iter([huge[:9_000].encode(), huge[9_000:].encode()])
+        streamed = httpx.post(f"{server.url}/v1/dispositions", content=chunks, headers=headers, timeout=30)
+        assert streamed.status_code == 413 and streamed.json()["error"] == "too_large", streamed.text
+        # A refused live session gets the close code that mirrors the REST status (a bare HTTP 403
+        # for every cause before): 4401 without a key, 4403 for the wrong role.
+        live_url = server.url.replace("http://", "ws://") + "/v1/live/c1"
+        for key, code in ((None, 4401), (keys["analyst"], 4403)):
+            with (
+                connect(live_url, additional_headers={"X-API-Key": key} if key else {}, open_timeout=30) as ws,
+                pytest.raises(ConnectionClosed) as closed,
+            ):
+                ws.recv(timeout=30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+            assert "key" in closed.value.rcvd.reason
+    finally:
+        server.stop()

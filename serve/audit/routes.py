@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from dispo.audit.items import current_value, item_summary
 from serve.audit.deps import AUDIT_ROLES, AuditDep, ItemId, require_audit
 from serve.audit.store import MAX_PAGE, QueueQuery, decision_dict
+from serve.bodies import JSONBodyRoute
 from serve.deps import InferenceDep
 from serve.routes.dispositions import ERRORS
 from serve.store import Principal
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=JSONBodyRoute)
 reader = require_audit(*AUDIT_ROLES)
 analyst = require_audit("analyst")
 Text = Annotated[str | None, Query(max_length=200)]

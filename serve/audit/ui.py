@@ -27,13 +27,14 @@ from serve.audit.deps import COOKIE, COOKIE_MAX_AGE, UI_ROLE, AuditDep, ItemId, 
 from serve.audit.routes import Filters
 from serve.audit.service import AuditService
 from serve.audit.store import QueueQuery
+from serve.bodies import JSONBodyRoute
 from serve.deps import InferenceDep, StoreDep, authenticate, get_limiter
 from serve.errors import status_for
 from serve.inference import InferenceService
 from serve.ratelimit import RateLimiter
 from serve.store import Principal
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=JSONBodyRoute)
 HERE = FilePath(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 STATIC = {"audit.css": "text/css", "audit.js": "text/javascript"}

@@ -9,13 +9,14 @@ from starlette.concurrency import run_in_threadpool
 
 from dispo.errors import ForbiddenError
 from dispo.model.bundle import list_models, promote
+from serve.bodies import JSONBodyRoute
 from serve.deps import StoreDep, get_settings, require
 from serve.routes.dispositions import ERRORS
 from serve.schemas import KeyIn, KeyOut, PromoteIn
 from serve.settings import ENV_PREFIX, Settings
 from serve.store import Principal
 
-router = APIRouter(prefix="/v1", tags=["admin"])
+router = APIRouter(prefix="/v1", tags=["admin"], route_class=JSONBodyRoute)
 admin = require("admin")
 
 

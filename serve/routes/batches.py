@@ -15,13 +15,15 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from dispo.batch.queue import BatchJobs, BatchJobsConfig
+from dispo.io import InputFormatError
+from serve.bodies import JSONBodyRoute
 from serve.deps import get_settings, require
 from serve.routes.dispositions import ERRORS
 from serve.settings import Settings
 from serve.store import Principal
 
 logger = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/batches", tags=["batches"])
+router = APIRouter(prefix="/v1/batches", tags=["batches"], route_class=JSONBodyRoute)
 service = require("service")
 JOB_ID = PathParam(pattern=r"^[0-9a-f]{32}$", description="the id returned when the job was submitted")
 
@@ -88,7 +90,10 @@ async def submit(
     ] = None,
 ) -> dict[str, Any]:
     jobs = tenant_jobs(settings, caller.tenant_id)
-    job = await run_in_threadpool(lambda: jobs.submit(file.filename or "upload.jsonl", file.file, platform=format))
+    try:
+        job = await run_in_threadpool(lambda: jobs.submit(file.filename or "upload.jsonl", file.file, platform=format))
+    except InputFormatError as exc:  # its hint names the command line's --format; here it is ?format=
+        raise InputFormatError(str(exc).replace("--format ", "?format="), exc.problems) from None
     return job.to_dict()
 
 

@@ -13,16 +13,17 @@ from dispo.errors import FieldProblem, InvalidInputError, TooLargeError
 from dispo.labelled import labelled_row
 from dispo.model.predictor import Prediction
 from dispo.taxonomy import Taxonomy
+from serve.bodies import JSONBodyRoute
 from serve.deps import InferenceDep, StoreDep, get_settings, require
 from serve.inference import InferenceService
 from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion
 from serve.settings import Settings
 from serve.store import Principal, as_utc
 
-router = APIRouter(prefix="/v1/dispositions", tags=["dispositions"])
+router = APIRouter(prefix="/v1/dispositions", tags=["dispositions"], route_class=JSONBodyRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem} for code in (401, 403, 404, 413, 422, 429, 503)
+    code: {"model": Problem} for code in (401, 403, 404, 413, 415, 422, 429, 503)
 }  # fmt: skip
 SUGGESTION_ID = Path(min_length=1, max_length=64, description="the id returned with the suggestion")
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-router = APIRouter(tags=["health"])
+from serve.bodies import JSONBodyRoute
+
+router = APIRouter(tags=["health"], route_class=JSONBodyRoute)
 
 
 @router.get("/healthz", summary="The process is up")

@@ -15,7 +15,9 @@ Protocol (JSON messages):
 
 The contact's context comes as query parameters: ``agent_id``, ``customer_id``, ``channel``,
 ``provider``, ``queue``. Authentication uses the same headers as HTTP; a refused connection is
-closed with 4401 (no or bad key), 4403 (wrong role), 4429 (rate limited) or 1013 (not ready).
+accepted and closed at once with 4401 (no or bad key), 4403 (wrong role), 4429 (rate limited),
+1013 (not ready) or 1008 (bad contact id or query parameters), and the reason. (Closed before the
+handshake, a server answers a bare HTTP 403 whatever the cause: a client could not tell them apart.)
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from starlette.concurrency import run_in_threadpool
 
 from dispo.contact import Contact, Turn
 from dispo.errors import DispoError, ForbiddenError
+from serve.bodies import JSONBodyRoute
 from serve.deps import get_inference, get_limiter, get_settings, get_store, websocket_principal
 from serve.errors import close_code_for, status_for
 from serve.routes.dispositions import suggestion_row
 from serve.schemas import LiveTurnIn, Suggestion
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["live"])
+router = APIRouter(tags=["live"], route_class=JSONBodyRoute)
 
 CONTEXT_FIELDS = ("agent_id", "customer_id", "channel", "provider", "queue")
 
@@ -50,10 +53,10 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
             raise ForbiddenError(f"a {caller.role!r} key may not open live sessions; it needs an 'agent' key")
         inference = get_inference(websocket)
     except DispoError as exc:
-        await websocket.close(code=close_code_for(exc), reason=str(exc)[:120])
+        await refuse(websocket, close_code_for(exc), str(exc))
         return
     if not contact_id or len(contact_id) > 200:
-        await websocket.close(code=1008, reason="contact_id must be 1-200 characters")
+        await refuse(websocket, 1008, "contact_id must be 1-200 characters")
         return
     settings = get_settings(websocket)
     store = get_store(websocket)
@@ -64,7 +67,7 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
         Contact(contact_id=contact_id, turns=[], **context)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(x) for x in e["loc"]) for e in exc.errors())
-        await websocket.close(code=1008, reason=f"invalid query parameters: {fields}"[:120])
+        await refuse(websocket, 1008, f"invalid query parameters: {fields}")
         return
     await websocket.accept()
     try:
@@ -138,6 +141,13 @@ async def live(websocket: WebSocket, contact_id: str) -> None:
     except WebSocketDisconnect:
         # The session stays open (an agent desktop may reconnect) until closed or idle too long.
         logger.info("live connection for %s/%s dropped", caller.tenant_id, contact_id)
+
+
+async def refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    """End a connection that cannot start with ``code`` and ``reason``. The handshake is accepted
+    first: closed before it, the server would answer HTTP 403 and the code would never arrive."""
+    await websocket.accept()
+    await websocket.close(code=code, reason=reason.encode()[:120].decode(errors="ignore"))
 
 
 async def _receive_json(websocket: WebSocket, *, max_chars: int) -> Any:
