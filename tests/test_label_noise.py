@@ -130,6 +130,32 @@ def test_confident_learning_flags_wrong_agent_codes_and_only_those(noisy_corpus:
             assert getattr(labels, other) == getattr(original, other)
 
 
+def test_a_history_too_small_to_read_out_of_fold_keeps_its_codes_and_says_so(
+    noisy_corpus: list[Contact], caplog: pytest.LogCaptureFixture
+) -> None:
+    """20 contacts over 27 reasons: no reason has a contact in each of 5 folds, so the reasons are not
+    judged (kept as given, with a warning), while the outcomes, with enough of each, are."""
+    from training.noise import handle_label_noise
+
+    resolved = resolve_labels(noisy_corpus[:20], priority=["agent"])
+    for method in ("prune", "correct"):
+        with caplog.at_level("WARNING", logger="training.noise"):
+            outcome = handle_label_noise(resolved.contacts, resolved.sources, method=method, validation=[],
+                                         reader=OutOfFold(folds=5, max_features=2000))  # fmt: skip
+        assert outcome.report.unjudged == {"reason": 20} and outcome.report.judged.get("outcome") == 20
+        assert "reason: not judged" in caplog.text
+        assert [c.labels.reason for c in outcome.contacts] == [c.labels.reason for c in resolved.contacts]  # type: ignore[union-attr]
+
+
+def test_a_bad_model_name_is_refused_before_any_work(tmp_path: Path) -> None:
+    from dispo.model.bundle import BundleError
+
+    run = RunConfig.from_sections({"data": {"train": [str(tmp_path / "missing.jsonl")]}})
+    with pytest.raises(BundleError, match=r"model name '\.\./escape'"):
+        train_model(run, "../escape", root=tmp_path / "models")
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "models").exists()
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [({"folds": 1}, "folds must be >= 2"), ({"max_features": 0}, "max_features must be positive"),

@@ -27,7 +27,7 @@ import logging
 import os
 import time
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -120,6 +120,7 @@ class NoiseReport:
     judged: dict[str, int] = field(default_factory=dict)  # task -> agent codes judged
     flagged: dict[str, int] = field(default_factory=dict)  # task -> agent codes flagged
     suspects: dict[str, int] = field(default_factory=dict)  # task -> codes only the loose rule flags
+    unjudged: dict[str, int] = field(default_factory=dict)  # task -> agent codes too few to judge, kept as given
     issues: list[LabelIssue] = field(default_factory=list)  # every judged code, most likely wrong first
     temperatures: dict[str, float] = field(default_factory=dict)  # task -> the estimates' tempering
     # task -> (the codes' classes, cleanlab's T[i, j] = P(code i | true j) over them)
@@ -129,8 +130,21 @@ class NoiseReport:
     def summary(self) -> dict[str, Any]:
         rates = {t: round(self.flagged[t] / n, 4) for t, n in self.judged.items() if n}
         return {"judged": self.judged, "flagged": self.flagged, "suspects": self.suspects,
-                "flagged_rate": rates,
+                "flagged_rate": rates, **({"unjudged": self.unjudged} if self.unjudged else {}),
                 "seconds": round(self.seconds, 1)}  # fmt: skip
+
+
+def too_few_to_read(task: str, given: Sequence[str], folds: int, codes: int) -> bool:
+    """Whether a task's labels are too few for an out-of-fold pass (no label has a contact in every
+    fold, so no fold could learn it): the ``codes`` agent codes are then kept as given, with a warning."""
+    largest = max(Counter(given).values())
+    if largest >= folds:
+        return False
+    logger.warning(
+        "label noise: %s: not judged: its most frequent label has %d contacts, fewer than the %d folds of the "
+        "out-of-fold pass; its %d agent codes are kept as given", task, largest, folds, codes,
+    )  # fmt: skip
+    return True
 
 
 def find_label_issues(
@@ -152,6 +166,9 @@ def find_label_issues(
         judged = [k for k, i in enumerate(rows) if sources[i].get(task) == "agent"]
         given = [str(getattr(contacts[i].labels, task)) for i in rows]
         if not judged or len(set(given)) < 2:
+            continue
+        if too_few_to_read(task, given, reader.folds, len(judged)):
+            report.unjudged[task] = len(judged)
             continue
         judgement = judge_labels([texts[i] for i in rows], given, reader=reader)
         flagged, probs, classes = judgement.flags, judgement.probabilities, judgement.classes
@@ -272,7 +289,7 @@ def correct(
         rows = [i for i, c in enumerate(contacts) if c.labels is not None and getattr(c.labels, task) is not None]
         given = [str(getattr(contacts[i].labels, task)) for i in rows]
         agent = [k for k, i in enumerate(rows) if sources[i].get(task) == "agent"]
-        if not agent or len(set(given)) < 2:
+        if not agent or len(set(given)) < 2 or too_few_to_read(task, given, reader.folds, len(agent)):
             continue
         classes = sorted(set(given))
         codes = np.array([classes.index(v) for v in given])

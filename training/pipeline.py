@@ -40,6 +40,7 @@ from dispo.model.bundle import (
     TAXONOMY_FILE,
     TOKENIZER_DIR,
     BundleWriter,
+    check_name,
     models_dir,
     read_json,
     resolve,
@@ -204,6 +205,7 @@ def baseline_metrics(baseline: BaselineModel, contacts: list[Contact], taxonomy:
 
 def train_model(run: RunConfig, name: str, root: Path | None = None, redact: bool = True) -> TrainedBundle:
     started = time.perf_counter()
+    check_name(name)  # before any work: the checkpoints live under the name's folder
     taxonomy = load_taxonomy(run.data.taxonomy)
     if not run.model.label_sizes:  # heads sized from the taxonomy unless the config fixed them
         sized = ModelConfig.for_taxonomy(taxonomy)
