@@ -499,6 +499,14 @@ def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(
     first = AuditStore(make_engine(args.database_url)).queue("acme", QueueQuery(limit=50)).items[0]
     assert first["contact_id"] == contacts[4].contact_id and first["agent_reason_probability"] == pytest.approx(0.02)
     assert first["suspicion"] == pytest.approx(1 - 0.02 * 0.02)
+    # A run that judged no outcome (too few codes, or none): the queue keeps the agent's own outcome.
+    reasons_only = [r for r in rows if r["task"] == "reason"]
+    (bundle / "label_issues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reasons_only), encoding="utf-8")
+    args.database_url = f"sqlite:///{tmp_path / 'reasons.db'}"
+    assert args.handler(args) == 0
+    items = AuditStore(make_engine(args.database_url)).queue("acme", QueueQuery(limit=50)).items
+    coded = {c.contact_id: c.agent_labels.outcome for c in contacts}  # type: ignore[union-attr]
+    assert all(item["agent_outcome"] == coded[item["contact_id"]] for item in items)
     rows[0]["estimated_right"] = 1.5
     (bundle / "label_issues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     with pytest.raises(InvalidInputError, match=r"label_issues.jsonl:1: .*missing or wrong: estimated_right"):

@@ -205,6 +205,10 @@ def test_estimated_agent_accuracy_sums_each_codes_chance_at_confident_learnings_
     assert agents[some]["reason"]["n"] == len(own)
     reasons = {i.contact_id: i.estimated_right for i in report.issues if i.task == "reason"}
     assert agents[some]["reason"]["k"] == pytest.approx(sum(reasons[c.contact_id] for c in own), abs=0.01)
+    # A code is whole only with both parts judged: with the outcomes unjudged, no "code" estimate.
+    report.issues = [i for i in report.issues if i.task == "reason"]
+    reasons_only = estimate_agent_accuracy(noisy_corpus, report)["groups"]["overall"]["all"]
+    assert "code" not in reasons_only and reasons_only["reason"]["n"] == len(noisy_corpus)
 
 
 def test_one_coin_em_gives_each_agent_its_own_accuracy() -> None:

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from training.noise import NoiseReport
 
 GROUPS: tuple[str, ...] = ("provider", "agent_id", "queue")
+#: The tasks a disposition code is made of.
+CODE_TASKS: tuple[str, ...] = ("reason", "outcome")
 #: Temperatures searched for the one at which the population's estimate equals confident learning's.
 TEMPERATURE_RANGE = (0.05, 2.0)
 EM_ITERATIONS = 100
@@ -154,7 +156,9 @@ def estimate_agent_accuracy(
             key = "all" if group == "overall" else getattr(contact, group)
             if key is None:
                 continue
-            for task, right in [*judged.items(), ("code", float(np.prod(list(judged.values()))))]:
+            # The whole code is right when its reason and its outcome are: only where both were judged.
+            whole = [("code", float(np.prod(list(judged.values()))))] if set(judged) >= set(CODE_TASKS) else []
+            for task, right in [*judged.items(), *whole]:
                 tally[str(key)][task][0] += right
                 tally[str(key)][task][1] += 1
         out["groups"][group] = {

@@ -176,6 +176,10 @@ def item_from_label_issues(
 
     agent_reason, reason, reason_confidence, reason_probability = view("reason")
     agent_outcome, outcome, outcome_confidence, outcome_probability = view("outcome")
+    # A task the pass did not judge keeps the agent's own code (unscored), so that a decision records it.
+    coded = contact.get("agent_labels") or {}
+    agent_reason = agent_reason if agent_reason is not None else coded.get("reason")
+    agent_outcome = agent_outcome if agent_outcome is not None else coded.get("outcome")
     return item_row(
         contact,
         source="batch",
