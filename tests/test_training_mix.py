@@ -62,6 +62,9 @@ def test_a_validation_file_chooses_the_epoch_and_is_not_trained_on(tmp_path: Pat
     from training.pipeline import train_model
 
     contacts = [b.contact for b in CorpusBuilder(CorpusConfig(n_contacts=50, seed=2)).build()]
+    # No training contact says how it ended: the outcome head cannot learn, and the card says so.
+    contacts[:40] = [c.model_copy(update={"labels": c.labels.model_copy(update={"outcome": None})})  # type: ignore[union-attr]
+                     for c in contacts[:40]]  # fmt: skip
     write_contacts(contacts[:40], tmp_path / "train.jsonl")
     write_contacts(contacts[40:], tmp_path / "validation.jsonl")
     base = make_tiny_base_model(tmp_path / "base", [t.text for c in contacts for t in c.turns])
@@ -77,7 +80,9 @@ def test_a_validation_file_chooses_the_epoch_and_is_not_trained_on(tmp_path: Pat
     assert (data["n_train"], data["n_validation"]) == (40, 10)
     assert data["validation_file"].endswith("validation.jsonl")
     assert data["weights"]["compact"] and data["weights"]["from_base"] > 0
-    assert "validation.jsonl` (never trained on)" in (bundle.path / "README.md").read_text(encoding="utf-8")
+    card = (bundle.path / "README.md").read_text(encoding="utf-8")
+    assert "validation.jsonl` (never trained on)" in card
+    assert data["untrained_heads"] == ["outcome"] and "**untrained heads: outcome**" in card
     from dispo.model.predictor import Predictor
 
     predictions = Predictor.load(bundle.path).predict(contacts[40:43])

@@ -54,7 +54,9 @@ def sources_table(sources: dict[str, dict[str, Any]]) -> list[str]:
     if not sources:
         return []
     header = "| file | contacts read | kept | " + " | ".join(TASKS) + " |"
-    lines = ["", "Labels each head was trained on, per source file:", "", header, "|---|---|---|" + "---|" * len(TASKS)]
+    title = ("Labels each source file carries in its `labels` block (what each head trained on, after `--labels` "
+             "chose among the sources, is counted above):")  # fmt: skip
+    lines = ["", title, "", header, "|---|---|---|" + "---|" * len(TASKS)]
     for path, info in sources.items():
         counts = [str(sum(info["labels"].get(task, {}).values())) for task in TASKS]
         lines.append(f"| {path} | {info['read']} | {info['kept']} | " + " | ".join(counts) + " |")
@@ -160,6 +162,14 @@ def render_model_card(
         f"- PII redacted before training: {data_info['redacted']}",
         "- labelled contacts per task: "
         + ", ".join(f"{t} {sum(c.values())}" for t, c in data_info["label_counts"].items()),
+        *(
+            [
+                f"- **untrained heads: {', '.join(data_info['untrained_heads'])}** (no training label): their "
+                "predictions carry no information"
+            ]
+            if data_info.get("untrained_heads")
+            else []
+        ),
         *label_source_lines(data_info),
         *sources_table(data_info.get("sources") or {}),
         *(

@@ -320,6 +320,11 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "threads": torch.get_num_threads(),
         "refit_on_all": refit,
     }
+    counts = _label_counts(contacts)
+    untrained = [task for task in TASKS if not sum(counts.get(task, {}).values())]
+    if untrained:
+        logger.warning("no training label for %s: those heads stay untrained and their predictions carry no "
+                       "information (see the model card)", ", ".join(untrained))  # fmt: skip
     data_info = {
         "train_files": run.data.train,
         "eval_file": run.data.eval,
@@ -328,7 +333,8 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "n_train": len(contacts) if refit is not None else len(train),
         "n_validation": len(validation),
         "sha256": data_fingerprint(contacts),
-        "label_counts": _label_counts(contacts),
+        "label_counts": counts,
+        "untrained_heads": untrained,
         "sources": sources,
         "redacted": redact,
         "audits": audit_info,
