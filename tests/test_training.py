@@ -207,6 +207,10 @@ def test_registry_versions_promote_and_resolve(tmp_path: Path) -> None:
     assert list_models(tmp_path) == {"m": {"versions": ["v1", "v2"], "promoted": "v1"}}
     with pytest.raises(BundleNotFoundError, match="no version 'v9'"):
         resolve("m:v9", tmp_path)
+    assert resolve("m:2", tmp_path).name == "v2"  # a version may be named by its number
+    promote("m", "2", tmp_path)
+    assert resolve("m", tmp_path).name == "v2"
+    promote("m", "v1", tmp_path)
     with pytest.raises(BundleNotFoundError, match="no model named 'other'"):
         resolve("other", tmp_path)
     # Run outside the repository, a command searches ./models: the error says where the shipped model is.

@@ -121,7 +121,7 @@ def promote(name: str, version: str, root: Path | None = None) -> Path:
     path = resolve(f"{name}:{version}", root)
     marker = models_dir(root) / name / PROMOTED_FILE
     tmp = marker.with_suffix(".tmp")
-    tmp.write_text(version + "\n", encoding="utf-8")
+    tmp.write_text(path.name + "\n", encoding="utf-8")
     tmp.replace(marker)
     return path
 
@@ -142,6 +142,8 @@ def resolve(ref: str | Path, root: Path | None = None) -> Path:
             f"given by --models-dir or {MODELS_DIR_ENV}{_shipped_hint(name, root)})"
         )
     chosen = version or promoted_version(name, root) or available[-1]
+    if chosen.isdigit() and f"v{chosen}" in available:  # "dispo-default:13" is v13
+        chosen = f"v{chosen}"
     if chosen not in available:
         raise BundleNotFoundError(f"model {name!r} has no version {chosen!r}; it has {', '.join(available)}")
     return models_dir(root) / name / chosen
