@@ -9,9 +9,9 @@ import pytest
 from dispo.errors import ConfigError
 from dispo.io import write_contacts
 from tests.conftest import make_contact
-from training.config import DataConfig
+from training.config import DataConfig, RunConfig
 from training.modelcard import sources_table
-from training.pipeline import read_training_contacts, training_sample
+from training.pipeline import read_training_contacts, train_model, training_sample
 
 
 def test_a_file_is_sampled_to_its_size_with_a_seed(tmp_path: Path, taxonomy):
@@ -87,3 +87,16 @@ def test_a_validation_file_chooses_the_epoch_and_is_not_trained_on(tmp_path: Pat
 
     predictions = Predictor.load(bundle.path).predict(contacts[40:43])
     assert len(predictions) == 3
+
+
+def test_a_validation_file_that_overlaps_the_training_data_is_refused_before_any_work(tmp_path: Path):
+    contacts = [make_contact(i) for i in range(12)]
+    write_contacts(contacts, tmp_path / "train.jsonl")
+    write_contacts(contacts[:3], tmp_path / "validation.jsonl")
+    run = RunConfig.from_sections(
+        {"data": {"train": [str(tmp_path / "train.jsonl")], "validation": str(tmp_path / "validation.jsonl"),
+                  "labels": "agent"},
+         "model": {"base_model": str(tmp_path / "no-such-base")}, "training": {"label_noise": "auto"}}
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="3 validation contacts are also in the training data"):
+        train_model(run, "overlap", root=tmp_path / "models")

@@ -238,6 +238,10 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         # temperatures (and, with label_noise auto, whether to prune); it is read like evaluation
         # data, never trained on.
         fixed_validation, validation_sets = read_validation(run.data.validation, taxonomy, redactor)
+        shared = {c.contact_id for c in fixed_validation} & {c.contact_id for c in contacts}
+        if shared:  # before any work: the noise pass's choice (auto) reads the validation labels too
+            raise ConfigError(f"{run.data.validation}: {len(shared)} validation contacts are also in the "
+                              f"training data (e.g. {sorted(shared)[:3]})")  # fmt: skip
     noise: NoiseOutcome | None = None
     if run.training.label_noise != "none":
         noise = handle_label_noise(
@@ -247,10 +251,6 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         contacts = noise.contacts
     if run.data.validation:
         train, validation = contacts, fixed_validation
-        shared = {c.contact_id for c in validation} & {c.contact_id for c in train}
-        if shared:
-            raise ConfigError(f"{run.data.validation}: {len(shared)} validation contacts are also in the "
-                              f"training data (e.g. {sorted(shared)[:3]})")  # fmt: skip
     else:
         train, validation = split_validation(contacts, run.data.validation_fraction, run.training.seed)
     logger.info("data: %d contacts -> %d train, %d validation", len(contacts), len(train), len(validation))
