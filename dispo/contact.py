@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -166,6 +167,13 @@ class ContactLimits:
 
 
 DEFAULT_LIMITS = ContactLimits()
+
+
+def in_utc(value: datetime | None) -> datetime | None:
+    """A time in UTC; one without a zone (as SQLite hands stored times back) is taken to be UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_contact(

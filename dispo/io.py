@@ -123,7 +123,7 @@ def detect_format(path: str | Path) -> Format:
     try:
         return FORMAT_BY_SUFFIX[suffix]
     except KeyError:
-        transcript = " (a transcript file: read it with --format speaker_text)" if suffix in TRANSCRIPT_SUFFIXES else ""
+        transcript = " (a transcript file: read it in the speaker_text format)" if suffix in TRANSCRIPT_SUFFIXES else ""
         raise InputFormatError(
             f"{path}: cannot tell the format from the suffix {suffix!r}; expected one of "
             f"{', '.join(sorted(FORMAT_BY_SUFFIX))}{transcript}"
@@ -145,7 +145,7 @@ def expand_inputs(spec: str | Path, *, suffixes: Collection[str] | None = None) 
         others = sorted({p.suffix.lower() for p in path.rglob("*") if p.is_file()}) if path.is_dir() else []
         seen = f" (it holds {', '.join(s or 'no suffix' for s in others)} files, not {', '.join(sorted(wanted))})"
         hint = (
-            " (transcript files: read them with --format speaker_text)"
+            " (transcript files: read them in the speaker_text format)"
             if set(others) & set(TRANSCRIPT_SUFFIXES)
             else ""
         )

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dispo.contact import in_utc
 from dispo.errors import ConflictError, InvalidInputError, NotFoundError
 from serve.db import ApiKey, Decision, Suggestion, Tenant, UiSession, utcnow
 from serve.roles import ROLES
@@ -45,13 +46,6 @@ class Principal:
 class NewKey:
     principal: Principal
     secret: str  # shown once, never stored
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """Times are stored in UTC; SQLite hands them back without their zone."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def hash_key(secret: str, pepper: str) -> str:
@@ -271,8 +265,8 @@ class Store:
                 "provider": s.provider,
                 "agent_id": s.agent_id,
                 "queue": s.queue,
-                "started_at": as_utc(s.started_at),
-                "ended_at": as_utc(s.ended_at),
+                "started_at": in_utc(s.started_at),
+                "ended_at": in_utc(s.ended_at),
                 "n_turns": s.n_turns,
                 "model_version": s.model_version,
                 "reason": s.reason,

@@ -304,9 +304,9 @@ def test_integer_ids_of_a_typed_parquet_column_are_read_as_text(tmp_path: Path) 
 def test_transcript_files_given_as_contact_files_get_a_hint(tmp_path: Path) -> None:
     (tmp_path / "calls").mkdir()
     (tmp_path / "calls" / "c1.txt").write_text("Agent: hello\nCustomer: my order is late\n")
-    with pytest.raises(InputFormatError, match=r"suffix '\.txt'.*--format speaker_text"):
+    with pytest.raises(InputFormatError, match=r"suffix '\.txt'.*in the speaker_text format"):
         read_contacts(tmp_path / "calls" / "c1.txt")
-    with pytest.raises(InputFormatError, match=r"holds \.txt files, not .*--format speaker_text"):
+    with pytest.raises(InputFormatError, match=r"holds \.txt files, not .*in the speaker_text format"):
         read_contacts(tmp_path / "calls")
 
 

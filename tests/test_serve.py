@@ -395,7 +395,7 @@ def test_batch_jobs_label_an_upload_and_account_for_every_record(
     assert sqlite_api.client.get("/v1/batches", headers=other).json() == []
     bad = sqlite_api.client.post("/v1/batches", files={"file": ("contacts.txt", b"x", "text/plain")}, headers=service)
     assert bad.status_code == 422
-    assert "?format=speaker_text" in bad.json()["detail"] and "--" not in bad.json()["detail"]  # the API's words
+    assert "speaker_text format" in bad.json()["detail"] and "--" not in bad.json()["detail"]  # no CLI flag
 
 
 def test_invalid_unicode_non_finite_numbers_and_deep_metadata_are_a_named_422(

@@ -7,10 +7,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dispo.audit.ranking import RankingConfig, TaskView, suspicion
+from dispo.contact import in_utc
 
 
 @dataclass
@@ -36,13 +37,6 @@ def current_value(item: Any, decisions: list[dict[str, Any]]) -> AuditedValue:
     return AuditedValue(
         "audit", last["reason"], last["outcome"], last["code"], last["id"], last["analyst_name"], last["created_at"]
     )
-
-
-def in_utc(value: datetime | None) -> datetime | None:
-    """A time in UTC; one without a zone (as SQLite hands stored times back) is taken to be UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _isoformat(value: datetime | None) -> str | None:

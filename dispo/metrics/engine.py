@@ -271,9 +271,7 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
     for name in ("nps", "csat"):
         if name not in source.has_surveys:
             reasons[name] = (
-                f"the survey file has no {name} column"
-                if source.has_surveys
-                else "no survey file was given (--surveys)"
+                f"the survey file has no {name} column" if source.has_surveys else "no survey answers were given"
             )
     if not source.has_label_issues:
         for name in (
@@ -281,9 +279,7 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
             "agent_accuracy_estimated_outcome",
             "agent_accuracy_estimated_code",
         ):
-            reasons[name] = (
-                "no label issues were given (--label-issues: label_issues.jsonl of `dispo train --label-noise`)"
-            )
+            reasons[name] = "no label issues were given (label_issues.jsonl of `dispo train --label-noise`)"
     return reasons
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from dispo.contact import DEFAULT_LIMITS, ContactLimits, parse_contact
 from dispo.errors import FieldProblem, RecordError
-from dispo.io import InputFormatError, Record, Rejected, expand_inputs
+from dispo.io import TRANSCRIPT_SUFFIXES, InputFormatError, Record, Rejected, expand_inputs
 from dispo.platforms.ccai import read_ccai
 from dispo.platforms.codes import CodeMap
 from dispo.platforms.connect import load_json, read_contact_lens, read_transcribe_call_analytics
@@ -74,7 +74,7 @@ FORMATS: dict[str, Platform] = {
         read_diarized_json, (".json",), "diarized segments (WhisperX, pyannote, speech APIs): speaker, text, start"
     ),
     "speaker_text": Platform(
-        read_speaker_text, (".txt", ".srt", ".vtt"), "a 'Speaker: text' transcript, SRT or WebVTT (one contact a file)"
+        read_speaker_text, TRANSCRIPT_SUFFIXES, "a 'Speaker: text' transcript, SRT or WebVTT (one contact a file)"
     ),
 }
 

@@ -15,7 +15,6 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from dispo.batch.queue import BatchJobs, BatchJobsConfig
-from dispo.io import InputFormatError
 from serve.bodies import JSONBodyRoute
 from serve.deps import get_settings, require
 from serve.routes.dispositions import ERRORS
@@ -90,10 +89,7 @@ async def submit(
     ] = None,
 ) -> dict[str, Any]:
     jobs = tenant_jobs(settings, caller.tenant_id)
-    try:
-        job = await run_in_threadpool(lambda: jobs.submit(file.filename or "upload.jsonl", file.file, platform=format))
-    except InputFormatError as exc:  # its hint names the command line's --format; here it is ?format=
-        raise InputFormatError(str(exc).replace("--format ", "?format="), exc.problems) from None
+    job = await run_in_threadpool(lambda: jobs.submit(file.filename or "upload.jsonl", file.file, platform=format))
     return job.to_dict()
 
 

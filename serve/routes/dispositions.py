@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path
 from starlette.concurrency import run_in_threadpool
 
-from dispo.contact import Contact, contact_problems
+from dispo.contact import Contact, contact_problems, in_utc
 from dispo.errors import FieldProblem, InvalidInputError, TooLargeError
 from dispo.labelled import labelled_row
 from dispo.model.predictor import Prediction
@@ -18,7 +18,7 @@ from serve.deps import InferenceDep, StoreDep, get_settings, require
 from serve.inference import InferenceService
 from serve.schemas import Dispositions, FeedbackIn, FeedbackOut, Problem, Suggestion
 from serve.settings import Settings
-from serve.store import Principal, as_utc
+from serve.store import Principal
 
 router = APIRouter(prefix="/v1/dispositions", tags=["dispositions"], route_class=JSONBodyRoute)
 
@@ -65,8 +65,8 @@ def suggestion_row(
     row = labelled_row(contact, prediction, taxonomy)
     return {
         **{name: row[name] for name in SUGGESTION_COLUMNS},
-        "started_at": as_utc(contact.started_at),
-        "ended_at": as_utc(contact.ended_at),
+        "started_at": in_utc(contact.started_at),
+        "ended_at": in_utc(contact.ended_at),
         "tenant_id": principal.tenant_id,
         "api_key_id": principal.key_id,
         "source": source,

@@ -7,7 +7,6 @@ audits where the audit store has them) goes into DuckDB once per request; the de
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -94,27 +93,11 @@ async def _compute(
     def run() -> Any:
         source = tenant_source(store, inference, caller.tenant_id, since)
         try:
-            return api_wording(work(source))
+            return work(source)
         finally:
             source.close()
 
     return await run_in_threadpool(run)
-
-
-# A hint of dispo's for the command line, in parentheses after why a metric is unavailable: "(--surveys)".
-_CLI_HINT = re.compile(r"\s*\(--[a-z][\w-]*[^()]*\)")
-
-
-def api_wording(result: Any, key: str = "") -> Any:
-    """``result`` with the command-line hints cut from why metrics are unavailable (an ``unavailable``
-    entry or a line of ``notes``): this API has no such flags."""
-    if isinstance(result, dict):
-        return {k: api_wording(v, k) for k, v in result.items()}
-    if isinstance(result, list):
-        return [api_wording(v, key) for v in result]
-    if isinstance(result, str) and key in ("unavailable", "notes"):
-        return _CLI_HINT.sub("", result)
-    return result
 
 
 Common = tuple[Principal, Store, InferenceService]
@@ -193,7 +176,7 @@ async def dashboard(
     config = metrics_config(labels, "same_category", None)
 
     def page(source: MetricsSource) -> str:
-        data = api_wording(report_data(source, config))
+        data = report_data(source, config)
         images = {
             "trend": fcr_trend_png(data["slices"]["week"], data["provider_week"], max(1, config.small_group_n)),
             "heatmap": heatmap_png(data["scorecard"]),
