@@ -333,7 +333,7 @@ def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path)
     assert "agent_accuracy_estimated_code" in card["metrics"]
     without = overall(rows, LATE)
     assert without["agent_accuracy_estimated_code"]["value"] is None
-    assert "--label-issues" in without["agent_accuracy_estimated_code"]["unavailable"]
+    assert "label_issues.jsonl" in without["agent_accuracy_estimated_code"]["unavailable"]
     (tmp_path / "bad.jsonl").write_text('{"contact_id": "A"}\n', encoding="utf-8")
     with pytest.raises(MetricsInputError, match=r"missing required columns \['task', 'estimated_right'\]"):
         open_source(table(rows), label_issues=tmp_path / "bad.jsonl")
