@@ -9,6 +9,7 @@ never invented.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -127,21 +128,28 @@ def labelled_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 #: The model_version of rows whose "model" columns hold a contact file's own labels.
 FILE_LABELS_VERSION = "labels of the contact file"
+#: The column of a labelled row that each of a contact's own labels fills.
+FILE_LABEL_COLUMNS = {
+    "reason": "reason",
+    "outcome": "outcome",
+    "sentiment": "sentiment",
+    "upsell": "upsell_probability",
+}
 
 
-def contact_row(contact: Contact, taxonomy: Taxonomy, *, file_labels: bool = False) -> dict[str, Any]:
+def contact_row(contact: Contact, taxonomy: Taxonomy, *, file_labels: Collection[str] = ()) -> dict[str, Any]:
     """A row of :data:`LABELLED_SCHEMA` for a contact no model has read: who, where, when and the
-    agent's code; with ``file_labels`` the contact's own ``labels`` fill the label columns (marked by
-    :data:`FILE_LABELS_VERSION`), so that `dispo report` computes metrics straight from a contact file."""
+    agent's code. The contact's own ``labels`` named in ``file_labels`` (reason, outcome, sentiment,
+    upsell) fill the columns a model would (marked by :data:`FILE_LABELS_VERSION`), so that `dispo
+    report` computes metrics straight from a contact file."""
+    unknown = sorted(set(file_labels) - set(FILE_LABEL_COLUMNS))
+    if unknown:
+        raise ValueError(f"file_labels names {unknown}; expected some of {list(FILE_LABEL_COLUMNS)}")
     row: dict[str, Any] = dict.fromkeys(LABELLED_COLUMNS)
     row.update(contact_columns(contact), **agent_columns(contact, taxonomy))
     labels = contact.labels
-    if file_labels and labels is not None:
-        row.update(
-            model_version=FILE_LABELS_VERSION,
-            reason=labels.reason,
-            outcome=labels.outcome,
-            sentiment=labels.sentiment,
-            upsell_probability=None if labels.upsell is None else float(labels.upsell),
-        )
+    if labels is not None and file_labels:
+        values = {"reason": labels.reason, "outcome": labels.outcome, "sentiment": labels.sentiment,
+                  "upsell": None if labels.upsell is None else float(labels.upsell)}  # fmt: skip
+        row.update({FILE_LABEL_COLUMNS[name]: values[name] for name in file_labels}, model_version=FILE_LABELS_VERSION)
     return row

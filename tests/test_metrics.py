@@ -539,3 +539,19 @@ def test_reason_mix_counts_each_label_source() -> None:
     assert by_reason["track_order"]["agent"] == 3 and by_reason["track_order"]["model"] == 2
     assert by_reason["get_refund"]["model"] == 1 and by_reason["get_refund"]["agent"] == 0
     assert by_reason["track_order"]["agent_share"] == 1.0
+
+
+def test_an_upsell_probability_that_is_not_a_probability_is_refused() -> None:
+    # DuckDB orders NaN above every number, so a NaN would count as an upsell opportunity
+    for bad in (float("nan"), 1.5, -0.1):
+        rows = [row("A", "k1", at(T0)), row("B", "k2", at(T0), upsell_probability=bad)]
+        with pytest.raises(MetricsInputError, match=r"upsell_probability.*1 rows are not.*contact B"):
+            overall(rows, LATE)
+
+
+def test_a_sentiment_outside_the_scores_is_counted_in_data_quality() -> None:
+    rows = [row("A", "k1", at(T0), sentiment="Positive"), row("B", "k2", at(T0), sentiment="negative")]
+    with open_source(table(rows)) as source:
+        result = compute_metrics(source, LATE)
+    assert result["meta"]["data_quality"]["sentiment_outside_scores"] == 1
+    assert kn(result["overall"]["sentiment_negative"]) == (1, 1)

@@ -382,6 +382,10 @@ def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy
     resolved = [taxonomy.outcome(c.agent_labels.outcome).resolved for c in contacts]  # type: ignore[union-attr]
     assert kn(agent["overall"]["resolution_rate"]) == (sum(resolved), len(contacts))
     assert agent["meta"]["label_priority"] == ["agent"]
+    # The priority chooses reason and outcome; sentiment and upsell still come from the file.
+    assert agent["overall"]["sentiment_negative"]["n"] == len(contacts)
+    assert agent["overall"]["upsell_rate"]["n"] == len(contacts)
+    assert agent["overall"]["agent_model_agreement_reason"]["value"] is None
     # The file's own labels stand where a model's would; the two sources give different figures.
     gold = report("labels", "labels")
     assert gold["overall"]["resolution_rate"]["k"] == sum(

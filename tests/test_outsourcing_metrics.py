@@ -37,7 +37,7 @@ from dispo.metrics.source import MetricsInputError
 FIXTURE = Path(__file__).parent / "fixtures" / "outsourcing"
 
 
-def report(tmp_path: Path, *extra: str) -> dict[str, Any]:
+def report(tmp_path: Path, *extra: str, data: Path = FIXTURE / "contacts.jsonl") -> dict[str, Any]:
     parser = argparse.ArgumentParser()
     register_report(parser.add_subparsers(dest="command"))
     out = tmp_path / "report"
@@ -45,7 +45,7 @@ def report(tmp_path: Path, *extra: str) -> dict[str, Any]:
         [
             "report",
             "--data",
-            str(FIXTURE / "contacts.jsonl"),
+            str(data),
             "--labels",
             "agent",
             "-o",
@@ -133,6 +133,63 @@ def test_absent_inputs_give_absent_measures_never_zero(tmp_path: Path) -> None:
     assert acme["cph"]["value"] == pytest.approx(3 / ((600 + 300 + 900) / 3600))
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert "Outsourcing measures by provider and week" in html and "Service level" in html
+
+
+def contact(contact_id: str, provider: str, hour: int, **fields: Any) -> dict[str, Any]:
+    start = f"2026-03-02T{hour:02d}:00:10Z"
+    return {"contact_id": contact_id, "customer_id": f"K-{contact_id}", "channel": "voice", "provider": provider,
+            "queue": "q", "started_at": start, "ended_at": f"2026-03-02T{hour:02d}:05:00Z",
+            "queued_at": f"2026-03-02T{hour:02d}:00:00Z", "abandoned": False,
+            "turns": [{"speaker": "customer", "text": "where is my parcel"}, {"speaker": "agent", "text": "today"}],
+            "agent_labels": {"reason": "track_order", "outcome": "resolved"}, **fields}  # fmt: skip
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_a_provider_whose_export_records_no_answer_times_has_no_service_level(tmp_path: Path) -> None:
+    # acme records when each contact was answered; beta does not, so its abandoned contact cannot be
+    # set against its answered ones (the service level would read 0 of 1)
+    rows = [
+        contact("S1", "acme", 10, answered_at="2026-03-02T10:00:10Z"),
+        contact("S2", "acme", 11, answered_at="2026-03-02T11:00:10Z"),
+        contact("S3", "beta", 10),
+        contact("S4", "beta", 11),
+        {**contact("S5", "beta", 12, abandoned=True, turns=[]), "agent_labels": None, "ended_at": None},
+    ]
+    data = report(tmp_path, data=write_jsonl(tmp_path / "contacts.jsonl", rows))
+    acme, beta = by_provider(data)["acme"], by_provider(data)["beta"]
+    assert (acme["service_level"]["k"], acme["service_level"]["n"]) == (2, 2)
+    assert beta["service_level"]["value"] is None and beta["service_level"]["n"] == 0
+    assert (beta["abandonment_rate"]["k"], beta["abandonment_rate"]["n"]) == (1, 3)
+    assert data["overall"]["service_level"]["value"] == 1.0
+
+
+def test_an_abandoned_contact_is_not_in_the_outcome_rates(tmp_path: Path) -> None:
+    # a chat abandoned in the queue after the customer's first message: nobody handled it, whatever
+    # code it carries; the customer's mood still counts
+    rows = [
+        contact("A1", "acme", 10, labels={"sentiment": "positive"}),
+        contact("A2", "acme", 11, abandoned=True, turns=[{"speaker": "customer", "text": "cancel my order please"}],
+                agent_labels={"reason": "cancel_order", "outcome": "unresolved"}, labels={"sentiment": "negative"}),
+    ]  # fmt: skip
+    overall = report(tmp_path, data=write_jsonl(tmp_path / "contacts.jsonl", rows))["overall"]
+    assert (overall["resolution_rate"]["k"], overall["resolution_rate"]["n"]) == (1, 1)
+    assert overall["escalation_rate"]["n"] == 1
+    assert (overall["sentiment_negative"]["k"], overall["sentiment_negative"]["n"]) == (1, 2)
+
+
+def test_a_folder_of_contact_files_and_a_json_file_are_contact_files(tmp_path: Path) -> None:
+    rows = [contact(f"F{i}", "acme", 10 + i, answered_at=f"2026-03-02T{10 + i:02d}:00:10Z") for i in range(3)]
+    folder = tmp_path / "exports"
+    (folder / "day2").mkdir(parents=True)
+    write_jsonl(folder / "day1.jsonl", rows[:2])
+    (folder / "day2" / "late.json").write_text(json.dumps(rows[2], indent=2), encoding="utf-8")  # pretty-printed
+    data = report(tmp_path, data=folder)
+    assert data["overall"]["contacts"]["value"] == 3
+    assert report(tmp_path, data=folder / "day2" / "late.json")["overall"]["contacts"]["value"] == 1
 
 
 def test_a_contact_never_answered_may_have_no_transcript_and_queue_events_must_agree() -> None:

@@ -273,6 +273,7 @@ WITH labelled AS (
         CASE WHEN l.answered_at >= l.queued_at THEN epoch(l.answered_at) - epoch(l.queued_at) END AS wait_s,
         {_answer_within_sql(config)} AS answer_within_s,
         NOT coalesce(l.blocked, false) AND (l.abandoned IS NOT NULL OR l.answered_at IS NOT NULL) AS queue_known,
+        bool_or(l.answered_at IS NOT NULL) OVER (PARTITION BY l.provider) AS answers_recorded,
         CAST(timezone({sql_literal(config.timezone)}, l.started_at) AS DATE) AS work_day,
         {end_score} AS sent_end_score,
         {change} AS sent_change,
@@ -288,6 +289,7 @@ WITH labelled AS (
 SELECT contact_id, customer_id, provider, channel, agent_id, queue, started_at,
     reason_label, reason_source, category, outcome_label, outcome_source,
     resolved, window_s, start_s, anchor_s, handle_s, sent_end_score, sent_change, chainable,
+    sentiment_end IS NOT NULL AND sent_end_score IS NULL AS sentiment_unscored,
     est_reason_right, est_outcome_right, est_code_right,
     ended_at IS NULL AS no_end, coalesce(ended_at < started_at, false) AS bad_end,
     CASE WHEN NOT is_abandoned THEN wait_s END AS answer_wait_s,
@@ -400,6 +402,7 @@ def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsCon
             coalesce(count_if(outcome_label IS NULL), 0),
             coalesce(count_if(outcome_label IS NOT NULL AND resolved IS NULL), 0),
             coalesce(count_if(NOT chainable), 0),
+            coalesce(count_if(sentiment_unscored), 0),
             {", ".join(sources)}, {", ".join(outcome_sources)}
         FROM {table}""",
     )
@@ -414,6 +417,7 @@ def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsCon
         "no_outcome_label",
         "outcome_outside_taxonomy",
         "not_chainable",
+        "sentiment_outside_scores",
     )
     values = list(row or ())
     quality: dict[str, Any] = {name: int(values[i]) for i, name in enumerate(names)}
@@ -426,7 +430,7 @@ def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsCon
 
 def _contact_rate_sql(config: MetricsConfig) -> dict[str, tuple[str, str]]:
     """(numerator condition, denominator condition) of every rate of a single contact."""
-    known = "resolved IS NOT NULL"
+    known = "resolved IS NOT NULL AND handled"  # an abandoned or blocked contact was never handled
     agent_code = "agent_reason IS NOT NULL AND agent_outcome IS NOT NULL"
     audit_code = "audit_reason IS NOT NULL AND audit_outcome IS NOT NULL"
     model_code = "model_reason IS NOT NULL AND model_outcome IS NOT NULL"
@@ -440,7 +444,8 @@ def _contact_rate_sql(config: MetricsConfig) -> dict[str, tuple[str, str]]:
         "upsell_rate": (f"upsell_probability >= {float(config.upsell_threshold)!r}", "upsell_probability IS NOT NULL"),
         "service_level": (
             "NOT is_abandoned AND wait_s <= answer_within_s",
-            "queue_known AND (is_abandoned OR wait_s IS NOT NULL)",
+            # an abandoned contact counts only beside answered ones whose waits its provider records
+            "queue_known AND answers_recorded AND (is_abandoned OR wait_s IS NOT NULL)",
         ),
         "abandonment_rate": ("is_abandoned", "queue_known"),
         "blockage_rate": ("is_blocked", "blocked IS NOT NULL"),

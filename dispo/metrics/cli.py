@@ -26,8 +26,9 @@ def register_report(subcommands: Any) -> None:
     )
     report.add_argument(
         "--data", required=True,
-        help="labelled-contact Parquet (a file, a folder or a glob), or a contact file (JSONL, CSV, contact "
-        "Parquet): then no model is needed, the labels are the agents' codes and the file's own labels",
+        help="labelled-contact Parquet (a file, a folder or a glob), or contact files (JSONL, JSON, CSV, contact "
+        "Parquet; a file, a folder or a glob): then no model is needed, the labels are the agents' codes and the "
+        "file's own labels",
     )  # fmt: skip
     report.add_argument(
         "--format", default=None, metavar="PLATFORM",
@@ -69,11 +70,23 @@ def register_report(subcommands: Any) -> None:
 
 
 def is_contact_file(data: str) -> bool:
-    """A contact file (the contract: JSONL, CSV, or Parquet with turns) rather than a labelled table."""
+    """A contact file (the contract: JSONL, JSON, CSV, or Parquet with turns), or a folder of them,
+    rather than a labelled table."""
+    from dispo.io import FORMAT_BY_SUFFIX
+
     path = Path(data)
-    if path.suffix.lower() in (".jsonl", ".csv"):
-        return True
-    if path.suffix.lower() == ".parquet" and path.is_file():
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMAT_BY_SUFFIX]
+        return bool(files) and all(_holds_contacts(p) for p in files)
+    return _holds_contacts(path)
+
+
+def _holds_contacts(path: Path) -> bool:
+    from dispo.io import FORMAT_BY_SUFFIX
+
+    if FORMAT_BY_SUFFIX.get(path.suffix.lower()) != "parquet":
+        return path.suffix.lower() in FORMAT_BY_SUFFIX
+    if path.is_file():
         import pyarrow.parquet as pq
 
         return "turns" in pq.read_schema(path).names
@@ -108,7 +121,9 @@ def contact_file_table(
             contacts.append(record.item)
     else:
         contacts = list(ContactReader(data, taxonomy=tax))
-    rows = [contact_row(c, tax, file_labels="labels" in words) for c in contacts]
+    # sentiment and upsell come from the file whatever the priority, which chooses reason and outcome
+    file_labels = ("reason", "outcome", "sentiment", "upsell") if "labels" in words else ("sentiment", "upsell")
+    rows = [contact_row(c, tax, file_labels=file_labels) for c in contacts]
     logger.info("read %d contacts from %s (labels: %s)", len(rows), data, " over ".join(words))
     return labelled_table(rows), ["model" if s == "labels" else s for s in words]
 

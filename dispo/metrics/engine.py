@@ -226,17 +226,22 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
             "the table has no sentiment_start column (only the end-of-contact sentiment), so the change "
             "from the start of the contact cannot be measured"
         )
-    if "sentiment" in missing and "sentiment_end" not in source.columns:
+    if not source.has_values("sentiment_end"):
         for name in ("sentiment_score", "sentiment_negative", "sentiment_positive"):
-            reasons[name] = "the table has no sentiment column"
-    if "upsell_probability" in missing:
-        reasons["upsell_rate"] = "the table has no upsell_probability column"
-    if "ended_at" in missing:
-        reasons["aht_s"] = "the table has no ended_at column"
-    if "customer_id" in missing:
+            reasons[name] = "the table has no sentiment" + (" column" if "sentiment" in missing else " values")
+    if not source.has_values("upsell_probability"):
+        reasons["upsell_rate"] = "the table has no upsell_probability" + (
+            " column" if "upsell_probability" in missing else " values"
+        )
+    if not source.has_values("ended_at"):
+        reasons["aht_s"] = "the table has no ended_at" + (" column" if "ended_at" in missing else " values")
+    if not source.has_values("customer_id"):
         for name in ("fcr", "repeat_rate", "repeat_share", *ISSUE_COUNTS):
-            reasons[name] = "the table has no customer_id column, so contacts cannot be chained into issues"
-    agent = {"agent_reason", "agent_outcome"} & missing
+            reasons[name] = (
+                f"the table has no customer_id {'column' if 'customer_id' in missing else 'values'}, so contacts "
+                "cannot be chained into issues"
+            )
+    agent = sorted(c for c in ("agent_reason", "agent_outcome") if not source.has_values(c))
     if agent:
         for name in (
             "agent_model_agreement_reason",
@@ -245,7 +250,11 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
             "agent_accuracy_outcome",
             "agent_accuracy_code",
         ):
-            reasons[name] = f"the table has no {' / '.join(sorted(agent))} column"
+            reasons[name] = f"the table has no {' / '.join(agent)} values"
+    model = sorted(c for c in ("reason", "outcome") if not source.has_values(f"model_{c}"))
+    if model:
+        for name in ("agent_model_agreement_reason", "agent_model_agreement_outcome"):
+            reasons.setdefault(name, f"the table has no model {' / '.join(model)} labels")
     if not source.has_audits:
         for name in (
             "agent_accuracy_reason",

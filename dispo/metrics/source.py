@@ -121,10 +121,9 @@ class MetricsSource:
         return bool(self.cache["has_sentiment_start"])
 
     def has_values(self, column: str) -> bool:
-        """The contacts view's ``column`` holds at least one value (a labelled table has every column of
-        the schema, all null where the input had none)."""
-        if column not in self.columns:
-            return False
+        """The contacts view's ``column`` (its names: ``model_reason``, ``sentiment_end``...) holds at least
+        one value. The view has every column, all null where the input had none, and a labelled table
+        has every column of the schema."""
         key = ("has_values", column)
         if key not in self.cache:
             with self.query() as con:
@@ -255,6 +254,17 @@ def _check_contacts(con: duckdb.DuckDBPyConnection, columns: dict[str, str], whe
     for name in NUMBER_COLUMNS:
         if name in columns and not columns[name].startswith(_NUMBER_TYPES):
             raise MetricsInputError(f"{where}: column {name!r} must be a number, found type {columns[name]}")
+    if "upsell_probability" in columns:
+        bad, example = first_row(
+            con,
+            "SELECT count(*), min(contact_id) FROM input_contacts WHERE isnan(CAST(upsell_probability AS DOUBLE)) "
+            "OR upsell_probability < 0 OR upsell_probability > 1",
+        )
+        if bad:
+            raise MetricsInputError(
+                f"{where}: column 'upsell_probability' must be a probability from 0 to 1; {bad} rows are not "
+                f"(NaN or out of range), e.g. contact {example}"
+            )
     nulls, duplicates = first_row(
         con,
         "SELECT (SELECT count(*) FROM input_contacts WHERE contact_id IS NULL), "
@@ -345,6 +355,17 @@ def _surveys_view(con: duckdb.DuckDBPyConnection, path: Path) -> frozenset[str]:
             raise MetricsInputError(
                 f"{where}: column {name!r}: expected a whole number from {low} to {high}; {bad} answers are not, "
                 f"e.g. the one of contact {example}"
+            )
+    if "upsell_probability" in columns:
+        bad, example = first_row(
+            con,
+            "SELECT count(*), min(contact_id) FROM input_contacts WHERE isnan(CAST(upsell_probability AS DOUBLE)) "
+            "OR upsell_probability < 0 OR upsell_probability > 1",
+        )
+        if bad:
+            raise MetricsInputError(
+                f"{where}: column 'upsell_probability' must be a probability from 0 to 1; {bad} rows are not "
+                f"(NaN or out of range), e.g. contact {example}"
             )
     nulls, duplicates = first_row(
         con,
