@@ -94,15 +94,20 @@ class Labels(BaseModel):
         return all(getattr(self, name) is None for name in TASKS)
 
 
+#: The longest id a contact may carry (contact, customer, agent, provider, queue): the service stores
+#: them in columns of this width, and PostgreSQL refuses longer values.
+ID_MAX_CHARS = 200
+
+
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contact_id: str = Field(min_length=1)
-    customer_id: str | None = None
+    contact_id: str = Field(min_length=1, max_length=ID_MAX_CHARS)
+    customer_id: str | None = Field(default=None, max_length=ID_MAX_CHARS)
     channel: Channel | None = None
-    provider: str | None = None
-    agent_id: str | None = None
-    queue: str | None = None
+    provider: str | None = Field(default=None, max_length=ID_MAX_CHARS)
+    agent_id: str | None = Field(default=None, max_length=ID_MAX_CHARS)
+    queue: str | None = Field(default=None, max_length=ID_MAX_CHARS)
     started_at: AwareDatetime | None = None
     ended_at: AwareDatetime | None = None
     # Queue events, where the platform records them (service level, abandonment, speed of answer):

@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from dispo.contact import ID_MAX_CHARS
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -87,12 +89,12 @@ class Suggestion(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     api_key_id: Mapped[str] = mapped_column(String(36))
     source: Mapped[str] = mapped_column(String(16))  # "api" or "live"
-    contact_id: Mapped[str] = mapped_column(String(200))
-    customer_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    agent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    provider: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    contact_id: Mapped[str] = mapped_column(String(ID_MAX_CHARS))
+    customer_id: Mapped[str | None] = mapped_column(String(ID_MAX_CHARS), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(ID_MAX_CHARS), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(ID_MAX_CHARS), nullable=True)
     channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    queue: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    queue: Mapped[str | None] = mapped_column(String(ID_MAX_CHARS), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     model_version: Mapped[str] = mapped_column(String(200))
@@ -118,7 +120,7 @@ class Decision(Base):
     suggestion_id: Mapped[str] = mapped_column(ForeignKey("suggestions.id"), index=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     api_key_id: Mapped[str] = mapped_column(String(36))
-    agent_id: Mapped[str] = mapped_column(String(200))
+    agent_id: Mapped[str] = mapped_column(String(ID_MAX_CHARS))
     accepted: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,7 +1,7 @@
 """Nothing personal in the logs: one filter on every handler of the service.
 
-It drops query strings from access-log lines (a live session's ``customer_id`` and ``agent_id``
-travel there) and redacts PII (:func:`dispo.redact.default_redactor`) from every message and
+It drops query strings from uvicorn's access and WebSocket lines (a live session's ``customer_id``
+and ``agent_id`` travel there) and redacts PII (:func:`dispo.redact.default_redactor`) from every message and
 every logged exception, whose text may quote a request body."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ SERVICE_LOGGERS = ("", "uvicorn", "uvicorn.error", ACCESS_LOGGER)  # "" is the r
 
 class PrivacyFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == ACCESS_LOGGER and isinstance(record.args, tuple) and len(record.args) >= 3:
-            args = list(record.args)
-            args[2] = str(args[2]).split("?", 1)[0]  # (client, method, path?query, http version, status)
-            record.args = tuple(args)
+        if record.name.startswith("uvicorn") and isinstance(record.args, tuple):
+            # the access lines (client, method, path?query, ...) and the WebSocket lines on uvicorn.error
+            # (client, path?query): every path loses its query string
+            record.args = tuple(_without_query(arg) for arg in record.args)
         redactor = default_redactor()
         message = record.getMessage()
         redacted = redactor.redact_text(message)
@@ -30,6 +30,10 @@ class PrivacyFilter(logging.Filter):
             text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
             record.exc_text, record.exc_info = redactor.redact_text(text), None
         return True
+
+
+def _without_query(arg: object) -> object:
+    return arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
 
 
 def install_privacy_filter() -> PrivacyFilter:

@@ -418,6 +418,60 @@ def test_export_round_trip_audited_labels_win(sqlite_audit: Audit, tmp_path: Pat
     assert len(read_contacts(tmp_path / "train.jsonl")) == len(corpus)
 
 
+def test_a_contact_audited_from_a_batch_and_a_live_session_exports_its_latest_decision(
+    sqlite_audit: Audit, tmp_path: Path, corpus: list[Contact]
+) -> None:
+    api = sqlite_audit
+    batch_item = api.get("/v1/audit/items", limit=1).json()["items"][0]
+    contact = next(c for c in corpus if c.contact_id == batch_item["contact_id"]).model_copy(
+        update={"agent_labels": None}
+    )
+    agent = {"X-API-Key": api.keys[("acme", "agent")]}
+    suggestion = api.client.post("/v1/dispositions", json=contact.to_json_dict(), headers=agent).json()
+    feedback = {"agent_id": "a-1", "accepted": False, "reason": "edit_account", "outcome": "resolved"}
+    url = f"/v1/dispositions/{suggestion['suggestion_id']}/feedback"
+    assert api.client.post(url, json=feedback, headers=agent).status_code == 201
+    assert api.client.post("/v1/audit/live", headers=api.headers()).json()["added"] == 1
+    live_item = api.get("/v1/audit/items", source="live").json()["items"][0]
+    assert live_item["contact_id"] == batch_item["contact_id"]
+    first = api.decide(live_item["id"], {"action": "other", "reason": "edit_account", "outcome": "resolved"})
+    second = api.decide(batch_item["id"], {"action": "other", "reason": "delete_account", "outcome": "resolved"})
+    assert first.status_code == second.status_code == 201
+    # every time the audit API gives is in UTC with its zone, whichever database stored it
+    decisions = api.get(f"/v1/audit/items/{batch_item['id']}/decisions").json()
+    assert decisions and all(d["created_at"].endswith("+00:00") for d in decisions)
+    parser = argparse.ArgumentParser()
+    register_audit(parser.add_subparsers())
+    output = tmp_path / "audited.jsonl"
+    args = parser.parse_args(
+        ["audit", "--database-url", str(api.store.engine.url), "export", "--tenant", "acme", "-o", str(output)]
+    )
+    assert args.handler(args) == 0
+    exported = [c for c in read_contacts(output) if c.contact_id == batch_item["contact_id"]]
+    assert [c.labels.reason for c in exported] == ["delete_account"]  # type: ignore[union-attr]
+
+
+def test_confirming_a_code_without_a_reason_is_refused_and_an_empty_date_range_too(
+    sqlite_audit: Audit, corpus: list[Contact]
+) -> None:
+    api = sqlite_audit
+    contact = corpus[0].model_copy(update={"contact_id": "live-outcome-only", "agent_labels": None})
+    agent = {"X-API-Key": api.keys[("acme", "agent")]}
+    suggestion = api.client.post("/v1/dispositions", json=contact.to_json_dict(), headers=agent).json()
+    feedback = {"agent_id": "a-1", "accepted": False, "outcome": "escalated"}  # the outcome alone
+    url = f"/v1/dispositions/{suggestion['suggestion_id']}/feedback"
+    assert api.client.post(url, json=feedback, headers=agent).status_code == 201
+    api.client.post("/v1/audit/live", headers=api.headers())
+    (item,) = [
+        i for i in api.get("/v1/audit/items", source="live").json()["items"] if i["contact_id"] == contact.contact_id
+    ]
+    refused = api.decide(item["id"], {"action": "confirm"})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "reason"
+    assert api.decide(item["id"], {"action": "other", "reason": "complaint", "outcome": "escalated"}).status_code == 201
+    assert api.get("/v1/audit/items", date_from="2026-01-15", date_to="2026-01-14").status_code == 422
+    assert api.get("/v1/audit/items", date_from="2026-01-15", date_to="2026-01-15").status_code == 200
+
+
 def test_cli_imports_a_labelled_table_and_lists_the_queue(
     models_root: Path, tmp_path: Path, corpus: list[Contact], capsys: pytest.CaptureFixture[str]
 ) -> None:

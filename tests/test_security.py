@@ -179,6 +179,12 @@ def test_logs_carry_no_query_strings_no_pii_and_no_request_bodies_in_tracebacks(
     )  # fmt: skip
     assert privacy.filter(access) and "customer_id" not in access.getMessage()
     assert access.getMessage().endswith('"GET /v1/live/c1 HTTP/1.1" 101')
+    # uvicorn logs a WebSocket's handshake on its error logger, with the path and its query
+    accepted = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("1.2.3.4:5", "/v1/live/c1?agent_id=a-17&customer_id=K-9"), None,
+    )  # fmt: skip
+    assert privacy.filter(accepted) and accepted.getMessage() == '1.2.3.4:5 - "WebSocket /v1/live/c1" [accepted]'
     # Built at run time, so a traceback's quoted source lines cannot contain them.
     card, ssn = " ".join(["4111", *["1111"] * 3]), "-".join(["123", "45", "6789"])
     mail = "@".join(["jo", "example.com"])

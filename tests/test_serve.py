@@ -133,6 +133,10 @@ def test_invalid_contacts_are_422_with_the_field_path(sqlite_api: Api, sample_co
     outside = {"agent_id": "a", "accepted": False, "reason": "teleportation"}
     assert sqlite_api.post(f"/v1/dispositions/{sid}/feedback", outside).status_code == 422
     assert sqlite_api.post("/v1/dispositions/nope/feedback", {"agent_id": "a", "accepted": True}).status_code == 404
+    # ids are stored in 200-character columns, which PostgreSQL enforces (SQLite does not): longer is a 422
+    for field in ("contact_id", "customer_id", "agent_id", "provider", "queue"):
+        response = sqlite_api.post("/v1/dispositions", {**good, field: "x" * 201})
+        assert response.status_code == 422 and response.json()["problems"][0]["field"].endswith(field), field
 
 
 def test_size_limits_are_413(models_root: Path, tmp_path: Path, sample_contacts: list[Contact]) -> None:
@@ -386,6 +390,12 @@ def test_batch_jobs_label_an_upload_and_account_for_every_record(
         time.sleep(0.2)
     assert job["state"] == "done", job
     assert (job["records_done"], job["outputs"], job["rejects"]) == (6, 5, 1)
+    # the status names the files the caller downloads, never a path on the server
+    assert (job["summary"]["output"], job["summary"]["rejects_path"]) == (
+        f"{job_id}.parquet",
+        f"{job_id}.rejects.jsonl",
+    )
+    assert "/" not in json.dumps(job["summary"])
     rows = pq.read_table(io.BytesIO(sqlite_api.client.get(f"/v1/batches/{job_id}/results", headers=service).content))
     assert rows.column("contact_id").to_pylist() == [c.contact_id for c in sample_contacts[:5]]
     rejects = sqlite_api.client.get(f"/v1/batches/{job_id}/rejects", headers=service).text

@@ -280,7 +280,12 @@ class BatchJobs:
                 outputs=summary.outputs,
                 rejects=summary.rejects,
                 eta_s=0.0,
-                summary=summary.to_dict(),
+                # what the caller downloads, by the service's names for it, never the server's paths
+                summary={
+                    **summary.to_dict(),
+                    "output": f"{job.job_id}.parquet",
+                    "rejects_path": f"{job.job_id}.rejects.jsonl",
+                },
             )
         finally:
             (folder / CLAIM_FILE).unlink(missing_ok=True)

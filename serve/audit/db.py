@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dispo.contact import ID_MAX_CHARS
 from serve.db import Base, utcnow
 
 SOURCES = ("batch", "live")
@@ -34,15 +35,15 @@ class AuditItem(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    contact_id: Mapped[str] = mapped_column(String(200))
+    contact_id: Mapped[str] = mapped_column(String(ID_MAX_CHARS))
     source: Mapped[str] = mapped_column(String(16))  # "batch" or "live"
     suggestion_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # live: the stored suggestion
     contact: Mapped[dict[str, Any]] = mapped_column(JSON)  # the redacted contact
     n_turns: Mapped[int] = mapped_column(Integer)
     # context, for filters
-    provider: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    agent_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    queue: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(ID_MAX_CHARS), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(ID_MAX_CHARS), nullable=True)
+    queue: Mapped[str | None] = mapped_column(String(ID_MAX_CHARS), nullable=True)
     channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # the agent's code

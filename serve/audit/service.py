@@ -72,6 +72,13 @@ class AuditService:
                         "use action 'other' to pick another code",
                         [FieldProblem(name, f"{expected!r} or nothing", given)],
                     )
+            missing = [name for name, value in (("reason", wanted[0]), ("outcome", wanted[1])) if not value]
+            if missing:  # a decision without a whole code could not train a model or measure accuracy
+                raise InvalidInputError(
+                    f"action {action!r} means the {source} code, which has no {' and no '.join(missing)}; "
+                    "use action 'other' to give the whole code",
+                    [FieldProblem(name, "a label from the taxonomy", None) for name in missing],
+                )
             reason, outcome = wanted
         elif action == "other":
             missing = [name for name, value in (("reason", reason), ("outcome", outcome)) if not value]

@@ -23,6 +23,7 @@ from dispo.audit.agreement import analyst_agreement
 from dispo.audit.items import current_value, item_from_suggestion, item_summary
 from dispo.audit.ranking import RankingConfig
 from dispo.audit.sampling import GROUPS, accuracy_by_group
+from dispo.contact import in_utc
 from dispo.errors import ConflictError, InvalidInputError, NotFoundError
 from serve.audit.db import ACTIONS, MODES, SOURCES, AuditDecision, AuditItem
 from serve.db import Decision, Suggestion, Tenant, utcnow
@@ -69,7 +70,7 @@ class QueueQuery:
             raise InvalidInputError(f"limit {self.limit}: expected 1 to {MAX_PAGE}")
         if self.offset < 0:
             raise InvalidInputError(f"offset {self.offset}: expected >= 0")
-        if self.date_from and self.date_to and self.date_to < self.date_from:
+        if self.date_from and self.date_to and self.date_to <= self.date_from:  # date_to is exclusive
             raise InvalidInputError("date_to is before date_from")
 
     @property
@@ -431,22 +432,39 @@ def decision_dict(d: AuditDecision) -> dict[str, Any]:
         "code": d.code,
         "note": d.note,
         "previous": d.previous,
-        "created_at": d.created_at.isoformat() if d.created_at else None,
+        "created_at": in_utc(d.created_at).isoformat() if d.created_at else None,  # type: ignore[union-attr]
     }
+
+
+def _decided_at(decision: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(decision["created_at"])
 
 
 def audited_training_contacts(
     store: AuditStore, tenant_id: str, query: QueueQuery | None = None
 ) -> list[tuple[AuditItem, dict[str, Any], Any]]:
-    """Each audited item with its latest decision and the contact as training data (audited
-    labels, see :func:`dispo.audit.export.audited_contact`)."""
+    """Each audited contact with its latest decision and the contact as training data (audited
+    labels, see :func:`dispo.audit.export.audited_contact`). A contact audited in two items (queued
+    from a batch and from a live session) appears once, with the latest decision of either, as the
+    metrics read it; oldest decision first."""
     from dispo.audit.export import audited_contact
 
-    out = []
+    latest: dict[str, tuple[AuditItem, list[dict[str, Any]]]] = {}
+    incomplete = 0
     for item, decisions in store.audited(tenant_id, query):
         last = decisions[-1]
         if not last["reason"] or not last["outcome"]:
+            incomplete += 1
             continue
+        kept = latest.get(item.contact_id)
+        if kept is None or _decided_at(last) >= _decided_at(kept[1][-1]):
+            latest[item.contact_id] = (item, decisions)
+    if incomplete:
+        logger.warning("%d audited items left out: their latest decision has no whole code (reason and outcome)",
+                       incomplete)  # fmt: skip
+    out = []
+    for item, decisions in sorted(latest.values(), key=lambda pair: _decided_at(pair[1][-1])):
+        last = decisions[-1]
         audit = {
             "decision_id": last["id"],
             "analyst": last["analyst_name"],
