@@ -22,6 +22,7 @@ bluepeak has no rate card.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,11 @@ def test_absent_inputs_give_absent_measures_never_zero(tmp_path: Path) -> None:
     assert data["meta"]["cph_basis"] == "handled hours (no agent hours given)"
     acme = by_provider(data)["acme_bpo"]
     assert acme["cph"]["value"] == pytest.approx(3 / ((600 + 300 + 900) / 3600))
+    with (tmp_path / "report" / "scorecard.csv").open(encoding="utf-8") as handle:
+        card = {row["provider"]: row for row in csv.DictReader(handle)}
+    # without the targets every channel answers within 20 s: A1 and A2 of A1-A4
+    assert (card["acme_bpo"]["service_level_k"], card["acme_bpo"]["service_level_n"]) == ("2", "4")
+    assert "cph_k" not in card["acme_bpo"]  # a mean has no count of successes
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert "Outsourcing measures by provider and week" in html and "Service level" in html
 

@@ -422,8 +422,10 @@ def scorecard_rows(scorecard: Mapping[str, Any]) -> list[dict[str, Any]]:
         flat.update({f"channel_share_{c}": v for c, v in row["channel_share"].items()})
         flat.update({f"channel_mix_{c}": v for c, v in row["channel_mix"].items()})
         for metric, entry in row["metrics"].items():
-            for field in ("value", "n", "ci_low", "ci_high", "target", "meets_target", "others", "delta_vs_others"):
-                flat[metric if field == "value" else f"{metric}_{field}"] = entry.get(field)
+            fields = ("value", "k", "n", "ci_low", "ci_high", "target", "meets_target", "others", "delta_vs_others")
+            for field in fields:
+                if field != "k" or "k" in entry:  # a rate's count; a mean has none
+                    flat[metric if field == "value" else f"{metric}_{field}"] = entry.get(field)
             flat[f"{metric}_vs_others"] = entry["vs_others"]
             flat[f"{metric}_rank"] = entry["rank"]
         rows.append(flat)
