@@ -555,3 +555,15 @@ def test_a_sentiment_outside_the_scores_is_counted_in_data_quality() -> None:
         result = compute_metrics(source, LATE)
     assert result["meta"]["data_quality"]["sentiment_outside_scores"] == 1
     assert kn(result["overall"]["sentiment_negative"]) == (1, 1)
+
+
+def test_contacts_after_as_of_and_an_as_of_in_the_future_are_noted() -> None:
+    rows = [row("A", "k1", at(T0)), row("B", "k1", at(T0, days=3)), row("C", "k2", at(T0, days=1))]
+    with open_source(table(rows)) as source:
+        result = compute_metrics(source, MetricsConfig(as_of=at(T0, days=2)))
+    assert result["meta"]["data_quality"]["started_after_as_of"] == 1
+    assert any("1 contacts start after as_of" in note for note in result["meta"]["notes"])
+    typo = [*rows, row("D", "k3", at("2099-01-01T00:00:00+00:00"))]
+    with open_source(table(typo)) as source:
+        notes = compute_metrics(source, MetricsConfig())["meta"]["notes"]
+    assert any("is in the future" in note for note in notes)

@@ -149,6 +149,12 @@ def chained_table(source: MetricsSource, config: MetricsConfig) -> Chained:
             # As epoch seconds: DuckDB needs pytz to hand a TIMESTAMPTZ to Python.
             (latest,) = first_row(con, "SELECT epoch(max(started_at)) FROM contacts")
             as_of = datetime.fromtimestamp(latest, tz=UTC) if latest is not None else None
+            if as_of is not None and as_of > datetime.now(UTC):
+                logger.warning(
+                    "the last contact starts in the future (%s) and the data's end (as_of) defaults to it, which "
+                    "closes every issue's window: check started_at, or give as_of",
+                    as_of.isoformat(),
+                )
         as_of_sql = "'-infinity'::DOUBLE" if as_of is None else repr(as_of.timestamp())
         try:
             run(con, _base_sql(source, config, base, reason_map, outcome_map, default_days))
@@ -167,7 +173,7 @@ def chained_table(source: MetricsSource, config: MetricsConfig) -> Chained:
             logger.warning("row order of %s and %s differs; joining on the row id", base, links)
             run(con, f"DROP VIEW {table}")
             run(con, _chained_sql(table, base, links, positional=False))
-        quality = _data_quality(con, table, config)
+        quality = _data_quality(con, table, config, as_of_sql)
         chained = Chained(table, as_of, windows, default_days, quality)
         source.cache[("chained", key)] = chained
         logger.debug("chained contacts into %s (as of %s)", table, as_of)
@@ -386,7 +392,7 @@ FROM joined
 """
 
 
-def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsConfig) -> dict[str, Any]:
+def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsConfig, as_of: str) -> dict[str, Any]:
     """Counts that say which contacts could not feed which numbers, and where the labels came from."""
     sources = [f"coalesce(count_if(reason_source = {sql_literal(s)}), 0)" for s in config.label_priority]
     outcome_sources = [f"coalesce(count_if(outcome_source = {sql_literal(s)}), 0)" for s in config.label_priority]
@@ -403,6 +409,7 @@ def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsCon
             coalesce(count_if(outcome_label IS NOT NULL AND resolved IS NULL), 0),
             coalesce(count_if(NOT chainable), 0),
             coalesce(count_if(sentiment_unscored), 0),
+            coalesce(count_if(start_s > {as_of}), 0),
             {", ".join(sources)}, {", ".join(outcome_sources)}
         FROM {table}""",
     )
@@ -418,6 +425,7 @@ def _data_quality(con: duckdb.DuckDBPyConnection, table: str, config: MetricsCon
         "outcome_outside_taxonomy",
         "not_chainable",
         "sentiment_outside_scores",
+        "started_after_as_of",
     )
     values = list(row or ())
     quality: dict[str, Any] = {name: int(values[i]) for i, name in enumerate(names)}

@@ -15,7 +15,7 @@ issues the provider opened. The repeat rate is charged to the contact that was r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -303,6 +303,13 @@ def describe(source: MetricsSource, config: MetricsConfig) -> dict[str, Any]:
             + (", no reason in the taxonomy" if config.window_mode == "same_category" else "")
             + ", or never answered: abandoned or blocked) and are left out of FCR and repeat rates"
         )
+    if quality["started_after_as_of"]:
+        notes.append(
+            f"{quality['started_after_as_of']} contacts start after as_of ({chained.as_of}): they count in the contact "
+            "metrics, and no repeat after as_of is seen, so the issues they would close stay pending"
+        )
+    if chained.as_of is not None and chained.as_of > datetime.now(UTC):
+        notes.append(f"as_of ({chained.as_of}) is in the future: every issue's window counts as closed")
     if source.has_agent_hours:
         with source.query() as con:
             total, used = first_row(
