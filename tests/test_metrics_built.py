@@ -385,7 +385,8 @@ def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy
     # The priority chooses reason and outcome; sentiment and upsell still come from the file.
     assert agent["overall"]["sentiment_negative"]["n"] == len(contacts)
     assert agent["overall"]["upsell_rate"]["n"] == len(contacts)
-    assert agent["overall"]["agent_model_agreement_reason"]["value"] is None
+    agreement = agent["overall"]["agent_model_agreement_reason"]
+    assert agreement["value"] is None and agreement["unavailable"] == "the table has no model outcome / reason labels"
     # The file's own labels stand where a model's would; the two sources give different figures.
     gold = report("labels", "labels")
     assert gold["overall"]["resolution_rate"]["k"] == sum(
