@@ -89,10 +89,15 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def websocket_principal(websocket: WebSocket) -> Principal:
-    """The caller of a WebSocket, from the same headers as HTTP (agent desktops set them)."""
+def websocket_secret(websocket: WebSocket) -> str | None:
+    """The API key a WebSocket sent, in the same headers as HTTP (agent desktops set them)."""
     secret = websocket.headers.get("x-api-key")
     authorization = websocket.headers.get("authorization", "")
     if not secret and authorization.lower().startswith("bearer "):
         secret = authorization[7:].strip()
-    return authenticate(secret, get_store(websocket), get_limiter(websocket))
+    return secret
+
+
+def websocket_principal(websocket: WebSocket) -> Principal:
+    """The caller of a WebSocket (:func:`websocket_secret`)."""
+    return authenticate(websocket_secret(websocket), get_store(websocket), get_limiter(websocket))

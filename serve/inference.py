@@ -14,14 +14,15 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import torch
 
-from dispo.contact import Contact, Turn
-from dispo.errors import ForbiddenError, UnavailableError
+from dispo.contact import Contact, ContactLimits, Turn
+from dispo.errors import ForbiddenError, TooLargeError, UnavailableError
 from dispo.model.live import LiveSession
 from dispo.model.predictor import Prediction, Predictor
 from dispo.model.runtime import SegmentCache, TorchEncoder
@@ -51,6 +52,24 @@ class _Live:
     redacted: list[Turn]
     touched: float
     owner: str  # the API key that opened it: only that key may continue or close it
+    # The contact's query parameters and start, from the connection that opened the session: a
+    # reconnect (after a dropped connection) continues the same contact, whatever it sends.
+    context: dict[str, str] = field(default_factory=dict)
+    started_at: datetime | None = None
+    chars: int = 0  # characters of the turns as sent (before redaction), as REST counts them
+
+
+@dataclass(frozen=True)
+class LiveFinal:
+    """A live contact as it stands when the desktop closes it: what its final suggestion is stored
+    with. The session stays open until :meth:`InferenceService.end_live`."""
+
+    turns: list[Turn]  # redacted
+    prediction: Prediction | None
+    latency_ms: float  # of the last update
+    context: dict[str, str]
+    started_at: datetime | None
+    session: LiveSession = field(repr=False)  # which session this is (a later one may reuse the id)
 
 
 class InferenceService:
@@ -176,21 +195,43 @@ class InferenceService:
 
     # -- live sessions ----------------------------------------------------------------------------
     async def live_turn(
-        self, tenant_id: str, key_id: str, contact_id: str, turn: Turn
+        self,
+        tenant_id: str,
+        key_id: str,
+        contact_id: str,
+        turn: Turn,
+        *,
+        limits: ContactLimits,
+        context: Mapping[str, str] | None = None,
+        started_at: datetime | None = None,
     ) -> tuple[Turn, Prediction | None, float]:
         """Add a turn to a live contact opened by ``key_id``: the redacted turn, the updated
         prediction, and the update time in ms. Only the new turn is encoded (see
-        :mod:`dispo.model.live`)."""
+        :mod:`dispo.model.live`). ``limits``: the same size limits as a whole contact (TooLargeError);
+        ``context`` and ``started_at``: the contact's, kept if this turn opens the session."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self._live_turn_now, tenant_id, key_id, contact_id, turn)
+        return await loop.run_in_executor(
+            self.executor, self._live_turn_now, tenant_id, key_id, contact_id, turn, limits, context, started_at
+        )
 
     def _live_turn_now(
-        self, tenant_id: str, key_id: str, contact_id: str, turn: Turn
+        self,
+        tenant_id: str,
+        key_id: str,
+        contact_id: str,
+        turn: Turn,
+        limits: ContactLimits,
+        context: Mapping[str, str] | None,
+        started_at: datetime | None,
     ) -> tuple[Turn, Prediction | None, float]:
         started = time.perf_counter()
-        live = self._live_entry(tenant_id, key_id, contact_id)
+        _check_live_size(limits, len(turn.text), 0, 0)  # before a session is opened for it
+        live = self._live_entry(tenant_id, key_id, contact_id, context, started_at)
+        # Turns are added on this one worker thread only, so the check and the addition are atomic.
+        _check_live_size(limits, len(turn.text), len(live.redacted), live.chars)
         redacted = self.redactor.redact_turn(turn, live.redacted[-1] if live.redacted else None)
         live.redacted.append(redacted)
+        live.chars += len(turn.text)
         with torch.inference_mode():
             prediction = live.session.add_turn(redacted)
         elapsed = (time.perf_counter() - started) * 1000
@@ -202,17 +243,53 @@ class InferenceService:
             live = self._live.get((tenant_id, contact_id))
             return len(live.redacted) if live else 0
 
-    def close_live(self, tenant_id: str, key_id: str, contact_id: str) -> tuple[list[Turn], Prediction | None, float]:
-        """End a live session: its redacted turns, last prediction and that update's time in ms."""
+    def rejoin_live(self, tenant_id: str, key_id: str, contact_id: str, context: Mapping[str, str]) -> None:
+        """A connection for ``contact_id`` opens: if its session is already open (a reconnect), the
+        session keeps the first connection's context; parameters it lacks are added, and one sent
+        with another value is ignored with a warning (the contact is the one that was opened)."""
         with self._live_lock:
             live = self._live.get((tenant_id, contact_id))
-            if live is not None:
-                _check_owner(live, key_id, contact_id)
-                del self._live[(tenant_id, contact_id)]
+            if live is None or live.owner != key_id:  # another key's session: its turns are refused
+                return
+            differing = [name for name, value in context.items() if live.context.setdefault(name, value) != value]
+        if differing:
+            logger.warning(
+                "live session %s/%s: a reconnect sent other %s than the connection that opened it; "
+                "the first values are kept", tenant_id, contact_id, ", ".join(differing),
+            )  # fmt: skip
+
+    async def live_final(self, tenant_id: str, key_id: str, contact_id: str) -> LiveFinal | None:
+        """The live contact as it stands, for its final suggestion (None when no session is open).
+        The session stays open: :meth:`end_live` removes it once that suggestion is stored, so a
+        failed write loses nothing and the close can be sent again. Read on the model's thread,
+        after any turn still being added."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self._live_final_now, tenant_id, key_id, contact_id)
+
+    def _live_final_now(self, tenant_id: str, key_id: str, contact_id: str) -> LiveFinal | None:
+        with self._live_lock:
+            live = self._live.get((tenant_id, contact_id))
+            if live is None:
+                return None
+            _check_owner(live, key_id, contact_id)
+            return LiveFinal(
+                list(live.redacted), live.session.last_prediction, live.session.stats.last_update_ms,
+                dict(live.context), live.started_at, live.session,
+            )  # fmt: skip
+
+    def end_live(self, tenant_id: str, contact_id: str, final: LiveFinal) -> None:
+        """Close the session ``final`` was read from, unless turns were added to it since (they
+        would be lost: it stays open, and its next close stores them)."""
+        key = (tenant_id, contact_id)
+        with self._live_lock:
+            live = self._live.get(key)
+            if live is None or live.session is not final.session:
+                return
+            if len(live.redacted) != len(final.turns):
+                logger.info("live session %s/%s got turns while closing; it stays open", tenant_id, contact_id)
+                return
+            del self._live[key]
             self.telemetry.live_sessions.set(len(self._live))
-        if live is None:
-            return [], None, 0.0
-        return live.redacted, live.session.last_prediction, live.session.stats.last_update_ms
 
     def adopt_live(self, previous: InferenceService) -> None:
         """Take over the open live sessions of the service this one replaces (a model reload):
@@ -222,7 +299,14 @@ class InferenceService:
             previous._live.clear()
             self.telemetry.live_sessions.set(len(self._live))
 
-    def _live_entry(self, tenant_id: str, key_id: str, contact_id: str) -> _Live:
+    def _live_entry(
+        self,
+        tenant_id: str,
+        key_id: str,
+        contact_id: str,
+        context: Mapping[str, str] | None = None,
+        started_at: datetime | None = None,
+    ) -> _Live:
         now = time.monotonic()
         key = (tenant_id, contact_id)
         with self._live_lock:
@@ -235,7 +319,7 @@ class InferenceService:
                     raise TooManySessionsError(
                         f"this tenant's {self.max_live_sessions_per_tenant} live-session slots are in use"
                     )
-                live = _Live(LiveSession(self.predictor, contact_id), [], now, key_id)
+                live = _Live(LiveSession(self.predictor, contact_id), [], now, key_id, dict(context or {}), started_at)
                 self._live[key] = live
                 self.telemetry.live_sessions.set(len(self._live))
             _check_owner(live, key_id, contact_id)
@@ -250,6 +334,19 @@ class InferenceService:
                 break
             del self._live[key]
             logger.info("live session %s/%s expired after %.0f s idle", key[0], key[1], self.live_idle_seconds)
+
+
+def _check_live_size(limits: ContactLimits, chars: int, turns: int, total: int) -> None:
+    """TooLargeError if a turn of ``chars`` characters, added to ``turns`` turns of ``total``
+    characters, breaks the limits a whole contact has (``DISPO_MAX_TURNS`` and the others)."""
+    if chars > limits.max_turn_chars:
+        raise TooLargeError(f"at most {limits.max_turn_chars} characters per turn, got {chars}")
+    if turns >= limits.max_turns:
+        raise TooLargeError(f"at most {limits.max_turns} turns per contact")
+    if total + chars > limits.max_total_chars:
+        raise TooLargeError(
+            f"at most {limits.max_total_chars} characters in all per contact; this turn would make {total + chars}"
+        )
 
 
 def _check_owner(live: _Live, key_id: str, contact_id: str) -> None:

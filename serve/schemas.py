@@ -84,7 +84,7 @@ class LiveTurnIn(BaseModel):
 
     type: Literal["turn", "close"]
     speaker: Speaker | None = None
-    text: str | None = Field(default=None, max_length=20_000)
+    text: str | None = None  # sized by the settings (DISPO_MAX_TURN_CHARS, ...) when the turn is added
     offset_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @field_validator("text")
