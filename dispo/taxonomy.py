@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -82,6 +83,8 @@ class Taxonomy:
             problems.append(
                 f"code_template {self.code_template!r} may only use {{category}}, {{reason}}, {{outcome}}: {exc!r}"
             )
+        if not problems:
+            _check_codes(self, problems)
         if problems:
             raise TaxonomyError(f"taxonomy {self.name!r} is invalid: " + "; ".join(problems))
         object.__setattr__(self, "_reason_index", {r.name: r for r in self.reasons})
@@ -191,6 +194,7 @@ class Taxonomy:
         for key in ("name", "categories"):
             if key not in raw:
                 raise TaxonomyError(f"{source}: missing required key {key!r}")
+        _check_keys(raw, TOP_KEYS, source)
         default_window = _number(raw.get("default_repeat_window_days", 7), f"{source}: default_repeat_window_days")
         categories: list[Category] = []
         reasons: list[Reason] = []
@@ -200,14 +204,19 @@ class Taxonomy:
             raise TaxonomyError(f"{source}: 'categories' must be a mapping of category -> reasons")
         for cat_name, cat in raw_categories.items():
             where = f"{source}: categories.{cat_name}"
+            _check_name(cat_name, where)
             if not isinstance(cat, Mapping) or not isinstance(cat.get("reasons"), Mapping) or not cat["reasons"]:
-                raise TaxonomyError(f"{where}: expected a mapping with a non-empty 'reasons' mapping")
+                found = type(cat.get("reasons") if isinstance(cat, Mapping) else cat).__name__
+                raise TaxonomyError(f"{where}: expected a mapping with a non-empty 'reasons' mapping, found {found}")
+            _check_keys(cat, CATEGORY_KEYS, where)
             window = _number(cat.get("repeat_window_days", default_window), f"{where}.repeat_window_days")
             names = []
             for reason_name, spec in cat["reasons"].items():
                 spec = spec or {}
+                _check_name(reason_name, f"{where}.reasons.{reason_name}")
                 if not isinstance(spec, Mapping):
                     raise TaxonomyError(f"{where}.reasons.{reason_name}: expected a mapping, found {spec!r}")
+                _check_keys(spec, REASON_KEYS, f"{where}.reasons.{reason_name}")
                 reasons.append(
                     Reason(
                         name=str(reason_name),
@@ -230,10 +239,12 @@ class Taxonomy:
         if not isinstance(raw_outcomes, Mapping):
             raise TaxonomyError(f"{source}: 'outcomes' must be a mapping of outcome -> {{resolved: bool}}")
         for out_name, spec in raw_outcomes.items():
+            _check_name(out_name, f"{source}: outcomes.{out_name}")
             if not isinstance(spec, Mapping) or not isinstance(spec.get("resolved"), bool):
                 raise TaxonomyError(
                     f"{source}: outcomes.{out_name}: expected a mapping with a boolean 'resolved' flag, found {spec!r}"
                 )
+            _check_keys(spec, OUTCOME_KEYS, f"{source}: outcomes.{out_name}")
             outcomes.append(
                 Outcome(
                     name=str(out_name),
@@ -245,10 +256,9 @@ class Taxonomy:
         sentiments = raw.get("sentiments", list(DEFAULT_SENTIMENTS))
         if not isinstance(sentiments, list) or not all(isinstance(s, str) for s in sentiments):
             raise TaxonomyError(f"{source}: 'sentiments' must be a list of strings, found {sentiments!r}")
-        try:
-            version = int(raw.get("version", 1))
-        except (TypeError, ValueError):
-            raise TaxonomyError(f"{source}: 'version' must be an integer, found {raw.get('version')!r}") from None
+        version = raw.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise TaxonomyError(f"{source}: 'version' must be an integer, found {version!r}")
         try:
             return cls(
                 name=str(raw["name"]),
@@ -267,7 +277,7 @@ class Taxonomy:
     def from_yaml(cls, path: str | Path) -> Taxonomy:
         path = Path(path)
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a safe loader
         except FileNotFoundError:
             raise TaxonomyError(f"taxonomy file not found: {path}") from None
         except yaml.YAMLError as exc:
@@ -325,8 +335,61 @@ def _check_unique(kind: str, names: list[str], problems: list[str]) -> None:
         seen.add(name)
 
 
+#: The keys each level of a taxonomy file may have: any other is a typo that would change it silently.
+TOP_KEYS = frozenset({"name", "version", "description", "code_template", "default_repeat_window_days", "categories",
+                      "outcomes", "sentiments"})  # fmt: skip
+CATEGORY_KEYS = frozenset({"code", "description", "repeat_window_days", "reasons"})
+REASON_KEYS = frozenset({"code", "description"})
+OUTCOME_KEYS = frozenset({"code", "description", "resolved"})
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(str(k) for k in raw if k not in allowed)
+    if unknown:
+        raise TaxonomyError(f"{where}: unknown keys {unknown}; expected some of {sorted(allowed)}")
+
+
+def _check_name(name: Any, where: str) -> None:
+    """A label name is text: YAML reads ``yes``, ``no``, ``on`` or ``1.5`` unquoted as other types."""
+    if not isinstance(name, str):
+        raise TaxonomyError(f"{where}: a name must be text, found {type(name).__name__} {name!r} (quote it in YAML)")
+
+
+def _check_codes(taxonomy: Taxonomy, problems: list[str]) -> None:
+    """Two dispositions must not render the same CRM code."""
+    categories = {c.name: c.code for c in taxonomy.categories}
+    seen: dict[str, tuple[str, str]] = {}
+    clashes: list[str] = []
+    for reason in taxonomy.reasons:
+        for outcome in taxonomy.outcomes:
+            code = taxonomy.code_template.format(
+                category=categories.get(reason.category, ""), reason=reason.code, outcome=outcome.code
+            )
+            first = seen.setdefault(code, (reason.name, outcome.name))
+            if first != (reason.name, outcome.name) and len(clashes) < 3:
+                clashes.append(f"{first} and {(reason.name, outcome.name)} both render {code!r}")
+    if clashes:
+        problems.append("disposition codes must be unique: " + "; ".join(clashes))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice in one mapping is an error (naming its line), not
+    silently the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice in the same mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise TaxonomyError(f"{where}: expected a positive number of days, found {value!r}")
     return float(value)
 

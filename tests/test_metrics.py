@@ -567,3 +567,25 @@ def test_contacts_after_as_of_and_an_as_of_in_the_future_are_noted() -> None:
     with open_source(table(typo)) as source:
         notes = compute_metrics(source, MetricsConfig())["meta"]["notes"]
     assert any("is in the future" in note for note in notes)
+
+
+def test_a_taxonomy_without_the_default_outcome_names_still_reports() -> None:
+    # a bank's own outcomes: the default escalation/transfer/callback names are not among them
+    from dispo.taxonomy import Taxonomy
+
+    bank = Taxonomy.from_dict(
+        {"name": "bank", "categories": {"CARDS": {"reasons": {"track_order": {}}}},
+         "outcomes": {"resolved": {"resolved": True}, "escalated_to_fraud": {"resolved": False},
+                      "transferred": {"resolved": False}}}
+    )  # fmt: skip
+    rows = [row("A", "k1", at(T0)), row("B", "k2", at(T0), outcome="transferred")]
+    with open_source(table(rows), taxonomy=bank) as source:
+        result = compute_metrics(source, LATE)["overall"]
+    assert kn(result["transfer_rate"]) == (1, 2)
+    assert result["escalation_rate"]["value"] is None
+    assert "no outcome named escalated: set escalation_outcomes" in result["escalation_rate"]["unavailable"]
+    custom = replace(LATE, escalation_outcomes=("escalated_to_fraud",))
+    with open_source(table(rows), taxonomy=bank) as source:
+        assert kn(compute_metrics(source, custom)["overall"]["escalation_rate"]) == (0, 2)
+    with open_source(table(rows), taxonomy=bank) as source, pytest.raises(ConfigError, match="not in taxonomy"):
+        compute_metrics(source, replace(LATE, escalation_outcomes=("escalated", "nope")))

@@ -78,6 +78,20 @@ def _base() -> dict:
         (lambda r: r.update({"code_template": "{category}-{agent}"}), "code_template"),
         (lambda r: r["categories"]["A"].update({"repeat_window_days": -1}), "positive number of days"),
         (lambda r: r.pop("name"), "missing required key 'name'"),
+        (lambda r: r["categories"]["A"].update({"repeat_window_days": float("nan")}), "positive number of days"),
+        (lambda r: r["categories"]["A"].update({"repeat_window_days": float("inf")}), "positive number of days"),
+        # a typo changes the taxonomy silently: outcome for outcomes would leave it with none
+        (lambda r: r.update({"outcome": r.pop("outcomes")}), r"unknown keys \['outcome'\]"),
+        (
+            lambda r: r["categories"]["A"].update({"repeat_window": 3}),
+            r"categories.A: unknown keys \['repeat_window'\]",
+        ),
+        (lambda r: r["outcomes"]["resolved"].update({"resolve": True}), r"outcomes.resolved: unknown keys"),
+        (lambda r: r["categories"]["A"]["reasons"].update({"x": {"desc": "?"}}), r"reasons.x: unknown keys"),
+        (lambda r: r.update({"version": 1.9}), "'version' must be an integer"),
+        # two dispositions that render one CRM code
+        (lambda r: r["categories"]["A"]["reasons"].update({"y": {"code": "X"}}), "codes must be unique"),
+        (lambda r: r["outcomes"]["unresolved"].update({"code": "RESOLVED"}), "codes must be unique"),
     ],
 )
 def test_invalid_taxonomies_are_refused_with_the_reason(tmp_path: Path, mutate, message: str) -> None:
@@ -111,3 +125,19 @@ def test_label_problems(taxonomy: Taxonomy) -> None:
     assert taxonomy.label_problems({"reason": "track_order", "outcome": "resolved", "sentiment": "positive"}) == []
     fields = [p[0] for p in taxonomy.label_problems({"reason": "r", "outcome": "o", "sentiment": "s"})]
     assert fields == ["reason", "outcome", "sentiment"]
+
+
+def test_a_key_given_twice_and_an_unquoted_yes_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "name: t\ncategories:\n  A:\n    reasons: {x: {}}\n  A:\n    reasons: {y: {}}\n"
+        "outcomes:\n  resolved: {resolved: true}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(TaxonomyError, match=r"(?s)'A' is given twice in the same mapping.*line 5"):
+        Taxonomy.from_yaml(path)
+    path.write_text(
+        "name: t\ncategories:\n  A:\n    reasons: {x: {}}\noutcomes:\n  yes: {resolved: true}\n", encoding="utf-8"
+    )
+    with pytest.raises(TaxonomyError, match="a name must be text, found bool True"):
+        Taxonomy.from_yaml(path)

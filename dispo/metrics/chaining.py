@@ -118,6 +118,7 @@ def chained_table(source: MetricsSource, config: MetricsConfig) -> Chained:
     Built in three statements so that the window functions sort only a narrow table (row id, customer,
     chain key, times): carrying the wide rows through the sort costs several times more.
     """
+    config = config.fitted_to(source.taxonomy.outcome_names)
     key = chain_key(config)
     with source.query() as con:
         cached = source.cache.get(("chained", key))

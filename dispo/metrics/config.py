@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -253,6 +253,15 @@ class SlaTargets:
         return cls.from_dict(_read_yaml(path), source=str(path))
 
 
+#: The outcomes of the default taxonomy each rate counts. A taxonomy that names them otherwise sets
+#: its own lists; until then a default name the taxonomy lacks is dropped (see ``fitted_to``).
+DEFAULT_OUTCOME_LISTS: dict[str, tuple[str, ...]] = {
+    "escalation_outcomes": ("escalated",),
+    "transfer_outcomes": ("transferred",),
+    "callback_outcomes": ("callback_scheduled",),
+}
+
+
 @dataclass(frozen=True)
 class MetricsConfig:
     """Every choice behind the numbers. The defaults follow the issue's definitions."""
@@ -277,9 +286,9 @@ class MetricsConfig:
     upsell_threshold: float = 0.5
     #: Score of each sentiment; the mean is the sentiment score, below 0 is negative, above 0 positive.
     sentiment_scores: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SENTIMENT_SCORES))
-    escalation_outcomes: tuple[str, ...] = ("escalated",)
-    transfer_outcomes: tuple[str, ...] = ("transferred",)
-    callback_outcomes: tuple[str, ...] = ("callback_scheduled",)
+    escalation_outcomes: tuple[str, ...] = DEFAULT_OUTCOME_LISTS["escalation_outcomes"]
+    transfer_outcomes: tuple[str, ...] = DEFAULT_OUTCOME_LISTS["transfer_outcomes"]
+    callback_outcomes: tuple[str, ...] = DEFAULT_OUTCOME_LISTS["callback_outcomes"]
     #: Level of the confidence intervals (Wilson for rates, normal for means).
     confidence: float = 0.95
     #: Groups with fewer cases than this in a metric's denominator are flagged ``small``.
@@ -361,6 +370,16 @@ class MetricsConfig:
     def with_labels(self, *sources: str) -> MetricsConfig:
         """The same configuration with another label priority (e.g. agent codes only)."""
         return replace(self, label_priority=tuple(sources))
+
+    def fitted_to(self, outcome_names: Collection[str]) -> MetricsConfig:
+        """This configuration for a taxonomy with ``outcome_names``: an outcome list left at its default
+        keeps only the names the taxonomy has (a list set on purpose is checked, not changed)."""
+        fitted: dict[str, Any] = {
+            key: tuple(o for o in default if o in outcome_names)
+            for key, default in DEFAULT_OUTCOME_LISTS.items()
+            if getattr(self, key) == default
+        }
+        return replace(self, **fitted) if any(fitted[k] != getattr(self, k) for k in fitted) else self
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -138,6 +138,7 @@ def aggregate(
     Cached on the source (the groups are few), so a report asking for the overall numbers beside
     every slicing scans the contacts once per slicing."""
     dims = normalise_slices(slice_by)
+    config = config.fitted_to(source.taxonomy.outcome_names)  # as chained_table reads it
     chained = chained_table(source, config)
     periods = any(d in PERIODS for d in dims)
     cache_key = ("aggregate", chain_key(config), dims, config.timezone if periods else None)
@@ -211,8 +212,8 @@ def finish(raw: Raw, config: MetricsConfig, unavailable: Mapping[str, str] | Non
     out: dict[str, Any] = {}
     for spec in METRICS:
         entry = finish_metric(spec, raw[spec.name], config)
-        if unavailable and spec.name in unavailable:
-            entry["unavailable"] = unavailable[spec.name]
+        if unavailable and spec.name in unavailable:  # null with the reason, never a count of nothing
+            entry.update(value=None, ci_low=None, ci_high=None, unavailable=unavailable[spec.name])
         out[spec.name] = entry
     return out
 
@@ -275,6 +276,16 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
         reasons["blockage_rate"] = "the export records no refused or overflowed contacts (no blocked flag)"
     if not source.has_values("ended_at") and not source.has_agent_hours:
         reasons["cph"] = "no handle times (ended_at) and no agent hours were given"
+    fitted = config.fitted_to(source.taxonomy.outcome_names)
+    for rate, key in (("escalation_rate", "escalation_outcomes"), ("transfer_rate", "transfer_outcomes"),
+                      ("callback_rate", "callback_outcomes")):  # fmt: skip
+        if not getattr(fitted, key):
+            named = " or ".join(getattr(config, key))
+            reasons[rate] = (
+                f"taxonomy {source.taxonomy.name!r} has no outcome named {named}: set {key} in the metrics config"
+                if named
+                else f"{key} names no outcome"
+            )
     if not config.targets.rate_cards:
         reasons["cpc"] = "no provider has a rate card (rate_cards in the targets YAML)"
     for name in ("nps", "csat"):

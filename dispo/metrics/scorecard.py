@@ -75,6 +75,8 @@ def provider_scorecard(source: MetricsSource, config: MetricsConfig | None = Non
         for metric in config.scorecard_metrics:
             spec = METRIC_INDEX[metric]
             entry = finish_metric(spec, raw[metric], config)
+            if metric in unavailable:  # null with the reason, never a count of nothing
+                entry.update(value=None, ci_low=None, ci_high=None)
             others = finish_metric(spec, others_raw[metric], config)["value"] if len(groups) > 1 else None
             target = config.targets.target(name, metric)
             entry.update(
