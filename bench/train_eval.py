@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--base-model", default="all-MiniLM-L6-v2")
     parser.add_argument("--shots", type=int, default=None, help="keep this many training contacts per reason")
     parser.add_argument("--config", type=Path, default=None, help="run config YAML (data section is filled in)")
-    parser.add_argument("--set", nargs="*", default=[], help="overrides: section.key=value (JSON values)")
+    parser.add_argument("--set", nargs="*", default=[], help="overrides: section.key=value (YAML values)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models-dir", type=Path, default=None, help="default: a temporary folder")
     args = parser.parse_args()
@@ -120,10 +120,8 @@ def main() -> None:
         import yaml
 
         sections.update(yaml.safe_load(args.config.read_text()))
-    for item in args.set:
-        key, _, value = item.partition("=")
-        section, _, field = key.partition(".")
-        sections.setdefault(section, {})[field] = json.loads(value)
+    for section, values in RunConfig.parse_settings(args.set).items():
+        sections.setdefault(section, {}).update(values)
     sections["data"].update(
         {
             "train": [str(train_file)],

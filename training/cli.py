@@ -206,6 +206,10 @@ def _log_accounting(stats: Any, output: Path | None) -> None:
 def register_train(subcommands: Any) -> None:
     train = subcommands.add_parser("train", help="fine-tune a model and write a new version to the registry")
     train.add_argument("--config", type=Path, default=None, help="YAML/JSON with sections data, model, training")
+    train.add_argument(
+        "--set", nargs="+", default=[], metavar="SECTION.KEY=VALUE",
+        help="override any config key, e.g. --set training.contrastive_epochs=1 model.max_turns=12",
+    )  # fmt: skip
     train.add_argument("--data", nargs="+", default=None, help="training file(s); several sources may be mixed")
     train.add_argument("--eval", default=None, help="held-out test file, evaluated at the end")
     train.add_argument(
@@ -284,6 +288,8 @@ def _train(args: argparse.Namespace) -> int:
             "label_noise": args.label_noise,
         },
     }
+    for section, values in RunConfig.parse_settings(args.set).items():  # an option given by name wins
+        overrides[section] = {**values, **{k: v for k, v in overrides.get(section, {}).items() if v is not None}}
     if args.config is not None:
         run = RunConfig.from_file(args.config, **overrides)
     else:

@@ -208,6 +208,22 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"data": asdict(self.data), "model": self.model.to_dict(), "training": asdict(self.training)}
 
+    @staticmethod
+    def parse_settings(items: list[str]) -> dict[str, dict[str, Any]]:
+        """``section.key=value`` items (the command line's ``--set``) as override sections; each value
+        is read as YAML (``3``, ``1e-4``, ``true``, ``[a, b]``, or text)."""
+        sections: dict[str, dict[str, Any]] = {}
+        for item in items:
+            key, equals, value = item.partition("=")
+            section, dot, name = key.strip().partition(".")
+            if not equals or not dot or not name or section not in ("data", "model", "training"):
+                raise ConfigError(f"--set {item!r}: expected section.key=value with section data, model or training")
+            try:
+                sections.setdefault(section, {})[name] = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from None
+        return sections
+
     @classmethod
     def from_file(cls, path: str | Path, **overrides: dict[str, Any]) -> RunConfig:
         path = Path(path)
