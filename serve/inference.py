@@ -22,7 +22,8 @@ from datetime import datetime
 import torch
 
 from dispo.contact import Contact, ContactLimits, Turn
-from dispo.errors import ForbiddenError, TooLargeError, UnavailableError
+from dispo.errors import DispoError, ForbiddenError, TooLargeError, UnavailableError
+from dispo.model.bundle import TAXONOMY_FILE, resolve
 from dispo.model.live import LiveSession
 from dispo.model.predictor import Prediction, Predictor
 from dispo.model.runtime import SegmentCache, TorchEncoder
@@ -103,6 +104,7 @@ class InferenceService:
         self._worker: asyncio.Task[None] | None = None
         self._live: OrderedDict[tuple[str, str], _Live] = OrderedDict()
         self._live_lock = threading.Lock()
+        self._taxonomies: dict[str, Taxonomy] = {}  # of the earlier versions suggestions were made by
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -111,6 +113,20 @@ class InferenceService:
     @property
     def version(self) -> str:
         return self.predictor.version
+
+    def taxonomy_of(self, version: str) -> Taxonomy:
+        """The taxonomy of the model ``version`` that made a suggestion: a suggestion made before a
+        model with other labels was promoted keeps its own (read from its bundle beside this one)."""
+        if version == self.version or self.predictor.path is None:
+            return self.taxonomy
+        if version not in self._taxonomies:
+            try:
+                bundle = resolve(version, self.predictor.path.parent.parent)
+                self._taxonomies[version] = Taxonomy.from_yaml(bundle / TAXONOMY_FILE)
+            except DispoError as exc:
+                logger.warning("the taxonomy of %s cannot be read (%s); the served model's is used", version, exc)
+                return self.taxonomy
+        return self._taxonomies[version]
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:

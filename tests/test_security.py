@@ -309,3 +309,16 @@ def test_error_bodies_carry_no_server_paths_or_exception_names(models_root: Path
         missing = api.post("/v1/models/no-such-model/promote", {"version": "v1"}, role="admin")
         assert missing.status_code == 404 and "no-such-model" in missing.json()["detail"]
         assert str(models_root) not in missing.text and "Error" not in missing.json()["detail"]
+
+
+def test_a_suggestion_keeps_the_taxonomy_of_the_version_that_made_it(models_root: Path, tmp_path: Path) -> None:
+    # v1 names an outcome otherwise than v2, the version served now: feedback on a v1 suggestion (made
+    # before v2 was promoted, or by a live session that finished on v1) is checked against v1's labels
+    registry = two_version_registry(models_root, tmp_path / "models")
+    old = registry / "dispo-default" / "v1" / "taxonomy.yaml"
+    old.write_text(old.read_text(encoding="utf-8").replace("  escalated:", "  escalated_to_team:"), encoding="utf-8")
+    service = InferenceService(Predictor.load("dispo-default:v2", registry), Telemetry())
+    assert "escalated_to_team" in service.taxonomy_of("dispo-default:v1").outcome_names
+    assert "escalated_to_team" not in service.taxonomy.outcome_names
+    assert service.taxonomy_of(service.version) is service.taxonomy
+    assert service.taxonomy_of("dispo-default:v9") is service.taxonomy  # gone: the served model's labels

@@ -151,7 +151,7 @@ async def feedback(
             raise InvalidInputError("accepted=true means the suggested code: leave reason and outcome out", [])
     elif reason is None and outcome is None:
         raise InvalidInputError("accepted=false needs the reason and/or outcome the agent picked instead", [])
-    taxonomy = inference.taxonomy
+    taxonomy = inference.taxonomy_of(suggestion.model_version)  # the labels of the model that suggested
     problems = taxonomy.label_problems({"reason": reason, "outcome": outcome})
     if problems:
         raise InvalidInputError(
