@@ -589,3 +589,22 @@ def test_a_taxonomy_without_the_default_outcome_names_still_reports() -> None:
         assert kn(compute_metrics(source, custom)["overall"]["escalation_rate"]) == (0, 2)
     with open_source(table(rows), taxonomy=bank) as source, pytest.raises(ConfigError, match="not in taxonomy"):
         compute_metrics(source, replace(LATE, escalation_outcomes=("escalated", "nope")))
+
+
+def test_report_refuses_a_table_labelled_by_a_model_with_another_taxonomy(tmp_path: Path) -> None:
+    import argparse
+
+    import pyarrow.parquet as pq
+
+    from dispo.metrics.cli import register_report
+
+    pq.write_table(table([row("A", "k1", at(T0), reason="lost_card"), row("B", "k2", at(T0))]), tmp_path / "t.parquet")
+    parser = argparse.ArgumentParser()
+    register_report(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["report", "--data", str(tmp_path / "t.parquet"), "-o", str(tmp_path / "r"), "--no-charts"]
+    )
+    with pytest.raises(
+        ConfigError, match=r"1 of 2 model reason labels are not in taxonomy 'retail-default' \(e.g. 'lost_card'\)"
+    ):
+        args.handler(args)

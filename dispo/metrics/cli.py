@@ -158,7 +158,8 @@ def _report(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     data: Any = args.data
     words = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
-    if args.format is not None or is_contact_file(args.data):
+    contact_file = args.format is not None or is_contact_file(args.data)
+    if contact_file:
         data, words = contact_file_table(args.data, words, taxonomy=args.taxonomy, platform=args.format)
     elif words and "labels" in words:
         raise ConfigError("--labels labels names a contact file's own labels; a labelled table has model labels")
@@ -166,6 +167,28 @@ def _report(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     inputs = {name: getattr(args, name) for name in ("audits", "label_issues", "surveys", "agent_hours")}
     with open_source(data, taxonomy=args.taxonomy, threads=args.threads, **inputs) as source:
+        if not contact_file:
+            check_model_labels(source, data)
         paths = write_report(source, config, args.output, charts=not args.no_charts)
     logger.info("wrote the metrics report in %.1f s: open %s", time.perf_counter() - started, paths["report.html"])
     return 0
+
+
+def check_model_labels(source: Any, data: str) -> None:
+    """A model's labels are always in its own taxonomy: a labelled table whose model labels are not in
+    the report's was labelled by a model with another taxonomy, and every rate would be wrong."""
+    from dispo.metrics.chaining import sql_literal
+
+    tax = source.taxonomy
+    with source.query() as con:
+        for task, names in (("reason", tax.reason_names), ("outcome", tax.outcome_names)):
+            known = ", ".join(sql_literal(n) for n in names) or "NULL"
+            outside, total, example = con.execute(
+                f"SELECT count_if(model_{task} NOT IN ({known})), count(model_{task}), "
+                f"min(model_{task}) FILTER (WHERE model_{task} NOT IN ({known})) FROM contacts"
+            ).fetchone() or (0, 0, None)
+            if outside:
+                raise ConfigError(
+                    f"{data}: {outside} of {total} model {task} labels are not in taxonomy {tax.name!r} (e.g. "
+                    f"{example!r}): the table was labelled by a model with another taxonomy; give it with --taxonomy"
+                )
