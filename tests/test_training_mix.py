@@ -83,6 +83,14 @@ def test_a_validation_file_chooses_the_epoch_and_is_not_trained_on(tmp_path: Pat
     card = (bundle.path / "README.md").read_text(encoding="utf-8")
     assert "validation.jsonl` (never trained on)" in card
     assert data["untrained_heads"] == ["outcome"] and "**untrained heads: outcome**" in card
+    # 40 contacts over 27 reasons: the reasons no contact has are named, since the model cannot learn them
+    missing = data["labels_without_examples"]["reason"]
+    assert (
+        missing
+        and not set(missing) & set(data["label_counts"]["reason"])
+        and "outcome" not in data["labels_without_examples"]
+    )
+    assert f"**reason: {len(missing)} label(s) without a training example**" in card
     from dispo.model.predictor import Predictor
 
     predictions = Predictor.load(bundle.path).predict(contacts[40:43])

@@ -170,6 +170,11 @@ def render_model_card(
             if data_info.get("untrained_heads")
             else []
         ),
+        *(
+            f"- **{task}: {len(labels)} label(s) without a training example** ({', '.join(labels)}): the model "
+            "cannot predict them"
+            for task, labels in (data_info.get("labels_without_examples") or {}).items()
+        ),
         *label_source_lines(data_info),
         *sources_table(data_info.get("sources") or {}),
         *(

@@ -325,6 +325,10 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
     if untrained:
         logger.warning("no training label for %s: those heads stay untrained and their predictions carry no "
                        "information (see the model card)", ", ".join(untrained))  # fmt: skip
+    unseen = labels_without_examples(counts, taxonomy, untrained)
+    for task, missing in unseen.items():
+        logger.warning("%s: %d of the taxonomy's labels have no training example (%s): the model cannot learn "
+                       "to predict them (see the model card)", task, len(missing), ", ".join(missing[:5]))  # fmt: skip
     data_info = {
         "train_files": run.data.train,
         "eval_file": run.data.eval,
@@ -335,6 +339,7 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         "sha256": data_fingerprint(contacts),
         "label_counts": counts,
         "untrained_heads": untrained,
+        "labels_without_examples": unseen,
         "sources": sources,
         "redacted": redact,
         "audits": audit_info,
@@ -491,6 +496,19 @@ def write_bundle(
     except BaseException:
         writer.abort()
         raise
+
+
+def labels_without_examples(
+    counts: dict[str, dict[str, int]], taxonomy: Taxonomy, untrained: list[str]
+) -> dict[str, list[str]]:
+    """Per trained task, the taxonomy's labels no training contact has."""
+    spaces = {"reason": taxonomy.reason_names, "outcome": taxonomy.outcome_names, "sentiment": taxonomy.sentiments}
+    unseen = {
+        task: [label for label in labels if not counts.get(task, {}).get(label)]
+        for task, labels in spaces.items()
+        if task not in untrained
+    }
+    return {task: labels for task, labels in unseen.items() if labels}
 
 
 def _label_counts(contacts: list[Contact]) -> dict[str, dict[str, int]]:
