@@ -214,6 +214,9 @@ class Taxonomy:
             for reason_name, spec in cat["reasons"].items():
                 spec = spec or {}
                 _check_name(reason_name, f"{where}.reasons.{reason_name}")
+                first = next((r.category for r in reasons if r.name == reason_name), None)
+                if first is not None:
+                    raise TaxonomyError(f"{where}.reasons.{reason_name}: duplicate reason, already in category {first}")
                 if not isinstance(spec, Mapping):
                     raise TaxonomyError(f"{where}.reasons.{reason_name}: expected a mapping, found {spec!r}")
                 _check_keys(spec, REASON_KEYS, f"{where}.reasons.{reason_name}")

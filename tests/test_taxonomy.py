@@ -70,7 +70,10 @@ def _base() -> dict:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda r: r["categories"]["B"]["reasons"].update({"x": {}}), "duplicate reason 'x'"),
+        (
+            lambda r: r["categories"]["B"]["reasons"].update({"x": {}}),
+            "reasons.x: duplicate reason, already in category A",
+        ),
         (lambda r: r["outcomes"]["resolved"].pop("resolved"), "boolean 'resolved' flag"),
         (lambda r: r["outcomes"].update({"resolved": {"resolved": False}}), "no outcome is marked"),
         (lambda r: r["categories"].update({"C": {"reasons": {}}}), "non-empty 'reasons'"),
