@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any
 import yaml
 
 from dispo.errors import TaxonomyError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TAXONOMY = "retail"
 DEFAULT_SENTIMENTS = ("negative", "neutral", "positive")
@@ -83,8 +86,6 @@ class Taxonomy:
             problems.append(
                 f"code_template {self.code_template!r} may only use {{category}}, {{reason}}, {{outcome}}: {exc!r}"
             )
-        if not problems:
-            _check_codes(self, problems)
         if problems:
             raise TaxonomyError(f"taxonomy {self.name!r} is invalid: " + "; ".join(problems))
         object.__setattr__(self, "_reason_index", {r.name: r for r in self.reasons})
@@ -188,7 +189,20 @@ class Taxonomy:
         return hashlib.sha256(payload).hexdigest()[:16]
 
     @classmethod
-    def from_dict(cls, raw: Any, source: str = "<dict>") -> Taxonomy:
+    def from_dict(cls, raw: Any, source: str = "<dict>", *, strict: bool = True) -> Taxonomy:
+        """A taxonomy from its file's contents. ``strict`` (a file a user gives): two dispositions that
+        render one CRM code are an error; otherwise (a trained bundle's copy, which served before this
+        rule) a warning."""
+        taxonomy = cls._from_dict(raw, source)
+        clashes = _code_clashes(taxonomy)
+        if clashes and strict:
+            raise TaxonomyError(f"{source}: disposition codes must be unique: " + "; ".join(clashes))
+        if clashes:
+            logger.warning("%s: disposition codes are not unique: %s", source, "; ".join(clashes))
+        return taxonomy
+
+    @classmethod
+    def _from_dict(cls, raw: Any, source: str) -> Taxonomy:
         if not isinstance(raw, Mapping):
             raise TaxonomyError(f"{source}: expected a mapping at the top level, found {type(raw).__name__}")
         for key in ("name", "categories"):
@@ -277,7 +291,7 @@ class Taxonomy:
             raise TaxonomyError(f"{source}: {exc}") from None
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Taxonomy:
+    def from_yaml(cls, path: str | Path, *, strict: bool = True) -> Taxonomy:
         path = Path(path)
         try:
             raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a safe loader
@@ -285,7 +299,7 @@ class Taxonomy:
             raise TaxonomyError(f"taxonomy file not found: {path}") from None
         except yaml.YAMLError as exc:
             raise TaxonomyError(f"{path}: not valid YAML: {exc}") from None
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(raw, source=str(path), strict=strict)
 
     @classmethod
     def from_reasons(
@@ -358,8 +372,8 @@ def _check_name(name: Any, where: str) -> None:
         raise TaxonomyError(f"{where}: a name must be text, found {type(name).__name__} {name!r} (quote it in YAML)")
 
 
-def _check_codes(taxonomy: Taxonomy, problems: list[str]) -> None:
-    """Two dispositions must not render the same CRM code."""
+def _code_clashes(taxonomy: Taxonomy) -> list[str]:
+    """Pairs of dispositions that render the same CRM code (the first three)."""
     categories = {c.name: c.code for c in taxonomy.categories}
     seen: dict[str, tuple[str, str]] = {}
     clashes: list[str] = []
@@ -371,8 +385,7 @@ def _check_codes(taxonomy: Taxonomy, problems: list[str]) -> None:
             first = seen.setdefault(code, (reason.name, outcome.name))
             if first != (reason.name, outcome.name) and len(clashes) < 3:
                 clashes.append(f"{first} and {(reason.name, outcome.name)} both render {code!r}")
-    if clashes:
-        problems.append("disposition codes must be unique: " + "; ".join(clashes))
+    return clashes
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -382,12 +395,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *anchor, whose keys the mapping may override
+                continue
             key = self.construct_object(key_node, deep=deep)
-            if key in seen:
+            try:
+                again = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the safe loader refuses it below, naming it
+                continue
+            if again:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{key!r} is given twice in the same mapping", key_node.start_mark
                 )
-            seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 

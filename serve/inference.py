@@ -122,10 +122,10 @@ class InferenceService:
         if version not in self._taxonomies:
             try:
                 bundle = resolve(version, self.predictor.path.parent.parent)
-                self._taxonomies[version] = Taxonomy.from_yaml(bundle / TAXONOMY_FILE)
-            except DispoError as exc:
+                self._taxonomies[version] = Taxonomy.from_yaml(bundle / TAXONOMY_FILE, strict=False)
+            except DispoError as exc:  # remembered: the registry is not read again for it
                 logger.warning("the taxonomy of %s cannot be read (%s); the served model's is used", version, exc)
-                return self.taxonomy
+                self._taxonomies[version] = self.taxonomy
         return self._taxonomies[version]
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -584,6 +584,10 @@ def test_a_taxonomy_without_the_default_outcome_names_still_reports() -> None:
     assert kn(result["transfer_rate"]) == (1, 2)
     assert result["escalation_rate"]["value"] is None
     assert "no outcome named escalated: set escalation_outcomes" in result["escalation_rate"]["unavailable"]
+    with open_source(table(rows), taxonomy=bank) as source:
+        card = provider_scorecard(source, replace(LATE, scorecard_metrics=("escalation_rate", "transfer_rate")))
+    assert card["overall"]["metrics"]["escalation_rate"]["value"] is None
+    assert card["overall"]["metrics"]["transfer_rate"]["value"] == 0.5
     custom = replace(LATE, escalation_outcomes=("escalated_to_fraud",))
     with open_source(table(rows), taxonomy=bank) as source:
         assert kn(compute_metrics(source, custom)["overall"]["escalation_rate"]) == (0, 2)

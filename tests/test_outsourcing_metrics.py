@@ -171,6 +171,11 @@ def test_a_provider_whose_export_records_no_answer_times_has_no_service_level(tm
     assert beta["service_level"]["value"] is None and beta["service_level"]["n"] == 0
     assert (beta["abandonment_rate"]["k"], beta["abandonment_rate"]["n"]) == (1, 3)
     assert data["overall"]["service_level"]["value"] == 1.0
+    # answer times without queue times measure no wait either
+    no_queue = [{**r, "queued_at": None} if r["provider"] == "beta" else r for r in rows]
+    no_queue[2]["answered_at"] = no_queue[3]["answered_at"] = "2026-03-02T10:00:10Z"
+    data = report(tmp_path, data=write_jsonl(tmp_path / "no_queue.jsonl", no_queue))
+    assert by_provider(data)["beta"]["service_level"]["n"] == 0 and data["overall"]["service_level"]["value"] == 1.0
 
 
 def test_an_abandoned_contact_is_not_in_the_outcome_rates(tmp_path: Path) -> None:
@@ -196,6 +201,10 @@ def test_a_folder_of_contact_files_and_a_json_file_are_contact_files(tmp_path: P
     data = report(tmp_path, data=folder)
     assert data["overall"]["contacts"]["value"] == 3
     assert report(tmp_path, data=folder / "day2" / "late.json")["overall"]["contacts"]["value"] == 1
+    from dispo.io import read_contacts, write_contacts
+
+    write_contacts(read_contacts(folder / "day1.jsonl"), tmp_path / "day1.parquet")  # contact Parquet, by glob
+    assert report(tmp_path, data=tmp_path / "*.parquet")["overall"]["contacts"]["value"] == 2
 
 
 def test_a_contact_never_answered_may_have_no_transcript_and_queue_events_must_agree() -> None:

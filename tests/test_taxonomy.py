@@ -144,3 +144,19 @@ def test_a_key_given_twice_and_an_unquoted_yes_are_refused(tmp_path: Path) -> No
     )
     with pytest.raises(TaxonomyError, match="a name must be text, found bool True"):
         Taxonomy.from_yaml(path)
+
+
+def test_a_bundle_written_before_the_code_rule_still_loads_and_yaml_merge_keys_work(tmp_path: Path) -> None:
+    raw = _base()
+    raw["categories"]["A"]["reasons"]["y"] = {"code": "X"}  # x and y render one code
+    path = _write(tmp_path, raw)
+    with pytest.raises(TaxonomyError, match="codes must be unique"):
+        Taxonomy.from_yaml(path)
+    assert Taxonomy.from_yaml(path, strict=False).reason_names == ("x", "y", "z")  # a trained bundle's copy
+    merged = tmp_path / "merged.yaml"
+    merged.write_text(
+        "name: t\ncategories:\n  A:\n    reasons: {x: {}}\noutcomes:\n"
+        "  resolved: &o {resolved: true, code: R}\n  solved: {<<: *o, code: S}\n",
+        encoding="utf-8",
+    )
+    assert [(o.code, o.resolved) for o in Taxonomy.from_yaml(merged).outcomes] == [("R", True), ("S", True)]

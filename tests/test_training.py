@@ -414,8 +414,11 @@ def test_a_run_trains_with_out_of_scope_contacts_and_says_so(corpus: dict[str, P
 def test_set_overrides_any_config_key_and_names_a_malformed_one() -> None:
     from dispo.errors import ConfigError
 
-    sections = RunConfig.parse_settings(["training.epochs=3", "model.max_turns=12", "data.labels=[agent, labels]"])
-    assert sections == {"training": {"epochs": 3}, "model": {"max_turns": 12}, "data": {"labels": ["agent", "labels"]}}
+    sections = RunConfig.parse_settings(
+        ["training.epochs=3", "training.learning_rate=1e-4", "model.max_turns=12", "data.labels=[agent, labels]"]
+    )
+    assert sections == {"training": {"epochs": 3, "learning_rate": 1e-4}, "model": {"max_turns": 12},
+                        "data": {"labels": ["agent", "labels"]}}  # fmt: skip
     run = RunConfig.from_sections({"data": {"train": ["x.jsonl"]}}, **sections)
     assert (run.training.epochs, run.model.max_turns) == (3, 12)
     for bad in ("epochs=3", "training.epochs", "optimizer.lr=1"):

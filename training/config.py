@@ -218,10 +218,14 @@ class RunConfig:
             section, dot, name = key.strip().partition(".")
             if not equals or not dot or not name or section not in ("data", "model", "training"):
                 raise ConfigError(f"--set {item!r}: expected section.key=value with section data, model or training")
-            try:
-                sections.setdefault(section, {})[name] = yaml.safe_load(value)
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from None
+            try:  # JSON first: YAML 1.1 reads 1e-4 (no dot) as text
+                parsed = json.loads(value)
+            except ValueError:
+                try:
+                    parsed = yaml.safe_load(value)
+                except yaml.YAMLError as exc:
+                    raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from None
+            sections.setdefault(section, {})[name] = parsed
         return sections
 
     @classmethod

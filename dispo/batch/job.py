@@ -190,7 +190,7 @@ def run_label_job(job: LabelJob, progress_callback: ProgressCallback | None = No
         paths=paths,
         bundle=bundle,
         version=version,
-        taxonomy=Taxonomy.from_yaml(bundle / TAXONOMY_FILE),
+        taxonomy=Taxonomy.from_yaml(bundle / TAXONOMY_FILE, strict=False),
         manifest=manifest,
         reporter=Reporter(total, records, outputs, rejects, job.progress, progress_callback),
         labeller=LabellerConfig(

@@ -280,7 +280,7 @@ WITH labelled AS (
         CASE WHEN l.answered_at >= l.queued_at THEN epoch(l.answered_at) - epoch(l.queued_at) END AS wait_s,
         {_answer_within_sql(config)} AS answer_within_s,
         NOT coalesce(l.blocked, false) AND (l.abandoned IS NOT NULL OR l.answered_at IS NOT NULL) AS queue_known,
-        bool_or(l.answered_at IS NOT NULL) OVER (PARTITION BY l.provider) AS answers_recorded,
+        bool_or(l.answered_at >= l.queued_at) OVER (PARTITION BY l.provider) AS answers_recorded,
         CAST(timezone({sql_literal(config.timezone)}, l.started_at) AS DATE) AS work_day,
         {end_score} AS sent_end_score,
         {change} AS sent_change,

@@ -72,13 +72,18 @@ def register_report(subcommands: Any) -> None:
 def is_contact_file(data: str) -> bool:
     """A contact file (the contract: JSONL, JSON, CSV, or Parquet with turns), or a folder of them,
     rather than a labelled table."""
+    import glob
+
     from dispo.io import FORMAT_BY_SUFFIX
 
     path = Path(data)
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMAT_BY_SUFFIX]
-        return bool(files) and all(_holds_contacts(p) for p in files)
-    return _holds_contacts(path)
+    elif not path.exists() and glob.has_magic(data):
+        files = [Path(p) for p in glob.glob(data, recursive=True) if Path(p).is_file()]
+    else:
+        return _holds_contacts(path)
+    return bool(files) and all(_holds_contacts(p) for p in files)
 
 
 def _holds_contacts(path: Path) -> bool:

@@ -9,6 +9,7 @@ confidence interval lies entirely on one side of the others' value, else ``simil
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dispo.metrics.config import MetricsConfig
@@ -74,10 +75,8 @@ def provider_scorecard(source: MetricsSource, config: MetricsConfig | None = Non
         metrics: dict[str, Any] = {}
         for metric in config.scorecard_metrics:
             spec = METRIC_INDEX[metric]
-            entry = finish_metric(spec, raw[metric], config)
-            if metric in unavailable:  # null with the reason, never a count of nothing
-                entry.update(value=None, ci_low=None, ci_high=None)
-            others = finish_metric(spec, others_raw[metric], config)["value"] if len(groups) > 1 else None
+            entry = _finished(spec, raw[metric], config, unavailable)
+            others = _finished(spec, others_raw[metric], config, unavailable)["value"] if len(groups) > 1 else None
             target = config.targets.target(name, metric)
             entry.update(
                 target=target,
@@ -86,8 +85,6 @@ def provider_scorecard(source: MetricsSource, config: MetricsConfig | None = Non
                 delta_vs_others=None if entry["value"] is None or others is None else entry["value"] - others,
                 vs_others=_versus(entry, others, spec.higher_is_better),
             )
-            if metric in unavailable:
-                entry["unavailable"] = unavailable[metric]
             metrics[metric] = entry
         rows.append(
             {
@@ -103,7 +100,7 @@ def provider_scorecard(source: MetricsSource, config: MetricsConfig | None = Non
             }
         )
     _rank(rows, config)
-    overall = {m: finish_metric(METRIC_INDEX[m], total[m], config) for m in config.scorecard_metrics}
+    overall = {m: _finished(METRIC_INDEX[m], total[m], config, unavailable) for m in config.scorecard_metrics}
     return {
         "meta": describe(source, config),
         "metrics": list(config.scorecard_metrics),
@@ -129,3 +126,11 @@ def _rank(rows: list[dict[str, Any]], config: MetricsConfig) -> None:
                 continue
             better = [v for v in values if v is not None and (v > value if spec.higher_is_better else v < value)]
             row["metrics"][metric]["rank"] = len(better) + 1
+
+
+def _finished(spec: Any, raw: Any, config: MetricsConfig, unavailable: Mapping[str, str]) -> dict[str, Any]:
+    """A metric's entry; null with the reason where the input cannot give it, never a count of nothing."""
+    entry = finish_metric(spec, raw, config)
+    if spec.name in unavailable:
+        entry.update(value=None, ci_low=None, ci_high=None, unavailable=unavailable[spec.name])
+    return entry

@@ -356,17 +356,6 @@ def _surveys_view(con: duckdb.DuckDBPyConnection, path: Path) -> frozenset[str]:
                 f"{where}: column {name!r}: expected a whole number from {low} to {high}; {bad} answers are not, "
                 f"e.g. the one of contact {example}"
             )
-    if "upsell_probability" in columns:
-        bad, example = first_row(
-            con,
-            "SELECT count(*), min(contact_id) FROM input_contacts WHERE isnan(CAST(upsell_probability AS DOUBLE)) "
-            "OR upsell_probability < 0 OR upsell_probability > 1",
-        )
-        if bad:
-            raise MetricsInputError(
-                f"{where}: column 'upsell_probability' must be a probability from 0 to 1; {bad} rows are not "
-                f"(NaN or out of range), e.g. contact {example}"
-            )
     nulls, duplicates = first_row(
         con,
         "SELECT (SELECT count(*) FROM survey_rows WHERE id_ IS NULL), (SELECT list(id_) FROM (SELECT id_ FROM "

@@ -155,7 +155,7 @@ class Predictor:
         if missing or unexpected:
             raise BundleError(f"{path}: weights do not match the config (missing {missing}, unexpected {unexpected})")
         tokenizer = AutoTokenizer.from_pretrained(path / TOKENIZER_DIR)
-        taxonomy = Taxonomy.from_yaml(path / TAXONOMY_FILE)
+        taxonomy = Taxonomy.from_yaml(path / TAXONOMY_FILE, strict=False)  # it served before any newer rule
         labels = read_json(path, LABELS_FILE)
         calibration = read_json(path, CALIBRATION_FILE) if (path / CALIBRATION_FILE).is_file() else {}
         version = f"{manifest['name']}:{manifest['version']}"
