@@ -168,11 +168,13 @@ class ReadStats:
 
 
 class RejectsWriter:
-    """Append-only JSONL side file of rejected records with their reasons."""
+    """JSONL side file of a run's rejected records with their reasons. A run starts it afresh (a file
+    of an earlier run is replaced), so that it holds what the run's summary counts."""
 
     def __init__(self, path: str | Path, scrub: Callable[[Any], Any] | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
         self.scrub = scrub
         self._fh: IO[str] | None = None
 
@@ -268,7 +270,9 @@ class ContactReader:
         rejects: str | Path | None = None,
         redact: bool = False,
     ) -> None:
-        self.paths = _input_paths(inputs)
+        # never read the run's own rejects back as input (kept in the input folder, it would grow forever)
+        own = Path(rejects).resolve() if rejects else None
+        self.paths = [p for p in _input_paths(inputs) if own is None or p.resolve() != own]
         self.taxonomy = taxonomy
         self.limits = limits
         self.redactor = default_redactor() if redact else None
@@ -335,10 +339,8 @@ def _raw_jsonl(path: Path) -> Iterator[RawRecord]:
             try:
                 parsed = json.loads(text)
                 yield number, parsed, parsed, None
-            except json.JSONDecodeError as exc:
-                problem = FieldProblem(
-                    "<line>", "one JSON object per line", f"invalid JSON ({exc.msg} at column {exc.colno})"
-                )
+            except ValueError as exc:  # JSONDecodeError, or a number too long to read
+                problem = FieldProblem("<line>", "one JSON object per line", f"invalid JSON ({_json_error(exc)})")
                 yield number, text.rstrip("\n"), None, RecordError(str(path), number, [problem])
 
 
@@ -359,9 +361,25 @@ def json_document(path: Path) -> list[RawRecord] | None:
     try:
         text = path.read_bytes().decode("utf-8-sig")
         items = list(_json_items(text))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except UnicodeDecodeError:
         return None
+    except ValueError as exc:
+        start = text.lstrip()
+        if not (start.startswith("[") or start.split("\n", 1)[0].strip() == "{"):
+            return None  # JSON lines with a bad line: each line is read, and rejected, on its own
+        # one document (an array, a pretty-printed object) that does not parse: one rejection, where it breaks
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
+        problem = FieldProblem(
+            "<file>", "one JSON document (a contact or an array of them)", f"invalid JSON ({_json_error(exc)})"
+        )
+        return [(line, "<the whole file>", None, RecordError(str(path), line, [problem]))]
     return [(line, item, item, None) for line, item in items]
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    return str(exc)
 
 
 _SPACE = re.compile(r"\s*")

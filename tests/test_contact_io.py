@@ -418,3 +418,33 @@ def test_labels_are_read_as_the_taxonomy_spells_them(tmp_path: Path, taxonomy: T
     (tmp_path / "bad.jsonl").write_text(json.dumps(record) + "\n")
     with pytest.raises(RecordError, match="teleport parcel"):
         read_contacts(tmp_path / "bad.jsonl", taxonomy=taxonomy)
+
+
+def test_the_rejects_of_a_run_are_its_own_and_never_read_back_as_input(tmp_path: Path) -> None:
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    good = json.dumps(make_contact(1).to_json_dict())
+    (folder / "a.jsonl").write_text(
+        good + '\n{"contact_id": "X1", "channel": "phone", "turns": []}\n', encoding="utf-8"
+    )
+    rejects = folder / "rejects.jsonl"  # kept beside the inputs, a contact suffix
+    for _ in range(2):
+        reader = ContactReader(folder, rejects=rejects)
+        assert len(list(reader)) == 1 and reader.stats.rejected == 1
+        assert len(rejects.read_text(encoding="utf-8").splitlines()) == 1
+    (folder / "a.jsonl").write_text(good + "\n", encoding="utf-8")
+    reader = ContactReader(folder, rejects=rejects)
+    assert len(list(reader)) == 1 and reader.stats.rejected == 0 and not rejects.exists()
+
+
+def test_a_json_array_that_does_not_parse_is_one_rejection_where_it_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "pretty.json"
+    path.write_text(
+        '[\n  {"contact_id": "P1",\n   "turns": []},\n  {"contact_id": "P2"\n   "turns": []}\n]\n', encoding="utf-8"
+    )
+    with pytest.raises(RecordError, match=r"pretty.json:5: .*invalid JSON \(Expecting ',' delimiter at line 5"):
+        list(ContactReader(path))
+    huge = tmp_path / "huge.jsonl"  # an integer longer than Python reads: a rejection, not a crash
+    huge.write_text('{"contact_id": "H", "turns": [], "metadata": {"n": ' + "9" * 5000 + "}}\n", encoding="utf-8")
+    reader = ContactReader(huge, rejects=tmp_path / "r.jsonl")
+    assert list(reader) == [] and reader.stats.rejected == 1

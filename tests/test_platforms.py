@@ -566,3 +566,15 @@ def test_a_transcript_file_header_goes_to_metadata(tmp_path: Path) -> None:
     assert (
         isinstance(chat.item, Contact) and len(chat.item.turns) == 2 and "header" not in chat.item.metadata["platform"]
     )
+
+
+def test_a_number_too_large_for_a_float_rejects_its_file_and_the_others_are_read(tmp_path: Path) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "platforms" / "contact_lens_call.json"
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "good.json").write_text(fixture.read_text(encoding="utf-8"), encoding="utf-8")
+    huge = fixture.read_text(encoding="utf-8").replace(
+        '"BeginOffsetMillis": 3300', '"BeginOffsetMillis": 1' + "0" * 400
+    )
+    (tmp_path / "exports" / "huge.json").write_text(huge, encoding="utf-8")
+    records = list(iter_platform_records("contact_lens", tmp_path / "exports"))
+    assert [type(r.item).__name__ for r in records] == ["Contact", "Rejected"]

@@ -46,7 +46,7 @@ PlatformReader = Callable[
 
 #: What a reader raises on a structure it does not expect (a list where it reads an object...): one
 #: file's rejection, never the end of the job.
-_UNEXPECTED = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+_UNEXPECTED = (TypeError, KeyError, AttributeError, ValueError, IndexError, OverflowError)
 
 
 @dataclass(frozen=True)

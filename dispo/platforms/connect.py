@@ -65,8 +65,9 @@ def load_json(path: Path) -> tuple[Any, list[FieldProblem]]:
         return json.loads(path.read_text(encoding="utf-8-sig")), []  # a BOM (PowerShell, Notepad) is read past
     except UnicodeDecodeError as exc:
         return None, [FieldProblem("<file>", "UTF-8 JSON", f"a byte that is not UTF-8 at {exc.start}")]
-    except json.JSONDecodeError as exc:
-        return None, [FieldProblem("<file>", "one JSON object", f"invalid JSON ({exc.msg} at line {exc.lineno})")]
+    except ValueError as exc:  # JSONDecodeError, or a number too long to read
+        detail = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        return None, [FieldProblem("<file>", "one JSON object", f"invalid JSON ({detail})")]
 
 
 def spoken_turn(
