@@ -54,6 +54,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except DispoError as exc:
         logger.error("%s", exc)
         return 2
+    except OSError as exc:  # a path the command cannot read or write: the system says which and why
+        logger.error("%s", exc)
+        return 2
     except KeyboardInterrupt:
         logger.error("interrupted")
         return 130

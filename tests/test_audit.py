@@ -33,13 +33,13 @@ from dispo.audit.ranking import (
 )
 from dispo.audit.sampling import sample_prefix, wilson_interval
 from dispo.contact import Contact
-from dispo.errors import InvalidInputError
+from dispo.errors import ConfigError, InvalidInputError
 from dispo.io import read_contacts, write_contacts
 from dispo.labelled import labelled_row
 from dispo.model.predictor import Predictor
 from dispo.redact import Redactor
 from serve.app import create_app
-from serve.audit.cli import register_audit
+from serve.audit.cli import import_rows, register_audit
 from serve.audit.deps import COOKIE
 from serve.audit.store import AuditStore, QueueQuery
 from serve.db import make_engine
@@ -504,6 +504,14 @@ def test_cli_imports_a_labelled_table_and_lists_the_queue(
     assert args.handler(args) == 0
     assert '"population": 40' in capsys.readouterr().out
     assert math.isclose(page.items[0]["suspicion"], max(i["suspicion"] for i in page.items))
+    # contacts without an agent code are counted, not dropped silently; a contacts file is not a labelled table
+    uncoded = [c.model_copy(update={"contact_id": f"nc-{i}", "agent_labels": None}) for i, c in enumerate(corpus[:3])]
+    write_contacts(uncoded, tmp_path / "uncoded.jsonl")
+    rows, not_queued = import_rows(str(tmp_path / "uncoded.jsonl"), model="dispo-default", models_dir=models_root)
+    assert rows == [] and not_queued == {"without_code": 3, "without_turns": 0}
+    write_contacts(corpus, tmp_path / "contacts.parquet")
+    with pytest.raises(ConfigError, match=r"not a labelled table .*no column \['model_version', 'reasons'\]"):
+        import_rows(str(tmp_path / "contacts.jsonl"), labelled=tmp_path / "contacts.parquet")
 
 
 def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(

@@ -578,3 +578,13 @@ def test_a_number_too_large_for_a_float_rejects_its_file_and_the_others_are_read
     (tmp_path / "exports" / "huge.json").write_text(huge, encoding="utf-8")
     records = list(iter_platform_records("contact_lens", tmp_path / "exports"))
     assert [type(r.item).__name__ for r in records] == ["Contact", "Rejected"]
+
+
+def test_an_output_path_the_command_cannot_write_is_a_one_line_error(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(FIXTURES / "contact_lens_call.json", exports / "call.json")
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    assert main(["data", "import", "contact_lens", str(exports), "-o", str(tmp_path / "a-file" / "out.jsonl")]) == 2

@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ def _import(args: argparse.Namespace) -> int:
             raise ConfigError(
                 "dispo audit import: --contacts needs --labelled TABLE.parquet, --model NAME or --label-issues FILE"
             )
-        rows = import_rows(
+        rows, not_queued = import_rows(
             args.contacts,
             labelled=args.labelled,
             label_issues=args.label_issues,
@@ -127,6 +128,10 @@ def _import(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         stats = audit.add_items(args.tenant, rows)
+        stats = replace(stats, without_code=stats.without_code + not_queued["without_code"])
+        if not_queued["without_turns"]:
+            logger.info("%d contacts have no transcript (abandoned or blocked): nothing to audit, not queued",
+                        not_queued["without_turns"])  # fmt: skip
     logger.info(
         "queued %d contacts for tenant %s (%d already queued, %d without an agent code)",
         stats.added,
@@ -148,9 +153,10 @@ def import_rows(
     redact: bool = True,
     seed: int | None = None,
     batch_size: int = 32,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Audit-item rows for a contacts file, from a labelled table, from the label issues of a
-    training run, or by predicting here."""
+    training run, or by predicting here; and how many contacts were not queued, by why
+    (``without_code``: no agent code to audit; ``without_turns``: never answered)."""
     import pyarrow.parquet as pq
 
     from dispo.audit.items import item_from_labelled
@@ -163,8 +169,16 @@ def import_rows(
     redactor = default_redactor() if redact else None
     reader = ContactReader(contacts)
     rows: list[dict[str, Any]] = []
+    not_queued = {"without_code": 0, "without_turns": 0}
     if labelled is not None:
-        table = {row["contact_id"]: row for row in pq.read_table(labelled).to_pylist()}
+        try:
+            read = pq.read_table(labelled)
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            raise ConfigError(f"{labelled}: not a labelled table (Parquet written by `dispo label`): {exc}") from None
+        lacking = sorted({"contact_id", "model_version", "reasons"} - set(read.column_names))
+        if lacking:
+            raise ConfigError(f"{labelled}: not a labelled table (written by `dispo label`): no column {lacking}")
+        table = {row["contact_id"]: row for row in read.to_pylist()}
         missing = 0
         for contact in reader:
             row = table.get(contact.contact_id)
@@ -175,11 +189,13 @@ def import_rows(
             item = item_from_labelled(clean.to_json_dict(), row, config, rng)
             if item is not None:
                 rows.append(item)
+            else:
+                not_queued["without_turns" if not contact.turns else "without_code"] += 1
         if missing:
             logger.warning("%d contacts of %s are not in %s and were not queued", missing, contacts, labelled)
-        return rows
+        return rows, not_queued
     if label_issues is not None:
-        return _label_issue_rows(reader, label_issues, redactor, config, rng)
+        return _label_issue_rows(reader, label_issues, redactor, config, rng), not_queued
     if model is None:
         raise ConfigError("import_rows needs a labelled table, label issues or a model")
     from dispo.model.predictor import Predictor
@@ -199,17 +215,20 @@ def import_rows(
             item = item_from_labelled(contact.to_json_dict(), row, config, rng)
             if item is not None:
                 rows.append(item)
+            else:
+                not_queued["without_code"] += 1
         batch.clear()
 
     for contact in reader:
         if not contact.turns:  # abandoned or blocked: no agent code to audit, nothing to classify
+            not_queued["without_turns"] += 1
             continue
         batch.append(redactor.redact_contact(contact) if redactor else contact)
         if len(batch) >= 256:
             flush()
     if batch:
         flush()
-    return rows
+    return rows, not_queued
 
 
 def _chance(value: Any) -> bool:
