@@ -57,6 +57,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except OSError as exc:  # a path the command cannot read or write: the system says which and why
         logger.error("%s", exc)
         return 2
+    except UnicodeDecodeError as exc:  # a reader that expects UTF-8 text (the converters of public sets)
+        logger.error("an input is not UTF-8 text (%s); save it as UTF-8", exc)
+        return 2
     except KeyboardInterrupt:
         logger.error("interrupted")
         return 130

@@ -588,3 +588,13 @@ def test_an_output_path_the_command_cannot_write_is_a_one_line_error(tmp_path: P
     shutil.copy(FIXTURES / "contact_lens_call.json", exports / "call.json")
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
     assert main(["data", "import", "contact_lens", str(exports), "-o", str(tmp_path / "a-file" / "out.jsonl")]) == 2
+
+
+def test_the_import_help_names_every_format(capsys: pytest.CaptureFixture[str]) -> None:
+    from dispo.cli import main
+    from dispo.platforms import FORMATS
+
+    with pytest.raises(SystemExit):
+        main(["data", "import", "--help"])
+    described = " ".join(capsys.readouterr().out.split())
+    assert all(name in described for name in FORMATS)

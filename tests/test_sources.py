@@ -373,3 +373,14 @@ def test_real_dstc11(tmp_path: Path) -> None:
     assert len(summary.label_distributions["test"]["reason"]) == 22
     _, _, taxonomy = outputs(tmp_path / "out")
     assert len(taxonomy.reasons) == 22
+
+
+def test_a_converter_input_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    folder = _dstc11(tmp_path)
+    file = folder / "dev.jsonl"
+    file.write_bytes(
+        file.read_bytes() + b'{"utterance": "quote for M\xfcnchen", "utterance_id": "zz1", "intent": "GetQuote"}\n'
+    )
+    assert main(["data", "convert", "dstc11", str(folder), "-o", str(tmp_path / "out")]) == 2

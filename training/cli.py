@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def register_data(subcommands: Any) -> None:
-    data = subcommands.add_parser("data", help="build, convert, redact and validate contact files")
+    data = subcommands.add_parser("data", help="build, convert, import, redact and validate contact files")
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     build = actions.add_parser("build", help="compose a realistic labelled corpus of multi-turn contacts")
@@ -76,7 +76,9 @@ def register_data(subcommands: Any) -> None:
         "import", help="read a contact-center platform's export into contacts (docs/data.md, Platform exports)"
     )
     platform.add_argument(
-        "format", help="contact_lens, transcribe_call_analytics, twilio, zendesk, genesys, ccai, speaker_text"
+        "format",
+        help="contact_lens, transcribe_call_analytics, twilio, zendesk, genesys, ccai, transcribe, diarized_json, "
+        "speaker_text",
     )
     platform.add_argument("input", help="an exported file, a folder of them, or a glob")
     platform.add_argument("-o", "--output", type=Path, required=True, help="contacts file (.jsonl, .csv, .parquet)")
