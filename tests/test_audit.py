@@ -509,6 +509,10 @@ def test_cli_imports_a_labelled_table_and_lists_the_queue(
     write_contacts(uncoded, tmp_path / "uncoded.jsonl")
     rows, not_queued = import_rows(str(tmp_path / "uncoded.jsonl"), model="dispo-default", models_dir=models_root)
     assert rows == [] and not_queued == {"without_code": 3, "without_turns": 0}
+    for conflicting in (["--labelled", str(tmp_path / "labelled.parquet"), "--model", "dispo-default"], ["--live"]):
+        with pytest.raises(ConfigError, match="cannot be used together"):
+            args = parser.parse_args([*load, *conflicting])
+            args.handler(args)
     write_contacts(corpus, tmp_path / "contacts.parquet")
     with pytest.raises(ConfigError, match=r"not a labelled table .*no column \['model_version', 'reasons'\]"):
         import_rows(str(tmp_path / "contacts.jsonl"), labelled=tmp_path / "contacts.parquet")

@@ -104,6 +104,14 @@ def _import(args: argparse.Namespace) -> int:
     from dispo.audit.ranking import RankingConfig
     from dispo.errors import ConfigError
 
+    given = [flag for flag, value in (("--labelled", args.labelled), ("--model", args.model),
+                                      ("--label-issues", args.label_issues)) if value is not None]  # fmt: skip
+    if len(given) > 1 or (args.live and (given or args.contacts)):
+        used = [*given, *(["--contacts"] if args.live and args.contacts else [])]
+        raise ConfigError(
+            f"dispo audit import: {' and '.join(['--live', *used] if args.live else used)} cannot be used together; "
+            "give --live alone, or --contacts with one of --labelled, --model, --label-issues"
+        )
     store = _store(args)
     store.ensure_tenant(args.tenant)
     audit = _audit_store(args)
