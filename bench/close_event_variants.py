@@ -31,19 +31,14 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from transcript_robustness import PERTURBATIONS, figures  # bench/ is on the path of a bench script
+from transcript_robustness import PERTURBATIONS, Reading, reading_arguments  # bench/ is on the path of a bench script
 
 import dispo.model.features as features
 import dispo.model.predictor as predictor_module
 from dispo.cli import configure_logging
-from dispo.model.bundle import DATA_FILE
 from dispo.model.features import Segment
-from dispo.model.predictor import Predictor
-from dispo.redact import default_redactor
-from training.evalset import SET_DIRS, read_pooled_half
 
 logger = logging.getLogger("bench.close_event_variants")
 READINGS = ("as_is", "close_survey", "close_wrap", "close_apology", "close_system", "close_anything_else", "role_swaps")
@@ -112,30 +107,23 @@ def reading_with(rule: Callable[[Sequence[Segment]], int]) -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--model", required=True, help="NAME[:VERSION] or a bundle folder")
-    parser.add_argument("--models-dir", type=Path, default=None)
-    parser.add_argument("--half", choices=("dev", "test"), default="dev")
-    parser.add_argument("--sets", nargs="+", choices=sorted(SET_DIRS), default=sorted(SET_DIRS), help="pooled")
-    parser.add_argument("--results", type=Path, default=None, help="a JSON file; the run is stored under its key")
+    reading_arguments(parser)
     args = parser.parse_args()
     configure_logging("INFO")
     started = time.perf_counter()
-    predictor = Predictor.load(args.model, args.models_dir)
-    assert predictor.path is not None
-    contacts, hashes = read_pooled_half(args.half, args.sets)
-    data_info = json.loads((predictor.path / DATA_FILE).read_text(encoding="utf-8"))
-    redactor = default_redactor() if data_info.get("redacted") else None
-    record: dict[str, Any] = {"model": predictor.version, "half": args.half, "sets": args.sets, "n": len(contacts),
-                              "sha256": hashes, "rules": {}}  # fmt: skip
+    reading = Reading.open(args)
+    contacts = reading.contacts
+    record: dict[str, Any] = {"model": reading.predictor.version, "half": args.half, "sets": args.sets,
+                              "n": len(contacts), "sha256": reading.hashes, "rules": {}}  # fmt: skip
     for name, rule in RULES.items():
         rows: dict[str, dict[str, float]] = {}
         with reading_with(rule):
-            for reading in READINGS:
+            for perturbation in READINGS:
                 rng = random.Random(0)
-                members = contacts if reading == "as_is" else [PERTURBATIONS[reading](c, rng) for c in contacts]
-                rows[reading] = figures(
-                    predictor, [redactor.redact_contact(c) for c in members] if redactor else members
+                members = (
+                    contacts if perturbation == "as_is" else [PERTURBATIONS[perturbation](c, rng) for c in contacts]
                 )
+                rows[perturbation] = reading.read(members)
         closings = sum(rows[c]["sentiment"] for c in CLOSINGS) / len(CLOSINGS)
         rows["closings_mean_change_points"] = {"sentiment": round(100 * (closings - rows["as_is"]["sentiment"]), 2)}
         record["rules"][name] = rows
@@ -145,7 +133,7 @@ def main() -> None:
     record["seconds"] = round(time.perf_counter() - started, 1)
     if args.results is not None:
         results = json.loads(args.results.read_text(encoding="utf-8")) if args.results.is_file() else {}
-        results[f"{predictor.path}:{args.half}:{''.join(args.sets)}"] = record
+        results[f"{reading.predictor.path}:{args.half}:{''.join(args.sets)}"] = record
         args.results.parent.mkdir(parents=True, exist_ok=True)
         args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -26,6 +26,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,26 +171,49 @@ def figures(predictor: Predictor, contacts: list[Contact]) -> dict[str, float]:
     return {task: round(float(metrics[task][HEADLINE_METRIC[task]]), 4) for task in TASKS if task in metrics}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a script that reads the pooled hand-written halves with a model."""
     parser.add_argument("--model", required=True, help="NAME[:VERSION] or a bundle folder")
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--half", choices=("dev", "test"), default="dev")
     parser.add_argument("--sets", nargs="+", choices=sorted(SET_DIRS), default=sorted(SET_DIRS), help="pooled")
+    parser.add_argument("--results", type=Path, default=None, help="a JSON file; the run is stored under its key")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A model and the pooled half it reads, redacted as the model was trained when it was."""
+
+    predictor: Predictor
+    contacts: list[Contact]
+    hashes: dict[str, str]
+    redactor: Redactor | None
+
+    @classmethod
+    def open(cls, args: argparse.Namespace) -> Reading:
+        predictor = Predictor.load(args.model, args.models_dir)
+        assert predictor.path is not None
+        contacts, hashes = read_pooled_half(args.half, args.sets)
+        data_info = json.loads((predictor.path / DATA_FILE).read_text(encoding="utf-8"))
+        return cls(predictor, contacts, hashes, default_redactor() if data_info.get("redacted") else None)
+
+    def read(self, members: list[Contact]) -> dict[str, float]:
+        """The headline figures of ``members``."""
+        return figures(self.predictor, [self.redactor.redact_contact(c) for c in members] if self.redactor else members)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    reading_arguments(parser)
     parser.add_argument("--only", nargs="+", choices=sorted(PERTURBATIONS), default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--results", type=Path, default=None, help="a JSON file; the run is stored under its key")
     args = parser.parse_args()
     configure_logging("INFO")
     started = time.perf_counter()
-    predictor = Predictor.load(args.model, args.models_dir)
-    assert predictor.path is not None
-    contacts, hashes = read_pooled_half(args.half, args.sets)
-    data_info = json.loads((predictor.path / DATA_FILE).read_text(encoding="utf-8"))
-    redactor = default_redactor() if data_info.get("redacted") else None
-
-    def read(members: list[Contact]) -> dict[str, float]:
-        return figures(predictor, [redactor.redact_contact(c) for c in members] if redactor else members)
+    reading = Reading.open(args)
+    predictor, contacts, hashes, redactor, read = (
+        reading.predictor, reading.contacts, reading.hashes, reading.redactor, reading.read
+    )  # fmt: skip
 
     as_is = read(contacts)
     logger.info("as they are: %s", as_is)
