@@ -207,6 +207,24 @@ class Rejected:
     raw: Any
 
 
+class IdLedger:
+    """Where each contact id was first read, across every file of one run, so that a later record
+    with an id already read is refused rather than counted, trained or imported twice (overlapping
+    exports, a file given twice). Callers that want repeated ids share one ledger between readers."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def repeated(self, contact_id: str, where: str) -> FieldProblem | None:
+        """``None`` the first time ``contact_id`` is read (``where``: its file and line), else the
+        problem naming where it was read first."""
+        first = self._first.get(contact_id)
+        if first is None:
+            self._first[contact_id] = where
+            return None
+        return FieldProblem("contact_id", f"an id no earlier record has (it was read first at {first})", contact_id)
+
+
 @dataclass(frozen=True)
 class Record:
     """One record of an input file, in file order: a valid contact or its rejection, never both.
@@ -223,13 +241,15 @@ def iter_records(
     taxonomy: Taxonomy | None = None,
     limits: ContactLimits = DEFAULT_LIMITS,
     redactor: Redactor | None = None,
+    ids: IdLedger | None = None,
 ) -> Iterator[Record]:
     """Every record of the input files (a file, folder or glob, or a list of them), each with its
     position: the one path by which contacts enter dispo (commands, batch jobs, training).
 
     With a ``redactor`` each valid contact comes out redacted (each turn read in the context of
     the previous one as redacted, see :meth:`dispo.redact.Redactor.redact_contact`); rejections
-    keep the record as read, and whoever writes them scrubs them (:class:`RejectsWriter`)."""
+    keep the record as read, and whoever writes them scrubs them (:class:`RejectsWriter`). With
+    ``ids``, a contact whose id an earlier record had is rejected."""
     for path in _input_paths(inputs):
         fmt = detect_format(path)
         raw_records = {"jsonl": _raw_jsonl, "csv": _raw_csv, "parquet": _raw_parquet}[fmt](path)
@@ -238,6 +258,9 @@ def iter_records(
                 if pre_error is not None:
                     raise pre_error
                 contact = parse_contact(record, taxonomy=taxonomy, limits=limits, source=str(path), line=line)
+                repeated = ids.repeated(contact.contact_id, f"{path}:{line}") if ids is not None else None
+                if repeated is not None:
+                    raise RecordError(str(path), line, [repeated])
             except RecordError as error:
                 yield Record(path, position, Rejected(error, original))
                 continue
@@ -259,6 +282,7 @@ class ContactReader:
     With ``rejects`` unset, the first invalid record raises :class:`RecordError`.
     With ``rejects`` set, invalid records go to that JSONL file and reading goes on. With
     ``redact``, contacts come out redacted and rejected records are scrubbed before they are written.
+    With ``ids`` (shared with other readers, or one per reader), a repeated contact id is invalid.
     """
 
     def __init__(
@@ -269,6 +293,7 @@ class ContactReader:
         limits: ContactLimits = DEFAULT_LIMITS,
         rejects: str | Path | None = None,
         redact: bool = False,
+        ids: IdLedger | None = None,
     ) -> None:
         # never read the run's own rejects back as input (kept in the input folder, it would grow forever)
         own = Path(rejects).resolve() if rejects else None
@@ -277,12 +302,16 @@ class ContactReader:
         self.limits = limits
         self.redactor = default_redactor() if redact else None
         self.stats = ReadStats(rejects_path=Path(rejects) if rejects else None)
+        self.ids = ids
         scrub = self.redactor.redact_value if self.redactor else None
         self._rejects = RejectsWriter(rejects, scrub) if rejects else None
 
     def __iter__(self) -> Iterator[Contact]:
         try:
-            for record in iter_records(self.paths, taxonomy=self.taxonomy, limits=self.limits, redactor=self.redactor):
+            records = iter_records(
+                self.paths, taxonomy=self.taxonomy, limits=self.limits, redactor=self.redactor, ids=self.ids
+            )
+            for record in records:
                 self.stats.records += 1
                 if isinstance(record.item, Rejected):
                     self._reject(record.item)

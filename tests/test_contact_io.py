@@ -13,6 +13,7 @@ from dispo.errors import ConfigError, RecordError
 from dispo.io import (
     ContactReader,
     ContactWriter,
+    IdLedger,
     InputFormatError,
     Rejected,
     expand_inputs,
@@ -448,3 +449,30 @@ def test_a_json_array_that_does_not_parse_is_one_rejection_where_it_breaks(tmp_p
     huge.write_text('{"contact_id": "H", "turns": [], "metadata": {"n": ' + "9" * 5000 + "}}\n", encoding="utf-8")
     reader = ContactReader(huge, rejects=tmp_path / "r.jsonl")
     assert list(reader) == [] and reader.stats.rejected == 1
+
+
+def test_a_contact_id_read_twice_is_refused_where_a_run_asks_for_unique_ids(tmp_path: Path) -> None:
+    """Overlapping exports, or one file given twice: the repeat is rejected naming where the id was
+    read first, so nothing is counted or trained twice and nothing is lost."""
+    first, second = tmp_path / "monday.jsonl", tmp_path / "tuesday.jsonl"
+    write_contacts([make_contact(1), make_contact(2)], first)
+    write_contacts([make_contact(3), make_contact(2)], second)
+    rejects = tmp_path / "rejects.jsonl"
+    reader = ContactReader([first, second], rejects=rejects, ids=IdLedger())
+    assert [c.contact_id for c in reader] == [make_contact(i).contact_id for i in (1, 2, 3)]
+    [entry] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert entry["source"] == str(second) and entry["line"] == 2
+    assert entry["errors"][0]["field"] == "contact_id" and f"{first}:2" in entry["errors"][0]["expected"]
+    with pytest.raises(RecordError, match=r"contact_id.*read first at .*monday.jsonl:1"):
+        read_contacts_once = ContactReader([first, first], ids=IdLedger())
+        list(read_contacts_once)
+    assert len(read_contacts([first, second])) == 4  # without a ledger, every record is read as it is
+
+
+def test_dispo_data_validate_counts_a_repeated_id_as_invalid(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    path = tmp_path / "contacts.jsonl"
+    write_contacts([make_contact(1), make_contact(1)], path)
+    assert main(["data", "validate", str(path), "--rejects", str(tmp_path / "rejects.jsonl")]) == 1
+    assert "contact_id" in (tmp_path / "rejects.jsonl").read_text(encoding="utf-8")

@@ -598,3 +598,17 @@ def test_the_import_help_names_every_format(capsys: pytest.CaptureFixture[str]) 
         main(["data", "import", "--help"])
     described = " ".join(capsys.readouterr().out.split())
     assert all(name in described for name in FORMATS)
+
+
+def test_the_same_call_in_two_overlapping_exports_is_imported_once(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    for day in ("monday", "tuesday"):  # the call's ContactId is in both
+        (tmp_path / day).mkdir()
+        shutil.copy(FIXTURES / "contact_lens_call.json", tmp_path / day / "call.json")
+    out, rejects = tmp_path / "contacts.jsonl", tmp_path / "rejects.jsonl"
+    code = main(["data", "import", "contact_lens", str(tmp_path / "*" / "call.json"), "-o", str(out),
+                 "--rejects", str(rejects)])  # fmt: skip
+    assert code == 1 and [c.contact_id for c in read_contacts(out)] == ["0d5c1f6a-3b8e-4c4e-9c1e-2f7d8a6b4e21"]
+    [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert reject["errors"][0]["field"] == "contact_id" and "monday" in reject["errors"][0]["expected"]

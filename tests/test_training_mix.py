@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dispo.errors import ConfigError
+from dispo.errors import ConfigError, RecordError
 from dispo.io import write_contacts
 from tests.conftest import make_contact
 from training.config import DataConfig, RunConfig
@@ -108,3 +108,12 @@ def test_a_validation_file_that_overlaps_the_training_data_is_refused_before_any
     )  # fmt: skip
     with pytest.raises(ConfigError, match="3 validation contacts are also in the training data"):
         train_model(run, "overlap", root=tmp_path / "models")
+
+
+def test_a_contact_in_two_training_files_is_refused_naming_both(tmp_path: Path, taxonomy):
+    """A repeat would train twice and could sit on both sides of the validation split."""
+    first, second = tmp_path / "jan.jsonl", tmp_path / "feb.jsonl"
+    write_contacts([make_contact(i) for i in range(3)], first)
+    write_contacts([make_contact(i) for i in range(2, 5)], second)
+    with pytest.raises(RecordError, match=r"feb.jsonl:1: field 'contact_id'.*read first at .*jan.jsonl:3"):
+        read_training_contacts([str(first), str(second)], taxonomy, None)

@@ -132,9 +132,9 @@ def _convert(args: argparse.Namespace) -> int:
 def _redact(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from dispo.io import ContactReader, ContactWriter
+    from dispo.io import ContactReader, ContactWriter, IdLedger
 
-    reader = ContactReader(args.input, rejects=args.rejects, redact=True)
+    reader = ContactReader(args.input, rejects=args.rejects, redact=True, ids=IdLedger())
     with ContactWriter(args.output) as writer:
         for contact in tqdm(reader, unit="contact", desc="redacting"):
             writer.write(contact)
@@ -145,10 +145,10 @@ def _redact(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from dispo.io import ContactReader
+    from dispo.io import ContactReader, IdLedger
     from dispo.taxonomy import load_taxonomy
 
-    reader = ContactReader(args.input, taxonomy=load_taxonomy(args.taxonomy), rejects=args.rejects)
+    reader = ContactReader(args.input, taxonomy=load_taxonomy(args.taxonomy), rejects=args.rejects, ids=IdLedger())
     for _ in tqdm(reader, unit="contact", desc="validating"):
         pass
     _log_accounting(reader.stats, None)
@@ -156,13 +156,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from dispo.io import ContactWriter, Rejected, RejectsWriter
+    from dispo.io import ContactWriter, IdLedger, Rejected, RejectsWriter
     from dispo.platforms import CodeMap, iter_platform_records
     from dispo.roles import ROLES_METADATA_KEY
     from dispo.taxonomy import load_taxonomy
 
     codes = CodeMap.from_yaml(args.codes) if args.codes else None
-    records = iter_platform_records(args.format, args.input, taxonomy=load_taxonomy(args.taxonomy), codes=codes)
+    records = iter_platform_records(
+        args.format, args.input, taxonomy=load_taxonomy(args.taxonomy), codes=codes, ids=IdLedger()
+    )
     rejects = RejectsWriter(args.rejects) if args.rejects else None
     read = accepted = 0
     inferred: Counter[str] = Counter()  # contacts whose speaker roles were inferred, by what decided them

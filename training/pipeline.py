@@ -21,7 +21,7 @@ import torch
 import dispo
 from dispo.contact import Contact
 from dispo.errors import ConfigError, InvalidInputError
-from dispo.io import ContactReader, expand_inputs
+from dispo.io import ContactReader, IdLedger, expand_inputs
 from dispo.model.baseline import BaselineModel, contact_text
 from dispo.model.blend import BLENDABLE_TASKS, BaselineBlend
 from dispo.model.bundle import (
@@ -103,9 +103,10 @@ def read_training_contacts(
     sets would otherwise swamp the mix); ``sources``, when given, receives per file how many
     contacts were read and kept and how many labels each head gets from it."""
     contacts: list[Contact] = []
+    ids = IdLedger()  # a contact trains once: a repeat would also sit on both sides of the validation split
     for path in paths:
         # A contact abandoned or blocked in the queue has no transcript: nothing to learn from.
-        read = [c for c in ContactReader(path, taxonomy=taxonomy) if c.turns]
+        read = [c for c in ContactReader(path, taxonomy=taxonomy, ids=ids) if c.turns]
         refuse_evaluation_contacts(read, path)
         kept = training_sample(read, path, (sample_sizes or {}).get(path), seed=seed)
         if sources is not None:

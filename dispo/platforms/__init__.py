@@ -24,7 +24,7 @@ from typing import Any
 
 from dispo.contact import DEFAULT_LIMITS, ContactLimits, parse_contact
 from dispo.errors import FieldProblem, RecordError
-from dispo.io import TRANSCRIPT_SUFFIXES, InputFormatError, Record, Rejected, expand_inputs
+from dispo.io import TRANSCRIPT_SUFFIXES, IdLedger, InputFormatError, Record, Rejected, expand_inputs
 from dispo.platforms.ccai import read_ccai
 from dispo.platforms.codes import CodeMap
 from dispo.platforms.connect import load_json, read_contact_lens, read_transcribe_call_analytics
@@ -89,11 +89,13 @@ def iter_platform_records(
     limits: ContactLimits = DEFAULT_LIMITS,
     codes: CodeMap | None = None,
     root: str | Path | None = None,
+    ids: IdLedger | None = None,
 ) -> Iterator[Record]:
     """Every record of a platform export (a file, folder or glob), like :func:`dispo.io.iter_records`:
     a contact or a rejection naming the format, the file, the record and the field. ``root``: the
     folder names taken from files are relative to (default: ``inputs`` when it is a folder, else the
-    folder its files share, so a single file is named by its stem)."""
+    folder its files share, so a single file is named by its stem). With ``ids``, a contact whose id
+    an earlier record had (the same call in two overlapping exports) is rejected."""
     platform = FORMATS.get(fmt)
     if platform is None:
         raise InputFormatError(f"unknown platform format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
@@ -114,6 +116,9 @@ def iter_platform_records(
                 continue
             try:
                 contact = parse_contact(raw, taxonomy=taxonomy, limits=limits, source=source, line=position + 1)
+                repeated = ids.repeated(contact.contact_id, f"{path}:{position + 1}") if ids is not None else None
+                if repeated is not None:
+                    raise RecordError(source, position + 1, [repeated])
             except RecordError as error:
                 yield Record(path, position, Rejected(error, original))
                 continue

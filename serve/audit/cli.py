@@ -169,13 +169,13 @@ def import_rows(
 
     from dispo.audit.items import item_from_labelled
     from dispo.errors import ConfigError
-    from dispo.io import ContactReader
+    from dispo.io import ContactReader, IdLedger
     from dispo.labelled import labelled_row
     from dispo.redact import default_redactor
 
     rng = random.Random(seed)
     redactor = default_redactor() if redact else None
-    reader = ContactReader(contacts)
+    reader = ContactReader(contacts, ids=IdLedger())
     rows: list[dict[str, Any]] = []
     not_queued = {"without_code": 0, "without_turns": 0}
     if labelled is not None:
