@@ -394,6 +394,15 @@ def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy
         for c in contacts
     )
     assert gold["overall"]["sentiment_negative"]["n"] == len(contacts)
+    # ... and the report calls them the file's labels, never a model's
+    assert gold["meta"]["label_priority"] == gold["config"]["label_priority"] == ["file"]
+    assert gold["meta"]["model_labels"] == "file" and list(gold["label_sources"]["sources"]) == ["agent", "file"]
+    assert gold["reason_mix"]["totals"]["file"] == len(contacts) and "model" not in gold["reason_mix"]["totals"]
+    assert {"file", "file_share"} <= set(gold["reason_mix"]["reasons"][0]) and "model" not in gold["reason_mix"][
+        "reasons"
+    ][0]
+    html = (tmp_path / "labels" / "report.html").read_text(encoding="utf-8")
+    assert "labels file" in html and "Agent codes beside file labels" in html and "model labels" not in html
     with pytest.raises(ConfigError, match="has no model labels"):
         report("agent,model", "model")
 

@@ -174,7 +174,9 @@ def _report(args: argparse.Namespace) -> int:
     with open_source(data, taxonomy=args.taxonomy, threads=args.threads, **inputs) as source:
         if not contact_file:
             check_model_labels(source, data)
-        paths = write_report(source, config, args.output, charts=not args.no_charts)
+        paths = write_report(
+            source, config, args.output, charts=not args.no_charts, model_labels="file" if contact_file else "model"
+        )
     logger.info("wrote the metrics report in %.1f s: open %s", time.perf_counter() - started, paths["report.html"])
     return 0
 

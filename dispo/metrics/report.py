@@ -217,7 +217,7 @@ def reason_mix_png(mix: Mapping[str, Any], top: int = 15) -> str | None:
     reasons = mix["reasons"][:top]
     if not reasons:
         return None
-    sources = [s for s in ("model", "agent", "audit") if mix["totals"][s]]
+    sources = [s for s in mix["totals"] if s != "chosen" and mix["totals"][s]]
     figure = Figure(figsize=(9.0, 0.32 * len(reasons) + 1.5), layout="constrained")
     axes = figure.add_subplot()
     y = np.arange(len(reasons))
@@ -245,15 +245,19 @@ def _comparison_sources(source: MetricsSource, config: MetricsConfig) -> list[tu
     return sources
 
 
-def report_data(source: MetricsSource, config: MetricsConfig | None = None) -> dict[str, Any]:
-    """Everything the report shows, JSON-serialisable (this is ``metrics.json``)."""
+def report_data(
+    source: MetricsSource, config: MetricsConfig | None = None, *, model_labels: str = "model"
+) -> dict[str, Any]:
+    """Everything the report shows, JSON-serialisable (this is ``metrics.json``). ``model_labels``:
+    what the labels in the model's columns are called; a contact file's own labels take that place
+    (``file``), and the report names them so, not "model"."""
     config = config or MetricsConfig()
     headline = compute_metrics(source, config)
     slices = {dim: compute_metrics(source, config, dim)["groups"] for dim in DIMENSIONS}
     trend = compute_metrics(source, config, ("provider", "week"))["groups"]
     comparison = compare_label_sources(source, config, _comparison_sources(source, config), slice_by="provider")
-    return {
-        "meta": headline["meta"],
+    data = {
+        "meta": headline["meta"] | {"model_labels": model_labels},
         "config": config.to_dict(),
         "overall": headline["overall"],
         "slices": slices,
@@ -262,6 +266,27 @@ def report_data(source: MetricsSource, config: MetricsConfig | None = None) -> d
         "label_sources": comparison,
         "reason_mix": reason_mix(source, config),
     }
+    return data if model_labels == "model" else _model_labels_named(data, model_labels)
+
+
+def _model_labels_named(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """``data`` with the label source "model" called ``name`` wherever a source is named: the label
+    priority, the label-source comparison and the reason mix (its columns ``model``, ``model_share``)."""
+
+    def renamed(source: str) -> str:
+        return " > ".join(name if part == "model" else part for part in source.split(" > "))
+
+    for holder in (data["meta"], data["config"], data["reason_mix"]):
+        holder["label_priority"] = [renamed(s) for s in holder["label_priority"]]
+    comparison = data["label_sources"]
+    comparison["sources"] = {renamed(key): value for key, value in comparison["sources"].items()}
+    mix = data["reason_mix"]
+    mix["totals"] = {renamed(key): value for key, value in mix["totals"].items()}
+    mix["reasons"] = [
+        {(key.replace("model", name, 1) if key.startswith("model") else key): value for key, value in row.items()}
+        for row in mix["reasons"]
+    ]
+    return data
 
 
 _TEMPLATE = """<!doctype html>
@@ -299,7 +324,7 @@ img { max-width: 100%; }
 {{ overall.issues_pending.value }}; {{ overall.issues_unknown_outcome.value }}</td><td></td></tr>
 </table>
 
-<h2>Agent codes beside model labels</h2>
+<h2>Agent codes beside {{ meta.model_labels }} labels</h2>
 <p class="note">The same definitions computed from each label source:
 contact centers usually compute these from agent codes.</p>
 <table><tr><th>labels</th>{% for m in label_metrics %}<th>{{ title(m) }}</th>{% endfor %}</tr>
@@ -367,13 +392,19 @@ Absent measures ({{ outsourcing.absent | join(", ") or "none" }}) have no inputs
 
 
 def write_report(
-    source: MetricsSource, config: MetricsConfig | None, folder: str | Path, *, charts: bool = True
+    source: MetricsSource,
+    config: MetricsConfig | None,
+    folder: str | Path,
+    *,
+    charts: bool = True,
+    model_labels: str = "model",
 ) -> dict[str, Path]:
-    """Write the report files into ``folder`` (created); returns their paths by name."""
+    """Write the report files into ``folder`` (created); returns their paths by name. ``model_labels``:
+    see :func:`report_data`."""
     config = config or MetricsConfig()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    data = report_data(source, config)
+    data = report_data(source, config, model_labels=model_labels)
     paths: dict[str, Path] = {}
 
     paths["overall.csv"] = write_csv(folder / "overall.csv", [flatten_metrics(data["overall"])])
