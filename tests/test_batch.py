@@ -149,6 +149,17 @@ def test_rejects_are_counted_and_explained(models: Path, corpus: list[Contact], 
     assert "415-555-0132" not in json.dumps(rejects)  # rejected records are redacted too
 
 
+def test_an_empty_input_labels_nothing_and_says_so(
+    models: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="dispo.batch.job"):
+        summary = run_label_job(job(models, [source], tmp_path / "out.parquet"))
+    assert (summary.records, summary.outputs) == (0, 0)
+    assert "the input holds no records" in caplog.text
+
+
 def test_csv_rejects(models: Path, corpus: list[Contact], tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     write_contacts(corpus[:10], source)

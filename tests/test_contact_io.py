@@ -476,3 +476,19 @@ def test_dispo_data_validate_counts_a_repeated_id_as_invalid(tmp_path: Path) -> 
     write_contacts([make_contact(1), make_contact(1)], path)
     assert main(["data", "validate", str(path), "--rejects", str(tmp_path / "rejects.jsonl")]) == 1
     assert "contact_id" in (tmp_path / "rejects.jsonl").read_text(encoding="utf-8")
+
+
+def test_an_input_without_records_is_said_loudly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Not an error (a day without contacts exists), but never a silent success."""
+    from dispo.cli import main
+
+    empty = tmp_path / "export.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        assert main(["data", "validate", str(empty)]) == 0
+        assert (
+            main(["report", "--data", str(empty), "--labels", "agent", "-o", str(tmp_path / "r"), "--no-charts"]) == 0
+        )
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("export.jsonl holds no records" in m for m in warned), warned
+    assert any("holds no contacts: every figure of the report is empty" in m for m in warned), warned

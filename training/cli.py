@@ -138,7 +138,7 @@ def _redact(args: argparse.Namespace) -> int:
     with ContactWriter(args.output) as writer:
         for contact in tqdm(reader, unit="contact", desc="redacting"):
             writer.write(contact)
-    _log_accounting(reader.stats, args.output)
+    _log_accounting(reader.stats, args.output, args.input)
     return 0 if reader.stats.rejected == 0 else 1
 
 
@@ -151,7 +151,7 @@ def _validate(args: argparse.Namespace) -> int:
     reader = ContactReader(args.input, taxonomy=load_taxonomy(args.taxonomy), rejects=args.rejects, ids=IdLedger())
     for _ in tqdm(reader, unit="contact", desc="validating"):
         pass
-    _log_accounting(reader.stats, None)
+    _log_accounting(reader.stats, None, args.input)
     return 0 if reader.stats.rejected == 0 else 1
 
 
@@ -185,6 +185,8 @@ def _import(args: argparse.Namespace) -> int:
     finally:
         if rejects is not None:
             rejects.close()
+    if read == 0:
+        _warn_empty(args.input)
     logger.info("%d records read = %d imported -> %s + %d rejected%s", read, accepted, args.output,
                 read - accepted, f" -> {args.rejects}" if args.rejects else "")  # fmt: skip
     if inferred:
@@ -193,7 +195,9 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if read == accepted else 1
 
 
-def _log_accounting(stats: Any, output: Path | None) -> None:
+def _log_accounting(stats: Any, output: Path | None, inputs: Any) -> None:
+    if stats.records == 0:
+        _warn_empty(inputs)
     target = f" -> {output}" if output else ""
     logger.info(
         "%d records read: %d accepted%s, %d rejected%s",
@@ -205,6 +209,12 @@ def _log_accounting(stats: Any, output: Path | None) -> None:
     )
     if stats.errors_by_field:
         logger.info("rejections by field: %s", json.dumps(stats.errors_by_field))
+
+
+def _warn_empty(inputs: Any) -> None:
+    """An input without a single record is most often the wrong file or a truncated export: said
+    loudly, though it is not an error (a day without contacts exists)."""
+    logger.warning("%s holds no records: nothing was read", inputs)
 
 
 def register_train(subcommands: Any) -> None:

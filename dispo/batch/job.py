@@ -286,6 +286,8 @@ def _warn_repeated_ids(output: Path) -> int:
 
 
 def _log_summary(summary: LabelSummary) -> None:
+    if summary.records == 0:
+        logger.warning("the input holds no records: nothing was labelled (the wrong file, or an empty export?)")
     logger.info(
         "%d records read = %d labelled + %d rejected%s; output %s (model %s, %s backend, %s engine, %.1f contacts/s)",
         summary.records,

@@ -405,6 +405,8 @@ def write_report(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     data = report_data(source, config, model_labels=model_labels)
+    if not data["overall"]["contacts"]["value"]:
+        logger.warning("%s holds no contacts: every figure of the report is empty", source.description)
     paths: dict[str, Path] = {}
 
     paths["overall.csv"] = write_csv(folder / "overall.csv", [flatten_metrics(data["overall"])])
