@@ -612,3 +612,22 @@ def test_the_same_call_in_two_overlapping_exports_is_imported_once(tmp_path: Pat
     assert code == 1 and [c.contact_id for c in read_contacts(out)] == ["0d5c1f6a-3b8e-4c4e-9c1e-2f7d8a6b4e21"]
     [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert reject["errors"][0]["field"] == "contact_id" and "monday" in reject["errors"][0]["expected"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda doc: doc.update(Channel="FAX"), "Channel"),
+        (lambda doc: doc["Transcript"][1].update(BeginOffsetMillis="00:01:02"), "Transcript[1].BeginOffsetMillis"),
+        (lambda doc: doc["Transcript"][0].update(BeginOffsetMillis=-40), "Transcript[0].BeginOffsetMillis"),
+    ],
+)
+def test_a_contact_lens_channel_or_offset_it_cannot_read_is_a_rejection_not_a_guess(
+    tmp_path: Path, change: Any, field: str
+) -> None:
+    doc = json.loads((FIXTURES / "contact_lens_call.json").read_text())
+    change(doc)
+    (tmp_path / "call.json").write_text(json.dumps(doc))
+    [record] = list(iter_platform_records("contact_lens", tmp_path / "call.json"))
+    assert isinstance(record.item, Rejected)
+    assert [p.field for p in record.item.error.problems] == [field]

@@ -148,8 +148,11 @@ def _turns(
         if turn is None:
             continue
         begin = item.get("BeginOffsetMillis")
-        if isinstance(begin, int | float) and not isinstance(begin, bool):
+        if isinstance(begin, int | float) and not isinstance(begin, bool) and 0 <= begin < float("inf"):
             turn["offset_s"] = begin / 1000.0
+        elif begin is not None:  # present but unreadable: a wrong time is worse than none, so it is not guessed
+            problems.append(FieldProblem(f"Transcript[{i}].BeginOffsetMillis", "milliseconds from the start", begin))
+            continue
         turns.append(turn)
     if skipped and not turns and not problems and not may_be_empty:
         problems.append(FieldProblem("Transcript", "at least one item with Content", f"{skipped} items without"))
@@ -171,10 +174,11 @@ def _contact(
     problems: list[FieldProblem], extra: dict[str, Any],
 ) -> dict[str, Any] | None:  # fmt: skip
     check_id(contact_id, "ContactId", "the contact's id", problems)
+    if str(channel).upper() not in CHANNELS:
+        problems.append(FieldProblem("Channel", f"one of {', '.join(CHANNELS)}", channel))
     if problems:
         return None
-    raw: dict[str, Any] = {"contact_id": contact_id, "channel": CHANNELS.get(str(channel).upper(), "voice"),
-                           "turns": turns}  # fmt: skip
+    raw: dict[str, Any] = {"contact_id": contact_id, "channel": CHANNELS[str(channel).upper()], "turns": turns}
     platform = {key: doc[key] for key in CALL_ANALYTICS if key in doc} | extra
     turn_analytics = _turn_analytics(doc.get("Transcript"))
     if turn_analytics:
