@@ -34,6 +34,12 @@ half (never the test half), beside the share of the labels it trains on that are
 - ``correct_agent``: as ``correct``, and each code's own class weighed by its agent's estimated odds of
   coding right against everyone's (the one-coin EM below). Session 21: more labels right here, not
   better models on the seed-7 corpus or in the transformer, so not adopted (docs/quality.md);
+- ``correct_habit``: as ``correct``, but each code's posterior weighs the text against its own agent's
+  habits (Dawid and Skene with a structured confusion per agent): an agent codes right with its own
+  accuracy, and a wrong code is either the agent's own habit (a code it over-uses whatever the
+  contact, as the builder's lazy default codes are) or the population's confusions (cleanlab's T),
+  in a mix of the agent's own; EM fits accuracy, mix and habit per agent, each shrunk towards the
+  population (``HABIT_PRIOR``). Session 33: tried, not adopted;
 - ``prune_posterior``: drop the codes whose chance of being right under the one-coin EM per agent
   (training/agent_accuracy.py) is below one half; ``weight_posterior``: train each code at that chance.
 
@@ -80,7 +86,7 @@ RESULTS = Path("bench/results/label_noise_variants.json")
 VARIANTS = (
     "naive", "prune", "prune+half", "prune_loose", "soft", "relabel", "prune_twice", "correct",
     "prune_posterior", "weight_posterior", "correct_lsa", "correct_soft", "correct_confident", "correct_prune",
-    "correct_wide", "correct_agent", "correct_sharp", "correct_encoded",
+    "correct_wide", "correct_agent", "correct_sharp", "correct_encoded", "correct_habit",
 )  # fmt: skip
 SOFT_FLOOR = 0.05  # correct_soft: posterior labels below this share are not trained on
 SHARPEN_TEMPERATURE = 0.5  # correct_sharp: the posterior's temperature (1 is correct_soft's)
@@ -126,6 +132,53 @@ def weigh_by_agent(posterior: np.ndarray, codes: np.ndarray, accuracy: np.ndarra
     return np.asarray(out / out.sum(axis=1, keepdims=True))
 
 
+#: correct_habit: pseudo-counts of each agent's accuracy (towards the population's), of its habit
+#: share of wrong codes (towards ``HABIT_SHARE``) and of its habit's spread (towards uniform).
+HABIT_PRIOR = {"accuracy": 20.0, "share": 10.0, "habit": 0.5}
+HABIT_SHARE = 0.1
+HABIT_ITERATIONS = 50
+
+
+def habit_posterior(clean: np.ndarray, codes: np.ndarray, matrix: np.ndarray, agents: Sequence[str]) -> np.ndarray:
+    """``correct_habit``: P(true j | text, code i, agent a) ∝ P(true j | text) · T_a[i, j], where
+    T_a[i, i] = acc_a and, for i ≠ j, T_a[i, j] = (1 - acc_a) · (λ_a · h_a(i) / (1 - h_a(j)) + (1 - λ_a) · M[i | j])
+    (``M``: T's confusions, each column's off-diagonal renormalised; ``h_a``: the agent's habit)."""
+    n, k = clean.shape
+    groups = np.unique(np.asarray(agents, dtype=object).astype(str), return_inverse=True)[1]
+    g = int(groups.max()) + 1
+    rows = np.arange(n)
+    confusion = np.array(matrix, dtype=np.float64, copy=True)
+    np.fill_diagonal(confusion, 0.0)
+    confusion /= np.clip(1.0 - np.diag(matrix), 1e-9, None)
+    posterior = clean * matrix[codes]
+    posterior /= posterior.sum(axis=1, keepdims=True).clip(1e-12)
+    population = float(posterior[rows, codes].mean())
+    accuracy, share, habit = np.full(g, population), np.full(g, HABIT_SHARE), np.full((g, k), 1.0 / k)
+    sizes = np.bincount(groups, minlength=g)
+    for _ in range(HABIT_ITERATIONS):
+        own = habit[groups]
+        habitual = share[groups, None] * own[rows, codes][:, None] / np.clip(1.0 - own, 1e-9, None)
+        confused = (1.0 - share[groups, None]) * confusion[codes]
+        likelihood = (1.0 - accuracy[groups, None]) * (habitual + confused)
+        likelihood[rows, codes] = accuracy[groups]
+        posterior = clean * likelihood
+        posterior /= posterior.sum(axis=1, keepdims=True).clip(1e-12)
+        right = posterior[rows, codes]
+        wrong = posterior.copy()
+        wrong[rows, codes] = 0.0
+        by_habit = (wrong * habitual / np.clip(habitual + confused, 1e-12, None)).sum(axis=1)
+        accuracy = (np.bincount(groups, right, g) + HABIT_PRIOR["accuracy"] * population) / (
+            sizes + HABIT_PRIOR["accuracy"]
+        )
+        share = (np.bincount(groups, by_habit, g) + HABIT_PRIOR["share"] * HABIT_SHARE) / (
+            np.bincount(groups, 1.0 - right, g) + HABIT_PRIOR["share"]
+        )
+        counts = np.zeros((g, k))
+        np.add.at(counts, (groups, codes), by_habit)
+        habit = (counts + HABIT_PRIOR["habit"] / k) / (counts.sum(axis=1, keepdims=True) + HABIT_PRIOR["habit"])
+    return np.asarray(posterior)
+
+
 def variant_labels(
     name: str,
     y: np.ndarray,
@@ -164,7 +217,7 @@ def variant_labels(
 def _variant_labels(
     name: str, y: np.ndarray, probs: np.ndarray, texts: Sequence[str], *, seed: int, agents: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    if name in ("correct", "correct_confident", "correct_prune", "correct_wide", "correct_agent"):
+    if name in ("correct", "correct_confident", "correct_prune", "correct_wide", "correct_agent", "correct_habit"):
         tfidf = BaselineModel(max_features=30_000).vectorizer().fit_transform(texts)
         features = WIDE_FEATURES if name == "correct_wide" else CORRECTION_FEATURES
         correction = correct_labels(correction_features(tfidf, y, features=features), y, seed=seed, jobs=2)
@@ -173,6 +226,9 @@ def _variant_labels(
             weights[correction.posterior.max(axis=1) < CONFIDENT] = 0.0
         elif name == "correct_prune":
             weights[flags(y, probs)[0] & (correction.labels == y)] = 0.0
+        elif name == "correct_habit":
+            posterior = habit_posterior(correction.clean, y, correction.noise_matrix, agents)
+            return posterior.argmax(axis=1), weights
         elif name == "correct_agent":
             accuracy = one_coin(y, probs, agents).accuracy
             return weigh_by_agent(correction.posterior, y, accuracy).argmax(axis=1), weights

@@ -240,6 +240,7 @@ class Correction:
     """The corrected labels of one task and how they were found."""
 
     posterior: np.ndarray  # P(true | text, code), one row per example
+    clean: np.ndarray  # P(true | text), out of fold: the text's reading before the code is weighed
     noise_matrix: np.ndarray  # T[i, j] = P(code i | true j), estimated
     weight_decay: float  # the one the codes' likelihood chose
     likelihood: dict[float, float]  # weight decay -> mean out-of-fold log-likelihood of the codes
@@ -324,4 +325,4 @@ def correct_labels(
     posterior /= posterior.sum(axis=1, keepdims=True).clip(1e-12)
     logger.info("noise correction: weight decay %g (code log-likelihood %s); %d of %d codes changed",
                 best[0], likelihood, int((posterior.argmax(axis=1) != codes).sum()), len(codes))  # fmt: skip
-    return Correction(posterior, matrix, best[0], likelihood)
+    return Correction(posterior, best[1], matrix, best[0], likelihood)
