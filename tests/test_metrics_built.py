@@ -403,8 +403,11 @@ def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy
     ][0]
     html = (tmp_path / "labels" / "report.html").read_text(encoding="utf-8")
     assert "labels file" in html and "Agent codes beside file labels" in html and "model labels" not in html
+    assert report("agent,file", "file")["meta"]["label_priority"] == ["agent", "file"]  # the report's own name
     with pytest.raises(ConfigError, match="has no model labels"):
         report("agent,model", "model")
+    with pytest.raises(ConfigError, match=r"unknown sources \['agnet'\]; a contact file's sources are audit, agent"):
+        report("agnet", "typo")
 
 
 def test_report_csv_cells_never_become_spreadsheet_formulas(tmp_path: Path) -> None:

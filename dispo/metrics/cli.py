@@ -102,13 +102,20 @@ def contact_file_table(
     data: str, words: list[str] | None, *, taxonomy: str | None, platform: str | None = None
 ) -> tuple[Any, list[str]]:
     """A contact file as a labelled table with no model run, and the label priority in the table's
-    words: ``labels`` (the file's own labels) fills the columns a model would, so it stands where
-    ``model`` stands (default: audit, agent, labels); ``model`` itself is refused."""
+    words: ``labels`` (the file's own labels; ``file``, the report's name for them, is the same)
+    fills the columns a model would, so it stands where ``model`` stands (default: audit, agent,
+    labels); ``model`` itself is refused."""
     from dispo.io import ContactReader
     from dispo.labelled import contact_row, labelled_table
     from dispo.taxonomy import load_taxonomy
 
-    words = words or ["audit", "agent", "labels"]
+    words = ["labels" if s == "file" else s for s in words or ["audit", "agent", "labels"]]  # the report's name
+    unknown = sorted(set(words) - {"audit", "agent", "labels", "model"})
+    if unknown:
+        raise ConfigError(
+            f"--labels: unknown sources {unknown}; a contact file's sources are audit, agent and labels "
+            "(its own labels, which the report calls file)"
+        )
     if "model" in words:
         raise ConfigError(
             f"{data}: a contact file has no model labels; label it with `dispo label` first, or use the "
@@ -166,8 +173,10 @@ def _report(args: argparse.Namespace) -> int:
     contact_file = args.format is not None or is_contact_file(args.data)
     if contact_file:
         data, words = contact_file_table(args.data, words, taxonomy=args.taxonomy, platform=args.format)
-    elif words and "labels" in words:
-        raise ConfigError("--labels labels names a contact file's own labels; a labelled table has model labels")
+    elif words and ("labels" in words or "file" in words):
+        raise ConfigError(
+            "--labels labels (or file) names a contact file's own labels; a labelled table has model labels"
+        )
     args.labels = ",".join(words) if words else None
     config = config_from_args(args)
     inputs = {name: getattr(args, name) for name in ("audits", "label_issues", "surveys", "agent_hours")}
