@@ -117,7 +117,7 @@ class Contact(BaseModel):
     abandoned: bool | None = None  # the customer left the queue before an agent answered
     blocked: bool | None = None  # refused at the door (queue full, overflow, busy signal): never queued
     language: str = "en"
-    turns: list[Turn]
+    turns: list[Turn] = Field(default_factory=list)  # none only when abandoned or blocked (contact_problems)
     labels: Labels | None = None
     agent_labels: Labels | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)

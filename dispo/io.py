@@ -483,10 +483,15 @@ def _raw_csv(path: Path) -> Iterator[RawRecord]:
                 f"{path}:1: CSV header names a column more than once ({', '.join(repeated)}): which one holds the "
                 "data is ambiguous; rename or drop the extra columns"
             )
-        missing = [c for c in ("contact_id", "transcript") if c not in header]
+        # A file of queue events (abandoned or blocked contacts, never answered) may have no transcripts.
+        queue_events = bool({"abandoned", "blocked"} & set(header))
+        missing = [
+            c for c in ("contact_id", "transcript") if c not in header and not (c == "transcript" and queue_events)
+        ]
         if missing:
             raise InputFormatError(
-                f"{path}:1: CSV header must have columns {', '.join(missing)}; found {', '.join(header)}"
+                f"{path}:1: CSV header must have columns {', '.join(missing)} (a file of queue events may have "
+                f"abandoned or blocked instead of transcript); found {', '.join(header)}"
             )
         start = reader.line_num + 1
         for row in reader:

@@ -492,3 +492,24 @@ def test_an_input_without_records_is_said_loudly(tmp_path: Path, caplog: pytest.
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("export.jsonl holds no records" in m for m in warned), warned
     assert any("holds no contacts: every figure of the report is empty" in m for m in warned), warned
+
+
+def test_a_contact_abandoned_in_the_queue_may_leave_out_its_transcript(tmp_path: Path) -> None:
+    jsonl = tmp_path / "queue.jsonl"
+    jsonl.write_text(
+        '{"contact_id": "L-5", "channel": "voice", "queued_at": "2026-03-02T09:00:00Z", "abandoned": true}\n'
+        '{"contact_id": "L-6", "channel": "voice"}\n',
+        encoding="utf-8",
+    )
+    reader = ContactReader(jsonl, rejects=tmp_path / "rejects.jsonl")
+    [kept] = list(reader)
+    assert kept.contact_id == "L-5" and kept.turns == [] and kept.abandoned
+    [refused] = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert refused["errors"][0]["field"] == "turns" and "abandoned or blocked" in refused["errors"][0]["expected"]
+    events = tmp_path / "queue.csv"
+    events.write_text("contact_id,channel,queued_at,abandoned\nL-7,voice,2026-03-02T09:00:00Z,true\n", encoding="utf-8")
+    [from_csv] = read_contacts(events)
+    assert from_csv.abandoned and from_csv.turns == []
+    (tmp_path / "calls.csv").write_text("contact_id,channel\nL-8,voice\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match="must have columns transcript"):
+        read_contacts(tmp_path / "calls.csv")
