@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,19 @@ def test_a_contact_in_two_training_files_is_refused_naming_both(tmp_path: Path, 
     write_contacts([make_contact(i) for i in range(2, 5)], second)
     with pytest.raises(RecordError, match=r"feb.jsonl:1: field 'contact_id'.*read first at .*jan.jsonl:3"):
         read_training_contacts([str(first), str(second)], taxonomy, None)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("training.blend_baseline=maybe", "key 'blend_baseline': expected true or false, found 'maybe'"),
+        ("model.max_turns=1.5", "key 'max_turns': expected an integer, found 1.5"),
+        ("training.epochs=one", "key 'epochs': expected an integer, found 'one'"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_is_refused_naming_its_key(setting: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        RunConfig.from_sections({"data": {"train": "x.jsonl"}}, source="--set", **RunConfig.parse_settings([setting]))
+    learning_rate = RunConfig.parse_settings(["training.learning_rate=1e-4"])  # an int for a float, text for a list
+    config = RunConfig.from_sections({"data": {"train": "x.jsonl", "labels": "agent"}}, **learning_rate)
+    assert config.training.learning_rate == 1e-4 and config.data.labels == ["agent"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -253,8 +255,63 @@ class RunConfig:
             unknown = set(values) - known
             if unknown:
                 raise ConfigError(f"{source}: section {name!r} has unknown keys {sorted(unknown)}")
+            hints = typing.get_type_hints(kind)
+            for key, value in values.items():
+                if not _is_of_type(value, hints[key]):
+                    expected = _describe_type(hints[key])
+                    raise ConfigError(f"{source}: section {name!r}, key {key!r}: expected {expected}, found {value!r}")
             try:
                 sections[name] = kind(**values)
             except TypeError as exc:
                 raise ConfigError(f"{source}: section {name!r}: {exc}") from None
         return cls(**sections)
+
+
+def _is_of_type(value: Any, hint: Any) -> bool:
+    """Whether a configured value fits its field's annotation, before the dataclass checks its range:
+    ``--set model.max_turns=1.5`` or ``training.blend_baseline=maybe`` is refused, naming the key. A
+    list stands for a tuple (YAML has no tuples), an integer for a float; annotations this does not
+    model are left to ``__post_init__``, and so is a text given for a list of texts."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_of_type(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return value in args
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (list, tuple):
+        if isinstance(value, str) and args[:1] == (str,):  # one file, or a comma-separated list the section splits
+            return True
+        if not isinstance(value, list | tuple):
+            return False
+        item = args[0] if args and (origin is list or args[-1] is Ellipsis or len(args) == 1) else None
+        if item is None and args:  # a fixed-length tuple
+            return len(value) == len(args) and all(_is_of_type(v, a) for v, a in zip(value, args, strict=True))
+        return item is None or all(_is_of_type(v, item) for v in value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            return False
+        key, item = args if len(args) == 2 else (Any, Any)
+        return all(_is_of_type(k, key) and _is_of_type(v, item) for k, v in value.items())
+    return True
+
+
+def _describe_type(hint: Any) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "text", type(None): "nothing (null)"}
+    if hint in names:
+        return names[hint]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe_type(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is typing.Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(hint)))
+    return str(hint).replace("typing.", "")
