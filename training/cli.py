@@ -60,7 +60,9 @@ def register_data(subcommands: Any) -> None:
     )
     convert.set_defaults(handler=_convert)
 
-    redact = actions.add_parser("redact", help="redact PII from a file of contacts, leaving everything else as is")
+    redact = actions.add_parser(
+        "redact", help="redact PII from a file of contacts; the output is written in dispo's contact format"
+    )
     redact.add_argument("input", help="input file, folder or glob (.jsonl, .csv, .parquet)")
     redact.add_argument("-o", "--output", type=Path, required=True, help="output file; format from its suffix")
     redact.add_argument("--rejects", type=Path, default=None, help="write invalid records here instead of stopping")
