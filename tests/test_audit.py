@@ -519,7 +519,7 @@ def test_cli_imports_a_labelled_table_and_lists_the_queue(
 
 
 def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(
-    tmp_path: Path, corpus: list[Contact]
+    tmp_path: Path, corpus: list[Contact], caplog: pytest.LogCaptureFixture
 ) -> None:
     """`dispo train --label-noise` writes label_issues.jsonl into the bundle; importing it queues
     the training contacts by how likely their agent code is wrong, flagged ones first."""
@@ -552,6 +552,12 @@ def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(
     assert args.handler(args) == 0
     page = AuditStore(make_engine(url)).queue("acme", QueueQuery(limit=50))
     assert page.total == len(contacts)
+    with pytest.raises(InvalidInputError, match=r"channel 'phone': expected one of voice, chat"):
+        QueueQuery(channel="phone")
+    queue = ["audit", "--database-url", url, "queue", "--tenant", "acme", "--reason", "track_ordr"]
+    with caplog.at_level("WARNING"):
+        assert (found := parser.parse_args(queue)).handler(found) == 0
+    assert "no audit item of tenant 'acme' matches {'reason': 'track_ordr', 'status': 'pending'}" in caplog.text
     first = page.items[0]
     assert first["contact_id"] == contacts[2].contact_id and first["disagrees"] is True
     assert first["agent_reason_probability"] == pytest.approx(0.03) and first["reason"] == "cancel_order"

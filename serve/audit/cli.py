@@ -392,4 +392,7 @@ def _queue(args: argparse.Namespace) -> int:
     for row in page.items:
         sys.stdout.write(json.dumps(row, default=str) + "\n")
     logger.info("%d of %d items", len(page.items), page.total)
+    if not page.total:  # a misspelt tenant, reason or agent reads as an empty queue: say what was asked
+        asked = {k: v for k, v in vars(query).items() if v is not None and k not in ("sort", "limit", "offset")}
+        logger.warning("no audit item of tenant %r matches %s", args.tenant, asked)
     return 0

@@ -23,7 +23,7 @@ from dispo.audit.agreement import analyst_agreement
 from dispo.audit.items import current_value, item_from_suggestion, item_summary
 from dispo.audit.ranking import RankingConfig
 from dispo.audit.sampling import GROUPS, accuracy_by_group
-from dispo.contact import in_utc
+from dispo.contact import CHANNELS, in_utc
 from dispo.errors import ConflictError, InvalidInputError, NotFoundError
 from serve.audit.db import ACTIONS, MODES, SOURCES, AuditDecision, AuditItem
 from serve.db import Decision, Suggestion, Tenant, utcnow
@@ -66,6 +66,8 @@ class QueueQuery:
             raise InvalidInputError(f"sort {self.sort!r}: expected one of {', '.join(SORTS)}")
         if self.source is not None and self.source not in SOURCES:
             raise InvalidInputError(f"source {self.source!r}: expected one of {', '.join(SOURCES)}")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise InvalidInputError(f"channel {self.channel!r}: expected one of {', '.join(CHANNELS)}")
         if not 1 <= self.limit <= MAX_PAGE:
             raise InvalidInputError(f"limit {self.limit}: expected 1 to {MAX_PAGE}")
         if self.offset < 0:
