@@ -112,6 +112,18 @@ def close_code_for(exc: Exception) -> int:
     return next((code for kind, _, code in STATUS if isinstance(exc, kind)), 1011)
 
 
+#: pydantic's error types that only say "the body is not of this kind".
+_WRONG_KIND = frozenset({"list_type", "model_type", "model_attributes_type", "dict_type"})
+
+
+def _branch_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The errors of a body that may take one of several shapes (a contact or a list of them),
+    without the other shapes' "not a list" / "not an object": one contact with a bad channel gets
+    the channel's problem, not also that it is not a list."""
+    kept = [e for e in errors if not (len(e.get("loc", ())) == 2 and e.get("type") in _WRONG_KIND)]
+    return kept or errors
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         status, error = status_for(exc)
@@ -133,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = []
-        for err in exc.errors():
+        for err in _branch_errors(list(exc.errors())):
             location = [str(part) for part in err.get("loc", ())]
             problems.append({"field": ".".join(location), "expected": err.get("msg", ""), "found": _short(err)})
         detail = "; ".join(f"{p['field']}: {p['expected']}" for p in problems[:5])

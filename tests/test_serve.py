@@ -122,6 +122,8 @@ def test_invalid_contacts_are_422_with_the_field_path(sqlite_api: Api, sample_co
     response = sqlite_api.post("/v1/dispositions", bad_speaker)
     assert response.status_code == 422
     assert any("turns.0.speaker" in p["field"] for p in response.json()["problems"])
+    problems = sqlite_api.post("/v1/dispositions", {**good, "channel": "phone"}).json()["problems"]
+    assert [p["field"] for p in problems] == ["body.Contact.channel"]  # not also "body.list[Contact]: not a list"
     blank = {**good, "turns": [{"speaker": "customer", "text": "  "}]}
     assert sqlite_api.post("/v1/dispositions", blank).status_code == 422
     unknown_label = {**good, "agent_labels": {"reason": "not_a_reason"}}
