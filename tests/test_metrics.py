@@ -411,6 +411,20 @@ def test_wilson_and_mean_intervals_against_hand_computed_values() -> None:
     assert mean_interval(1, 5.0, 25.0) is None
 
 
+def test_a_mean_s_interval_stays_within_the_values_it_can_take() -> None:
+    """Two handle times of 10 s and 4,000 s: the normal interval reaches far below zero."""
+    from dispo.metrics.definitions import METRIC_INDEX
+    from dispo.metrics.engine import finish_metric
+
+    config = MetricsConfig()
+    aht = finish_metric(METRIC_INDEX["aht_s"], (2, 4010.0, 10.0**2 + 4000.0**2), config)
+    assert aht["ci_low"] == 0.0 and aht["ci_high"] > 4000
+    nps = finish_metric(METRIC_INDEX["nps"], (3, 100.0, 3 * 100.0**2), config)  # two promoters and a detractor
+    assert nps["ci_low"] > -100.0 and nps["ci_high"] == 100.0
+    sentiment = finish_metric(METRIC_INDEX["sentiment_score"], (2, 0.0, 2.0), config)  # scores are configurable
+    assert sentiment["ci_low"] < -1.0
+
+
 # ---------------------------------------------------------------------------------------------
 # Slices and the scorecard
 # ---------------------------------------------------------------------------------------------

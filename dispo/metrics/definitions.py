@@ -29,6 +29,9 @@ class MetricSpec:
     level: Literal["contact", "issue"]
     unit: str
     description: str
+    #: The values a mean can take: its interval is cut to them (a normal interval of handle times can
+    #: reach below zero, which no handle time is).
+    bounds: tuple[float | None, float | None] = (None, None)
 
 
 METRICS: tuple[MetricSpec, ...] = (
@@ -143,6 +146,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "contact",
         "s",
         "mean of ended_at - started_at over contacts with both times (ended_at before started_at is left out)",
+        bounds=(0.0, None),
     ),
     MetricSpec(
         "sentiment_score",
@@ -234,6 +238,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "%",
         "estimated without audits (`dispo train --label-noise`, label_issues.jsonl): the mean chance that each "
         "reason code is right, weighing the text against the agent's record; audited accuracy is the figure to trust",
+        bounds=(0.0, 1.0),
     ),
     MetricSpec(
         "agent_accuracy_estimated_outcome",
@@ -243,6 +248,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "contact",
         "%",
         "as the estimated reason accuracy, for the outcome code",
+        bounds=(0.0, 1.0),
     ),
     MetricSpec(
         "agent_accuracy_estimated_code",
@@ -252,6 +258,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "contact",
         "%",
         "as the estimated reason accuracy, for reason and outcome both right (the product of the two)",
+        bounds=(0.0, 1.0),
     ),
     MetricSpec(
         "agent_accuracy_code",
@@ -330,6 +337,7 @@ OUTSOURCING_METRICS: tuple[MetricSpec, ...] = (
         "contact",
         "s",
         "mean of answered_at - queued_at over answered contacts with both times",
+        bounds=(0.0, None),
     ),
     MetricSpec(
         "cph",
@@ -350,6 +358,7 @@ OUTSOURCING_METRICS: tuple[MetricSpec, ...] = (
         "cost",
         "mean cost of a handled contact from the provider's rate card (per contact, per handled minute, or per "
         "hour on the CPH basis); providers without a rate card are left out, never counted as free",
+        bounds=(0.0, None),
     ),
     MetricSpec(
         "nps",
@@ -360,6 +369,7 @@ OUTSOURCING_METRICS: tuple[MetricSpec, ...] = (
         "points",
         "% promoters (9-10) - % detractors (0-6) over contacts with a 0-10 survey answer (each answer scores "
         "+100, 0 or -100, and the score is their mean)",
+        bounds=(-100.0, 100.0),
     ),
     MetricSpec(
         "csat",

@@ -198,6 +198,12 @@ def finish_metric(spec: MetricSpec, values: tuple[float, ...], config: MetricsCo
     n = int(values[0])
     total, total_sq = values[1], values[2]
     interval = mean_interval(n, total, total_sq, config.confidence)
+    if interval is not None:
+        low, high = spec.bounds
+        interval = (
+            interval[0] if low is None else max(low, interval[0]),
+            interval[1] if high is None else min(high, interval[1]),
+        )
     return {
         "value": total / n if n else None,
         "n": n,
