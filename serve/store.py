@@ -139,8 +139,8 @@ class Store:
                     "name": k.name,
                     "role": k.role,
                     "prefix": k.prefix,
-                    "created_at": k.created_at,
-                    "revoked_at": k.revoked_at,
+                    "created_at": in_utc(k.created_at),
+                    "revoked_at": in_utc(k.revoked_at),
                 }
                 for k in rows
             ]

@@ -193,6 +193,8 @@ def test_admin_creates_and_revokes_keys(sqlite_api: Api, sample_contacts: list[C
     assert sqlite_api.client.post("/v1/dispositions", json=body(sample_contacts[0]), headers=headers).status_code == 401
     listed = sqlite_api.client.get("/v1/keys", headers=sqlite_api.headers("admin")).text
     assert secret not in listed
+    revoked = next(k for k in json.loads(listed) if k["id"] == created.json()["id"])
+    assert revoked["created_at"].endswith(("Z", "+00:00")) and revoked["revoked_at"].endswith(("Z", "+00:00"))
 
 
 # -- live ---------------------------------------------------------------------------------------
