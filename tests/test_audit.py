@@ -726,3 +726,12 @@ def test_explanation_from_shared_segment_vectors_matches_predicting_each_variant
     }
     few = explain(predictor, contact, config=ExplainConfig(max_occluded=2))
     assert len(few["occluded"]) == 2 and set(few["occluded"]) <= set(explained["occluded"])
+
+
+def test_the_queue_command_offers_every_sort_the_queue_has() -> None:
+    from serve.audit.store import SORTS
+
+    parser = argparse.ArgumentParser()
+    register_audit(parser.add_subparsers())
+    for sort in SORTS:
+        assert parser.parse_args(["audit", "queue", "--tenant", "acme", "--sort", sort]).sort == sort

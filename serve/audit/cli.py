@@ -86,7 +86,10 @@ def register_audit(subcommands: Any) -> None:
 
     queue = actions.add_parser("queue", help="print the top of the audit queue as JSON lines")
     queue.add_argument("--tenant", required=True)
-    queue.add_argument("--sort", default="suspicion", choices=["suspicion", "random", "confidence", "started_at"])
+    # the queue's sorts (serve.audit.store.SORTS, not imported here: registering commands stays light)
+    queue.add_argument(
+        "--sort", default="suspicion", choices=["suspicion", "random", "confidence", "started_at", "agent"]
+    )
     queue.add_argument("--status", default="pending", choices=["pending", "audited", "all"])
     queue.add_argument("--limit", type=int, default=20)
     for name in ("provider", "agent-id", "queue", "channel", "reason", "outcome"):
