@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -67,8 +68,14 @@ def evaluation(trained: tuple[Path, list[Contact]]) -> list[Contact]:
     return trained[1]
 
 
-def test_export_writes_variants_and_record(bundle: Path, evaluation: list[Contact]) -> None:
-    record = export_bundle(bundle, evaluation, batch_size=8)
+def test_export_writes_variants_and_record(
+    bundle: Path, evaluation: list[Contact], caplog: pytest.LogCaptureFixture
+) -> None:
+    logging.getLogger().setLevel(logging.INFO)
+    with caplog.at_level(logging.INFO):
+        record = export_bundle(bundle, evaluation, batch_size=8)
+    assert "Quantization parameters for tensor" not in caplog.text  # one line per tensor: noise
+    assert logging.getLogger().level == logging.INFO
 
     assert (bundle / "encoder.onnx").is_file()
     assert (bundle / "encoder.int8.onnx").is_file()

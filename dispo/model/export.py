@@ -116,7 +116,14 @@ def quantize_onnx(source: str | Path, target: str | Path, per_channel: bool = IN
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise ExportError(f"int8 ONNX export needs the onnxruntime and onnx packages: {exc}") from exc
-    quantize_dynamic(Path(source), Path(target), weight_type=QuantType.QInt8, per_channel=per_channel)
+    root = logging.getLogger()
+    level = root.level
+    if level > logging.DEBUG:  # onnxruntime logs an INFO line per tensor it leaves alone, to the root logger
+        root.setLevel(logging.WARNING)
+    try:
+        quantize_dynamic(Path(source), Path(target), weight_type=QuantType.QInt8, per_channel=per_channel)
+    finally:
+        root.setLevel(level)
     return Path(target)
 
 
