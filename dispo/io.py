@@ -281,7 +281,9 @@ class ContactReader:
 
     With ``rejects`` unset, the first invalid record raises :class:`RecordError`.
     With ``rejects`` set, invalid records go to that JSONL file and reading goes on. With
-    ``redact``, contacts come out redacted and rejected records are scrubbed before they are written.
+    ``redact``, contacts come out redacted and rejected records are scrubbed before they are written;
+    ``scrub_rejects`` scrubs the rejected records alone (default: as ``redact``), for a reader that
+    must see the contacts as given (validation).
     With ``ids`` (shared with other readers, or one per reader), a repeated contact id is invalid.
     """
 
@@ -293,6 +295,7 @@ class ContactReader:
         limits: ContactLimits = DEFAULT_LIMITS,
         rejects: str | Path | None = None,
         redact: bool = False,
+        scrub_rejects: bool | None = None,
         ids: IdLedger | None = None,
     ) -> None:
         # never read the run's own rejects back as input (kept in the input folder, it would grow forever)
@@ -303,7 +306,7 @@ class ContactReader:
         self.redactor = default_redactor() if redact else None
         self.stats = ReadStats(rejects_path=Path(rejects) if rejects else None)
         self.ids = ids
-        scrub = self.redactor.redact_value if self.redactor else None
+        scrub = default_redactor().redact_value if (redact if scrub_rejects is None else scrub_rejects) else None
         self._rejects = RejectsWriter(rejects, scrub) if rejects else None
 
     def __iter__(self) -> Iterator[Contact]:

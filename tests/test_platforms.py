@@ -273,6 +273,21 @@ def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Pa
     assert reject["errors"][0]["field"] == "Transcript[1].ParticipantRole"
 
 
+def test_dispo_data_import_scrubs_the_rejects_it_writes(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    doc = json.loads((FIXTURES / "contact_lens_unknown_role.json").read_text())
+    doc["Transcript"][0]["Content"] = "my card is 4111 1111 1111 1111"
+    (tmp_path / "call.json").write_text(json.dumps(doc))
+    rejects = tmp_path / "rejects.jsonl"
+    code = main(["data", "import", "contact_lens", str(tmp_path / "call.json"), "-o", str(tmp_path / "out.jsonl"),
+                 "--rejects", str(rejects)])  # fmt: skip
+    assert code == 1
+    [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert reject["errors"][0]["field"] == "Transcript[1].ParticipantRole"
+    assert reject["record"]["Transcript"][0]["Content"] == "my card is [CARD]"
+
+
 @pytest.mark.parametrize(
     ("fmt", "name"),
     [
