@@ -23,7 +23,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -182,13 +182,17 @@ class RejectsWriter:
         """``source``: the name the input goes by here, in place of the path it was read from."""
         if self._fh is None:
             self._fh = self.path.open("a", encoding="utf-8", errors="backslashreplace")  # junk as read
+        if self.scrub is not None:  # a value found in a field is a piece of the record (a transcript line)
+            scrub = self.scrub
+            error = RecordError(error.source, error.line, [replace(p, found=scrub(p.found)) for p in error.problems])
+            raw = scrub(raw)
         message = str(error) if source is None else source + str(error)[len(error.source) :]
         entry = {
             "source": error.source if source is None else source,
             "line": error.line,
             "errors": [p.to_dict() for p in error.problems],
             "message": message,
-            "record": raw if self.scrub is None else self.scrub(raw),
+            "record": raw,
         }
         self._fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
         self._fh.flush()

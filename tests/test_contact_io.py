@@ -489,6 +489,14 @@ def test_dispo_data_validate_scrubs_the_rejects_it_writes_and_checks_the_contact
     [written] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
     assert written["errors"][0]["field"] == "channel"
     assert written["record"]["turns"][0]["text"] == "my card is [CARD], mail [EMAIL]"
+    # A value the error quotes is part of the record too (a transcript line without a speaker).
+    flat = tmp_path / "flat.csv"
+    flat.write_text('contact_id,transcript\nc1,"Customer: hi\nmy card is 4111 1111 1111 1111"\n', encoding="utf-8")
+    assert main(["data", "validate", str(flat), "--rejects", str(rejects)]) == 1
+    [quoted] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert quoted["errors"][0] == {"field": "transcript line 2", "expected": "'Speaker: text'",
+                                   "found": "my card is [CARD]"}  # fmt: skip
+    assert "4111" not in quoted["message"] and "found 'my card is [CARD]'" in quoted["message"]
     # What is validated is the contact as given; only what is written out is scrubbed.
     reader = ContactReader(path, rejects=rejects, scrub_rejects=True)
     assert [c.turns[0].text for c in reader] == [card]
