@@ -165,10 +165,9 @@ def _import(args: argparse.Namespace) -> int:
     from dispo.roles import ROLES_METADATA_KEY
     from dispo.taxonomy import load_taxonomy
 
-    codes = CodeMap.from_yaml(args.codes) if args.codes else None
-    records = iter_platform_records(
-        args.format, args.input, taxonomy=load_taxonomy(args.taxonomy), codes=codes, ids=IdLedger()
-    )
+    taxonomy = load_taxonomy(args.taxonomy)
+    codes = CodeMap.from_yaml(args.codes, taxonomy=taxonomy) if args.codes else None
+    records = iter_platform_records(args.format, args.input, taxonomy=taxonomy, codes=codes, ids=IdLedger())
     rejects = RejectsWriter(args.rejects, default_redactor().redact_value) if args.rejects else None
     read = accepted = 0
     inferred: Counter[str] = Counter()  # contacts whose speaker roles were inferred, by what decided them
