@@ -23,7 +23,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -182,13 +182,17 @@ class RejectsWriter:
         """``source``: the name the input goes by here, in place of the path it was read from."""
         if self._fh is None:
             self._fh = self.path.open("a", encoding="utf-8", errors="backslashreplace")  # junk as read
+        if self.scrub is not None:  # a value found in a field is a piece of the record (a transcript line)
+            scrub = self.scrub
+            error = RecordError(error.source, error.line, [replace(p, found=scrub(p.found)) for p in error.problems])
+            raw = scrub(raw)
         message = str(error) if source is None else source + str(error)[len(error.source) :]
         entry = {
             "source": error.source if source is None else source,
             "line": error.line,
             "errors": [p.to_dict() for p in error.problems],
             "message": message,
-            "record": raw if self.scrub is None else self.scrub(raw),
+            "record": raw,
         }
         self._fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
         self._fh.flush()
@@ -281,7 +285,9 @@ class ContactReader:
 
     With ``rejects`` unset, the first invalid record raises :class:`RecordError`.
     With ``rejects`` set, invalid records go to that JSONL file and reading goes on. With
-    ``redact``, contacts come out redacted and rejected records are scrubbed before they are written.
+    ``redact``, contacts come out redacted and rejected records are scrubbed before they are written;
+    ``scrub_rejects`` scrubs the rejected records alone (default: as ``redact``), for a reader that
+    must see the contacts as given (validation).
     With ``ids`` (shared with other readers, or one per reader), a repeated contact id is invalid.
     """
 
@@ -293,6 +299,7 @@ class ContactReader:
         limits: ContactLimits = DEFAULT_LIMITS,
         rejects: str | Path | None = None,
         redact: bool = False,
+        scrub_rejects: bool | None = None,
         ids: IdLedger | None = None,
     ) -> None:
         # never read the run's own rejects back as input (kept in the input folder, it would grow forever)
@@ -303,7 +310,7 @@ class ContactReader:
         self.redactor = default_redactor() if redact else None
         self.stats = ReadStats(rejects_path=Path(rejects) if rejects else None)
         self.ids = ids
-        scrub = self.redactor.redact_value if self.redactor else None
+        scrub = default_redactor().redact_value if (redact if scrub_rejects is None else scrub_rejects) else None
         self._rejects = RejectsWriter(rejects, scrub) if rejects else None
 
     def __iter__(self) -> Iterator[Contact]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from dispo.audit.ranking import code_views, suspicion
 from dispo.contact import QUEUE_EVENTS
 
 if TYPE_CHECKING:  # the table is read by code that has no need of torch
@@ -57,9 +58,13 @@ LABELLED_SCHEMA = pa.schema(
         ("agent_reason", pa.string()),
         ("agent_outcome", pa.string()),
         ("agent_code", pa.string()),
-        ("agent_agrees", pa.bool_()),  # agent reason == model reason
+        # The agent's code (the parts of it the agent gave) against the model's: agent_agrees, the
+        # model's top label for each part is the agent's; agent_wrong_probability, the model's
+        # probability that the code is wrong, 1 - p(agent reason) x p(agent outcome), the audit
+        # queue's suspicion (dispo.audit.ranking). The two parts' own probabilities are beside it.
+        ("agent_agrees", pa.bool_()),
         ("agent_reason_probability", pa.float32()),  # the model's probability of the agent's reason
-        ("agent_wrong_probability", pa.float32()),  # 1 - that probability
+        ("agent_wrong_probability", pa.float32()),
         ("agent_outcome_probability", pa.float32()),  # the model's probability of the agent's outcome
     ]
 )
@@ -73,14 +78,16 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
     agent = contact.agent_labels
     agent_reason = agent.reason if agent is not None else None
     agent_outcome = agent.outcome if agent is not None else None
-    agrees: bool | None = None
-    agent_p: float | None = None
-    if agent_reason is not None and prediction.reason_probabilities:
-        agrees = agent_reason == prediction.reason
-        agent_p = prediction.reason_probabilities.get(agent_reason, 0.0)
-    agent_outcome_p: float | None = None
-    if agent_outcome is not None and outcome is not None:
-        agent_outcome_p = outcome.probabilities.get(agent_outcome, 0.0)
+    every_reason = prediction.reason_probabilities
+    reason_view, outcome_view = code_views(
+        agent_reason, prediction.reasons,
+        every_reason.get(agent_reason, 0.0) if every_reason and agent_reason is not None else None,
+        agent_outcome, outcome.label if outcome is not None else None,
+        outcome.probability if outcome is not None else None,
+        outcome.probabilities if outcome is not None else None, None,
+    )  # fmt: skip
+    # The audit's default score (self-confidence of each part the agent gave): a probability.
+    scored = suspicion(reason_view, outcome_view)
     return {
         **contact_columns(contact),
         "model_version": prediction.model_version,
@@ -95,10 +102,10 @@ def labelled_row(contact: Contact, prediction: Prediction, taxonomy: Taxonomy) -
         "upsell_probability": prediction.upsell_probability,
         "disposition_code": prediction.disposition_code,
         **agent_columns(contact, taxonomy),
-        "agent_agrees": agrees,
-        "agent_reason_probability": agent_p,
-        "agent_wrong_probability": None if agent_p is None else 1.0 - agent_p,
-        "agent_outcome_probability": agent_outcome_p,
+        "agent_agrees": None if scored is None else not scored.disagrees,
+        "agent_reason_probability": reason_view.given_probability if reason_view is not None else None,
+        "agent_wrong_probability": None if scored is None else scored.score,
+        "agent_outcome_probability": outcome_view.given_probability if outcome_view is not None else None,
     }
 
 

@@ -92,10 +92,12 @@ def test_round_trip_every_format(models: Path, corpus: list[Contact], tmp_path: 
         assert len(row["reasons"]) == 3 and row["reason"] == row["reasons"][0]["label"]
         assert row["n_turns"] == len(contact.turns)
         assert row["disposition_code"] is not None
-        if contact.agent_labels is not None and contact.agent_labels.reason is not None:
-            assert row["agent_reason"] == contact.agent_labels.reason
-            assert row["agent_agrees"] == (row["reason"] == contact.agent_labels.reason)
-            assert row["agent_wrong_probability"] == pytest.approx(1 - row["agent_reason_probability"])
+        agent = contact.agent_labels
+        if agent is not None and agent.reason is not None and agent.outcome is not None:
+            assert row["agent_reason"] == agent.reason
+            assert row["agent_agrees"] == (row["reason"] == agent.reason and row["outcome"] == agent.outcome)
+            right = row["agent_reason_probability"] * row["agent_outcome_probability"]
+            assert row["agent_wrong_probability"] == pytest.approx(1 - right, abs=1e-6)
     assert not (tmp_path / "out.parquet.work" / "parts").exists()  # parts are removed once merged
 
 

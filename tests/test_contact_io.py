@@ -478,6 +478,31 @@ def test_dispo_data_validate_counts_a_repeated_id_as_invalid(tmp_path: Path) -> 
     assert "contact_id" in (tmp_path / "rejects.jsonl").read_text(encoding="utf-8")
 
 
+def test_dispo_data_validate_scrubs_the_rejects_it_writes_and_checks_the_contacts_as_given(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    card = "my card is 4111 1111 1111 1111, mail jo@example.com"
+    with_pii = {**GOOD, "turns": [{"speaker": "customer", "text": card}]}
+    path = _bad_jsonl(tmp_path, [with_pii, {**with_pii, "contact_id": "c2", "channel": "fax"}])
+    rejects = tmp_path / "rejects.jsonl"
+    assert main(["data", "validate", str(path), "--rejects", str(rejects)]) == 1
+    [written] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert written["errors"][0]["field"] == "channel"
+    assert written["record"]["turns"][0]["text"] == "my card is [CARD], mail [EMAIL]"
+    # A value the error quotes is part of the record too (a transcript line without a speaker).
+    flat = tmp_path / "flat.csv"
+    flat.write_text('contact_id,transcript\nc1,"Customer: hi\nmy card is 4111 1111 1111 1111"\n', encoding="utf-8")
+    assert main(["data", "validate", str(flat), "--rejects", str(rejects)]) == 1
+    [quoted] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert quoted["errors"][0] == {"field": "transcript line 2", "expected": "'Speaker: text'",
+                                   "found": "my card is [CARD]"}  # fmt: skip
+    assert "4111" not in quoted["message"] and "found 'my card is [CARD]'" in quoted["message"]
+    # What is validated is the contact as given; only what is written out is scrubbed.
+    reader = ContactReader(path, rejects=rejects, scrub_rejects=True)
+    assert [c.turns[0].text for c in reader] == [card]
+    assert "4111" not in rejects.read_text(encoding="utf-8")
+
+
 def test_an_input_without_records_is_said_loudly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Not an error (a day without contacts exists), but never a silent success."""
     from dispo.cli import main

@@ -14,6 +14,7 @@ from dispo.contact import Contact
 from dispo.errors import ConfigError
 from dispo.io import InputFormatError, Rejected, read_contacts
 from dispo.platforms import CodeMap, iter_platform_records
+from dispo.taxonomy import Taxonomy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "platforms"
 CODES = CodeMap.from_yaml(FIXTURES / "wrapup-codes.yaml")
@@ -256,6 +257,46 @@ def test_broken_files_unknown_formats_and_bad_code_maps(tmp_path: Path) -> None:
     assert isinstance(refused.item, Rejected) and refused.item.error.problems[0].field == "wrapup_code"
 
 
+def test_a_code_map_is_checked_against_the_taxonomy_when_it_is_loaded(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    codes = tmp_path / "codes.yaml"
+    codes.write_text('codes:\n  x: {reason: track_ordr}\n  "Refund - Done": {reason: get_refund, outcome: resolvd}\n')
+    with pytest.raises(ConfigError) as info:
+        CodeMap.from_yaml(codes, taxonomy=taxonomy)
+    message = str(info.value)
+    assert message.startswith(f"{codes}: code 'x': field 'reason':")
+    assert "found 'track_ordr' (did you mean 'track_order'?)" in message
+    assert (
+        "code 'Refund - Done': field 'outcome':" in message and "found 'resolvd' (did you mean 'resolved'?)" in message
+    )
+    assert CodeMap.from_yaml(codes).codes["x"] == {"reason": "track_ordr"}  # no taxonomy, nothing to check against
+    assert CodeMap.from_yaml(FIXTURES / "wrapup-codes.yaml", taxonomy=taxonomy) == CODES
+    codes.write_text("codes:\n  x: {reason: [track_order]}\n")
+    with pytest.raises(ConfigError, match=f"{codes}: 'x' must map to reason and/or outcome"):
+        CodeMap.from_yaml(codes, taxonomy=taxonomy)
+
+
+def test_dispo_data_import_refuses_a_code_map_outside_its_taxonomy_before_reading(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dispo.cli import main
+
+    codes = tmp_path / "codes.yaml"
+    codes.write_text("codes:\n  refund_issued: {reason: get_refnd}\n")
+    out, rejects = tmp_path / "contacts.jsonl", tmp_path / "rejects.jsonl"
+    command = ["data", "import", "zendesk", str(FIXTURES / "zendesk_ticket.json"), "-o", str(out),
+               "--rejects", str(rejects), "--codes", str(codes)]  # fmt: skip
+    assert main(command) == 2
+    assert f"{codes}: code 'refund_issued': field 'reason'" in caplog.text and "'get_refund'?" in caplog.text
+    assert not out.exists() and not rejects.exists()
+    # The taxonomy the import checks labels against is the one the map is checked against.
+    custom = tmp_path / "taxonomy.yaml"
+    custom.write_text("name: refunds\ncategories:\n  refund:\n    reasons: {get_refnd: {}}\n"
+                      "outcomes:\n  resolved: {resolved: true}\n")  # fmt: skip
+    assert main([*command, "--taxonomy", str(custom)]) == 0
+    [contact] = read_contacts(out)
+    assert contact.agent_labels is not None and contact.agent_labels.reason == "get_refnd"
+
+
 def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Path) -> None:
     from dispo.cli import main
 
@@ -271,6 +312,21 @@ def test_dispo_data_import_writes_contacts_and_accounts_for_rejects(tmp_path: Pa
     assert contact.agent_labels is not None and contact.agent_labels.outcome == "resolved"
     [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert reject["errors"][0]["field"] == "Transcript[1].ParticipantRole"
+
+
+def test_dispo_data_import_scrubs_the_rejects_it_writes(tmp_path: Path) -> None:
+    from dispo.cli import main
+
+    doc = json.loads((FIXTURES / "contact_lens_unknown_role.json").read_text())
+    doc["Transcript"][0]["Content"] = "my card is 4111 1111 1111 1111"
+    (tmp_path / "call.json").write_text(json.dumps(doc))
+    rejects = tmp_path / "rejects.jsonl"
+    code = main(["data", "import", "contact_lens", str(tmp_path / "call.json"), "-o", str(tmp_path / "out.jsonl"),
+                 "--rejects", str(rejects)])  # fmt: skip
+    assert code == 1
+    [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert reject["errors"][0]["field"] == "Transcript[1].ParticipantRole"
+    assert reject["record"]["Transcript"][0]["Content"] == "my card is [CARD]"
 
 
 @pytest.mark.parametrize(

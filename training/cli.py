@@ -150,7 +150,10 @@ def _validate(args: argparse.Namespace) -> int:
     from dispo.io import ContactReader, IdLedger
     from dispo.taxonomy import load_taxonomy
 
-    reader = ContactReader(args.input, taxonomy=load_taxonomy(args.taxonomy), rejects=args.rejects, ids=IdLedger())
+    # The contacts are checked as given; only the rejects written out are scrubbed of PII.
+    reader = ContactReader(
+        args.input, taxonomy=load_taxonomy(args.taxonomy), rejects=args.rejects, scrub_rejects=True, ids=IdLedger()
+    )
     for _ in tqdm(reader, unit="contact", desc="validating"):
         pass
     _log_accounting(reader.stats, None, args.input)
@@ -160,14 +163,14 @@ def _validate(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from dispo.io import ContactWriter, IdLedger, Rejected, RejectsWriter
     from dispo.platforms import CodeMap, iter_platform_records
+    from dispo.redact import default_redactor
     from dispo.roles import ROLES_METADATA_KEY
     from dispo.taxonomy import load_taxonomy
 
-    codes = CodeMap.from_yaml(args.codes) if args.codes else None
-    records = iter_platform_records(
-        args.format, args.input, taxonomy=load_taxonomy(args.taxonomy), codes=codes, ids=IdLedger()
-    )
-    rejects = RejectsWriter(args.rejects) if args.rejects else None
+    taxonomy = load_taxonomy(args.taxonomy)
+    codes = CodeMap.from_yaml(args.codes, taxonomy=taxonomy) if args.codes else None
+    records = iter_platform_records(args.format, args.input, taxonomy=taxonomy, codes=codes, ids=IdLedger())
+    rejects = RejectsWriter(args.rejects, default_redactor().redact_value) if args.rejects else None
     read = accepted = 0
     inferred: Counter[str] = Counter()  # contacts whose speaker roles were inferred, by what decided them
     try:

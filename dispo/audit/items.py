@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from dispo.audit.ranking import RankingConfig, TaskView, suspicion
+from dispo.audit.ranking import RankingConfig, code_views, suspicion
 from dispo.contact import in_utc
 
 
@@ -97,18 +97,10 @@ def item_row(
     """One :class:`AuditItem` row, with its suspicion; None when there is no agent code to audit."""
     if agent_reason is None and agent_outcome is None:
         return None
-    reason_view = outcome_view = None
-    if agent_reason is not None and reasons:
-        reason_view = TaskView.bounded(agent_reason, reasons, agent_reason_probability)
-    if agent_outcome is not None and outcome is not None:
-        if outcome_probabilities:
-            top = sorted(outcome_probabilities.items(), key=lambda kv: -kv[1])[:3]
-            outcome_view = TaskView.bounded(agent_outcome, top, outcome_probabilities.get(agent_outcome, 0.0))
-        else:
-            # Only the top outcome is known; the labelled table carries the agent's outcome's probability.
-            outcome_view = TaskView.bounded(
-                agent_outcome, [(outcome, outcome_probability or 0.0)], agent_outcome_probability
-            )
+    reason_view, outcome_view = code_views(
+        agent_reason, reasons, agent_reason_probability,
+        agent_outcome, outcome, outcome_probability, outcome_probabilities, agent_outcome_probability,
+    )  # fmt: skip
     scored = suspicion(reason_view, outcome_view, config)
     started = contact.get("started_at")
     return {

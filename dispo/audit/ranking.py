@@ -20,7 +20,7 @@ they are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +71,34 @@ class Suspicion:
     quality: dict[str, float]  # per task
     disagrees: bool  # the model's most probable code differs from the agent's
     model_confidence: float  # the model's probability of its own top reason
+
+
+def code_views(
+    agent_reason: str | None,
+    reasons: Sequence[tuple[str, float]],
+    agent_reason_probability: float | None,
+    agent_outcome: str | None,
+    outcome: str | None,
+    outcome_probability: float | None,
+    outcome_probabilities: Mapping[str, float] | None,
+    agent_outcome_probability: float | None,
+) -> tuple[TaskView | None, TaskView | None]:
+    """The model's view of each part of an agent's code (reason, outcome) that the agent gave and
+    the model predicted: what :func:`suspicion` scores, for the audit queue and the labelled table
+    alike. ``reasons``: the model's top reasons; ``outcome_probabilities``: every outcome's, where
+    known (else only the top ``outcome`` is, and ``agent_outcome_probability`` gives the agent's)."""
+    reason_view = outcome_view = None
+    if agent_reason is not None and reasons:
+        reason_view = TaskView.bounded(agent_reason, reasons, agent_reason_probability)
+    if agent_outcome is not None and outcome is not None:
+        if outcome_probabilities:
+            top = sorted(outcome_probabilities.items(), key=lambda kv: -kv[1])[:3]
+            outcome_view = TaskView.bounded(agent_outcome, top, outcome_probabilities.get(agent_outcome, 0.0))
+        else:
+            outcome_view = TaskView.bounded(
+                agent_outcome, [(outcome, outcome_probability or 0.0)], agent_outcome_probability
+            )
+    return reason_view, outcome_view
 
 
 def label_quality(view: TaskView, method: str = "self_confidence") -> float:

@@ -218,11 +218,8 @@ def import_rows(
         predictions = predictor.predict(batch, batch_size=batch_size)
         for contact, prediction in zip(batch, predictions, strict=True):
             row = labelled_row(contact, prediction, predictor.taxonomy)
-            if prediction.outcome is not None:
+            if prediction.outcome is not None:  # every outcome's probability, for --method normalized_margin
                 row["outcome_probabilities"] = prediction.outcome.probabilities
-                agent = contact.agent_labels
-                if agent is not None and agent.outcome is not None:
-                    row["agent_outcome_probability"] = prediction.outcome.probabilities.get(agent.outcome, 0.0)
             item = item_from_labelled(contact.to_json_dict(), row, config, rng)
             if item is not None:
                 rows.append(item)
