@@ -75,7 +75,8 @@ def _store(args: argparse.Namespace) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     from dispo.model.bundle import resolve
 
-    settings = _settings(args, host=args.host, port=args.port, model=args.model, models_dir=args.models_dir)
+    settings = _settings(args, host=args.host, port=args.port, model=args.model, models_dir=args.models_dir,
+                         log_level=getattr(args, "log_level", None))  # fmt: skip
     # The app loads the model as it starts, where a wrong name would end in uvicorn's traceback.
     bundle = resolve(settings.model, settings.models_root)
 

@@ -55,3 +55,63 @@ def test_serve_starts_on_a_model_that_exists(registry: Path, monkeypatch: pytest
     assert main(["serve", "--model", "dispo-default:13"]) == 0
     assert main(["serve", "--models-dir", str(registry), "--port", "8123"]) == 0
     assert [run["port"] for run in runs] == [8000, 8123]
+
+
+# -- log levels -----------------------------------------------------------------------------------
+@pytest.fixture
+def levels(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The levels the command configures logging with (under pytest, ``basicConfig`` does nothing)."""
+    import dispo.cli
+
+    configured: list[str] = []
+    monkeypatch.setattr(dispo.cli, "configure_logging", configured.append)
+    return configured
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [("debug", "DEBUG"), ("Warning", "WARNING"), (" ERROR ", "ERROR"), ("critical", "CRITICAL"), ("", "INFO")],
+)
+def test_the_log_level_variable_takes_any_case_of_a_standard_name(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, levels: list[str], value: str, level: str
+) -> None:
+    monkeypatch.setenv("DISPO_LOG_LEVEL", value)
+    assert main(["models", "list"]) == 0
+    assert levels == [level]
+
+
+@pytest.mark.parametrize("value", ["verbose", "5", "warn ing"])
+def test_an_unknown_log_level_variable_is_one_line_naming_it_and_the_levels(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, value: str
+) -> None:
+    monkeypatch.setenv("DISPO_LOG_LEVEL", value)
+    assert main(["models", "list"]) == 2
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "DISPO_LOG_LEVEL" in record.message and repr(value) in record.message
+    assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in record.message
+
+
+def test_the_log_level_option_takes_any_case_and_wins_over_the_variable(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, levels: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DISPO_LOG_LEVEL", "verbose")
+    assert main(["--log-level", "debug", "models", "list"]) == 0
+    assert levels == ["DEBUG"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["--log-level", "verbose", "models", "list"])
+    assert exit_.value.code == 2 and "invalid choice: 'VERBOSE'" in capsys.readouterr().err
+
+
+def test_serve_reads_the_log_level_of_the_command(registry: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from dispo.errors import ConfigError
+    from serve.settings import Settings
+
+    levels: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: levels.append(kwargs["log_level"]))
+    monkeypatch.setenv("DISPO_LOG_LEVEL", "Warning")
+    assert main(["serve"]) == 0 and main(["--log-level", "debug", "serve"]) == 0
+    assert levels == ["warning", "debug"]
+    with pytest.raises(ConfigError, match="DISPO_LOG_LEVEL"):
+        Settings.from_env({"DISPO_LOG_LEVEL": "verbose"})

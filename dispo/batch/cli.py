@@ -107,9 +107,9 @@ def label_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dispo.batch label ...``: the command without the plugin entry point."""
-    from dispo.cli import run
+    from dispo.cli import add_log_level, run
 
     parser = argparse.ArgumentParser(prog="python -m dispo.batch")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_level(parser)
     register_label(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     return run(parser, argv)
