@@ -115,3 +115,18 @@ def test_serve_reads_the_log_level_of_the_command(registry: Path, monkeypatch: p
     assert levels == ["warning", "debug"]
     with pytest.raises(ConfigError, match="DISPO_LOG_LEVEL"):
         Settings.from_env({"DISPO_LOG_LEVEL": "verbose"})
+
+
+# -- dispo models ---------------------------------------------------------------------------------
+def test_models_list_and_show_write_their_result_to_stdout(
+    registry: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_bundle(registry, "dispo-default", "v14")
+    (registry / "dispo-default" / "PROMOTED").write_text("v13\n")
+    assert main(["--log-level", "WARNING", "models", "list"]) == 0
+    assert capsys.readouterr().out == "dispo-default: v13, v14 (promoted: v13)\n"
+    assert main(["--log-level", "WARNING", "models", "show", "dispo-default"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{registry / 'dispo-default' / 'v13'}\n{{")
+    assert '"version": "v13"' in out
+    assert not caplog.records

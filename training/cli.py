@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -412,7 +413,7 @@ def _models_list(args: argparse.Namespace) -> int:
     if not models:
         logger.info("no models yet (train one with `dispo train`)")
     for name, info in models.items():
-        logger.info("%s: %s (promoted: %s)", name, ", ".join(info["versions"]), info["promoted"] or "-")
+        sys.stdout.write(f"{name}: {', '.join(info['versions'])} (promoted: {info['promoted'] or '-'})\n")
     return 0
 
 
@@ -422,7 +423,7 @@ def _models_show(args: argparse.Namespace) -> int:
     path = resolve(args.ref, args.models_dir)
     manifest = read_json(path, MANIFEST_FILE)
     metrics = read_json(path, METRICS_FILE)
-    logger.info("%s\n%s", path, json.dumps(manifest, indent=2))
+    sys.stdout.write(f"{path}\n{json.dumps(manifest, indent=2)}\n")
     report = path / "report" / "report.json"
     blocks = {"validation": metrics.get("validation", {}).get("calibrated", {})}
     if report.is_file():
@@ -430,13 +431,9 @@ def _models_show(args: argparse.Namespace) -> int:
     for split, block in blocks.items():
         for task, values in block.items():
             if values.get("n"):
-                logger.info(
-                    "%s %s: n=%d accuracy=%.4f macro_f1=%.4f",
-                    split,
-                    task,
-                    values["n"],
-                    values["accuracy"],
-                    values.get("macro_f1", 0.0),
+                sys.stdout.write(
+                    f"{split} {task}: n={values['n']} accuracy={values['accuracy']:.4f} "
+                    f"macro_f1={values.get('macro_f1', 0.0):.4f}\n"
                 )
     return 0
 
