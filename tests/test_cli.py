@@ -130,3 +130,55 @@ def test_models_list_and_show_write_their_result_to_stdout(
     assert out.startswith(f"{registry / 'dispo-default' / 'v13'}\n{{")
     assert '"version": "v13"' in out
     assert not caplog.records
+
+
+def figures(n: int, accuracy: float) -> dict[str, dict[str, float]]:
+    return {task: {"n": n, "accuracy": accuracy, "macro_f1": accuracy - 0.01} for task in ("reason", "outcome")}
+
+
+def show(registry: Path, capsys: pytest.CaptureFixture[str], ref: str) -> list[str]:
+    assert main(["models", "--models-dir", str(registry), "show", ref]) == 0
+    return capsys.readouterr().out.split("}\n", 1)[1].splitlines()  # the lines after the manifest
+
+
+def test_models_show_labels_the_served_blend_apart_from_the_transformer_head(
+    registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = {"validation": {"calibrated": figures(161, 0.6894)}}
+    fake_bundle(
+        registry, "blended", "v1", {**head, "blend": {"weights": {"reason": 0.8}, "validation": figures(161, 0.8075)}}
+    )
+    assert show(registry, capsys, "blended")[:3] == [
+        "validation, served (transformer + baseline blend) reason: n=161 accuracy=0.8075 macro_f1=0.7975",
+        "validation, served (transformer + baseline blend) outcome: n=161 accuracy=0.8075 macro_f1=0.7975",
+        "validation, transformer head alone reason: n=161 accuracy=0.6894 macro_f1=0.6794",
+    ]
+    fake_bundle(registry, "plain", "v1", head)
+    assert (
+        show(registry, capsys, "plain")[0]
+        == "validation, served (transformer) reason: n=161 accuracy=0.6894 macro_f1=0.6794"
+    )
+
+
+def test_models_show_of_a_recalibrated_blend_says_its_validation_figures_are_not_the_served_ones(
+    registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the shipped model: the blend chosen again after training records weights, not figures."""
+    metrics = {"validation": {"calibrated": figures(161, 0.6894)}, "blend": {"weights": {"reason": 0.9}}}
+    folder = fake_bundle(registry, "derived", "v2", metrics)
+    manifest = {"name": "derived", "version": "v2", "trained_as": "derived:v1", "derived_from": "derived:v1"}
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+    (folder / "evaluations").mkdir()
+    (folder / "evaluations" / "summary.json").write_text(json.dumps({"dev_test": {"model": figures(50, 0.88)}}))
+    lines = show(registry, capsys, "derived")
+    assert lines[0].startswith("note: served predictions blend the TF-IDF baseline into the transformer (reason 0.9)")
+    assert lines[1].startswith("note: validation figures are of the training run (derived:v1)")
+    assert "validation, transformer head alone reason: n=161 accuracy=0.6894 macro_f1=0.6794" in lines
+    assert "test dev_test, served reason: n=50 accuracy=0.8800 macro_f1=0.8700" in lines
+    assert not [line for line in lines if line.startswith("validation reason")]
+
+
+def test_models_show_of_the_shipped_model_labels_each_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = show(Path(__file__).resolve().parents[1] / "models", capsys, "dispo-default")
+    assert any(line.startswith("validation, transformer head alone reason: n=161") for line in lines)
+    assert any(line.startswith("test realistic_test, served reason:") for line in lines)

@@ -424,18 +424,50 @@ def _models_show(args: argparse.Namespace) -> int:
     manifest = read_json(path, MANIFEST_FILE)
     metrics = read_json(path, METRICS_FILE)
     sys.stdout.write(f"{path}\n{json.dumps(manifest, indent=2)}\n")
+    for line in served_figures(path, manifest, metrics):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def served_figures(path: Path, manifest: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """Headline lines of a bundle, each labelled with what it measures. Served predictions blend the
+    baseline into the transformer where the bundle has blend weights, so the head's own validation
+    figures are not what is served; a derived version keeps its training run's validation figures
+    (and the blend's only where the blend was not chosen again), while its tests are its own."""
+    head = metrics.get("validation", {}).get("calibrated", {})
+    blend = metrics.get("blend") or {}
+    weights = blend.get("weights") or {}
+    notes: list[str] = []
+    blocks: list[tuple[str, dict[str, Any]]] = []
+    if weights:
+        if blend.get("validation"):
+            blocks.append(("validation, served (transformer + baseline blend)", blend["validation"]))
+        else:
+            described = ", ".join(f"{task} {weight}" for task, weight in weights.items())
+            notes.append(f"note: served predictions blend the TF-IDF baseline into the transformer ({described}); "
+                         "no validation figures of that blend are recorded in this version's metrics")  # fmt: skip
+        blocks.append(("validation, transformer head alone", head))
+    else:
+        blocks.append(("validation, served (transformer)", head))
+    if manifest.get("derived_from"):
+        notes.append(f"note: validation figures are of the training run ({manifest.get('trained_as', 'unknown')}); "
+                     f"this version derives from {manifest['derived_from']} (see its model card)")  # fmt: skip
     report = path / "report" / "report.json"
-    blocks = {"validation": metrics.get("validation", {}).get("calibrated", {})}
     if report.is_file():
-        blocks["test"] = json.loads(report.read_text(encoding="utf-8")).get("model", {})
-    for split, block in blocks.items():
+        blocks.append(("test, served", json.loads(report.read_text(encoding="utf-8")).get("model", {})))
+    evaluations = path / "evaluations" / "summary.json"
+    if evaluations.is_file():
+        for label, entry in json.loads(evaluations.read_text(encoding="utf-8")).items():
+            blocks.append((f"test {label}, served", entry.get("model", {})))
+    lines = list(notes)
+    for split, block in blocks:
         for task, values in block.items():
             if values.get("n"):
-                sys.stdout.write(
+                lines.append(
                     f"{split} {task}: n={values['n']} accuracy={values['accuracy']:.4f} "
-                    f"macro_f1={values.get('macro_f1', 0.0):.4f}\n"
+                    f"macro_f1={values.get('macro_f1', 0.0):.4f}"
                 )
-    return 0
+    return lines
 
 
 def _models_promote(args: argparse.Namespace) -> int:
