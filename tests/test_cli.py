@@ -182,3 +182,47 @@ def test_models_show_of_the_shipped_model_labels_each_figure(capsys: pytest.Capt
     lines = show(Path(__file__).resolve().parents[1] / "models", capsys, "dispo-default")
     assert any(line.startswith("validation, transformer head alone reason: n=161") for line in lines)
     assert any(line.startswith("test realistic_test, served reason:") for line in lines)
+
+
+# -- dispo train ----------------------------------------------------------------------------------
+def train_argv(tmp_path: Path, base_model: str) -> list[str]:
+    """A train command whose data does not exist: an error about the base model comes before it is read."""
+    return ["train", "--base-model", base_model, "--data", str(tmp_path / "missing.jsonl"), "--name", "x",
+            "--models-dir", str(tmp_path / "models")]  # fmt: skip
+
+
+def test_train_names_a_base_model_folder_that_does_not_exist_before_reading_data(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = str(tmp_path / "nope" / "model")
+    assert main(train_argv(tmp_path, missing)) == 2
+    [error] = [r.message for r in caplog.records if r.levelname == "ERROR"]
+    assert error.startswith(f"base model {missing!r}: no such folder") and "missing.jsonl" not in error
+    caplog.clear()
+    (tmp_path / "empty").mkdir()
+    assert main(train_argv(tmp_path, str(tmp_path / "empty"))) == 2
+    assert "has no config.json" in caplog.text
+    assert not (tmp_path / "models").exists()
+
+
+def test_train_refuses_a_hub_name_it_cannot_load_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert main(train_argv(tmp_path, "dispo-tests/no-such-encoder")) == 2
+    assert "not in the Hugging Face cache while HF_HUB_OFFLINE is set" in caplog.text
+    caplog.clear()
+    assert main(train_argv(tmp_path, "not a name")) == 2
+    assert "neither a folder nor a Hugging Face hub name" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"])
+def test_the_default_base_model_loads_by_path_offline(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from huggingface_hub import constants
+
+    from dispo.model.modeling import check_base_model
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert (Path(check_base_model(name)) / "config.json").is_file()
