@@ -4,6 +4,7 @@ of bundles that hold only what the commands read (no weights)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,38 @@ def test_the_default_base_model_loads_by_path_offline(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     assert (Path(check_base_model(name)) / "config.json").is_file()
+
+
+# -- help and docs --------------------------------------------------------------------------------
+def test_a_command_group_whose_help_lists_actions_lists_them_all() -> None:
+    import argparse
+
+    from dispo.cli import build_parser
+
+    def groups(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+        return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+    top = groups(build_parser())
+    summaries = {choice.dest: choice.help or "" for choice in top._choices_actions}
+    checked = []
+    for name, parser in top.choices.items():
+        if not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions):
+            continue
+        actions = set(groups(parser).choices)
+        named = set(re.findall(r"[a-z]+", summaries[name])) & actions
+        if named:  # a summary that names actions names every one of them
+            assert named == actions, f"dispo {name}: help names {sorted(named)} of {sorted(actions)}"
+            checked.append(name)
+    assert {"audit", "models", "data"} <= set(checked)
+
+
+def test_batch_docs_name_the_rejects_file_the_job_writes_and_no_stale_version() -> None:
+    from dispo.batch.job import LabelJob
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "batch.md").read_text(encoding="utf-8")
+    job = LabelJob(inputs=["exports/"], output=Path("labelled.parquet"))
+    assert f"`{job.rejects.name}` for `-o labelled.parquet`" in doc and "OUTPUT.rejects" not in doc
+    assert f"`{job.work_dir.name}" in doc.replace("OUTPUT.work", "labelled.parquet.work")
+    shipped = set((Path(__file__).resolve().parents[1] / "models" / "dispo-default").glob("v*"))
+    pinned = re.findall(r"--model dispo-default:(v\d+)", doc)
+    assert all(any(p.name == version for p in shipped) for version in pinned), pinned

@@ -317,7 +317,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def register_models(subcommands: Any) -> None:
-    models = subcommands.add_parser("models", help="list, show and promote trained model versions")
+    models = subcommands.add_parser("models", help="trained model versions: list, show, promote, recalibrate, lexicon")
     models.add_argument("--models-dir", type=Path, default=None, help="registry folder (env DISPO_MODELS_DIR)")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     actions.add_parser("list", help="every model with its versions").set_defaults(handler=_models_list)

@@ -50,7 +50,9 @@ def register_label(subcommands: Any) -> None:
     label.add_argument("--chunk-size", type=int, default=None, help="records per chunk, the unit of resumption (1024)")
     label.add_argument("--batch-size", type=int, default=None, help="contacts per model batch (default 256)")
     label.add_argument("--top-k", type=int, default=3, help="reasons kept per contact (default 3)")
-    label.add_argument("--rejects", type=Path, default=None, help="rejects file (default OUTPUT.rejects.jsonl)")
+    label.add_argument(
+        "--rejects", type=Path, default=None, help="rejects file (default: OUTPUT with .rejects.jsonl for its suffix)"
+    )
     label.add_argument("--work-dir", type=Path, default=None, help="chunk parts and progress (default OUTPUT.work)")
     label.add_argument("--restart", action="store_true", help="discard an earlier run's progress and start over")
     label.add_argument("--keep-parts", action="store_true", help="keep the chunk parts after the final merge")
