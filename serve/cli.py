@@ -28,6 +28,7 @@ def register_serve(subcommands: Any) -> None:
     serve.add_argument("--host", default=None, help="interface to bind (env DISPO_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (env DISPO_PORT, default 8000)")
     serve.add_argument("--model", default=None, help="NAME[:VERSION] to serve (env DISPO_MODEL)")
+    serve.add_argument("--models-dir", default=None, help="registry folder (env DISPO_MODELS_DIR)")
     serve.add_argument("--database-url", default=None, help=DATABASE_HELP)
     serve.set_defaults(handler=_serve)
 
@@ -72,12 +73,19 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from dispo.model.bundle import resolve
+
+    settings = _settings(args, host=args.host, port=args.port, model=args.model, models_dir=args.models_dir,
+                         log_level=getattr(args, "log_level", None))  # fmt: skip
+    # The app loads the model as it starts, where a wrong name would end in uvicorn's traceback.
+    bundle = resolve(settings.model, settings.models_root)
+
     import uvicorn
 
     from serve.app import create_app
 
-    settings = _settings(args, host=args.host, port=args.port, model=args.model)
-    logger.info("dispo serving %s on http://%s:%d (docs at /docs)", settings.model, settings.host, settings.port)
+    logger.info("dispo serving %s (%s) on http://%s:%d (docs at /docs)", settings.model, bundle, settings.host,
+                settings.port)  # fmt: skip
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     return 0
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dispo.cli import LOG_LEVELS
 from dispo.contact import ContactLimits
 from dispo.errors import ConfigError
 from dispo.model.runtime import BACKENDS as RUNTIME_BACKENDS
@@ -90,6 +91,10 @@ class Settings:
         for name in ("torch_threads", "segment_cache"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be >= 0, got {getattr(self, name)}")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(
+                f"{ENV_PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case), got {self.log_level!r}"
+            )
         if self.backend not in BACKENDS:
             raise ConfigError(f"{ENV_PREFIX}BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if not self.database_url.startswith(("sqlite", "postgresql")):

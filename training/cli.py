@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -321,7 +322,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def register_models(subcommands: Any) -> None:
-    models = subcommands.add_parser("models", help="list, show and promote trained model versions")
+    models = subcommands.add_parser("models", help="trained model versions: list, show, promote, recalibrate, lexicon")
     models.add_argument("--models-dir", type=Path, default=None, help="registry folder (env DISPO_MODELS_DIR)")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     actions.add_parser("list", help="every model with its versions").set_defaults(handler=_models_list)
@@ -417,7 +418,7 @@ def _models_list(args: argparse.Namespace) -> int:
     if not models:
         logger.info("no models yet (train one with `dispo train`)")
     for name, info in models.items():
-        logger.info("%s: %s (promoted: %s)", name, ", ".join(info["versions"]), info["promoted"] or "-")
+        sys.stdout.write(f"{name}: {', '.join(info['versions'])} (promoted: {info['promoted'] or '-'})\n")
     return 0
 
 
@@ -427,23 +428,51 @@ def _models_show(args: argparse.Namespace) -> int:
     path = resolve(args.ref, args.models_dir)
     manifest = read_json(path, MANIFEST_FILE)
     metrics = read_json(path, METRICS_FILE)
-    logger.info("%s\n%s", path, json.dumps(manifest, indent=2))
+    sys.stdout.write(f"{path}\n{json.dumps(manifest, indent=2)}\n")
+    for line in served_figures(path, manifest, metrics):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def served_figures(path: Path, manifest: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """Headline lines of a bundle, each labelled with what it measures. Served predictions blend the
+    baseline into the transformer where the bundle has blend weights, so the head's own validation
+    figures are not what is served; a derived version keeps its training run's validation figures
+    (and the blend's only where the blend was not chosen again), while its tests are its own."""
+    head = metrics.get("validation", {}).get("calibrated", {})
+    blend = metrics.get("blend") or {}
+    weights = blend.get("weights") or {}
+    notes: list[str] = []
+    blocks: list[tuple[str, dict[str, Any]]] = []
+    if weights:
+        if blend.get("validation"):
+            blocks.append(("validation, served (transformer + baseline blend)", blend["validation"]))
+        else:
+            described = ", ".join(f"{task} {weight}" for task, weight in weights.items())
+            notes.append(f"note: served predictions blend the TF-IDF baseline into the transformer ({described}); "
+                         "no validation figures of that blend are recorded in this version's metrics")  # fmt: skip
+        blocks.append(("validation, transformer head alone", head))
+    else:
+        blocks.append(("validation, served (transformer)", head))
+    if manifest.get("derived_from"):
+        notes.append(f"note: validation figures are of the training run ({manifest.get('trained_as', 'unknown')}); "
+                     f"this version derives from {manifest['derived_from']} (see its model card)")  # fmt: skip
     report = path / "report" / "report.json"
-    blocks = {"validation": metrics.get("validation", {}).get("calibrated", {})}
     if report.is_file():
-        blocks["test"] = json.loads(report.read_text(encoding="utf-8")).get("model", {})
-    for split, block in blocks.items():
+        blocks.append(("test, served", json.loads(report.read_text(encoding="utf-8")).get("model", {})))
+    evaluations = path / "evaluations" / "summary.json"
+    if evaluations.is_file():
+        for label, entry in json.loads(evaluations.read_text(encoding="utf-8")).items():
+            blocks.append((f"test {label}, served", entry.get("model", {})))
+    lines = list(notes)
+    for split, block in blocks:
         for task, values in block.items():
             if values.get("n"):
-                logger.info(
-                    "%s %s: n=%d accuracy=%.4f macro_f1=%.4f",
-                    split,
-                    task,
-                    values["n"],
-                    values["accuracy"],
-                    values.get("macro_f1", 0.0),
+                lines.append(
+                    f"{split} {task}: n={values['n']} accuracy={values['accuracy']:.4f} "
+                    f"macro_f1={values.get('macro_f1', 0.0):.4f}"
                 )
-    return 0
+    return lines
 
 
 def _models_promote(args: argparse.Namespace) -> int:

@@ -51,7 +51,7 @@ from dispo.model.calibration import TopLabelMap
 from dispo.model.features import LabelEncoder
 from dispo.model.lexicon import LEXICON_TASK, LexiconBlend
 from dispo.model.lone_messages import lone_message
-from dispo.model.modeling import READING_SETTINGS, TASKS, ModelConfig
+from dispo.model.modeling import READING_SETTINGS, TASKS, ModelConfig, check_base_model
 from dispo.redact import Redactor, default_redactor
 from dispo.taxonomy import Taxonomy, load_taxonomy
 from training.blending import BlendChoice, blend_from_scores, choose_blend
@@ -207,6 +207,7 @@ def baseline_metrics(baseline: BaselineModel, contacts: list[Contact], taxonomy:
 def train_model(run: RunConfig, name: str, root: Path | None = None, redact: bool = True) -> TrainedBundle:
     started = time.perf_counter()
     check_name(name)  # before any work: the checkpoints live under the name's folder
+    check_base_model(run.model.base_model)  # before the data is read
     taxonomy = load_taxonomy(run.data.taxonomy)
     if not run.model.label_sizes:  # heads sized from the taxonomy unless the config fixed them
         sized = ModelConfig.for_taxonomy(taxonomy)

