@@ -158,12 +158,25 @@ def make_engine(url: str) -> Engine:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` on ``engine``'s database."""
-    from alembic import command
-    from alembic.config import Config
+    quiet = logging.getLogger("alembic")  # ten lines of plugins and dialect on every command; kept under DEBUG
+    level = quiet.level
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        quiet.setLevel(logging.WARNING)
+    try:
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-    logger.info("database at revision %s", revision)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            before = MigrationContext.configure(connection).get_current_revision()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            after = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        quiet.setLevel(level)
+    if before != after:
+        logger.info("database upgraded from revision %s to %s", before or "(empty)", after)
+    else:
+        logger.debug("database at revision %s", after)

@@ -262,3 +262,15 @@ def test_batch_docs_name_the_rejects_file_the_job_writes_and_no_stale_version() 
     shipped = set((Path(__file__).resolve().parents[1] / "models" / "dispo-default").glob("v*"))
     pinned = re.findall(r"--model dispo-default:(v\d+)", doc)
     assert all(any(p.name == version for p in shipped) for version in pinned), pinned
+
+
+def test_a_database_upgrade_says_what_it_did_in_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """alembic's own INFO lines (plugins, dialect, each step) came with every keys, audit and db command."""
+    from serve.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    with caplog.at_level("INFO"):
+        upgrade(engine)
+        upgrade(engine)  # already there: nothing at INFO
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and re.fullmatch(r"database upgraded from revision \(empty\) to \d{4}", lines[0]), lines
