@@ -102,10 +102,13 @@ def test_a_validation_file_that_overlaps_the_training_data_is_refused_before_any
     contacts = [make_contact(i) for i in range(12)]
     write_contacts(contacts, tmp_path / "train.jsonl")
     write_contacts(contacts[:3], tmp_path / "validation.jsonl")
+    unloadable = tmp_path / "unloadable-base"  # an encoder folder by its look, which any load would fail on
+    unloadable.mkdir()
+    (unloadable / "config.json").write_text("{}", encoding="utf-8")
     run = RunConfig.from_sections(
         {"data": {"train": [str(tmp_path / "train.jsonl")], "validation": str(tmp_path / "validation.jsonl"),
                   "labels": "agent"},
-         "model": {"base_model": str(tmp_path / "no-such-base")}, "training": {"label_noise": "auto"}}
+         "model": {"base_model": str(unloadable)}, "training": {"label_noise": "auto"}}
     )  # fmt: skip
     with pytest.raises(ConfigError, match="3 validation contacts are also in the training data"):
         train_model(run, "overlap", root=tmp_path / "models")
