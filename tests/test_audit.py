@@ -586,6 +586,18 @@ def test_the_label_issues_of_a_training_run_feed_the_queue_without_a_model(
     (bundle / "label_issues.jsonl").write_text('{"contact_id": "x", "task": "reason"}\n', encoding="utf-8")
     with pytest.raises(InvalidInputError, match=r"label_issues.jsonl:1: .*missing or wrong: given, suggested"):
         args.handler(args)
+    # another run's file (same ids, other codes): an analyst's confirm would record a code the agent never gave
+    rows[0]["estimated_right"] = 0.5
+    other = [{**r, "given": "return_item"} if r["task"] == "reason" else r for r in rows]
+    (bundle / "label_issues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in other), encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"judged codes are not the codes the contacts carry in the data"):
+        args.handler(args)
+    # only part of the data judged: queued, and the rest said
+    (bundle / "label_issues.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]), encoding="utf-8")
+    args.database_url = f"sqlite:///{tmp_path / 'part.db'}"
+    with caplog.at_level("WARNING"):
+        assert args.handler(args) == 0
+    assert f"{len(contacts) - 1} contacts of the data with an agent code were not judged" in caplog.text
 
 
 # -- the web pages -----------------------------------------------------------------------------------

@@ -308,24 +308,33 @@ def test_the_benchmark_generator_makes_repeat_contacts_and_audits() -> None:
 
 
 def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path) -> None:
-    rows = [row(c, f"k{c}", at(T0), provider=p) for c, p in (("A", "acme"), ("B", "acme"), ("C", "bpo"), ("D", "bpo"))]
+    coded = {"agent_reason": "track_order", "agent_outcome": "resolved"}
+    rows = [row(c, f"k{c}", at(T0), provider=p, **(coded if c != "D" else {}))  # type: ignore[arg-type]
+            for c, p in (("A", "acme"), ("B", "acme"), ("C", "bpo"), ("D", "bpo"))]  # fmt: skip
     issues_file = tmp_path / "label_issues.jsonl"
+
+    def issue(contact_id: str, task: str, right: float, given: str | None = None) -> dict[str, Any]:
+        given = given or coded[f"agent_{task}"]
+        return {"contact_id": contact_id, "task": task, "given": given, "suggested": given,
+                "self_confidence": 0.5, "estimated_right": right}  # fmt: skip
+
     records = [  # A: reason flagged; B: outcome suspect; C: both right; D: not judged (no agent code)
-        {"contact_id": "A", "task": "reason", "estimated_right": 0.0},
-        {"contact_id": "A", "task": "outcome", "estimated_right": 1.0},
-        {"contact_id": "B", "task": "reason", "estimated_right": 1.0},
-        {"contact_id": "B", "task": "outcome", "estimated_right": 0.5},
-        {"contact_id": "C", "task": "reason", "estimated_right": 1.0},
-        {"contact_id": "C", "task": "outcome", "estimated_right": 1.0},
-    ]
-    issues_file.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    with open_source(table(rows), label_issues=issues_file) as source:
+        issue("A", "reason", 0.0), issue("A", "outcome", 1.0), issue("B", "reason", 1.0),
+        issue("B", "outcome", 0.5), issue("C", "reason", 1.0), issue("C", "outcome", 1.0),
+    ]  # fmt: skip
+
+    def write(records: list[dict[str, Any]]) -> Path:
+        issues_file.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        return issues_file
+
+    with open_source(table(rows), label_issues=write(records)) as source:
         result = compute_metrics(source, LATE, slice_by="provider")
         card = provider_scorecard(source, LATE)
     everyone = result["overall"]
     assert everyone["agent_accuracy_estimated_reason"]["value"] == pytest.approx(2 / 3)
     assert everyone["agent_accuracy_estimated_outcome"]["value"] == pytest.approx(2.5 / 3)
     assert everyone["agent_accuracy_estimated_code"]["value"] == pytest.approx(1.5 / 3)
+    assert not [n for n in result["meta"]["notes"] if n.startswith("label issues")]  # they cover each other
     groups = {g["key"]["provider"]: g["metrics"] for g in result["groups"]}
     assert groups["acme"]["agent_accuracy_estimated_code"]["value"] == pytest.approx(0.25)
     assert groups["bpo"]["agent_accuracy_estimated_code"]["value"] == pytest.approx(1.0)
@@ -334,9 +343,28 @@ def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path)
     without = overall(rows, LATE)
     assert without["agent_accuracy_estimated_code"]["value"] is None
     assert "label_issues.jsonl" in without["agent_accuracy_estimated_code"]["unavailable"]
-    (tmp_path / "bad.jsonl").write_text('{"contact_id": "A"}\n', encoding="utf-8")
-    with pytest.raises(MetricsInputError, match=r"missing required columns \['task', 'estimated_right'\]"):
-        open_source(table(rows), label_issues=tmp_path / "bad.jsonl")
+    # a file of another run or other data: the codes it judged are not the table's
+    with pytest.raises(MetricsInputError, match=r"1 judged codes are not the codes the contacts carry.*A: reason "
+                       r"cancel_order judged, track_order in the data"):  # fmt: skip
+        open_source(table(rows), label_issues=write([*records[1:], issue("A", "reason", 0.0, "cancel_order")]))
+    with pytest.raises(
+        MetricsInputError, match=r"label_issues.jsonl:7: the reason code of contact 'A' is judged again"
+    ):
+        open_source(table(rows), label_issues=write([*records, records[0]]))
+    with pytest.raises(MetricsInputError, match=r"label_issues.jsonl:1: .*missing or wrong: estimated_right"):
+        open_source(table(rows), label_issues=write([{**records[0], "estimated_right": 1.7}]))
+    with pytest.raises(MetricsInputError, match=r"missing or wrong: given, suggested, self_confidence"):
+        open_source(table(rows), label_issues=write([{"contact_id": "A", "task": "reason"}]))
+    # partly or not at all about this data: said, and never a silent null or a silent subset
+    with open_source(table(rows[:2]), label_issues=write(records)) as source:
+        notes = compute_metrics(source, LATE)["meta"]["notes"]
+    assert "label issues: 1 of the 3 judged contacts are not in the data" in notes
+    with open_source(table([row("Z", "kZ", at(T0), **coded)]), label_issues=write(records)) as source:  # type: ignore[arg-type]
+        missed = compute_metrics(source, LATE)
+    assert missed["overall"]["agent_accuracy_estimated_code"]["unavailable"] == (
+        "the label issues given judge none of the contacts in the data"
+    )
+    assert any("1 contacts of the data with an agent code were not judged" in n for n in missed["meta"]["notes"])
 
 
 def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy, tmp_path: Path) -> None:

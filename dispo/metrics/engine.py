@@ -24,7 +24,7 @@ from dispo.errors import ConfigError
 from dispo.metrics.chaining import DAY_S, chain_key, chained_table, contact_flags, sql_literal
 from dispo.metrics.config import MetricsConfig
 from dispo.metrics.definitions import DIMENSIONS, ISSUE_COUNTS, METRICS, PERIODS, MetricSpec
-from dispo.metrics.source import MetricsSource, first_row, run
+from dispo.metrics.source import MetricsSource, first_row, label_issue_coverage, run
 from dispo.metrics.stats import mean_interval, poisson_rate_interval, wilson_interval
 
 Raw = dict[str, tuple[float, ...]]
@@ -299,13 +299,13 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
             reasons[name] = (
                 f"the survey file has no {name} column" if source.has_surveys else "no survey answers were given"
             )
+    estimated = ("agent_accuracy_estimated_reason", "agent_accuracy_estimated_outcome", "agent_accuracy_estimated_code")
     if not source.has_label_issues:
-        for name in (
-            "agent_accuracy_estimated_reason",
-            "agent_accuracy_estimated_outcome",
-            "agent_accuracy_estimated_code",
-        ):
+        for name in estimated:
             reasons[name] = "no label issues were given (label_issues.jsonl of `dispo train --label-noise`)"
+    elif not label_issue_coverage(source).found:
+        for name in estimated:
+            reasons[name] = "the label issues given judge none of the contacts in the data"
     return reasons
 
 
@@ -345,6 +345,9 @@ def describe(source: MetricsSource, config: MetricsConfig) -> dict[str, Any]:
             )
     if quality["ended_before_started"]:
         notes.append(f"{quality['ended_before_started']} contacts end before they start and are left out of AHT")
+    coverage = label_issue_coverage(source).describe() if source.has_label_issues else None
+    if coverage:
+        notes.append(f"label issues: {coverage}")
     return {
         "source": source.description,
         "taxonomy": source.taxonomy.name,

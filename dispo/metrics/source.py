@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from dispo.contact import label_key
 from dispo.errors import InvalidInputError
+from dispo.label_issues import Coverage, read_label_issues
 from dispo.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -400,27 +401,59 @@ def _agent_hours_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Per contact, the estimated chance that each agent code is right (``training.noise``)."""
+    """Per contact, the estimated chance that each agent code is right (``training.noise``), read and
+    checked by :mod:`dispo.label_issues`, and refused when its codes are not the table's agent codes."""
     where = f"label issues: {path}"
-    if not path.is_file():
-        raise MetricsInputError(f"{where}: no such file")
     try:
-        relation = con.read_parquet(str(path)) if path.suffix == ".parquet" else con.read_json(str(path))
-        relation.create_view("input_label_issues")
-    except duckdb.Error as exc:
-        raise MetricsInputError(f"{where}: cannot read as JSONL or Parquet: {exc}") from None
-    columns = _columns(con, "input_label_issues")
-    missing = [c for c in ("contact_id", "task", "estimated_right") if c not in columns]
-    if missing:
-        raise MetricsInputError(f"{where}: missing required columns {missing} (found {sorted(columns)})")
-    right = "CAST(estimated_right AS DOUBLE)"  # training.noise.LabelIssue.estimated_right
+        issues = read_label_issues(path)
+    except InvalidInputError as exc:
+        raise MetricsInputError(str(exc)) from None
+    rows = [issue for judged in issues.values() for issue in judged.values()]
+    lacking = sum(1 for issue in rows if issue.get("estimated_right") is None)
+    if lacking:
+        raise MetricsInputError(f"{where}: {lacking} rows have no estimated_right (written by dispo before the "
+                                "estimate existed: train the model again)")  # fmt: skip
+    table = pa.table(
+        {
+            "contact_id": [str(issue["contact_id"]) for issue in rows],
+            "task": [str(issue["task"]) for issue in rows],
+            "given": [str(issue["given"]) for issue in rows],
+            "estimated_right": [float(issue["estimated_right"]) for issue in rows],
+        }
+    )
+    con.register("input_label_issues", table)
+    coded = "CASE i.task WHEN 'reason' THEN c.agent_reason ELSE c.agent_outcome END"
+    mismatched, example = first_row(
+        con,
+        f"SELECT count(*), min(i.contact_id || ': ' || i.task || ' ' || i.given || ' judged, ' || coalesce({coded}, "
+        "'none') || ' in the data') FROM input_label_issues i JOIN contacts c ON c.contact_id = i.contact_id "
+        f"WHERE i.given IS DISTINCT FROM {coded}",
+    )
+    if mismatched:
+        raise MetricsInputError(
+            f"{where}: {mismatched} judged codes are not the codes the contacts carry in the data (e.g. contact "
+            f"{example}): the file judged another run's or other data's codes"
+        )
     run(
         con,
-        "CREATE VIEW label_issues AS SELECT CAST(contact_id AS VARCHAR) AS contact_id, "
-        f"max(CASE WHEN task = 'reason' THEN {right} END) AS est_reason_right, "
-        f"max(CASE WHEN task = 'outcome' THEN {right} END) AS est_outcome_right "
-        "FROM input_label_issues WHERE contact_id IS NOT NULL GROUP BY 1",
+        "CREATE VIEW label_issues AS SELECT contact_id, "
+        "max(CASE WHEN task = 'reason' THEN estimated_right END) AS est_reason_right, "
+        "max(CASE WHEN task = 'outcome' THEN estimated_right END) AS est_outcome_right "
+        "FROM input_label_issues GROUP BY 1",
     )
+
+
+def label_issue_coverage(source: MetricsSource) -> Coverage:
+    """How the label issues given and the contacts cover each other (``source.has_label_issues``)."""
+    with source.query() as con:
+        judged, found, not_judged = first_row(
+            con,
+            "SELECT (SELECT count(DISTINCT contact_id) FROM input_label_issues), "
+            "(SELECT count(DISTINCT i.contact_id) FROM input_label_issues i JOIN contacts c USING (contact_id)), "
+            "(SELECT count(*) FROM contacts WHERE (agent_reason IS NOT NULL OR agent_outcome IS NOT NULL) "
+            "AND contact_id NOT IN (SELECT contact_id FROM input_label_issues))",
+        )
+    return Coverage(judged=int(judged), found=int(found), not_judged=int(not_judged))
 
 
 def _audits_as_spelled(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:

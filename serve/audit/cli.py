@@ -239,37 +239,17 @@ def import_rows(
     return rows, not_queued
 
 
-def _chance(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
-
-
 def _label_issue_rows(
     contacts: Any, path: Path, redactor: Any, config: Any, rng: random.Random
 ) -> list[dict[str, Any]]:
     """Items for the contacts that ``label_issues.jsonl`` judged; its bundle (the folder around it)
     gives the taxonomy that renders the codes and the version the items name."""
     from dispo.audit.items import item_from_label_issues
-    from dispo.errors import InvalidInputError
+    from dispo.label_issues import check_given_codes, read_label_issues
     from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE
     from dispo.taxonomy import Taxonomy, load_taxonomy
 
-    fields = ("contact_id", "task", "given", "suggested", "self_confidence")
-    issues: dict[str, dict[str, dict[str, Any]]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                issue = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            missing = [name for name in fields if not isinstance(issue, dict) or issue.get(name) is None]
-            chances = ("self_confidence", "estimated_right")
-            wrong = [name for name in chances if not missing and not _chance(issue.get(name, 0.0))]
-            if missing or wrong:
-                raise InvalidInputError(
-                    f"{path}:{number}: a label issue needs {', '.join(fields)} (self_confidence and any "
-                    f"estimated_right a number from 0 to 1); missing or wrong: {', '.join(missing or wrong)}"
-                )
-            issues.setdefault(str(issue["contact_id"]), {})[str(issue["task"])] = issue
+    issues = read_label_issues(path)
     folder = path.parent
     if (folder / TAXONOMY_FILE).is_file():
         taxonomy = Taxonomy.from_yaml(folder / TAXONOMY_FILE)
@@ -285,10 +265,15 @@ def _label_issue_rows(
         return taxonomy.render_code(reason, outcome) if reason is not None and outcome is not None else None
 
     rows = []
+    codes: dict[str, dict[str, str | None]] = {}
     for contact in contacts:
+        coded = contact.agent_labels
+        codes[contact.contact_id] = {task: getattr(coded, task) if coded else None for task in ("reason", "outcome")}
         judged = issues.get(contact.contact_id)
         if not judged:
             continue
+        if any(issue["given"] != codes[contact.contact_id][task] for task, issue in judged.items()):
+            continue  # refused below, with every such code counted
         clean = redactor.redact_contact(contact) if redactor else contact
         agent = contact.agent_labels
         suggested = {task: judged[task]["suggested"] if task in judged else None for task in ("reason", "outcome")}
@@ -299,7 +284,10 @@ def _label_issue_rows(
         )  # fmt: skip
         if item is not None:
             rows.append(item)
-    logger.info("%d of %d judged contacts found in the contacts file", len(rows), len(issues))
+    coverage = check_given_codes(issues, codes, path=path)
+    logger.info("%d of %d judged contacts found in the contacts file", coverage.found, coverage.judged)
+    if coverage.describe():
+        logger.warning("%s: %s", path, coverage.describe())
     return rows
 
 
