@@ -425,6 +425,7 @@ def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy
     # ... and the report calls them the file's labels, never a model's
     assert gold["meta"]["label_priority"] == gold["config"]["label_priority"] == ["file"]
     assert gold["meta"]["model_labels"] == "file" and list(gold["label_sources"]["sources"]) == ["agent", "file"]
+    assert gold["meta"]["data_quality"]["reason_label_source"] == {"file": len(contacts)}
     assert gold["reason_mix"]["totals"]["file"] == len(contacts) and "model" not in gold["reason_mix"]["totals"]
     assert {"file", "file_share"} <= set(gold["reason_mix"]["reasons"][0]) and "model" not in gold["reason_mix"][
         "reasons"

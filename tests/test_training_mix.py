@@ -11,8 +11,9 @@ from dispo.errors import ConfigError, RecordError
 from dispo.io import write_contacts
 from tests.conftest import make_contact
 from training.config import DataConfig, RunConfig
+from training.labelsources import resolve_labels
 from training.modelcard import sources_table
-from training.pipeline import read_training_contacts, train_model, training_sample
+from training.pipeline import check_label_sources, read_training_contacts, train_model, training_sample
 
 
 def test_a_file_is_sampled_to_its_size_with_a_seed(tmp_path: Path, taxonomy):
@@ -137,3 +138,27 @@ def test_a_setting_of_the_wrong_type_is_refused_naming_its_key(setting: str, mes
     learning_rate = RunConfig.parse_settings(["training.learning_rate=1e-4"])  # an int for a float, text for a list
     config = RunConfig.from_sections({"data": {"train": "x.jsonl", "labels": "agent"}}, **learning_rate)
     assert config.training.learning_rate == 1e-4 and config.data.labels == ["agent"]
+
+
+def test_a_run_with_no_label_under_its_priority_is_refused_naming_what_the_data_holds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    history = [make_contact(i, labels=None) for i in range(6)]  # agent codes only, as a center's history is
+    write_contacts(history, tmp_path / "history.jsonl")
+    run = RunConfig.from_sections({"data": {"train": [str(tmp_path / "history.jsonl")]}})
+    with pytest.raises(ConfigError, match=r"no training contact has a label under --labels labels: 6 contacts have "
+                       r"agent labels \(--labels agent\)"):  # fmt: skip
+        train_model(run, "forgot", root=tmp_path / "models")
+    assert not (tmp_path / "models" / "forgot").exists()
+    gold = [make_contact(10 + i) for i in range(3)]
+    with caplog.at_level("WARNING"):
+        check_label_sources([*gold, *history], resolve_labels([*gold, *history], priority=["agent"]), ["agent"])
+    assert (
+        "--labels agent leaves the labels of 3 contacts unused (--labels labels,agent uses them first)" in caplog.text
+    )
+
+
+def test_file_is_the_report_s_word_for_a_contact_file_s_own_labels_in_training_too() -> None:
+    from training.labelsources import label_priority
+
+    assert label_priority(["file", "agent"], audits=False) == ("labels", "agent")

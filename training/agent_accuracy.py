@@ -26,6 +26,7 @@ errors), the largest error over the 5 providers fell from 3.6 to 1.0 points for 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,9 +39,15 @@ from dispo.contact import Contact
 if TYPE_CHECKING:
     from training.noise import NoiseReport
 
+logger = logging.getLogger(__name__)
+
 GROUPS: tuple[str, ...] = ("provider", "agent_id", "queue")
 #: The tasks a disposition code is made of.
 CODE_TASKS: tuple[str, ...] = ("reason", "outcome")
+#: Below this many judged codes (of the task with fewest), the estimate comes with a warning: it was
+#: measured on 8,000 built contacts (within 2.4 points per provider); on 400 and 1,200 agent-coded
+#: contacts a probe read code accuracy 26 and 12 points below the truth.
+SMALL_HISTORY = 5_000
 #: Temperatures searched for the one at which the population's estimate equals confident learning's.
 TEMPERATURE_RANGE = (0.05, 2.0)
 EM_ITERATIONS = 100
@@ -147,6 +154,14 @@ def estimate_agent_accuracy(
         "confidence": confidence,
         "groups": {},
     }
+    fewest = min((n for n in report.judged.values() if n), default=0)
+    if fewest < SMALL_HISTORY:
+        out["note"] = (
+            f"estimated from {fewest} judged codes, under the {SMALL_HISTORY:,} the estimate was measured on: "
+            "out-of-fold readers of a small history are weak, confident learning flags many right codes, and the "
+            "estimate reads low; audit a random sample (dispo audit) and trust that"
+        )
+        logger.warning("agent accuracy: %s", out["note"])
     for group in ("overall", *groups):
         tally: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
         for contact in contacts:

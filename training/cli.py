@@ -479,5 +479,5 @@ def _models_promote(args: argparse.Namespace) -> int:
     from dispo.model.bundle import promote
 
     path = promote(args.name, args.version, args.models_dir)
-    logger.info("promoted %s:%s (%s)", args.name, args.version, path)
+    logger.info("promoted %s:%s (%s)", args.name, path.name, path)
     return 0

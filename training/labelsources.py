@@ -28,8 +28,9 @@ AUDITED_TASKS: tuple[str, ...] = ("reason", "outcome")
 
 
 def label_priority(names: Sequence[str], *, audits: bool) -> tuple[str, ...]:
-    """The checked priority list; ``audit`` goes first when audits are given and the list omits it."""
-    names = tuple(names)
+    """The checked priority list; ``audit`` goes first when audits are given and the list omits it.
+    ``file`` (what ``dispo report`` calls a contact file's own labels) is ``labels``."""
+    names = tuple("labels" if n == "file" else n for n in names)
     if not names:
         raise ConfigError(f"labels: name at least one label source of {', '.join(LABEL_SOURCES)}")
     unknown = [n for n in names if n not in LABEL_SOURCES]

@@ -79,6 +79,13 @@ def label_source_lines(data_info: dict[str, Any]) -> list[str]:
             f"applied: {noise['method']} (chosen by {noise['chosen_by']}); ranked list in "
             f"`{noise['files'][0]}`, estimated agent accuracy in `{noise['files'][1]}`"
         )
+        if noise.get("unjudged"):
+            kept = ", ".join(f"{t} {n}" for t, n in noise["unjudged"].items())
+            lines.append(
+                f"- agent codes not judged (too few per label for the out-of-fold pass), kept as given: {kept}"
+            )
+        if noise.get("estimate_note"):
+            lines.append(f"- estimated agent accuracy: {noise['estimate_note']}")
         if noise["method"] == "forward":
             kept = ", ".join(f"{t} {n}" for t, n in noise["judged"].items())
             lines.append(f"- agent codes kept, the fine-tune learning through cleanlab's noise matrix (forward loss "

@@ -366,6 +366,7 @@ class NoiseOutcome:
                 "soft_targets": {task: len(rows) for task, (_, rows) in self.posteriors.items()
                                  if self.method == "correct-soft"},
                 "refined": self.refined,
+                **({"estimate_note": self.estimates["note"]} if "note" in self.estimates else {}),
                 "files": [LABEL_ISSUES_FILE, AGENT_ACCURACY_FILE]}  # fmt: skip
 
     def write(self, folder: Path) -> None:

@@ -9,7 +9,7 @@ import platform
 import random
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import dispo
-from dispo.contact import Contact
+from dispo.contact import Contact, Labels
 from dispo.errors import ConfigError, InvalidInputError
 from dispo.io import ContactReader, IdLedger, expand_inputs
 from dispo.model.baseline import BaselineModel, contact_text
@@ -68,7 +68,7 @@ from training.calibration import (
 from training.config import RunConfig
 from training.evalset import refuse_evaluation_contacts, refuse_test_half
 from training.evaluation import binary_metrics, multiclass_metrics
-from training.labelsources import is_out_of_scope, label_priority, resolve_labels
+from training.labelsources import Resolved, is_out_of_scope, label_priority, resolve_labels
 from training.modelcard import calibration_lines, render_model_card
 from training.noise import NoiseOutcome, OutOfFold, handle_label_noise
 from training.noise_correction import ForwardLoss, SoftTargets
@@ -204,6 +204,30 @@ def baseline_metrics(baseline: BaselineModel, contacts: list[Contact], taxonomy:
     return out
 
 
+def check_label_sources(contacts: Sequence[Contact], resolved: Resolved, priority: Sequence[str]) -> None:
+    """Before any work: refuse a run in which no contact has a label under ``priority``, naming the
+    labels the data does hold; and warn when the priority leaves the contacts' own labels unused
+    (gold labels beside agent-coded history under ``--labels agent``). Agent codes left unused are
+    the usual case (a labelled corpus also carries them) and are only named in the error."""
+
+    def labelled(labels: Labels | None) -> bool:
+        return labels is not None and any(v is not None for v in labels.model_dump().values())
+
+    held = {
+        "labels": sum(labelled(c.labels) for c in contacts),
+        "agent": sum(labelled(c.agent_labels) for c in contacts),
+    }
+    unused = {source: n for source, n in held.items() if n and source not in priority}
+    hint = "; ".join(f"{n} contacts have {source} labels (--labels {source})" for source, n in unused.items())
+    if not resolved.counts():
+        raise ConfigError(
+            f"no training contact has a label under --labels {','.join(priority)}" + (f": {hint}" if hint else "")
+        )
+    if "labels" in unused:
+        logger.warning("--labels %s leaves the labels of %d contacts unused (--labels labels,%s uses them first)",
+                       ",".join(priority), unused["labels"], ",".join(priority))  # fmt: skip
+
+
 def train_model(run: RunConfig, name: str, root: Path | None = None, redact: bool = True) -> TrainedBundle:
     started = time.perf_counter()
     check_name(name)  # before any work: the checkpoints live under the name's folder
@@ -231,7 +255,9 @@ def train_model(run: RunConfig, name: str, root: Path | None = None, redact: boo
         logger.info(
             "audits: %d audited contacts (%d relabelled, %d added)", len(audited), replaced, len(audited) - replaced
         )
-    resolved = resolve_labels(contacts, audited, priority=run.data.labels)
+    check_label_sources(
+        contacts, resolved := resolve_labels(contacts, audited, priority=run.data.labels), run.data.labels
+    )
     contacts = resolved.contacts
     fixed_validation: list[Contact] = []
     validation_sets: np.ndarray | None = None

@@ -271,13 +271,18 @@ def report_data(
 
 def _model_labels_named(data: dict[str, Any], name: str) -> dict[str, Any]:
     """``data`` with the label source "model" called ``name`` wherever a source is named: the label
-    priority, the label-source comparison and the reason mix (its columns ``model``, ``model_share``)."""
+    priority, the label-source comparison, the reason mix (its columns ``model``, ``model_share``) and
+    the data-quality counts of where each label came from."""
 
     def renamed(source: str) -> str:
         return " > ".join(name if part == "model" else part for part in source.split(" > "))
 
     for holder in (data["meta"], data["config"], data["reason_mix"]):
         holder["label_priority"] = [renamed(s) for s in holder["label_priority"]]
+    quality = data["meta"].get("data_quality") or {}
+    for key in ("reason_label_source", "outcome_label_source"):
+        if key in quality:
+            quality[key] = {renamed(source): n for source, n in quality[key].items()}
     comparison = data["label_sources"]
     comparison["sources"] = {renamed(key): value for key, value in comparison["sources"].items()}
     mix = data["reason_mix"]

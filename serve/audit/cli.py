@@ -123,7 +123,9 @@ def _import(args: argparse.Namespace) -> int:
         stats = audit.enqueue_live(args.tenant, config)
     else:
         if not args.contacts:
-            raise ConfigError("dispo audit import: give --contacts (with --labelled or --model), or --live")
+            raise ConfigError(
+                "dispo audit import: give --contacts (with --labelled, --model or --label-issues), or --live"
+            )
         if args.labelled is None and args.model is None and args.label_issues is None:
             raise ConfigError(
                 "dispo audit import: --contacts needs --labelled TABLE.parquet, --model NAME or --label-issues FILE"
