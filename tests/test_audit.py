@@ -4,6 +4,7 @@ roles and tenants, agreement and accuracy statistics, the web pages, and the exp
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import uuid
@@ -747,3 +748,26 @@ def test_the_queue_command_offers_every_sort_the_queue_has() -> None:
     register_audit(parser.add_subparsers())
     for sort in SORTS:
         assert parser.parse_args(["audit", "queue", "--tenant", "acme", "--sort", sort]).sort == sort
+
+
+def test_label_issues_outside_a_bundle_name_the_file_and_take_the_model_s_taxonomy(tmp_path: Path) -> None:
+    from dispo.io import write_contacts
+    from serve.audit.cli import import_rows
+    from tests.conftest import make_contact
+
+    contacts = [make_contact(i, agent_labels={"reason": "where_is_my_parcel", "outcome": "sorted"}) for i in range(2)]
+    write_contacts(contacts, tmp_path / "history.jsonl")
+    loose = tmp_path / "label_issues.jsonl"  # no taxonomy.yaml beside it
+    judged = [
+        {"contact_id": c.contact_id, "task": task, "given": given, "suggested": given, "self_confidence": 0.9,
+         "estimated_right": 0.9}
+        for c in contacts for task, given in (("reason", "where_is_my_parcel"), ("outcome", "sorted"))
+    ]  # fmt: skip
+    loose.write_text("".join(json.dumps(row) + "\n" for row in judged), encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"label_issues.jsonl: unknown reason 'where_is_my_parcel'.*--taxonomy"):
+        import_rows(str(tmp_path / "history.jsonl"), label_issues=loose, seed=1)
+    own = tmp_path / "parcels.yaml"
+    own.write_text("name: parcels\ncategories:\n  Delivery:\n    reasons: {where_is_my_parcel: {}}\n"
+                   "outcomes:\n  sorted: {resolved: true}\n", encoding="utf-8")  # fmt: skip
+    rows, _ = import_rows(str(tmp_path / "history.jsonl"), label_issues=loose, taxonomy=own, seed=1)
+    assert len(rows) == 2 and rows[0]["agent_reason"] == "where_is_my_parcel"

@@ -43,6 +43,10 @@ def register_audit(subcommands: Any) -> None:
         help="label_issues.jsonl of `dispo train --label-noise` (in the bundle): queue the training contacts by "
         "how likely their agent code is wrong, no model run",
     )  # fmt: skip
+    load.add_argument(
+        "--taxonomy", type=Path, default=None, metavar="YAML",
+        help="with --label-issues: the taxonomy that renders the codes (default: the bundle's, beside the file)",
+    )  # fmt: skip
     load.add_argument("--models-dir", type=Path, default=None, help="registry folder (env DISPO_MODELS_DIR)")
     load.add_argument("--live", action="store_true", help="queue the service's decided live/API suggestions")
     load.add_argument("--method", default="self_confidence", choices=["self_confidence", "normalized_margin"])
@@ -130,10 +134,13 @@ def _import(args: argparse.Namespace) -> int:
             raise ConfigError(
                 "dispo audit import: --contacts needs --labelled TABLE.parquet, --model NAME or --label-issues FILE"
             )
+        if args.taxonomy is not None and args.label_issues is None:
+            raise ConfigError("dispo audit import: --taxonomy goes with --label-issues (a model brings its own)")
         rows, not_queued = import_rows(
             args.contacts,
             labelled=args.labelled,
             label_issues=args.label_issues,
+            taxonomy=args.taxonomy,
             model=args.model,
             models_dir=args.models_dir,
             config=config,
@@ -160,6 +167,7 @@ def import_rows(
     *,
     labelled: Path | None = None,
     label_issues: Path | None = None,
+    taxonomy: Path | None = None,
     model: str | None = None,
     models_dir: Path | None = None,
     config: Any = None,
@@ -208,7 +216,7 @@ def import_rows(
             logger.warning("%d contacts of %s are not in %s and were not queued", missing, contacts, labelled)
         return rows, not_queued
     if label_issues is not None:
-        return _label_issue_rows(reader, label_issues, redactor, config, rng), not_queued
+        return _label_issue_rows(reader, label_issues, redactor, config, rng, taxonomy=taxonomy), not_queued
     if model is None:
         raise ConfigError("import_rows needs a labelled table, label issues or a model")
     from dispo.model.predictor import Predictor
@@ -242,29 +250,38 @@ def import_rows(
 
 
 def _label_issue_rows(
-    contacts: Any, path: Path, redactor: Any, config: Any, rng: random.Random
+    contacts: Any, path: Path, redactor: Any, config: Any, rng: random.Random, *, taxonomy: Path | None = None
 ) -> list[dict[str, Any]]:
     """Items for the contacts that ``label_issues.jsonl`` judged; its bundle (the folder around it)
     gives the taxonomy that renders the codes and the version the items name."""
     from dispo.audit.items import item_from_label_issues
+    from dispo.errors import InvalidInputError, TaxonomyError
     from dispo.label_issues import check_given_codes, read_label_issues
     from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE
     from dispo.taxonomy import Taxonomy, load_taxonomy
 
     issues = read_label_issues(path)
     folder = path.parent
-    if (folder / TAXONOMY_FILE).is_file():
-        taxonomy = Taxonomy.from_yaml(folder / TAXONOMY_FILE)
+    if taxonomy is not None:
+        rendering = load_taxonomy(taxonomy)
+    elif (folder / TAXONOMY_FILE).is_file():
+        rendering = Taxonomy.from_yaml(folder / TAXONOMY_FILE)
     else:
-        logger.warning("%s is not inside a model bundle: its codes are rendered with the default taxonomy", path)
-        taxonomy = load_taxonomy()
+        logger.warning("%s is not inside a model bundle: its codes are rendered with the default taxonomy "
+                       "(--taxonomy to give the model's)", path)  # fmt: skip
+        rendering = load_taxonomy()
     version = "label issues"
     if (folder / MANIFEST_FILE).is_file():
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
         version = f"{manifest.get('name')}:{manifest.get('version')} label issues"
 
     def code(reason: str | None, outcome: str | None) -> str | None:
-        return taxonomy.render_code(reason, outcome) if reason is not None and outcome is not None else None
+        if reason is None or outcome is None:
+            return None
+        try:
+            return rendering.render_code(reason, outcome)
+        except TaxonomyError as exc:
+            raise InvalidInputError(f"{path}: {exc}: give the model's taxonomy with --taxonomy") from None
 
     rows = []
     codes: dict[str, dict[str, str | None]] = {}
