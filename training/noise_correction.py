@@ -323,6 +323,7 @@ def correct_labels(
     assert best is not None
     posterior = best[1] * matrix[codes]
     posterior /= posterior.sum(axis=1, keepdims=True).clip(1e-12)
-    logger.info("noise correction: weight decay %g (code log-likelihood %s); %d of %d codes changed",
+    logger.info("noise correction: weight decay %g (code log-likelihood %s); %d of the %d labels read would change "
+                "(trusted labels included: only agent codes are replaced)",
                 best[0], likelihood, int((posterior.argmax(axis=1) != codes).sum()), len(codes))  # fmt: skip
     return Correction(posterior, best[1], matrix, best[0], likelihood)
