@@ -70,6 +70,7 @@ class Coverage:
     judged: int  # contacts the file judges
     found: int  # of them, contacts in the data
     not_judged: int  # contacts of the data with an agent code that the file does not judge
+    tasks: frozenset[str] = frozenset(TASKS)  # the tasks judged for at least one contact in the data
 
     def describe(self) -> str | None:
         """A note for whoever reads the figures, when the file and the data do not cover each other."""
@@ -107,7 +108,8 @@ def check_given_codes(
             f"{'; '.join(mismatched[:3])}): the file judged another run's or other data's codes"
         )
     not_judged = sum(1 for contact_id, coded in codes.items() if contact_id not in issues and any(coded.values()))
-    return Coverage(judged=len(issues), found=found, not_judged=not_judged)
+    tasks = frozenset(task for contact_id, judged in issues.items() if contact_id in codes for task in judged)
+    return Coverage(judged=len(issues), found=found, not_judged=not_judged, tasks=tasks)
 
 
 def _chance(value: Any) -> bool:

@@ -365,6 +365,16 @@ def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path)
         "the label issues given judge none of the contacts in the data"
     )
     assert any("1 contacts of the data with an agent code were not judged" in n for n in missed["meta"]["notes"])
+    reasons_only = [r for r in records if r["task"] == "reason"]  # a run that could not judge the outcomes
+    with open_source(table(rows), label_issues=write(reasons_only)) as source:
+        judged_reasons = compute_metrics(source, LATE)["overall"]
+    assert judged_reasons["agent_accuracy_estimated_reason"]["value"] == pytest.approx(2 / 3)
+    for name in ("agent_accuracy_estimated_outcome", "agent_accuracy_estimated_code"):
+        assert judged_reasons[name]["value"] is None
+        assert (
+            judged_reasons[name]["unavailable"]
+            == "the label issues given judge no outcome code of the contacts in the data"
+        )
 
 
 def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy, tmp_path: Path) -> None:
@@ -426,6 +436,10 @@ def test_report_straight_from_a_contact_file_with_agent_codes(taxonomy: Taxonomy
     assert gold["meta"]["label_priority"] == gold["config"]["label_priority"] == ["file"]
     assert gold["meta"]["model_labels"] == "file" and list(gold["label_sources"]["sources"]) == ["agent", "file"]
     assert gold["meta"]["data_quality"]["reason_label_source"] == {"file": len(contacts)}
+    default = report("audit,agent,labels", "default")  # the comparison names the whole priority
+    assert list(default["label_sources"]["sources"]) == ["agent", "file", "audit>agent>file"]
+    named = json.dumps([default["label_sources"], default["scorecard"]["meta"]])
+    assert '"model"' not in named and ">model" not in named  # as a source: metric names say model_accuracy
     assert gold["reason_mix"]["totals"]["file"] == len(contacts) and "model" not in gold["reason_mix"]["totals"]
     assert {"file", "file_share"} <= set(gold["reason_mix"]["reasons"][0]) and "model" not in gold["reason_mix"][
         "reasons"

@@ -273,6 +273,8 @@ def test_a_code_map_is_checked_against_the_taxonomy_when_it_is_loaded(tmp_path: 
     codes.write_text("codes:\n  x: {reason: [track_order]}\n")
     with pytest.raises(ConfigError, match=f"{codes}: 'x' must map to reason and/or outcome"):
         CodeMap.from_yaml(codes, taxonomy=taxonomy)
+    codes.write_text("codes:\n  x: {reason: Track Order, outcome: Resolved}\n")  # spelt as people spell them
+    assert CodeMap.from_yaml(codes, taxonomy=taxonomy).codes["x"] == {"reason": "Track Order", "outcome": "Resolved"}
 
 
 def test_dispo_data_import_refuses_a_code_map_outside_its_taxonomy_before_reading(

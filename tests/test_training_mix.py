@@ -162,3 +162,14 @@ def test_file_is_the_report_s_word_for_a_contact_file_s_own_labels_in_training_t
     from training.labelsources import label_priority
 
     assert label_priority(["file", "agent"], audits=False) == ("labels", "agent")
+
+
+def test_file_in_a_training_priority_counts_as_labels_for_the_unused_labels_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = DataConfig(train=["x.jsonl"], labels=["file", "agent"])
+    assert config.labels == ["labels", "agent"]
+    gold = [make_contact(i) for i in range(2)]
+    with caplog.at_level("WARNING"):
+        check_label_sources(gold, resolve_labels(gold, priority=config.labels), config.labels)
+    assert "unused" not in caplog.text

@@ -54,7 +54,8 @@ class DataConfig:
             self.audits = [self.audits]
         if isinstance(self.labels, str):
             self.labels = [s.strip() for s in self.labels.split(",")]
-        label_priority(self.labels, audits=False)  # checked here: unknown or repeated sources fail fast
+        # checked here (unknown or repeated sources fail fast), and in the run's own words (file is labels)
+        self.labels = list(label_priority(self.labels, audits=False))
         if not self.train:
             raise ConfigError("DataConfig.train needs at least one file")
         if not 0.0 < self.validation_fraction < 0.5:

@@ -306,6 +306,10 @@ def unavailable_metrics(source: MetricsSource, config: MetricsConfig) -> dict[st
     elif not label_issue_coverage(source).found:
         for name in estimated:
             reasons[name] = "the label issues given judge none of the contacts in the data"
+    else:  # a run may judge one task only (too few codes of the other to read)
+        for task in sorted({"reason", "outcome"} - label_issue_coverage(source).tasks):
+            why = f"the label issues given judge no {task} code of the contacts in the data"
+            reasons[f"agent_accuracy_estimated_{task}"] = reasons["agent_accuracy_estimated_code"] = why
     return reasons
 
 

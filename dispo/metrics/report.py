@@ -270,23 +270,32 @@ def report_data(
 
 
 def _model_labels_named(data: dict[str, Any], name: str) -> dict[str, Any]:
-    """``data`` with the label source "model" called ``name`` wherever a source is named: the label
-    priority, the label-source comparison, the reason mix (its columns ``model``, ``model_share``) and
-    the data-quality counts of where each label came from."""
+    """A copy of ``data`` with the label source "model" called ``name`` wherever a source is named: every
+    label priority, the data-quality counts of where each label came from, the label-source comparison
+    (keyed by priorities joined with ``>``) and the reason mix (its columns ``model``, ``model_share``)."""
 
     def renamed(source: str) -> str:
-        return " > ".join(name if part == "model" else part for part in source.split(" > "))
+        return ">".join(name if part == "model" else part for part in source.split(">"))
 
-    for holder in (data["meta"], data["config"], data["reason_mix"]):
-        holder["label_priority"] = [renamed(s) for s in holder["label_priority"]]
-    quality = data["meta"].get("data_quality") or {}
-    for key in ("reason_label_source", "outcome_label_source"):
-        if key in quality:
-            quality[key] = {renamed(source): n for source, n in quality[key].items()}
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "label_priority":
+                out[key] = [renamed(s) for s in value]
+            elif key in ("reason_label_source", "outcome_label_source", "totals"):
+                out[key] = {renamed(k): v for k, v in value.items()}
+            else:
+                out[key] = walk(value)
+        return out
+
+    data = walk(data)  # a copy: the source's cached data quality is shared with other results
     comparison = data["label_sources"]
     comparison["sources"] = {renamed(key): value for key, value in comparison["sources"].items()}
     mix = data["reason_mix"]
-    mix["totals"] = {renamed(key): value for key, value in mix["totals"].items()}
     mix["reasons"] = [
         {(key.replace("model", name, 1) if key.startswith("model") else key): value for key, value in row.items()}
         for row in mix["reasons"]

@@ -445,15 +445,20 @@ def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def label_issue_coverage(source: MetricsSource) -> Coverage:
     """How the label issues given and the contacts cover each other (``source.has_label_issues``)."""
+    if "label_issue_coverage" in source.cache:
+        return source.cache["label_issue_coverage"]
     with source.query() as con:
-        judged, found, not_judged = first_row(
+        judged, found, not_judged, tasks = first_row(
             con,
             "SELECT (SELECT count(DISTINCT contact_id) FROM input_label_issues), "
             "(SELECT count(DISTINCT i.contact_id) FROM input_label_issues i JOIN contacts c USING (contact_id)), "
             "(SELECT count(*) FROM contacts WHERE (agent_reason IS NOT NULL OR agent_outcome IS NOT NULL) "
-            "AND contact_id NOT IN (SELECT contact_id FROM input_label_issues))",
+            "AND contact_id NOT IN (SELECT contact_id FROM input_label_issues)), "
+            "(SELECT list(DISTINCT i.task) FROM input_label_issues i JOIN contacts c USING (contact_id))",
         )
-    return Coverage(judged=int(judged), found=int(found), not_judged=int(not_judged))
+    coverage = Coverage(judged=int(judged), found=int(found), not_judged=int(not_judged), tasks=frozenset(tasks or ()))
+    source.cache["label_issue_coverage"] = coverage
+    return coverage
 
 
 def _audits_as_spelled(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:

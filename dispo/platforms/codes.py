@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dispo.contact import label_key
 from dispo.errors import ConfigError, FieldProblem
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class CodeMap:
         for code, labels in self.codes.items():
             for task, expected, found in taxonomy.label_problems(labels):
                 names = taxonomy.reason_names if task == "reason" else taxonomy.outcome_names
+                if isinstance(found, str) and sum(label_key(n) == label_key(found) for n in names) == 1:
+                    continue  # another spelling of one label ("Track Order"): contacts take the taxonomy's
                 close = difflib.get_close_matches(found, names, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 problems.append(f"code {code!r}: " + FieldProblem(task, expected, found).describe() + hint)
