@@ -522,10 +522,12 @@ def _raw_parquet(path: Path) -> Iterator[RawRecord]:
         raise InputFormatError(f"{path}: not a readable Parquet file: {exc}") from None
     columns = set(parquet.schema_arrow.names)
     nested = "turns" in columns
-    if not nested and not {"contact_id", "transcript"} <= columns:
+    queue_events = bool({"abandoned", "blocked"} & columns)  # as in CSV: contacts never answered have no transcript
+    if not nested and not ({"contact_id", "transcript"} <= columns or ("contact_id" in columns and queue_events)):
         raise InputFormatError(
             f"{path}: Parquet needs a 'turns' column (dispo layout) or 'contact_id' and 'transcript' "
-            f"(flat export layout); found {', '.join(sorted(columns))}"
+            f"(flat export layout; a file of queue events may have abandoned or blocked instead of transcript); "
+            f"found {', '.join(sorted(columns))}"
         )
     row_number = 0
     for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):

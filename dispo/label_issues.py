@@ -12,11 +12,12 @@ agent never gave.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dispo.contact import label_key
 from dispo.errors import InvalidInputError
 
 TASKS: tuple[str, ...] = ("reason", "outcome")
@@ -34,32 +35,25 @@ def read_label_issues(path: str | Path) -> LabelIssues:
         raise InvalidInputError(f"label issues: {path}: no such file")
     issues: LabelIssues = {}
     lines: dict[tuple[str, str], int] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                issue = json.loads(line)
-            except ValueError as exc:
-                raise InvalidInputError(f"{path}:{number}: not JSON ({exc})") from None
-            missing = [name for name in REQUIRED if not isinstance(issue, dict) or issue.get(name) is None]
-            wrong = [name for name in CHANCES if not missing and name in issue and not _chance(issue[name])]
-            if not missing and issue["task"] not in TASKS:
-                wrong.append("task")
-            if missing or wrong:
-                raise InvalidInputError(
-                    f"{path}:{number}: a label issue needs {', '.join(REQUIRED)} (task reason or outcome; "
-                    f"self_confidence and any estimated_right a number from 0 to 1); missing or wrong: "
-                    f"{', '.join(missing or wrong)}"
-                )
-            key = (str(issue["contact_id"]), str(issue["task"]))
-            if key in lines:
-                raise InvalidInputError(
-                    f"{path}:{number}: the {key[1]} code of contact {key[0]!r} is judged again (first at line "
-                    f"{lines[key]}): one run judges each code once; are two files joined?"
-                )
-            lines[key] = number
-            issues.setdefault(key[0], {})[key[1]] = issue
+    for number, issue in _records(path):
+        missing = [name for name in REQUIRED if not isinstance(issue, dict) or issue.get(name) is None]
+        wrong = [name for name in CHANCES if not missing and name in issue and not _chance(issue[name])]
+        if not missing and issue["task"] not in TASKS:
+            wrong.append("task")
+        if missing or wrong:
+            raise InvalidInputError(
+                f"{path}:{number}: a label issue needs {', '.join(REQUIRED)} (task reason or outcome; "
+                f"self_confidence and any estimated_right a number from 0 to 1); missing or wrong: "
+                f"{', '.join(missing or wrong)}"
+            )
+        key = (str(issue["contact_id"]), str(issue["task"]))
+        if key in lines:
+            raise InvalidInputError(
+                f"{path}:{number}: the {key[1]} code of contact {key[0]!r} is judged again (first at line "
+                f"{lines[key]}): one run judges each code once; are two files joined?"
+            )
+        lines[key] = number
+        issues.setdefault(key[0], {})[key[1]] = issue
     return issues
 
 
@@ -98,7 +92,7 @@ def check_given_codes(
             continue
         found += 1
         for task, issue in judged.items():
-            if issue["given"] != coded.get(task):
+            if not same_code(issue["given"], coded.get(task)):
                 mismatched.append(
                     f"contact {contact_id!r}: {task} {issue['given']!r} judged, {coded.get(task)!r} in the data"
                 )
@@ -110,6 +104,38 @@ def check_given_codes(
     not_judged = sum(1 for contact_id, coded in codes.items() if contact_id not in issues and any(coded.values()))
     tasks = frozenset(task for contact_id, judged in issues.items() if contact_id in codes for task in judged)
     return Coverage(judged=len(issues), found=found, not_judged=not_judged, tasks=tasks)
+
+
+def _records(path: Path) -> Iterator[tuple[int, Any]]:
+    """The file's records with their line (JSONL) or row (Parquet) numbers."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InvalidInputError(f"{path}: not a readable Parquet file: {exc}") from None
+        yield from enumerate(rows, start=1)
+        return
+    with path.open("rb") as handle:
+        for number, data in enumerate(handle, start=1):
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInputError(f"{path}:{number}: not UTF-8 text (label_issues.jsonl is JSON lines)") from None
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except ValueError as exc:
+                raise InvalidInputError(f"{path}:{number}: not JSON ({exc})") from None
+
+
+def same_code(given: Any, coded: str | None) -> bool:
+    """Whether a judged code is the data's, spelling aside (training read the contacts with its
+    taxonomy, which writes ``Track Order`` as ``track_order``; other readers may not)."""
+    return coded is not None and isinstance(given, str) and label_key(given) == label_key(coded)
 
 
 def _chance(value: Any) -> bool:

@@ -161,7 +161,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     quiet = logging.getLogger("alembic")  # ten lines of plugins and dialect on every command; kept under DEBUG
     level = quiet.level
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        quiet.setLevel(logging.WARNING)
+        quiet.setLevel(max(quiet.getEffectiveLevel(), logging.WARNING))
     try:
         from alembic import command
         from alembic.config import Config

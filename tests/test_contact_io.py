@@ -535,6 +535,11 @@ def test_a_contact_abandoned_in_the_queue_may_leave_out_its_transcript(tmp_path:
     events.write_text("contact_id,channel,queued_at,abandoned\nL-7,voice,2026-03-02T09:00:00Z,true\n", encoding="utf-8")
     [from_csv] = read_contacts(events)
     assert from_csv.abandoned and from_csv.turns == []
+    flat = pa.table({"contact_id": ["L-9"], "channel": ["voice"], "queued_at": ["2026-03-02T09:00:00Z"],
+                     "abandoned": [True]})  # fmt: skip
+    pq.write_table(flat, tmp_path / "queue.parquet")
+    [from_parquet] = read_contacts(tmp_path / "queue.parquet")
+    assert from_parquet.abandoned and from_parquet.turns == []
     (tmp_path / "calls.csv").write_text("contact_id,channel\nL-8,voice\n", encoding="utf-8")
     with pytest.raises(InputFormatError, match="must have columns transcript"):
         read_contacts(tmp_path / "calls.csv")

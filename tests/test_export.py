@@ -71,11 +71,15 @@ def evaluation(trained: tuple[Path, list[Contact]]) -> list[Contact]:
 def test_export_writes_variants_and_record(
     bundle: Path, evaluation: list[Contact], caplog: pytest.LogCaptureFixture
 ) -> None:
-    logging.getLogger().setLevel(logging.INFO)
-    with caplog.at_level(logging.INFO):
-        record = export_bundle(bundle, evaluation, batch_size=8)
-    assert "Quantization parameters for tensor" not in caplog.text  # one line per tensor: noise
-    assert logging.getLogger().level == logging.INFO
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.setLevel(logging.INFO)
+    try:
+        with caplog.at_level(logging.INFO):
+            record = export_bundle(bundle, evaluation, batch_size=8)
+        assert "Quantization parameters for tensor" not in caplog.text  # one line per tensor: noise
+        assert root.level == logging.INFO
+    finally:
+        root.setLevel(level)
 
     assert (bundle / "encoder.onnx").is_file()
     assert (bundle / "encoder.int8.onnx").is_file()

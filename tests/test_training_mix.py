@@ -135,6 +135,12 @@ def test_a_contact_in_two_training_files_is_refused_naming_both(tmp_path: Path, 
 def test_a_setting_of_the_wrong_type_is_refused_naming_its_key(setting: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         RunConfig.from_sections({"data": {"train": "x.jsonl"}}, source="--set", **RunConfig.parse_settings([setting]))
+    with pytest.raises(
+        ConfigError, match=re.escape("key 'class_offsets': expected tuple[str, ...], found 'sentiment'")
+    ):
+        RunConfig.from_sections(
+            {"data": {"train": "x.jsonl"}}, **RunConfig.parse_settings(["training.class_offsets=sentiment"])
+        )
     learning_rate = RunConfig.parse_settings(["training.learning_rate=1e-4"])  # an int for a float, text for a list
     config = RunConfig.from_sections({"data": {"train": "x.jsonl", "labels": "agent"}}, **learning_rate)
     assert config.training.learning_rate == 1e-4 and config.data.labels == ["agent"]

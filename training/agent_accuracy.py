@@ -46,7 +46,7 @@ GROUPS: tuple[str, ...] = ("provider", "agent_id", "queue")
 CODE_TASKS: tuple[str, ...] = ("reason", "outcome")
 #: Below this many judged codes (of the task with fewest), the estimate comes with a warning: it was
 #: measured on 8,000 built contacts (within 2.4 points per provider); on 400 and 1,200 agent-coded
-#: contacts a probe read code accuracy 26 and 12 points below the truth.
+#: contacts a probe read code accuracy 26 and 13 points below the truth.
 SMALL_HISTORY = 5_000
 #: Temperatures searched for the one at which the population's estimate equals confident learning's.
 TEMPERATURE_RANGE = (0.05, 2.0)

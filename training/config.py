@@ -258,6 +258,8 @@ class RunConfig:
                 raise ConfigError(f"{source}: section {name!r} has unknown keys {sorted(unknown)}")
             hints = typing.get_type_hints(kind)
             for key, value in values.items():
+                if isinstance(value, str) and (name, key) in TEXT_LISTS:
+                    continue  # one file, or a comma-separated list the section splits
                 if not _is_of_type(value, hints[key]):
                     expected = _describe_type(hints[key])
                     raise ConfigError(f"{source}: section {name!r}, key {key!r}: expected {expected}, found {value!r}")
@@ -268,11 +270,15 @@ class RunConfig:
         return cls(**sections)
 
 
+#: The list fields whose section also takes one text (a file, or names separated by commas).
+TEXT_LISTS = frozenset({("data", "train"), ("data", "audits"), ("data", "labels")})
+
+
 def _is_of_type(value: Any, hint: Any) -> bool:
     """Whether a configured value fits its field's annotation, before the dataclass checks its range:
     ``--set model.max_turns=1.5`` or ``training.blend_baseline=maybe`` is refused, naming the key. A
     list stands for a tuple (YAML has no tuples), an integer for a float; annotations this does not
-    model are left to ``__post_init__``, and so is a text given for a list of texts."""
+    model are left to ``__post_init__``."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:
         return True
@@ -291,8 +297,6 @@ def _is_of_type(value: Any, hint: Any) -> bool:
     if hint is str:
         return isinstance(value, str)
     if origin in (list, tuple):
-        if isinstance(value, str) and args[:1] == (str,):  # one file, or a comma-separated list the section splits
-            return True
         if not isinstance(value, list | tuple):
             return False
         item = args[0] if args and (origin is list or args[-1] is Ellipsis or len(args) == 1) else None

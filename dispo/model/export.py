@@ -119,7 +119,7 @@ def quantize_onnx(source: str | Path, target: str | Path, per_channel: bool = IN
     root = logging.getLogger()
     level = root.level
     if level > logging.DEBUG:  # onnxruntime logs an INFO line per tensor it leaves alone, to the root logger
-        root.setLevel(logging.WARNING)
+        root.setLevel(max(level, logging.WARNING))
     try:
         quantize_dynamic(Path(source), Path(target), weight_type=QuantType.QInt8, per_channel=per_channel)
     finally:

@@ -256,7 +256,7 @@ def _label_issue_rows(
     gives the taxonomy that renders the codes and the version the items name."""
     from dispo.audit.items import item_from_label_issues
     from dispo.errors import InvalidInputError, TaxonomyError
-    from dispo.label_issues import check_given_codes, read_label_issues
+    from dispo.label_issues import check_given_codes, read_label_issues, same_code
     from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE
     from dispo.taxonomy import Taxonomy, load_taxonomy
 
@@ -291,7 +291,7 @@ def _label_issue_rows(
         judged = issues.get(contact.contact_id)
         if not judged:
             continue
-        if any(issue["given"] != codes[contact.contact_id][task] for task, issue in judged.items()):
+        if not all(same_code(issue["given"], codes[contact.contact_id][task]) for task, issue in judged.items()):
             continue  # refused below, with every such code counted
         clean = redactor.redact_contact(contact) if redactor else contact
         agent = contact.agent_labels
