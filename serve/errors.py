@@ -120,7 +120,13 @@ def _branch_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The errors of a body that may take one of several shapes (a contact or a list of them),
     without the other shapes' "not a list" / "not an object": one contact with a bad channel gets
     the channel's problem, not also that it is not a list."""
-    kept = [e for e in errors if not (len(e.get("loc", ())) == 2 and e.get("type") in _WRONG_KIND)]
+
+    def other_shape(error: dict[str, Any]) -> bool:  # ("body", "list[Contact]"): a union member's tag
+        loc = error.get("loc", ())
+        tag = str(loc[1]) if len(loc) == 2 else ""
+        return error.get("type") in _WRONG_KIND and (tag[:1].isupper() or "[" in tag)
+
+    kept = [e for e in errors if not other_shape(e)]
     return kept or errors
 
 

@@ -55,3 +55,13 @@ def test_a_category_is_matched_before_its_parent(category: type[DispoError]) -> 
     kinds = [kind for kind, _, _ in STATUS]
     first_match = next(kind for kind in kinds if issubclass(category, kind))
     assert first_match is category
+
+
+def test_a_body_of_one_shape_is_not_also_told_it_is_not_the_other_shape() -> None:
+    from serve.errors import _branch_errors
+
+    union = [{"loc": ("body", "Contact", "channel"), "type": "literal_error"},
+             {"loc": ("body", "list[Contact]"), "type": "list_type"}]  # fmt: skip
+    assert _branch_errors(union) == union[:1]
+    fields = [{"loc": ("body", "items"), "type": "list_type"}, {"loc": ("body", "name"), "type": "string_type"}]
+    assert _branch_errors(fields) == fields  # a field of the wrong kind is a problem of its own
