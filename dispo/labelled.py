@@ -24,6 +24,11 @@ if TYPE_CHECKING:  # the table is read by code that has no need of torch
 
 REASON_STRUCT = pa.struct([("label", pa.string()), ("probability", pa.float32())])
 
+#: Raised when a column keeps its name and changes its meaning, so that a batch job is never resumed
+#: across the change with rows of both meanings (dispo.batch.job's fingerprint). 2: agent_agrees and
+#: agent_wrong_probability judge the whole agent code, reason and outcome, not the reason alone.
+TABLE_VERSION = 2
+
 LABELLED_SCHEMA = pa.schema(
     [
         # who, where, when

@@ -227,6 +227,13 @@ def test_a_changed_job_is_not_mixed_with_the_old_one(models: Path, corpus: list[
         run_label_job(job(models, [source], output, chunk_size=8))
     summary = run_label_job(job(models, [source], output, restart=True))
     assert (summary.records, summary.resumed_chunks) == (30, 0)
+    # a job started before a column changed its meaning (the table's version) is not resumed after
+    manifest = output.parent / f"{output.name}.work" / "manifest.json"
+    record = json.loads(manifest.read_text(encoding="utf-8"))
+    del record["fingerprint"]["table_version"]
+    manifest.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(JobStateError, match="table_version: None then, 2 now"):
+        run_label_job(job(models, [source], output))
 
 
 def test_completed_files_are_not_read_again(models: Path, corpus: list[Contact], tmp_path: Path) -> None:

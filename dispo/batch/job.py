@@ -30,6 +30,7 @@ from dispo.batch.manifest import JobStateError, Manifest
 from dispo.contact import DEFAULT_LIMITS, ContactLimits
 from dispo.errors import ConfigError, DispoError
 from dispo.io import expand_inputs
+from dispo.labelled import TABLE_VERSION
 from dispo.model.bundle import MANIFEST_FILE, TAXONOMY_FILE, WEIGHTS_FILE, read_json, resolve
 from dispo.model.runtime import BACKENDS, RUNTIME_FILE, file_sha256
 from dispo.platforms import FORMATS, names_root
@@ -324,6 +325,7 @@ def _fingerprint(job: LabelJob, paths: list[Path], bundle: Path, version: str) -
         "platform": job.platform,
         "pseudonyms": Pseudonymizer(job.pseudonym_key).fingerprint() if job.pseudonym_key else None,
         "limits": asdict(job.limits),
+        "table_version": TABLE_VERSION,
     }
 
 
