@@ -6,7 +6,8 @@ both refuse the same files: a row without its fields, a chance outside 0-1, a co
 and rows whose ``given`` code is not the code the contact carries in the data at hand. That last
 one is a file from another run or other data (contact ids repeat across exports and corpora): its
 estimates would be applied to codes it never judged, and a confirmed audit would record a code the
-agent never gave.
+agent never gave. The report's table can hold millions of contacts, so it applies
+:func:`same_code`'s rule in SQL (``dispo.metrics.source``) rather than through a dict of every contact.
 """
 
 from __future__ import annotations

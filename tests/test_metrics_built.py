@@ -365,6 +365,8 @@ def test_estimated_agent_accuracy_from_label_issues_per_provider(tmp_path: Path)
         "the label issues given judge none of the contacts in the data"
     )
     assert any("1 contacts of the data with an agent code were not judged" in n for n in missed["meta"]["notes"])
+    with open_source(table(rows), label_issues=write([issue("A", "reason", 0.0, "Track Order"), *records[1:]])):
+        pass  # the same code spelt otherwise is the same code (dispo.label_issues.same_code)
     pq.write_table(pa.Table.from_pylist(records), tmp_path / "label_issues.parquet")  # the same, as Parquet
     with open_source(table(rows), label_issues=tmp_path / "label_issues.parquet") as source:
         assert compute_metrics(source, LATE)["overall"]["agent_accuracy_estimated_code"]["value"] == pytest.approx(0.5)

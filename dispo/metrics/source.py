@@ -427,7 +427,7 @@ def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         con,
         f"SELECT count(*), min(i.contact_id || ': ' || i.task || ' ' || i.given || ' judged, ' || coalesce({coded}, "
         "'none') || ' in the data') FROM input_label_issues i JOIN contacts c ON c.contact_id = i.contact_id "
-        f"WHERE i.given IS DISTINCT FROM {coded}",
+        f"WHERE {_label_key('i.given')} IS DISTINCT FROM {_label_key(coded)}",  # dispo.label_issues.same_code
     )
     if mismatched:
         raise MetricsInputError(
@@ -441,6 +441,11 @@ def _label_issues_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         "max(CASE WHEN task = 'outcome' THEN estimated_right END) AS est_outcome_right "
         "FROM input_label_issues GROUP BY 1",
     )
+
+
+def _label_key(sql: str) -> str:
+    """:func:`dispo.contact.label_key` in SQL: case, spaces, hyphens and underscores aside."""
+    return rf"regexp_replace(lower(trim({sql})), '[\s_-]+', '_', 'g')"
 
 
 def label_issue_coverage(source: MetricsSource) -> Coverage:
